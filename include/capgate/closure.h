@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The capability closure: which system calls a workload may make, with what
+ * arguments, on which architectures, in which phase of its life; what
+ * happens to every other call; and where each entry came from.
+ *
+ * A closure is always *resolved*: no includes/excludes, one rule per
+ * (syscall, action, argument set, phases). Rules are kept in canonical order
+ * so that the serialization, and so the SHA-256 digest, is deterministic.
+ *
+ * Semantics of a call (name, arch, args) — the reference the compiler and
+ * its tests are held to:
+ *   1. an arch not in arch_mask gets the bad-arch action (kill process);
+ *   2. among the rules for the name whose arch_mask contains arch and whose
+ *      conditions all hold (compared at the argument's real width), the one
+ *      with the highest kernel precedence wins (kill > trap > errno > notify
+ *      > trace > log > allow; lower errno first) -- so a denial can never be
+ *      shadowed by a broader allow;
+ *   3. several conditions on the same argument index in one rule are ORed
+ *      (runc's reading of the OCI format), conditions on different indexes
+ *      are ANDed;
+ *   4. nothing matches: the default action.
+ */
+#ifndef CAPGATE_CLOSURE_H
+#define CAPGATE_CLOSURE_H
+
+#include <capgate/common.h>
+#include <capgate/error.h>
+#include <capgate/strbuf.h>
+#include <capgate/syscalls.h>
+
+enum cg_action_kind {
+	CG_ACT_KILL_PROCESS,
+	CG_ACT_KILL_THREAD,
+	CG_ACT_TRAP,
+	CG_ACT_ERRNO,
+	CG_ACT_NOTIFY,
+	CG_ACT_TRACE,
+	CG_ACT_LOG,
+	CG_ACT_ALLOW,
+};
+
+struct cg_action {
+	enum cg_action_kind kind;
+	uint32_t data; /* errno for ERRNO, message for TRACE */
+};
+
+/* The seccomp return value (SECCOMP_RET_*) for an action. */
+CAPGATE_API uint32_t cg_action_ret(struct cg_action a);
+/* Inverse of cg_action_ret (unknown values map to kill process). */
+CAPGATE_API struct cg_action cg_action_from_ret(uint32_t ret);
+/* <0 if @a takes precedence over @b in the kernel (more restrictive). */
+CAPGATE_API int cg_action_cmp(struct cg_action a, struct cg_action b);
+/* True for actions that let the call run (allow, log, trace, notify may). */
+CAPGATE_API bool cg_action_permits(struct cg_action a);
+/* OCI name, e.g. "SCMP_ACT_ERRNO". */
+CAPGATE_API const char *cg_action_name(enum cg_action_kind k);
+/* Parse an OCI action name; -1 if unknown. */
+CAPGATE_API int cg_action_parse(const char *s);
+/* Human form: "errno(EPERM)", "kill-process", "allow". @buf >= 48 bytes. */
+CAPGATE_API const char *cg_action_describe(struct cg_action a, char *buf, size_t n);
+
+/* Same numbering as libseccomp's enum scmp_compare. */
+enum cg_cmp_op {
+	CG_OP_NE = 1,
+	CG_OP_LT = 2,
+	CG_OP_LE = 3,
+	CG_OP_EQ = 4,
+	CG_OP_GE = 5,
+	CG_OP_GT = 6,
+	CG_OP_MASKED_EQ = 7,
+};
+
+CAPGATE_API const char *cg_op_name(enum cg_cmp_op op); /* "SCMP_CMP_EQ" */
+CAPGATE_API int cg_op_parse(const char *s);            /* -1 if unknown */
+
+struct cg_arg_cond {
+	uint8_t index;         /* 0..5 */
+	uint8_t op;            /* enum cg_cmp_op */
+	uint64_t value;        /* for MASKED_EQ: the mask */
+	uint64_t value_two;    /* for MASKED_EQ: the value compared */
+};
+
+#define CG_MAX_CONDS 8
+#define CG_MAX_PHASES 8
+
+struct cg_rule {
+	char *name;
+	struct cg_action action;
+	uint8_t n_args;
+	struct cg_arg_cond args[CG_MAX_CONDS];
+	uint32_t arch_mask; /* CG_ARCH_BIT()s this rule applies to; 0 = every arch */
+	uint32_t phases;    /* bit i = phase_names[i]; 0 = every phase */
+	uint64_t count;     /* observed calls (tracing), 0 if unknown */
+	char *origin;       /* provenance: profile comment, binary, trace... */
+};
+
+enum cg_closure_flag {
+	CG_FLAG_TSYNC = 1u << 0,        /* SECCOMP_FILTER_FLAG_TSYNC */
+	CG_FLAG_LOG = 1u << 1,          /* SECCOMP_FILTER_FLAG_LOG */
+	CG_FLAG_SPEC_ALLOW = 1u << 2,   /* SECCOMP_FILTER_FLAG_SPEC_ALLOW */
+	CG_FLAG_WAIT_KILLABLE = 1u << 3,/* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
+};
+
+struct cg_closure {
+	struct cg_action default_action;
+	uint32_t arch_mask;          /* architectures accepted by the filter */
+	uint32_t flags;              /* enum cg_closure_flag */
+	char *listener_path;         /* seccomp notify agent socket (OCI) */
+	char *listener_metadata;
+	unsigned n_phases;
+	char *phase_names[CG_MAX_PHASES];
+	size_t n_rules, cap_rules;
+	struct cg_rule *rules;       /* canonical order after cg_closure_canonicalize */
+};
+
+/* Allocate an empty closure (default: errno EPERM, native arch only). */
+CAPGATE_API struct cg_closure *cg_closure_new(void);
+/* Free a closure (NULL is fine). */
+CAPGATE_API void cg_closure_free(struct cg_closure *c);
+static inline void cg_closure_freep(struct cg_closure **c) { cg_closure_free(*c); }
+/* Deep copy. */
+CAPGATE_API struct cg_closure *cg_closure_dup(const struct cg_closure *c);
+
+/* Append a rule (deep-copied: name, origin). Returns 0 or -ENOMEM/-EINVAL. */
+CAPGATE_API int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r);
+
+/* Index of phase @name, adding it if @create; -1 if absent or full. */
+CAPGATE_API int cg_closure_phase(struct cg_closure *c, const char *name, bool create);
+
+/* Sort rules canonically and merge exact duplicates (counts add up). */
+CAPGATE_API void cg_closure_canonicalize(struct cg_closure *c);
+
+/* Decide one call by the closure semantics above: the reference evaluator
+ * the compiled BPF is checked against. @phase is a phase index or -1 (any).
+ * *ret_rule receives the deciding rule or NULL (default/bad arch). */
+CAPGATE_API struct cg_action cg_closure_decide(const struct cg_closure *c, enum cg_arch_id arch,
+					       const char *name, const uint64_t args[6], int phase,
+					       const struct cg_rule **ret_rule);
+
+/* Names with at least one permitting rule (allow/log/trace/notify) on any of
+ * @arch_mask's arches (0 = any), in phase @phase (-1 = any); sorted, unique.
+ * If the default action permits, *ret_default_permits is set true. The
+ * array is malloc'd, the strings borrowed from @c. */
+CAPGATE_API int cg_closure_permitted_names(const struct cg_closure *c, int phase,
+					   const char ***ret_names, size_t *ret_n);
+
+/* Set algebra with witnesses, on permitted names.
+ * subset: *ret_outside lists names permitted by @a but not by @b (empty =
+ * @a inside @b). If @b's default permits, nothing is outside. */
+CAPGATE_API int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b,
+				   int phase, const char ***ret_outside, size_t *ret_n);
+/* Union: every rule of both (the default and flags of @a). */
+CAPGATE_API int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b,
+				 struct cg_closure **ret);
+/* Intersection: calls permitted by both; permitting rules of @a and @b on the
+ * same name are combined with their conditions ANDed. Denials of both kept. */
+CAPGATE_API int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
+				     struct cg_closure **ret);
+
+/* Canonical JSON (an OCI profile with capgate's extra fields). With
+ * @for_digest, counts and origins are left out and output is compact. */
+CAPGATE_API void cg_closure_serialize(const struct cg_closure *c, bool for_digest,
+				      struct cg_strbuf *out);
+/* SHA-256 of the digest serialization, as "sha256:<64 hex>". */
+CAPGATE_API int cg_closure_digest(const struct cg_closure *c, char ret[72]);
+
+/* Syscall numbers permitted on @arch (any phase if @phase < 0) as a sorted
+ * array; conditionally permitted calls are included. */
+CAPGATE_API int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, int phase,
+					uint32_t **ret_nrs, size_t *ret_n);
+
+/* Errno name <-> number ("EPERM" <-> 1), for profiles and messages. */
+CAPGATE_API const char *cg_errno_name(uint32_t e);
+CAPGATE_API int cg_errno_parse(const char *s);
+
+/* Parse flag names ("SECCOMP_FILTER_FLAG_TSYNC") -> enum cg_closure_flag, -1 unknown. */
+CAPGATE_API int cg_flag_parse(const char *s);
+CAPGATE_API const char *cg_flag_name(enum cg_closure_flag f);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A growable byte buffer for building output before it is written atomically. */
+#ifndef CAPGATE_STRBUF_H
+#define CAPGATE_STRBUF_H
+
+#include <capgate/common.h>
+#include <capgate/error.h>
+#include <sys/types.h>
+
+struct cg_strbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom; /* sticky: an allocation failed, content is truncated */
+};
+
+CAPGATE_API void cg_strbuf_init(struct cg_strbuf *sb);
+CAPGATE_API void cg_strbuf_release(struct cg_strbuf *sb);
+/* Append formatted text. */
+CAPGATE_API void cg_strbuf_addf(struct cg_strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Append raw bytes. */
+CAPGATE_API void cg_strbuf_add(struct cg_strbuf *sb, const void *p, size_t n);
+/* Append a string as a JSON string literal (with quotes and escapes). */
+CAPGATE_API void cg_strbuf_add_json_str(struct cg_strbuf *sb, const char *s);
+
+/* Write @n bytes to @path atomically (temp file in the same directory, fsync,
+ * rename); "-" means standard output. Returns 0 or a negative errno. */
+CAPGATE_API int cg_write_file_atomic(const char *path, const void *data, size_t n,
+				     mode_t mode, struct cg_error *err);
+
+/* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
+CAPGATE_API int cg_read_file(const char *path, char **ret_buf, size_t *ret_len,
+			     struct cg_error *err);
+
+#endif

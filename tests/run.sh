@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs every test binary of every build in $CAPGATE_BUILDS, then the shell
+# tests under tests/cli/, the fuzz targets over their seed corpora, and adds
+# up the results. Last line: "N passed, N failed" (and skipped).
+set -u
+cd "$(dirname "$0")/.."
+export CAPGATE_SHARED=${CAPGATE_SHARED:-$(cd .. && pwd)/shared}
+builds=${CAPGATE_BUILDS:-build}
+passed=0 failed=0 skipped=0
+failures=()
+
+count() { # file label
+	local p f s
+	p=$(grep -c '^ok ' "$1"); f=$(grep -c '^FAIL ' "$1"); s=$(grep -c '^skip ' "$1")
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	grep -E '^(FAIL|skip) ' "$1" | sed "s|^|  [$2] |"
+	[ "$f" -gt 0 ] && failures+=("$2")
+}
+
+for b in $builds; do
+	for t in "$b"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name="$b/$(basename "$t")"
+		out=$(mktemp)
+		echo "== $name"
+		CAPGATE_BUILD="$b" timeout 900 "$t" >"$out" 2>&1
+		rc=$?
+		count "$out" "$name"
+		if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out"; then
+			# crashed or sanitizer report without a FAIL line
+			echo "FAIL $name exited $rc" >>"$out"
+			failed=$((failed + 1)); failures+=("$name")
+			tail -30 "$out" | sed 's/^/    /'
+		elif [ $rc -ne 0 ]; then
+			grep -B30 '^FAIL ' "$out" | grep -v '^ok ' | head -60 | sed 's/^/    /'
+		fi
+		rm -f "$out"
+	done
+done
+
+# CLI tests: shell scripts speaking the same ok/FAIL/skip lines.
+for t in tests/cli/*.sh; do
+	[ -f "$t" ] || continue
+	out=$(mktemp)
+	echo "== $t"
+	CAPGATE=${CAPGATE:-./build/capgate} timeout 900 bash "$t" >"$out" 2>&1
+	rc=$?
+	count "$out" "$t"
+	if [ $rc -ne 0 ]; then
+		grep -v '^ok ' "$out" | tail -40 | sed 's/^/    /'
+		grep -q '^FAIL ' "$out" || { failed=$((failed + 1)); failures+=("$t"); }
+	fi
+	rm -f "$out"
+done
+
+# Fuzz targets: every seed must run clean (libFuzzer, no new inputs).
+for f in build-fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	seeds=fuzz/corpus/${name#fuzz_}
+	scratch=$(mktemp -d)
+	if [ -d "$seeds" ] && "$f" -runs=0 "$seeds" >/tmp/capgate-$name.log 2>&1 &&
+		"$f" -runs=2000 -max_len=8192 -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
+		echo "ok $name (seed corpus + 2000 mutations)"; passed=$((passed + 1))
+	else
+		echo "FAIL $name"; tail -30 /tmp/capgate-$name.log; failed=$((failed + 1)); failures+=("$name")
+	fi
+	rm -rf "$scratch"
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
