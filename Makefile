@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
-           -Wmissing-prototypes -Wstrict-prototypes -Wvla
+           -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WARN)
 LIBS    := -lseccomp -lfyaml -lcrypto
 BUILD   ?= build

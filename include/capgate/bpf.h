@@ -60,6 +60,11 @@ CAPGATE_API int cg_bpf_run(const struct sock_filter *insns, size_t len,
 CAPGATE_API void cg_bpf_disasm(const struct sock_filter *insns, size_t len, int arch_hint,
 			       struct cg_strbuf *out);
 
+/* Name the action a filter return value asks for, as the disassembler
+ * does: "ALLOW", "ERRNO(1)", "TRAP(0)", "KILL_PROCESS", ... Unknown actions
+ * are said to act as KILL_PROCESS (the kernel's rule). Returns @buf. */
+CAPGATE_API const char *cg_bpf_action_format(uint32_t ret, char *buf, size_t size);
+
 /* The kernel's action-cache predictor: for every nr in [0, nr_count), set bit
  * nr of @ret_bitmap (nr_count bits, caller-zeroed) if the filter returns
  * SECCOMP_RET_ALLOW for (audit_arch, nr) using only the nr and arch fields,

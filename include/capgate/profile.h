@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The OCI / Docker / Podman seccomp profile format, in and out, with exact
+ * error positions. A profile keeps everything the file says (includes and
+ * excludes, archMap, comments) so it can be written back; resolving it for
+ * a capability set, kernel version and architecture gives a closure.
+ *
+ * capgate's own extra fields ride along in the same JSON, ignored by other
+ * runtimes: per syscall entry "phases" (list of names) and "count" (number),
+ * and at the top "capgate": {"phases": [...]}.
+ */
+#ifndef CAPGATE_PROFILE_H
+#define CAPGATE_PROFILE_H
+
+#include <capgate/closure.h>
+
+struct cg_pos {
+	int line, col; /* 1-based; 0 = unknown */
+};
+
+struct cg_profile_filter {
+	char **caps;
+	size_t n_caps;
+	char **arches;
+	size_t n_arches;
+	char *min_kernel; /* "4.8" */
+};
+
+struct cg_profile_syscall {
+	char **names;
+	size_t n_names;
+	struct cg_pos *name_pos;
+	bool single_name;            /* old format: "name" instead of "names" */
+	struct cg_action action;     /* data = errnoRet (or trace msg) if given */
+	bool has_errno_ret;
+	char *errno_name;            /* Podman's "errno": "EPERM" */
+	struct cg_arg_cond *args;
+	size_t n_args;
+	char *comment;
+	struct cg_profile_filter includes, excludes;
+	char **phases;               /* capgate extension */
+	size_t n_phases;
+	uint64_t count;              /* capgate extension */
+	char **arches;               /* capgate extension: the rule holds only on these */
+	size_t n_arches;
+	struct cg_pos pos;
+};
+
+struct cg_profile_archmap {
+	char *arch;
+	char **subs;
+	size_t n_subs;
+};
+
+/* A non-fatal finding made while parsing (e.g. a field other runtimes
+ * ignore); lint reports them. */
+struct cg_profile_note {
+	struct cg_pos pos;
+	char *path; /* field path, "syscalls[3].errno" */
+	char *msg;
+};
+
+struct cg_profile {
+	char *source;                 /* file name, for messages */
+	char *name;                   /* metadata.name of a SeccompProfile resource */
+	struct cg_action default_action;
+	bool has_default_errno_ret;
+	char *default_errno_name;     /* Podman's "defaultErrno" */
+	char **architectures;
+	size_t n_architectures;
+	struct cg_pos *arch_pos;
+	struct cg_profile_archmap *arch_map;
+	size_t n_arch_map;
+	char **flags;
+	size_t n_flags;
+	char *listener_path, *listener_metadata;
+	struct cg_profile_syscall *syscalls;
+	size_t n_syscalls;
+	char **phase_names;           /* capgate extension */
+	size_t n_phase_names;
+	struct cg_profile_note *notes;
+	size_t n_notes;
+	bool syscalls_null;           /* "syscalls": null */
+};
+
+/* Parse a profile from memory. @source names it in errors. JSON is parsed
+ * strictly (duplicate keys, wrong types, unknown actions/ops/arches/flags
+ * are errors naming line:column and field path). A Kubernetes SeccompProfile
+ * resource (YAML, kind SeccompProfile) is accepted too: its spec is read. */
+CAPGATE_API int cg_profile_parse(const char *buf, size_t len, const char *source,
+				 struct cg_profile **ret, struct cg_error *err);
+/* Parse every document of a stream (a multi-document YAML file of
+ * SeccompProfile resources, say). *ret is a malloc'd array; free each
+ * profile and the array. Documents that are not profiles are an error. */
+CAPGATE_API int cg_profile_parse_all(const char *buf, size_t len, const char *source,
+				     struct cg_profile ***ret, size_t *ret_n, struct cg_error *err);
+/* Read and parse a file ("-" = stdin). */
+CAPGATE_API int cg_profile_load(const char *path, struct cg_profile **ret, struct cg_error *err);
+/* Free (NULL-safe). */
+CAPGATE_API void cg_profile_free(struct cg_profile *p);
+static inline void cg_profile_freep(struct cg_profile **p) { cg_profile_free(*p); }
+
+/* Write the profile back as JSON: deterministic, two-space indentation,
+ * fields in the OCI order, everything the input said kept. */
+CAPGATE_API void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
+
+struct cg_resolve_opts {
+	size_t sz;                    /* sizeof(struct cg_resolve_opts) */
+	const char *const *caps;      /* capabilities the container has ("CAP_SYS_ADMIN") */
+	size_t n_caps;
+	bool default_caps;            /* use Docker's default capability set */
+	unsigned kernel_major, kernel_minor; /* 0.0 = the running kernel */
+	int native_arch;              /* -1 = the machine's */
+};
+
+/* Resolve includes/excludes and archMap for a capability set, kernel and
+ * native arch, into a closure. Names unknown to capgate in a permitting
+ * rule are skipped with a log warning; in a denying rule (or any rule when
+ * the default permits) they are an error: capgate cannot prove the call is
+ * handled. */
+CAPGATE_API int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts *opts,
+				   struct cg_closure **ret, struct cg_error *err);
+
+/* A plain profile for a closure (no capgate extensions if @plain). */
+CAPGATE_API int cg_profile_from_closure(const struct cg_closure *c, bool plain, struct cg_profile **ret);
+
+/* Convenience: load a profile or closure file and resolve it with @opts
+ * (NULL = defaults). */
+CAPGATE_API int cg_closure_load(const char *path, const struct cg_resolve_opts *opts,
+				struct cg_closure **ret, struct cg_error *err);
+
+#endif

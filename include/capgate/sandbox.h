@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The runtime gate: run a program with exactly its closure.
+ *
+ * Order of enforcement in the sandboxed process (cg_sandbox_apply):
+ *   1. network namespace (--net none / loopback), through a new user
+ *      namespace when not privileged;
+ *   2. PR_SET_NO_NEW_PRIVS;
+ *   3. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
+ *      running kernel's Landlock ABI offers; every right the ABI lacks is
+ *      listed as a *missing protection* (never dropped silently);
+ *   4. the seccomp filter, with seccomp(2) directly -- the last step: after
+ *      it only execve() runs (cg_sandbox_spawn), so the profile must allow
+ *      execve and nothing else is needed between the two.
+ *
+ * Filesystem rules are deny-by-default: once any path is granted, every
+ * other path is denied, including the program's own binary and its shared
+ * libraries (grant them, or use fs_system for the usual system directories).
+ *
+ * Explain mode rewrites every denial of the closure (rules and default) into
+ * a user notification; the supervisor (cg_sandbox_supervise, in the parent,
+ * outside the sandbox) reports each denied call through a callback and then
+ * answers it with the effect the original action would have had.
+ */
+#ifndef CAPGATE_SANDBOX_H
+#define CAPGATE_SANDBOX_H
+
+#include <capgate/bpf.h>
+#include <capgate/closure.h>
+#include <capgate/error.h>
+#include <capgate/strbuf.h>
+#include <sys/types.h>
+
+/* Missing Landlock constants (Debian 12's headers stop at ABI 2); values are
+ * the kernel's include/uapi/linux/landlock.h. */
+#define CG_LANDLOCK_ACCESS_FS_REFER (1ULL << 13)      /* ABI 2 */
+#define CG_LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)   /* ABI 3 */
+#define CG_LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)  /* ABI 5 */
+#define CG_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)   /* ABI 4 */
+#define CG_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)/* ABI 4 */
+#define CG_LANDLOCK_RULE_NET_PORT 2                   /* ABI 4 */
+#define CG_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define CG_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
+
+/* Network namespace part of --net. */
+enum cg_sandbox_netns {
+	CG_NETNS_HOST,     /* the host's network (Landlock port rules may still apply) */
+	CG_NETNS_NONE,     /* new, empty network namespace; Landlock also denies all TCP */
+	CG_NETNS_LOOPBACK, /* new network namespace with only "lo", brought up */
+};
+
+#define CG_SANDBOX_MAX_PORTS 64
+
+struct cg_sandbox_opts {
+	size_t sz;                   /* sizeof(struct cg_sandbox_opts) */
+	const char *const *fs_ro;    /* read + execute beneath these paths */
+	size_t n_fs_ro;
+	const char *const *fs_rw;    /* read, write, create, remove beneath these */
+	size_t n_fs_rw;
+	bool fs_system;              /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
+	enum cg_sandbox_netns netns;
+	/* TCP port rules (Landlock ABI 4). With any port given -- or netns NONE --
+	 * both bind and connect are handled: what is not listed is denied. */
+	bool net_tcp;                /* handle TCP bind/connect even if both lists are empty */
+	uint16_t tcp_connect[CG_SANDBOX_MAX_PORTS];
+	size_t n_tcp_connect;
+	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
+	size_t n_tcp_bind;
+	bool strict;                 /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
+	bool audit;                  /* denials are logged (SCMP_ACT_LOG), not enforced */
+	bool explain;                /* denials go through the user-notify supervisor */
+	int phase;                   /* phase index to enforce, -1 = all phases */
+	bool no_seccomp;             /* Landlock / netns only (tests, and closure == NULL) */
+	int landlock_abi_max;        /* use at most this Landlock ABI (0 = the kernel's): shows
+					what an older kernel would miss */
+};
+
+/* Parse one --net value ("none", "loopback", "host", "tcp-connect=80,443",
+ * "tcp-bind=8080") into @opts; values accumulate across calls. */
+CAPGATE_API int cg_sandbox_parse_net(struct cg_sandbox_opts *opts, const char *spec,
+				     struct cg_error *err);
+
+/* The running kernel's Landlock ABI version (>= 1), or a negative errno
+ * (-EOPNOTSUPP: built without / disabled at boot, -ENOSYS: too old). */
+CAPGATE_API int cg_sandbox_landlock_abi(void);
+
+/* A prepared sandbox: paths opened, rights reduced to the ABI, filter compiled. */
+struct cg_sandbox;
+
+/* Prepare a sandbox for @c (may be NULL with opts->no_seccomp). The closure
+ * is copied. Fails with -EOPNOTSUPP and a message listing what is missing if
+ * opts->strict and a protection cannot be enforced; -ENOENT etc. naming the
+ * path when a --fs path cannot be opened. */
+CAPGATE_API int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opts,
+			       struct cg_sandbox **ret, struct cg_error *err);
+/* Free (NULL is fine): closes the path descriptors, frees the program. */
+CAPGATE_API void cg_sandbox_free(struct cg_sandbox *sb);
+static inline void cg_sandbox_freep(struct cg_sandbox **sb) { cg_sandbox_free(*sb); }
+
+/* Protections requested but not enforceable on this kernel, one sentence
+ * each ("landlock ABI 3: TCP port rules need ABI 4; --net tcp-connect cannot
+ * be enforced"). The array is owned by @sb. */
+CAPGATE_API const char *const *cg_sandbox_missing(const struct cg_sandbox *sb, size_t *ret_n);
+
+/* The filter that will be loaded, and its seccomp(2) flags. */
+CAPGATE_API const struct cg_bpf_prog *cg_sandbox_prog(const struct cg_sandbox *sb);
+CAPGATE_API unsigned int cg_sandbox_seccomp_flags(const struct cg_sandbox *sb);
+
+/* Check that the enforced closure lets execve() run on the native arch:
+ * -EPERM with "profile does not allow execve: the program could not even
+ * start" otherwise. */
+CAPGATE_API int cg_sandbox_check_exec(const struct cg_sandbox *sb, struct cg_error *err);
+
+/* Append what would be enforced (dry run): digest, calls per arch, default
+ * action, mode, Landlock ABI and every rule, network, missing protections. */
+CAPGATE_API void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out);
+
+/* Apply the sandbox to the calling process (see the order above). After it
+ * returns 0 every call of the process is filtered. In explain mode (or if
+ * the closure notifies) *ret_listener receives the notification fd (O_CLOEXEC),
+ * else -1; @ret_listener may be NULL only when no listener is created. On
+ * failure the process may be partly restricted: call it in a child. */
+CAPGATE_API int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_error *err);
+
+/* A program started in the sandbox. */
+struct cg_sandbox_child {
+	pid_t pid;
+	int pidfd;        /* -1 if pidfd_open is unavailable */
+	int listener;     /* seccomp notification fd in explain mode, else -1 */
+	void *shared;     /* internal: page shared with the child */
+};
+
+/* Resolve @argv[0] (PATH search), fork, apply the sandbox in the child and
+ * execve. Fails before forking with -ENOENT / -EACCES ("cannot execute") if
+ * the program cannot be found, and with cg_sandbox_check_exec's error. A
+ * failure inside the child (setup or execve) is reported by
+ * cg_sandbox_wait. */
+CAPGATE_API int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *const envp[],
+				 struct cg_sandbox_child *ret, struct cg_error *err);
+
+/* One denied call seen by the explain supervisor. */
+struct cg_sandbox_event {
+	pid_t pid;                 /* thread id that made the call */
+	int arch;                  /* enum cg_arch_id, -1 if the audit arch is unknown */
+	uint32_t nr;               /* as seen by the filter (x32 bit included) */
+	const char *name;          /* NULL if unknown */
+	uint64_t args[6];
+	struct cg_action action;   /* the action the profile decides (before --audit) */
+	const struct cg_rule *rule;/* deciding rule, NULL = the default action */
+	bool allowed;              /* audit mode: the call was let through */
+	const char *text;          /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
+};
+typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
+
+/* Format one call for messages: "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]". */
+CAPGATE_API void cg_sandbox_format_call(int arch, uint32_t nr, const uint64_t args[6],
+					struct cg_strbuf *out);
+
+/* How a sandboxed program ended. */
+struct cg_sandbox_status {
+	int exit_code;       /* if exited */
+	int signal;          /* if killed by a signal (0 otherwise) */
+	bool seccomp_kill;   /* killed for a call outside the profile (SIGSYS, or by the supervisor) */
+	int exec_errno;      /* execve failed in the child with this errno */
+	int setup_errno;     /* the sandbox could not be applied in the child */
+	char setup_msg[CG_ERROR_MAX];
+	unsigned n_denied;   /* calls reported by the supervisor */
+};
+
+/* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),
+ * 126/127 for exec failures, 125 for a setup failure. */
+CAPGATE_API int cg_sandbox_status_exit(const struct cg_sandbox_status *st);
+
+/* Serve notifications (if the child has a listener) until the child exits,
+ * calling @fn for each denied call, then reap it. Without a listener this is
+ * a plain wait. EINTR (forwarded signals) is handled. Closes the child's fds. */
+CAPGATE_API int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *ch,
+				     cg_sandbox_event_fn fn, void *user,
+				     struct cg_sandbox_status *ret, struct cg_error *err);
+
+#endif

@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The closure type: actions, rules, canonical form, semantics, algebra, digest. */
+#include <capgate/closure.h>
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef SECCOMP_RET_KILL_PROCESS
+#define SECCOMP_RET_KILL_PROCESS 0x80000000U
+#endif
+#ifndef SECCOMP_RET_USER_NOTIF
+#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
+#endif
+#ifndef SECCOMP_RET_LOG
+#define SECCOMP_RET_LOG 0x7ffc0000U
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+/* ---- actions ------------------------------------------------------------ */
+
+static const struct {
+	const char *oci;
+	const char *human;
+	uint32_t ret;
+} action_table[] = {
+	[CG_ACT_KILL_PROCESS] = { "SCMP_ACT_KILL_PROCESS", "kill-process", SECCOMP_RET_KILL_PROCESS },
+	[CG_ACT_KILL_THREAD] = { "SCMP_ACT_KILL_THREAD", "kill-thread", SECCOMP_RET_KILL_THREAD },
+	[CG_ACT_TRAP] = { "SCMP_ACT_TRAP", "trap", SECCOMP_RET_TRAP },
+	[CG_ACT_ERRNO] = { "SCMP_ACT_ERRNO", "errno", SECCOMP_RET_ERRNO },
+	[CG_ACT_NOTIFY] = { "SCMP_ACT_NOTIFY", "notify", SECCOMP_RET_USER_NOTIF },
+	[CG_ACT_TRACE] = { "SCMP_ACT_TRACE", "trace", SECCOMP_RET_TRACE },
+	[CG_ACT_LOG] = { "SCMP_ACT_LOG", "log", SECCOMP_RET_LOG },
+	[CG_ACT_ALLOW] = { "SCMP_ACT_ALLOW", "allow", SECCOMP_RET_ALLOW },
+};
+
+uint32_t cg_action_ret(struct cg_action a)
+{
+	uint32_t base = action_table[a.kind].ret;
+	if (a.kind == CG_ACT_ERRNO || a.kind == CG_ACT_TRACE)
+		return base | (a.data & SECCOMP_RET_DATA);
+	return base;
+}
+
+struct cg_action cg_action_from_ret(uint32_t ret)
+{
+	struct cg_action a = { CG_ACT_KILL_PROCESS, 0 };
+	uint32_t act = ret & SECCOMP_RET_ACTION_FULL;
+	for (size_t k = 0; k < CG_ARRAY_SIZE(action_table); k++)
+		if (action_table[k].ret == act) {
+			a.kind = (enum cg_action_kind)k;
+			if (a.kind == CG_ACT_ERRNO || a.kind == CG_ACT_TRACE)
+				a.data = ret & SECCOMP_RET_DATA;
+			return a;
+		}
+	return a;
+}
+
+/* The kernel picks the action with the lowest value, kill-process first
+ * (seccomp_run_filters: ACTION_ONLY(cur) < ACTION_ONLY(ret), signed). */
+int cg_action_cmp(struct cg_action a, struct cg_action b)
+{
+	int32_t ra = (int32_t)cg_action_ret(a), rb = (int32_t)cg_action_ret(b);
+	if ((ra & (int32_t)SECCOMP_RET_ACTION_FULL) != (rb & (int32_t)SECCOMP_RET_ACTION_FULL))
+		return (ra & (int32_t)SECCOMP_RET_ACTION_FULL) < (rb & (int32_t)SECCOMP_RET_ACTION_FULL) ? -1 : 1;
+	/* same action: the kernel keeps the first filter's; order by data for determinism */
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+bool cg_action_permits(struct cg_action a)
+{
+	return a.kind == CG_ACT_ALLOW || a.kind == CG_ACT_LOG || a.kind == CG_ACT_TRACE ||
+	       a.kind == CG_ACT_NOTIFY;
+}
+
+const char *cg_action_name(enum cg_action_kind k)
+{
+	return (unsigned)k < CG_ARRAY_SIZE(action_table) ? action_table[k].oci : "?";
+}
+
+int cg_action_parse(const char *s)
+{
+	for (size_t k = 0; k < CG_ARRAY_SIZE(action_table); k++)
+		if (strcmp(s, action_table[k].oci) == 0)
+			return (int)k;
+	if (strcmp(s, "SCMP_ACT_KILL") == 0) /* libseccomp alias: kill thread */
+		return CG_ACT_KILL_THREAD;
+	return -1;
+}
+
+const char *cg_action_describe(struct cg_action a, char *buf, size_t n)
+{
+	if (a.kind == CG_ACT_ERRNO) {
+		const char *e = cg_errno_name(a.data);
+		if (e)
+			snprintf(buf, n, "errno(%s)", e);
+		else
+			snprintf(buf, n, "errno(%u)", a.data);
+	} else if (a.kind == CG_ACT_TRACE) {
+		snprintf(buf, n, "trace(%u)", a.data);
+	} else {
+		snprintf(buf, n, "%s", action_table[a.kind].human);
+	}
+	return buf;
+}
+
+static const char *const op_names[] = {
+	[CG_OP_NE] = "SCMP_CMP_NE", [CG_OP_LT] = "SCMP_CMP_LT", [CG_OP_LE] = "SCMP_CMP_LE",
+	[CG_OP_EQ] = "SCMP_CMP_EQ", [CG_OP_GE] = "SCMP_CMP_GE", [CG_OP_GT] = "SCMP_CMP_GT",
+	[CG_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+};
+
+const char *cg_op_name(enum cg_cmp_op op)
+{
+	return (op >= CG_OP_NE && op <= CG_OP_MASKED_EQ) ? op_names[op] : "?";
+}
+
+int cg_op_parse(const char *s)
+{
+	for (int i = CG_OP_NE; i <= CG_OP_MASKED_EQ; i++)
+		if (strcmp(s, op_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- errno and flag names ---------------------------------------------- */
+
+static const char *const errno_names[] = {
+	[1] = "EPERM", [2] = "ENOENT", [3] = "ESRCH", [4] = "EINTR", [5] = "EIO", [6] = "ENXIO",
+	[7] = "E2BIG", [8] = "ENOEXEC", [9] = "EBADF", [10] = "ECHILD", [11] = "EAGAIN",
+	[12] = "ENOMEM", [13] = "EACCES", [14] = "EFAULT", [15] = "ENOTBLK", [16] = "EBUSY",
+	[17] = "EEXIST", [18] = "EXDEV", [19] = "ENODEV", [20] = "ENOTDIR", [21] = "EISDIR",
+	[22] = "EINVAL", [23] = "ENFILE", [24] = "EMFILE", [25] = "ENOTTY", [26] = "ETXTBSY",
+	[27] = "EFBIG", [28] = "ENOSPC", [29] = "ESPIPE", [30] = "EROFS", [31] = "EMLINK",
+	[32] = "EPIPE", [33] = "EDOM", [34] = "ERANGE", [35] = "EDEADLK", [36] = "ENAMETOOLONG",
+	[37] = "ENOLCK", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [42] = "ENOMSG",
+	[43] = "EIDRM", [61] = "ENODATA", [62] = "ETIME", [71] = "EPROTO", [74] = "EBADMSG",
+	[75] = "EOVERFLOW", [84] = "EILSEQ", [88] = "ENOTSOCK", [89] = "EDESTADDRREQ",
+	[90] = "EMSGSIZE", [91] = "EPROTOTYPE", [92] = "ENOPROTOOPT", [93] = "EPROTONOSUPPORT",
+	[94] = "ESOCKTNOSUPPORT", [95] = "EOPNOTSUPP", [96] = "EPFNOSUPPORT", [97] = "EAFNOSUPPORT",
+	[98] = "EADDRINUSE", [99] = "EADDRNOTAVAIL", [100] = "ENETDOWN", [101] = "ENETUNREACH",
+	[102] = "ENETRESET", [103] = "ECONNABORTED", [104] = "ECONNRESET", [105] = "ENOBUFS",
+	[106] = "EISCONN", [107] = "ENOTCONN", [110] = "ETIMEDOUT", [111] = "ECONNREFUSED",
+	[113] = "EHOSTUNREACH", [114] = "EALREADY", [115] = "EINPROGRESS", [116] = "ESTALE",
+	[122] = "EDQUOT", [125] = "ECANCELED", [126] = "ENOKEY",
+};
+
+const char *cg_errno_name(uint32_t e)
+{
+	return e < CG_ARRAY_SIZE(errno_names) ? errno_names[e] : NULL;
+}
+
+int cg_errno_parse(const char *s)
+{
+	static const struct { const char *n; int v; } aliases[] = {
+		{ "EWOULDBLOCK", 11 }, { "ENOTSUP", 95 }, { "EDEADLOCK", 35 },
+	};
+	for (size_t i = 1; i < CG_ARRAY_SIZE(errno_names); i++)
+		if (errno_names[i] && strcmp(s, errno_names[i]) == 0)
+			return (int)i;
+	for (size_t i = 0; i < CG_ARRAY_SIZE(aliases); i++)
+		if (strcmp(s, aliases[i].n) == 0)
+			return aliases[i].v;
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	enum cg_closure_flag flag;
+} flag_table[] = {
+	{ "SECCOMP_FILTER_FLAG_TSYNC", CG_FLAG_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", CG_FLAG_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", CG_FLAG_SPEC_ALLOW },
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", CG_FLAG_WAIT_KILLABLE },
+};
+
+int cg_flag_parse(const char *s)
+{
+	for (size_t i = 0; i < CG_ARRAY_SIZE(flag_table); i++)
+		if (strcmp(s, flag_table[i].name) == 0)
+			return (int)flag_table[i].flag;
+	return -1;
+}
+
+const char *cg_flag_name(enum cg_closure_flag f)
+{
+	for (size_t i = 0; i < CG_ARRAY_SIZE(flag_table); i++)
+		if (flag_table[i].flag == f)
+			return flag_table[i].name;
+	return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+struct cg_closure *cg_closure_new(void)
+{
+	struct cg_closure *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->default_action = (struct cg_action){ CG_ACT_ERRNO, EPERM };
+	c->arch_mask = CG_ARCH_BIT(cg_arch_native());
+	return c;
+}
+
+static void rule_release(struct cg_rule *r)
+{
+	free(r->name);
+	free(r->origin);
+}
+
+void cg_closure_free(struct cg_closure *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_rules; i++)
+		rule_release(&c->rules[i]);
+	free(c->rules);
+	for (unsigned i = 0; i < c->n_phases; i++)
+		free(c->phase_names[i]);
+	free(c->listener_path);
+	free(c->listener_metadata);
+	free(c);
+}
+
+int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
+{
+	struct cg_rule *dst;
+
+	if (!r->name || r->n_args > CG_MAX_CONDS)
+		return -EINVAL;
+	for (unsigned i = 0; i < r->n_args; i++)
+		if (r->args[i].index > 5 || r->args[i].op < CG_OP_NE || r->args[i].op > CG_OP_MASKED_EQ)
+			return -EINVAL;
+	if (c->n_rules == c->cap_rules) {
+		size_t ncap = c->cap_rules ? c->cap_rules * 2 : 64;
+		struct cg_rule *n = realloc(c->rules, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->rules = n;
+		c->cap_rules = ncap;
+	}
+	dst = &c->rules[c->n_rules];
+	*dst = *r;
+	dst->name = strdup(r->name);
+	dst->origin = r->origin ? strdup(r->origin) : NULL;
+	if (!dst->name || (r->origin && !dst->origin)) {
+		rule_release(dst);
+		return -ENOMEM;
+	}
+	c->n_rules++;
+	return 0;
+}
+
+struct cg_closure *cg_closure_dup(const struct cg_closure *c)
+{
+	struct cg_closure *d = cg_closure_new();
+	if (!d)
+		return NULL;
+	d->default_action = c->default_action;
+	d->arch_mask = c->arch_mask;
+	d->flags = c->flags;
+	if (c->listener_path && !(d->listener_path = strdup(c->listener_path)))
+		goto fail;
+	if (c->listener_metadata && !(d->listener_metadata = strdup(c->listener_metadata)))
+		goto fail;
+	for (unsigned i = 0; i < c->n_phases; i++) {
+		if (!(d->phase_names[i] = strdup(c->phase_names[i])))
+			goto fail;
+		d->n_phases = i + 1;
+	}
+	for (size_t i = 0; i < c->n_rules; i++)
+		if (cg_closure_add_rule(d, &c->rules[i]) < 0)
+			goto fail;
+	return d;
+fail:
+	cg_closure_free(d);
+	return NULL;
+}
+
+int cg_closure_phase(struct cg_closure *c, const char *name, bool create)
+{
+	for (unsigned i = 0; i < c->n_phases; i++)
+		if (strcmp(c->phase_names[i], name) == 0)
+			return (int)i;
+	if (!create || c->n_phases >= CG_MAX_PHASES)
+		return -1;
+	if (!(c->phase_names[c->n_phases] = strdup(name)))
+		return -1;
+	return (int)c->n_phases++;
+}
+
+/* ---- canonical order ------------------------------------------------------ */
+
+static int cond_cmp(const struct cg_arg_cond *a, const struct cg_arg_cond *b)
+{
+	if (a->index != b->index)
+		return a->index < b->index ? -1 : 1;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	if (a->value != b->value)
+		return a->value < b->value ? -1 : 1;
+	if (a->value_two != b->value_two)
+		return a->value_two < b->value_two ? -1 : 1;
+	return 0;
+}
+
+static int cond_qsort(const void *a, const void *b) { return cond_cmp(a, b); }
+
+/* Order of everything that decides enforcement (not count/origin). */
+static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
+{
+	int r = strcmp(a->name, b->name);
+	if (r)
+		return r;
+	if ((r = cg_action_cmp(a->action, b->action)))
+		return r;
+	if (a->n_args != b->n_args)
+		return a->n_args < b->n_args ? -1 : 1;
+	for (unsigned i = 0; i < a->n_args; i++)
+		if ((r = cond_cmp(&a->args[i], &b->args[i])))
+			return r;
+	if (a->arch_mask != b->arch_mask)
+		return a->arch_mask < b->arch_mask ? -1 : 1;
+	if (a->phases != b->phases)
+		return a->phases < b->phases ? -1 : 1;
+	return 0;
+}
+
+static int rule_qsort(const void *a, const void *b) { return rule_key_cmp(a, b); }
+
+void cg_closure_canonicalize(struct cg_closure *c)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < c->n_rules; i++)
+		qsort(c->rules[i].args, c->rules[i].n_args, sizeof(struct cg_arg_cond), cond_qsort);
+	qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
+	for (size_t i = 0; i < c->n_rules; i++) {
+		if (out > 0 && rule_key_cmp(&c->rules[out - 1], &c->rules[i]) == 0) {
+			struct cg_rule *keep = &c->rules[out - 1];
+			keep->count += c->rules[i].count;
+			if (!keep->origin) {
+				keep->origin = TAKE_PTR(c->rules[i].origin);
+			}
+			rule_release(&c->rules[i]);
+			continue;
+		}
+		c->rules[out++] = c->rules[i];
+	}
+	c->n_rules = out;
+}
+
+/* ---- semantics ------------------------------------------------------------ */
+
+/* Compare at the argument's real width: both the register and the rule's
+ * operands are truncated to it. */
+static bool cond_holds(const struct cg_arg_cond *k, uint64_t x, unsigned bits)
+{
+	uint64_t m = bits >= 64 ? UINT64_MAX : ((UINT64_C(1) << bits) - 1);
+	uint64_t v = k->value & m;
+	x &= m;
+	switch (k->op) {
+	case CG_OP_NE: return x != v;
+	case CG_OP_LT: return x < v;
+	case CG_OP_LE: return x <= v;
+	case CG_OP_EQ: return x == v;
+	case CG_OP_GE: return x >= v;
+	case CG_OP_GT: return x > v;
+	case CG_OP_MASKED_EQ: return (x & v) == (k->value_two & m);
+	}
+	return false;
+}
+
+CAPGATE_API bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6]);
+/* All indexes ANDed; several conditions on one index ORed (runc). */
+bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
+{
+	const struct cg_arch_info *ai = cg_arch_info(arch);
+	for (unsigned idx = 0; idx < 6; idx++) {
+		bool seen = false, any = false;
+		unsigned bits = ai->bits == 32 ? 32 : cg_syscall_arg_bits(r->name, idx);
+		for (unsigned i = 0; i < r->n_args; i++) {
+			if (r->args[i].index != idx)
+				continue;
+			seen = true;
+			if (cond_holds(&r->args[i], args[idx], bits))
+				any = true;
+		}
+		if (seen && !any)
+			return false;
+	}
+	return true;
+}
+
+static size_t first_rule(const struct cg_closure *c, const char *name)
+{
+	size_t lo = 0, hi = c->n_rules;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(c->rules[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool rule_in_scope(const struct cg_rule *r, enum cg_arch_id arch, int phase)
+{
+	if (r->arch_mask && !(r->arch_mask & CG_ARCH_BIT(arch)))
+		return false;
+	if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
+		return false;
+	return true;
+}
+
+struct cg_action cg_closure_decide(const struct cg_closure *c, enum cg_arch_id arch, const char *name,
+				   const uint64_t args[6], int phase, const struct cg_rule **ret_rule)
+{
+	const struct cg_rule *best = NULL;
+
+	if (ret_rule)
+		*ret_rule = NULL;
+	if ((unsigned)arch >= CG_ARCH_COUNT || !(c->arch_mask & CG_ARCH_BIT(arch)))
+		return (struct cg_action){ CG_ACT_KILL_PROCESS, 0 };
+	if (name) {
+		for (size_t i = first_rule(c, name); i < c->n_rules && strcmp(c->rules[i].name, name) == 0; i++) {
+			const struct cg_rule *r = &c->rules[i];
+			if (!rule_in_scope(r, arch, phase) || !cg_rule_matches(r, arch, args))
+				continue;
+			if (!best || cg_action_cmp(r->action, best->action) < 0)
+				best = r;
+		}
+	}
+	if (!best)
+		return c->default_action;
+	if (ret_rule)
+		*ret_rule = best;
+	return best->action;
+}
+
+/* ---- names and algebra ------------------------------------------------------ */
+
+static int str_qsort(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int cg_closure_permitted_names(const struct cg_closure *c, int phase, const char ***ret_names, size_t *ret_n)
+{
+	const char **v = malloc((c->n_rules + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct cg_rule *r = &c->rules[i];
+		if (!cg_action_permits(r->action))
+			continue;
+		if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
+			continue;
+		v[n++] = r->name;
+	}
+	qsort(v, n, sizeof(*v), str_qsort);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
+			v[u++] = v[i];
+	*ret_names = v;
+	*ret_n = u;
+	return 0;
+}
+
+static bool name_in(const char *const *v, size_t n, const char *name)
+{
+	return bsearch(&name, v, n, sizeof(*v), str_qsort) != NULL;
+}
+
+int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b, int phase,
+		       const char ***ret_outside, size_t *ret_n)
+{
+	const char **na = NULL, **nb = NULL;
+	size_t ca, cb, n = 0;
+	int r;
+
+	if ((r = cg_closure_permitted_names(a, phase, &na, &ca)) < 0)
+		return r;
+	if ((r = cg_closure_permitted_names(b, -1, &nb, &cb)) < 0) {
+		free(na);
+		return r;
+	}
+	if (!cg_action_permits(b->default_action)) {
+		for (size_t i = 0; i < ca; i++)
+			if (!name_in(nb, cb, na[i]))
+				na[n++] = na[i];
+	}
+	free(nb);
+	*ret_outside = na;
+	*ret_n = n;
+	return 0;
+}
+
+int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b, struct cg_closure **ret)
+{
+	struct cg_closure *u = cg_closure_dup(a);
+	if (!u)
+		return -ENOMEM;
+	u->arch_mask |= b->arch_mask;
+	for (unsigned i = 0; i < b->n_phases; i++)
+		if (cg_closure_phase(u, b->phase_names[i], true) < 0)
+			goto fail;
+	for (size_t i = 0; i < b->n_rules; i++) {
+		struct cg_rule r = b->rules[i];
+		uint32_t ph = 0;
+		for (unsigned p = 0; p < b->n_phases; p++)
+			if (r.phases & (1u << p))
+				ph |= 1u << cg_closure_phase(u, b->phase_names[p], false);
+		r.phases = ph;
+		if (cg_closure_add_rule(u, &r) < 0)
+			goto fail;
+	}
+	cg_closure_canonicalize(u);
+	*ret = u;
+	return 0;
+fail:
+	cg_closure_free(u);
+	return -ENOMEM;
+}
+
+int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b, struct cg_closure **ret)
+{
+	struct cg_closure *x = cg_closure_new();
+	bool a_def = cg_action_permits(a->default_action), b_def = cg_action_permits(b->default_action);
+
+	if (!x)
+		return -ENOMEM;
+	/* the more restrictive default */
+	x->default_action = cg_action_cmp(a->default_action, b->default_action) <= 0 ? a->default_action
+										     : b->default_action;
+	x->arch_mask = a->arch_mask & b->arch_mask;
+	x->flags = a->flags | b->flags;
+	for (int side = 0; side < 2; side++) {
+		const struct cg_closure *p = side ? b : a, *q = side ? a : b;
+		bool q_def = side ? a_def : b_def;
+		for (size_t i = 0; i < p->n_rules; i++) {
+			const struct cg_rule *r = &p->rules[i];
+			/* denials of either side stay; a permit stays as is
+			 * where the other side permits by default */
+			if (!cg_action_permits(r->action) || q_def) {
+				if (cg_closure_add_rule(x, r) < 0)
+					goto fail;
+				continue;
+			}
+			if (side == 1)
+				continue; /* pairs of permits are made from a's side */
+			for (size_t j = first_rule(q, r->name); j < q->n_rules && strcmp(q->rules[j].name, r->name) == 0;
+			     j++) {
+				const struct cg_rule *s = &q->rules[j];
+				struct cg_rule m = *r;
+				if (!cg_action_permits(s->action))
+					continue;
+				if (r->n_args + s->n_args > CG_MAX_CONDS)
+					goto fail;
+				memcpy(m.args + m.n_args, s->args, s->n_args * sizeof(*s->args));
+				m.n_args = (uint8_t)(m.n_args + s->n_args);
+				if (cg_action_cmp(s->action, r->action) < 0)
+					m.action = s->action;
+				m.arch_mask = r->arch_mask && s->arch_mask ? (r->arch_mask & s->arch_mask)
+									  : (r->arch_mask | s->arch_mask);
+				m.phases = r->phases && s->phases ? (r->phases & s->phases) : (r->phases | s->phases);
+				if (cg_closure_add_rule(x, &m) < 0)
+					goto fail;
+			}
+		}
+	}
+	cg_closure_canonicalize(x);
+	*ret = x;
+	return 0;
+fail:
+	cg_closure_free(x);
+	return -ENOMEM;
+}
+
+/* ---- serialization ------------------------------------------------------------- */
+
+static void add_action_fields(struct cg_strbuf *sb, const char *key, const char *errkey, struct cg_action a)
+{
+	cg_strbuf_addf(sb, "\"%s\":\"%s\"", key, cg_action_name(a.kind));
+	if (a.kind == CG_ACT_ERRNO || (a.kind == CG_ACT_TRACE && a.data))
+		cg_strbuf_addf(sb, ",\"%s\":%u", errkey, a.data);
+}
+
+static void add_mask_names(struct cg_strbuf *sb, uint32_t mask)
+{
+	bool first = true;
+	cg_strbuf_add(sb, "[", 1);
+	for (int a = 0; a < CG_ARCH_COUNT; a++)
+		if (mask & CG_ARCH_BIT(a)) {
+			cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_arch_info(a)->oci);
+			first = false;
+		}
+	cg_strbuf_add(sb, "]", 1);
+}
+
+/* Two rules that differ only in name share one "names" entry. */
+static bool same_group(const struct cg_rule *a, const struct cg_rule *b, bool for_digest)
+{
+	if (cg_action_cmp(a->action, b->action) != 0 || a->n_args != b->n_args || a->arch_mask != b->arch_mask ||
+	    a->phases != b->phases)
+		return false;
+	for (unsigned i = 0; i < a->n_args; i++)
+		if (cond_cmp(&a->args[i], &b->args[i]))
+			return false;
+	if (!for_digest && (a->count || b->count))
+		return false;
+	if (!for_digest && !!a->origin != !!b->origin)
+		return false;
+	if (!for_digest && a->origin && strcmp(a->origin, b->origin) != 0)
+		return false;
+	return true;
+}
+
+static int group_qsort(const void *pa, const void *pb)
+{
+	const struct cg_rule *a = *(const struct cg_rule *const *)pa, *b = *(const struct cg_rule *const *)pb;
+	int r = cg_action_cmp(b->action, a->action); /* permits first, like Docker's files */
+	if (r)
+		return r;
+	if (a->n_args != b->n_args)
+		return a->n_args < b->n_args ? -1 : 1;
+	for (unsigned i = 0; i < a->n_args; i++)
+		if ((r = cond_cmp(&a->args[i], &b->args[i])))
+			return r;
+	if (a->arch_mask != b->arch_mask)
+		return a->arch_mask < b->arch_mask ? -1 : 1;
+	if (a->phases != b->phases)
+		return a->phases < b->phases ? -1 : 1;
+	if ((r = strcmp(a->origin ? a->origin : "", b->origin ? b->origin : "")))
+		return r;
+	if (a->count != b->count)
+		return a->count < b->count ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct cg_strbuf *sb)
+{
+	const char *nl = for_digest ? "" : "\n";
+	const char *in1 = for_digest ? "" : "  ", *in2 = for_digest ? "" : "    ";
+	struct cg_closure *c = cg_closure_dup(c0);
+	const struct cg_rule **order;
+
+	if (!c || !(order = malloc((c->n_rules + 1) * sizeof(*order)))) {
+		sb->oom = true;
+		cg_closure_free(c);
+		return;
+	}
+	cg_closure_canonicalize(c);
+	cg_strbuf_addf(sb, "{%s%s", nl, in1);
+	add_action_fields(sb, "defaultAction", "defaultErrnoRet", c->default_action);
+	cg_strbuf_addf(sb, ",%s%s\"architectures\":", nl, in1);
+	add_mask_names(sb, c->arch_mask);
+	if (c->flags) {
+		bool first = true;
+		cg_strbuf_addf(sb, ",%s%s\"flags\":[", nl, in1);
+		for (unsigned f = 1; f && f <= CG_FLAG_WAIT_KILLABLE; f <<= 1)
+			if (c->flags & f) {
+				cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_flag_name(f));
+				first = false;
+			}
+		cg_strbuf_add(sb, "]", 1);
+	}
+	if (c->listener_path) {
+		cg_strbuf_addf(sb, ",%s%s\"listenerPath\":", nl, in1);
+		cg_strbuf_add_json_str(sb, c->listener_path);
+	}
+	if (c->listener_metadata) {
+		cg_strbuf_addf(sb, ",%s%s\"listenerMetadata\":", nl, in1);
+		cg_strbuf_add_json_str(sb, c->listener_metadata);
+	}
+	if (c->n_phases) {
+		cg_strbuf_addf(sb, ",%s%s\"capgate\":{\"phases\":[", nl, in1);
+		for (unsigned i = 0; i < c->n_phases; i++) {
+			if (i)
+				cg_strbuf_add(sb, ",", 1);
+			cg_strbuf_add_json_str(sb, c->phase_names[i]);
+		}
+		cg_strbuf_add(sb, "]}", 2);
+	}
+	cg_strbuf_addf(sb, ",%s%s\"syscalls\":[", nl, in1);
+	for (size_t i = 0; i < c->n_rules; i++)
+		order[i] = &c->rules[i];
+	qsort(order, c->n_rules, sizeof(*order), group_qsort);
+	for (size_t i = 0; i < c->n_rules;) {
+		size_t j = i + 1;
+		const struct cg_rule *r = order[i];
+		while (j < c->n_rules && same_group(r, order[j], for_digest))
+			j++;
+		cg_strbuf_addf(sb, "%s%s%s{\"names\":[", i ? "," : "", nl, in2);
+		for (size_t k = i; k < j; k++) {
+			if (k > i)
+				cg_strbuf_add(sb, ",", 1);
+			cg_strbuf_add_json_str(sb, order[k]->name);
+		}
+		cg_strbuf_add(sb, "],", 2);
+		add_action_fields(sb, "action", "errnoRet", r->action);
+		if (r->n_args) {
+			cg_strbuf_add(sb, ",\"args\":[", 9);
+			for (unsigned a = 0; a < r->n_args; a++)
+				cg_strbuf_addf(sb, "%s{\"index\":%u,\"value\":%llu,\"valueTwo\":%llu,\"op\":\"%s\"}",
+					       a ? "," : "", r->args[a].index, (unsigned long long)r->args[a].value,
+					       (unsigned long long)r->args[a].value_two, cg_op_name(r->args[a].op));
+			cg_strbuf_add(sb, "]", 1);
+		}
+		if (r->arch_mask) {
+			cg_strbuf_add(sb, ",\"arches\":", 10);
+			add_mask_names(sb, r->arch_mask);
+		}
+		if (r->phases) {
+			bool first = true;
+			cg_strbuf_add(sb, ",\"phases\":[", 11);
+			for (unsigned p = 0; p < c->n_phases; p++)
+				if (r->phases & (1u << p)) {
+					cg_strbuf_addf(sb, "%s", first ? "" : ",");
+					cg_strbuf_add_json_str(sb, c->phase_names[p]);
+					first = false;
+				}
+			cg_strbuf_add(sb, "]", 1);
+		}
+		if (!for_digest && r->count)
+			cg_strbuf_addf(sb, ",\"count\":%llu", (unsigned long long)r->count);
+		if (!for_digest && r->origin) {
+			cg_strbuf_add(sb, ",\"comment\":", 11);
+			cg_strbuf_add_json_str(sb, r->origin);
+		}
+		cg_strbuf_add(sb, "}", 1);
+		i = j;
+	}
+	cg_strbuf_addf(sb, "%s%s]%s}%s", c->n_rules ? nl : "", c->n_rules ? in1 : "", nl, nl);
+	free(order);
+	cg_closure_free(c);
+}
+
+int cg_closure_digest(const struct cg_closure *c, char ret[72])
+{
+	struct cg_strbuf sb;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	cg_strbuf_init(&sb);
+	cg_closure_serialize(c, true, &sb);
+	if (sb.oom || !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL)) {
+		cg_strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	cg_strbuf_release(&sb);
+	strcpy(ret, "sha256:");
+	for (unsigned i = 0; i < mdlen; i++)
+		sprintf(ret + 7 + 2 * i, "%02x", md[i]);
+	return 0;
+}
+
+static int u32_qsort(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, int phase, uint32_t **ret_nrs,
+			    size_t *ret_n)
+{
+	uint32_t *v = malloc((c->n_rules + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct cg_rule *r = &c->rules[i];
+		int nr;
+		if (!cg_action_permits(r->action) || !rule_in_scope(r, arch, phase))
+			continue;
+		nr = cg_syscall_nr(arch, r->name);
+		if (nr >= 0)
+			v[n++] = (uint32_t)nr;
+	}
+	qsort(v, n, sizeof(*v), u32_qsort);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || v[u - 1] != v[i])
+			v[u++] = v[i];
+	*ret_nrs = v;
+	*ret_n = u;
+	return 0;
+}

@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * closure -> classic BPF for seccomp.
+ *
+ * capgate generates the program itself rather than through libseccomp's
+ * rule API: libseccomp 2.5 reads rule numbers in the native numbering and
+ * translates them by name (so a per-arch closure cannot be expressed
+ * exactly), does not know calls newer than its release, and rewrites i386
+ * socket calls into socketcall. The layout follows libseccomp's binary-tree
+ * optimisation: arch dispatch first, then a balanced search over syscall
+ * numbers, then per-call argument checks in kernel precedence order.
+ *
+ * The program is emitted back to front, so every jump target already
+ * exists when the jump is written; targets beyond the 8-bit conditional
+ * range get a `ja` trampoline.
+ */
+#include <capgate/compile.h>
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef SECCOMP_FILTER_FLAG_LOG
+#define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#define OFF_NR 0
+#define OFF_ARCH 4
+#define OFF_ARG_LO(i) (16 + 8 * (i))
+#define OFF_ARG_HI(i) (16 + 8 * (i) + 4)
+
+/* ---- back-to-front emitter -------------------------------------------------- */
+
+struct emitter {
+	struct sock_filter *v; /* in emission order: v[0] is the program's last insn */
+	uint32_t n, cap;
+	int err;
+	uint32_t ret_label[8][2]; /* small cache of return insns */
+	uint32_t ret_k[8][2];
+	unsigned n_ret;
+};
+
+/* A label is the emission count right after an insn was emitted. */
+static uint32_t emit(struct emitter *e, struct sock_filter f)
+{
+	if (e->err)
+		return e->n;
+	if (e->n == e->cap) {
+		uint32_t ncap = e->cap ? e->cap * 2 : 256;
+		struct sock_filter *nv = realloc(e->v, ncap * sizeof(*nv));
+		if (!nv) {
+			e->err = -ENOMEM;
+			return e->n;
+		}
+		e->v = nv;
+		e->cap = ncap;
+	}
+	e->v[e->n++] = f;
+	return e->n;
+}
+
+static uint32_t emit_stmt(struct emitter *e, uint16_t code, uint32_t k)
+{
+	return emit(e, (struct sock_filter)BPF_STMT(code, k));
+}
+
+static uint32_t emit_ja(struct emitter *e, uint32_t target)
+{
+	uint32_t p = e->n + 1;
+	return emit(e, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, p - target - 1, 0, 0));
+}
+
+/* Make @label the instruction that follows the next one emitted. */
+static uint32_t fall_to(struct emitter *e, uint32_t label)
+{
+	return label == e->n ? label : emit_ja(e, label);
+}
+
+static uint32_t emit_jmp(struct emitter *e, uint16_t op, uint32_t k, uint32_t t_true, uint32_t t_false)
+{
+	for (;;) {
+		uint32_t p = e->n + 1;
+		if (p - t_true - 1 > 255) {
+			t_true = emit_ja(e, t_true);
+			continue;
+		}
+		if (p - t_false - 1 > 255) {
+			t_false = emit_ja(e, t_false);
+			continue;
+		}
+		return emit(e, (struct sock_filter)BPF_JUMP(BPF_JMP | op | BPF_K, k, (uint8_t)(p - t_true - 1),
+							    (uint8_t)(p - t_false - 1)));
+	}
+}
+
+/* Returns are shared; a cached one is reused while it is still reachable
+ * without a trampoline chain growing (re-emitted otherwise). */
+static uint32_t emit_ret(struct emitter *e, uint32_t k)
+{
+	for (unsigned i = 0; i < e->n_ret; i++)
+		if (e->ret_k[i][0] == k && e->n - e->ret_label[i][0] < 200)
+			return e->ret_label[i][0];
+	uint32_t l = emit_stmt(e, BPF_RET | BPF_K, k);
+	unsigned slot = e->n_ret < 8 ? e->n_ret++ : (k % 8);
+	e->ret_k[slot][0] = k;
+	e->ret_label[slot][0] = l;
+	return l;
+}
+
+/* ---- argument checks ------------------------------------------------------- */
+
+static uint32_t emit_cond(struct emitter *e, const struct cg_arg_cond *c, unsigned bits, uint32_t ok,
+			  uint32_t fail)
+{
+	uint64_t m = bits >= 64 ? UINT64_MAX : ((UINT64_C(1) << bits) - 1);
+	uint32_t l;
+
+	if (bits <= 32) {
+		uint32_t v = (uint32_t)(c->value & m);
+		switch (c->op) {
+		case CG_OP_EQ: l = emit_jmp(e, BPF_JEQ, v, ok, fail); break;
+		case CG_OP_NE: l = emit_jmp(e, BPF_JEQ, v, fail, ok); break;
+		case CG_OP_GT: l = emit_jmp(e, BPF_JGT, v, ok, fail); break;
+		case CG_OP_GE: l = emit_jmp(e, BPF_JGE, v, ok, fail); break;
+		case CG_OP_LT: l = emit_jmp(e, BPF_JGE, v, fail, ok); break;
+		case CG_OP_LE: l = emit_jmp(e, BPF_JGT, v, fail, ok); break;
+		case CG_OP_MASKED_EQ: {
+			uint32_t mask = (uint32_t)(c->value & m), want = (uint32_t)(c->value_two & m);
+			if (want & ~mask)
+				return fail; /* can never hold */
+			l = emit_jmp(e, BPF_JEQ, want, ok, fail);
+			l = emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, mask);
+			return emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		}
+		default: return fail;
+		}
+		if (bits < 32)
+			emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)m);
+		return emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+	}
+
+	uint32_t vhi = (uint32_t)(c->value >> 32), vlo = (uint32_t)c->value;
+	uint32_t lo;
+	switch (c->op) {
+	case CG_OP_EQ:
+		lo = emit_jmp(e, BPF_JEQ, vlo, ok, fail);
+		lo = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		l = emit_jmp(e, BPF_JEQ, vhi, lo, fail);
+		break;
+	case CG_OP_NE:
+		lo = emit_jmp(e, BPF_JEQ, vlo, fail, ok);
+		lo = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		l = emit_jmp(e, BPF_JEQ, vhi, lo, ok);
+		break;
+	case CG_OP_GT:
+	case CG_OP_GE:
+		lo = emit_jmp(e, c->op == CG_OP_GT ? BPF_JGT : BPF_JGE, vlo, ok, fail);
+		lo = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		l = emit_jmp(e, BPF_JEQ, vhi, lo, fail);
+		l = emit_jmp(e, BPF_JGT, vhi, ok, l);
+		break;
+	case CG_OP_LT:
+	case CG_OP_LE:
+		lo = emit_jmp(e, c->op == CG_OP_LT ? BPF_JGE : BPF_JGT, vlo, fail, ok);
+		lo = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		l = emit_jmp(e, BPF_JEQ, vhi, lo, ok);
+		l = emit_jmp(e, BPF_JGT, vhi, fail, l);
+		break;
+	case CG_OP_MASKED_EQ: {
+		uint64_t mask = c->value, want = c->value_two;
+		if (want & ~mask)
+			return fail;
+		lo = ok;
+		if ((uint32_t)mask) {
+			lo = emit_jmp(e, BPF_JEQ, (uint32_t)want, ok, fail);
+			if ((uint32_t)mask != UINT32_MAX)
+				emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)mask);
+			lo = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
+		}
+		if (!(mask >> 32))
+			return lo;
+		l = emit_jmp(e, BPF_JEQ, (uint32_t)(want >> 32), lo, fail);
+		if ((uint32_t)(mask >> 32) != UINT32_MAX)
+			emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)(mask >> 32));
+		return emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_HI(c->index));
+	}
+	default:
+		return fail;
+	}
+	return emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_HI(c->index));
+}
+
+/* A rule holds when, for every argument index it names, one of its
+ * conditions on that index holds. */
+static uint32_t emit_rule_check(struct emitter *e, const struct cg_rule *r, const struct cg_arch_info *ai,
+				uint32_t ok, uint32_t fail)
+{
+	uint32_t cur = ok;
+	for (int idx = 5; idx >= 0; idx--) {
+		unsigned bits = ai->bits == 32 ? 32 : cg_syscall_arg_bits(r->name, (unsigned)idx);
+		uint32_t group_fail = fail, entry = 0;
+		bool any = false;
+		for (int i = r->n_args - 1; i >= 0; i--) {
+			if (r->args[i].index != idx)
+				continue;
+			entry = emit_cond(e, &r->args[i], bits, cur, group_fail);
+			group_fail = entry;
+			any = true;
+		}
+		if (any)
+			cur = entry;
+	}
+	return cur;
+}
+
+/* ---- per-arch program ------------------------------------------------------ */
+
+struct leaf {
+	uint32_t nr;
+	const struct cg_rule **rules; /* rules for this nr, in scope */
+	size_t n_rules;
+	uint32_t label;
+};
+
+static int rule_prec_qsort(const void *a, const void *b)
+{
+	const struct cg_rule *x = *(const struct cg_rule *const *)a, *y = *(const struct cg_rule *const *)b;
+	return cg_action_cmp(x->action, y->action);
+}
+
+static struct cg_action effective(const struct cg_compile_opts *o, struct cg_action a)
+{
+	if (o->audit && !cg_action_permits(a))
+		return (struct cg_action){ CG_ACT_LOG, 0 };
+	return a;
+}
+
+static bool in_scope(const struct cg_rule *r, enum cg_arch_id arch, int phase)
+{
+	if (r->arch_mask && !(r->arch_mask & CG_ARCH_BIT(arch)))
+		return false;
+	if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
+		return false;
+	return true;
+}
+
+int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
+{
+	int max = -1;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		int nr;
+		if (c->rules[i].arch_mask && !(c->rules[i].arch_mask & CG_ARCH_BIT(arch)))
+			continue;
+		nr = cg_syscall_nr(arch, c->rules[i].name);
+		if (nr > max)
+			max = nr;
+	}
+	return max;
+}
+
+static bool stub_applies(const struct cg_closure *c, const struct cg_compile_opts *o)
+{
+	return !o->no_enosys_stub && !cg_action_permits(c->default_action);
+}
+
+static int leaf_qsort(const void *a, const void *b)
+{
+	const struct leaf *x = a, *y = b;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+/* Binary search tree over leaves[lo, hi); @def is the default's label. */
+static uint32_t emit_tree(struct emitter *e, struct leaf *lv, size_t lo, size_t hi, uint32_t def)
+{
+	if (hi - lo <= 4) {
+		uint32_t next = def;
+		for (size_t i = hi; i-- > lo;)
+			next = emit_jmp(e, BPF_JEQ, lv[i].nr, lv[i].label, next);
+		return next;
+	}
+	size_t mid = lo + (hi - lo) / 2;
+	uint32_t right = emit_tree(e, lv, mid, hi, def);
+	uint32_t left = emit_tree(e, lv, lo, mid, def);
+	return emit_jmp(e, BPF_JGE, lv[mid].nr, right, left);
+}
+
+/* The block for one arch, entered with nothing loaded. Returns its label. */
+static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct cg_compile_opts *o,
+		     enum cg_arch_id arch, bool load_nr, uint32_t *ret_label, struct cg_error *err)
+{
+	const struct cg_arch_info *ai = cg_arch_info(arch);
+	struct leaf *lv = calloc(c->n_rules + 1, sizeof(*lv));
+	const struct cg_rule **pool = calloc(c->n_rules + 1, sizeof(*pool));
+	size_t n_leaves = 0, used = 0;
+	uint32_t def, entry;
+	int r = 0;
+
+	if (!lv || !pool) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* group in-scope rules by number (rules are sorted by name, so one
+	 * name's rules are adjacent) */
+	for (size_t i = 0; i < c->n_rules;) {
+		size_t j = i;
+		int nr = cg_syscall_nr(arch, c->rules[i].name);
+		size_t start = used;
+		while (j < c->n_rules && strcmp(c->rules[j].name, c->rules[i].name) == 0) {
+			if (nr >= 0 && in_scope(&c->rules[j], arch, o->phase))
+				pool[used++] = &c->rules[j];
+			j++;
+		}
+		if (used > start) {
+			lv[n_leaves].nr = (uint32_t)nr;
+			lv[n_leaves].rules = &pool[start];
+			lv[n_leaves].n_rules = used - start;
+			n_leaves++;
+		}
+		i = j;
+	}
+	qsort(lv, n_leaves, sizeof(*lv), leaf_qsort);
+
+	def = emit_ret(e, cg_action_ret(effective(o, c->default_action)));
+	/* leaves: rules in kernel precedence order, first match wins */
+	for (size_t i = 0; i < n_leaves; i++) {
+		struct leaf *l = &lv[i];
+		uint32_t next = def;
+		qsort(l->rules, l->n_rules, sizeof(*l->rules), rule_prec_qsort);
+		/* the first unconditional rule ends the chain */
+		size_t last = l->n_rules;
+		for (size_t k = 0; k < l->n_rules; k++)
+			if (l->rules[k]->n_args == 0) {
+				last = k + 1;
+				next = emit_ret(e, cg_action_ret(effective(o, l->rules[k]->action)));
+				last = k;
+				break;
+			}
+		for (size_t k = last; k-- > 0;) {
+			uint32_t ok = emit_ret(e, cg_action_ret(effective(o, l->rules[k]->action)));
+			next = emit_rule_check(e, l->rules[k], ai, ok, next);
+		}
+		l->label = next;
+	}
+	entry = emit_tree(e, lv, 0, n_leaves, def);
+	if (stub_applies(c, o)) {
+		int floor = cg_compile_enosys_floor(c, arch);
+		if (floor >= 0) {
+			uint32_t enosys = emit_ret(e, cg_action_ret(effective(o, (struct cg_action){ CG_ACT_ERRNO, ENOSYS })));
+			entry = emit_jmp(e, BPF_JGT, (uint32_t)floor, enosys, entry);
+		}
+	}
+	if (load_nr) {
+		fall_to(e, entry);
+		entry = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+	}
+	*ret_label = entry;
+out:
+	free(lv);
+	free(pool);
+	return r;
+}
+
+static struct cg_action bad_arch_action(const struct cg_compile_opts *o)
+{
+	return o->has_bad_arch ? o->bad_arch : (struct cg_action){ CG_ACT_KILL_PROCESS, 0 };
+}
+
+int cg_compile(const struct cg_closure *c, const struct cg_compile_opts *opts, struct cg_bpf_prog *ret,
+	       struct cg_error *err)
+{
+	struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1 };
+	struct emitter e = { 0 };
+	uint32_t next, bad;
+	int r;
+
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.phase >= (int)c->n_phases)
+		return cg_error_set(err, -EINVAL, "phase %d does not exist", o.phase);
+	if (!c->arch_mask)
+		return cg_error_set(err, -EINVAL, "the closure accepts no architecture");
+	for (int a = 0; a < CG_ARCH_COUNT; a++)
+		if ((c->arch_mask & CG_ARCH_BIT(a)) && cg_syscall_max_nr(a) < 0)
+			return cg_error_set(err, -EINVAL, "capgate has no syscall table for %s", cg_arch_info(a)->name);
+
+	bad = emit_ret(&e, cg_action_ret(effective(&o, bad_arch_action(&o))));
+	next = bad;
+	/* arch dispatch, emitted back to front: the last arch tested first */
+	for (int a = CG_ARCH_COUNT - 1; a >= 0; a--) {
+		uint32_t block;
+		if (!(c->arch_mask & CG_ARCH_BIT(a)) || a == CG_ARCH_X32)
+			continue;
+		if (a == CG_ARCH_X86_64) {
+			/* x86_64 and x32 share AUDIT_ARCH_X86_64; x32 sets bit 30 */
+			uint32_t x64 = bad, x32 = bad;
+			if (c->arch_mask & CG_ARCH_BIT(CG_ARCH_X32))
+				if ((r = emit_arch(&e, c, &o, CG_ARCH_X32, false, &x32, err)) < 0)
+					goto fail;
+			if ((r = emit_arch(&e, c, &o, CG_ARCH_X86_64, false, &x64, err)) < 0)
+				goto fail;
+			block = emit_jmp(&e, BPF_JGE, CG_X32_SYSCALL_BIT, x32, x64);
+			block = emit_stmt(&e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+		} else if ((r = emit_arch(&e, c, &o, (enum cg_arch_id)a, true, &block, err)) < 0) {
+			goto fail;
+		}
+		next = emit_jmp(&e, BPF_JEQ, cg_arch_info(a)->audit, block, next);
+	}
+	if (c->arch_mask == CG_ARCH_BIT(CG_ARCH_X32)) {
+		/* x32 alone: x86_64-numbered calls are a foreign arch */
+		uint32_t x32, block;
+		if ((r = emit_arch(&e, c, &o, CG_ARCH_X32, false, &x32, err)) < 0)
+			goto fail;
+		block = emit_jmp(&e, BPF_JGE, CG_X32_SYSCALL_BIT, x32, bad);
+		block = emit_stmt(&e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+		next = emit_jmp(&e, BPF_JEQ, AUDIT_ARCH_X86_64, block, next);
+	}
+	fall_to(&e, next);
+	emit_stmt(&e, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH);
+	if (e.err) {
+		r = cg_error_set(err, e.err, "out of memory");
+		goto fail;
+	}
+	if (e.n > CG_BPF_MAXINSNS) {
+		r = cg_error_set(err, -E2BIG, "the filter needs %u instructions; the kernel accepts at most %d", e.n,
+				 CG_BPF_MAXINSNS);
+		goto fail;
+	}
+	/* reverse into program order */
+	for (uint32_t i = 0; i < e.n / 2; i++) {
+		struct sock_filter t = e.v[i];
+		e.v[i] = e.v[e.n - 1 - i];
+		e.v[e.n - 1 - i] = t;
+	}
+	if ((r = cg_bpf_validate(e.v, e.n, err)) < 0) {
+		cg_error_prefix(err, "internal error, generated program is invalid: ");
+		goto fail;
+	}
+	ret->insns = e.v;
+	ret->len = e.n;
+	return 0;
+fail:
+	free(e.v);
+	return r;
+}
+
+unsigned int cg_compile_seccomp_flags(const struct cg_closure *c)
+{
+	unsigned int f = 0;
+	if (c->flags & CG_FLAG_TSYNC)
+		f |= SECCOMP_FILTER_FLAG_TSYNC;
+	if (c->flags & CG_FLAG_LOG)
+		f |= SECCOMP_FILTER_FLAG_LOG;
+	if (c->flags & CG_FLAG_SPEC_ALLOW)
+		f |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+	if (c->flags & CG_FLAG_WAIT_KILLABLE)
+		f |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	bool notify = c->default_action.kind == CG_ACT_NOTIFY;
+	for (size_t i = 0; i < c->n_rules && !notify; i++)
+		notify = c->rules[i].action.kind == CG_ACT_NOTIFY;
+	if (notify)
+		f |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	return f;
+}
+
+uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_opts *opts, uint32_t audit_arch,
+			   uint32_t nr, const uint64_t args[6])
+{
+	struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1 };
+	int arch = -1;
+	const char *name;
+
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	for (int a = 0; a < CG_ARCH_COUNT; a++)
+		if ((c->arch_mask & CG_ARCH_BIT(a)) && cg_arch_info(a)->audit == audit_arch) {
+			if (audit_arch == AUDIT_ARCH_X86_64) /* as the program: nr >= bit 30 */
+				arch = nr >= CG_X32_SYSCALL_BIT ? CG_ARCH_X32 : CG_ARCH_X86_64;
+			else
+				arch = a;
+			break;
+		}
+	if (arch < 0 || !(c->arch_mask & CG_ARCH_BIT(arch)))
+		return cg_action_ret(effective(&o, bad_arch_action(&o)));
+	if (stub_applies(c, &o)) {
+		int floor = cg_compile_enosys_floor(c, (enum cg_arch_id)arch);
+		if (floor >= 0 && nr > (uint32_t)floor)
+			return cg_action_ret(effective(&o, (struct cg_action){ CG_ACT_ERRNO, ENOSYS }));
+	}
+	name = cg_syscall_name((enum cg_arch_id)arch, nr);
+	return cg_action_ret(effective(&o, cg_closure_decide(c, (enum cg_arch_id)arch, name, args, o.phase, NULL)));
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "doc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct diag_capture {
+	char first[512];
+};
+
+static void diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	struct diag_capture *cap = user;
+	(void)diag;
+	if (cap->first[0])
+		return;
+	/* first line only: "source:line:col: error: message" */
+	size_t n = 0;
+	while (n < len && buf[n] != '\n')
+		n++;
+	if (n >= sizeof(cap->first))
+		n = sizeof(cap->first) - 1;
+	memcpy(cap->first, buf, n);
+	cap->first[n] = '\0';
+}
+
+int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
+		     size_t *ret_n, bool *ret_json, struct cg_error *err)
+{
+	struct diag_capture cap = { { 0 } };
+	struct fy_diag_cfg dcfg;
+	struct fy_diag *diag;
+	struct fy_parse_cfg cfg = { 0 };
+	struct fy_parser *fyp;
+	struct fy_document **docs = NULL, *d;
+	size_t n = 0, i = 0;
+	bool json = false;
+	int r = 0;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	if (i < len && (buf[i] == '{' || buf[i] == '['))
+		json = true;
+	if (i == len)
+		return cg_error_set(err, -EINVAL, "%s: empty document", source);
+	if (memchr(buf, '\0', len))
+		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", source);
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = diag_out;
+	dcfg.user = &cap;
+	dcfg.colorize = false;
+	dcfg.show_source = false;
+	dcfg.show_position = true;
+	dcfg.show_type = false;
+	dcfg.show_module = false;
+	dcfg.level = FYET_ERROR;
+	diag = fy_diag_create(&dcfg);
+	if (!diag)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	cfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE) | FYPCF_DISABLE_RECYCLING;
+	cfg.diag = diag;
+	fyp = fy_parser_create(&cfg);
+	if (!fyp || fy_parser_set_string(fyp, buf, len) != 0) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((d = fy_parse_load_document(fyp)) != NULL) {
+		struct fy_document **nd;
+		if (n >= 10000) {
+			fy_parse_document_destroy(fyp, d);
+			r = cg_error_set(err, -E2BIG, "%s: more than 10000 documents", source);
+			goto out;
+		}
+		nd = realloc(docs, (n + 1) * sizeof(*nd));
+		if (!nd) {
+			fy_parse_document_destroy(fyp, d);
+			r = cg_error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		docs = nd;
+		docs[n++] = d;
+	}
+	if (fy_parser_get_stream_error(fyp) || cap.first[0]) {
+		const char *m = cap.first;
+		/* libfyaml writes "<source>:L:C: error: msg"; keep L:C: msg */
+		const char *p = strstr(m, ": error: ");
+		if (p) {
+			const char *lc = m;
+			/* find "L:C" just before p */
+			const char *q = p;
+			int colons = 0;
+			while (q > m && colons < 2) {
+				q--;
+				if (*q == ':')
+					colons++;
+			}
+			lc = colons == 2 ? q + 1 : m;
+			r = cg_error_set(err, -EINVAL, "%s:%.*s: %s", source, (int)(p - lc), lc, p + 9);
+		} else {
+			r = cg_error_set(err, -EINVAL, "%s: %s", source, m[0] ? m : "parse error");
+		}
+		goto out;
+	}
+	if (n == 0) {
+		r = cg_error_set(err, -EINVAL, "%s: no document", source);
+		goto out;
+	}
+	*ret_docs = TAKE_PTR(docs);
+	*ret_n = n;
+	if (ret_json)
+		*ret_json = json;
+	n = 0;
+out:
+	for (size_t k = 0; k < n; k++)
+		fy_document_destroy(docs[k]);
+	free(docs);
+	if (fyp)
+		fy_parser_destroy(fyp);
+	fy_diag_destroy(diag);
+	return r;
+}
+
+/* libfyaml 0.7 marks scalars only: a collection is located by its first
+ * scalar (its first key or item), which is where a reader looks anyway. */
+void cg_doc_pos(struct fy_node *n, int *line, int *col)
+{
+	const struct fy_mark *m = NULL;
+	int depth = 0;
+
+	while (n && !m && depth++ < 64) {
+		void *it = NULL;
+		if (fy_node_is_scalar(n)) {
+			struct fy_token *t = fy_node_get_scalar_token(n);
+			m = t ? fy_token_start_mark(t) : NULL;
+			break;
+		}
+		if (fy_node_is_mapping(n)) {
+			struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+			n = p ? fy_node_pair_key(p) : NULL;
+		} else if (fy_node_is_sequence(n)) {
+			n = fy_node_sequence_iterate(n, &it);
+		} else {
+			n = NULL;
+		}
+	}
+	*line = m ? m->line + 1 : 0;
+	*col = m ? m->column + 1 : 0;
+}
+
+int cg_doc_error(struct cg_error *err, const char *source, struct fy_node *n, const char *path, const char *fmt,
+		 ...)
+{
+	char msg[CG_ERROR_MAX];
+	int line, col;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cg_doc_pos(n, &line, &col);
+	if (line)
+		return cg_error_set(err, -EINVAL, "%s:%d:%d: %s%s%s", source, line, col, path ? path : "",
+				    path && *path ? ": " : "", msg);
+	return cg_error_set(err, -EINVAL, "%s: %s%s%s", source, path ? path : "", path && *path ? ": " : "", msg);
+}
+
+const char *cg_doc_scalar(struct fy_node *n, char *buf, size_t n_buf)
+{
+	const char *s;
+	size_t len;
+	if (!n || !fy_node_is_scalar(n))
+		return NULL;
+	s = fy_node_get_scalar(n, &len);
+	if (!s || len >= n_buf || memchr(s, '\0', len))
+		return NULL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+bool cg_doc_is_null(struct fy_node *n)
+{
+	char b[8];
+	if (!n)
+		return true;
+	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+		return false;
+	return cg_doc_scalar(n, b, sizeof(b)) && (strcmp(b, "null") == 0 || strcmp(b, "~") == 0 || b[0] == '\0');
+}
+
+bool cg_doc_is_string(struct fy_node *n, bool json)
+{
+	if (!n || !fy_node_is_scalar(n))
+		return false;
+	if (json)
+		return fy_node_get_style(n) == FYNS_DOUBLE_QUOTED;
+	return !cg_doc_is_null(n);
+}
+
+bool cg_doc_is_mapping(struct fy_node *n) { return n && fy_node_is_mapping(n); }
+bool cg_doc_is_sequence(struct fy_node *n) { return n && fy_node_is_sequence(n); }
+
+static const char *kind_of(struct fy_node *n)
+{
+	if (!n || cg_doc_is_null(n))
+		return "null";
+	if (fy_node_is_mapping(n))
+		return "an object";
+	if (fy_node_is_sequence(n))
+		return "a list";
+	if (fy_node_get_style(n) == FYNS_PLAIN)
+		return "a bare value";
+	return "a string";
+}
+
+int cg_doc_u64(struct fy_node *n, bool json, const char *source, const char *path, uint64_t *ret,
+	       struct cg_error *err)
+{
+	char b[32], *end;
+	const char *s;
+	unsigned long long v;
+
+	if (!n || !fy_node_is_scalar(n) || (json && fy_node_get_style(n) != FYNS_PLAIN) ||
+	    !(s = cg_doc_scalar(n, b, sizeof(b))) || !*s)
+		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got %s", kind_of(n));
+	if (s[0] == '-' || s[0] == '+' || (json && (s[0] == '0' && s[1])))
+		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got '%s'", s);
+	errno = 0;
+	v = strtoull(s, &end, json ? 10 : 0);
+	if (errno == ERANGE)
+		return cg_doc_error(err, source, n, path, "'%s' does not fit in 64 bits", s);
+	if (errno || *end)
+		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got '%s'", s);
+	*ret = v;
+	return 0;
+}
+
+int cg_doc_strdup(struct fy_node *n, bool json, const char *source, const char *path, char **ret,
+		  struct cg_error *err)
+{
+	const char *s;
+	size_t len;
+	char *d;
+
+	if (!cg_doc_is_string(n, json))
+		return cg_doc_error(err, source, n, path, "expected a string, got %s", kind_of(n));
+	s = fy_node_get_scalar(n, &len);
+	if (memchr(s, '\0', len))
+		return cg_doc_error(err, source, n, path, "string contains a NUL character");
+	d = strndup(s, len);
+	if (!d)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	*ret = d;
+	return 0;
+}
+
+void cg_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int cg_doc_strv(struct fy_node *n, bool json, const char *source, const char *path, char ***ret, size_t *ret_n,
+		struct cg_error *err)
+{
+	char **v;
+	size_t cnt = 0, i = 0;
+	void *it = NULL;
+	struct fy_node *item;
+	char sub[256];
+
+	if (cg_doc_is_null(n)) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (!fy_node_is_sequence(n))
+		return cg_doc_error(err, source, n, path, "expected a list of strings, got %s", kind_of(n));
+	cnt = (size_t)fy_node_sequence_item_count(n);
+	v = calloc(cnt + 1, sizeof(*v));
+	if (!v)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+		int r;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		r = cg_doc_strdup(item, json, source, sub, &v[i], err);
+		if (r < 0) {
+			cg_strv_free(v, i);
+			return r;
+		}
+		i++;
+	}
+	*ret = v;
+	*ret_n = i;
+	return 0;
+}
+
+int cg_doc_bool(struct fy_node *n, bool json, const char *source, const char *path, bool *ret,
+		struct cg_error *err)
+{
+	char b[8];
+	const char *s = (n && fy_node_get_style(n) == FYNS_PLAIN) ? cg_doc_scalar(n, b, sizeof(b)) : NULL;
+	(void)json;
+	if (s && strcmp(s, "true") == 0)
+		*ret = true;
+	else if (s && strcmp(s, "false") == 0)
+		*ret = false;
+	else
+		return cg_doc_error(err, source, n, path, "expected true or false, got %s", kind_of(n));
+	return 0;
+}
+
+const char *cg_doc_key(struct fy_node_pair *p, char *buf, size_t n_buf)
+{
+	return cg_doc_scalar(fy_node_pair_key(p), buf, n_buf);
+}

@@ -1,0 +1,972 @@
+// SPDX-License-Identifier: Apache-2.0
+/* OCI / Docker / Podman seccomp profiles: parse (with positions), write, resolve. */
+#include <capgate/profile.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "doc.h"
+
+#define PATH_MAX_LEN 256
+
+struct pctx {
+	const char *source;
+	bool json;
+	struct cg_error *err;
+	struct cg_profile *p;
+};
+
+static int add_note(struct pctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int add_note(struct pctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+{
+	struct cg_profile_note *nn = realloc(x->p->notes, (x->p->n_notes + 1) * sizeof(*nn));
+	char msg[512];
+	va_list ap;
+
+	if (!nn)
+		return cg_error_set(x->err, -ENOMEM, "out of memory");
+	x->p->notes = nn;
+	nn = &nn[x->p->n_notes];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cg_doc_pos(n, &nn->pos.line, &nn->pos.col);
+	nn->path = strdup(path);
+	nn->msg = strdup(msg);
+	if (!nn->path || !nn->msg) {
+		free(nn->path);
+		free(nn->msg);
+		return cg_error_set(x->err, -ENOMEM, "out of memory");
+	}
+	x->p->n_notes++;
+	return 0;
+}
+
+static int parse_action(struct pctx *x, struct fy_node *n, const char *path, struct cg_action *ret)
+{
+	char b[64];
+	const char *s;
+	int k;
+
+	if (!cg_doc_is_string(n, x->json) || !(s = cg_doc_scalar(n, b, sizeof(b))))
+		return cg_doc_error(x->err, x->source, n, path, "expected an action name such as SCMP_ACT_ERRNO");
+	k = cg_action_parse(s);
+	if (k < 0)
+		return cg_doc_error(x->err, x->source, n, path,
+				    "unknown action '%s' (expected SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
+				    "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG or "
+				    "SCMP_ACT_NOTIFY)",
+				    s);
+	ret->kind = (enum cg_action_kind)k;
+	ret->data = (k == CG_ACT_ERRNO || k == CG_ACT_TRACE) ? EPERM : 0;
+	return 0;
+}
+
+static int parse_errno_ret(struct pctx *x, struct fy_node *n, const char *path, uint32_t *ret)
+{
+	uint64_t v;
+	int r = cg_doc_u64(n, x->json, x->source, path, &v, x->err);
+	if (r < 0)
+		return r;
+	if (v > 0xffff)
+		return cg_doc_error(x->err, x->source, n, path, "errno %llu is out of range (0..65535)",
+				    (unsigned long long)v);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int parse_arches(struct pctx *x, struct fy_node *n, const char *path, char ***ret, size_t *ret_n,
+			struct cg_pos **ret_pos)
+{
+	int r = cg_doc_strv(n, x->json, x->source, path, ret, ret_n, x->err);
+	void *it = NULL;
+	struct fy_node *item;
+	size_t i = 0;
+
+	if (r < 0)
+		return r;
+	if (ret_pos && *ret_n && !(*ret_pos = calloc(*ret_n, sizeof(**ret_pos))))
+		return cg_error_set(x->err, -ENOMEM, "out of memory");
+	while (*ret_n && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+		char sub[PATH_MAX_LEN];
+		if (ret_pos)
+			cg_doc_pos(item, &(*ret_pos)[i].line, &(*ret_pos)[i].col);
+		if (cg_arch_lookup((*ret)[i]) < 0) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			return cg_doc_error(x->err, x->source, item, sub, "unknown architecture '%s'", (*ret)[i]);
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int parse_filter(struct pctx *x, struct fy_node *n, const char *path, struct cg_profile_filter *f)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], sub[PATH_MAX_LEN];
+	int r;
+
+	if (cg_doc_is_null(n))
+		return 0;
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->source, n, path, "expected an object with caps, arches, minKernel");
+	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
+		if (!k) {
+			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+		} else if (strcmp(k, "caps") == 0) {
+			r = cg_doc_strv(v, x->json, x->source, sub, &f->caps, &f->n_caps, x->err);
+		} else if (strcmp(k, "arches") == 0) {
+			r = parse_arches(x, v, sub, &f->arches, &f->n_arches, NULL);
+		} else if (strcmp(k, "minKernel") == 0) {
+			unsigned a, b;
+			char tail;
+			r = cg_doc_strdup(v, x->json, x->source, sub, &f->min_kernel, x->err);
+			if (r == 0 && sscanf(f->min_kernel, "%u.%u%c", &a, &b, &tail) != 2)
+				r = cg_doc_error(x->err, x->source, v, sub, "expected a kernel version MAJOR.MINOR, got '%s'",
+						 f->min_kernel);
+		} else {
+			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored", k);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_arg(struct pctx *x, struct fy_node *n, const char *path, struct cg_arg_cond *a)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], sub[PATH_MAX_LEN], b[64];
+	bool has_index = false, has_op = false;
+	int r;
+
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->source, n, path, "expected an object with index, value, valueTwo, op");
+	memset(a, 0, sizeof(*a));
+	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		uint64_t u;
+		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
+		r = 0;
+		if (!k) {
+			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+		} else if (strcmp(k, "index") == 0) {
+			r = cg_doc_u64(v, x->json, x->source, sub, &u, x->err);
+			if (r == 0 && u > 5)
+				r = cg_doc_error(x->err, x->source, v, sub, "argument index %llu is out of range (0..5)",
+						 (unsigned long long)u);
+			a->index = (uint8_t)u;
+			has_index = true;
+		} else if (strcmp(k, "value") == 0) {
+			r = cg_doc_u64(v, x->json, x->source, sub, &a->value, x->err);
+		} else if (strcmp(k, "valueTwo") == 0) {
+			r = cg_doc_u64(v, x->json, x->source, sub, &a->value_two, x->err);
+		} else if (strcmp(k, "op") == 0) {
+			const char *s = cg_doc_is_string(v, x->json) ? cg_doc_scalar(v, b, sizeof(b)) : NULL;
+			int op = s ? cg_op_parse(s) : -1;
+			if (op < 0)
+				r = cg_doc_error(x->err, x->source, v, sub,
+						 "unknown comparison '%s' (expected SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT or "
+						 "_MASKED_EQ)",
+						 s ? s : "?");
+			a->op = (uint8_t)op;
+			has_op = true;
+		} else {
+			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored", k);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!has_index)
+		return cg_doc_error(x->err, x->source, n, path, "argument rule has no index");
+	if (!has_op)
+		return cg_doc_error(x->err, x->source, n, path, "argument rule has no op");
+	return 0;
+}
+
+static int parse_syscall(struct pctx *x, struct fy_node *n, const char *path, struct cg_profile_syscall *s)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], sub[PATH_MAX_LEN];
+	struct fy_node *action_node = NULL, *errno_node = NULL;
+	bool has_action = false, has_names = false;
+	uint64_t u;
+	int r;
+
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->source, n, path, "expected an object with names and action");
+	cg_doc_pos(n, &s->pos.line, &s->pos.col);
+	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
+		r = 0;
+		if (!k) {
+			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+		} else if (strcmp(k, "names") == 0 || strcmp(k, "name") == 0) {
+			if (has_names) {
+				r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), sub,
+						 "both 'name' and 'names' given");
+			} else if (strcmp(k, "name") == 0) {
+				s->names = calloc(1, sizeof(char *));
+				s->n_names = 1;
+				s->single_name = true;
+				r = s->names ? cg_doc_strdup(v, x->json, x->source, sub, &s->names[0], x->err)
+					     : cg_error_set(x->err, -ENOMEM, "out of memory");
+				if (r < 0)
+					s->n_names = 0;
+			} else {
+				r = cg_doc_strv(v, x->json, x->source, sub, &s->names, &s->n_names, x->err);
+			}
+			has_names = true;
+			if (r == 0 && s->n_names) {
+				void *it2 = NULL;
+				struct fy_node *item;
+				size_t i = 0;
+				s->name_pos = calloc(s->n_names, sizeof(*s->name_pos));
+				if (!s->name_pos)
+					return cg_error_set(x->err, -ENOMEM, "out of memory");
+				if (s->single_name)
+					cg_doc_pos(v, &s->name_pos[0].line, &s->name_pos[0].col);
+				else
+					while ((item = fy_node_sequence_iterate(v, &it2)) != NULL && i < s->n_names) {
+						cg_doc_pos(item, &s->name_pos[i].line, &s->name_pos[i].col);
+						if (!s->names[i][0])
+							return cg_doc_error(x->err, x->source, item, sub, "empty syscall name");
+						i++;
+					}
+			}
+		} else if (strcmp(k, "action") == 0) {
+			r = parse_action(x, v, sub, &s->action);
+			action_node = v;
+			has_action = true;
+		} else if (strcmp(k, "errnoRet") == 0) {
+			uint32_t e;
+			r = parse_errno_ret(x, v, sub, &e);
+			s->has_errno_ret = true;
+			errno_node = v;
+			u = e;
+			s->action.data = e; /* reapplied after the loop: action may come later */
+		} else if (strcmp(k, "errno") == 0) {
+			r = cg_doc_strdup(v, x->json, x->source, sub, &s->errno_name, x->err);
+			if (r == 0 && cg_errno_parse(s->errno_name) < 0)
+				r = cg_doc_error(x->err, x->source, v, sub, "unknown errno name '%s'", s->errno_name);
+		} else if (strcmp(k, "args") == 0) {
+			if (cg_doc_is_null(v))
+				continue;
+			if (!cg_doc_is_sequence(v)) {
+				r = cg_doc_error(x->err, x->source, v, sub, "expected a list of argument rules");
+			} else {
+				void *it2 = NULL;
+				struct fy_node *item;
+				size_t cnt = (size_t)fy_node_sequence_item_count(v);
+				if (cnt > CG_MAX_CONDS)
+					return cg_doc_error(x->err, x->source, v, sub,
+							    "%zu argument rules; at most %d are supported", cnt, CG_MAX_CONDS);
+				s->args = calloc(cnt + 1, sizeof(*s->args));
+				if (!s->args)
+					return cg_error_set(x->err, -ENOMEM, "out of memory");
+				while ((item = fy_node_sequence_iterate(v, &it2)) != NULL) {
+					char sub2[PATH_MAX_LEN + 16];
+					snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, s->n_args);
+					r = parse_arg(x, item, sub2, &s->args[s->n_args]);
+					if (r < 0)
+						return r;
+					s->n_args++;
+				}
+			}
+		} else if (strcmp(k, "comment") == 0) {
+			r = cg_doc_is_null(v) ? 0 : cg_doc_strdup(v, x->json, x->source, sub, &s->comment, x->err);
+		} else if (strcmp(k, "includes") == 0) {
+			r = parse_filter(x, v, sub, &s->includes);
+		} else if (strcmp(k, "excludes") == 0) {
+			r = parse_filter(x, v, sub, &s->excludes);
+		} else if (strcmp(k, "phases") == 0) {
+			r = cg_doc_strv(v, x->json, x->source, sub, &s->phases, &s->n_phases, x->err);
+		} else if (strcmp(k, "count") == 0) {
+			r = cg_doc_u64(v, x->json, x->source, sub, &s->count, x->err);
+		} else if (strcmp(k, "arches") == 0) {
+			r = parse_arches(x, v, sub, &s->arches, &s->n_arches, NULL);
+		} else {
+			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored by OCI runtimes", k);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!has_names)
+		return cg_doc_error(x->err, x->source, n, path, "syscall entry has no 'names'");
+	if (!has_action)
+		return cg_doc_error(x->err, x->source, n, path, "syscall entry has no 'action'");
+	if (s->has_errno_ret) {
+		if (s->action.kind != CG_ACT_ERRNO && s->action.kind != CG_ACT_TRACE)
+			return cg_doc_error(x->err, x->source, errno_node, path,
+					    "errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
+					    cg_action_name(s->action.kind));
+		s->action.data = (uint32_t)u;
+	}
+	if (s->errno_name) {
+		uint32_t e = (uint32_t)cg_errno_parse(s->errno_name);
+		if (s->has_errno_ret && e != s->action.data)
+			return cg_doc_error(x->err, x->source, action_node, path,
+					    "errno '%s' (%u) disagrees with errnoRet %u", s->errno_name, e, s->action.data);
+		if (s->action.kind == CG_ACT_ERRNO)
+			s->action.data = e;
+	}
+	return 0;
+}
+
+static int parse_archmap(struct pctx *x, struct fy_node *n, const char *path)
+{
+	void *it = NULL;
+	struct fy_node *item;
+	char sub[PATH_MAX_LEN], key[64];
+	struct cg_profile *p = x->p;
+	size_t cnt;
+
+	if (cg_doc_is_null(n))
+		return 0;
+	if (!cg_doc_is_sequence(n))
+		return cg_doc_error(x->err, x->source, n, path, "expected a list of {architecture, subArchitectures}");
+	cnt = (size_t)fy_node_sequence_item_count(n);
+	p->arch_map = calloc(cnt + 1, sizeof(*p->arch_map));
+	if (!p->arch_map)
+		return cg_error_set(x->err, -ENOMEM, "out of memory");
+	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+		struct cg_profile_archmap *m = &p->arch_map[p->n_arch_map];
+		void *it2 = NULL;
+		struct fy_node_pair *pair;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, p->n_arch_map);
+		p->n_arch_map++;
+		if (!cg_doc_is_mapping(item))
+			return cg_doc_error(x->err, x->source, item, sub, "expected an object");
+		while ((pair = fy_node_mapping_iterate(item, &it2)) != NULL) {
+			struct fy_node *v = fy_node_pair_value(pair);
+			const char *k = cg_doc_key(pair, key, sizeof(key));
+			char sub2[PATH_MAX_LEN + 32];
+			int r;
+			snprintf(sub2, sizeof(sub2), "%s.%s", sub, k ? k : "?");
+			if (k && strcmp(k, "architecture") == 0) {
+				r = cg_doc_strdup(v, x->json, x->source, sub2, &m->arch, x->err);
+				if (r == 0 && cg_arch_lookup(m->arch) < 0)
+					r = cg_doc_error(x->err, x->source, v, sub2, "unknown architecture '%s'", m->arch);
+			} else if (k && strcmp(k, "subArchitectures") == 0) {
+				r = parse_arches(x, v, sub2, &m->subs, &m->n_subs, NULL);
+			} else {
+				r = add_note(x, fy_node_pair_key(pair), sub2, "unknown field '%s' is ignored", k ? k : "?");
+			}
+			if (r < 0)
+				return r;
+		}
+		if (!m->arch)
+			return cg_doc_error(x->err, x->source, item, sub, "archMap entry has no 'architecture'");
+	}
+	return 0;
+}
+
+/* Parse the profile object @n (top level, or a SeccompProfile's spec). */
+static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base)
+{
+	struct cg_profile *p = x->p;
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], sub[PATH_MAX_LEN];
+	bool has_default = false;
+	struct fy_node *derrno_node = NULL;
+	uint32_t derrno = EPERM;
+	int r;
+
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->source, n, base, "expected a seccomp profile object");
+	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		snprintf(sub, sizeof(sub), "%s%s%s", base, *base ? "." : "", k ? k : "?");
+		r = 0;
+		if (!k) {
+			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), base, "expected a field name");
+		} else if (strcmp(k, "defaultAction") == 0) {
+			r = parse_action(x, v, sub, &p->default_action);
+			has_default = true;
+		} else if (strcmp(k, "defaultErrnoRet") == 0) {
+			r = parse_errno_ret(x, v, sub, &derrno);
+			p->has_default_errno_ret = true;
+			derrno_node = v;
+		} else if (strcmp(k, "defaultErrno") == 0) {
+			r = cg_doc_strdup(v, x->json, x->source, sub, &p->default_errno_name, x->err);
+			if (r == 0 && cg_errno_parse(p->default_errno_name) < 0)
+				r = cg_doc_error(x->err, x->source, v, sub, "unknown errno name '%s'", p->default_errno_name);
+		} else if (strcmp(k, "architectures") == 0) {
+			r = parse_arches(x, v, sub, &p->architectures, &p->n_architectures, &p->arch_pos);
+		} else if (strcmp(k, "archMap") == 0) {
+			r = parse_archmap(x, v, sub);
+		} else if (strcmp(k, "flags") == 0) {
+			r = cg_doc_strv(v, x->json, x->source, sub, &p->flags, &p->n_flags, x->err);
+			for (size_t i = 0; r == 0 && i < p->n_flags; i++)
+				if (cg_flag_parse(p->flags[i]) < 0)
+					r = cg_doc_error(x->err, x->source, v, sub,
+							 "unknown flag '%s' (expected SECCOMP_FILTER_FLAG_TSYNC, _LOG, "
+							 "_SPEC_ALLOW or _WAIT_KILLABLE_RECV)",
+							 p->flags[i]);
+		} else if (strcmp(k, "listenerPath") == 0) {
+			r = cg_doc_strdup(v, x->json, x->source, sub, &p->listener_path, x->err);
+		} else if (strcmp(k, "listenerMetadata") == 0) {
+			r = cg_doc_strdup(v, x->json, x->source, sub, &p->listener_metadata, x->err);
+		} else if (strcmp(k, "syscalls") == 0) {
+			void *it2 = NULL;
+			struct fy_node *item;
+			size_t cnt;
+			if (cg_doc_is_null(v)) {
+				p->syscalls_null = true;
+				continue;
+			}
+			if (!cg_doc_is_sequence(v))
+				return cg_doc_error(x->err, x->source, v, sub, "expected a list of syscall entries");
+			cnt = (size_t)fy_node_sequence_item_count(v);
+			p->syscalls = calloc(cnt + 1, sizeof(*p->syscalls));
+			if (!p->syscalls)
+				return cg_error_set(x->err, -ENOMEM, "out of memory");
+			while ((item = fy_node_sequence_iterate(v, &it2)) != NULL) {
+				char sub2[PATH_MAX_LEN + 16];
+				snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, p->n_syscalls);
+				r = parse_syscall(x, item, sub2, &p->syscalls[p->n_syscalls++]);
+				if (r < 0)
+					return r;
+			}
+		} else if (strcmp(k, "capgate") == 0) {
+			struct fy_node *ph = cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "phases", -1) : NULL;
+			if (!cg_doc_is_mapping(v))
+				r = cg_doc_error(x->err, x->source, v, sub, "expected an object");
+			else if (ph)
+				r = cg_doc_strv(ph, x->json, x->source, "capgate.phases", &p->phase_names, &p->n_phase_names,
+						x->err);
+			if (r == 0 && p->n_phase_names > CG_MAX_PHASES)
+				r = cg_doc_error(x->err, x->source, ph, "capgate.phases", "at most %d phases", CG_MAX_PHASES);
+		} else if (strcmp(k, "baseProfileName") == 0 || strcmp(k, "disabled") == 0) {
+			r = add_note(x, fy_node_pair_key(pair), sub,
+				     "'%s' is a Security Profiles Operator field capgate does not resolve", k);
+		} else {
+			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored by OCI runtimes", k);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!has_default)
+		return cg_doc_error(x->err, x->source, n, base, "missing required field 'defaultAction'");
+	if (p->has_default_errno_ret && p->default_action.kind != CG_ACT_ERRNO)
+		return cg_doc_error(x->err, x->source, derrno_node, "defaultErrnoRet",
+				    "defaultErrnoRet is only valid with defaultAction SCMP_ACT_ERRNO");
+	if (p->default_errno_name) {
+		uint32_t e = (uint32_t)cg_errno_parse(p->default_errno_name);
+		if (p->has_default_errno_ret && e != derrno)
+			return cg_doc_error(x->err, x->source, derrno_node, "defaultErrnoRet",
+					    "defaultErrno '%s' (%u) disagrees with defaultErrnoRet %u",
+					    p->default_errno_name, e, derrno);
+		derrno = e;
+	}
+	if (p->default_action.kind == CG_ACT_ERRNO)
+		p->default_action.data = derrno;
+	if (p->n_architectures && p->n_arch_map)
+		return cg_doc_error(x->err, x->source, n, base, "both 'architectures' and 'archMap' are given");
+	for (size_t i = 0; i < p->n_syscalls; i++)
+		for (size_t j = 0; j < p->syscalls[i].n_phases; j++) {
+			bool found = false;
+			for (size_t k = 0; k < p->n_phase_names; k++)
+				found |= strcmp(p->phase_names[k], p->syscalls[i].phases[j]) == 0;
+			if (!found)
+				return cg_error_set(x->err, -EINVAL, "%s:%d:%d: syscalls[%zu].phases: phase '%s' is not "
+						   "declared in capgate.phases",
+						   x->source, p->syscalls[i].pos.line, p->syscalls[i].pos.col, i,
+						   p->syscalls[i].phases[j]);
+		}
+	return 0;
+}
+
+static int parse_doc(struct fy_document *d, bool json, const char *source, struct cg_profile **ret,
+		     struct cg_error *err)
+{
+	struct cg_profile *p = calloc(1, sizeof(*p));
+	struct pctx x = { source, json, err, p };
+	struct fy_node *root = fy_document_root(d), *kind, *spec = NULL;
+	char b[64];
+	int r;
+
+	if (!p || !(p->source = strdup(source))) {
+		cg_profile_free(p);
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	}
+	kind = cg_doc_is_mapping(root) ? fy_node_mapping_lookup_by_string(root, "kind", -1) : NULL;
+	if (kind) {
+		const char *k = cg_doc_scalar(kind, b, sizeof(b));
+		struct fy_node *meta = fy_node_mapping_lookup_by_string(root, "metadata", -1);
+		struct fy_node *name = cg_doc_is_mapping(meta) ? fy_node_mapping_lookup_by_string(meta, "name", -1) : NULL;
+		if (!k || strcmp(k, "SeccompProfile") != 0) {
+			r = cg_doc_error(err, source, kind, "kind", "expected a seccomp profile or a SeccompProfile resource, got kind '%s'",
+					 k ? k : "?");
+			goto fail;
+		}
+		if (name && cg_doc_strdup(name, json, source, "metadata.name", &p->name, err) < 0) {
+			r = -EINVAL;
+			goto fail;
+		}
+		spec = fy_node_mapping_lookup_by_string(root, "spec", -1);
+		if (!spec) {
+			r = cg_doc_error(err, source, root, "", "SeccompProfile has no spec");
+			goto fail;
+		}
+		r = parse_profile_obj(&x, spec, "spec");
+	} else {
+		r = parse_profile_obj(&x, root, "");
+	}
+	if (r < 0)
+		goto fail;
+	*ret = p;
+	return 0;
+fail:
+	cg_profile_free(p);
+	return r;
+}
+
+int cg_profile_parse_all(const char *buf, size_t len, const char *source, struct cg_profile ***ret, size_t *ret_n,
+			 struct cg_error *err)
+{
+	struct fy_document **docs = NULL;
+	struct cg_profile **v;
+	size_t n = 0, got = 0;
+	bool json = false;
+	int r;
+
+	if ((r = cg_doc_parse_all(buf, len, source, &docs, &n, &json, err)) < 0)
+		return r;
+	v = calloc(n, sizeof(*v));
+	if (!v) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!fy_document_root(docs[i]))
+			continue; /* empty document between separators */
+		if ((r = parse_doc(docs[i], json, source, &v[got], err)) < 0)
+			goto out;
+		got++;
+	}
+	if (got == 0) {
+		r = cg_error_set(err, -EINVAL, "%s: no profile in the file", source);
+		goto out;
+	}
+	*ret = TAKE_PTR(v);
+	*ret_n = got;
+	got = 0;
+out:
+	for (size_t i = 0; i < got; i++)
+		cg_profile_free(v[i]);
+	free(v);
+	for (size_t i = 0; i < n; i++)
+		fy_document_destroy(docs[i]);
+	free(docs);
+	return r;
+}
+
+int cg_profile_parse(const char *buf, size_t len, const char *source, struct cg_profile **ret,
+		     struct cg_error *err)
+{
+	struct cg_profile **v = NULL;
+	size_t n = 0;
+	int r = cg_profile_parse_all(buf, len, source, &v, &n, err);
+	if (r < 0)
+		return r;
+	if (n != 1) {
+		for (size_t i = 0; i < n; i++)
+			cg_profile_free(v[i]);
+		free(v);
+		return cg_error_set(err, -EINVAL, "%s: holds %zu profiles; name one (this command reads a single profile)",
+				    source, n);
+	}
+	*ret = v[0];
+	free(v);
+	return 0;
+}
+
+int cg_profile_load(const char *path, struct cg_profile **ret, struct cg_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = cg_read_file(path, &buf, &len, err);
+	if (r < 0)
+		return r;
+	return cg_profile_parse(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, err);
+}
+
+static void filter_release(struct cg_profile_filter *f)
+{
+	cg_strv_free(f->caps, f->n_caps);
+	cg_strv_free(f->arches, f->n_arches);
+	free(f->min_kernel);
+}
+
+void cg_profile_free(struct cg_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		struct cg_profile_syscall *s = &p->syscalls[i];
+		cg_strv_free(s->names, s->n_names);
+		free(s->name_pos);
+		free(s->errno_name);
+		free(s->args);
+		free(s->comment);
+		filter_release(&s->includes);
+		filter_release(&s->excludes);
+		cg_strv_free(s->phases, s->n_phases);
+		cg_strv_free(s->arches, s->n_arches);
+	}
+	free(p->syscalls);
+	for (size_t i = 0; i < p->n_arch_map; i++) {
+		free(p->arch_map[i].arch);
+		cg_strv_free(p->arch_map[i].subs, p->arch_map[i].n_subs);
+	}
+	free(p->arch_map);
+	cg_strv_free(p->architectures, p->n_architectures);
+	free(p->arch_pos);
+	cg_strv_free(p->flags, p->n_flags);
+	cg_strv_free(p->phase_names, p->n_phase_names);
+	for (size_t i = 0; i < p->n_notes; i++) {
+		free(p->notes[i].path);
+		free(p->notes[i].msg);
+	}
+	free(p->notes);
+	free(p->listener_path);
+	free(p->listener_metadata);
+	free(p->default_errno_name);
+	free(p->source);
+	free(p->name);
+	free(p);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void write_strv(struct cg_strbuf *sb, char **v, size_t n, const char *ind)
+{
+	if (n == 0) {
+		cg_strbuf_add(sb, "[]", 2);
+		return;
+	}
+	cg_strbuf_add(sb, "[\n", 2);
+	for (size_t i = 0; i < n; i++) {
+		cg_strbuf_addf(sb, "%s  ", ind);
+		cg_strbuf_add_json_str(sb, v[i]);
+		cg_strbuf_add(sb, i + 1 < n ? ",\n" : "\n", i + 1 < n ? 2 : 1);
+	}
+	cg_strbuf_addf(sb, "%s]", ind);
+}
+
+static bool filter_empty(const struct cg_profile_filter *f)
+{
+	return !f->n_caps && !f->n_arches && !f->min_kernel;
+}
+
+static void write_filter(struct cg_strbuf *sb, const char *key, const struct cg_profile_filter *f)
+{
+	bool first = true;
+	cg_strbuf_addf(sb, ",\n      \"%s\": {", key);
+	if (f->n_caps) {
+		cg_strbuf_add(sb, "\n        \"caps\": ", 17);
+		write_strv(sb, f->caps, f->n_caps, "        ");
+		first = false;
+	}
+	if (f->n_arches) {
+		cg_strbuf_addf(sb, "%s\n        \"arches\": ", first ? "" : ",");
+		write_strv(sb, f->arches, f->n_arches, "        ");
+		first = false;
+	}
+	if (f->min_kernel) {
+		cg_strbuf_addf(sb, "%s\n        \"minKernel\": ", first ? "" : ",");
+		cg_strbuf_add_json_str(sb, f->min_kernel);
+		first = false;
+	}
+	cg_strbuf_add(sb, first ? "}" : "\n      }", first ? 1 : 8);
+}
+
+void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
+{
+	cg_strbuf_addf(sb, "{\n  \"defaultAction\": \"%s\"", cg_action_name(p->default_action.kind));
+	if (p->default_action.kind == CG_ACT_ERRNO && (p->has_default_errno_ret || p->default_action.data != EPERM))
+		cg_strbuf_addf(sb, ",\n  \"defaultErrnoRet\": %u", p->default_action.data);
+	if (p->default_errno_name) {
+		cg_strbuf_add(sb, ",\n  \"defaultErrno\": ", 18);
+		cg_strbuf_add_json_str(sb, p->default_errno_name);
+	}
+	if (p->n_architectures) {
+		cg_strbuf_add(sb, ",\n  \"architectures\": ", 20);
+		write_strv(sb, p->architectures, p->n_architectures, "  ");
+	}
+	if (p->n_arch_map) {
+		cg_strbuf_add(sb, ",\n  \"archMap\": [\n", 17);
+		for (size_t i = 0; i < p->n_arch_map; i++) {
+			cg_strbuf_add(sb, "    {\n      \"architecture\": ", 29);
+			cg_strbuf_add_json_str(sb, p->arch_map[i].arch);
+			cg_strbuf_add(sb, ",\n      \"subArchitectures\": ", 28);
+			write_strv(sb, p->arch_map[i].subs, p->arch_map[i].n_subs, "      ");
+			cg_strbuf_add(sb, i + 1 < p->n_arch_map ? "\n    },\n" : "\n    }\n", i + 1 < p->n_arch_map ? 8 : 7);
+		}
+		cg_strbuf_add(sb, "  ]", 3);
+	}
+	if (p->n_flags) {
+		cg_strbuf_add(sb, ",\n  \"flags\": ", 12);
+		write_strv(sb, p->flags, p->n_flags, "  ");
+	}
+	if (p->listener_path) {
+		cg_strbuf_add(sb, ",\n  \"listenerPath\": ", 19);
+		cg_strbuf_add_json_str(sb, p->listener_path);
+	}
+	if (p->listener_metadata) {
+		cg_strbuf_add(sb, ",\n  \"listenerMetadata\": ", 23);
+		cg_strbuf_add_json_str(sb, p->listener_metadata);
+	}
+	if (p->n_phase_names) {
+		cg_strbuf_add(sb, ",\n  \"capgate\": {\n    \"phases\": ", 30);
+		write_strv(sb, p->phase_names, p->n_phase_names, "    ");
+		cg_strbuf_add(sb, "\n  }", 4);
+	}
+	if (p->syscalls_null && !p->n_syscalls) {
+		cg_strbuf_add(sb, ",\n  \"syscalls\": null\n}\n", 23);
+		return;
+	}
+	cg_strbuf_add(sb, ",\n  \"syscalls\": [", 16);
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		const struct cg_profile_syscall *s = &p->syscalls[i];
+		cg_strbuf_add(sb, i ? ",\n    {\n" : "\n    {\n", i ? 8 : 7);
+		if (s->single_name) {
+			cg_strbuf_add(sb, "      \"name\": ", 14);
+			cg_strbuf_add_json_str(sb, s->names[0]);
+		} else {
+			cg_strbuf_add(sb, "      \"names\": ", 15);
+			write_strv(sb, s->names, s->n_names, "      ");
+		}
+		cg_strbuf_addf(sb, ",\n      \"action\": \"%s\"", cg_action_name(s->action.kind));
+		if (s->has_errno_ret || ((s->action.kind == CG_ACT_ERRNO || s->action.kind == CG_ACT_TRACE) &&
+					 s->action.data != EPERM))
+			cg_strbuf_addf(sb, ",\n      \"errnoRet\": %u", s->action.data);
+		if (s->errno_name) {
+			cg_strbuf_add(sb, ",\n      \"errno\": ", 16);
+			cg_strbuf_add_json_str(sb, s->errno_name);
+		}
+		if (s->n_args) {
+			cg_strbuf_add(sb, ",\n      \"args\": [", 16);
+			for (size_t a = 0; a < s->n_args; a++)
+				cg_strbuf_addf(sb,
+					       "%s\n        {\n          \"index\": %u,\n          \"value\": %llu,\n"
+					       "          \"valueTwo\": %llu,\n          \"op\": \"%s\"\n        }",
+					       a ? "," : "", s->args[a].index, (unsigned long long)s->args[a].value,
+					       (unsigned long long)s->args[a].value_two, cg_op_name(s->args[a].op));
+			cg_strbuf_add(sb, "\n      ]", 8);
+		}
+		if (s->comment) {
+			cg_strbuf_add(sb, ",\n      \"comment\": ", 18);
+			cg_strbuf_add_json_str(sb, s->comment);
+		}
+		if (!filter_empty(&s->includes))
+			write_filter(sb, "includes", &s->includes);
+		if (!filter_empty(&s->excludes))
+			write_filter(sb, "excludes", &s->excludes);
+		if (s->n_phases) {
+			cg_strbuf_add(sb, ",\n      \"phases\": ", 17);
+			write_strv(sb, s->phases, s->n_phases, "      ");
+		}
+		if (s->n_arches) {
+			cg_strbuf_add(sb, ",\n      \"arches\": ", 17);
+			write_strv(sb, s->arches, s->n_arches, "      ");
+		}
+		if (s->count)
+			cg_strbuf_addf(sb, ",\n      \"count\": %llu", (unsigned long long)s->count);
+		cg_strbuf_add(sb, "\n    }", 6);
+	}
+	cg_strbuf_add(sb, p->n_syscalls ? "\n  ]\n}\n" : "]\n}\n", p->n_syscalls ? 7 : 4);
+}
+
+/* ---- resolving ------------------------------------------------------------- */
+
+/* Docker's default capability set (moby oci/caps/defaults.go). */
+static const char *const docker_default_caps[] = {
+	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+	"CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+};
+
+static bool has_cap(const struct cg_resolve_opts *o, const char *cap)
+{
+	for (size_t i = 0; i < o->n_caps; i++)
+		if (strcmp(o->caps[i], cap) == 0)
+			return true;
+	if (o->default_caps)
+		for (size_t i = 0; i < CG_ARRAY_SIZE(docker_default_caps); i++)
+			if (strcmp(docker_default_caps[i], cap) == 0)
+				return true;
+	return false;
+}
+
+static bool arch_listed(char **arches, size_t n, enum cg_arch_id native)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cg_arch_lookup(arches[i]) == (int)native)
+			return true;
+	return false;
+}
+
+static bool kernel_at_least(unsigned maj, unsigned min, const char *want)
+{
+	unsigned a = 0, b = 0;
+	if (sscanf(want, "%u.%u", &a, &b) != 2)
+		return false;
+	return maj > a || (maj == a && min >= b);
+}
+
+/* moby's rules: an entry is skipped when an exclude matches or an include doesn't. */
+static bool entry_applies(const struct cg_profile_syscall *s, const struct cg_resolve_opts *o, enum cg_arch_id native,
+			  unsigned kmaj, unsigned kmin)
+{
+	const struct cg_profile_filter *ex = &s->excludes, *in = &s->includes;
+	if (ex->n_arches && arch_listed(ex->arches, ex->n_arches, native))
+		return false;
+	for (size_t i = 0; i < ex->n_caps; i++)
+		if (has_cap(o, ex->caps[i]))
+			return false;
+	if (ex->min_kernel && kernel_at_least(kmaj, kmin, ex->min_kernel))
+		return false;
+	if (in->n_arches && !arch_listed(in->arches, in->n_arches, native))
+		return false;
+	for (size_t i = 0; i < in->n_caps; i++)
+		if (!has_cap(o, in->caps[i]))
+			return false;
+	if (in->min_kernel && !kernel_at_least(kmaj, kmin, in->min_kernel))
+		return false;
+	return true;
+}
+
+int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts *opts, struct cg_closure **ret,
+		       struct cg_error *err)
+{
+	struct cg_resolve_opts o = { .sz = sizeof(o), .native_arch = -1, .default_caps = true };
+	struct cg_closure *c;
+	enum cg_arch_id native;
+	unsigned kmaj, kmin;
+	int r;
+
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	native = o.native_arch >= 0 ? (enum cg_arch_id)o.native_arch : cg_arch_native();
+	kmaj = o.kernel_major;
+	kmin = o.kernel_minor;
+	if (kmaj == 0) {
+		struct utsname u;
+		if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &kmaj, &kmin) != 2)
+			return cg_error_set(err, -EINVAL, "cannot read the running kernel's version");
+	}
+	c = cg_closure_new();
+	if (!c)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	c->default_action = p->default_action;
+	c->arch_mask = CG_ARCH_BIT(native);
+	for (size_t i = 0; i < p->n_architectures; i++)
+		c->arch_mask |= CG_ARCH_BIT(cg_arch_lookup(p->architectures[i]));
+	for (size_t i = 0; i < p->n_arch_map; i++) {
+		if (cg_arch_lookup(p->arch_map[i].arch) != (int)native)
+			continue;
+		for (size_t j = 0; j < p->arch_map[i].n_subs; j++)
+			c->arch_mask |= CG_ARCH_BIT(cg_arch_lookup(p->arch_map[i].subs[j]));
+	}
+	for (size_t i = 0; i < p->n_flags; i++)
+		c->flags |= (uint32_t)cg_flag_parse(p->flags[i]);
+	if ((p->listener_path && !(c->listener_path = strdup(p->listener_path))) ||
+	    (p->listener_metadata && !(c->listener_metadata = strdup(p->listener_metadata)))) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < p->n_phase_names; i++)
+		if (cg_closure_phase(c, p->phase_names[i], true) < 0) {
+			r = cg_error_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		const struct cg_profile_syscall *s = &p->syscalls[i];
+		struct cg_rule rule = { 0 };
+		if (!entry_applies(s, &o, native, kmaj, kmin))
+			continue;
+		rule.action = s->action;
+		rule.n_args = (uint8_t)s->n_args;
+		memcpy(rule.args, s->args, s->n_args * sizeof(*s->args));
+		rule.count = s->count;
+		rule.origin = s->comment && *s->comment ? s->comment : NULL;
+		for (size_t k = 0; k < s->n_phases; k++)
+			rule.phases |= 1u << cg_closure_phase(c, s->phases[k], false);
+		for (size_t k = 0; k < s->n_arches; k++)
+			rule.arch_mask |= CG_ARCH_BIT(cg_arch_lookup(s->arches[k]));
+		for (size_t n = 0; n < s->n_names; n++) {
+			rule.name = s->names[n];
+			if (!cg_syscall_known(rule.name)) {
+				if (cg_action_permits(s->action) && !cg_action_permits(p->default_action)) {
+					cg_log(CG_LOG_WARN, "%s:%d:%d: syscalls[%zu].names[%zu]: unknown syscall '%s' skipped",
+					       p->source, s->name_pos ? s->name_pos[n].line : 0,
+					       s->name_pos ? s->name_pos[n].col : 0, i, n, rule.name);
+					continue;
+				}
+				r = cg_error_set(err, -EINVAL,
+						 "%s:%d:%d: syscalls[%zu].names[%zu]: unknown syscall '%s': capgate cannot "
+						 "enforce a %s rule for it",
+						 p->source, s->name_pos ? s->name_pos[n].line : 0,
+						 s->name_pos ? s->name_pos[n].col : 0, i, n, rule.name,
+						 cg_action_name(s->action.kind));
+				goto fail;
+			}
+			if ((r = cg_closure_add_rule(c, &rule)) < 0) {
+				cg_error_set(err, r, "out of memory");
+				goto fail;
+			}
+		}
+	}
+	cg_closure_canonicalize(c);
+	*ret = c;
+	return 0;
+fail:
+	cg_closure_free(c);
+	return r;
+}
+
+int cg_profile_from_closure(const struct cg_closure *c, bool plain, struct cg_profile **ret)
+{
+	struct cg_strbuf sb;
+	struct cg_error err;
+	int r;
+
+	(void)plain;
+	cg_strbuf_init(&sb);
+	cg_closure_serialize(c, false, &sb);
+	if (sb.oom) {
+		cg_strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	r = cg_profile_parse(sb.buf, sb.len, "<closure>", ret, &err);
+	cg_strbuf_release(&sb);
+	return r;
+}
+
+int cg_closure_load(const char *path, const struct cg_resolve_opts *opts, struct cg_closure **ret,
+		    struct cg_error *err)
+{
+	struct cg_profile *p = NULL;
+	int r = cg_profile_load(path, &p, err);
+	if (r < 0)
+		return r;
+	r = cg_profile_resolve(p, opts, ret, err);
+	cg_profile_free(p);
+	return r;
+}

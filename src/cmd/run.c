@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * capgate run: run a program under a profile -- seccomp-BPF, Landlock and
+ * network rules -- with capgate staying outside as the supervisor.
+ *
+ * Exit status: the program's own (128+N if it was killed by signal N, so a
+ * seccomp kill gives 159 = 128+SIGSYS); 2 for usage and input errors (bad
+ * option, unreadable profile, unknown phase, --fs path missing); 125 when
+ * the sandbox cannot be set up or, with --strict, cannot be fully enforced;
+ * 126 when the program cannot be executed (permission, or a profile that
+ * does not allow execve); 127 when it cannot be found.
+ */
+#include <capgate/sandbox.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../cli.h"
+
+extern char **environ;
+
+#define EXIT_SETUP 125
+
+static volatile sig_atomic_t forward_pid;
+
+/* Forward signals sent to capgate by a process (kill, systemd, a supervisor).
+ * Signals from the terminal (si_code SI_KERNEL) already reach the program,
+ * which is in the same foreground process group: not sent twice. */
+static void forward_signal(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	if (forward_pid > 0 && (!si || si->si_code <= 0))
+		kill((pid_t)forward_pid, sig);
+}
+
+static void install_forwarding(pid_t pid)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa = { 0 };
+	forward_pid = pid;
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < CG_ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void print_event(const struct cg_sandbox_event *ev, void *user)
+{
+	(void)user;
+	fprintf(stderr, "capgate run: %s %s\n", ev->allowed ? "would deny" : "denied", ev->text);
+}
+
+static int phase_index(struct cg_closure *c, const char *name)
+{
+	int i = cg_closure_phase(c, name, false);
+	if (i >= 0)
+		return i;
+	if (!c->n_phases) {
+		cli_error("run", "unknown phase '%s': the profile names no phases", name);
+		return -1;
+	}
+	fprintf(stderr, "capgate run: unknown phase '%s' (phases:", name);
+	for (unsigned p = 0; p < c->n_phases; p++)
+		fprintf(stderr, "%s %s", p ? "," : "", c->phase_names[p]);
+	fprintf(stderr, ")\n");
+	return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
+	static const char desc[] =
+		"Run CMD with exactly the calls of the profile (seccomp-BPF), and optionally only the\n"
+		"listed paths and ports (Landlock) and no network (a new network namespace).\n"
+		"With any --fs-* option everything else on the filesystem is denied, including the\n"
+		"program's binary and libraries: grant them, or use --fs-system.\n"
+		"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
+		"refuses to run instead).\n\n"
+		"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
+		"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
+		"(permission, or the profile does not allow execve), 127 command not found";
+	const char *profile = NULL, *phase = NULL;
+	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 };
+	bool fs_system = false, strict = false, dry_run = false, audit = false, explain = false;
+	struct cli_resolve ro = { 0 };
+	long abi_max = 0;
+	const struct opt opts[] = {
+		{ OPT_STRING, 'p', "profile", &profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
+		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
+		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH (repeatable)", NULL },
+		{ OPT_BOOL, 0, "fs-system", &fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
+		{ OPT_LIST, 0, "net", &nets, "MODE", "none | loopback | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
+		{ OPT_BOOL, 0, "strict", &strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
+		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
+		{ OPT_BOOL, 0, "audit", &audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
+		{ OPT_BOOL, 0, "explain", &explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
+		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
+		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
+		CLI_RESOLVE_OPTS(&ro),
+		OPT_END_MARK,
+	};
+	char **args = NULL;
+	int nargs = 0, rc = EXIT_USAGE, r;
+	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
+	_cleanup_(cg_sandbox_freep) struct cg_sandbox *sb = NULL;
+	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
+	struct cg_error err = { 0 };
+
+	r = opt_parse("run", usage, desc, argc, argv, opts, true, &args, &nargs);
+	if (r != 0)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (!profile) {
+		cli_error("run", "--profile is required (see 'capgate run --help')");
+		goto out;
+	}
+	if (nargs == 0 && !dry_run) {
+		cli_error("run", "no command given: capgate run --profile P.json -- CMD [ARGS...]");
+		goto out;
+	}
+	if (cli_load_closure("run", profile, &ro, &c) < 0)
+		goto out;
+	if (phase && (so.phase = phase_index(c, phase)) < 0)
+		goto out;
+	for (size_t i = 0; i < nets.n; i++)
+		if (cg_sandbox_parse_net(&so, nets.items[i], &err) < 0) {
+			cli_error("run", "%s", err.msg);
+			goto out;
+		}
+	so.fs_ro = fs_ro.items;
+	so.n_fs_ro = fs_ro.n;
+	so.fs_rw = fs_rw.items;
+	so.n_fs_rw = fs_rw.n;
+	so.fs_system = fs_system;
+	so.strict = strict;
+	so.landlock_abi_max = abi_max > 0 && abi_max < 1000 ? (int)abi_max : 0;
+	so.audit = audit;
+	so.explain = explain;
+
+	r = cg_sandbox_new(c, &so, &sb, &err);
+	if (r < 0) {
+		cli_error("run", "%s", err.msg);
+		rc = r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
+		goto out;
+	}
+
+	if (dry_run) {
+		struct cg_strbuf out;
+		cg_strbuf_init(&out);
+		cg_strbuf_addf(&out, "profile: %s\n", profile);
+		if (nargs) {
+			cg_strbuf_addf(&out, "command:");
+			for (int i = 0; i < nargs; i++)
+				cg_strbuf_addf(&out, " %s", args[i]);
+			cg_strbuf_addf(&out, "\n");
+		}
+		cg_sandbox_describe(sb, &out);
+		if (nargs && cg_sandbox_check_exec(sb, &err) < 0)
+			cg_strbuf_addf(&out, "warning: %s\n", err.msg);
+		rc = cli_write("run", "-", &out) < 0 ? EXIT_SETUP : EXIT_OK;
+		cg_strbuf_release(&out);
+		goto out;
+	}
+
+	size_t n_missing;
+	const char *const *missing = cg_sandbox_missing(sb, &n_missing);
+	for (size_t i = 0; i < n_missing; i++)
+		fprintf(stderr, "capgate run: warning: missing protection: %s\n", missing[i]);
+	if (audit && !explain)
+		fprintf(stderr, "capgate run: audit mode: denials are logged by the kernel (audit log / dmesg), "
+				"not enforced\n");
+
+	struct cg_sandbox_child child;
+	r = cg_sandbox_spawn(sb, args, environ, &child, &err);
+	if (r < 0) {
+		cli_error("run", "%s", err.msg);
+		rc = r == -ENOENT ? 127 : 126;
+		goto out;
+	}
+	install_forwarding(child.pid);
+
+	struct cg_sandbox_status st;
+	r = cg_sandbox_supervise(sb, &child, explain ? print_event : NULL, NULL, &st, &err);
+	forward_pid = 0;
+	if (r < 0)
+		cli_error("run", "supervisor: %s", err.msg);
+	if (st.setup_errno)
+		cli_error("run", "cannot set up the sandbox: %s", st.setup_msg);
+	else if (st.exec_errno)
+		cli_error("run", "cannot execute %s: %s", args[0], strerror(st.exec_errno));
+	else if (st.seccomp_kill)
+		cli_error("run", "%s was killed by seccomp (SIGSYS): a call outside the profile", args[0]);
+	rc = cg_sandbox_status_exit(&st);
+out:
+	opt_list_release(&fs_ro);
+	opt_list_release(&fs_rw);
+	opt_list_release(&nets);
+	opt_list_release(&ro.caps);
+	free(args);
+	return rc;
+}
