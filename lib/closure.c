@@ -598,13 +598,13 @@ static void add_action_fields(struct cg_strbuf *sb, const char *key, const char 
 static void add_mask_names(struct cg_strbuf *sb, uint32_t mask)
 {
 	bool first = true;
-	cg_strbuf_add(sb, "[", 1);
+	CG_STRBUF_LIT(sb, "[");
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
 		if (mask & CG_ARCH_BIT(a)) {
 			cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_arch_info(a)->oci);
 			first = false;
 		}
-	cg_strbuf_add(sb, "]", 1);
+	CG_STRBUF_LIT(sb, "]");
 }
 
 /* Two rules that differ only in name share one "names" entry. */
@@ -672,7 +672,7 @@ void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct c
 				cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_flag_name(f));
 				first = false;
 			}
-		cg_strbuf_add(sb, "]", 1);
+		CG_STRBUF_LIT(sb, "]");
 	}
 	if (c->listener_path) {
 		cg_strbuf_addf(sb, ",%s%s\"listenerPath\":", nl, in1);
@@ -686,10 +686,10 @@ void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct c
 		cg_strbuf_addf(sb, ",%s%s\"capgate\":{\"phases\":[", nl, in1);
 		for (unsigned i = 0; i < c->n_phases; i++) {
 			if (i)
-				cg_strbuf_add(sb, ",", 1);
+				CG_STRBUF_LIT(sb, ",");
 			cg_strbuf_add_json_str(sb, c->phase_names[i]);
 		}
-		cg_strbuf_add(sb, "]}", 2);
+		CG_STRBUF_LIT(sb, "]}");
 	}
 	cg_strbuf_addf(sb, ",%s%s\"syscalls\":[", nl, in1);
 	for (size_t i = 0; i < c->n_rules; i++)
@@ -703,41 +703,41 @@ void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct c
 		cg_strbuf_addf(sb, "%s%s%s{\"names\":[", i ? "," : "", nl, in2);
 		for (size_t k = i; k < j; k++) {
 			if (k > i)
-				cg_strbuf_add(sb, ",", 1);
+				CG_STRBUF_LIT(sb, ",");
 			cg_strbuf_add_json_str(sb, order[k]->name);
 		}
-		cg_strbuf_add(sb, "],", 2);
+		CG_STRBUF_LIT(sb, "],");
 		add_action_fields(sb, "action", "errnoRet", r->action);
 		if (r->n_args) {
-			cg_strbuf_add(sb, ",\"args\":[", 9);
+			CG_STRBUF_LIT(sb, ",\"args\":[");
 			for (unsigned a = 0; a < r->n_args; a++)
 				cg_strbuf_addf(sb, "%s{\"index\":%u,\"value\":%llu,\"valueTwo\":%llu,\"op\":\"%s\"}",
 					       a ? "," : "", r->args[a].index, (unsigned long long)r->args[a].value,
 					       (unsigned long long)r->args[a].value_two, cg_op_name(r->args[a].op));
-			cg_strbuf_add(sb, "]", 1);
+			CG_STRBUF_LIT(sb, "]");
 		}
 		if (r->arch_mask) {
-			cg_strbuf_add(sb, ",\"arches\":", 10);
+			CG_STRBUF_LIT(sb, ",\"arches\":");
 			add_mask_names(sb, r->arch_mask);
 		}
 		if (r->phases) {
 			bool first = true;
-			cg_strbuf_add(sb, ",\"phases\":[", 11);
+			CG_STRBUF_LIT(sb, ",\"phases\":[");
 			for (unsigned p = 0; p < c->n_phases; p++)
 				if (r->phases & (1u << p)) {
 					cg_strbuf_addf(sb, "%s", first ? "" : ",");
 					cg_strbuf_add_json_str(sb, c->phase_names[p]);
 					first = false;
 				}
-			cg_strbuf_add(sb, "]", 1);
+			CG_STRBUF_LIT(sb, "]");
 		}
 		if (!for_digest && r->count)
 			cg_strbuf_addf(sb, ",\"count\":%llu", (unsigned long long)r->count);
 		if (!for_digest && r->origin) {
-			cg_strbuf_add(sb, ",\"comment\":", 11);
+			CG_STRBUF_LIT(sb, ",\"comment\":");
 			cg_strbuf_add_json_str(sb, r->origin);
 		}
-		cg_strbuf_add(sb, "}", 1);
+		CG_STRBUF_LIT(sb, "}");
 		i = j;
 	}
 	cg_strbuf_addf(sb, "%s%s]%s}%s", c->n_rules ? nl : "", c->n_rules ? in1 : "", nl, nl);

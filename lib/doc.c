@@ -136,7 +136,15 @@ void cg_doc_pos(struct fy_node *n, int *line, int *col)
 		void *it = NULL;
 		if (fy_node_is_scalar(n)) {
 			struct fy_token *t = fy_node_get_scalar_token(n);
+			enum fy_node_style st = fy_node_get_style(n);
 			m = t ? fy_token_start_mark(t) : NULL;
+			if (m) {
+				/* point at the opening quote, not the first character */
+				*line = m->line + 1;
+				*col = m->column + 1 -
+				       ((st == FYNS_DOUBLE_QUOTED || st == FYNS_SINGLE_QUOTED) && m->column > 0);
+				return;
+			}
 			break;
 		}
 		if (fy_node_is_mapping(n)) {

@@ -123,7 +123,13 @@ static int parse_filter(struct pctx *x, struct fy_node *n, const char *path, str
 		} else if (strcmp(k, "caps") == 0) {
 			r = cg_doc_strv(v, x->json, x->source, sub, &f->caps, &f->n_caps, x->err);
 		} else if (strcmp(k, "arches") == 0) {
-			r = parse_arches(x, v, sub, &f->arches, &f->n_arches, NULL);
+			/* Docker matches these against its host arch by name; an
+			 * unknown one (moby's own fixture has 'mips3l64n32') never
+			 * matches: note it, don't reject the profile */
+			r = cg_doc_strv(v, x->json, x->source, sub, &f->arches, &f->n_arches, x->err);
+			for (size_t i = 0; r == 0 && i < f->n_arches; i++)
+				if (cg_arch_lookup(f->arches[i]) < 0)
+					r = add_note(x, v, sub, "unknown architecture '%s' never matches", f->arches[i]);
 		} else if (strcmp(k, "minKernel") == 0) {
 			unsigned a, b;
 			char tail;
@@ -657,14 +663,14 @@ void cg_profile_free(struct cg_profile *p)
 static void write_strv(struct cg_strbuf *sb, char **v, size_t n, const char *ind)
 {
 	if (n == 0) {
-		cg_strbuf_add(sb, "[]", 2);
+		CG_STRBUF_LIT(sb, "[]");
 		return;
 	}
-	cg_strbuf_add(sb, "[\n", 2);
+	CG_STRBUF_LIT(sb, "[\n");
 	for (size_t i = 0; i < n; i++) {
 		cg_strbuf_addf(sb, "%s  ", ind);
 		cg_strbuf_add_json_str(sb, v[i]);
-		cg_strbuf_add(sb, i + 1 < n ? ",\n" : "\n", i + 1 < n ? 2 : 1);
+		cg_strbuf_addf(sb, "%s", i + 1 < n ? ",\n" : "\n");
 	}
 	cg_strbuf_addf(sb, "%s]", ind);
 }
@@ -679,7 +685,7 @@ static void write_filter(struct cg_strbuf *sb, const char *key, const struct cg_
 	bool first = true;
 	cg_strbuf_addf(sb, ",\n      \"%s\": {", key);
 	if (f->n_caps) {
-		cg_strbuf_add(sb, "\n        \"caps\": ", 17);
+		CG_STRBUF_LIT(sb, "\n        \"caps\": ");
 		write_strv(sb, f->caps, f->n_caps, "        ");
 		first = false;
 	}
@@ -693,7 +699,7 @@ static void write_filter(struct cg_strbuf *sb, const char *key, const struct cg_
 		cg_strbuf_add_json_str(sb, f->min_kernel);
 		first = false;
 	}
-	cg_strbuf_add(sb, first ? "}" : "\n      }", first ? 1 : 8);
+	cg_strbuf_addf(sb, "%s", first ? "}" : "\n      }");
 }
 
 void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
@@ -702,54 +708,54 @@ void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 	if (p->default_action.kind == CG_ACT_ERRNO && (p->has_default_errno_ret || p->default_action.data != EPERM))
 		cg_strbuf_addf(sb, ",\n  \"defaultErrnoRet\": %u", p->default_action.data);
 	if (p->default_errno_name) {
-		cg_strbuf_add(sb, ",\n  \"defaultErrno\": ", 18);
+		CG_STRBUF_LIT(sb, ",\n  \"defaultErrno\": ");
 		cg_strbuf_add_json_str(sb, p->default_errno_name);
 	}
 	if (p->n_architectures) {
-		cg_strbuf_add(sb, ",\n  \"architectures\": ", 20);
+		CG_STRBUF_LIT(sb, ",\n  \"architectures\": ");
 		write_strv(sb, p->architectures, p->n_architectures, "  ");
 	}
 	if (p->n_arch_map) {
-		cg_strbuf_add(sb, ",\n  \"archMap\": [\n", 17);
+		CG_STRBUF_LIT(sb, ",\n  \"archMap\": [\n");
 		for (size_t i = 0; i < p->n_arch_map; i++) {
-			cg_strbuf_add(sb, "    {\n      \"architecture\": ", 29);
+			CG_STRBUF_LIT(sb, "    {\n      \"architecture\": ");
 			cg_strbuf_add_json_str(sb, p->arch_map[i].arch);
-			cg_strbuf_add(sb, ",\n      \"subArchitectures\": ", 28);
+			CG_STRBUF_LIT(sb, ",\n      \"subArchitectures\": ");
 			write_strv(sb, p->arch_map[i].subs, p->arch_map[i].n_subs, "      ");
-			cg_strbuf_add(sb, i + 1 < p->n_arch_map ? "\n    },\n" : "\n    }\n", i + 1 < p->n_arch_map ? 8 : 7);
+			cg_strbuf_addf(sb, "%s", i + 1 < p->n_arch_map ? "\n    },\n" : "\n    }\n");
 		}
-		cg_strbuf_add(sb, "  ]", 3);
+		CG_STRBUF_LIT(sb, "  ]");
 	}
 	if (p->n_flags) {
-		cg_strbuf_add(sb, ",\n  \"flags\": ", 12);
+		CG_STRBUF_LIT(sb, ",\n  \"flags\": ");
 		write_strv(sb, p->flags, p->n_flags, "  ");
 	}
 	if (p->listener_path) {
-		cg_strbuf_add(sb, ",\n  \"listenerPath\": ", 19);
+		CG_STRBUF_LIT(sb, ",\n  \"listenerPath\": ");
 		cg_strbuf_add_json_str(sb, p->listener_path);
 	}
 	if (p->listener_metadata) {
-		cg_strbuf_add(sb, ",\n  \"listenerMetadata\": ", 23);
+		CG_STRBUF_LIT(sb, ",\n  \"listenerMetadata\": ");
 		cg_strbuf_add_json_str(sb, p->listener_metadata);
 	}
 	if (p->n_phase_names) {
-		cg_strbuf_add(sb, ",\n  \"capgate\": {\n    \"phases\": ", 30);
+		CG_STRBUF_LIT(sb, ",\n  \"capgate\": {\n    \"phases\": ");
 		write_strv(sb, p->phase_names, p->n_phase_names, "    ");
-		cg_strbuf_add(sb, "\n  }", 4);
+		CG_STRBUF_LIT(sb, "\n  }");
 	}
 	if (p->syscalls_null && !p->n_syscalls) {
-		cg_strbuf_add(sb, ",\n  \"syscalls\": null\n}\n", 23);
+		CG_STRBUF_LIT(sb, ",\n  \"syscalls\": null\n}\n");
 		return;
 	}
-	cg_strbuf_add(sb, ",\n  \"syscalls\": [", 16);
+	CG_STRBUF_LIT(sb, ",\n  \"syscalls\": [");
 	for (size_t i = 0; i < p->n_syscalls; i++) {
 		const struct cg_profile_syscall *s = &p->syscalls[i];
-		cg_strbuf_add(sb, i ? ",\n    {\n" : "\n    {\n", i ? 8 : 7);
+		cg_strbuf_addf(sb, "%s", i ? ",\n    {\n" : "\n    {\n");
 		if (s->single_name) {
-			cg_strbuf_add(sb, "      \"name\": ", 14);
+			CG_STRBUF_LIT(sb, "      \"name\": ");
 			cg_strbuf_add_json_str(sb, s->names[0]);
 		} else {
-			cg_strbuf_add(sb, "      \"names\": ", 15);
+			CG_STRBUF_LIT(sb, "      \"names\": ");
 			write_strv(sb, s->names, s->n_names, "      ");
 		}
 		cg_strbuf_addf(sb, ",\n      \"action\": \"%s\"", cg_action_name(s->action.kind));
@@ -757,21 +763,21 @@ void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 					 s->action.data != EPERM))
 			cg_strbuf_addf(sb, ",\n      \"errnoRet\": %u", s->action.data);
 		if (s->errno_name) {
-			cg_strbuf_add(sb, ",\n      \"errno\": ", 16);
+			CG_STRBUF_LIT(sb, ",\n      \"errno\": ");
 			cg_strbuf_add_json_str(sb, s->errno_name);
 		}
 		if (s->n_args) {
-			cg_strbuf_add(sb, ",\n      \"args\": [", 16);
+			CG_STRBUF_LIT(sb, ",\n      \"args\": [");
 			for (size_t a = 0; a < s->n_args; a++)
 				cg_strbuf_addf(sb,
 					       "%s\n        {\n          \"index\": %u,\n          \"value\": %llu,\n"
 					       "          \"valueTwo\": %llu,\n          \"op\": \"%s\"\n        }",
 					       a ? "," : "", s->args[a].index, (unsigned long long)s->args[a].value,
 					       (unsigned long long)s->args[a].value_two, cg_op_name(s->args[a].op));
-			cg_strbuf_add(sb, "\n      ]", 8);
+			CG_STRBUF_LIT(sb, "\n      ]");
 		}
 		if (s->comment) {
-			cg_strbuf_add(sb, ",\n      \"comment\": ", 18);
+			CG_STRBUF_LIT(sb, ",\n      \"comment\": ");
 			cg_strbuf_add_json_str(sb, s->comment);
 		}
 		if (!filter_empty(&s->includes))
@@ -779,18 +785,18 @@ void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 		if (!filter_empty(&s->excludes))
 			write_filter(sb, "excludes", &s->excludes);
 		if (s->n_phases) {
-			cg_strbuf_add(sb, ",\n      \"phases\": ", 17);
+			CG_STRBUF_LIT(sb, ",\n      \"phases\": ");
 			write_strv(sb, s->phases, s->n_phases, "      ");
 		}
 		if (s->n_arches) {
-			cg_strbuf_add(sb, ",\n      \"arches\": ", 17);
+			CG_STRBUF_LIT(sb, ",\n      \"arches\": ");
 			write_strv(sb, s->arches, s->n_arches, "      ");
 		}
 		if (s->count)
 			cg_strbuf_addf(sb, ",\n      \"count\": %llu", (unsigned long long)s->count);
-		cg_strbuf_add(sb, "\n    }", 6);
+		CG_STRBUF_LIT(sb, "\n    }");
 	}
-	cg_strbuf_add(sb, p->n_syscalls ? "\n  ]\n}\n" : "]\n}\n", p->n_syscalls ? 7 : 4);
+	cg_strbuf_addf(sb, "%s", p->n_syscalls ? "\n  ]\n}\n" : "]\n}\n");
 }
 
 /* ---- resolving ------------------------------------------------------------- */

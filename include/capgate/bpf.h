@@ -68,7 +68,10 @@ CAPGATE_API const char *cg_bpf_action_format(uint32_t ret, char *buf, size_t siz
 /* The kernel's action-cache predictor: for every nr in [0, nr_count), set bit
  * nr of @ret_bitmap (nr_count bits, caller-zeroed) if the filter returns
  * SECCOMP_RET_ALLOW for (audit_arch, nr) using only the nr and arch fields,
- * exactly as seccomp_is_const_allow() decides. Returns how many bits it set. */
+ * exactly as seccomp_is_const_allow() decides. Returns how many bits it set
+ * (0 for a program that fails cg_bpf_validate). Not modelled: recent
+ * kernels also always allow uretprobe/uprobe on the native arch, ahead of
+ * the filter; the kernel only caches nr below its own syscall count. */
 CAPGATE_API size_t cg_bpf_cache_predict(const struct sock_filter *insns, size_t len,
 					uint32_t audit_arch, uint32_t nr_count, uint8_t *ret_bitmap);
 

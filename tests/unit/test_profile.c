@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Profile I/O: every corpus profile loads, round-trips and resolves; bad
+ * input gets an exact position and field path. */
+#include <capgate/profile.h>
+#include <dirent.h>
+#include <errno.h>
+
+#include "t.h"
+
+static int parse_str(const char *s, struct cg_profile **p, struct cg_error *err)
+{
+	return cg_profile_parse(s, strlen(s), "t.json", p, err);
+}
+
+static void expect_error(const char *json, const char *want)
+{
+	struct cg_profile *p = NULL;
+	struct cg_error err = { 0 };
+	int r = parse_str(json, &p, &err);
+	CHECKF(r < 0, "accepted: %s", json);
+	if (r < 0)
+		CHECKF(strstr(err.msg, want) != NULL, "error \"%s\" lacks \"%s\"", err.msg, want);
+	cg_profile_free(p);
+}
+
+static int test_errors_have_positions(void)
+{
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALOW\"}]}",
+		     "t.json:2:45: syscalls[0].action: unknown action 'SCMP_ACT_ALOW'");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [\n  {\"names\": [\"read\", 7], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+		     "t.json:3:22: syscalls[0].names[1]: expected a string");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 7, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+		     "syscalls[0].args[0].index: argument index 7 is out of range");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": -1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+		     "expected an unsigned integer, got '-1'");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQUAL\"}]}]}",
+		     "unknown comparison 'SCMP_CMP_EQUAL'");
+	expect_error("{\"syscalls\": []}", "missing required field 'defaultAction'");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultAction\": \"SCMP_ACT_ALLOW\"}", "t.json:1:38: duplicate key");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"architectures\": [\"SCMP_ARCH_X86_65\"]}",
+		     "t.json:2:21: architectures[0]: unknown architecture 'SCMP_ARCH_X86_65'");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"errnoRet\": 1}]}",
+		     "errnoRet is only valid with SCMP_ACT_ERRNO");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"flags\": [\"SECCOMP_FILTER_FLAG_NOPE\"]}", "unknown flag");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"action\": \"SCMP_ACT_ALLOW\"}]}", "has no 'names'");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\"", "t.json:2:1: missing comma");
+	expect_error("{\"defaultAction\": 'SCMP_ACT_ERRNO'}", "single quoted");
+	expect_error("", "empty document");
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86\"], \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": []}]}", "both 'architectures' and 'archMap'");
+	return 0;
+}
+
+static int test_unknown_names(void)
+{
+	struct cg_profile *p = NULL;
+	struct cg_closure *c = NULL;
+	struct cg_error err = { 0 };
+	/* unknown name in an allow rule is skipped (cannot widen anything)... */
+	CHECK(parse_str("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\", \"opne\"], \"action\": \"SCMP_ACT_ALLOW\"}]}", &p, &err) == 0);
+	CHECK(cg_profile_resolve(p, NULL, &c, &err) == 0);
+	CHECK(c && c->n_rules == 1);
+	cg_closure_free(c);
+	cg_profile_free(p);
+	/* ...but an unknown name in a deny rule of a denylist fails closed */
+	CHECK(parse_str("{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": [{\"names\": [\"opne\"], \"action\": \"SCMP_ACT_ERRNO\"}]}", &p, &err) == 0);
+	CHECK(cg_profile_resolve(p, NULL, &c, &err) < 0);
+	CHECK_CONTAINS(err.msg, "t.json:2:26: syscalls[0].names[0]: unknown syscall 'opne'");
+	cg_profile_free(p);
+	return 0;
+}
+
+static int round_trip(const char *path, int *count)
+{
+	char *buf = NULL;
+	size_t len;
+	struct cg_profile **ps = NULL;
+	size_t n = 0;
+	struct cg_error err = { 0 };
+
+	if (cg_read_file(path, &buf, &len, &err) < 0) {
+		CHECKF(0, "%s", err.msg);
+		return 0;
+	}
+	if (cg_profile_parse_all(buf, len, path, &ps, &n, &err) < 0) {
+		CHECKF(0, "%s", err.msg);
+		free(buf);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cg_strbuf a, b;
+		struct cg_profile *q = NULL;
+		struct cg_closure *c1 = NULL, *c2 = NULL;
+		char d1[72], d2[72];
+		cg_strbuf_init(&a);
+		cg_strbuf_init(&b);
+		cg_profile_write(ps[i], &a);
+		CHECKF(cg_profile_parse(a.buf, a.len, "written", &q, &err) == 0, "%s: re-parse: %s", path, err.msg);
+		if (q) {
+			cg_profile_write(q, &b);
+			CHECKF(a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0, "%s: write is not stable", path);
+			/* same enforcement before and after */
+			CHECK(cg_profile_resolve(ps[i], NULL, &c1, &err) == 0);
+			CHECK(cg_profile_resolve(q, NULL, &c2, &err) == 0);
+			if (c1 && c2) {
+				cg_closure_digest(c1, d1);
+				cg_closure_digest(c2, d2);
+				CHECKF(strcmp(d1, d2) == 0, "%s: digest changed across a round trip", path);
+			}
+			/* the closure's own serialization parses back to the same digest */
+			if (c1) {
+				struct cg_strbuf s;
+				struct cg_profile *r = NULL;
+				struct cg_closure *c3 = NULL;
+				cg_strbuf_init(&s);
+				cg_closure_serialize(c1, false, &s);
+				CHECKF(cg_profile_parse(s.buf, s.len, "closure", &r, &err) == 0, "%s: closure re-parse: %s",
+				       path, err.msg);
+				if (r && cg_profile_resolve(r, NULL, &c3, &err) == 0) {
+					cg_closure_digest(c3, d2);
+					CHECKF(strcmp(d1, d2) == 0, "%s: closure digest changed after re-reading", path);
+				}
+				cg_closure_free(c3);
+				cg_profile_free(r);
+				cg_strbuf_release(&s);
+			}
+		}
+		cg_closure_free(c1);
+		cg_closure_free(c2);
+		cg_profile_free(q);
+		cg_profile_free(ps[i]);
+		cg_strbuf_release(&a);
+		cg_strbuf_release(&b);
+		(*count)++;
+	}
+	free(ps);
+	free(buf);
+	return 0;
+}
+
+static int test_corpus_round_trip(void)
+{
+	const char *dirs[] = { "corpus/profiles", "mission/profiles" };
+	int count = 0;
+	for (size_t d = 0; d < 2; d++) {
+		char dir[1024];
+		DIR *dp;
+		struct dirent *de;
+		snprintf(dir, sizeof(dir), "%s/%s", t_shared(), dirs[d]);
+		dp = opendir(dir);
+		CHECKF(dp != NULL, "cannot open %s", dir);
+		if (!dp)
+			continue;
+		while ((de = readdir(dp))) {
+			char path[2048];
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			round_trip(path, &count);
+		}
+		closedir(dp);
+	}
+	CHECKF(count >= 25, "only %d profiles round-tripped", count);
+	return 0;
+}
+
+/* Docker's default profile resolves differently per capability and kernel. */
+static int test_docker_includes(void)
+{
+	char path[1024];
+	struct cg_closure *c = NULL;
+	struct cg_error err = { 0 };
+	const char *admin[] = { "CAP_SYS_ADMIN" };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true,
+				      .kernel_major = 6, .kernel_minor = 1 };
+	uint64_t z[6] = { 0 };
+	snprintf(path, sizeof(path), "%s/corpus/profiles/docker-default.json", t_shared());
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (!c)
+		return 0;
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "mount", z, -1, NULL).kind == CG_ACT_ERRNO);
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "ptrace", z, -1, NULL).kind == CG_ACT_ALLOW); /* minKernel 4.8 */
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "arch_prctl", z, -1, NULL).kind == CG_ACT_ALLOW);
+	struct cg_action a3 = cg_closure_decide(c, CG_ARCH_X86_64, "clone3", z, -1, NULL);
+	CHECKF(a3.kind == CG_ACT_ERRNO && a3.data == ENOSYS, "clone3 must answer ENOSYS without CAP_SYS_ADMIN");
+	CHECK(c->arch_mask == (CG_ARCH_BIT(CG_ARCH_X86_64) | CG_ARCH_BIT(CG_ARCH_X86) | CG_ARCH_BIT(CG_ARCH_X32)));
+	cg_closure_free(c);
+	c = NULL;
+	ro.kernel_major = 4;
+	ro.kernel_minor = 4;
+	ro.caps = admin;
+	ro.n_caps = 1;
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (!c)
+		return 0;
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "mount", z, -1, NULL).kind == CG_ACT_ALLOW);
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "ptrace", z, -1, NULL).kind == CG_ACT_ERRNO); /* 4.4 < 4.8 */
+	CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "clone3", z, -1, NULL).kind == CG_ACT_ALLOW);
+	cg_closure_free(c);
+	c = NULL;
+	/* aarch64 host: arm sub-arch, no arch_prctl */
+	ro.native_arch = CG_ARCH_AARCH64;
+	ro.n_caps = 0;
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (c) {
+		CHECK(c->arch_mask == (CG_ARCH_BIT(CG_ARCH_AARCH64) | CG_ARCH_BIT(CG_ARCH_ARM)));
+		CHECK(cg_closure_decide(c, CG_ARCH_AARCH64, "arch_prctl", z, -1, NULL).kind == CG_ACT_ERRNO);
+	}
+	cg_closure_free(c);
+	return 0;
+}
+
+static int test_moby_clone3_per_arch(void)
+{
+	char path[1024];
+	struct cg_closure *c = NULL;
+	struct cg_error err = { 0 };
+	uint64_t z[6] = { 0 };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = CG_ARCH_MIPS64, .default_caps = true };
+	snprintf(path, sizeof(path), "%s/corpus/profiles/moby-fixtures-conditional_clone3.json", t_shared());
+	CHECK(cg_closure_load(path, NULL, &c, &err) == 0);
+	if (c) {
+		struct cg_action a = cg_closure_decide(c, CG_ARCH_X86_64, "clone3", z, -1, NULL);
+		CHECKF(a.kind == CG_ACT_ERRNO && a.data == 38, "x86_64 clone3 -> ENOSYS, got %d/%u", a.kind, a.data);
+	}
+	cg_closure_free(c);
+	c = NULL;
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (c) {
+		struct cg_action a = cg_closure_decide(c, CG_ARCH_MIPS64, "clone3", z, -1, NULL);
+		CHECKF(a.kind == CG_ACT_ERRNO && a.data == 89, "mips clone3 -> errno 89, got %d/%u", a.kind, a.data);
+	}
+	cg_closure_free(c);
+	return 0;
+}
+
+static int test_seccompprofile_yaml(void)
+{
+	char path[1024], *buf = NULL;
+	size_t len, n = 0;
+	struct cg_profile **ps = NULL;
+	struct cg_error err = { 0 };
+	snprintf(path, sizeof(path), "%s/corpus/profiles/spo-seccompprofile.yaml", t_shared());
+	CHECK(cg_read_file(path, &buf, &len, &err) == 0);
+	CHECK(cg_profile_parse_all(buf, len, path, &ps, &n, &err) == 0);
+	CHECKF(n == 3, "%zu profiles", n);
+	if (n == 3) {
+		CHECK_STR(ps[0]->name, "profile-block");
+		CHECK(ps[0]->default_action.kind == CG_ACT_ERRNO);
+		CHECK(ps[2]->default_action.kind == CG_ACT_ALLOW);
+	}
+	for (size_t i = 0; i < n; i++)
+		cg_profile_free(ps[i]);
+	free(ps);
+	free(buf);
+	return 0;
+}
+
+static int test_podman_errno_names(void)
+{
+	struct cg_profile *p = NULL;
+	struct cg_error err = { 0 };
+	expect_error("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38, \"defaultErrno\": \"EPERM\"}", "disagrees");
+	CHECK(parse_str("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrno\": \"ENOSYS\"}", &p, &err) == 0);
+	if (p)
+		CHECK_EQ_INT(p->default_action.data, ENOSYS);
+	cg_profile_free(p);
+	return 0;
+}
+
+int main(void)
+{
+	RUN(test_errors_have_positions);
+	RUN(test_unknown_names);
+	RUN(test_corpus_round_trip);
+	RUN(test_docker_includes);
+	RUN(test_moby_clone3_per_arch);
+	RUN(test_seccompprofile_yaml);
+	RUN(test_podman_errno_names);
+	T_DONE();
+}
