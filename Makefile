@@ -50,7 +50,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 build-fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard include/capgate/*.h lib/*.h)
 	@mkdir -p build-fuzz
-	clang $(BASE_CFLAGS) -Wno-missing-prototypes $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	clang $(BASE_CFLAGS) -Wno-missing-prototypes -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 
 check: all asan fuzz
 	CAPGATE_BUILDS="$(BUILD) build-asan" bash tests/run.sh
@@ -62,3 +62,6 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all asan fuzz check format clean
+
+# Optional parts (the eBPF recorder) bring their own rules.
+-include $(wildcard mk/*.mk)
