@@ -339,7 +339,8 @@ void cg_closure_canonicalize(struct cg_closure *c)
 
 	for (size_t i = 0; i < c->n_rules; i++)
 		qsort(c->rules[i].args, c->rules[i].n_args, sizeof(struct cg_arg_cond), cond_qsort);
-	qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
+	if (c->n_rules)
+		qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
 	for (size_t i = 0; i < c->n_rules; i++) {
 		if (out > 0 && rule_key_cmp(&c->rules[out - 1], &c->rules[i]) == 0) {
 			struct cg_rule *keep = &c->rules[out - 1];
@@ -466,7 +467,8 @@ int cg_closure_permitted_names(const struct cg_closure *c, int phase, const char
 			continue;
 		v[n++] = r->name;
 	}
-	qsort(v, n, sizeof(*v), str_qsort);
+	if (n)
+		qsort(v, n, sizeof(*v), str_qsort);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
@@ -478,7 +480,7 @@ int cg_closure_permitted_names(const struct cg_closure *c, int phase, const char
 
 static bool name_in(const char *const *v, size_t n, const char *name)
 {
-	return bsearch(&name, v, n, sizeof(*v), str_qsort) != NULL;
+	return n && bsearch(&name, v, n, sizeof(*v), str_qsort) != NULL;
 }
 
 int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b, int phase,
@@ -694,7 +696,8 @@ void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct c
 	cg_strbuf_addf(sb, ",%s%s\"syscalls\":[", nl, in1);
 	for (size_t i = 0; i < c->n_rules; i++)
 		order[i] = &c->rules[i];
-	qsort(order, c->n_rules, sizeof(*order), group_qsort);
+	if (c->n_rules)
+		qsort(order, c->n_rules, sizeof(*order), group_qsort);
 	for (size_t i = 0; i < c->n_rules;) {
 		size_t j = i + 1;
 		const struct cg_rule *r = order[i];
@@ -787,7 +790,8 @@ int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, in
 		if (nr >= 0)
 			v[n++] = (uint32_t)nr;
 	}
-	qsort(v, n, sizeof(*v), u32_qsort);
+	if (n)
+		qsort(v, n, sizeof(*v), u32_qsort);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || v[u - 1] != v[i])

@@ -328,7 +328,8 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 		}
 		i = j;
 	}
-	qsort(lv, n_leaves, sizeof(*lv), leaf_qsort);
+	if (n_leaves)
+		qsort(lv, n_leaves, sizeof(*lv), leaf_qsort);
 
 	def = emit_ret(e, cg_action_ret(effective(o, c->default_action)));
 	/* leaves: rules in kernel precedence order, first match wins */

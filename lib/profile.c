@@ -909,7 +909,8 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 			continue;
 		rule.action = s->action;
 		rule.n_args = (uint8_t)s->n_args;
-		memcpy(rule.args, s->args, s->n_args * sizeof(*s->args));
+		if (s->n_args)
+			memcpy(rule.args, s->args, s->n_args * sizeof(*s->args));
 		rule.count = s->count;
 		rule.origin = s->comment && *s->comment ? s->comment : NULL;
 		for (size_t k = 0; k < s->n_phases; k++)

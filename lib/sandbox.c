@@ -589,6 +589,11 @@ static int enter_netns(const struct cg_sandbox *sb, struct cg_error *err)
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
 			return cg_error_set(err, -errno, "cannot create a network namespace (also not through a user "
 							 "namespace): %s", strerror(errno));
+		/* A process that changed its ids is not dumpable, and its /proc
+		 * files belong to root: dumpable just long enough to map. */
+		int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		if (dumpable == 0)
+			(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 		int r = write_file("/proc/self/setgroups", "deny");
 		if (r == 0) {
 			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
@@ -598,6 +603,8 @@ static int enter_netns(const struct cg_sandbox *sb, struct cg_error *err)
 			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
 			r = write_file("/proc/self/gid_map", map);
 		}
+		if (dumpable == 0)
+			(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		if (r < 0)
 			return cg_error_set(err, r, "cannot map ids in the new user namespace: %s", strerror(-r));
 	}
@@ -771,6 +778,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	atomic_init(&sh->acked, 0);
 
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		r = cg_error_set(err, -errno, "fork: %s", strerror(errno));
@@ -780,6 +788,11 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	if (pid == 0) {
 		struct cg_error cerr = { 0 };
 		int lfd = -1;
+		/* With a listener the program depends on capgate to answer: if
+		 * capgate dies, the program goes too (and never spins forever
+		 * waiting for a hand-over that cannot come). */
+		if (sb->listener && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+			child_exit(125);
 		if (cg_sandbox_apply(sb, &lfd, &cerr) < 0) {
 			sh->setup_errno = -cerr.code ? -cerr.code : EINVAL;
 			snprintf(sh->setup_msg, sizeof(sh->setup_msg), "%s", cerr.msg);
@@ -889,6 +902,15 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args, sb->opts.phase, &rule);
 	ev.rule = rule;
 	ev.allowed = sb->opts.audit;
+	memset(resp, 0, resp_size);
+	resp->id = req->id;
+	if (ev.action.kind == CG_ACT_ALLOW || ev.action.kind == CG_ACT_LOG) {
+		/* not a denial of the profile (e.g. a number above the floor that
+		 * the rewritten program sends here): let it run, say nothing */
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+		return;
+	}
 
 	cg_strbuf_init(&text);
 	cg_sandbox_format_call(ev.arch, ev.nr, ev.args, &text);
@@ -901,11 +923,9 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 		fn(&ev, user);
 	cg_strbuf_release(&text);
 
-	memset(resp, 0, resp_size);
-	resp->id = req->id;
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
 		return; /* the caller is gone (killed, or a signal interrupted it) */
-	if (ev.allowed || ev.action.kind == CG_ACT_ALLOW || ev.action.kind == CG_ACT_LOG) {
+	if (ev.allowed) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	} else {
 		switch (ev.action.kind) {

@@ -117,10 +117,12 @@ CAPGATE_API int cg_sandbox_check_exec(const struct cg_sandbox *sb, struct cg_err
 CAPGATE_API void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out);
 
 /* Apply the sandbox to the calling process (see the order above). After it
- * returns 0 every call of the process is filtered. In explain mode (or if
- * the closure notifies) *ret_listener receives the notification fd (O_CLOEXEC),
- * else -1; @ret_listener may be NULL only when no listener is created. On
- * failure the process may be partly restricted: call it in a child. */
+ * returns 0 every call of the process is filtered. In explain mode
+ * *ret_listener receives the notification fd (O_CLOEXEC), else -1;
+ * @ret_listener may be NULL only when no listener is created. On failure the
+ * process may be partly restricted: call it in a child. Call it while
+ * single-threaded: Landlock and no_new_privs apply to the calling thread
+ * only (the seccomp filter reaches other threads only with TSYNC). */
 CAPGATE_API int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_error *err);
 
 /* A program started in the sandbox. */

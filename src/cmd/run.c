@@ -89,7 +89,7 @@ int cmd_run(int argc, char **argv)
 	const struct opt opts[] = {
 		{ OPT_STRING, 'p', "profile", &profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
-		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH (repeatable)", NULL },
+		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
 		{ OPT_BOOL, 0, "fs-system", &fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
 		{ OPT_LIST, 0, "net", &nets, "MODE", "none | loopback | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
 		{ OPT_BOOL, 0, "strict", &strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },

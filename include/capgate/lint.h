@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Profile lint: what makes a seccomp profile unsafe or broken, each finding
+ * with a severity, a stable rule id, the position in the file where it is
+ * known, and a reason a person can act on. The library only collects
+ * findings; commands print them (text or JSON writers below).
+ *
+ * The profile is judged as capgate resolves it for the given capabilities,
+ * kernel and native architecture (Docker's default capability set unless
+ * told otherwise), and also as other runtimes (runc / crun through
+ * libseccomp) read it where they differ: 64-bit argument comparisons,
+ * overlapping rules, fields they ignore.
+ */
+#ifndef CAPGATE_LINT_H
+#define CAPGATE_LINT_H
+
+#include <capgate/profile.h>
+
+/* One rule of the linter: stable id, the severity it usually has, help. */
+struct cg_lint_rule {
+	const char *id;            /* "dangerous-call" */
+	enum cg_severity severity; /* typical severity (some findings vary) */
+	const char *help;
+};
+
+/* Every rule, sorted by id; *ret_n receives the count. */
+CAPGATE_API const struct cg_lint_rule *cg_lint_rules(size_t *ret_n);
+
+struct cg_lint_finding {
+	enum cg_severity severity;
+	const char *rule;          /* id from cg_lint_rules(), static */
+	struct cg_pos pos;         /* 0/0 = the profile as a whole */
+	char *message;
+	char **calls;              /* the system calls concerned (may be empty) */
+	size_t n_calls;
+};
+
+struct cg_lint_report {
+	char *source;              /* the profile's file name */
+	char *name;                /* metadata.name of a SeccompProfile, or NULL */
+	size_t n, cap;
+	struct cg_lint_finding *findings; /* most severe first, then by position */
+};
+
+struct cg_lint_opts {
+	size_t sz;                            /* sizeof(struct cg_lint_opts) */
+	const struct cg_resolve_opts *resolve;  /* capabilities, kernel, arch; NULL = defaults */
+	unsigned size_bound;                  /* bound on permitted calls; 0 = the mission's 35 */
+};
+
+/* Lint @p. On success *ret is a new report (possibly with no findings). */
+CAPGATE_API int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o,
+				struct cg_lint_report **ret, struct cg_error *err);
+
+/* Free a report (NULL is fine). */
+CAPGATE_API void cg_lint_report_free(struct cg_lint_report *r);
+static inline void cg_lint_report_freep(struct cg_lint_report **r) { cg_lint_report_free(*r); }
+
+/* Number of findings at or above @min. */
+CAPGATE_API size_t cg_lint_report_count(const struct cg_lint_report *r, enum cg_severity min);
+
+/* First finding with rule @id (NULL if none): for tests and callers. */
+CAPGATE_API const struct cg_lint_finding *cg_lint_report_find(const struct cg_lint_report *r, const char *id);
+
+/* Text, one finding per line: "file:line:col: severity: rule: message". */
+CAPGATE_API void cg_lint_report_write_text(const struct cg_lint_report *r, struct cg_strbuf *out);
+
+/* JSON objects {file,line,column,severity,rule,message,calls[,profile]},
+ * comma-separated, for the caller to wrap in an array; *first tracks
+ * whether a separator is needed across several reports. */
+CAPGATE_API void cg_lint_report_write_json(const struct cg_lint_report *r, bool *first, struct cg_strbuf *out);
+
+#endif

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# End-to-end tests of `capgate run` through the binary: exit statuses,
+# --dry-run, --explain, --strict, Landlock and netns from the command line.
+# Prints "ok NAME" / "FAIL NAME: why" / "skip NAME: reason".
+set -u
+cd "$(dirname "$0")/../.."
+CAPGATE=${CAPGATE:-./build/capgate}
+DEMO=build/tests/helpers/demo
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+# expect NAME WANT_RC GOT_RC
+rc_is() { if [ "$3" -eq "$2" ]; then return 0; fi; fail "$1" "exit $3, expected $2; stderr: $(head -c 400 "$tmp/err")"; return 1; }
+has() { # NAME FILE TEXT
+	if grep -qF -- "$3" "$2"; then return 0; fi
+	fail "$1" "$(basename "$2") lacks '$3': $(head -c 600 "$2")"; return 1
+}
+
+if [ ! -x "$CAPGATE" ]; then echo "FAIL run.sh: $CAPGATE not built"; exit 1; fi
+if [ ! -x "$DEMO" ]; then echo "FAIL run.sh: $DEMO not built"; exit 1; fi
+
+cat >"$tmp/allow.json" <<'J'
+{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}
+J
+cat >"$tmp/noexec.json" <<'J'
+{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","write","exit_group"],"action":"SCMP_ACT_ALLOW"}]}
+J
+# the demo profile plus a kill rule for socket
+python3 - "$tmp/kill.json" <<'P'
+import json, sys
+p = json.load(open("examples/demo.json"))
+p["syscalls"].append({"names": ["socket"], "action": "SCMP_ACT_KILL_PROCESS"})
+json.dump(p, open(sys.argv[1], "w"))
+P
+cat >"$tmp/phases.json" <<'J'
+{"defaultAction":"SCMP_ACT_ALLOW","capgate":{"phases":["startup","serving"]},
+ "syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO","phases":["serving"]}]}
+J
+
+# --- exit status propagation ---------------------------------------------
+n=exit_status
+$CAPGATE run --profile "$tmp/allow.json" -- sh -c 'exit 7' 2>"$tmp/err"; rc_is $n 7 $? && ok $n
+n=exit_signal
+$CAPGATE run --profile "$tmp/allow.json" -- sh -c 'kill -TERM $$' 2>"$tmp/err"; rc_is $n 143 $? && ok $n
+n=args_passed
+out=$($CAPGATE run --profile "$tmp/allow.json" -- printf '%s|' a 'b c' --fs-ro 2>"$tmp/err")
+rc_is $n 0 $? && { [ "$out" = "a|b c|--fs-ro|" ] && ok $n || fail $n "got '$out'"; }
+
+# --- --dry-run -------------------------------------------------------------
+n=dry_run
+$CAPGATE run --dry-run --fs-system --net tcp-connect=443 --profile examples/demo.json -- touch "$tmp/ran" \
+	>"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $? && has $n "$tmp/out" "digest: sha256:" && has $n "$tmp/out" "seccomp allowed calls on x86_64: 20" &&
+	has $n "$tmp/out" "seccomp default action: errno(EPERM)" && has $n "$tmp/out" "landlock: ABI" &&
+	has $n "$tmp/out" "fs ro /usr: execute,read_file,read_dir" && has $n "$tmp/out" "net tcp-connect: 443" &&
+	has $n "$tmp/out" "missing protections:" && has $n "$tmp/out" "network: host"; then
+	[ -e "$tmp/ran" ] && fail $n "the command ran" || ok $n
+fi
+n=dry_run_no_command
+$CAPGATE run --dry-run --profile examples/demo.json >"$tmp/out" 2>"$tmp/err"; rc_is $n 0 $? && has $n "$tmp/out" "mode: enforce" && ok $n
+
+# --- the demo: enforce, explain, kill ---------------------------------------
+n=demo_enforce
+$CAPGATE run --profile examples/demo.json -- $DEMO >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $? && has $n "$tmp/out" "demo: hello from inside the sandbox" &&
+	has $n "$tmp/out" "socket(AF_INET, SOCK_STREAM) denied: Operation not permitted"; then
+	grep -q denied "$tmp/err" && fail $n "reported without --explain" || ok $n
+fi
+n=demo_explain
+$CAPGATE run --explain --profile examples/demo.json -- $DEMO >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" \
+	"capgate run: denied socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" &&
+	has $n "$tmp/out" "denied: Operation not permitted" && ok $n
+n=demo_audit_explain
+$CAPGATE run --audit --explain --profile examples/demo.json -- $DEMO >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "would deny socket(AF_INET=2, SOCK_STREAM=1, 0)" &&
+	has $n "$tmp/out" "socket(AF_INET, SOCK_STREAM) allowed" && ok $n
+n=seccomp_kill
+$CAPGATE run --profile "$tmp/kill.json" -- $DEMO >"$tmp/out" 2>"$tmp/err"
+rc_is $n 159 $? && has $n "$tmp/err" "capgate run: $DEMO was killed by seccomp (SIGSYS): a call outside the profile" && ok $n
+n=seccomp_kill_explain
+$CAPGATE run --explain --profile "$tmp/kill.json" -- $DEMO >"$tmp/out" 2>"$tmp/err"
+rc_is $n 159 $? && has $n "$tmp/err" "rule kill-process" && has $n "$tmp/err" "killed by seccomp (SIGSYS)" && ok $n
+
+# --- errors ------------------------------------------------------------------
+n=missing_command
+$CAPGATE run --profile "$tmp/allow.json" -- capgate-no-such-program 2>"$tmp/err"
+rc_is $n 127 $? && has $n "$tmp/err" "cannot execute capgate-no-such-program: No such file or directory" && ok $n
+n=not_executable
+touch "$tmp/plain"; chmod 0644 "$tmp/plain"
+$CAPGATE run --profile "$tmp/allow.json" -- "$tmp/plain" 2>"$tmp/err"
+rc_is $n 126 $? && has $n "$tmp/err" "cannot execute $tmp/plain: Permission denied" && ok $n
+n=bad_profile_path
+$CAPGATE run --profile "$tmp/nope.json" -- true 2>"$tmp/err"; rc_is $n 2 $? && has $n "$tmp/err" "$tmp/nope.json" && ok $n
+n=no_profile
+$CAPGATE run -- true 2>"$tmp/err"; rc_is $n 2 $? && has $n "$tmp/err" "--profile is required" && ok $n
+n=no_command
+$CAPGATE run --profile "$tmp/allow.json" 2>"$tmp/err"; rc_is $n 2 $? && has $n "$tmp/err" "no command given" && ok $n
+n=profile_without_execve
+$CAPGATE run --profile "$tmp/noexec.json" -- true 2>"$tmp/err"
+rc_is $n 126 $? && has $n "$tmp/err" "profile does not allow execve: the program could not even start" && ok $n
+n=unknown_phase
+$CAPGATE run --phase nope --profile "$tmp/phases.json" -- true 2>"$tmp/err"
+rc_is $n 2 $? && has $n "$tmp/err" "unknown phase 'nope' (phases: startup, serving)" && ok $n
+n=phase
+$CAPGATE run --dry-run --phase serving --profile "$tmp/phases.json" -- true >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "phase: serving" && ok $n
+n=bad_net
+$CAPGATE run --net wifi --profile "$tmp/allow.json" -- true 2>"$tmp/err"; rc_is $n 2 $? && has $n "$tmp/err" "unknown mode 'wifi'" && ok $n
+
+# --- --strict ----------------------------------------------------------------
+abi=$($CAPGATE run --dry-run --profile "$tmp/allow.json" | sed -n 's/^landlock: ABI \([0-9]*\).*/\1/p')
+n=strict_refuses
+$CAPGATE run --strict --landlock-abi 3 --net tcp-connect=443 --profile "$tmp/allow.json" -- touch "$tmp/strict" 2>"$tmp/err"
+rc_is $n 125 $? && has $n "$tmp/err" "landlock ABI 3: TCP port rules need ABI 4; --net tcp-connect cannot be enforced" &&
+	{ [ -e "$tmp/strict" ] && fail $n "the command ran" || ok $n; }
+n=missing_warns
+$CAPGATE run --landlock-abi 3 --net tcp-connect=443 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "warning: missing protection: landlock ABI 3: TCP port rules need ABI 4" && ok $n
+n=strict_runs_when_complete
+if [ -z "$abi" ] || [ "$abi" -lt 6 ]; then
+	echo "skip $n: kernel Landlock ABI '${abi:-none}' < 6, something is always missing"
+else
+	$CAPGATE run --strict --fs-system --net tcp-connect=443 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+	rc_is $n 0 $? && ok $n
+fi
+
+# --- Landlock and network from the command line ------------------------------
+mkdir -p "$tmp/granted" "$tmp/other"; echo secret >"$tmp/other/f"; echo fine >"$tmp/granted/f"
+n=fs_ro_denies_outside
+if [ -z "$abi" ]; then echo "skip $n: landlock unavailable"; else
+	$CAPGATE run --fs-system --fs-ro "$tmp/granted" --profile "$tmp/allow.json" -- cat "$tmp/granted/f" "$tmp/other/f" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 0 ] && has $n "$tmp/out" fine && has $n "$tmp/err" "Permission denied"; then
+		grep -q secret "$tmp/out" && fail $n "read outside --fs-ro" || ok $n
+	elif [ $rc -eq 0 ]; then fail $n "cat of a file outside --fs-ro succeeded"; fi
+fi
+n=fs_rw_writes
+if [ -z "$abi" ]; then echo "skip $n: landlock unavailable"; else
+	$CAPGATE run --fs-system --fs-rw "$tmp/granted" --profile "$tmp/allow.json" -- \
+		sh -c "echo new >'$tmp/granted/new' && ! echo x 2>/dev/null >'$tmp/other/new'" 2>"$tmp/err"
+	rc_is $n 0 $? && { [ -e "$tmp/granted/new" ] && [ ! -e "$tmp/other/new" ] && ok $n || fail $n "files wrong"; }
+fi
+# /proc/net follows the process's namespace (sysfs would show the mounter's)
+n=net_none
+$CAPGATE run --net none --profile "$tmp/allow.json" -- cat /proc/net/dev >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $? && has $n "$tmp/out" "lo:"; then
+	others=$(sed -n 's/^ *\([^ :]*\):.*/\1/p' "$tmp/out" | grep -v '^lo$' | tr '\n' ' ')
+	[ -z "$others" ] && ok $n || fail $n "interfaces other than lo: $others"
+fi
+n=net_none_tcp
+$CAPGATE run --net none --profile "$tmp/allow.json" -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/1' >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ]; then fail $n "connected"
+elif grep -q "Connection refused" "$tmp/err"; then fail $n "reached a loopback: $(cat "$tmp/err")"
+else ok $n; fi
+n=net_loopback
+$CAPGATE run --net loopback --profile "$tmp/allow.json" -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/1' >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -ne 0 ] && has $n "$tmp/err" "Connection refused" && ok $n
+
+# --- signal forwarding ---------------------------------------------------------
+n=forwards_sigterm
+$CAPGATE run --profile "$tmp/allow.json" -- sleep 30 2>"$tmp/err" &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+start=$SECONDS
+wait $pid; rc=$?
+if [ $((SECONDS - start)) -gt 5 ]; then fail $n "capgate did not stop the program"
+else rc_is $n 143 $rc && ok $n; fi
+n=forwards_sigterm_explain
+$CAPGATE run --explain --profile "$tmp/allow.json" -- sleep 30 2>"$tmp/err" &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+start=$SECONDS
+wait $pid; rc=$?
+if [ $((SECONDS - start)) -gt 5 ]; then fail $n "capgate did not stop the program"
+else rc_is $n 143 $rc && ok $n; fi
