@@ -229,7 +229,9 @@ struct leaf {
 	uint32_t nr;
 	const struct cg_rule **rules; /* rules for this nr, in scope */
 	size_t n_rules;
-	uint32_t label;
+	bool simple;   /* decided without looking at arguments: ret_k */
+	uint32_t ret_k;
+	uint32_t label; /* entry of the argument checks, when !simple */
 };
 
 static int rule_prec_qsort(const void *a, const void *b)
@@ -279,19 +281,33 @@ static int leaf_qsort(const void *a, const void *b)
 	return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
-/* Binary search tree over leaves[lo, hi); @def is the default's label. */
-static uint32_t emit_tree(struct emitter *e, struct leaf *lv, size_t lo, size_t hi, uint32_t def)
+/* A run of consecutive syscall numbers that share one decision. */
+struct seg {
+	uint32_t start;
+	bool simple;
+	uint32_t ret_k;   /* when simple */
+	uint32_t label;   /* argument checks, when !simple */
+};
+
+static void seg_push(struct seg *v, size_t *n, uint32_t start, bool simple, uint32_t k, uint32_t label)
 {
-	if (hi - lo <= 4) {
-		uint32_t next = def;
-		for (size_t i = hi; i-- > lo;)
-			next = emit_jmp(e, BPF_JEQ, lv[i].nr, lv[i].label, next);
-		return next;
-	}
+	if (*n && simple && v[*n - 1].simple && v[*n - 1].ret_k == k)
+		return; /* extends the previous run */
+	v[(*n)++] = (struct seg){ start, simple, k, label };
+}
+
+/* Binary search over the runs' start numbers: depth log2(runs). Returns are
+ * emitted next to the jumps that use them (shared while near), so a leaf
+ * costs no trampoline. Only jge and ret: the kernel's action-cache
+ * predictor follows it. */
+static uint32_t emit_segs(struct emitter *e, const struct seg *v, size_t lo, size_t hi)
+{
+	if (hi - lo == 1)
+		return v[lo].simple ? emit_ret(e, v[lo].ret_k) : v[lo].label;
 	size_t mid = lo + (hi - lo) / 2;
-	uint32_t right = emit_tree(e, lv, mid, hi, def);
-	uint32_t left = emit_tree(e, lv, lo, mid, def);
-	return emit_jmp(e, BPF_JGE, lv[mid].nr, right, left);
+	uint32_t right = emit_segs(e, v, mid, hi);
+	uint32_t left = emit_segs(e, v, lo, mid);
+	return emit_jmp(e, BPF_JGE, v[mid].start, right, left);
 }
 
 /* The block for one arch, entered with nothing loaded. Returns its label. */
@@ -302,7 +318,7 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 	struct leaf *lv = calloc(c->n_rules + 1, sizeof(*lv));
 	const struct cg_rule **pool = calloc(c->n_rules + 1, sizeof(*pool));
 	size_t n_leaves = 0, used = 0;
-	uint32_t def, entry;
+	uint32_t def_k, entry;
 	int r = 0;
 
 	if (!lv || !pool) {
@@ -331,12 +347,19 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 	if (n_leaves)
 		qsort(lv, n_leaves, sizeof(*lv), leaf_qsort);
 
-	def = emit_ret(e, cg_action_ret(effective(o, c->default_action)));
+	def_k = cg_action_ret(effective(o, c->default_action));
 	/* leaves: rules in kernel precedence order, first match wins */
 	for (size_t i = 0; i < n_leaves; i++) {
 		struct leaf *l = &lv[i];
-		uint32_t next = def;
+		uint32_t next;
 		qsort(l->rules, l->n_rules, sizeof(*l->rules), rule_prec_qsort);
+		if (l->rules[0]->n_args == 0) {
+			/* the most restrictive rule holds unconditionally */
+			l->simple = true;
+			l->ret_k = cg_action_ret(effective(o, l->rules[0]->action));
+			continue;
+		}
+		next = emit_ret(e, def_k);
 		/* the first unconditional rule ends the chain */
 		size_t last = l->n_rules;
 		for (size_t k = 0; k < l->n_rules; k++)
@@ -352,14 +375,30 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 		}
 		l->label = next;
 	}
-	entry = emit_tree(e, lv, 0, n_leaves, def);
-	if (stub_applies(c, o)) {
-		int floor = cg_compile_enosys_floor(c, arch);
-		if (floor >= 0) {
-			uint32_t enosys = emit_ret(e, cg_action_ret(effective(o, (struct cg_action){ CG_ACT_ERRNO, ENOSYS })));
-			entry = emit_jmp(e, BPF_JGT, (uint32_t)floor, enosys, entry);
-		}
+	/* the number line from the arch's base: runs of default, leaves, and
+	 * ENOSYS above the highest number the profile names */
+	struct seg *segs = calloc(2 * n_leaves + 3, sizeof(*segs));
+	size_t n_segs = 0;
+	uint32_t cur = ai->nr_base;
+	int floor = stub_applies(c, o) ? cg_compile_enosys_floor(c, arch) : -1;
+	if (!segs) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
 	}
+	for (size_t i = 0; i < n_leaves; i++) {
+		if (lv[i].nr > cur)
+			seg_push(segs, &n_segs, cur, true, def_k, 0);
+		seg_push(segs, &n_segs, lv[i].nr, lv[i].simple, lv[i].ret_k, lv[i].label);
+		cur = lv[i].nr + 1;
+	}
+	/* floor >= every leaf's number, so cur <= floor + 1 here */
+	if (floor < 0 || cur <= (uint32_t)floor)
+		seg_push(segs, &n_segs, cur, true, def_k, 0);
+	if (floor >= 0)
+		seg_push(segs, &n_segs, (uint32_t)floor + 1, true,
+			 cg_action_ret(effective(o, (struct cg_action){ CG_ACT_ERRNO, ENOSYS })), 0);
+	entry = emit_segs(e, segs, 0, n_segs);
+	free(segs);
 	if (load_nr) {
 		fall_to(e, entry);
 		entry = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);

@@ -109,18 +109,19 @@ int cmd_sim(int argc, char **argv)
 		printf("path:    %zu instructions of %zu\n", trace.n, prog.len);
 		cg_strbuf_init(&l);
 		cg_bpf_disasm(prog.insns, prog.len, arch, &l);
-		/* print the executed lines of the listing */
-		for (size_t s = 0; s < trace.n && l.buf; s++) {
-			char key[32];
-			snprintf(key, sizeof(key), "\n%4u:", trace.steps[s].pc);
-			const char *line = trace.steps[s].pc == 0 ? l.buf : strstr(l.buf, key);
-			if (!line)
-				continue;
-			if (*line == '\n')
-				line++;
-			const char *eol = strchr(line, '\n');
-			printf("  %.*s\n", (int)(eol ? eol - line : (long)strlen(line)), line);
+		/* the listing has one line per instruction: print the executed ones */
+		const char **lines = calloc(prog.len + 1, sizeof(*lines));
+		size_t n_lines = 0;
+		for (char *p = l.buf; lines && p && *p && n_lines < prog.len; n_lines++) {
+			lines[n_lines] = p;
+			p = strchr(p, '\n');
+			if (p)
+				*p++ = '\0';
 		}
+		for (size_t s = 0; lines && s < trace.n; s++)
+			if (trace.steps[s].pc < n_lines)
+				printf("  %s\n", lines[trace.steps[s].pc]);
+		free(lines);
 		cg_strbuf_release(&l);
 	}
 	if (ret != want)
