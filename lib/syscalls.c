@@ -44,7 +44,7 @@ static const struct cg_arch_info arches[CG_ARCH_COUNT] = {
 	{ CG_ARCH_PARISC, "SCMP_ARCH_PARISC", "parisc", AUDIT_ARCH_PARISC, 32, COL_PARISC, 0 },
 	{ CG_ARCH_PARISC64, "SCMP_ARCH_PARISC64", "parisc64", AUDIT_ARCH_PARISC64, 64, COL_PARISC, 0 },
 	{ CG_ARCH_M68K, "SCMP_ARCH_M68K", "m68k", AUDIT_ARCH_M68K, 32, COL_M68K, 0 },
-	{ CG_ARCH_SH, "SCMP_ARCH_SH", "sh", AUDIT_ARCH_SH, 32, COL_SH, 0 },
+	{ CG_ARCH_SH, "SCMP_ARCH_SH", "sh", AUDIT_ARCH_SHEL, 32, COL_SH, 0 }, /* libseccomp: SH = little-endian */
 };
 
 const struct cg_arch_info *cg_arch_info(enum cg_arch_id arch)
