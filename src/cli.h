@@ -8,14 +8,19 @@
 #include "opt.h"
 
 /* Command entry points, one file each under src/cmd/. */
+int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_probe_syscalls(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 /* Options every command that reads a profile understands: --cap (repeatable),
  * --kernel X.Y, --arch NAME. Add CLI_RESOLVE_OPTS(&ro) to an option table. */

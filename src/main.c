@@ -20,21 +20,28 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {
+	{ "check", cmd_check, "check workloads, profiles and images against a policy (the static gate)" },
 	{ "compile", cmd_compile, "compile a profile into a raw seccomp-BPF program" },
 	{ "diff", cmd_diff, "compare two profiles or closures call by call" },
 	{ "disasm", cmd_disasm, "print a seccomp-BPF program (or a profile's) as readable text" },
 	{ "info", cmd_info, "summarise a profile: calls per arch, digest, groups, action cache" },
 	{ "lint", cmd_lint, "report what makes a profile unsafe or broken" },
+	{ "merge", cmd_merge, "union of several closures (runs of a trace), canonical and deterministic" },
+	{ "policy", cmd_policy, "show, export (Rego, Gatekeeper) or probe the policy's baseline" },
 	{ "resolve", cmd_resolve, "resolve includes/excludes and write the canonical closure" },
 	{ "run", cmd_run, "run a program under a profile (seccomp + Landlock + network rules)" },
 	{ "sim", cmd_sim, "evaluate one call through the compiled filter in capgate's emulator" },
+	{ "trace", cmd_trace, "record what a workload really calls: its closure per arch and phase" },
+	/* internal: run inside a sandbox by 'policy probe-gvisor' */
+	{ "__probe-syscalls", cmd_probe_syscalls, NULL },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: capgate <command> [options] [args]\n\ncommands:\n");
 	for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'capgate <command> --help' describes a command. Exit status: 0 ok, 1 findings or\n"
 		   "a denied verdict, 2 usage or input error; 'run' exits with the program's status.\n");
 }

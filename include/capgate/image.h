@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container images: references parsed by the distribution grammar, OCI image
+ * layouts and docker-archive tarballs, their config labels and an attached
+ * closure, and cosign "simple signing" signatures verified offline.
+ */
+#ifndef CAPGATE_IMAGE_H
+#define CAPGATE_IMAGE_H
+
+#include <capgate/closure.h>
+
+/* A parsed reference: "registry.example.com:5000/team/app:1.2@sha256:..." */
+struct cg_imageref {
+	char *registry;    /* "registry.example.com:5000"; "docker.io" when defaulted */
+	char *repository;  /* "team/app"; "library/nginx" for an official image */
+	char *tag;         /* NULL if none ("latest" is not implied) */
+	char *digest;      /* "sha256:<64 hex>" or NULL */
+	bool registry_defaulted;
+};
+
+/* Parse @s with the distribution/reference grammar (lowercase repository
+ * components, separators, tag and digest syntax, a domain is the first
+ * component if it has '.', ':' or is "localhost"). Errors say what is wrong. */
+CAPGATE_API int cg_imageref_parse(const char *s, struct cg_imageref *ret, struct cg_error *err);
+CAPGATE_API void cg_imageref_release(struct cg_imageref *r);
+
+/* Is the reference inside a trusted location "host[:port][/path/prefix]"?
+ * Compared on parsed parts: the host exactly (case-insensitive), the path by
+ * whole components -- "registry.example.com.evil.io/app" is not inside
+ * "registry.example.com", nor "registry.example.com/teamx" inside
+ * "registry.example.com/team". "index.docker.io" means docker.io; a
+ * one-component path on docker.io is an organisation ("docker.io/library"
+ * trusts the official images, "docker.io/nginx" does not). A trusted string
+ * with a tag, a digest or an invalid component matches nothing. */
+CAPGATE_API bool cg_imageref_within(const struct cg_imageref *r, const char *trusted);
+
+/* Canonical text of a reference (registry/repository[:tag][@digest]). */
+CAPGATE_API char *cg_imageref_format(const struct cg_imageref *r);
+
+struct cg_image {
+	char *source;            /* layout directory or archive path */
+	char *ref_name;          /* the tag / ref name the image was selected by */
+	char manifest_digest[72];/* "sha256:..." of the manifest the layout's index.json
+				  * names (for a multi-platform image: the index, which
+				  * is what a digest reference and cosign sign); "" for
+				  * a docker-archive, which holds no manifest */
+	char config_digest[72];
+	char **label_keys, **label_values;
+	size_t n_labels;
+	char *closure_json;      /* an attached closure (see below), or NULL */
+	size_t closure_len;
+};
+
+/* Open an image from an OCI image layout directory (oci-layout, index.json,
+ * blobs/sha256/...). @ref selects the manifest by its
+ * org.opencontainers.image.ref.name annotation (compared exactly) or its
+ * io.containerd.image.name annotation (compared as normalised references); NULL = the only image manifest (cosign
+ * "sha256-*.sig/.att/.sbom" tags and referrer artifacts are ignored; several
+ * images is an error that lists their names). A nested index resolves to its
+ * one image, or to linux/<this machine's arch>.
+ * Every blob read is checked against its digest. An attached closure is a
+ * layer or referrer artifact of media type
+ * "application/vnd.capgate.closure.v1+json". */
+CAPGATE_API int cg_image_open_layout(const char *dir, const char *ref, struct cg_image **ret, struct cg_error *err);
+
+/* Open a docker-archive tarball (docker save: manifest.json, config blob).
+ * @ref is compared with RepoTags as normalised references ("nginx:latest"
+ * matches "docker.io/library/nginx:latest"; no tag is not "latest").
+ * manifest_digest is "" (an archive holds no manifest), so an archive image
+ * cannot be checked with cg_sign_verify_layout; closure_json is NULL. */
+CAPGATE_API int cg_image_open_archive(const char *path, const char *ref, struct cg_image **ret,
+				      struct cg_error *err);
+
+CAPGATE_API void cg_image_free(struct cg_image *img);
+
+/* The value of config label @key, or NULL. */
+CAPGATE_API const char *cg_image_label(const struct cg_image *img, const char *key);
+
+/* Labels capgate reads. */
+#define CG_LABEL_SYSCALLS "io.capgate.syscalls"        /* comma/space separated names */
+#define CG_LABEL_SYSCALLS_MISSION "syscalls"           /* the mission's policy uses this one */
+#define CG_LABEL_CLOSURE_DIGEST "io.capgate.closure.digest"
+#define CG_CLOSURE_MEDIA_TYPE "application/vnd.capgate.closure.v1+json"
+
+enum cg_sign_status {
+	CG_SIGN_VALID,
+	CG_SIGN_MISSING,         /* no sha256-<digest>.sig manifest */
+	CG_SIGN_BAD_SIGNATURE,   /* no trusted key verifies it */
+	CG_SIGN_BAD_PAYLOAD,     /* payload digest, JSON or critical.type wrong */
+	CG_SIGN_DIGEST_MISMATCH, /* docker-manifest-digest is not the image's */
+};
+
+struct cg_sign_result {
+	enum cg_sign_status status;
+	char reason[256];        /* human text: which key, which check failed */
+	char identity[256];      /* critical.identity.docker-reference, if any */
+};
+
+/* Verify cosign simple-signing signatures of @img stored in the OCI layout
+ * @dir (the signature manifest under the tag "sha256-<hex>.sig", each layer a
+ * payload blob whose annotation "dev.cosignproject.cosign/signature" is a
+ * base64 DER ECDSA signature) against PEM public keys (ECDSA P-256):
+ * payload digest, signature, critical.type = "cosign container image
+ * signature", and critical.image.docker-manifest-digest = the image's own
+ * manifest digest. Each @pem_keys entry is PEM text (starting "-----BEGIN")
+ * or the path of a PEM file. Returns 0 and fills @ret for every verdict;
+ * < 0 only when the inputs cannot be read (bad key file, a key that is not
+ * EC P-256, unreadable layout, an image without a manifest digest). */
+CAPGATE_API int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const char *const *pem_keys,
+				      size_t n_keys, struct cg_sign_result *ret, struct cg_error *err);
+
+#endif

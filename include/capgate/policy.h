@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The static gate: a policy, and one pure function from (policy, input) to a
+ * verdict with reasons. `capgate check` and the admission webhook call the
+ * same functions, so they cannot disagree.
+ */
+#ifndef CAPGATE_POLICY_H
+#define CAPGATE_POLICY_H
+
+#include <capgate/image.h>
+#include <capgate/k8s.h>
+#include <capgate/syscalls.h>
+
+struct cg_policy {
+	char *source;                 /* file, or "<built-in>" */
+	char *baseline;               /* "gvisor", "docker-default", "mission-example", "none" */
+	char *baseline_file;          /* a probed baseline (capgate policy probe-gvisor -o FILE) */
+	char **allow;                 /* added to the baseline */
+	size_t n_allow;
+	char **deny;                  /* removed from it */
+	size_t n_deny;
+	char **deny_classes;          /* risk classes (see cg_risk_classes) or "all" */
+	size_t n_deny_classes;
+	long max_calls;               /* <= 0: no bound */
+	char *bound_phase;            /* the phase the bound applies to, when a closure has phases */
+	enum cg_pss_level pss;        /* seccomp rule level for manifests */
+	bool require_profile_contents;/* Localhost profiles must be found and pass */
+	bool deny_permissive_default; /* a profile whose default action permits fails */
+	bool require_signature;
+	char **key_files;             /* PEM public keys (paths as written) */
+	size_t n_keys;
+	char **key_pems;              /* their contents, loaded with the policy */
+	char **trusted_registries;    /* "host[:port][/path]" */
+	size_t n_trusted;
+	bool require_digest;
+	char **exempt_namespaces;
+	size_t n_exempt_namespaces;
+	char **exempt_label_keys, **exempt_label_values;
+	size_t n_exempt_labels;
+	/* computed: the allowed calls, sorted */
+	char **allowed;
+	size_t n_allowed;
+};
+
+/* The built-in default: the mission's rules (gVisor baseline, at most 35
+ * calls in the serving phase, every risk class denied, every Pod names a
+ * seccomp profile at the restricted level, permissive profiles denied). */
+CAPGATE_API int cg_policy_default(struct cg_policy **ret, struct cg_error *err);
+/* Parse a policy (YAML or JSON). Errors name file:line:col and field path. */
+CAPGATE_API int cg_policy_parse(const char *buf, size_t len, const char *source, struct cg_policy **ret,
+				struct cg_error *err);
+CAPGATE_API int cg_policy_load(const char *path, struct cg_policy **ret, struct cg_error *err);
+CAPGATE_API void cg_policy_free(struct cg_policy *p);
+static inline void cg_policy_freep(struct cg_policy **p) { cg_policy_free(*p); }
+
+/* Is @name in the policy's allowed set (baseline + allow - deny - classes)? */
+CAPGATE_API bool cg_policy_allows(const struct cg_policy *p, const char *name);
+
+/* Built-in baselines. */
+CAPGATE_API const char *const *cg_baseline_names(size_t *ret_n);
+/* The calls of a built-in baseline (sorted, static); -ENOENT if unknown. */
+CAPGATE_API int cg_baseline_calls(const char *name, const char *const **ret, size_t *ret_n);
+/* Where a baseline's list comes from (for --help and docs). */
+CAPGATE_API const char *cg_baseline_origin(const char *name);
+
+struct cg_finding {
+	char *rule;        /* stable id: "syscall-not-allowed", "closure-too-large", ... */
+	char *msg;         /* "syscall ptrace is not in the allowed list (baseline: gvisor)" */
+	char *subject;     /* "Pod default/web, container app", "image ...", "profile.json" */
+	char *file;        /* where, if known */
+	struct cg_pos pos;
+	char *path;        /* field path, if known */
+};
+
+struct cg_verdict {
+	char *subject;
+	char *kind;        /* "closure", "Pod", "Deployment", "image", ... */
+	char *file;
+	struct cg_pos pos;
+	bool exempt;       /* exempted by namespace or label: allowed, findings dropped */
+	struct cg_finding *findings;
+	size_t n_findings;
+};
+
+/* A verdict allows iff it has no findings. */
+static inline bool cg_verdict_allowed(const struct cg_verdict *v) { return v->n_findings == 0; }
+CAPGATE_API void cg_verdict_release(struct cg_verdict *v);
+
+/* Where Localhost profiles and images come from when checking manifests. */
+struct cg_eval_env {
+	size_t sz;
+	const char *profiles_dir;       /* kubelet-style: DIR/<localhostProfile> */
+	const char *const *layouts;     /* OCI layouts that can satisfy image references */
+	size_t n_layouts;
+	const struct cg_resolve_opts *resolve;
+};
+
+/* The checks on a closure alone: baseline, bound, risk classes, default. */
+CAPGATE_API int cg_policy_eval_closure(const struct cg_policy *p, const struct cg_closure *c, const char *subject,
+				       struct cg_verdict *v, struct cg_error *err);
+/* A Kubernetes workload: exemptions, PSS seccomp, Localhost profile contents,
+ * image registries, digests and signatures. */
+CAPGATE_API int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workload *w,
+					const struct cg_eval_env *env, struct cg_verdict *v, struct cg_error *err);
+/* An image from a layout or archive: labels (required syscalls, closure
+ * digest), attached closure, registry, signature (@layout_dir may be NULL for
+ * an archive: a required signature then cannot be verified and fails). */
+CAPGATE_API int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, const char *ref,
+				     const char *layout_dir, struct cg_verdict *v, struct cg_error *err);
+/* An image reference alone (registry and digest rules). */
+CAPGATE_API int cg_policy_eval_imageref(const struct cg_policy *p, const char *ref, const char *subject,
+					struct cg_verdict *v, struct cg_error *err);
+
+#endif

@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Kubernetes manifests: find the pod spec of every workload in a YAML or JSON
+ * stream, read its containers and the seccomp settings the kubelet applies,
+ * and check them against the Pod Security Standards.
+ *
+ * Every mapping is walked once (a table of wanted keys per mapping), so the
+ * work per document is linear in its size. The document tree from libfyaml is
+ * read in place and nothing is parsed twice.
+ *
+ * The parser fails closed on YAML it cannot read the way Kubernetes would:
+ * aliases and merge keys ("<<") where capgate reads a field are errors,
+ * because ignoring a merged securityContext could hide an Unconfined profile.
+ */
+#include <capgate/k8s.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "doc.h"
+
+#define K8S_PATH_MAX 512
+#define K8S_LIST_DEPTH 4
+
+static const char ANN_POD[] = "seccomp.security.alpha.kubernetes.io/pod";
+static const char ANN_CONTAINER_PREFIX[] = "container.seccomp.security.alpha.kubernetes.io/";
+
+struct kctx {
+	const char *source;
+	bool json;
+	struct cg_error *err;
+	size_t doc_index;
+	struct cg_k8s_workload **v;
+	size_t n, cap;
+	size_t skipped;
+};
+
+/* A container annotation, found before the containers it names are read. */
+struct ann {
+	const char *name; /* borrowed from the document */
+	size_t name_len;
+	struct fy_node *key, *value;
+	char *path;
+};
+
+static void path_join(char *buf, size_t n, const char *base, const char *key)
+{
+	if (base && *base)
+		snprintf(buf, n, "%s.%s", base, key);
+	else
+		snprintf(buf, n, "%s", key);
+}
+
+static void setting_release(struct cg_seccomp_setting *s)
+{
+	free(s->localhost_profile);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+static int setting_copy(const struct cg_seccomp_setting *from, struct cg_seccomp_setting *to)
+{
+	*to = *from;
+	to->localhost_profile = NULL;
+	to->path = NULL;
+	if (from->localhost_profile && !(to->localhost_profile = strdup(from->localhost_profile)))
+		return -ENOMEM;
+	if (from->path && !(to->path = strdup(from->path))) {
+		free(to->localhost_profile);
+		to->localhost_profile = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cg_k8s_workload_free(struct cg_k8s_workload *w)
+{
+	if (!w)
+		return;
+	free(w->source);
+	free(w->api_version);
+	free(w->kind);
+	free(w->name);
+	free(w->namespace);
+	cg_strv_free(w->label_keys, w->n_labels);
+	cg_strv_free(w->label_values, w->n_labels);
+	free(w->pod_spec_path);
+	setting_release(&w->pod);
+	for (size_t i = 0; i < w->n_containers; i++) {
+		struct cg_k8s_container *c = &w->containers[i];
+		free(c->name);
+		free(c->image);
+		free(c->path);
+		setting_release(&c->own);
+		setting_release(&c->effective);
+	}
+	free(w->containers);
+	free(w);
+}
+
+void cg_k8s_workloads_free(struct cg_k8s_workload **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cg_k8s_workload_free(v[i]);
+	free(v);
+}
+
+static int oom(struct kctx *x)
+{
+	return cg_error_set(x->err, -ENOMEM, "out of memory");
+}
+
+/* An error at @n. An empty collection has no position of its own (libfyaml
+ * marks scalars only), so it is located by its key in the parent mapping. */
+static int k8s_error(struct kctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int k8s_error(struct kctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+{
+	char msg[CG_ERROR_MAX];
+	struct fy_node *at = n, *parent;
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		cg_doc_pos(n, &line, &col);
+	if (n && !line && (parent = fy_node_get_parent(n)) != NULL && fy_node_is_mapping(parent)) {
+		void *it = NULL;
+		struct fy_node_pair *p;
+		while ((p = fy_node_mapping_iterate(parent, &it)) != NULL) {
+			if (fy_node_pair_value(p) == n) {
+				at = fy_node_pair_key(p);
+				break;
+			}
+		}
+	}
+	return cg_doc_error(x->err, x->source, at, path, "%s", msg);
+}
+
+/* Aliases are not expanded by the loader: where a field is read, an alias
+ * would hide its value, so it is an error rather than "unset". */
+static int check_alias(struct kctx *x, struct fy_node *n, const char *path)
+{
+	if (n && fy_node_is_alias(n))
+		return k8s_error(x, n, path,
+				    "YAML aliases are not supported here (write the value out)");
+	return 0;
+}
+
+/* Walk mapping @m once and pick the values of @keys (NULL when absent or
+ * null). A merge key is an error: its fields would be invisible to capgate
+ * but not to Kubernetes. So is a wanted key given twice (the parser lets
+ * duplicates through, see cg_k8s_parse, and they are caught here). */
+static int map_pick(struct kctx *x, struct fy_node *m, const char *path, const char *const *keys, size_t nk,
+		    struct fy_node **out)
+{
+	void *it = NULL;
+	struct fy_node_pair *p;
+	char kb[64];
+	uint32_t seen = 0;
+
+	memset(out, 0, nk * sizeof(*out));
+	while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
+		struct fy_node *kn = fy_node_pair_key(p);
+		const char *k = cg_doc_key(p, kb, sizeof(kb));
+		if (!k)
+			continue;
+		if (strcmp(k, "<<") == 0 && kn && fy_node_get_style(kn) == FYNS_PLAIN)
+			return k8s_error(x, kn, path, "YAML merge keys ('<<') are not supported (write the fields out)");
+		for (size_t i = 0; i < nk; i++) {
+			if (strcmp(k, keys[i]) == 0) {
+				struct fy_node *v = fy_node_pair_value(p);
+				if (seen & (1u << i)) {
+					char sub[K8S_PATH_MAX];
+					path_join(sub, sizeof(sub), path, k);
+					return k8s_error(x, kn, sub, "duplicate key");
+				}
+				seen |= 1u << i;
+				out[i] = cg_doc_is_null(v) ? NULL : v;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* @n must be a mapping (or absent/null when @optional). */
+static int want_mapping(struct kctx *x, struct fy_node *n, const char *path, const char *what)
+{
+	int r = check_alias(x, n, path);
+	if (r < 0)
+		return r;
+	if (n && !fy_node_is_mapping(n))
+		return k8s_error(x, n, path, "expected %s", what);
+	return 0;
+}
+
+static int opt_strdup(struct kctx *x, struct fy_node *n, const char *path, char **ret)
+{
+	int r = check_alias(x, n, path);
+	if (r < 0 || !n)
+		return r;
+	return cg_doc_strdup(n, x->json, x->source, path, ret, x->err);
+}
+
+/* A Localhost profile name must stay below the kubelet's seccomp root, as
+ * Kubernetes validation requires: relative, no ".." element, not empty. */
+static bool localhost_path_ok(const char *s)
+{
+	const char *p = s;
+	if (!*s || *s == '/')
+		return false;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return true;
+}
+
+static void node_pos(struct fy_node *n, struct cg_pos *pos)
+{
+	cg_doc_pos(n, &pos->line, &pos->col);
+}
+
+/* securityContext.seccompProfile at @sp (a mapping), path @path. */
+static int parse_seccomp_field(struct kctx *x, struct fy_node *sp, const char *path, struct cg_seccomp_setting *s)
+{
+	static const char *const keys[] = { "type", "localhostProfile" };
+	struct fy_node *v[2];
+	char sub[K8S_PATH_MAX];
+	_cleanup_free_ char *type = NULL;
+	int r;
+
+	r = want_mapping(x, sp, path, "an object with type and localhostProfile");
+	if (r < 0 || !sp)
+		return r;
+	r = map_pick(x, sp, path, keys, 2, v);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "type");
+	r = opt_strdup(x, v[0], sub, &type);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "localhostProfile");
+	r = opt_strdup(x, v[1], sub, &s->localhost_profile);
+	if (r < 0)
+		return r;
+	s->from_annotation = false;
+	if (!(s->path = strdup(path)))
+		return oom(x);
+	node_pos(v[0] ? v[0] : sp, &s->pos);
+	if (!type)
+		s->kind = CG_SECCOMP_INVALID; /* type is required */
+	else if (strcmp(type, "RuntimeDefault") == 0)
+		s->kind = CG_SECCOMP_RUNTIME_DEFAULT;
+	else if (strcmp(type, "Unconfined") == 0)
+		s->kind = CG_SECCOMP_UNCONFINED;
+	else if (strcmp(type, "Localhost") == 0)
+		s->kind = CG_SECCOMP_LOCALHOST;
+	else
+		s->kind = CG_SECCOMP_INVALID;
+	/* localhostProfile is required for Localhost and forbidden otherwise */
+	if (s->kind == CG_SECCOMP_LOCALHOST && (!s->localhost_profile || !localhost_path_ok(s->localhost_profile)))
+		s->kind = CG_SECCOMP_INVALID;
+	else if (s->kind != CG_SECCOMP_LOCALHOST && s->localhost_profile)
+		s->kind = CG_SECCOMP_INVALID;
+	return 0;
+}
+
+/* One of the legacy annotation values. */
+static int parse_seccomp_annotation(struct kctx *x, struct fy_node *key, struct fy_node *val, const char *path,
+				    struct cg_seccomp_setting *s)
+{
+	_cleanup_free_ char *str = NULL;
+	int r;
+
+	r = check_alias(x, val, path);
+	if (r < 0)
+		return r;
+	s->from_annotation = true;
+	if (!(s->path = strdup(path)))
+		return oom(x);
+	if (cg_doc_is_null(val)) {
+		/* an empty value names no profile the kubelet knows */
+		node_pos(key, &s->pos);
+		s->kind = CG_SECCOMP_INVALID;
+		return 0;
+	}
+	r = cg_doc_strdup(val, x->json, x->source, path, &str, x->err);
+	if (r < 0)
+		return r;
+	node_pos(val, &s->pos);
+	if (strcmp(str, "runtime/default") == 0 || strcmp(str, "docker/default") == 0) {
+		s->kind = CG_SECCOMP_RUNTIME_DEFAULT;
+	} else if (strcmp(str, "unconfined") == 0) {
+		s->kind = CG_SECCOMP_UNCONFINED;
+	} else if (strncmp(str, "localhost/", 10) == 0 && localhost_path_ok(str + 10)) {
+		s->kind = CG_SECCOMP_LOCALHOST;
+		if (!(s->localhost_profile = strdup(str + 10)))
+			return oom(x);
+	} else {
+		s->kind = CG_SECCOMP_INVALID;
+	}
+	return 0;
+}
+
+struct keyref {
+	const char *key;
+	struct fy_node *node;
+	size_t index;
+};
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* "metadata.labels": a mapping of strings (null reads as ""). Duplicate names
+ * are an error: which value would Kubernetes keep? */
+static int parse_labels(struct kctx *x, struct fy_node *m, const char *path, struct cg_k8s_workload *w)
+{
+	size_t cnt;
+	void *it = NULL;
+	struct fy_node_pair *p;
+	char sub[K8S_PATH_MAX], kb[512];
+	_cleanup_free_ struct keyref *refs = NULL;
+	int r;
+
+	r = want_mapping(x, m, path, "an object of label names and values");
+	if (r < 0 || !m)
+		return r;
+	cnt = (size_t)fy_node_mapping_item_count(m);
+	if (!cnt)
+		return 0;
+	w->label_keys = calloc(cnt, sizeof(char *));
+	w->label_values = calloc(cnt, sizeof(char *));
+	refs = calloc(cnt, sizeof(*refs));
+	if (!w->label_keys || !w->label_values || !refs)
+		return oom(x);
+	while ((p = fy_node_mapping_iterate(m, &it)) != NULL && w->n_labels < cnt) {
+		struct fy_node *kn = fy_node_pair_key(p), *vn = fy_node_pair_value(p);
+		const char *k = cg_doc_key(p, kb, sizeof(kb));
+		size_t i = w->n_labels;
+		if (!k || !cg_doc_is_string(kn, x->json))
+			return k8s_error(x, kn, path, "expected a label name");
+		snprintf(sub, sizeof(sub), "%s[\"%s\"]", path, k);
+		if (cg_doc_is_null(vn)) {
+			w->label_values[i] = strdup("");
+			if (!w->label_values[i])
+				return oom(x);
+		} else {
+			r = opt_strdup(x, vn, sub, &w->label_values[i]);
+			if (r < 0)
+				return r;
+		}
+		if (!(w->label_keys[i] = strdup(k))) {
+			free(w->label_values[i]);
+			w->label_values[i] = NULL;
+			return oom(x);
+		}
+		refs[i] = (struct keyref){ w->label_keys[i], kn, i };
+		w->n_labels++;
+	}
+	qsort(refs, w->n_labels, sizeof(*refs), keyref_cmp);
+	for (size_t i = 1; i < w->n_labels; i++) {
+		if (strcmp(refs[i - 1].key, refs[i].key) == 0) {
+			snprintf(sub, sizeof(sub), "%s[\"%s\"]", path, refs[i].key);
+			return k8s_error(x, refs[i].node, sub, "duplicate key");
+		}
+	}
+	return 0;
+}
+
+static int parse_metadata(struct kctx *x, struct fy_node *m, const char *path, struct cg_k8s_workload *w)
+{
+	static const char *const keys[] = { "name", "namespace", "labels" };
+	struct fy_node *v[3];
+	char sub[K8S_PATH_MAX];
+	int r;
+
+	r = want_mapping(x, m, path, "an object (name, namespace, labels, annotations)");
+	if (r < 0 || !m)
+		return r;
+	r = map_pick(x, m, path, keys, 3, v);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "name");
+	r = opt_strdup(x, v[0], sub, &w->name);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "namespace");
+	r = opt_strdup(x, v[1], sub, &w->namespace);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "labels");
+	return parse_labels(x, v[2], sub, w);
+}
+
+static int ann_cmp(const void *a, const void *b)
+{
+	const struct ann *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static void anns_free(struct ann *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].path);
+	free(a);
+}
+
+/* The pod template's annotations: the pod one into w->pod (as a fallback the
+ * pod field overrides later), the container ones into a sorted array. */
+static int parse_annotations(struct kctx *x, struct fy_node *meta, const char *meta_path, struct cg_k8s_workload *w,
+			     struct ann **ret, size_t *ret_n)
+{
+	static const char *const keys[] = { "annotations" };
+	struct fy_node *m;
+	struct ann *v = NULL;
+	size_t n = 0, cnt;
+	void *it = NULL;
+	struct fy_node_pair *p;
+	char path[K8S_PATH_MAX], sub[K8S_PATH_MAX];
+	int r;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!meta)
+		return 0;
+	r = map_pick(x, meta, meta_path, keys, 1, &m);
+	if (r < 0)
+		return r;
+	path_join(path, sizeof(path), meta_path, "annotations");
+	r = want_mapping(x, m, path, "an object of annotation names and values");
+	if (r < 0 || !m)
+		return r;
+	cnt = (size_t)fy_node_mapping_item_count(m);
+	while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
+		struct fy_node *kn = fy_node_pair_key(p);
+		size_t klen;
+		const char *k = (kn && fy_node_is_scalar(kn)) ? fy_node_get_scalar(kn, &klen) : NULL;
+		if (!k)
+			continue;
+		if (klen == sizeof(ANN_POD) - 1 && memcmp(k, ANN_POD, klen) == 0) {
+			snprintf(sub, sizeof(sub), "%s[\"%s\"]", path, ANN_POD);
+			if (w->pod.path) {
+				r = k8s_error(x, kn, sub, "duplicate key");
+				goto fail;
+			}
+			r = parse_seccomp_annotation(x, kn, fy_node_pair_value(p), sub, &w->pod);
+		} else if (klen > sizeof(ANN_CONTAINER_PREFIX) - 1 &&
+			   memcmp(k, ANN_CONTAINER_PREFIX, sizeof(ANN_CONTAINER_PREFIX) - 1) == 0) {
+			if (!v && !(v = calloc(cnt, sizeof(*v)))) {
+				r = oom(x);
+				goto fail;
+			}
+			if (n >= cnt)
+				break;
+			v[n].name = k + sizeof(ANN_CONTAINER_PREFIX) - 1;
+			v[n].name_len = klen - (sizeof(ANN_CONTAINER_PREFIX) - 1);
+			v[n].key = kn;
+			v[n].value = fy_node_pair_value(p);
+			if (asprintf(&v[n].path, "%s[\"%.*s\"]", path, (int)klen, k) < 0) {
+				v[n].path = NULL;
+				r = oom(x);
+				goto fail;
+			}
+			n++;
+			r = 0;
+		} else {
+			r = 0;
+		}
+		if (r < 0)
+			goto fail;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ann_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (ann_cmp(&v[i - 1], &v[i]) == 0) {
+			r = k8s_error(x, v[i].key, v[i].path, "duplicate key");
+			goto fail;
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+fail:
+	anns_free(v, n);
+	return r;
+}
+
+static const struct ann *ann_find(const struct ann *v, size_t n, const char *name)
+{
+	struct ann key = { .name = name, .name_len = strlen(name) };
+	return n ? bsearch(&key, v, n, sizeof(*v), ann_cmp) : NULL;
+}
+
+static int parse_security_context(struct kctx *x, struct fy_node *sc, const char *path, struct cg_seccomp_setting *s)
+{
+	static const char *const keys[] = { "seccompProfile" };
+	struct fy_node *sp;
+	char sub[K8S_PATH_MAX];
+	int r;
+
+	r = want_mapping(x, sc, path, "an object (securityContext)");
+	if (r < 0 || !sc)
+		return r;
+	r = map_pick(x, sc, path, keys, 1, &sp);
+	if (r < 0 || !sp)
+		return r;
+	path_join(sub, sizeof(sub), path, "seccompProfile");
+	setting_release(s);
+	return parse_seccomp_field(x, sp, sub, s);
+}
+
+/* One containers/initContainers/ephemeralContainers list. The kubelet's
+ * order for a container: its field, then its annotation, then the pod's field,
+ * then the pod's annotation (w->pod holds the pod's winner already). */
+static int parse_containers(struct kctx *x, struct fy_node *list, const char *path, enum cg_container_kind kind,
+			    struct cg_k8s_workload *w, const struct ann *anns, size_t n_anns)
+{
+	static const char *const keys[] = { "name", "image", "securityContext" };
+	struct cg_k8s_container *nc;
+	struct fy_node *item;
+	void *it = NULL;
+	size_t cnt, i = 0;
+	char cpath[K8S_PATH_MAX], sub[K8S_PATH_MAX];
+	int r;
+
+	r = check_alias(x, list, path);
+	if (r < 0 || !list)
+		return r;
+	if (!fy_node_is_sequence(list))
+		return k8s_error(x, list, path, "expected a list of containers");
+	cnt = (size_t)fy_node_sequence_item_count(list);
+	if (!cnt)
+		return 0;
+	nc = realloc(w->containers, (w->n_containers + cnt) * sizeof(*nc));
+	if (!nc)
+		return oom(x);
+	w->containers = nc;
+	while ((item = fy_node_sequence_iterate(list, &it)) != NULL) {
+		struct cg_k8s_container *c = &w->containers[w->n_containers];
+		struct fy_node *v[3];
+		const struct ann *a;
+
+		snprintf(cpath, sizeof(cpath), "%s[%zu]", path, i++);
+		r = check_alias(x, item, cpath);
+		if (r < 0)
+			return r;
+		if (!item || !fy_node_is_mapping(item))
+			return k8s_error(x, item, cpath, "expected a container (an object)");
+		memset(c, 0, sizeof(*c));
+		w->n_containers++; /* owned by w from here on, freed with it */
+		c->kind = kind;
+		node_pos(item, &c->pos);
+		if (!(c->path = strdup(cpath)))
+			return oom(x);
+		r = map_pick(x, item, cpath, keys, 3, v);
+		if (r < 0)
+			return r;
+		path_join(sub, sizeof(sub), cpath, "name");
+		if (!v[0])
+			return k8s_error(x, item, cpath, "container has no name");
+		r = opt_strdup(x, v[0], sub, &c->name);
+		if (r < 0)
+			return r;
+		path_join(sub, sizeof(sub), cpath, "image");
+		r = opt_strdup(x, v[1], sub, &c->image);
+		if (r < 0)
+			return r;
+		/* the annotation first, so that the field replaces it */
+		a = ann_find(anns, n_anns, c->name);
+		if (a) {
+			r = parse_seccomp_annotation(x, a->key, a->value, a->path, &c->own);
+			if (r < 0)
+				return r;
+		}
+		path_join(sub, sizeof(sub), cpath, "securityContext");
+		r = parse_security_context(x, v[2], sub, &c->own);
+		if (r < 0)
+			return r;
+		r = setting_copy(c->own.kind != CG_SECCOMP_UNSET ? &c->own : &w->pod, &c->effective);
+		if (r < 0)
+			return oom(x);
+	}
+	return 0;
+}
+
+/* The pod spec at @spec (path @spec_path) with its template metadata @meta. */
+static int parse_pod(struct kctx *x, struct fy_node *meta, const char *meta_path, struct fy_node *spec,
+		     const char *spec_path, struct cg_k8s_workload *w)
+{
+	static const char *const keys[] = { "securityContext", "containers", "initContainers", "ephemeralContainers" };
+	static const enum cg_container_kind kinds[] = { CG_CONTAINER_APP, CG_CONTAINER_INIT, CG_CONTAINER_EPHEMERAL };
+	struct fy_node *v[4];
+	struct ann *anns = NULL;
+	size_t n_anns = 0;
+	char sub[K8S_PATH_MAX];
+	int r;
+
+	r = want_mapping(x, meta, meta_path, "an object (pod template metadata)");
+	if (r < 0)
+		return r;
+	r = want_mapping(x, spec, spec_path, "an object (a pod spec)");
+	if (r < 0)
+		return r;
+	if (!(w->pod_spec_path = strdup(spec_path)))
+		return oom(x);
+	r = parse_annotations(x, meta, meta_path, w, &anns, &n_anns);
+	if (r < 0)
+		return r;
+	r = map_pick(x, spec, spec_path, keys, 4, v);
+	if (r < 0)
+		goto out;
+	path_join(sub, sizeof(sub), spec_path, "securityContext");
+	r = parse_security_context(x, v[0], sub, &w->pod);
+	for (size_t k = 0; r == 0 && k < 3; k++) {
+		path_join(sub, sizeof(sub), spec_path, keys[k + 1]);
+		r = parse_containers(x, v[k + 1], sub, kinds[k], w, anns, n_anns);
+	}
+out:
+	anns_free(anns, n_anns);
+	return r;
+}
+
+enum wl_shape { WL_NONE, WL_POD, WL_TEMPLATE, WL_CRONJOB, WL_LIST };
+
+static const struct {
+	const char *kind;
+	const char *group; /* API group ("" = core) */
+	const char *group2;
+	enum wl_shape shape;
+} kinds_table[] = {
+	{ "CronJob", "batch", NULL, WL_CRONJOB },
+	{ "DaemonSet", "apps", "extensions", WL_TEMPLATE },
+	{ "Deployment", "apps", "extensions", WL_TEMPLATE },
+	{ "Job", "batch", NULL, WL_TEMPLATE },
+	{ "List", "", NULL, WL_LIST },
+	{ "Pod", "", NULL, WL_POD },
+	{ "ReplicaSet", "apps", "extensions", WL_TEMPLATE },
+	{ "ReplicationController", "", NULL, WL_TEMPLATE },
+	{ "StatefulSet", "apps", NULL, WL_TEMPLATE },
+};
+
+/* Shape of a resource by kind and apiVersion group. A kind of the same name in
+ * another group (a CRD "Job", say) is not one of these. A missing apiVersion
+ * is read by kind alone. */
+static enum wl_shape shape_of(const char *kind, const char *api_version)
+{
+	for (size_t i = 0; i < CG_ARRAY_SIZE(kinds_table); i++) {
+		const char *slash;
+		size_t glen;
+		if (strcmp(kind, kinds_table[i].kind) != 0)
+			continue;
+		if (!api_version)
+			return kinds_table[i].shape;
+		slash = strchr(api_version, '/');
+		glen = slash ? (size_t)(slash - api_version) : 0;
+		if ((strlen(kinds_table[i].group) == glen && strncmp(api_version, kinds_table[i].group, glen) == 0) ||
+		    (kinds_table[i].group2 && strlen(kinds_table[i].group2) == glen &&
+		     strncmp(api_version, kinds_table[i].group2, glen) == 0))
+			return kinds_table[i].shape;
+		return WL_NONE;
+	}
+	return WL_NONE;
+}
+
+/* Descend @n by @keys (each a mapping), building the path; NULL if absent. */
+static int descend(struct kctx *x, struct fy_node *n, char *path, size_t path_sz, const char *const *keys,
+		   size_t nk, struct fy_node **ret)
+{
+	for (size_t i = 0; i < nk && n; i++) {
+		struct fy_node *next;
+		int r = want_mapping(x, n, path, "an object");
+		if (r < 0)
+			return r;
+		r = map_pick(x, n, path, &keys[i], 1, &next);
+		if (r < 0)
+			return r;
+		size_t len = strlen(path);
+		snprintf(path + len, path_sz - len, "%s%s", len ? "." : "", keys[i]);
+		n = next;
+	}
+	*ret = n;
+	return 0;
+}
+
+static int parse_resource(struct kctx *x, struct fy_node *root, const char *path, unsigned depth);
+
+static int parse_list(struct kctx *x, struct fy_node *items, const char *path, unsigned depth)
+{
+	struct fy_node *item;
+	void *it = NULL;
+	size_t i = 0;
+	char sub[K8S_PATH_MAX];
+	int r;
+
+	if (depth >= K8S_LIST_DEPTH)
+		return k8s_error(x, items, path, "lists nested more than %d deep",
+				    K8S_LIST_DEPTH);
+	r = check_alias(x, items, path);
+	if (r < 0 || !items)
+		return r;
+	if (!fy_node_is_sequence(items))
+		return k8s_error(x, items, path, "expected a list of resources");
+	while ((item = fy_node_sequence_iterate(items, &it)) != NULL) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i++);
+		r = parse_resource(x, item, sub, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int push_workload(struct kctx *x, struct cg_k8s_workload *w)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 8;
+		struct cg_k8s_workload **nv = realloc(x->v, nc * sizeof(*nv));
+		if (!nv)
+			return oom(x);
+		x->v = nv;
+		x->cap = nc;
+	}
+	x->v[x->n++] = w;
+	return 0;
+}
+
+/* One resource (a document root or a List item) at @path ("" for a root). */
+static int parse_resource(struct kctx *x, struct fy_node *root, const char *path, unsigned depth)
+{
+	static const char *const keys[] = { "apiVersion", "kind", "metadata", "spec", "items" };
+	struct fy_node *v[5], *meta, *spec;
+	struct cg_k8s_workload *w = NULL;
+	_cleanup_free_ char *kind = NULL, *api = NULL;
+	char sub[K8S_PATH_MAX], mpath[K8S_PATH_MAX], spath[K8S_PATH_MAX];
+	enum wl_shape shape;
+	int r;
+
+	r = check_alias(x, root, path);
+	if (r < 0)
+		return r;
+	if (!root || !fy_node_is_mapping(root))
+		return k8s_error(x, root, path,
+				    "expected a Kubernetes resource (an object with apiVersion and kind)");
+	r = map_pick(x, root, path, keys, 5, v);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "apiVersion");
+	r = opt_strdup(x, v[0], sub, &api);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "kind");
+	if (!v[1])
+		return k8s_error(x, root, path[0] ? path : NULL,
+				    "missing kind: not a Kubernetes resource");
+	r = opt_strdup(x, v[1], sub, &kind);
+	if (r < 0)
+		return r;
+	shape = shape_of(kind, api);
+	if (shape == WL_NONE) {
+		x->skipped++;
+		return 0;
+	}
+	if (shape == WL_LIST) {
+		path_join(sub, sizeof(sub), path, "items");
+		return parse_list(x, v[4], sub, depth);
+	}
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return oom(x);
+	w->doc_index = x->doc_index;
+	node_pos(root, &w->pos);
+	w->kind = TAKE_PTR(kind);
+	w->api_version = TAKE_PTR(api);
+	if (!(w->source = strdup(x->source))) {
+		r = oom(x);
+		goto fail;
+	}
+	path_join(mpath, sizeof(mpath), path, "metadata");
+	r = parse_metadata(x, v[2], mpath, w);
+	if (r < 0)
+		goto fail;
+
+	path_join(spath, sizeof(spath), path, "spec");
+	meta = v[2];
+	spec = v[3];
+	if (shape == WL_POD && !spec) {
+		r = k8s_error(x, root, spath, "missing (a Pod needs a spec)");
+		goto fail;
+	}
+	if (shape != WL_POD) {
+		static const char *const job_keys[] = { "jobTemplate", "spec" };
+		static const char *const tmpl_keys[] = { "template" };
+		static const char *const m_keys[] = { "metadata" };
+		static const char *const s_keys[] = { "spec" };
+		struct fy_node *tmpl = NULL;
+
+		if (!spec) {
+			r = k8s_error(x, root, spath, "missing (a %s needs spec.template)", w->kind);
+			goto fail;
+		}
+		if (shape == WL_CRONJOB) {
+			r = descend(x, spec, spath, sizeof(spath), job_keys, 2, &spec);
+			if (r < 0)
+				goto fail;
+			if (!spec) {
+				r = k8s_error(x, v[3], spath, "missing (a CronJob needs a job template)");
+				goto fail;
+			}
+		}
+		r = descend(x, spec, spath, sizeof(spath), tmpl_keys, 1, &tmpl);
+		if (r < 0)
+			goto fail;
+		if (!tmpl) {
+			r = k8s_error(x, spec, spath, "missing (a %s needs a pod template)", w->kind);
+			goto fail;
+		}
+		snprintf(mpath, sizeof(mpath), "%s", spath);
+		r = descend(x, tmpl, mpath, sizeof(mpath), m_keys, 1, &meta);
+		if (r < 0)
+			goto fail;
+		r = descend(x, tmpl, spath, sizeof(spath), s_keys, 1, &spec);
+		if (r < 0)
+			goto fail;
+		if (!spec) {
+			r = k8s_error(x, tmpl, spath, "missing (a %s needs a pod spec)", w->kind);
+			goto fail;
+		}
+	}
+	r = parse_pod(x, meta, mpath, spec, spath, w);
+	if (r < 0)
+		goto fail;
+	r = push_workload(x, w);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	cg_k8s_workload_free(w);
+	return r;
+}
+
+/* libfyaml's diagnostics: keep the first line, "<source>:L:C: error: msg". */
+struct diag_first {
+	char line[512];
+};
+
+static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	struct diag_first *d = user;
+	size_t n = 0;
+	(void)diag;
+	if (d->line[0])
+		return;
+	while (n < len && buf[n] != '\n' && n < sizeof(d->line) - 1)
+		n++;
+	memcpy(d->line, buf, n);
+	d->line[n] = '\0';
+}
+
+static int syntax_error(struct kctx *x, const char *m)
+{
+	const char *p = strstr(m, ": error: "), *q;
+	int colons = 0;
+
+	if (!p)
+		return cg_error_set(x->err, -EINVAL, "%s: %s", x->source, m[0] ? m : "parse error");
+	for (q = p; q > m && colons < 2;)
+		if (*--q == ':')
+			colons++;
+	q = colons == 2 ? q + 1 : m;
+	return cg_error_set(x->err, -EINVAL, "%s:%.*s: %s", x->source, (int)(p - q), q, p + 9);
+}
+
+/*
+ * The stream is read one document at a time: each is walked and destroyed
+ * before the next is loaded. cg_doc_parse_all() would hold every document
+ * (and stops at 10000), which for a cluster dump costs more in allocation
+ * than the walk itself. Same error format as doc.c.
+ */
+int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret, size_t *ret_n,
+		 size_t *ret_skipped, struct cg_error *err)
+{
+	struct kctx x = { .source = source ? source : "<input>", .err = err };
+	struct diag_first first = { { 0 } };
+	struct fy_diag_cfg dcfg;
+	struct fy_diag *diag = NULL;
+	struct fy_parse_cfg cfg = { 0 };
+	struct fy_parser *fyp = NULL;
+	struct fy_document *d;
+	size_t i = 0;
+	int r = 0;
+
+	if (!buf || !ret || !ret_n)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	if (i == len)
+		return cg_error_set(err, -EINVAL, "%s: empty document", x.source);
+	if (memchr(buf, '\0', len))
+		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", x.source);
+	x.json = buf[i] == '{' || buf[i] == '[';
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = diag_capture;
+	dcfg.user = &first;
+	dcfg.colorize = false;
+	dcfg.show_source = false;
+	dcfg.show_position = true;
+	dcfg.show_type = false;
+	dcfg.show_module = false;
+	dcfg.level = FYET_ERROR;
+	if (!(diag = fy_diag_create(&dcfg)))
+		return oom(&x);
+	/* libfyaml checks duplicate keys by comparing every key with every
+	 * earlier one: quadratic in a mapping's size. Let them through and catch
+	 * them where capgate reads (map_pick, labels, annotations). */
+	cfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | (x.json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+	cfg.diag = diag;
+	fyp = fy_parser_create(&cfg);
+	if (!fyp || fy_parser_set_string(fyp, buf, len) != 0) {
+		r = oom(&x);
+		goto out;
+	}
+	for (x.doc_index = 0; (d = fy_parse_load_document(fyp)) != NULL; x.doc_index++) {
+		struct fy_node *root = fy_document_root(d);
+		/* an empty document (a trailing "---") is no resource */
+		if (!cg_doc_is_null(root))
+			r = parse_resource(&x, root, "", 0);
+		fy_parse_document_destroy(fyp, d);
+		if (r < 0)
+			goto out;
+	}
+	if (fy_parser_get_stream_error(fyp) || first.line[0]) {
+		r = syntax_error(&x, first.line);
+		goto out;
+	}
+	if (x.doc_index == 0)
+		r = cg_error_set(err, -EINVAL, "%s: no document", x.source);
+out:
+	if (fyp)
+		fy_parser_destroy(fyp);
+	fy_diag_destroy(diag);
+	if (r < 0) {
+		cg_k8s_workloads_free(x.v, x.n);
+		return r;
+	}
+	*ret = x.v;
+	*ret_n = x.n;
+	if (ret_skipped)
+		*ret_skipped = x.skipped;
+	return 0;
+}
+
+const char *cg_k8s_label(const struct cg_k8s_workload *w, const char *key)
+{
+	for (size_t i = 0; w && key && i < w->n_labels; i++)
+		if (strcmp(w->label_keys[i], key) == 0)
+			return w->label_values[i];
+	return NULL;
+}
+
+/* ---- Pod Security Standards: the seccomp rules ------------------------- */
+
+void cg_k8s_violations_free(struct cg_k8s_violation *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].msg);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+struct vlist {
+	struct cg_k8s_violation *v;
+	size_t n, cap;
+};
+
+static int add_violation(struct vlist *l, const struct cg_k8s_container *c, const char *path, struct cg_pos pos,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int add_violation(struct vlist *l, const struct cg_k8s_container *c, const char *path, struct cg_pos pos,
+			 const char *fmt, ...)
+{
+	struct cg_k8s_violation *v;
+	va_list ap;
+	int k;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 4;
+		struct cg_k8s_violation *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	v = &l->v[l->n];
+	memset(v, 0, sizeof(*v));
+	va_start(ap, fmt);
+	k = vasprintf(&v->msg, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	if (!(v->path = strdup(path ? path : ""))) {
+		free(v->msg);
+		return -ENOMEM;
+	}
+	v->container = c;
+	v->pos = pos;
+	l->n++;
+	return 0;
+}
+
+static const char *bad_word(const struct cg_seccomp_setting *s)
+{
+	return s->kind == CG_SECCOMP_UNCONFINED ? "Unconfined" : "invalid (Kubernetes rejects it)";
+}
+
+static const char *list_name(const struct cg_k8s_container *c)
+{
+	const char *p = c->path ? strrchr(c->path, '.') : NULL;
+	return p ? p + 1 : (c->path ? c->path : "?");
+}
+
+static bool is_bad(const struct cg_seccomp_setting *s)
+{
+	return s->kind == CG_SECCOMP_UNCONFINED || s->kind == CG_SECCOMP_INVALID;
+}
+
+int cg_k8s_check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level, struct cg_k8s_violation **ret,
+			 size_t *ret_n)
+{
+	struct vlist l = { 0 };
+	int r = 0;
+
+	if (!w || !ret || !ret_n)
+		return -EINVAL;
+	if (level == CG_PSS_PRIVILEGED)
+		goto done;
+	/* baseline: nothing may set Unconfined (or a value Kubernetes rejects) */
+	if (is_bad(&w->pod))
+		r = add_violation(&l, NULL, w->pod.path, w->pod.pos, "pod: seccompProfile is %s%s",
+				  bad_word(&w->pod), w->pod.from_annotation ? " (annotation)" : "");
+	for (size_t i = 0; r == 0 && i < w->n_containers; i++) {
+		const struct cg_k8s_container *c = &w->containers[i];
+		if (is_bad(&c->own))
+			r = add_violation(&l, c, c->own.path, c->own.pos, "container \"%s\" (%s): seccompProfile is %s%s",
+					  c->name, list_name(c), bad_word(&c->own),
+					  c->own.from_annotation ? " (annotation)" : "");
+		/* restricted: every container must end up with RuntimeDefault or
+		 * Localhost; one that inherits a bad pod setting is already
+		 * reported through the pod */
+		else if (level >= CG_PSS_RESTRICTED && c->own.kind == CG_SECCOMP_UNSET &&
+			 w->pod.kind == CG_SECCOMP_UNSET)
+			r = add_violation(&l, c, c->path, c->pos,
+					  "container \"%s\" (%s): seccompProfile is not set (restricted requires "
+					  "RuntimeDefault or Localhost)",
+					  c->name, list_name(c));
+	}
+	if (r < 0) {
+		cg_k8s_violations_free(l.v, l.n);
+		return r;
+	}
+done:
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}

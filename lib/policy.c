@@ -1,0 +1,882 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The static gate: policy model, parsing, and (policy, input) -> verdict. */
+#include <capgate/policy.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "baselines_table.h"
+#include "doc.h"
+
+/* ---- baselines ------------------------------------------------------------ */
+
+const char *const *cg_baseline_names(size_t *ret_n)
+{
+	static const char *names[8];
+	for (size_t i = 0; i < cg_baselines_len && i < 8; i++)
+		names[i] = cg_baselines[i].name;
+	*ret_n = cg_baselines_len;
+	return names;
+}
+
+static const struct cg_baseline *baseline_find(const char *name)
+{
+	for (size_t i = 0; i < cg_baselines_len; i++)
+		if (strcmp(cg_baselines[i].name, name) == 0)
+			return &cg_baselines[i];
+	return NULL;
+}
+
+int cg_baseline_calls(const char *name, const char *const **ret, size_t *ret_n)
+{
+	const struct cg_baseline *b = baseline_find(name);
+	if (!b)
+		return -ENOENT;
+	*ret = b->calls;
+	*ret_n = b->n_calls;
+	return 0;
+}
+
+const char *cg_baseline_origin(const char *name)
+{
+	const struct cg_baseline *b = baseline_find(name);
+	return b ? b->origin : NULL;
+}
+
+/* ---- the policy ------------------------------------------------------------ */
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool in_sorted(char *const *v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof(*v), str_cmp) != NULL;
+}
+
+static bool in_list(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool class_denied(const struct cg_policy *p, const char *name, const struct cg_risk_class **ret)
+{
+	const struct cg_risk_class *rc = cg_risk_class_of(name);
+	if (ret)
+		*ret = rc;
+	if (!rc)
+		return false;
+	return in_list(p->deny_classes, p->n_deny_classes, "all") ||
+	       in_list(p->deny_classes, p->n_deny_classes, rc->name);
+}
+
+bool cg_policy_allows(const struct cg_policy *p, const char *name)
+{
+	return in_sorted(p->allowed, p->n_allowed, name);
+}
+
+void cg_policy_free(struct cg_policy *p)
+{
+	if (!p)
+		return;
+	free(p->source);
+	free(p->baseline);
+	free(p->baseline_file);
+	cg_strv_free(p->allow, p->n_allow);
+	cg_strv_free(p->deny, p->n_deny);
+	cg_strv_free(p->deny_classes, p->n_deny_classes);
+	free(p->bound_phase);
+	cg_strv_free(p->key_files, p->n_keys);
+	cg_strv_free(p->key_pems, p->key_pems ? p->n_keys : 0);
+	cg_strv_free(p->trusted_registries, p->n_trusted);
+	cg_strv_free(p->exempt_namespaces, p->n_exempt_namespaces);
+	cg_strv_free(p->exempt_label_keys, p->n_exempt_labels);
+	cg_strv_free(p->exempt_label_values, p->n_exempt_labels);
+	cg_strv_free(p->allowed, p->n_allowed);
+	free(p);
+}
+
+static int push_str(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* baseline (+ file) + allow - deny - denied classes, sorted and unique. */
+static int policy_finish(struct cg_policy *p, struct cg_error *err)
+{
+	const char *const *calls = NULL;
+	size_t n_calls = 0;
+
+	if (p->baseline && strcmp(p->baseline, "none") != 0 && cg_baseline_calls(p->baseline, &calls, &n_calls) < 0) {
+		size_t nb;
+		const char *const *names = cg_baseline_names(&nb);
+		return cg_error_set(err, -EINVAL, "%s: unknown baseline '%s' (built-in: %s, %s, %s, or none)", p->source,
+				    p->baseline, names[0], nb > 1 ? names[1] : "", nb > 2 ? names[2] : "");
+	}
+	for (size_t i = 0; i < n_calls; i++)
+		if (push_str(&p->allowed, &p->n_allowed, calls[i]) < 0)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+	if (p->baseline_file) {
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		struct fy_document **docs = NULL;
+		size_t nd = 0;
+		int r = cg_read_file(p->baseline_file, &buf, &len, err);
+		if (r < 0)
+			return cg_error_prefix(err, "%s: baselineFile: ", p->source);
+		if ((r = cg_doc_parse_all(buf, len, p->baseline_file, &docs, &nd, NULL, err)) < 0)
+			return r;
+		struct fy_node *root = fy_document_root(docs[0]);
+		struct fy_node *impl = cg_doc_is_mapping(root) ? fy_node_mapping_lookup_by_string(root, "implemented", -1) : NULL;
+		char **names = NULL;
+		size_t nn = 0;
+		if (!impl)
+			r = cg_doc_error(err, p->baseline_file, root, "", "expected an object with an 'implemented' list");
+		else
+			r = cg_doc_strv(impl, false, p->baseline_file, "implemented", &names, &nn, err);
+		for (size_t i = 0; r == 0 && i < nn; i++)
+			if (push_str(&p->allowed, &p->n_allowed, names[i]) < 0)
+				r = cg_error_set(err, -ENOMEM, "out of memory");
+		cg_strv_free(names, nn);
+		for (size_t i = 0; i < nd; i++)
+			fy_document_destroy(docs[i]);
+		free(docs);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_allow; i++)
+		if (push_str(&p->allowed, &p->n_allowed, p->allow[i]) < 0)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+	if (p->n_allowed)
+		qsort(p->allowed, p->n_allowed, sizeof(char *), str_cmp);
+	size_t out = 0;
+	for (size_t i = 0; i < p->n_allowed; i++) {
+		bool drop = (out && strcmp(p->allowed[out - 1], p->allowed[i]) == 0) ||
+			    in_list(p->deny, p->n_deny, p->allowed[i]) || class_denied(p, p->allowed[i], NULL);
+		if (drop)
+			free(p->allowed[i]);
+		else
+			p->allowed[out++] = p->allowed[i];
+	}
+	p->n_allowed = out;
+	/* keys are read once, with the policy */
+	if (p->n_keys) {
+		p->key_pems = calloc(p->n_keys + 1, sizeof(char *));
+		if (!p->key_pems)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		for (size_t i = 0; i < p->n_keys; i++) {
+			int r = cg_read_file(p->key_files[i], &p->key_pems[i], NULL, err);
+			if (r < 0)
+				return cg_error_prefix(err, "%s: images.keys[%zu]: ", p->source, i);
+		}
+	}
+	return 0;
+}
+
+static struct cg_policy *policy_new(const char *source)
+{
+	struct cg_policy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->source = strdup(source);
+	p->baseline = strdup("gvisor");
+	p->bound_phase = strdup("serving");
+	p->max_calls = 35;
+	p->pss = CG_PSS_RESTRICTED;
+	p->require_profile_contents = true;
+	p->deny_permissive_default = true;
+	if (!p->source || !p->baseline || !p->bound_phase || push_str(&p->deny_classes, &p->n_deny_classes, "all") < 0) {
+		cg_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int cg_policy_default(struct cg_policy **ret, struct cg_error *err)
+{
+	struct cg_policy *p = policy_new("<built-in policy>");
+	int r;
+	if (!p)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	if ((r = policy_finish(p, err)) < 0) {
+		cg_policy_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Resolve a path written in the policy relative to the policy's directory. */
+static char *relative_to(const char *source, const char *path)
+{
+	const char *slash = strrchr(source, '/');
+	char *out;
+	if (path[0] == '/' || !slash)
+		return strdup(path);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - source), source, path) < 0)
+		return NULL;
+	return out;
+}
+
+struct pp {
+	const char *src;
+	bool json;
+	struct cg_error *err;
+};
+
+static int get_bool(struct pp *x, struct fy_node *n, const char *path, bool *ret)
+{
+	return cg_doc_bool(n, x->json, x->src, path, ret, x->err);
+}
+
+static int get_strv(struct pp *x, struct fy_node *n, const char *path, char ***v, size_t *nv)
+{
+	cg_strv_free(*v, *nv);
+	*v = NULL;
+	*nv = 0;
+	return cg_doc_strv(n, x->json, x->src, path, v, nv, x->err);
+}
+
+static int get_str(struct pp *x, struct fy_node *n, const char *path, char **ret)
+{
+	free(*ret);
+	*ret = NULL;
+	return cg_doc_strdup(n, x->json, x->src, path, ret, x->err);
+}
+
+static int unknown_key(struct pp *x, struct fy_node_pair *pair, const char *where, const char *k, const char *known)
+{
+	return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), where, "unknown field '%s' (expected one of: %s)", k,
+			    known);
+}
+
+static int parse_images(struct pp *x, struct cg_policy *p, struct fy_node *n)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64];
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->src, n, "images", "expected an object");
+	while ((pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		int r;
+		if (!k)
+			return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), "images", "expected a field name");
+		if (strcmp(k, "requireSignature") == 0)
+			r = get_bool(x, v, "images.requireSignature", &p->require_signature);
+		else if (strcmp(k, "keys") == 0) {
+			r = get_strv(x, v, "images.keys", &p->key_files, &p->n_keys);
+			for (size_t i = 0; r == 0 && i < p->n_keys; i++) {
+				char *abs = relative_to(p->source, p->key_files[i]);
+				if (!abs)
+					return cg_error_set(x->err, -ENOMEM, "out of memory");
+				free(p->key_files[i]);
+				p->key_files[i] = abs;
+			}
+		} else if (strcmp(k, "trustedRegistries") == 0) {
+			r = get_strv(x, v, "images.trustedRegistries", &p->trusted_registries, &p->n_trusted);
+			for (size_t i = 0; r == 0 && i < p->n_trusted; i++) {
+				/* a trusted location must itself parse as host[/path] */
+				struct cg_imageref ref = { 0 };
+				char probe[512];
+				snprintf(probe, sizeof(probe), "%s%s", p->trusted_registries[i],
+					 strchr(p->trusted_registries[i], '/') ? "" : "/x");
+				if (cg_imageref_parse(probe, &ref, NULL) < 0 || ref.registry_defaulted)
+					r = cg_doc_error(x->err, x->src, v, "images.trustedRegistries",
+							 "'%s' is not a registry host[:port][/path]", p->trusted_registries[i]);
+				cg_imageref_release(&ref);
+			}
+		} else if (strcmp(k, "requireDigest") == 0)
+			r = get_bool(x, v, "images.requireDigest", &p->require_digest);
+		else
+			r = unknown_key(x, pair, "images", k, "requireSignature, keys, trustedRegistries, requireDigest");
+		if (r < 0)
+			return r;
+	}
+	if (p->require_signature && p->n_keys == 0)
+		return cg_doc_error(x->err, x->src, n, "images", "requireSignature needs at least one key in images.keys");
+	return 0;
+}
+
+static int parse_exemptions(struct pp *x, struct cg_policy *p, struct fy_node *n)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64];
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->src, n, "exemptions", "expected an object");
+	while ((pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		int r = 0;
+		if (k && strcmp(k, "namespaces") == 0) {
+			r = get_strv(x, v, "exemptions.namespaces", &p->exempt_namespaces, &p->n_exempt_namespaces);
+		} else if (k && strcmp(k, "labels") == 0) {
+			void *it2 = NULL;
+			struct fy_node_pair *lp;
+			if (!cg_doc_is_mapping(v))
+				return cg_doc_error(x->err, x->src, v, "exemptions.labels", "expected an object of label: value");
+			while ((lp = fy_node_mapping_iterate(v, &it2))) {
+				char lk[256], lv[256];
+				const char *a = cg_doc_key(lp, lk, sizeof(lk));
+				const char *b = cg_doc_scalar(fy_node_pair_value(lp), lv, sizeof(lv));
+				if (!a || !b)
+					return cg_doc_error(x->err, x->src, fy_node_pair_value(lp), "exemptions.labels",
+							    "expected a label value (a string)");
+				if (push_str(&p->exempt_label_keys, &p->n_exempt_labels, a) < 0)
+					return cg_error_set(x->err, -ENOMEM, "out of memory");
+				p->n_exempt_labels--;
+				if (push_str(&p->exempt_label_values, &p->n_exempt_labels, b) < 0)
+					return cg_error_set(x->err, -ENOMEM, "out of memory");
+			}
+		} else {
+			r = unknown_key(x, pair, "exemptions", k ? k : "?", "namespaces, labels");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *root)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], b[64];
+
+	if (!cg_doc_is_mapping(root))
+		return cg_doc_error(x->err, x->src, root, "", "expected a policy object");
+	while ((pair = fy_node_mapping_iterate(root, &it))) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		int r = 0;
+		if (!k)
+			return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), "", "expected a field name");
+		if (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0 || strcmp(k, "metadata") == 0) {
+			continue;
+		} else if (strcmp(k, "baseline") == 0) {
+			r = get_str(x, v, "baseline", &p->baseline);
+			if (r == 0 && strcmp(p->baseline, "none") != 0 && !baseline_find(p->baseline))
+				r = cg_doc_error(x->err, x->src, v, "baseline",
+						 "unknown baseline '%s' (expected gvisor, docker-default, mission-example or none)",
+						 p->baseline);
+		} else if (strcmp(k, "baselineFile") == 0) {
+			r = get_str(x, v, "baselineFile", &p->baseline_file);
+			if (r == 0) {
+				char *abs = relative_to(p->source, p->baseline_file);
+				free(p->baseline_file);
+				p->baseline_file = abs;
+			}
+		} else if (strcmp(k, "allow") == 0) {
+			r = get_strv(x, v, "allow", &p->allow, &p->n_allow);
+			for (size_t i = 0; r == 0 && i < p->n_allow; i++)
+				if (!cg_syscall_known(p->allow[i]))
+					r = cg_doc_error(x->err, x->src, v, "allow", "unknown syscall '%s'", p->allow[i]);
+		} else if (strcmp(k, "deny") == 0) {
+			r = get_strv(x, v, "deny", &p->deny, &p->n_deny);
+			for (size_t i = 0; r == 0 && i < p->n_deny; i++)
+				if (!cg_syscall_known(p->deny[i]))
+					r = cg_doc_error(x->err, x->src, v, "deny", "unknown syscall '%s'", p->deny[i]);
+		} else if (strcmp(k, "denyClasses") == 0) {
+			r = get_strv(x, v, "denyClasses", &p->deny_classes, &p->n_deny_classes);
+			for (size_t i = 0; r == 0 && i < p->n_deny_classes; i++) {
+				size_t nc;
+				const struct cg_risk_class *rc = cg_risk_classes(&nc);
+				bool ok = strcmp(p->deny_classes[i], "all") == 0;
+				for (size_t c = 0; c < nc; c++)
+					ok |= strcmp(rc[c].name, p->deny_classes[i]) == 0;
+				if (!ok)
+					r = cg_doc_error(x->err, x->src, v, "denyClasses",
+							 "unknown risk class '%s' (see 'capgate policy show --classes')",
+							 p->deny_classes[i]);
+			}
+		} else if (strcmp(k, "maxCalls") == 0) {
+			uint64_t u = 0;
+			if (cg_doc_is_null(v))
+				p->max_calls = 0;
+			else if ((r = cg_doc_u64(v, x->json, x->src, "maxCalls", &u, x->err)) == 0)
+				p->max_calls = (long)(u > 100000 ? 100000 : u);
+		} else if (strcmp(k, "boundPhase") == 0) {
+			r = get_str(x, v, "boundPhase", &p->bound_phase);
+		} else if (strcmp(k, "podSecurity") == 0) {
+			const char *s = cg_doc_scalar(v, b, sizeof(b));
+			if (s && strcmp(s, "restricted") == 0)
+				p->pss = CG_PSS_RESTRICTED;
+			else if (s && strcmp(s, "baseline") == 0)
+				p->pss = CG_PSS_BASELINE;
+			else if (s && strcmp(s, "privileged") == 0)
+				p->pss = CG_PSS_PRIVILEGED;
+			else
+				r = cg_doc_error(x->err, x->src, v, "podSecurity", "expected restricted, baseline or privileged");
+		} else if (strcmp(k, "profiles") == 0) {
+			void *it2 = NULL;
+			struct fy_node_pair *pp2;
+			if (!cg_doc_is_mapping(v))
+				return cg_doc_error(x->err, x->src, v, "profiles", "expected an object");
+			while (r == 0 && (pp2 = fy_node_mapping_iterate(v, &it2))) {
+				const char *k2 = cg_doc_key(pp2, key, sizeof(key));
+				if (k2 && strcmp(k2, "requireContents") == 0)
+					r = get_bool(x, fy_node_pair_value(pp2), "profiles.requireContents",
+						     &p->require_profile_contents);
+				else if (k2 && strcmp(k2, "denyPermissiveDefault") == 0)
+					r = get_bool(x, fy_node_pair_value(pp2), "profiles.denyPermissiveDefault",
+						     &p->deny_permissive_default);
+				else
+					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?", "requireContents, denyPermissiveDefault");
+			}
+		} else if (strcmp(k, "images") == 0) {
+			r = parse_images(x, p, v);
+		} else if (strcmp(k, "exemptions") == 0) {
+			r = parse_exemptions(x, p, v);
+		} else {
+			r = unknown_key(x, pair, "", k,
+					"baseline, baselineFile, allow, deny, denyClasses, maxCalls, boundPhase, podSecurity, "
+					"profiles, images, exemptions");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cg_policy_parse(const char *buf, size_t len, const char *source, struct cg_policy **ret, struct cg_error *err)
+{
+	struct fy_document **docs = NULL;
+	size_t nd = 0;
+	bool json = false;
+	struct cg_policy *p;
+	int r;
+
+	if ((r = cg_doc_parse_all(buf, len, source, &docs, &nd, &json, err)) < 0)
+		return r;
+	p = policy_new(source);
+	if (!p) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (nd != 1) {
+		r = cg_error_set(err, -EINVAL, "%s: a policy is one document, found %zu", source, nd);
+		goto out;
+	}
+	struct pp x = { source, json, err };
+	if ((r = parse_policy_obj(&x, p, fy_document_root(docs[0]))) < 0 || (r = policy_finish(p, err)) < 0)
+		goto out;
+	*ret = TAKE_PTR(p);
+out:
+	cg_policy_free(p);
+	for (size_t i = 0; i < nd; i++)
+		fy_document_destroy(docs[i]);
+	free(docs);
+	return r;
+}
+
+int cg_policy_load(const char *path, struct cg_policy **ret, struct cg_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = cg_read_file(path, &buf, &len, err);
+	if (r < 0)
+		return r;
+	return cg_policy_parse(buf, len, path, ret, err);
+}
+
+/* ---- verdicts ---------------------------------------------------------------- */
+
+void cg_verdict_release(struct cg_verdict *v)
+{
+	for (size_t i = 0; i < v->n_findings; i++) {
+		free(v->findings[i].rule);
+		free(v->findings[i].msg);
+		free(v->findings[i].subject);
+		free(v->findings[i].file);
+		free(v->findings[i].path);
+	}
+	free(v->findings);
+	free(v->subject);
+	free(v->kind);
+	free(v->file);
+	memset(v, 0, sizeof(*v));
+}
+
+static int add_finding(struct cg_verdict *v, const char *rule, const char *subject, const char *file,
+		       struct cg_pos pos, const char *path, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int add_finding(struct cg_verdict *v, const char *rule, const char *subject, const char *file,
+		       struct cg_pos pos, const char *path, const char *fmt, ...)
+{
+	struct cg_finding *n = realloc(v->findings, (v->n_findings + 1) * sizeof(*n));
+	va_list ap;
+	if (!n)
+		return -ENOMEM;
+	v->findings = n;
+	n = &n[v->n_findings];
+	memset(n, 0, sizeof(*n));
+	va_start(ap, fmt);
+	if (vasprintf(&n->msg, fmt, ap) < 0)
+		n->msg = NULL;
+	va_end(ap);
+	n->rule = strdup(rule);
+	n->subject = subject ? strdup(subject) : NULL;
+	n->file = file ? strdup(file) : NULL;
+	n->path = path ? strdup(path) : NULL;
+	n->pos = pos;
+	v->n_findings++;
+	return n->msg && n->rule ? 0 : -ENOMEM;
+}
+
+static int verdict_init(struct cg_verdict *v, const char *kind, const char *subject, const char *file)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = strdup(kind);
+	v->subject = strdup(subject ? subject : "");
+	v->file = file ? strdup(file) : NULL;
+	return v->kind && v->subject ? 0 : -ENOMEM;
+}
+
+static const char *baseline_label(const struct cg_policy *p)
+{
+	return p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none";
+}
+
+/* Why @name is not allowed, as the person will read it. */
+static int call_finding(const struct cg_policy *p, struct cg_verdict *v, const char *subject, const char *file,
+			const char *prefix, const char *name)
+{
+	const struct cg_risk_class *rc = NULL;
+	struct cg_pos none = { 0, 0 };
+	if (in_list(p->deny, p->n_deny, name))
+		return add_finding(v, "syscall-denied", subject, file, none, NULL, "%ssyscall %s is denied by the policy",
+				   prefix, name);
+	if (class_denied(p, name, &rc))
+		return add_finding(v, "risk-class-denied", subject, file, none, NULL,
+				   "%ssyscall %s is in the denied risk class %s (%s)", prefix, name, rc->name, rc->reason);
+	return add_finding(v, "syscall-not-allowed", subject, file, none, NULL,
+			   "%ssyscall %s is not in the allowed list (baseline: %s)", prefix, name, baseline_label(p));
+}
+
+static int eval_closure_into(const struct cg_policy *p, const struct cg_closure *c, const char *subject,
+			     const char *file, const char *prefix, struct cg_verdict *v)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	struct cg_pos none = { 0, 0 };
+	int r;
+
+	if (p->deny_permissive_default && cg_action_permits(c->default_action)) {
+		char abuf[48];
+		r = add_finding(v, "permissive-profile", subject, file, none, "defaultAction",
+				"%sthe default action is %s: the profile is a denylist, every call not listed is permitted",
+				prefix, cg_action_describe(c->default_action, abuf, sizeof(abuf)));
+		if (r < 0)
+			return r;
+	}
+	if ((r = cg_closure_permitted_names(c, -1, &names, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (!cg_policy_allows(p, names[i]))
+			r = call_finding(p, v, subject, file, prefix, names[i]);
+	free(names);
+	if (r < 0 || p->max_calls <= 0)
+		return r;
+	/* the bound: the serving phase when the closure has phases */
+	int phase = p->bound_phase ? cg_closure_phase((struct cg_closure *)c, p->bound_phase, false) : -1;
+	if ((r = cg_closure_permitted_names(c, phase, &names, &n)) < 0)
+		return r;
+	free(names);
+	if ((long)n > p->max_calls) {
+		if (phase >= 0)
+			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
+					"%sclosure has %zu calls in phase %s; the bound is %ld", prefix, n, p->bound_phase,
+					p->max_calls);
+		else
+			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
+					"%sclosure has %zu calls; the bound is %ld", prefix, n, p->max_calls);
+	}
+	return r;
+}
+
+int cg_policy_eval_closure(const struct cg_policy *p, const struct cg_closure *c, const char *subject,
+			   struct cg_verdict *v, struct cg_error *err)
+{
+	int r = verdict_init(v, "closure", subject, subject);
+	if (r == 0)
+		r = eval_closure_into(p, c, subject, subject, "", v);
+	if (r < 0) {
+		cg_verdict_release(v);
+		return cg_error_set(err, r, "out of memory");
+	}
+	return 0;
+}
+
+/* Registry, digest pinning; returns <0 only on OOM. */
+static int eval_ref_into(const struct cg_policy *p, const char *ref, const char *subject, const char *file,
+			 struct cg_pos pos, const char *path, struct cg_verdict *v, struct cg_imageref *out)
+{
+	struct cg_imageref r = { 0 };
+	struct cg_error e = { 0 };
+	int rc = 0;
+	if (cg_imageref_parse(ref, &r, &e) < 0)
+		return add_finding(v, "invalid-image-reference", subject, file, pos, path, "image %s: %s", ref, e.msg);
+	if (p->n_trusted) {
+		bool ok = false;
+		for (size_t i = 0; i < p->n_trusted && !ok; i++)
+			ok = cg_imageref_within(&r, p->trusted_registries[i]);
+		if (!ok)
+			rc = add_finding(v, "untrusted-registry", subject, file, pos, path,
+					 "image %s is not from a trusted registry (registry %s, repository %s)", ref, r.registry,
+					 r.repository);
+	}
+	if (rc == 0 && p->require_digest && !r.digest)
+		rc = add_finding(v, "image-not-pinned", subject, file, pos, path, "image %s is not pinned by digest", ref);
+	if (out)
+		*out = r;
+	else
+		cg_imageref_release(&r);
+	return rc;
+}
+
+int cg_policy_eval_imageref(const struct cg_policy *p, const char *ref, const char *subject, struct cg_verdict *v,
+			    struct cg_error *err)
+{
+	struct cg_pos none = { 0, 0 };
+	int r = verdict_init(v, "image", subject ? subject : ref, NULL);
+	if (r == 0)
+		r = eval_ref_into(p, ref, subject ? subject : ref, NULL, none, NULL, v, NULL);
+	if (r == 0 && p->require_signature)
+		r = add_finding(v, "unsigned-image", subject ? subject : ref, NULL, none, NULL,
+				"image %s has no valid signature: it cannot be verified from a bare reference (give its OCI "
+				"layout)",
+				ref);
+	if (r < 0) {
+		cg_verdict_release(v);
+		return cg_error_set(err, r, "out of memory");
+	}
+	return 0;
+}
+
+static int sign_into(const struct cg_policy *p, const char *layout_dir, const struct cg_image *img, const char *ref,
+		     const char *subject, const char *file, struct cg_pos pos, const char *path, struct cg_verdict *v)
+{
+	struct cg_sign_result sr = { 0 };
+	struct cg_error e = { 0 };
+	if (!layout_dir)
+		return add_finding(v, "unsigned-image", subject, file, pos, path,
+				   "image %s has no valid signature: no OCI layout holds it, so it cannot be verified", ref);
+	if (cg_sign_verify_layout(layout_dir, img, (const char *const *)p->key_pems, p->n_keys, &sr, &e) < 0)
+		return add_finding(v, "unsigned-image", subject, file, pos, path,
+				   "image %s has no valid signature: %s", ref, e.msg);
+	if (sr.status != CG_SIGN_VALID)
+		return add_finding(v, "unsigned-image", subject, file, pos, path, "image %s has no valid signature: %s", ref,
+				   sr.reason);
+	return 0;
+}
+
+int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, const char *ref, const char *layout_dir,
+			 struct cg_verdict *v, struct cg_error *err)
+{
+	const char *subject = ref ? ref : img->ref_name ? img->ref_name : img->source;
+	struct cg_pos none = { 0, 0 };
+	const char *label;
+	int r = verdict_init(v, "image", subject, img->source);
+
+	if (r == 0 && ref)
+		r = eval_ref_into(p, ref, subject, img->source, none, NULL, v, NULL);
+	/* the syscalls the image declares it needs */
+	label = cg_image_label(img, CG_LABEL_SYSCALLS);
+	if (!label)
+		label = cg_image_label(img, CG_LABEL_SYSCALLS_MISSION);
+	if (r == 0 && label) {
+		char *dup = strdup(label), *save = NULL;
+		size_t count = 0;
+		if (!dup)
+			r = -ENOMEM;
+		for (char *t = dup ? strtok_r(dup, ", \t\n[]\"", &save) : NULL; t && r == 0;
+		     t = strtok_r(NULL, ", \t\n[]\"", &save)) {
+			count++;
+			if (!cg_syscall_known(t))
+				r = add_finding(v, "unknown-syscall", subject, img->source, none, "labels",
+						"image label lists unknown syscall '%s'", t);
+			else if (!cg_policy_allows(p, t))
+				r = call_finding(p, v, subject, img->source, "", t);
+		}
+		if (r == 0 && p->max_calls > 0 && (long)count > p->max_calls)
+			r = add_finding(v, "closure-too-large", subject, img->source, none, "labels",
+					"image declares %zu calls; the bound is %ld", count, p->max_calls);
+		free(dup);
+	}
+	/* an attached closure: it must match the digest label, and pass */
+	if (r == 0 && img->closure_json) {
+		struct cg_profile *prof = NULL;
+		struct cg_closure *c = NULL;
+		struct cg_error e = { 0 };
+		char digest[72];
+		if (cg_profile_parse(img->closure_json, img->closure_len, "attached closure", &prof, &e) < 0 ||
+		    cg_profile_resolve(prof, NULL, &c, &e) < 0) {
+			r = add_finding(v, "invalid-closure", subject, img->source, none, NULL, "attached closure: %s", e.msg);
+		} else {
+			const char *want = cg_image_label(img, CG_LABEL_CLOSURE_DIGEST);
+			cg_closure_digest(c, digest);
+			if (want && strcmp(want, digest) != 0)
+				r = add_finding(v, "closure-digest-mismatch", subject, img->source, none, "labels",
+						"attached closure has digest %s but the image label says %s", digest, want);
+			if (r == 0)
+				r = eval_closure_into(p, c, subject, img->source, "attached closure: ", v);
+		}
+		cg_closure_free(c);
+		cg_profile_free(prof);
+	} else if (r == 0 && cg_image_label(img, CG_LABEL_CLOSURE_DIGEST) && !label) {
+		r = add_finding(v, "closure-missing", subject, img->source, none, "labels",
+				"image names closure %s but carries no closure to check it against",
+				cg_image_label(img, CG_LABEL_CLOSURE_DIGEST));
+	}
+	if (r == 0 && !label && !img->closure_json && p->max_calls > 0)
+		r = add_finding(v, "closure-unknown", subject, img->source, none, "labels",
+				"image declares no syscalls (label %s or %s) and carries no closure: its closure cannot be "
+				"checked",
+				CG_LABEL_SYSCALLS, CG_LABEL_SYSCALLS_MISSION);
+	if (r == 0 && p->require_signature)
+		r = sign_into(p, layout_dir, img, subject, subject, img->source, none, NULL, v);
+	if (r < 0) {
+		cg_verdict_release(v);
+		return cg_error_set(err, r, "out of memory");
+	}
+	return 0;
+}
+
+static bool workload_exempt(const struct cg_policy *p, const struct cg_k8s_workload *w)
+{
+	if (w->namespace && in_list(p->exempt_namespaces, p->n_exempt_namespaces, w->namespace))
+		return true;
+	for (size_t i = 0; i < p->n_exempt_labels; i++) {
+		const char *val = cg_k8s_label(w, p->exempt_label_keys[i]);
+		if (val && strcmp(val, p->exempt_label_values[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A localhostProfile must stay inside the profile directory. */
+static bool safe_relative(const char *path)
+{
+	if (!*path || path[0] == '/')
+		return false;
+	for (const char *s = path; s;) {
+		const char *e = strchr(s, '/');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return false;
+		s = e ? e + 1 : NULL;
+	}
+	return true;
+}
+
+static int find_layout_for(const struct cg_eval_env *env, const char *ref, struct cg_image **ret, const char **dir)
+{
+	for (size_t i = 0; env && i < env->n_layouts; i++) {
+		struct cg_image *img = NULL;
+		if (cg_image_open_layout(env->layouts[i], ref, &img, NULL) == 0) {
+			*ret = img;
+			*dir = env->layouts[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workload *w, const struct cg_eval_env *env,
+			    struct cg_verdict *v, struct cg_error *err)
+{
+	char subject[512];
+	struct cg_k8s_violation *viol = NULL;
+	size_t n_viol = 0;
+	int r;
+
+	snprintf(subject, sizeof(subject), "%s %s%s%s", w->kind, w->namespace ? w->namespace : "",
+		 w->namespace ? "/" : "", w->name ? w->name : "(unnamed)");
+	if ((r = verdict_init(v, w->kind, subject, w->source)) < 0)
+		goto oom;
+	v->pos = w->pos;
+	if (workload_exempt(p, w)) {
+		v->exempt = true;
+		return 0;
+	}
+	if (p->pss != CG_PSS_PRIVILEGED) {
+		if ((r = cg_k8s_check_seccomp(w, p->pss, &viol, &n_viol)) < 0)
+			goto oom;
+		for (size_t i = 0; i < n_viol && r == 0; i++)
+			r = add_finding(v, "seccomp-profile", subject, w->source, viol[i].pos, viol[i].path, "%s",
+					viol[i].msg);
+		cg_k8s_violations_free(viol, n_viol);
+		if (r < 0)
+			goto oom;
+	}
+	for (size_t i = 0; i < w->n_containers && r == 0; i++) {
+		const struct cg_k8s_container *ct = &w->containers[i];
+		char prefix[256];
+		snprintf(prefix, sizeof(prefix), "container %s: ", ct->name ? ct->name : "?");
+		/* the contents of a Localhost profile */
+		if (ct->effective.kind == CG_SECCOMP_LOCALHOST && p->require_profile_contents) {
+			const char *lp = ct->effective.localhost_profile ? ct->effective.localhost_profile : "";
+			char *path = NULL;
+			if (!env || !env->profiles_dir) {
+				r = add_finding(v, "profile-unchecked", subject, w->source, ct->effective.pos, ct->effective.path,
+						"%sLocalhost profile %s cannot be checked: no profile directory given (--profiles)",
+						prefix, lp);
+			} else if (!safe_relative(lp)) {
+				r = add_finding(v, "profile-path", subject, w->source, ct->effective.pos, ct->effective.path,
+						"%slocalhostProfile '%s' leaves the profile directory", prefix, lp);
+			} else if (asprintf(&path, "%s/%s", env->profiles_dir, lp) < 0) {
+				r = -ENOMEM;
+			} else {
+				struct cg_closure *c = NULL;
+				struct cg_error e = { 0 };
+				if (cg_closure_load(path, env->resolve, &c, &e) < 0)
+					r = add_finding(v, "profile-missing", subject, w->source, ct->effective.pos,
+							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, e.msg);
+				else {
+					char pre2[512];
+					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
+					r = eval_closure_into(p, c, subject, w->source, pre2, v);
+				}
+				cg_closure_free(c);
+				free(path);
+			}
+		}
+		if (r < 0 || !ct->image)
+			continue;
+		struct cg_imageref ref = { 0 };
+		size_t before = v->n_findings;
+		char ipath[300];
+		snprintf(ipath, sizeof(ipath), "%s.image", ct->path ? ct->path : "");
+		r = eval_ref_into(p, ct->image, subject, w->source, ct->pos, ipath, v, &ref);
+		if (r == 0 && p->require_signature && v->n_findings == before) {
+			struct cg_image *img = NULL;
+			const char *dir = NULL;
+			if (find_layout_for(env, ct->image, &img, &dir) < 0)
+				r = add_finding(v, "unsigned-image", subject, w->source, ct->pos, ipath,
+						"image %s has no valid signature: no OCI layout given (--layout) holds it",
+						ct->image);
+			else
+				r = sign_into(p, dir, img, ct->image, subject, w->source, ct->pos, ipath, v);
+			cg_image_free(img);
+		}
+		cg_imageref_release(&ref);
+	}
+	if (r < 0)
+		goto oom;
+	return 0;
+oom:
+	cg_verdict_release(v);
+	return cg_error_set(err, -ENOMEM, "out of memory");
+}

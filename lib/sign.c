@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Cosign "simple signing" signatures, verified offline from an OCI layout.
+ *
+ * cosign stores the signatures of image sha256:<hex> as a manifest tagged
+ * "sha256-<hex>.sig". Each of its layers (media type
+ * application/vnd.dev.cosign.simplesigning.v1+json) is a JSON payload
+ *   {"critical":{"identity":{"docker-reference":"..."},
+ *                "image":{"docker-manifest-digest":"sha256:..."},
+ *                "type":"cosign container image signature"},
+ *    "optional":{...}}
+ * and carries the annotation dev.cosignproject.cosign/signature: the base64
+ * of an ASN.1 DER ECDSA signature over the payload bytes (SHA-256).
+ *
+ * Per layer, in this order (untrusted JSON is parsed only once a trusted key
+ * has vouched for the bytes):
+ *   1. the payload blob hashes to the layer's digest       else BAD_PAYLOAD
+ *   2. a trusted key verifies the signature over it         else BAD_SIGNATURE
+ *   3. the payload is JSON with critical.type as above      else BAD_PAYLOAD
+ *   4. docker-manifest-digest is the image's own digest     else DIGEST_MISMATCH
+ * One layer passing all four makes the image VALID. Otherwise the verdict is
+ * that of the layer that got furthest (the most specific failure).
+ *
+ * Keys: each entry of pem_keys is PEM text (it starts with "-----BEGIN") or
+ * the path of a PEM file. Only EC P-256 public keys are accepted; anything
+ * else is an input error, not a verdict.
+ * Transparency-log (Rekor) bundles and Fulcio certificates are not checked:
+ * this is key-based verification only.
+ */
+#include "image_internal.h"
+
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COSIGN_TYPE "cosign container image signature"
+
+static void pkeys_free(EVP_PKEY **k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		EVP_PKEY_free(k[i]);
+	free(k);
+}
+
+static int key_load(const char *spec, size_t idx, EVP_PKEY **ret, struct cg_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *what = spec;
+	char label[64], group[80] = "";
+	size_t len = 0, glen = 0;
+	EVP_PKEY *k;
+	BIO *bio;
+	int r;
+
+	if (strncmp(spec, "-----BEGIN", 10) == 0) {
+		snprintf(label, sizeof(label), "key %zu (PEM text)", idx);
+		what = label;
+		len = strlen(spec);
+		bio = BIO_new_mem_buf(spec, (int)(len > INT32_MAX ? INT32_MAX : len));
+	} else {
+		if ((r = oci_read_file(spec, &buf, &len, err)) < 0)
+			return cg_error_prefix(err, "trusted key: ");
+		bio = BIO_new_mem_buf(buf, (int)len);
+	}
+	if (!bio)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!k)
+		return cg_error_set(err, -EINVAL, "%s: not a PEM public key (\"-----BEGIN PUBLIC KEY-----\")", what);
+	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) ||
+	    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
+		const char *type = EVP_PKEY_get0_type_name(k);
+		r = cg_error_set(err, -EINVAL, "%s: not an ECDSA P-256 public key (got %s%s%s, %d bits)", what,
+				 type ? type : "unknown", group[0] ? " " : "", group, EVP_PKEY_get_bits(k));
+		EVP_PKEY_free(k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+/* Strict standard base64 (padding required, no whitespace). */
+static int b64_decode(const char *s, unsigned char **ret, size_t *ret_len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), o = 0;
+	unsigned char *out;
+
+	if (n == 0 || n % 4 != 0 || n > 1 << 20)
+		return -EINVAL;
+	out = malloc(n / 4 * 3);
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = 0;
+		int pad = 0;
+		for (int j = 0; j < 4; j++) {
+			const char *p;
+			char c = s[i + j];
+			if (c == '=' && i + 4 == n && j >= 2) {
+				pad++;
+				v <<= 6;
+				continue;
+			}
+			p = c ? strchr(tab, c) : NULL;
+			if (!p || pad) {
+				free(out);
+				return -EINVAL;
+			}
+			v = v << 6 | (uint32_t)(p - tab);
+		}
+		out[o++] = (unsigned char)(v >> 16);
+		if (pad < 2)
+			out[o++] = (unsigned char)(v >> 8);
+		if (pad < 1)
+			out[o++] = (unsigned char)v;
+	}
+	*ret = out;
+	*ret_len = o;
+	return 0;
+}
+
+static bool sig_verify(EVP_PKEY *k, const unsigned char *sig, size_t sig_len, const char *msg, size_t msg_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok;
+
+	if (!ctx)
+		return false;
+	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+	     EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)msg, msg_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* How far a layer got: the larger, the more specific its failure. */
+enum stage {
+	STAGE_NONE,
+	STAGE_BLOB,      /* payload unreadable or not matching its digest */
+	STAGE_SIGNATURE, /* no trusted key verifies it */
+	STAGE_PAYLOAD,   /* signed, but not a cosign payload */
+	STAGE_DIGEST,    /* signed, but for another image */
+	STAGE_VALID,
+};
+
+struct verdict {
+	enum stage stage;
+	enum cg_sign_status status;
+	char reason[256];
+	char identity[256];
+};
+
+static void verdict_offer(struct verdict *best, enum stage st, enum cg_sign_status status, const char *identity,
+			  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void verdict_offer(struct verdict *best, enum stage st, enum cg_sign_status status, const char *identity,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st <= best->stage)
+		return;
+	best->stage = st;
+	best->status = status;
+	va_start(ap, fmt);
+	vsnprintf(best->reason, sizeof(best->reason), fmt, ap);
+	va_end(ap);
+	snprintf(best->identity, sizeof(best->identity), "%s", identity ? identity : "");
+}
+
+/* Steps 3 and 4 on a payload a trusted key signed. */
+static void payload_check(const char *buf, size_t len, const char *source, const char *image_digest,
+			  const char *key_name, struct verdict *best)
+{
+	struct cg_error perr = { 0 };
+	struct fy_document *doc = NULL;
+	struct fy_node *crit, *n;
+	char type[64], dig[80], ident[256] = "";
+	const char *id = NULL;
+
+	if (oci_json_parse(buf, len, source, &doc, &perr) < 0) {
+		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, NULL, "%s", perr.msg);
+		return;
+	}
+	crit = oci_get(fy_document_root(doc), "critical");
+	n = oci_get(oci_get(crit, "identity"), "docker-reference");
+	if (cg_doc_is_string(n, true))
+		id = cg_doc_scalar(n, ident, sizeof(ident));
+	n = oci_get(crit, "type");
+	if (!cg_doc_is_mapping(crit)) {
+		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id, "%s: payload has no critical object", source);
+	} else if (!cg_doc_is_string(n, true) || !cg_doc_scalar(n, type, sizeof(type)) ||
+		   strcmp(type, COSIGN_TYPE) != 0) {
+		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id,
+			      "%s: critical.type is not \"" COSIGN_TYPE "\"", source);
+	} else {
+		n = oci_get(oci_get(crit, "image"), "docker-manifest-digest");
+		if (!cg_doc_is_string(n, true) || !cg_doc_scalar(n, dig, sizeof(dig)))
+			verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id,
+				      "%s: payload has no critical.image.docker-manifest-digest", source);
+		else if (strcmp(dig, image_digest) != 0)
+			verdict_offer(best, STAGE_DIGEST, CG_SIGN_DIGEST_MISMATCH, id,
+				      "%s: signed by %s for image %.71s, not this one", source, key_name, dig);
+		else
+			verdict_offer(best, STAGE_VALID, CG_SIGN_VALID, id, "%s: signed by %s", source, key_name);
+	}
+	fy_document_destroy(doc);
+}
+
+/* One signature layer, steps 1 to 4. @where names it: "signature sha256:1234abcd layers[0]". */
+static void layer_check(const char *dir, const struct oci_desc *l, const char *where, EVP_PKEY **keys,
+			const char *const *key_names, size_t n_keys, const char *image_digest, struct verdict *best)
+{
+	struct cg_error lerr = { 0 };
+	_cleanup_free_ char *payload = NULL;
+	unsigned char *sig = NULL;
+	size_t len = 0, sig_len = 0;
+	size_t k;
+	int r;
+
+	if (!l->media_type || strcmp(l->media_type, COSIGN_MT_SIMPLESIGNING) != 0)
+		return; /* other payload formats (attestations) are not signatures of the image */
+	r = oci_blob_read(dir, l->digest, l->size, where, &payload, &len, &lerr);
+	if (r == -EBADMSG) {
+		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_PAYLOAD, NULL,
+			      "%s: payload does not match its digest or size (altered after signing)", where);
+		return;
+	}
+	if (r < 0) {
+		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_PAYLOAD, NULL, "%s: payload unreadable: %s", where, lerr.msg);
+		return;
+	}
+	if (!l->signature) {
+		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_SIGNATURE, NULL, "%s: no annotation " COSIGN_ANN_SIGNATURE,
+			      where);
+		return;
+	}
+	if (b64_decode(l->signature, &sig, &sig_len) < 0) {
+		verdict_offer(best, STAGE_SIGNATURE, CG_SIGN_BAD_SIGNATURE, NULL, "%s: signature is not base64", where);
+		return;
+	}
+	for (k = 0; k < n_keys; k++)
+		if (sig_verify(keys[k], sig, sig_len, payload, len))
+			break;
+	free(sig);
+	if (k == n_keys) {
+		verdict_offer(best, STAGE_SIGNATURE, CG_SIGN_BAD_SIGNATURE, NULL,
+			      "%s: no trusted key (of %zu) verifies the signature", where, n_keys);
+		return;
+	}
+	payload_check(payload, len, where, image_digest, key_names[k], best);
+}
+
+int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const char *const *pem_keys, size_t n_keys,
+			  struct cg_sign_result *ret, struct cg_error *err)
+{
+	struct oci_manifest index = { 0 };
+	struct verdict best = { .stage = STAGE_NONE, .status = CG_SIGN_MISSING };
+	EVP_PKEY **keys = NULL;
+	char **names = NULL;
+	char tag[80];
+	size_t n_sig = 0;
+	int r = 0;
+
+	if (!dir || !img || !ret)
+		return cg_error_set(err, -EINVAL, "signature check needs a layout, an image and a result");
+	if (!oci_digest_valid(img->manifest_digest))
+		return cg_error_set(err, -EINVAL,
+				    "%s: the image has no manifest digest (a docker-archive?); signatures need an OCI layout",
+				    img->source ? img->source : "image");
+	if (n_keys == 0)
+		return cg_error_set(err, -EINVAL, "no trusted public key given");
+	keys = calloc(n_keys, sizeof(*keys));
+	names = calloc(n_keys, sizeof(*names));
+	if (!keys || !names) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_keys; i++) {
+		if (!pem_keys[i]) {
+			r = cg_error_set(err, -EINVAL, "trusted key %zu is NULL", i);
+			goto out;
+		}
+		if ((r = key_load(pem_keys[i], i, &keys[i], err)) < 0)
+			goto out;
+		if (strncmp(pem_keys[i], "-----BEGIN", 10) == 0)
+			r = asprintf(&names[i], "key %zu", i);
+		else
+			r = asprintf(&names[i], "%s", pem_keys[i]);
+		if (r < 0) {
+			names[i] = NULL;
+			r = cg_error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		r = 0;
+	}
+	if ((r = oci_index_load(dir, &index, err)) < 0)
+		goto out;
+	snprintf(tag, sizeof(tag), "sha256-%s.sig", img->manifest_digest + 7);
+	for (size_t i = 0; i < index.n_items; i++) {
+		const struct oci_desc *d = &index.items[i];
+		struct oci_manifest sig = { 0 };
+		struct cg_error serr = { 0 };
+		const char *t;
+
+		if (!d->ref_name)
+			continue;
+		t = strrchr(d->ref_name, ':'); /* "repo:sha256-<hex>.sig" or the bare tag */
+		if (strcmp(t ? t + 1 : d->ref_name, tag) != 0)
+			continue;
+		n_sig++;
+		if (oci_manifest_load(dir, d, &sig, &serr) < 0) {
+			verdict_offer(&best, STAGE_BLOB, CG_SIGN_BAD_PAYLOAD, NULL, "signature manifest: %s", serr.msg);
+			continue;
+		}
+		for (size_t l = 0; l < sig.n_items && best.stage != STAGE_VALID; l++) {
+			char where[96];
+			snprintf(where, sizeof(where), "signature %.19s %s", d->digest, sig.items[l].path);
+			layer_check(dir, &sig.items[l], where, keys, (const char *const *)names, n_keys,
+				    img->manifest_digest, &best);
+		}
+		oci_manifest_release(&sig);
+		if (best.stage == STAGE_VALID)
+			break;
+	}
+	if (n_sig == 0)
+		snprintf(best.reason, sizeof(best.reason), "no signature: index.json has no manifest tagged %s", tag);
+	else if (best.stage == STAGE_NONE) {
+		best.status = CG_SIGN_MISSING;
+		snprintf(best.reason, sizeof(best.reason), "signature manifest %s holds no simple-signing layer", tag);
+	}
+	memset(ret, 0, sizeof(*ret));
+	ret->status = best.status;
+	snprintf(ret->reason, sizeof(ret->reason), "%s", best.reason);
+	snprintf(ret->identity, sizeof(ret->identity), "%s", best.identity);
+out:
+	oci_manifest_release(&index);
+	if (keys)
+		pkeys_free(keys, n_keys);
+	if (names)
+		cg_strv_free(names, n_keys);
+	return r;
+}
