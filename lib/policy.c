@@ -781,6 +781,101 @@ static bool safe_relative(const char *path)
 	return true;
 }
 
+struct cache_entry {
+	char *path;
+	struct cg_closure *closure; /* NULL: loading failed with msg */
+	char *msg;
+};
+
+struct cg_closure_cache {
+	struct cache_entry *v;
+	size_t n, cap; /* open addressing, cap a power of two */
+};
+
+struct cg_closure_cache *cg_closure_cache_new(void) { return calloc(1, sizeof(struct cg_closure_cache)); }
+
+void cg_closure_cache_free(struct cg_closure_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < cache->cap; i++) {
+		free(cache->v[i].path);
+		cg_closure_free(cache->v[i].closure);
+		free(cache->v[i].msg);
+	}
+	free(cache->v);
+	free(cache);
+}
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct cache_entry *cache_slot(struct cg_closure_cache *c, const char *path)
+{
+	size_t i = hash_str(path) & (c->cap - 1);
+	while (c->v[i].path && strcmp(c->v[i].path, path) != 0)
+		i = (i + 1) & (c->cap - 1);
+	return &c->v[i];
+}
+
+static int cache_grow(struct cg_closure_cache *c)
+{
+	struct cg_closure_cache n = { calloc(c->cap ? c->cap * 2 : 64, sizeof(struct cache_entry)), c->n,
+				      c->cap ? c->cap * 2 : 64 };
+	if (!n.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->v[i].path)
+			*cache_slot(&n, c->v[i].path) = c->v[i];
+	free(c->v);
+	*c = n;
+	return 0;
+}
+
+/* Load (or find) a profile; *ret_msg is set when it cannot be loaded. The
+ * closure and message stay owned by the cache (or by *ret_owned). */
+static int load_profile(const struct cg_eval_env *env, const char *path, const struct cg_closure **ret,
+			const char **ret_msg, struct cg_closure **ret_owned, char **ret_owned_msg)
+{
+	struct cg_error e = { 0 };
+	struct cg_closure *c = NULL;
+	struct cg_closure_cache *cache = env->cache;
+	struct cache_entry *slot = NULL;
+
+	*ret_owned = NULL;
+	*ret_owned_msg = NULL;
+	if (cache) {
+		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
+			return -ENOMEM;
+		slot = cache_slot(cache, path);
+		if (slot->path) {
+			*ret = slot->closure;
+			*ret_msg = slot->msg;
+			return 0;
+		}
+	}
+	int r = cg_closure_load(path, env->resolve, &c, &e);
+	char *msg = r < 0 ? strdup(e.msg) : NULL;
+	if (r < 0 && !msg)
+		return -ENOMEM;
+	if (slot && (slot->path = strdup(path))) {
+		slot->closure = c;
+		slot->msg = msg;
+		cache->n++;
+	} else {
+		*ret_owned = c;
+		*ret_owned_msg = msg;
+	}
+	*ret = c;
+	*ret_msg = msg;
+	return 0;
+}
+
 static int find_layout_for(const struct cg_eval_env *env, const char *ref, struct cg_image **ret, const char **dir)
 {
 	for (size_t i = 0; env && i < env->n_layouts; i++) {
@@ -839,17 +934,21 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 			} else if (asprintf(&path, "%s/%s", env->profiles_dir, lp) < 0) {
 				r = -ENOMEM;
 			} else {
-				struct cg_closure *c = NULL;
-				struct cg_error e = { 0 };
-				if (cg_closure_load(path, env->resolve, &c, &e) < 0)
+				const struct cg_closure *c = NULL;
+				const char *msg = NULL;
+				struct cg_closure *owned = NULL;
+				char *owned_msg = NULL;
+				r = load_profile(env, path, &c, &msg, &owned, &owned_msg);
+				if (r == 0 && !c)
 					r = add_finding(v, "profile-missing", subject, w->source, ct->effective.pos,
-							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, e.msg);
-				else {
+							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, msg);
+				else if (r == 0) {
 					char pre2[512];
 					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
 					r = eval_closure_into(p, c, subject, w->source, pre2, v);
 				}
-				cg_closure_free(c);
+				cg_closure_free(owned);
+				free(owned_msg);
 				free(path);
 			}
 		}

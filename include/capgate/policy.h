@@ -86,6 +86,12 @@ struct cg_verdict {
 static inline bool cg_verdict_allowed(const struct cg_verdict *v) { return v->n_findings == 0; }
 CAPGATE_API void cg_verdict_release(struct cg_verdict *v);
 
+/* Loaded Localhost profiles, shared across the workloads of one run, so a
+ * profile named by 10,000 Pods is read and resolved once. */
+struct cg_closure_cache;
+CAPGATE_API struct cg_closure_cache *cg_closure_cache_new(void);
+CAPGATE_API void cg_closure_cache_free(struct cg_closure_cache *cache);
+
 /* Where Localhost profiles and images come from when checking manifests. */
 struct cg_eval_env {
 	size_t sz;
@@ -93,6 +99,7 @@ struct cg_eval_env {
 	const char *const *layouts;     /* OCI layouts that can satisfy image references */
 	size_t n_layouts;
 	const struct cg_resolve_opts *resolve;
+	struct cg_closure_cache *cache; /* optional */
 };
 
 /* The checks on a closure alone: baseline, bound, risk classes, default. */

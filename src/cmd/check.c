@@ -381,7 +381,7 @@ int cmd_check(int argc, char **argv)
 	struct cg_resolve_opts rop = { .sz = sizeof(rop), .native_arch = -1, .default_caps = !ro.no_default_caps,
 				       .caps = ro.caps.items, .n_caps = ro.caps.n };
 	struct cg_eval_env env = { .sz = sizeof(env), .profiles_dir = profiles, .layouts = layouts.items,
-				   .n_layouts = layouts.n, .resolve = &rop };
+				   .n_layouts = layouts.n, .resolve = &rop, .cache = cg_closure_cache_new() };
 	for (int i = 0; i < nargs; i++)
 		if (check_file(p, args[i], &env, &ro, &res) < 0) {
 			rc = EXIT_USAGE;
@@ -411,6 +411,7 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; rc == EXIT_OK && i < res.n; i++)
 		if (!res.v[i].exempt && !cg_verdict_allowed(&res.v[i]))
 			rc = EXIT_FINDINGS;
+	cg_closure_cache_free(env.cache);
 out:
 	for (size_t i = 0; i < res.n; i++)
 		cg_verdict_release(&res.v[i]);
