@@ -27,6 +27,34 @@ static void diag_out(struct fy_diag *diag, void *user, const char *buf, size_t l
 	cap->first[n] = '\0';
 }
 
+/* libfyaml 0.7 can loop forever scanning a malformed directive line
+ * ("%(\xff..."); only %YAML and %TAG are YAML directives at all, so anything
+ * else at the start of a line is refused before the parser sees it. */
+static int check_directives(const char *buf, size_t len, const char *source, struct cg_error *err)
+{
+	int line = 1;
+	for (size_t i = 0; i < len; i++) {
+		bool bol = i == 0 || buf[i - 1] == '\n' || (buf[i - 1] == '\r' && buf[i] != '\n');
+		if (i > 0 && buf[i - 1] == '\n')
+			line++;
+		else if (i > 0 && buf[i - 1] == '\r' && buf[i] != '\n')
+			line++;
+		if (!bol || buf[i] != '%')
+			continue;
+		size_t end = i;
+		while (end < len && buf[end] != '\n' && buf[end] != '\r')
+			end++;
+		bool ok = (end - i > 6 && memcmp(buf + i, "%YAML ", 6) == 0) ||
+			  (end - i > 5 && memcmp(buf + i, "%TAG ", 5) == 0);
+		for (size_t k = i; ok && k < end; k++)
+			ok = (unsigned char)buf[k] >= 0x20 && (unsigned char)buf[k] < 0x7f;
+		if (!ok)
+			return cg_error_set(err, -EINVAL, "%s:%d:1: unsupported YAML directive (only %%YAML and %%TAG)",
+					    source, line);
+	}
+	return 0;
+}
+
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err)
 {
@@ -48,6 +76,8 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 		return cg_error_set(err, -EINVAL, "%s: empty document", source);
 	if (memchr(buf, '\0', len))
 		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", source);
+	if (!json && (r = check_directives(buf, len, source, err)) < 0)
+		return r;
 
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;

@@ -59,8 +59,8 @@ for f in build-fuzz/fuzz_*; do
 	name=$(basename "$f")
 	seeds=fuzz/corpus/${name#fuzz_}
 	scratch=$(mktemp -d)
-	if [ -d "$seeds" ] && "$f" -runs=0 "$seeds" >/tmp/capgate-$name.log 2>&1 &&
-		"$f" -runs=2000 -max_len=8192 -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
+	if [ -d "$seeds" ] && "$f" -runs=0 -timeout=30 "$seeds" >/tmp/capgate-$name.log 2>&1 &&
+		"$f" -runs=2000 -max_len=8192 -timeout=30 -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
 		echo "ok $name (seed corpus + 2000 mutations)"; passed=$((passed + 1))
 	else
 		echo "FAIL $name"; tail -30 /tmp/capgate-$name.log; failed=$((failed + 1)); failures+=("$name")
