@@ -55,6 +55,37 @@ static int check_directives(const char *buf, size_t len, const char *source, str
 	return 0;
 }
 
+/* libfyaml 0.7 can also loop on invalid UTF-8 after a directive: the text
+ * must be valid UTF-8 (no overlongs, no surrogates) before it is parsed. */
+static int check_utf8(const char *buf, size_t len, const char *source, struct cg_error *err)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	int line = 1, col = 1;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
+		bool ok = n && i + n <= len;
+		for (size_t k = 1; ok && k < n; k++) {
+			ok = (s[i + k] & 0xc0) == 0x80;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if (ok && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+			   (cp >= 0xd800 && cp <= 0xdfff)))
+			ok = false;
+		if (!ok)
+			return cg_error_set(err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", source, line, col, c);
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+		i += n;
+	}
+	return 0;
+}
+
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err)
 {
@@ -76,6 +107,8 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 		return cg_error_set(err, -EINVAL, "%s: empty document", source);
 	if (memchr(buf, '\0', len))
 		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", source);
+	if ((r = check_utf8(buf, len, source, err)) < 0)
+		return r;
 	if (!json && (r = check_directives(buf, len, source, err)) < 0)
 		return r;
 

@@ -876,15 +876,77 @@ static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size
 static int syntax_error(struct kctx *x, const char *m)
 {
 	const char *p = strstr(m, ": error: "), *q;
+	size_t skip = 9;
 	int colons = 0;
 
+	if (!p) {
+		p = strstr(m, ": warning: ");
+		skip = 11;
+	}
 	if (!p)
 		return cg_error_set(x->err, -EINVAL, "%s: %s", x->source, m[0] ? m : "parse error");
 	for (q = p; q > m && colons < 2;)
 		if (*--q == ':')
 			colons++;
 	q = colons == 2 ? q + 1 : m;
-	return cg_error_set(x->err, -EINVAL, "%s:%.*s: %s", x->source, (int)(p - q), q, p + 9);
+	return cg_error_set(x->err, -EINVAL, "%s:%.*s: %s", x->source, (int)(p - q), q, p + skip);
+}
+
+/* Offset of the first byte that is not well-formed UTF-8 (no overlongs,
+ * surrogates or code points above U+10FFFF), or @len. YAML and Kubernetes
+ * want UTF-8, and libfyaml 0.7.12 loops forever on some invalid sequences
+ * (a '%' directive followed by a stray byte), so they never reach it. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return i;
+		}
+		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (size_t k = 2; k <= n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+static int utf8_error(struct kctx *x, const char *buf, size_t at)
+{
+	int line = 1, col = 1;
+	for (size_t i = 0; i < at; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	return cg_error_set(x->err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", x->source, line, col,
+			    (unsigned char)buf[at]);
 }
 
 /*
@@ -915,6 +977,9 @@ int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_
 	if (memchr(buf, '\0', len))
 		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", x.source);
 	x.json = buf[i] == '{' || buf[i] == '[';
+	i = utf8_invalid_at((const unsigned char *)buf, len);
+	if (i < len)
+		return utf8_error(&x, buf, i);
 
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Fuzz the Kubernetes manifest reader and the PSS seccomp check: for any
+ * input, cg_k8s_parse either fails with a message that names the source, or
+ * gives workloads that hold together:
+ *   - every container has a name and a path under the workload's pod spec;
+ *   - a container's effective setting is its own, or the pod's when unset;
+ *   - a set setting has a path, a Localhost one a profile name;
+ *   - checks at every level succeed, restricted finds at least what baseline
+ *     finds, privileged finds nothing, and every violation has a message and
+ *     a path.
+ */
+#include <capgate/k8s.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		__builtin_trap();                                              \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_setting(const struct cg_seccomp_setting *s, const char *what)
+{
+	if (s->kind == CG_SECCOMP_UNSET)
+		return;
+	if (!s->path || !*s->path)
+		FAIL("%s: setting without a path", what);
+	if (s->kind == CG_SECCOMP_LOCALHOST && (!s->localhost_profile || !*s->localhost_profile))
+		FAIL("%s: Localhost without a profile name", what);
+}
+
+static size_t check_level(const struct cg_k8s_workload *w, enum cg_pss_level level)
+{
+	struct cg_k8s_violation *v = NULL;
+	size_t n = 0;
+
+	if (cg_k8s_check_seccomp(w, level, &v, &n) < 0)
+		return 0; /* out of memory */
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].msg || !*v[i].msg || !v[i].path)
+			FAIL("violation without a message or path");
+	cg_k8s_violations_free(v, n);
+	return n;
+}
+
+static void check_workload(const struct cg_k8s_workload *w)
+{
+	size_t nb, nr;
+
+	if (!w->kind || !w->pod_spec_path || !w->source)
+		FAIL("workload without kind, pod spec path or source");
+	check_setting(&w->pod, "pod");
+	for (size_t i = 0; i < w->n_containers; i++) {
+		const struct cg_k8s_container *c = &w->containers[i];
+		const struct cg_seccomp_setting *want = c->own.kind != CG_SECCOMP_UNSET ? &c->own : &w->pod;
+		if (!c->name || !c->path || strncmp(c->path, w->pod_spec_path, strlen(w->pod_spec_path)) != 0)
+			FAIL("container %zu: no name, or path '%s' outside '%s'", i, c->path ? c->path : "",
+			     w->pod_spec_path);
+		check_setting(&c->own, "container");
+		check_setting(&c->effective, "effective");
+		if (c->effective.kind != want->kind || c->effective.from_annotation != want->from_annotation)
+			FAIL("container %zu: effective setting is not its own or the pod's", i);
+	}
+	for (size_t i = 0; i < w->n_labels; i++)
+		if (!w->label_keys[i] || !w->label_values[i] || cg_k8s_label(w, w->label_keys[i]) == NULL)
+			FAIL("label %zu unreadable", i);
+	if (check_level(w, CG_PSS_PRIVILEGED) != 0)
+		FAIL("privileged found violations");
+	nb = check_level(w, CG_PSS_BASELINE);
+	nr = check_level(w, CG_PSS_RESTRICTED);
+	if (nr < nb)
+		FAIL("restricted found %zu violations, baseline %zu", nr, nb);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cg_k8s_workload **w = NULL;
+	size_t n = 0, skipped = 0;
+	struct cg_error err = { 0 };
+
+	if (size > 1 << 16)
+		return 0;
+	if (cg_k8s_parse((const char *)data, size, "fuzz.yaml", &w, &n, &skipped, &err) < 0) {
+		if (strncmp(err.msg, "fuzz.yaml", 9) != 0 && strcmp(err.msg, "out of memory") != 0)
+			FAIL("error does not name the source: %s", err.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		check_workload(w[i]);
+	cg_k8s_workloads_free(w, n);
+	return 0;
+}
