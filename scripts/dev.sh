@@ -11,6 +11,8 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libseccomp-dev libfyaml-dev libssl-dev liburing-dev
 	python3 strace iproute2
+	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
+	nginx redis-server redis-tools sqlite3 curl bc
 )
 
 install_deps() {

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only) */
+/*
+ * capgate's eBPF recorder: counts every system call of the traced process
+ * tree (or cgroup) per architecture, number and phase, and keeps the
+ * arguments that matter for least privilege as small value sets.
+ *
+ * Lossless by design: nothing is streamed. Counters live in a per-CPU
+ * array indexed by (phase, arch, nr) and are only ever incremented; value
+ * sets live in a hash map, and a failed insert (map full) is counted, never
+ * silently dropped, so userspace can say a run may be incomplete.
+ *
+ * Which tasks are traced lives in the kernel: a hash of tgids, seeded by
+ * userspace with the workload's pid ("pending" until its exec, so nothing
+ * capgate does before the exec counts), extended on sched_process_fork and
+ * pruned on sched_process_exit once the whole thread group is gone.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "trace_shared.h"
+
+/* GPL-compatible: bpf_probe_read_user is GPL-only. */
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 mode = CGT_MODE_TREE;
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 serve_nr[CGT_NARCH] = { ~0u, ~0u, ~0u }; /* in-kernel serving trigger */
+
+/* Shared with userspace through the mmap'd .bss. */
+__u32 serving;      /* current phase: 0 start-up, 1 serving */
+__u64 lost_tasks;   /* forks that could not be added to the tasks map */
+__u64 lost_args;    /* argument values that could not be added to argvals */
+__u64 bad_nr;       /* calls with a number outside 0..CGT_NR_MAX-1 */
+__u64 execs;        /* pending tasks that reached their exec */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);  /* tgid */
+	__type(value, __u8); /* CGT_TASK_* */
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CGT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGT_NARCH * CGT_NR_MAX);
+	__type(key, __u32);
+	__type(value, __u8); /* enum cgt_argkind */
+} argkind SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct cgt_argkey);
+	__type(value, __u64);
+} argvals SEC(".maps");
+
+static __always_inline void add_value(__u32 slot, __u64 value)
+{
+	struct cgt_argkey k = { .slot = slot, .value = value };
+	__u64 one = 1, *v;
+
+	v = bpf_map_lookup_elem(&argvals, &k);
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&argvals, &k, &one, BPF_NOEXIST) == 0)
+		return;
+	/* Lost a race with another CPU inserting the same key, or full. */
+	v = bpf_map_lookup_elem(&argvals, &k);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		__sync_fetch_and_add(&lost_args, 1);
+}
+
+static __always_inline __u64 sig_value(__u64 target, __u64 sig, __u32 tgid)
+{
+	__u64 other = (__s32)target != (__s32)tgid;
+	return (sig & 0xffffffffull) | other << 32;
+}
+
+static __always_inline void record_args(__u8 kind, __u32 arch, struct pt_regs *regs, __u32 slot, __u32 tgid)
+{
+	__u64 a0, a1, a2;
+
+	if (arch == 1) { /* i386: ebx, ecx, edx */
+		a0 = BPF_CORE_READ(regs, bx) & 0xffffffffull;
+		a1 = BPF_CORE_READ(regs, cx) & 0xffffffffull;
+		a2 = BPF_CORE_READ(regs, dx) & 0xffffffffull;
+	} else {
+		a0 = BPF_CORE_READ(regs, di);
+		a1 = BPF_CORE_READ(regs, si);
+		a2 = BPF_CORE_READ(regs, dx);
+	}
+	switch (kind) {
+	case CGT_ARG_SOCKET:
+		add_value(slot, (a0 & 0xffffffffull) << 32 | (a1 & 0xffffffffull));
+		break;
+	case CGT_ARG_CLONE:
+		add_value(slot, a0 & CGT_NS_FLAGS);
+		break;
+	case CGT_ARG_CLONE3: {
+		__u64 flags = 0;
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)a0) < 0)
+			flags = ~0ull; /* unreadable: the kernel will refuse it too */
+		add_value(slot, flags & (CGT_NS_FLAGS | CGT_CLONE_NEWTIME));
+		break;
+	}
+	case CGT_ARG_UNSHARE:
+		add_value(slot, a0 & (CGT_NS_FLAGS | CGT_CLONE_NEWTIME));
+		break;
+	case CGT_ARG_A0:
+		add_value(slot, a0);
+		break;
+	case CGT_ARG_A1:
+		add_value(slot, a1);
+		break;
+	case CGT_ARG_PROT_EXEC:
+		add_value(slot, a2 & CGT_PROT_EXEC);
+		break;
+	case CGT_ARG_SOCKOPT:
+		add_value(slot, (a1 & 0xffffffffull) << 32 | (a2 & 0xffffffffull));
+		break;
+	case CGT_ARG_SIG_A1:
+		add_value(slot, sig_value(a0, a1, tgid));
+		break;
+	case CGT_ARG_SIG_A2:
+		add_value(slot, sig_value(a0, a2, tgid));
+		break;
+	case CGT_ARG_SIG_PIDFD:
+		add_value(slot, (a1 & 0xffffffffull) | 1ull << 32);
+		break;
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task;
+	__u32 arch = 0, nr, phase, slot, idx;
+	__u64 *cnt;
+	__u8 *kind;
+
+	if (mode == CGT_MODE_CGROUP) {
+		if (bpf_get_current_cgroup_id() != cgroup_id)
+			return 0;
+	} else {
+		__u8 *st = bpf_map_lookup_elem(&tasks, &tgid);
+		if (!st || *st != CGT_TASK_TRACED)
+			return 0;
+	}
+
+	task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, thread_info.status) & CGT_TS_COMPAT) {
+		arch = 1;
+	} else if ((__u64)id & CGT_X32_BIT) {
+		arch = 2;
+		id = (__u64)id & ~(__u64)CGT_X32_BIT;
+	}
+	if ((__u64)id >= CGT_NR_MAX) {
+		__sync_fetch_and_add(&bad_nr, 1);
+		return 0;
+	}
+	nr = (__u32)id;
+
+	/* The trigger call flips the phase before it is counted, in the kernel,
+	 * so nothing is attributed to the wrong phase. */
+	if (arch < CGT_NARCH && nr == serve_nr[arch] && !serving)
+		serving = 1;
+	phase = serving ? 1 : 0;
+
+	slot = CGT_SLOT(arch, nr, phase);
+	cnt = bpf_map_lookup_elem(&counts, &slot);
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1); /* per-CPU, but preemptible: stay atomic */
+
+	idx = arch * CGT_NR_MAX + nr;
+	kind = bpf_map_lookup_elem(&argkind, &idx);
+	if (kind && *kind)
+		record_args(*kind, arch, regs, slot, tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(cg_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid;
+	__u8 *st, v;
+
+	if (mode != CGT_MODE_TREE)
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ptgid == ctgid) /* a new thread: its group is already traced */
+		return 0;
+	st = bpf_map_lookup_elem(&tasks, &ptgid);
+	if (!st)
+		return 0;
+	v = *st;
+	if (bpf_map_update_elem(&tasks, &ctgid, &v, BPF_ANY) < 0)
+		__sync_fetch_and_add(&lost_tasks, 1);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(cg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u8 *st;
+
+	if (mode != CGT_MODE_TREE)
+		return 0;
+	st = bpf_map_lookup_elem(&tasks, &tgid);
+	if (st && *st == CGT_TASK_PENDING) {
+		*st = CGT_TASK_TRACED;
+		__sync_fetch_and_add(&execs, 1);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(cg_exit, struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (mode != CGT_MODE_TREE)
+		return 0;
+	/* Only when the last thread of the group is gone: signal->live counts
+	 * live threads and is decremented before this tracepoint fires. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	bpf_map_delete_elem(&tasks, &tgid);
+	return 0;
+}

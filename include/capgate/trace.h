@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The dynamic closure: record every system call a workload really makes --
+ * the whole process tree, per architecture, with counts, split into a
+ * start-up and a serving phase -- and turn the record into a closure.
+ *
+ * Two recorders produce the same record (struct cg_trace_data):
+ *   - eBPF (the default when root with BTF): a BTF raw tracepoint on
+ *     sys_enter filtered in the kernel to the traced tree (a hash of tgids
+ *     kept up to date on fork/exit) or to one cgroup; counters and value
+ *     sets in maps, so nothing can be dropped -- a full map is counted and
+ *     reported as possible loss;
+ *   - ptrace (fallback, or on request): PTRACE_GET_SYSCALL_INFO at every
+ *     syscall entry; much slower. Tracees are traced with
+ *     PTRACE_O_EXITKILL: if capgate dies, the workload is killed rather
+ *     than left stopped or traced.
+ *
+ * Counting starts at the workload's own exec: the child is created
+ * blocked (BPF: reading a pipe, registered as "pending exec"; ptrace:
+ * stopped), so nothing capgate does before the exec is recorded. The exec
+ * itself is added to the closure (execve on the native arch), so the
+ * recorded profile can start the program.
+ *
+ * Architectures are kept apart: i386 compat calls (TS_COMPAT set on the
+ * task) and x32 calls (number with CG_X32_SYSCALL_BIT) are counted under
+ * their own arch and number, never mixed into x86_64 numbers.
+ *
+ * This recorder is x86_64-only.
+ */
+#ifndef CAPGATE_TRACE_H
+#define CAPGATE_TRACE_H
+
+#include <capgate/closure.h>
+#include <capgate/error.h>
+#include <capgate/strbuf.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#define CG_TRACE_NARCH 3      /* slots: 0 x86_64, 1 i386, 2 x32 */
+#define CG_TRACE_NR_MAX 1024  /* numbers per arch (x32 bit stripped) */
+#define CG_TRACE_NPHASE 2
+
+enum cg_trace_phase { CG_TRACE_STARTUP, CG_TRACE_SERVING };
+
+/* The architecture of a slot (CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32). */
+CAPGATE_API enum cg_arch_id cg_trace_slot_arch(unsigned slot);
+
+/* One recorded argument value of a call. What "value" means depends on
+ * the call (cg_trace_arg_describe): e.g. domain << 32 | type for socket. */
+struct cg_trace_argval {
+	uint8_t slot;     /* arch slot */
+	uint8_t phase;    /* enum cg_trace_phase */
+	uint16_t nr;      /* syscall number (x32 bit stripped) */
+	uint64_t value;
+	uint64_t count;
+};
+
+/* What a run recorded. Both recorders fill the same structure. */
+struct cg_trace_data {
+	uint64_t counts[CG_TRACE_NARCH][CG_TRACE_NR_MAX][CG_TRACE_NPHASE];
+	struct cg_trace_argval *vals; /* sorted by slot, nr, phase, value */
+	size_t n_vals;
+	bool phased;         /* a serving trigger was armed: phases are meaningful */
+	bool serving;        /* the serving phase was reached */
+	bool exec_seen;      /* the workload's exec was seen (spawn mode) */
+	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
+	uint64_t lost_args;  /* argument values that could not be kept */
+	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
+};
+
+/* Free a record (NULL is fine). */
+CAPGATE_API void cg_trace_data_free(struct cg_trace_data *d);
+static inline void cg_trace_data_freep(struct cg_trace_data **d) { cg_trace_data_free(*d); }
+/* An empty record (calloc'd). */
+CAPGATE_API struct cg_trace_data *cg_trace_data_new(void);
+/* Count one call (used by the ptrace recorder and by tests). @args may be
+ * NULL (no argument values kept). Returns 0 or -ENOMEM / -ERANGE. */
+CAPGATE_API int cg_trace_data_add(struct cg_trace_data *d, unsigned slot, uint32_t nr, unsigned phase,
+				  const uint64_t args[6], pid_t tgid);
+/* Sort and merge the value list (after adding). */
+CAPGATE_API void cg_trace_data_finish(struct cg_trace_data *d);
+/* Number of calls and of distinct (arch, nr) pairs; per phase if
+ * @phase >= 0. */
+CAPGATE_API void cg_trace_data_totals(const struct cg_trace_data *d, int phase, uint64_t *ret_calls,
+				      unsigned *ret_distinct);
+
+/* Which argument values are kept for @name (enum, see bpf/trace_shared.h);
+ * 0 for none. On i386 "mmap" is old_mmap (a struct): none. */
+CAPGATE_API int cg_trace_argkind(enum cg_arch_id arch, const char *name);
+
+/* One value in words: "AF_INET, SOCK_STREAM|SOCK_CLOEXEC", "PR_SET_NAME (15)",
+ * "SIGTERM to another process". */
+CAPGATE_API void cg_trace_arg_describe(const char *name, int kind, uint64_t value, struct cg_strbuf *out);
+
+struct cg_trace_closure_opts {
+	size_t sz;           /* sizeof(struct cg_trace_closure_opts) */
+	bool args;           /* turn value sets into OCI argument rules where OCI can express them */
+	bool no_execve;      /* do not add the workload's own execve */
+	const char *origin;  /* provenance kept in each rule's comment ("trace") */
+};
+
+/* Build the closure of a record: one allow rule per (call, arch) -- or per
+ * argument value with opts->args -- with its phases and count; default
+ * action errno(EPERM); architectures = those seen plus the native one.
+ * Where argument rules cannot express a value set (clone3's flags live in
+ * a struct; a set that may be incomplete) the call stays unconditional and
+ * a sentence is appended to @notes (may be NULL). */
+CAPGATE_API int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_closure_opts *opts,
+				      struct cg_strbuf *notes, struct cg_closure **ret, struct cg_error *err);
+
+/* Append the recorded value sets in words, one call per line (for people). */
+CAPGATE_API void cg_trace_data_describe_args(const struct cg_trace_data *d, struct cg_strbuf *out);
+
+/* True if a TCP socket (IPv4 or IPv6) is listening on @port in this
+ * network namespace (/proc/net/tcp and /proc/net/tcp6). */
+CAPGATE_API bool cg_trace_port_listening(unsigned port);
+
+/* ---- recording ------------------------------------------------------------ */
+
+enum cg_trace_backend { CG_TRACE_AUTO, CG_TRACE_BPF, CG_TRACE_PTRACE };
+
+struct cg_trace_opts {
+	size_t sz;                        /* sizeof(struct cg_trace_opts) */
+	enum cg_trace_backend backend;
+	/* Exactly one of: */
+	char *const *argv;                /* spawn this program (PATH search) */
+	pid_t pid;                        /* attach to a running process and its descendants (BPF) */
+	const char *cgroup;               /* every process of a cgroup v2 directory (BPF) */
+	char *const *envp;                /* for argv; NULL = environ */
+	const char *serve_after_syscall;  /* first call of this name flips to serving, in the kernel */
+	bool phased;                      /* phases are meaningful (a trigger of any kind is armed) */
+	unsigned max_tasks;               /* size of the tasks map (0 = 32768) */
+	unsigned max_values;              /* size of the value-set map (0 = 8192) */
+};
+
+struct cg_trace;
+
+/* Prepare a recording: check the program exists (-ENOENT/-EACCES "cannot
+ * execute"), load and attach the eBPF recorder (with AUTO, fall back to
+ * ptrace when it cannot be loaded: cg_trace_fallback_reason says why), and
+ * create the workload blocked before its exec. Nothing runs until
+ * cg_trace_start. Call with the signals the caller waits for blocked;
+ * SIGCHLD is blocked here (cg_trace_wait takes it synchronously). */
+CAPGATE_API int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct cg_error *err);
+/* Stop recording and free. A workload still running is left running and
+ * untraced (BPF: the programs are detached; ptrace: tracees are killed by
+ * PTRACE_O_EXITKILL when the tracer goes away -- wait for them first). */
+CAPGATE_API void cg_trace_free(struct cg_trace *t);
+static inline void cg_trace_freep(struct cg_trace **t) { cg_trace_free(*t); }
+
+/* The recorder in use, and why AUTO fell back to ptrace (NULL if not). */
+CAPGATE_API enum cg_trace_backend cg_trace_backend_used(const struct cg_trace *t);
+CAPGATE_API const char *cg_trace_fallback_reason(const struct cg_trace *t);
+/* The workload's pid (spawned or attached), 0 in cgroup mode. */
+CAPGATE_API pid_t cg_trace_pid(const struct cg_trace *t);
+
+/* Let the workload run (spawn mode: release it to its exec). */
+CAPGATE_API int cg_trace_start(struct cg_trace *t, struct cg_error *err);
+
+/* How the recording ended. */
+struct cg_trace_end {
+	bool exited;         /* every traced process has exited */
+	int status;          /* wait status of the spawned program (spawn mode) */
+	bool have_status;
+	int exec_errno;      /* the program's exec failed with this errno */
+};
+
+/* Run the recording for up to @timeout_ms (ptrace: this is where the
+ * tracees are served). Waits for the signals in @sigs too (they must be
+ * blocked by the caller). Returns 0 on timeout, 1 when the workload has
+ * ended (*ret_end filled), 2 when a signal of @sigs arrived (*ret_si), or
+ * a negative errno. */
+CAPGATE_API int cg_trace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, siginfo_t *ret_si,
+			      struct cg_trace_end *ret_end, struct cg_error *err);
+
+/* Send @sig to the workload (spawn mode: the program; with ptrace, every
+ * tracee if the program is gone). */
+CAPGATE_API int cg_trace_kill(struct cg_trace *t, int sig);
+
+/* Switch to the serving phase now (a user trigger: time, port, signal). */
+CAPGATE_API void cg_trace_serve(struct cg_trace *t);
+/* Current phase. */
+CAPGATE_API enum cg_trace_phase cg_trace_phase_now(const struct cg_trace *t);
+
+/* Snapshot of what has been recorded so far (cheap enough for a progress
+ * line once or twice a second). */
+CAPGATE_API int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret, struct cg_error *err);
+
+/* ---- internal: the ptrace recorder (lib/trace_ptrace.c) ---------------- */
+struct cg_ptrace;
+int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
+		    struct cg_ptrace **ret, struct cg_error *err);
+int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err);
+int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
+		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err);
+int cg_ptrace_kill(struct cg_ptrace *p, int sig);
+void cg_ptrace_serve(struct cg_ptrace *p);
+bool cg_ptrace_serving(const struct cg_ptrace *p);
+pid_t cg_ptrace_pid(const struct cg_ptrace *p);
+void cg_ptrace_free(struct cg_ptrace *p);
+
+#endif

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The ptrace recorder: the fallback when eBPF cannot be used (not root, no
+ * BTF) or when asked for. Same record as the eBPF recorder, much slower:
+ * every system call of every tracee costs two stops.
+ *
+ * The workload is started with PTRACE_TRACEME and stopped before its exec;
+ * counting starts at the exec event. Options: TRACESYSGOOD (syscall stops
+ * are SIGTRAP|0x80), TRACEFORK/VFORK/CLONE (the whole tree), TRACEEXEC and
+ * EXITKILL: if capgate dies, the tracees are killed rather than left
+ * stopped or traced.
+ */
+#include <capgate/trace.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../bpf/trace_shared.h"
+
+extern char **environ;
+
+struct cg_ptrace {
+	pid_t root;
+	bool started;      /* the root's exec was seen: counting */
+	bool serving;
+	bool root_done;
+	bool exec_seen;
+	int exec_err_fd;
+	uint32_t serve_nr[CG_TRACE_NARCH];
+	struct cg_trace_end end;
+	pid_t *pids;       /* tracees seen at least once (first SIGSTOP is the attach stop) */
+	size_t n_pids, cap_pids;
+};
+
+static bool pid_known(const struct cg_ptrace *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->n_pids; i++)
+		if (p->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void pid_add(struct cg_ptrace *p, pid_t pid)
+{
+	if (p->n_pids == p->cap_pids) {
+		size_t n = p->cap_pids ? p->cap_pids * 2 : 64;
+		pid_t *v = realloc(p->pids, n * sizeof(*v));
+		if (!v)
+			return; /* worst case: a new tracee's attach SIGSTOP is delivered */
+		p->pids = v;
+		p->cap_pids = n;
+	}
+	p->pids[p->n_pids++] = pid;
+}
+
+static void pid_del(struct cg_ptrace *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->n_pids; i++)
+		if (p->pids[i] == pid) {
+			p->pids[i] = p->pids[--p->n_pids];
+			return;
+		}
+}
+
+int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
+		    struct cg_ptrace **ret, struct cg_error *err)
+{
+	struct cg_ptrace *p = calloc(1, sizeof(*p));
+	int ex[2], st, e;
+	pid_t pid;
+
+	if (!p)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	memcpy(p->serve_nr, serve_nr, sizeof(p->serve_nr));
+	if (pipe2(ex, O_CLOEXEC) < 0) {
+		e = errno;
+		free(p);
+		return cg_error_set(err, -e, "pipe: %s", strerror(e));
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(ex[0]);
+		close(ex[1]);
+		free(p);
+		return cg_error_set(err, -e, "fork: %s", strerror(e));
+	}
+	if (pid == 0) {
+		sigset_t none;
+		close(ex[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0) {
+			e = errno;
+			if (write(ex[1], &e, sizeof(e)) < 0)
+				_exit(125);
+			_exit(125);
+		}
+		raise(SIGSTOP);
+		execve(path, argv, envp ? envp : environ);
+		e = errno;
+		if (write(ex[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(ex[1]);
+	p->exec_err_fd = ex[0];
+	p->root = pid;
+	if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st)) {
+		int r = 0;
+		if (read(ex[0], &e, sizeof(e)) == sizeof(e))
+			r = e;
+		close(ex[0]);
+		free(p);
+		return cg_error_set(err, -(r ? r : ECHILD), "cannot ptrace the workload: %s",
+				    r ? strerror(r) : "it did not stop");
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+				  PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) < 0) {
+		e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		close(ex[0]);
+		free(p);
+		return cg_error_set(err, -e, "PTRACE_SETOPTIONS: %s", strerror(e));
+	}
+	pid_add(p, pid);
+	*ret = p;
+	return 0;
+}
+
+int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err)
+{
+	if (ptrace(PTRACE_SYSCALL, p->root, NULL, NULL) < 0)
+		return cg_error_set(err, -errno, "PTRACE_SYSCALL: %s", strerror(errno));
+	return 0;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = tid;
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (!(f = fopen(path, "re")))
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+static void on_syscall(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid)
+{
+	struct __ptrace_syscall_info info;
+	uint64_t args[6];
+	unsigned slot;
+	uint64_t nr;
+	const char *name;
+	int kind;
+
+	memset(&info, 0, sizeof(info));
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(info), &info) <= 0)
+		return;
+	if (info.op != PTRACE_SYSCALL_INFO_ENTRY || !p->started)
+		return;
+	nr = info.entry.nr;
+	if (info.arch == AUDIT_ARCH_I386) {
+		slot = 1;
+	} else if (nr & CG_X32_SYSCALL_BIT) {
+		slot = 2;
+		nr &= ~(uint64_t)CG_X32_SYSCALL_BIT;
+	} else {
+		slot = 0;
+	}
+	if (nr >= CG_TRACE_NR_MAX) {
+		d->bad_nr++;
+		return;
+	}
+	if (!p->serving && nr == p->serve_nr[slot])
+		p->serving = true;
+	for (int i = 0; i < 6; i++)
+		args[i] = info.entry.args[i];
+	name = cg_syscall_name(cg_trace_slot_arch(slot), slot == 2 ? (uint32_t)nr | CG_X32_SYSCALL_BIT : (uint32_t)nr);
+	kind = cg_trace_argkind(cg_trace_slot_arch(slot), name);
+	if (kind == CGT_ARG_CLONE3) {
+		errno = 0;
+		long flags = ptrace(PTRACE_PEEKDATA, pid, (void *)args[0], NULL);
+		args[0] = errno ? ~0ull : (uint64_t)flags;
+	}
+	cg_trace_data_add(d, slot, (uint32_t)nr, p->serving ? 1 : 0, args,
+			  kind >= CGT_ARG_SIG_A1 && kind <= CGT_ARG_SIG_PIDFD ? tgid_of(pid) : pid);
+}
+
+static void on_exit_of(struct cg_ptrace *p, pid_t pid, int st)
+{
+	pid_del(p, pid);
+	if (pid != p->root)
+		return;
+	p->root_done = true;
+	p->end.status = st;
+	p->end.have_status = true;
+	if (p->exec_err_fd >= 0) {
+		int e;
+		if (read(p->exec_err_fd, &e, sizeof(e)) == sizeof(e))
+			p->end.exec_errno = e;
+		close(p->exec_err_fd);
+		p->exec_err_fd = -1;
+	}
+}
+
+static void on_stop(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid, int st)
+{
+	int sig = WSTOPSIG(st), event = st >> 16, inject = 0;
+	bool first = !pid_known(p, pid);
+
+	if (first)
+		pid_add(p, pid);
+	if (sig == (SIGTRAP | 0x80)) {
+		on_syscall(p, d, pid);
+	} else if (sig == SIGTRAP && event) {
+		if (event == PTRACE_EVENT_EXEC && !p->started) {
+			p->started = true;
+			d->exec_seen = true;
+			if (p->exec_err_fd >= 0) {
+				close(p->exec_err_fd);
+				p->exec_err_fd = -1;
+			}
+		}
+	} else if (first && sig == SIGSTOP) {
+		/* the stop every auto-attached tracee starts with */
+	} else {
+		siginfo_t si;
+		/* a group-stop (no siginfo) is resumed; a real signal is delivered */
+		if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) == 0)
+			inject = sig;
+	}
+	ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)inject);
+}
+
+int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
+		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err)
+{
+	struct timespec start, now;
+	sigset_t set;
+
+	if (sigs)
+		set = *sigs;
+	else
+		sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct timespec ts;
+		siginfo_t si;
+		long left;
+		int s;
+
+		for (;;) {
+			int st;
+			pid_t pid = waitpid(-1, &st, __WALL | WNOHANG);
+			if (pid == 0)
+				break;
+			if (pid < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno != ECHILD)
+					return cg_error_set(err, -errno, "waitpid: %s", strerror(errno));
+				/* nothing left to wait for: the whole tree has exited */
+				p->end.exited = true;
+				if (ret_end)
+					*ret_end = p->end;
+				return 1;
+			}
+			if (WIFEXITED(st) || WIFSIGNALED(st))
+				on_exit_of(p, pid, st);
+			else if (WIFSTOPPED(st))
+				on_stop(p, d, pid, st);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return 0;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000;
+		s = sigtimedwait(&set, &si, &ts);
+		if (s > 0 && s != SIGCHLD && sigs && sigismember(sigs, s)) {
+			if (ret_si)
+				*ret_si = si;
+			return 2;
+		}
+	}
+}
+
+int cg_ptrace_kill(struct cg_ptrace *p, int sig)
+{
+	if (!p->root_done)
+		return kill(p->root, sig) < 0 ? -errno : 0;
+	for (size_t i = 0; i < p->n_pids; i++)
+		kill(p->pids[i], sig);
+	return p->n_pids ? 0 : -ESRCH;
+}
+
+void cg_ptrace_serve(struct cg_ptrace *p) { p->serving = true; }
+bool cg_ptrace_serving(const struct cg_ptrace *p) { return p->serving; }
+pid_t cg_ptrace_pid(const struct cg_ptrace *p) { return p->root; }
+
+void cg_ptrace_free(struct cg_ptrace *p)
+{
+	if (!p)
+		return;
+	if (!p->started && !p->root_done && p->root > 0) {
+		/* never released: it is stopped before its exec */
+		kill(p->root, SIGKILL);
+		waitpid(p->root, NULL, __WALL);
+	}
+	if (p->exec_err_fd >= 0)
+		close(p->exec_err_fd);
+	free(p->pids);
+	free(p);
+}
