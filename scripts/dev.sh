@@ -12,7 +12,7 @@ PKGS=(
 	libseccomp-dev libfyaml-dev libssl-dev liburing-dev
 	python3 strace iproute2
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
-	nginx redis-server redis-tools sqlite3 curl bc
+	nginx redis-server redis-tools sqlite3 curl bc runsc
 )
 
 install_deps() {

@@ -90,3 +90,14 @@ assert "kind: ConstraintTemplate" in t and "kind: K8sCapgate" in t and "violatio
 n_allowed=$("$C" policy show --list | grep -c '^[a-z_0-9]*$')
 n_rego=$(sed -n '/^allowed_syscalls := {/,/^}/p' "$t/p.rego" | grep -o '"[a-z_0-9]*"' | wc -l)
 [ "$n_allowed" -eq "$n_rego" ] && ok rego-same-allowed-set || fail "rego-same-allowed-set ($n_allowed vs $n_rego)"
+
+# the built-in gVisor baseline matches the runsc installed here (scripts/dev.sh installs it)
+if command -v runsc >/dev/null 2>&1; then
+	expect gvisor-probe-matches-builtin 0 "$C" policy probe-gvisor -o "$t/gvisor.json"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["implemented"]) > 250' "$t/gvisor.json" \
+		&& ok gvisor-probe-output || fail gvisor-probe-output
+	printf 'baselineFile: %s\n' "$t/gvisor.json" >"$t/probed.yaml"
+	expect probed-baseline-policy 0 "$C" check --policy "$t/probed.yaml" "$S/mission/profiles/seed-minimal.json"
+else
+	fail "gvisor-probe: runsc is not installed (scripts/dev.sh installs it)"
+fi
