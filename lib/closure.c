@@ -333,6 +333,13 @@ static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
 
 static int rule_qsort(const void *a, const void *b) { return rule_key_cmp(a, b); }
 
+static bool same_but_phases(const struct cg_rule *a, const struct cg_rule *b)
+{
+	struct cg_rule x = *b;
+	x.phases = a->phases;
+	return rule_key_cmp(a, &x) == 0;
+}
+
 void cg_closure_canonicalize(struct cg_closure *c)
 {
 	size_t out = 0;
@@ -342,8 +349,11 @@ void cg_closure_canonicalize(struct cg_closure *c)
 	if (c->n_rules)
 		qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
 	for (size_t i = 0; i < c->n_rules; i++) {
-		if (out > 0 && rule_key_cmp(&c->rules[out - 1], &c->rules[i]) == 0) {
+		/* same call, action, arguments and arches in two phases: one rule
+		 * for both (0 = every phase absorbs the rest) */
+		if (out > 0 && same_but_phases(&c->rules[out - 1], &c->rules[i])) {
 			struct cg_rule *keep = &c->rules[out - 1];
+			keep->phases = (keep->phases && c->rules[i].phases) ? (keep->phases | c->rules[i].phases) : 0;
 			keep->count += c->rules[i].count;
 			if (!keep->origin) {
 				keep->origin = TAKE_PTR(c->rules[i].origin);
@@ -627,9 +637,10 @@ static bool same_group(const struct cg_rule *a, const struct cg_rule *b, bool fo
 	return true;
 }
 
-static int group_qsort(const void *pa, const void *pb)
+static int group_qsort(const void *pa, const void *pb, void *ctx)
 {
 	const struct cg_rule *a = *(const struct cg_rule *const *)pa, *b = *(const struct cg_rule *const *)pb;
+	bool for_digest = *(const bool *)ctx;
 	int r = cg_action_cmp(b->action, a->action); /* permits first, like Docker's files */
 	if (r)
 		return r;
@@ -642,10 +653,12 @@ static int group_qsort(const void *pa, const void *pb)
 		return a->arch_mask < b->arch_mask ? -1 : 1;
 	if (a->phases != b->phases)
 		return a->phases < b->phases ? -1 : 1;
-	if ((r = strcmp(a->origin ? a->origin : "", b->origin ? b->origin : "")))
-		return r;
-	if (a->count != b->count)
-		return a->count < b->count ? -1 : 1;
+	if (!for_digest) { /* the digest names what is enforced, not provenance */
+		if ((r = strcmp(a->origin ? a->origin : "", b->origin ? b->origin : "")))
+			return r;
+		if (a->count != b->count)
+			return a->count < b->count ? -1 : 1;
+	}
 	return strcmp(a->name, b->name);
 }
 
@@ -697,7 +710,7 @@ void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct c
 	for (size_t i = 0; i < c->n_rules; i++)
 		order[i] = &c->rules[i];
 	if (c->n_rules)
-		qsort(order, c->n_rules, sizeof(*order), group_qsort);
+		qsort_r(order, c->n_rules, sizeof(*order), group_qsort, &for_digest);
 	for (size_t i = 0; i < c->n_rules;) {
 		size_t j = i + 1;
 		const struct cg_rule *r = order[i];
