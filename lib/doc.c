@@ -28,9 +28,9 @@ static void diag_out(struct fy_diag *diag, void *user, const char *buf, size_t l
 }
 
 /* libfyaml 0.7 can loop forever scanning a malformed directive line
- * ("%(\xff..."); only %YAML and %TAG are YAML directives at all, so anything
- * else at the start of a line is refused before the parser sees it. */
-static int check_directives(const char *buf, size_t len, const char *source, struct cg_error *err)
+ * ("%(\xff..."): a line starting with '%' must be a well-formed directive
+ * before the parser sees it. */
+int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err)
 {
 	int line = 1;
 	for (size_t i = 0; i < len; i++) {
@@ -44,12 +44,18 @@ static int check_directives(const char *buf, size_t len, const char *source, str
 		size_t end = i;
 		while (end < len && buf[end] != '\n' && buf[end] != '\r')
 			end++;
-		bool ok = (end - i > 6 && memcmp(buf + i, "%YAML ", 6) == 0) ||
-			  (end - i > 5 && memcmp(buf + i, "%TAG ", 5) == 0);
-		for (size_t k = i; ok && k < end; k++)
+		/* a well-formed directive: %NAME [params], printable ASCII; YAML
+		 * says unknown ones are ignored, libfyaml does that */
+		size_t k = i + 1;
+		bool ok = k < end && ((buf[k] >= 'A' && buf[k] <= 'Z') || (buf[k] >= 'a' && buf[k] <= 'z'));
+		while (ok && k < end && buf[k] != ' ' && buf[k] != '\t') {
+			char ch = buf[k++];
+			ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+		}
+		for (; ok && k < end; k++)
 			ok = (unsigned char)buf[k] >= 0x20 && (unsigned char)buf[k] < 0x7f;
 		if (!ok)
-			return cg_error_set(err, -EINVAL, "%s:%d:1: unsupported YAML directive (only %%YAML and %%TAG)",
+			return cg_error_set(err, -EINVAL, "%s:%d:1: malformed YAML directive (expected %%NAME and printable parameters)",
 					    source, line);
 	}
 	return 0;
@@ -109,7 +115,7 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", source);
 	if ((r = check_utf8(buf, len, source, err)) < 0)
 		return r;
-	if (!json && (r = check_directives(buf, len, source, err)) < 0)
+	if (!json && (r = cg_doc_check_directives(buf, len, source, err)) < 0)
 		return r;
 
 	fy_diag_cfg_default(&dcfg);

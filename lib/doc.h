@@ -17,6 +17,10 @@ struct cg_pos;
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err);
 
+/* Refuse malformed YAML directive lines (libfyaml 0.7 can loop forever on
+ * them). cg_doc_parse_all calls it for YAML. */
+int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err);
+
 /* 1-based line and column of a node (0/0 if unknown). */
 void cg_doc_pos(struct fy_node *n, int *line, int *col);
 

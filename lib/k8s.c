@@ -980,6 +980,8 @@ int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_
 	i = utf8_invalid_at((const unsigned char *)buf, len);
 	if (i < len)
 		return utf8_error(&x, buf, i);
+	if (!x.json && cg_doc_check_directives(buf, len, x.source, err) < 0)
+		return -EINVAL;
 
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;

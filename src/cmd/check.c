@@ -50,39 +50,22 @@ static int check_file(const struct cg_policy *p, const char *path, const struct 
 	size_t len;
 	struct stat st;
 
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		struct cg_image *img = NULL;
-		struct cg_verdict *v = results_next(res);
-		if (!v)
-			return -ENOMEM;
-		if (cg_image_open_layout(path, NULL, &img, &err) < 0) {
-			cli_error("check", "%s", err.msg);
-			return -EINVAL;
-		}
-		int r = cg_policy_eval_image(p, img, NULL, path, v, &err);
-		cg_image_free(img);
-		if (r < 0) {
-			cli_error("check", "%s", err.msg);
-			return r;
-		}
-		res->n++;
-		return 0;
-	}
 	size_t plen = strlen(path);
-	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0) {
+	bool layout = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (layout || (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)) {
+		/* an image: an OCI layout directory or a docker-archive */
 		struct cg_image *img = NULL;
 		struct cg_verdict *v = results_next(res);
+		int r;
 		if (!v)
 			return -ENOMEM;
-		if (cg_image_open_archive(path, NULL, &img, &err) < 0) {
-			cli_error("check", "%s", err.msg);
-			return -EINVAL;
-		}
-		int r = cg_policy_eval_image(p, img, NULL, NULL, v, &err);
+		r = layout ? cg_image_open_layout(path, NULL, &img, &err) : cg_image_open_archive(path, NULL, &img, &err);
+		if (r == 0)
+			r = cg_policy_eval_image(p, img, NULL, layout ? path : NULL, v, &err);
 		cg_image_free(img);
 		if (r < 0) {
 			cli_error("check", "%s", err.msg);
-			return r;
+			return -EINVAL;
 		}
 		res->n++;
 		return 0;
