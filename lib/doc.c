@@ -92,18 +92,34 @@ static int check_utf8(const char *buf, size_t len, const char *source, struct cg
 	return 0;
 }
 
-int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
-		     size_t *ret_n, bool *ret_json, struct cg_error *err)
-{
-	struct diag_capture cap = { { 0 } };
-	struct fy_diag_cfg dcfg;
+struct cg_doc_stream {
+	const char *source;
+	bool json;
+	size_t n_docs;
+	struct diag_capture cap;
 	struct fy_diag *diag;
-	struct fy_parse_cfg cfg = { 0 };
 	struct fy_parser *fyp;
-	struct fy_document **docs = NULL, *d;
-	size_t n = 0, i = 0;
+};
+
+void cg_doc_stream_close(struct cg_doc_stream *s)
+{
+	if (!s)
+		return;
+	if (s->fyp)
+		fy_parser_destroy(s->fyp);
+	fy_diag_destroy(s->diag);
+	free(s);
+}
+
+int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned flags, struct cg_doc_stream **ret,
+		       struct cg_error *err)
+{
+	struct fy_diag_cfg dcfg;
+	struct fy_parse_cfg cfg = { 0 };
+	struct cg_doc_stream *s;
+	size_t i = 0;
 	bool json = false;
-	int r = 0;
+	int r;
 
 	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
 		i++;
@@ -118,79 +134,110 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 	if (!json && (r = cg_doc_check_directives(buf, len, source, err)) < 0)
 		return r;
 
+	if (!(s = calloc(1, sizeof(*s))))
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	s->source = source;
+	s->json = json;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = diag_out;
-	dcfg.user = &cap;
+	dcfg.user = &s->cap;
 	dcfg.colorize = false;
 	dcfg.show_source = false;
 	dcfg.show_position = true;
 	dcfg.show_type = false;
 	dcfg.show_module = false;
 	dcfg.level = FYET_ERROR;
-	diag = fy_diag_create(&dcfg);
-	if (!diag)
+	cfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+	if (flags & CG_DOC_ALLOW_DUPLICATE_KEYS)
+		cfg.flags |= FYPCF_ALLOW_DUPLICATE_KEYS;
+	if (!(s->diag = fy_diag_create(&dcfg)) || (cfg.diag = s->diag, !(s->fyp = fy_parser_create(&cfg))) ||
+	    fy_parser_set_string(s->fyp, buf, len) != 0) {
+		cg_doc_stream_close(s);
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	cfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE) | FYPCF_DISABLE_RECYCLING;
-	cfg.diag = diag;
-	fyp = fy_parser_create(&cfg);
-	if (!fyp || fy_parser_set_string(fyp, buf, len) != 0) {
-		r = cg_error_set(err, -ENOMEM, "out of memory");
-		goto out;
 	}
-	while ((d = fy_parse_load_document(fyp)) != NULL) {
+	*ret = s;
+	return 0;
+}
+
+bool cg_doc_stream_json(const struct cg_doc_stream *s) { return s->json; }
+
+void cg_doc_stream_destroy_doc(struct cg_doc_stream *s, struct fy_document *d)
+{
+	fy_parse_document_destroy(s->fyp, d);
+}
+
+/* libfyaml writes "<source>:L:C: error: msg"; keep "source:L:C: msg". */
+static int syntax_error(const char *source, const char *m, struct cg_error *err)
+{
+	const char *p = strstr(m, ": error: "), *q;
+	size_t skip = 9;
+	int colons = 0;
+
+	if (!p) {
+		p = strstr(m, ": warning: ");
+		skip = 11;
+	}
+	if (!p)
+		return cg_error_set(err, -EINVAL, "%s: %s", source, m[0] ? m : "parse error");
+	for (q = p; q > m && colons < 2;)
+		if (*--q == ':')
+			colons++;
+	q = colons == 2 ? q + 1 : m;
+	return cg_error_set(err, -EINVAL, "%s:%.*s: %s", source, (int)(p - q), q, p + skip);
+}
+
+int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, struct cg_error *err)
+{
+	struct fy_document *d = fy_parse_load_document(s->fyp);
+	if (d) {
+		s->n_docs++;
+		*ret_doc = d;
+		return 1;
+	}
+	if (fy_parser_get_stream_error(s->fyp) || s->cap.first[0])
+		return syntax_error(s->source, s->cap.first, err);
+	if (s->n_docs == 0)
+		return cg_error_set(err, -EINVAL, "%s: no document", s->source);
+	return 0;
+}
+
+int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
+		     size_t *ret_n, bool *ret_json, struct cg_error *err)
+{
+	struct cg_doc_stream *s = NULL;
+	struct fy_document **docs = NULL, *d;
+	size_t n = 0;
+	int r;
+
+	if ((r = cg_doc_stream_open(buf, len, source, 0, &s, err)) < 0)
+		return r;
+	while ((r = cg_doc_stream_next(s, &d, err)) > 0) {
 		struct fy_document **nd;
 		if (n >= 10000) {
-			fy_parse_document_destroy(fyp, d);
+			cg_doc_stream_destroy_doc(s, d);
 			r = cg_error_set(err, -E2BIG, "%s: more than 10000 documents", source);
-			goto out;
+			break;
 		}
-		nd = realloc(docs, (n + 1) * sizeof(*nd));
-		if (!nd) {
-			fy_parse_document_destroy(fyp, d);
+		if (!(nd = realloc(docs, (n + 1) * sizeof(*nd)))) {
+			cg_doc_stream_destroy_doc(s, d);
 			r = cg_error_set(err, -ENOMEM, "out of memory");
-			goto out;
+			break;
 		}
 		docs = nd;
 		docs[n++] = d;
 	}
-	if (fy_parser_get_stream_error(fyp) || cap.first[0]) {
-		const char *m = cap.first;
-		/* libfyaml writes "<source>:L:C: error: msg"; keep L:C: msg */
-		const char *p = strstr(m, ": error: ");
-		if (p) {
-			const char *lc = m;
-			/* find "L:C" just before p */
-			const char *q = p;
-			int colons = 0;
-			while (q > m && colons < 2) {
-				q--;
-				if (*q == ':')
-					colons++;
-			}
-			lc = colons == 2 ? q + 1 : m;
-			r = cg_error_set(err, -EINVAL, "%s:%.*s: %s", source, (int)(p - lc), lc, p + 9);
-		} else {
-			r = cg_error_set(err, -EINVAL, "%s: %s", source, m[0] ? m : "parse error");
-		}
-		goto out;
+	if (r == 0) {
+		*ret_docs = TAKE_PTR(docs);
+		*ret_n = n;
+		if (ret_json)
+			*ret_json = s->json;
+		n = 0;
 	}
-	if (n == 0) {
-		r = cg_error_set(err, -EINVAL, "%s: no document", source);
-		goto out;
-	}
-	*ret_docs = TAKE_PTR(docs);
-	*ret_n = n;
-	if (ret_json)
-		*ret_json = json;
-	n = 0;
-out:
 	for (size_t k = 0; k < n; k++)
 		fy_document_destroy(docs[k]);
 	free(docs);
-	if (fyp)
-		fy_parser_destroy(fyp);
-	fy_diag_destroy(diag);
+	cg_doc_stream_close(s);
 	return r;
 }
 

@@ -17,6 +17,19 @@ struct cg_pos;
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err);
 
+/* A stream of documents read one at a time, with the same checks and error
+ * format as cg_doc_parse_all (which is a loop over it). */
+struct cg_doc_stream;
+enum { CG_DOC_ALLOW_DUPLICATE_KEYS = 1 }; /* the caller detects duplicates (libfyaml's check is quadratic) */
+int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned flags, struct cg_doc_stream **ret,
+		       struct cg_error *err);
+/* 1: *ret_doc is the next document (free it with cg_doc_stream_destroy_doc);
+ * 0: end of the stream; < 0: a syntax error, or no document at all. */
+int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, struct cg_error *err);
+void cg_doc_stream_destroy_doc(struct cg_doc_stream *s, struct fy_document *d);
+bool cg_doc_stream_json(const struct cg_doc_stream *s);
+void cg_doc_stream_close(struct cg_doc_stream *s);
+
 /* Refuse malformed YAML directive lines (libfyaml 0.7 can loop forever on
  * them). cg_doc_parse_all calls it for YAML. */
 int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err);

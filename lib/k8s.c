@@ -855,175 +855,38 @@ fail:
 	return r;
 }
 
-/* libfyaml's diagnostics: keep the first line, "<source>:L:C: error: msg". */
-struct diag_first {
-	char line[512];
-};
-
-static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	struct diag_first *d = user;
-	size_t n = 0;
-	(void)diag;
-	if (d->line[0])
-		return;
-	while (n < len && buf[n] != '\n' && n < sizeof(d->line) - 1)
-		n++;
-	memcpy(d->line, buf, n);
-	d->line[n] = '\0';
-}
-
-static int syntax_error(struct kctx *x, const char *m)
-{
-	const char *p = strstr(m, ": error: "), *q;
-	size_t skip = 9;
-	int colons = 0;
-
-	if (!p) {
-		p = strstr(m, ": warning: ");
-		skip = 11;
-	}
-	if (!p)
-		return cg_error_set(x->err, -EINVAL, "%s: %s", x->source, m[0] ? m : "parse error");
-	for (q = p; q > m && colons < 2;)
-		if (*--q == ':')
-			colons++;
-	q = colons == 2 ? q + 1 : m;
-	return cg_error_set(x->err, -EINVAL, "%s:%.*s: %s", x->source, (int)(p - q), q, p + skip);
-}
-
-/* Offset of the first byte that is not well-formed UTF-8 (no overlongs,
- * surrogates or code points above U+10FFFF), or @len. YAML and Kubernetes
- * want UTF-8, and libfyaml 0.7.12 loops forever on some invalid sequences
- * (a '%' directive followed by a stray byte), so they never reach it. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xbf;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			return i;
-		}
-		if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-		i += n + 1;
-	}
-	return len;
-}
-
-static int utf8_error(struct kctx *x, const char *buf, size_t at)
-{
-	int line = 1, col = 1;
-	for (size_t i = 0; i < at; i++) {
-		if (buf[i] == '\n') {
-			line++;
-			col = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
-			col++;
-		}
-	}
-	return cg_error_set(x->err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", x->source, line, col,
-			    (unsigned char)buf[at]);
-}
-
 /*
  * The stream is read one document at a time: each is walked and destroyed
  * before the next is loaded. cg_doc_parse_all() would hold every document
  * (and stops at 10000), which for a cluster dump costs more in allocation
- * than the walk itself. Same error format as doc.c.
+ * than the walk itself. (cg_doc_stream_* gives the same checks and errors.)
  */
 int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret, size_t *ret_n,
 		 size_t *ret_skipped, struct cg_error *err)
 {
 	struct kctx x = { .source = source ? source : "<input>", .err = err };
-	struct diag_first first = { { 0 } };
-	struct fy_diag_cfg dcfg;
-	struct fy_diag *diag = NULL;
-	struct fy_parse_cfg cfg = { 0 };
-	struct fy_parser *fyp = NULL;
+	struct cg_doc_stream *st = NULL;
 	struct fy_document *d;
-	size_t i = 0;
-	int r = 0;
+	int r;
 
 	if (!buf || !ret || !ret_n)
 		return cg_error_set(err, -EINVAL, "invalid argument");
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-		i++;
-	if (i == len)
-		return cg_error_set(err, -EINVAL, "%s: empty document", x.source);
-	if (memchr(buf, '\0', len))
-		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", x.source);
-	x.json = buf[i] == '{' || buf[i] == '[';
-	i = utf8_invalid_at((const unsigned char *)buf, len);
-	if (i < len)
-		return utf8_error(&x, buf, i);
-	if (!x.json && cg_doc_check_directives(buf, len, x.source, err) < 0)
-		return -EINVAL;
-
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = diag_capture;
-	dcfg.user = &first;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_position = true;
-	dcfg.show_type = false;
-	dcfg.show_module = false;
-	dcfg.level = FYET_ERROR;
-	if (!(diag = fy_diag_create(&dcfg)))
-		return oom(&x);
 	/* libfyaml checks duplicate keys by comparing every key with every
 	 * earlier one: quadratic in a mapping's size. Let them through and catch
 	 * them where capgate reads (map_pick, labels, annotations). */
-	cfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS | (x.json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
-	cfg.diag = diag;
-	fyp = fy_parser_create(&cfg);
-	if (!fyp || fy_parser_set_string(fyp, buf, len) != 0) {
-		r = oom(&x);
-		goto out;
-	}
-	for (x.doc_index = 0; (d = fy_parse_load_document(fyp)) != NULL; x.doc_index++) {
+	if ((r = cg_doc_stream_open(buf, len, x.source, CG_DOC_ALLOW_DUPLICATE_KEYS, &st, err)) < 0)
+		return r;
+	x.json = cg_doc_stream_json(st);
+	for (x.doc_index = 0; (r = cg_doc_stream_next(st, &d, err)) > 0; x.doc_index++) {
 		struct fy_node *root = fy_document_root(d);
 		/* an empty document (a trailing "---") is no resource */
 		if (!cg_doc_is_null(root))
 			r = parse_resource(&x, root, "", 0);
-		fy_parse_document_destroy(fyp, d);
+		cg_doc_stream_destroy_doc(st, d);
 		if (r < 0)
-			goto out;
+			break;
 	}
-	if (fy_parser_get_stream_error(fyp) || first.line[0]) {
-		r = syntax_error(&x, first.line);
-		goto out;
-	}
-	if (x.doc_index == 0)
-		r = cg_error_set(err, -EINVAL, "%s: no document", x.source);
-out:
-	if (fyp)
-		fy_parser_destroy(fyp);
-	fy_diag_destroy(diag);
+	cg_doc_stream_close(st);
 	if (r < 0) {
 		cg_k8s_workloads_free(x.v, x.n);
 		return r;
