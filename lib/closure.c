@@ -311,14 +311,10 @@ static int cond_cmp(const struct cg_arg_cond *a, const struct cg_arg_cond *b)
 
 static int cond_qsort(const void *a, const void *b) { return cond_cmp(a, b); }
 
-/* Order of everything that decides enforcement (not count/origin). */
-static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
+/* Where a rule holds: its argument conditions, arches and phases. */
+static int rule_scope_cmp(const struct cg_rule *a, const struct cg_rule *b)
 {
-	int r = strcmp(a->name, b->name);
-	if (r)
-		return r;
-	if ((r = cg_action_cmp(a->action, b->action)))
-		return r;
+	int r;
 	if (a->n_args != b->n_args)
 		return a->n_args < b->n_args ? -1 : 1;
 	for (unsigned i = 0; i < a->n_args; i++)
@@ -329,6 +325,17 @@ static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
 	if (a->phases != b->phases)
 		return a->phases < b->phases ? -1 : 1;
 	return 0;
+}
+
+/* Order of everything that decides enforcement (not count/origin). */
+static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
+{
+	int r = strcmp(a->name, b->name);
+	if (r)
+		return r;
+	if ((r = cg_action_cmp(a->action, b->action)))
+		return r;
+	return rule_scope_cmp(a, b);
 }
 
 static int rule_qsort(const void *a, const void *b) { return rule_key_cmp(a, b); }
@@ -622,12 +629,8 @@ static void add_mask_names(struct cg_strbuf *sb, uint32_t mask)
 /* Two rules that differ only in name share one "names" entry. */
 static bool same_group(const struct cg_rule *a, const struct cg_rule *b, bool for_digest)
 {
-	if (cg_action_cmp(a->action, b->action) != 0 || a->n_args != b->n_args || a->arch_mask != b->arch_mask ||
-	    a->phases != b->phases)
+	if (cg_action_cmp(a->action, b->action) != 0 || rule_scope_cmp(a, b) != 0)
 		return false;
-	for (unsigned i = 0; i < a->n_args; i++)
-		if (cond_cmp(&a->args[i], &b->args[i]))
-			return false;
 	if (!for_digest && (a->count || b->count))
 		return false;
 	if (!for_digest && !!a->origin != !!b->origin)
@@ -642,17 +645,8 @@ static int group_qsort(const void *pa, const void *pb, void *ctx)
 	const struct cg_rule *a = *(const struct cg_rule *const *)pa, *b = *(const struct cg_rule *const *)pb;
 	bool for_digest = *(const bool *)ctx;
 	int r = cg_action_cmp(b->action, a->action); /* permits first, like Docker's files */
-	if (r)
+	if (r || (r = rule_scope_cmp(a, b)))
 		return r;
-	if (a->n_args != b->n_args)
-		return a->n_args < b->n_args ? -1 : 1;
-	for (unsigned i = 0; i < a->n_args; i++)
-		if ((r = cond_cmp(&a->args[i], &b->args[i])))
-			return r;
-	if (a->arch_mask != b->arch_mask)
-		return a->arch_mask < b->arch_mask ? -1 : 1;
-	if (a->phases != b->phases)
-		return a->phases < b->phases ? -1 : 1;
 	if (!for_digest) { /* the digest names what is enforced, not provenance */
 		if ((r = strcmp(a->origin ? a->origin : "", b->origin ? b->origin : "")))
 			return r;

@@ -15,11 +15,9 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_load_closure(const char *cmd, const char *path, const struct cli_resolve *r,
-		     struct cg_closure **ret)
+int cli_resolve_opts(const char *cmd, const struct cli_resolve *r, struct cg_resolve_opts *ret)
 {
 	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true };
-	struct cg_error err = { 0 };
 
 	if (r) {
 		ro.caps = r->caps.items;
@@ -37,6 +35,18 @@ int cli_load_closure(const char *cmd, const char *path, const struct cli_resolve
 			}
 		}
 	}
+	*ret = ro;
+	return 0;
+}
+
+int cli_load_closure(const char *cmd, const char *path, const struct cli_resolve *r,
+		     struct cg_closure **ret)
+{
+	struct cg_resolve_opts ro;
+	struct cg_error err = { 0 };
+
+	if (cli_resolve_opts(cmd, r, &ro) < 0)
+		return -1;
 	if (cg_closure_load(path, &ro, ret, &err) < 0) {
 		cli_error(cmd, "%s", err.msg);
 		return -1;

@@ -36,6 +36,10 @@ struct cli_resolve {
 	{ OPT_STRING, 0, "kernel", &(r)->kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL }, \
 	{ OPT_STRING, 0, "arch", &(r)->arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL }
 
+/* The command's --cap/--kernel/--arch as resolve options. Prints the error
+ * and returns -1 on a bad value. @r may be NULL (defaults). */
+int cli_resolve_opts(const char *cmd, const struct cli_resolve *r, struct cg_resolve_opts *ret);
+
 /* Load a profile/closure file and resolve it with the command's options.
  * Prints "capgate CMD: <error>" and returns -1 on failure. */
 int cli_load_closure(const char *cmd, const char *path, const struct cli_resolve *r,

@@ -43,7 +43,7 @@ static bool looks_like_profile(const char *buf)
 }
 
 static int check_file(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
-		      const struct cli_resolve *ro, struct results *res)
+		      struct results *res)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct cg_error err = { 0 };
@@ -82,8 +82,6 @@ static int check_file(const struct cg_policy *p, const char *path, const struct 
 			return -EINVAL;
 		}
 		int r = 0;
-		struct cg_resolve_opts o = { .sz = sizeof(o), .native_arch = -1, .default_caps = !ro->no_default_caps,
-					     .caps = ro->caps.items, .n_caps = ro->caps.n };
 		for (size_t i = 0; i < n; i++) {
 			struct cg_closure *c = NULL;
 			struct cg_verdict *v = r == 0 ? results_next(res) : NULL;
@@ -91,7 +89,7 @@ static int check_file(const struct cg_policy *p, const char *path, const struct 
 			snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
 			if (!v)
 				r = r ? r : -ENOMEM;
-			else if (cg_profile_resolve(ps[i], &o, &c, &err) < 0 || cg_policy_eval_closure(p, c, subject, v, &err) < 0) {
+			else if (cg_profile_resolve(ps[i], env->resolve, &c, &err) < 0 || cg_policy_eval_closure(p, c, subject, v, &err) < 0) {
 				cli_error("check", "%s", err.msg);
 				r = -EINVAL;
 			} else {
@@ -340,6 +338,8 @@ int cmd_check(int argc, char **argv)
 	_cleanup_(cg_policy_freep) struct cg_policy *p = NULL;
 	struct cg_error err = { 0 };
 	struct results res = { 0 };
+	struct cg_resolve_opts rop;
+	struct cg_eval_env env = { .sz = sizeof(env) };
 	struct cg_strbuf sb;
 	char **args;
 	int nargs, r, rc = EXIT_OK;
@@ -361,12 +361,17 @@ int cmd_check(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	struct cg_resolve_opts rop = { .sz = sizeof(rop), .native_arch = -1, .default_caps = !ro.no_default_caps,
-				       .caps = ro.caps.items, .n_caps = ro.caps.n };
-	struct cg_eval_env env = { .sz = sizeof(env), .profiles_dir = profiles, .layouts = layouts.items,
-				   .n_layouts = layouts.n, .resolve = &rop, .cache = cg_closure_cache_new() };
+	if (cli_resolve_opts("check", &ro, &rop) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	env.profiles_dir = profiles;
+	env.layouts = layouts.items;
+	env.n_layouts = layouts.n;
+	env.resolve = &rop;
+	env.cache = cg_closure_cache_new();
 	for (int i = 0; i < nargs; i++)
-		if (check_file(p, args[i], &env, &ro, &res) < 0) {
+		if (check_file(p, args[i], &env, &res) < 0) {
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -394,8 +399,8 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; rc == EXIT_OK && i < res.n; i++)
 		if (!res.v[i].exempt && !cg_verdict_allowed(&res.v[i]))
 			rc = EXIT_FINDINGS;
-	cg_closure_cache_free(env.cache);
 out:
+	cg_closure_cache_free(env.cache);
 	for (size_t i = 0; i < res.n; i++)
 		cg_verdict_release(&res.v[i]);
 	free(res.v);

@@ -72,7 +72,7 @@ int cmd_info(int argc, char **argv)
 	printf("architectures:\n");
 	for (int a = 0; a < CG_ARCH_COUNT; a++) {
 		uint32_t *nrs = NULL;
-		size_t n = 0, cached = 0, cached_of_allowed = 0;
+		size_t n = 0, cached_of_allowed = 0;
 		const struct cg_arch_info *ai = cg_arch_info(a);
 		if (!(c->arch_mask & CG_ARCH_BIT(a)))
 			continue;
@@ -81,7 +81,7 @@ int cmd_info(int argc, char **argv)
 			uint32_t count = (uint32_t)cg_syscall_max_nr(a) + 1;
 			uint8_t *bm = calloc((count + 7) / 8, 1);
 			if (bm) {
-				cached = cg_bpf_cache_predict(prog.insns, prog.len, ai->audit, count, bm);
+				cg_bpf_cache_predict(prog.insns, prog.len, ai->audit, count, bm);
 				for (size_t i = 0; i < n; i++)
 					if (nrs[i] < count && (bm[nrs[i] / 8] & (1u << (nrs[i] % 8))))
 						cached_of_allowed++;
@@ -92,7 +92,6 @@ int cmd_info(int argc, char **argv)
 		} else {
 			printf("  %-10s %4zu permitted calls (x32 calls are never cached by the kernel)\n", ai->name, n);
 		}
-		(void)cached;
 		free(nrs);
 	}
 	size_t printed = 0;
