@@ -524,22 +524,36 @@ int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b, i
 	return 0;
 }
 
+/* Add @from's phase names to @to; -1 if they do not fit. */
+static int phases_merge(struct cg_closure *to, const struct cg_closure *from)
+{
+	for (unsigned i = 0; i < from->n_phases; i++)
+		if (cg_closure_phase(to, from->phase_names[i], true) < 0)
+			return -1;
+	return 0;
+}
+
+/* A phase mask of @from, renumbered by name for @to (after phases_merge). */
+static uint32_t phases_translate(uint32_t mask, const struct cg_closure *from, struct cg_closure *to)
+{
+	uint32_t out = 0;
+	for (unsigned p = 0; p < from->n_phases; p++)
+		if (mask & (1u << p))
+			out |= 1u << cg_closure_phase(to, from->phase_names[p], false);
+	return out;
+}
+
 int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b, struct cg_closure **ret)
 {
 	struct cg_closure *u = cg_closure_dup(a);
 	if (!u)
 		return -ENOMEM;
 	u->arch_mask |= b->arch_mask;
-	for (unsigned i = 0; i < b->n_phases; i++)
-		if (cg_closure_phase(u, b->phase_names[i], true) < 0)
-			goto fail;
+	if (phases_merge(u, b) < 0)
+		goto fail;
 	for (size_t i = 0; i < b->n_rules; i++) {
 		struct cg_rule r = b->rules[i];
-		uint32_t ph = 0;
-		for (unsigned p = 0; p < b->n_phases; p++)
-			if (r.phases & (1u << p))
-				ph |= 1u << cg_closure_phase(u, b->phase_names[p], false);
-		r.phases = ph;
+		r.phases = phases_translate(r.phases, b, u);
 		if (cg_closure_add_rule(u, &r) < 0)
 			goto fail;
 	}
@@ -563,6 +577,8 @@ int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 										     : b->default_action;
 	x->arch_mask = a->arch_mask & b->arch_mask;
 	x->flags = a->flags | b->flags;
+	if (phases_merge(x, a) < 0 || phases_merge(x, b) < 0)
+		goto fail;
 	for (int side = 0; side < 2; side++) {
 		const struct cg_closure *p = side ? b : a, *q = side ? a : b;
 		bool q_def = side ? a_def : b_def;
@@ -571,7 +587,9 @@ int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 			/* denials of either side stay; a permit stays as is
 			 * where the other side permits by default */
 			if (!cg_action_permits(r->action) || q_def) {
-				if (cg_closure_add_rule(x, r) < 0)
+				struct cg_rule k = *r;
+				k.phases = phases_translate(r->phases, p, x);
+				if (cg_closure_add_rule(x, &k) < 0)
 					goto fail;
 				continue;
 			}
@@ -591,7 +609,8 @@ int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 					m.action = s->action;
 				m.arch_mask = r->arch_mask && s->arch_mask ? (r->arch_mask & s->arch_mask)
 									  : (r->arch_mask | s->arch_mask);
-				m.phases = r->phases && s->phases ? (r->phases & s->phases) : (r->phases | s->phases);
+				uint32_t rp = phases_translate(r->phases, a, x), sp = phases_translate(s->phases, b, x);
+				m.phases = rp && sp ? (rp & sp) : (rp | sp);
 				if (cg_closure_add_rule(x, &m) < 0)
 					goto fail;
 			}

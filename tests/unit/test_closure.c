@@ -70,6 +70,23 @@ static int test_algebra(void)
 		CHECK(cg_closure_decide(c12, CG_ARCH_X86_64, "socket", both, -1, NULL).kind == CG_ACT_ALLOW);
 		CHECK(cg_closure_decide(c12, CG_ARCH_X86_64, "socket", one, -1, NULL).kind == CG_ACT_ERRNO);
 	}
+	/* phases keep their names through an intersection */
+	int pa = cg_closure_phase(c1, "startup", true), pb1 = cg_closure_phase(c2, "other", true),
+	    pb2 = cg_closure_phase(c2, "startup", true);
+	(void)pb1;
+	c1->rules[0].phases = 1u << pa;
+	c2->rules[0].phases = 1u << pb2;
+	cg_closure_free(c12);
+	c12 = NULL;
+	CHECK(cg_closure_intersect(c1, c2, &c12) == 0);
+	if (c12) {
+		uint64_t both[6] = { 1, 2 };
+		int ps = cg_closure_phase(c12, "startup", false);
+		CHECK(ps >= 0);
+		CHECK(cg_closure_decide(c12, CG_ARCH_X86_64, "socket", both, ps, NULL).kind == CG_ACT_ALLOW);
+		CHECK(cg_closure_decide(c12, CG_ARCH_X86_64, "socket", both, cg_closure_phase(c12, "other", false), NULL).kind ==
+		      CG_ACT_ERRNO);
+	}
 	cg_closure_free(c1);
 	cg_closure_free(c2);
 	cg_closure_free(c12);
