@@ -43,6 +43,18 @@ struct {
 	__type(value, __u8); /* CGT_TASK_* */
 } tasks SEC(".maps");
 
+/* A per-task cache of the tasks map, for the hot path: local storage is
+ * reached through the task itself, cheaper than hashing the tgid on every
+ * call. Only positive states are cached (pending, traced): a task may be
+ * registered after it first ran (the workload is registered while it waits
+ * for its go-ahead), so "not traced" is never remembered. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8); /* CGT_TASK_* */
+} tcache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CGT_SLOTS);
@@ -153,17 +165,26 @@ int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 	__u64 *cnt;
 	__u8 *kind;
 
+	task = bpf_get_current_task_btf();
 	if (mode == CGT_MODE_CGROUP) {
 		if (bpf_get_current_cgroup_id() != cgroup_id)
 			return 0;
 	} else {
-		__u8 *st = bpf_map_lookup_elem(&tasks, &tgid);
-		if (!st || *st != CGT_TASK_TRACED)
+		__u8 *st = bpf_task_storage_get(&tcache, task, 0, 0);
+		if (!st) {
+			st = bpf_map_lookup_elem(&tasks, &tgid);
+			if (!st)
+				return 0;
+			__u8 v = *st;
+			bpf_task_storage_get(&tcache, task, &v, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (v != CGT_TASK_TRACED)
+				return 0;
+		} else if (*st != CGT_TASK_TRACED) {
 			return 0;
+		}
 	}
 
-	task = bpf_get_current_task_btf();
-	if (BPF_CORE_READ(task, thread_info.status) & CGT_TS_COMPAT) {
+	if (task->thread_info.status & CGT_TS_COMPAT) {
 		arch = 1;
 	} else if ((__u64)id & CGT_X32_BIT) {
 		arch = 2;
@@ -226,6 +247,11 @@ int BPF_PROG(cg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (st && *st == CGT_TASK_PENDING) {
 		*st = CGT_TASK_TRACED;
 		__sync_fetch_and_add(&execs, 1);
+		/* The cached state of the task that execs (the only one left
+		 * in its group now) follows. */
+		st = bpf_task_storage_get(&tcache, p, 0, 0);
+		if (st)
+			*st = CGT_TASK_TRACED;
 	}
 	return 0;
 }
