@@ -37,8 +37,10 @@ struct kctx {
 	size_t skipped;
 };
 
-/* A container annotation, found before the containers it names are read. */
+/* A container annotation, found before the containers it names are read:
+ * a legacy seccomp one, or capgate's declaration of the container's calls. */
 struct ann {
+	bool declared;    /* io.capgate.syscalls/<name> rather than the seccomp one */
 	const char *name; /* borrowed from the document */
 	size_t name_len;
 	struct fy_node *key, *value;
@@ -93,6 +95,8 @@ void cg_k8s_workload_free(struct cg_k8s_workload *w)
 		free(c->name);
 		free(c->image);
 		free(c->path);
+		free(c->declared);
+		free(c->declared_path);
 		setting_release(&c->own);
 		setting_release(&c->effective);
 	}
@@ -411,7 +415,10 @@ static int ann_cmp(const void *a, const void *b)
 {
 	const struct ann *x = a, *y = b;
 	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
+	int c = (x->declared > y->declared) - (x->declared < y->declared);
+	if (c)
+		return c;
+	c = memcmp(x->name, y->name, n);
 	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
@@ -450,7 +457,7 @@ static int parse_annotations(struct kctx *x, struct fy_node *meta, const char *m
 	cnt = (size_t)fy_node_mapping_item_count(m);
 	while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
 		struct fy_node *kn = fy_node_pair_key(p);
-		size_t klen;
+		size_t klen, pre;
 		const char *k = (kn && fy_node_is_scalar(kn)) ? fy_node_get_scalar(kn, &klen) : NULL;
 		if (!k)
 			continue;
@@ -461,16 +468,17 @@ static int parse_annotations(struct kctx *x, struct fy_node *meta, const char *m
 				goto fail;
 			}
 			r = parse_seccomp_annotation(x, kn, fy_node_pair_value(p), sub, &w->pod);
-		} else if (klen > sizeof(ANN_CONTAINER_PREFIX) - 1 &&
-			   memcmp(k, ANN_CONTAINER_PREFIX, sizeof(ANN_CONTAINER_PREFIX) - 1) == 0) {
+		} else if ((pre = sizeof(ANN_CONTAINER_PREFIX) - 1, klen > pre && memcmp(k, ANN_CONTAINER_PREFIX, pre) == 0) ||
+			   (pre = sizeof(CG_K8S_ANN_DECLARED) - 1, klen > pre && memcmp(k, CG_K8S_ANN_DECLARED, pre) == 0)) {
 			if (!v && !(v = calloc(cnt, sizeof(*v)))) {
 				r = oom(x);
 				goto fail;
 			}
 			if (n >= cnt)
 				break;
-			v[n].name = k + sizeof(ANN_CONTAINER_PREFIX) - 1;
-			v[n].name_len = klen - (sizeof(ANN_CONTAINER_PREFIX) - 1);
+			v[n].declared = k[0] == 'i';
+			v[n].name = k + pre;
+			v[n].name_len = klen - pre;
 			v[n].key = kn;
 			v[n].value = fy_node_pair_value(p);
 			if (asprintf(&v[n].path, "%s[\"%.*s\"]", path, (int)klen, k) < 0) {
@@ -502,9 +510,9 @@ fail:
 	return r;
 }
 
-static const struct ann *ann_find(const struct ann *v, size_t n, const char *name)
+static const struct ann *ann_find(const struct ann *v, size_t n, bool declared, const char *name)
 {
-	struct ann key = { .name = name, .name_len = strlen(name) };
+	struct ann key = { .declared = declared, .name = name, .name_len = strlen(name) };
 	return n ? bsearch(&key, v, n, sizeof(*v), ann_cmp) : NULL;
 }
 
@@ -583,11 +591,22 @@ static int parse_containers(struct kctx *x, struct fy_node *list, const char *pa
 		if (r < 0)
 			return r;
 		/* the annotation first, so that the field replaces it */
-		a = ann_find(anns, n_anns, c->name);
+		a = ann_find(anns, n_anns, false, c->name);
 		if (a) {
 			r = parse_seccomp_annotation(x, a->key, a->value, a->path, &c->own);
 			if (r < 0)
 				return r;
+		}
+		a = ann_find(anns, n_anns, true, c->name);
+		if (a) {
+			if (!(c->declared_path = strdup(a->path)))
+				return oom(x);
+			node_pos(a->value ? a->value : a->key, &c->declared_pos);
+			r = opt_strdup(x, a->value, a->path, &c->declared);
+			if (r < 0)
+				return r;
+			if (!c->declared && !(c->declared = strdup("")))
+				return oom(x);
 		}
 		path_join(sub, sizeof(sub), cpath, "securityContext");
 		r = parse_security_context(x, v[2], sub, &c->own);

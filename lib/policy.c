@@ -48,6 +48,8 @@ const char *cg_baseline_origin(const char *name)
 
 /* ---- the policy ------------------------------------------------------------ */
 
+#define DECLARED_SEPARATORS ", \t\n\f\r[]\"" /* RE2's \s, as the Rego export splits */
+
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static bool in_sorted(char *const *v, size_t n, const char *s)
@@ -551,17 +553,16 @@ static const char *baseline_label(const struct cg_policy *p)
 
 /* Why @name is not allowed, as the person will read it. */
 static int call_finding(const struct cg_policy *p, struct cg_verdict *v, const char *subject, const char *file,
-			const char *prefix, const char *name)
+			struct cg_pos pos, const char *path, const char *prefix, const char *name)
 {
 	const struct cg_risk_class *rc = NULL;
-	struct cg_pos none = { 0, 0 };
 	if (in_list(p->deny, p->n_deny, name))
-		return add_finding(v, "syscall-denied", subject, file, none, NULL, "%ssyscall %s is denied by the policy",
+		return add_finding(v, "syscall-denied", subject, file, pos, path, "%ssyscall %s is denied by the policy",
 				   prefix, name);
 	if (class_denied(p, name, &rc))
-		return add_finding(v, "risk-class-denied", subject, file, none, NULL,
+		return add_finding(v, "risk-class-denied", subject, file, pos, path,
 				   "%ssyscall %s is in the denied risk class %s (%s)", prefix, name, rc->name, rc->reason);
-	return add_finding(v, "syscall-not-allowed", subject, file, none, NULL,
+	return add_finding(v, "syscall-not-allowed", subject, file, pos, path,
 			   "%ssyscall %s is not in the allowed list (baseline: %s)", prefix, name, baseline_label(p));
 }
 
@@ -585,7 +586,7 @@ static int eval_closure_into(const struct cg_policy *p, const struct cg_closure 
 		return r;
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (!cg_policy_allows(p, names[i]))
-			r = call_finding(p, v, subject, file, prefix, names[i]);
+			r = call_finding(p, v, subject, file, none, NULL, prefix, names[i]);
 	free(names);
 	if (r < 0 || p->max_calls <= 0)
 		return r;
@@ -682,6 +683,58 @@ static int sign_into(const struct cg_policy *p, const char *layout_dir, const st
 	return 0;
 }
 
+/* A declared list of calls (an image label, a Pod annotation): names
+ * separated by commas or white space (brackets and quotes, as in a JSON
+ * list, are separators too). Sorted, without repeats. The Rego export
+ * splits the same way, so both count the same names. */
+static int declared_names(const char *list, char ***ret, size_t *ret_n)
+{
+	char *dup = strdup(list), *save = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int r = dup ? 0 : -ENOMEM;
+
+	for (char *t = dup ? strtok_r(dup, DECLARED_SEPARATORS, &save) : NULL; t && r == 0;
+	     t = strtok_r(NULL, DECLARED_SEPARATORS, &save))
+		r = push_str(&v, &n, t);
+	free(dup);
+	if (r < 0) {
+		cg_strv_free(v, n);
+		return r;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), str_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (u && strcmp(v[u - 1], v[i]) == 0)
+			free(v[i]);
+		else
+			v[u++] = v[i];
+	}
+	*ret = v;
+	*ret_n = u;
+	return 0;
+}
+
+/* Every declared name allowed, and no more of them than the bound. */
+static int eval_declared_into(const struct cg_policy *p, char *const *names, size_t n, const char *what,
+			      const char *subject, const char *file, struct cg_pos pos, const char *path,
+			      const char *prefix, struct cg_verdict *v)
+{
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!cg_syscall_known(names[i]))
+			r = add_finding(v, "unknown-syscall", subject, file, pos, path, "%s%s lists unknown syscall '%s'",
+					prefix, what, names[i]);
+		else if (!cg_policy_allows(p, names[i]))
+			r = call_finding(p, v, subject, file, pos, path, prefix, names[i]);
+	}
+	if (r == 0 && p->max_calls > 0 && (long)n > p->max_calls)
+		r = add_finding(v, "closure-too-large", subject, file, pos, path, "%s%s declares %zu calls; the bound is %ld",
+				prefix, what, n, p->max_calls);
+	return r;
+}
+
 int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, const char *ref, const char *layout_dir,
 			 struct cg_verdict *v, struct cg_error *err)
 {
@@ -697,23 +750,11 @@ int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, 
 	if (!label)
 		label = cg_image_label(img, CG_LABEL_SYSCALLS_MISSION);
 	if (r == 0 && label) {
-		char *dup = strdup(label), *save = NULL;
-		size_t count = 0;
-		if (!dup)
-			r = -ENOMEM;
-		for (char *t = dup ? strtok_r(dup, ", \t\n[]\"", &save) : NULL; t && r == 0;
-		     t = strtok_r(NULL, ", \t\n[]\"", &save)) {
-			count++;
-			if (!cg_syscall_known(t))
-				r = add_finding(v, "unknown-syscall", subject, img->source, none, "labels",
-						"image label lists unknown syscall '%s'", t);
-			else if (!cg_policy_allows(p, t))
-				r = call_finding(p, v, subject, img->source, "", t);
-		}
-		if (r == 0 && p->max_calls > 0 && (long)count > p->max_calls)
-			r = add_finding(v, "closure-too-large", subject, img->source, none, "labels",
-					"image declares %zu calls; the bound is %ld", count, p->max_calls);
-		free(dup);
+		char **names = NULL;
+		size_t n = 0;
+		if ((r = declared_names(label, &names, &n)) == 0)
+			r = eval_declared_into(p, names, n, "image label", subject, img->source, none, "labels", "", v);
+		cg_strv_free(names, n);
 	}
 	/* an attached closure: it must match the digest label, and pass */
 	if (r == 0 && img->closure_json) {
@@ -752,6 +793,23 @@ int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, 
 		return cg_error_set(err, r, "out of memory");
 	}
 	return 0;
+}
+
+/* The two gates must not disagree: a Localhost profile (what the runtime
+ * enforces) may permit only calls the Pod declares (what admission checked). */
+static int declared_covers(const struct cg_closure *c, char *const *declared, size_t n_declared, const char *what,
+			   const char *subject, const char *file, const struct cg_k8s_container *ct, const char *prefix,
+			   struct cg_verdict *v)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	int r = cg_closure_permitted_names(c, -1, &names, &n);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (!in_sorted(declared, n_declared, names[i]))
+			r = add_finding(v, "undeclared-call", subject, file, ct->declared_pos, ct->declared_path,
+					"%spermits %s, which %s does not declare", prefix, names[i], what);
+	free(names);
+	return r;
 }
 
 static bool workload_exempt(const struct cg_policy *p, const struct cg_k8s_workload *w)
@@ -918,8 +976,17 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 	}
 	for (size_t i = 0; i < w->n_containers && r == 0; i++) {
 		const struct cg_k8s_container *ct = &w->containers[i];
-		char prefix[256];
+		char prefix[256], what[300];
+		char **declared = NULL;
+		size_t n_declared = 0;
 		snprintf(prefix, sizeof(prefix), "container %s: ", ct->name ? ct->name : "?");
+		snprintf(what, sizeof(what), "annotation %s%s", CG_K8S_ANN_DECLARED, ct->name ? ct->name : "?");
+		/* the calls the Pod declares for the container (what the Rego export checks) */
+		if (ct->declared) {
+			if ((r = declared_names(ct->declared, &declared, &n_declared)) == 0)
+				r = eval_declared_into(p, declared, n_declared, what, subject, w->source, ct->declared_pos,
+						       ct->declared_path, prefix, v);
+		}
 		/* the contents of a Localhost profile */
 		if (ct->effective.kind == CG_SECCOMP_LOCALHOST && p->require_profile_contents) {
 			const char *lp = ct->effective.localhost_profile ? ct->effective.localhost_profile : "";
@@ -946,12 +1013,15 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 					char pre2[512];
 					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
 					r = eval_closure_into(p, c, subject, w->source, pre2, v);
+					if (r == 0 && ct->declared)
+						r = declared_covers(c, declared, n_declared, what, subject, w->source, ct, pre2, v);
 				}
 				cg_closure_free(owned);
 				free(owned_msg);
 				free(path);
 			}
 		}
+		cg_strv_free(declared, n_declared);
 		if (r < 0 || !ct->image)
 			continue;
 		struct cg_imageref ref = { 0 };

@@ -26,6 +26,9 @@ struct cg_seccomp_setting {
 
 enum cg_container_kind { CG_CONTAINER_APP, CG_CONTAINER_INIT, CG_CONTAINER_EPHEMERAL };
 
+/* The pod annotation prefix that declares a container's calls. */
+#define CG_K8S_ANN_DECLARED "io.capgate.syscalls/"
+
 struct cg_k8s_container {
 	char *name;
 	char *image;
@@ -34,6 +37,12 @@ struct cg_k8s_container {
 	struct cg_seccomp_setting effective; /* after the pod-level default is applied */
 	char *path;                          /* "spec.template.spec.initContainers[0]" */
 	struct cg_pos pos;
+	/* The calls the container declares it needs: the pod annotation
+	 * io.capgate.syscalls/<name> (names separated by commas or spaces),
+	 * raw; NULL when absent. The Rego export reads the same annotation. */
+	char *declared;
+	char *declared_path;                 /* metadata.annotations["io.capgate.syscalls/web"] */
+	struct cg_pos declared_pos;
 };
 
 struct cg_k8s_workload {

@@ -35,6 +35,58 @@ expect audit-pod-fails-closed 1 "$C" check --profiles "$t/kubelet" "$S/corpus/k8
 grep -q "profiles/audit.json" "$t/out" && ok audit-pod-reason || fail audit-pod-reason
 expect violation-pod-passes 0 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
 
+# declared calls: the pod annotation io.capgate.syscalls/<container> (the Rego export reads it too)
+cat >"$t/declared.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: prod}
+spec:
+  template:
+    metadata:
+      annotations:
+        io.capgate.syscalls/app: "read, write,exit_group  openat [close] read"
+        io.capgate.syscalls/side: "read,ptrace,frobnicate"
+    spec:
+      securityContext: {seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - {name: app, image: registry.example.com/app:1}
+        - {name: side, image: registry.example.com/side:1}
+YAML
+expect declared-denied 1 "$C" check "$t/declared.yaml"
+grep -q "container side: syscall ptrace is in the denied risk class" "$t/out" && ok declared-reason || fail declared-reason
+grep -q "lists unknown syscall 'frobnicate'" "$t/out" && ok declared-unknown || fail declared-unknown
+grep -q "declared.yaml:9:.*io.capgate.syscalls/side" "$t/out" && ok declared-position || { fail declared-position; cat "$t/out"; }
+grep -q "container app" "$t/out" && fail declared-app-clean || ok declared-app-clean
+sed -i '/io.capgate.syscalls\/side/d' "$t/declared.yaml"
+expect declared-passes 0 "$C" check "$t/declared.yaml"
+python3 -c 'print("io.capgate.syscalls/app: \"" + ",".join(["read","write","openat","close","fstat","lseek","mmap","mprotect","munmap","brk","rt_sigaction","rt_sigprocmask","ioctl","pread64","pwrite64","readv","writev","access","pipe","select","sched_yield","mremap","msync","mincore","madvise","dup","dup2","pause","nanosleep","getitimer","alarm","setitimer","getpid","sendfile","socket","connect"]) + "\"")' >"$t/ann36"
+sed "s|io.capgate.syscalls/app: .*|$(cat "$t/ann36")|" "$t/declared.yaml" >"$t/declared36.yaml"
+expect declared-bound 1 "$C" check "$t/declared36.yaml"
+grep -q "declares 36 calls; the bound is 35" "$t/out" && ok declared-bound-reason || fail declared-bound-reason
+# a Localhost profile may permit only what the pod declares: the two gates agree
+cat >"$t/kubelet/profiles/small.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write", "exit_group", "getpid"], "action": "SCMP_ACT_ALLOW"}]}
+JSON
+cat >"$t/undeclared.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations: {io.capgate.syscalls/app: "read,write,exit_group"}
+spec:
+  containers:
+    - name: app
+      image: registry.example.com/app:1
+      securityContext: {seccompProfile: {type: Localhost, localhostProfile: profiles/small.json}}
+YAML
+expect undeclared-call 1 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
+grep -q "permits getpid, which annotation io.capgate.syscalls/app does not declare" "$t/out" && ok undeclared-reason || fail undeclared-reason
+sed -i 's/exit_group"/exit_group,getpid"/' "$t/undeclared.yaml"
+expect declared-covers-profile 0 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  annotations: {io.capgate.syscalls/app: [read]}\nspec:\n  containers: [{name: app}]\n' >"$t/badann.yaml"
+expect declared-not-string 2 "$C" check "$t/badann.yaml"
+grep -q "badann.yaml:4:.*io.capgate.syscalls/app" "$t/err" && ok declared-not-string-position || { fail declared-not-string-position; cat "$t/err"; }
+
 # registry confusion, on parsed references
 cat >"$t/policy.yaml" <<'YAML'
 baseline: gvisor
@@ -45,6 +97,36 @@ expect registry-trusted 0 "$C" check --policy "$t/policy.yaml" --image registry.
 expect registry-confusion 1 "$C" check --policy "$t/policy.yaml" --image registry.example.com.evil.io/app:1
 grep -q "is not from a trusted registry" "$t/out" && ok registry-reason || fail registry-reason
 expect registry-port 1 "$C" check --policy "$t/policy.yaml" --image registry.example.com:5000/app:1
+
+# signed OCI layouts end to end: keys and signatures made here (openssl), layouts by tests/helpers/mkoci.py
+MKOCI="python3 $(dirname "$0")/../helpers/mkoci.py"
+openssl ecparam -name prime256v1 -genkey -noout -out "$t/cosign.key" 2>/dev/null
+openssl ec -in "$t/cosign.key" -pubout -out "$t/cosign.pub" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$t/other.key" 2>/dev/null
+openssl ec -in "$t/other.key" -pubout -out "$t/other.pub" 2>/dev/null
+printf 'images:\n  requireSignature: true\n  keys: [cosign.pub]\n  trustedRegistries: [registry.example.com]\n' >"$t/signpolicy.yaml"
+L="io.capgate.syscalls=read,write,exit_group"
+$MKOCI "$t/img-signed" --label "$L" --sign "$t/cosign.key" >"$t/digest"
+$MKOCI "$t/img-unsigned" --label "$L" >/dev/null
+$MKOCI "$t/img-wrongkey" --label "$L" --sign "$t/other.key" >/dev/null
+$MKOCI "$t/img-tampered" --label "$L" --sign "$t/cosign.key" --tamper-payload >/dev/null
+$MKOCI "$t/img-otherdigest" --label "$L" --sign "$t/cosign.key" --sign-digest "sha256:$(printf x | sha256sum | cut -d' ' -f1)" >/dev/null
+$MKOCI "$t/img-ptrace" --label "io.capgate.syscalls=read,ptrace" --sign "$t/cosign.key" >/dev/null
+expect signed-layout-passes 0 "$C" check --policy "$t/signpolicy.yaml" "$t/img-signed"
+expect unsigned-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-unsigned"
+grep -q "has no valid signature: no signature" "$t/out" && ok unsigned-layout-reason || fail unsigned-layout-reason
+expect wrong-key-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-wrongkey"
+grep -q "no trusted key (of 1) verifies the signature" "$t/out" && ok wrong-key-reason || fail wrong-key-reason
+expect tampered-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-tampered"
+grep -q "no trusted key (of 1) verifies the signature" "$t/out" && ok tampered-reason || fail tampered-reason
+expect digest-mismatch-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-otherdigest"
+grep -q "for image sha256:2d71.*not this one" "$t/out" && ok digest-mismatch-reason || { fail digest-mismatch-reason; cat "$t/out"; }
+expect signed-but-ptrace 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-ptrace"
+# a Pod referring to the image: the signature is looked up in the layouts given
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "registry.example.com/app:1"}]\n' >"$t/signedpod.yaml"
+expect pod-signed-image 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-signed" "$t/signedpod.yaml"
+expect pod-wrongkey-image 1 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-wrongkey" "$t/signedpod.yaml"
+expect pod-no-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/signedpod.yaml"
 
 # formats
 "$C" check -f json "$S/mission/profiles/seed-restrictive.json" >"$t/j" 2>/dev/null
