@@ -202,6 +202,88 @@ int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, st
 	return 0;
 }
 
+/* Duplicate keys, found in O(n log n) per mapping: libfyaml's own check
+ * compares every key with every other, which a hostile file with a huge
+ * mapping turns into minutes. The error names the second occurrence. */
+struct keyent {
+	const char *s;
+	size_t len, order;
+	struct fy_node *key;
+};
+
+static int keyent_cmp(const void *a, const void *b)
+{
+	const struct keyent *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+#define DUP_MAX_DEPTH 256
+
+static int check_duplicates(struct fy_node *n, const char *source, char *path, size_t plen, size_t cap, int depth,
+			    struct cg_error *err)
+{
+	void *it = NULL;
+	int r = 0;
+
+	if (!n || (!fy_node_is_sequence(n) && !fy_node_is_mapping(n)))
+		return 0;
+	if (depth > DUP_MAX_DEPTH)
+		return cg_doc_error(err, source, n, path, "nested deeper than %d levels", DUP_MAX_DEPTH);
+	if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		size_t i = 0;
+		while (r == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+			int l = snprintf(path + plen, cap - plen, "[%zu]", i++);
+			size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l : cap - 1;
+			r = check_duplicates(item, source, path, nl, cap, depth + 1, err);
+			path[plen] = '\0';
+		}
+		return r;
+	}
+	int cnt = fy_node_mapping_item_count(n);
+	struct keyent *v = cnt > 1 ? calloc((size_t)cnt, sizeof(*v)) : NULL;
+	struct fy_node_pair *pair;
+	size_t nk = 0;
+	if (cnt > 1 && !v)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	while (v && (pair = fy_node_mapping_iterate(n, &it)) != NULL && nk < (size_t)cnt) {
+		struct fy_node *k = fy_node_pair_key(pair);
+		const char *ks;
+		size_t kl;
+		if (k && fy_node_is_scalar(k) && (ks = fy_node_get_scalar(k, &kl)) != NULL)
+			v[nk++] = (struct keyent){ ks, kl, nk, k };
+	}
+	if (nk > 1) {
+		struct keyent *dup = NULL;
+		qsort(v, nk, sizeof(*v), keyent_cmp);
+		for (size_t i = 1; i < nk; i++)
+			if (v[i].len == v[i - 1].len && memcmp(v[i].s, v[i - 1].s, v[i].len) == 0 &&
+			    (!dup || v[i].order < dup->order))
+				dup = &v[i];
+		if (dup)
+			r = cg_doc_error(err, source, dup->key, path, "duplicate key '%.*s'", (int)(dup->len > 64 ? 64 : dup->len),
+					 dup->s);
+	}
+	free(v);
+	it = NULL;
+	while (r == 0 && (pair = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *k = fy_node_pair_key(pair);
+		const char *ks;
+		size_t kl = 0;
+		ks = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &kl) : NULL;
+		int l = snprintf(path + plen, cap - plen, "%s%.*s", plen ? "." : "", ks ? (int)kl : 1, ks ? ks : "?");
+		size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l : cap - 1;
+		r = check_duplicates(fy_node_pair_value(pair), source, path, nl, cap, depth + 1, err);
+		path[plen] = '\0';
+	}
+	return r;
+}
+
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err)
 {
@@ -210,10 +292,15 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 	size_t n = 0;
 	int r;
 
-	if ((r = cg_doc_stream_open(buf, len, source, 0, &s, err)) < 0)
+	if ((r = cg_doc_stream_open(buf, len, source, CG_DOC_ALLOW_DUPLICATE_KEYS, &s, err)) < 0)
 		return r;
 	while ((r = cg_doc_stream_next(s, &d, err)) > 0) {
 		struct fy_document **nd;
+		char path[512] = "";
+		if ((r = check_duplicates(fy_document_root(d), source, path, 0, sizeof(path), 0, err)) < 0) {
+			cg_doc_stream_destroy_doc(s, d);
+			break;
+		}
 		if (n >= 10000) {
 			cg_doc_stream_destroy_doc(s, d);
 			r = cg_error_set(err, -E2BIG, "%s: more than 10000 documents", source);

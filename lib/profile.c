@@ -542,6 +542,30 @@ fail:
 	return r;
 }
 
+bool cg_profile_sniff(const char *buf, size_t len)
+{
+	struct cg_doc_stream *s = NULL;
+	struct fy_document *d = NULL;
+	struct cg_error err = { 0 };
+	bool yes = false;
+
+	if (cg_doc_stream_open(buf, len, "", CG_DOC_ALLOW_DUPLICATE_KEYS, &s, &err) < 0)
+		return false;
+	if (cg_doc_stream_next(s, &d, &err) > 0) {
+		struct fy_node *root = fy_document_root(d);
+		if (cg_doc_is_mapping(root)) {
+			struct fy_node *kind = fy_node_mapping_lookup_by_string(root, "kind", -1);
+			char b[32];
+			const char *k = cg_doc_scalar(kind, b, sizeof(b));
+			yes = kind ? k && strcmp(k, "SeccompProfile") == 0
+				   : fy_node_mapping_lookup_by_string(root, "defaultAction", -1) != NULL;
+		}
+		cg_doc_stream_destroy_doc(s, d);
+	}
+	cg_doc_stream_close(s);
+	return yes;
+}
+
 int cg_profile_parse_all(const char *buf, size_t len, const char *source, struct cg_profile ***ret, size_t *ret_n,
 			 struct cg_error *err)
 {

@@ -94,6 +94,11 @@ CAPGATE_API int cg_profile_parse(const char *buf, size_t len, const char *source
  * profile and the array. Documents that are not profiles are an error. */
 CAPGATE_API int cg_profile_parse_all(const char *buf, size_t len, const char *source,
 				     struct cg_profile ***ret, size_t *ret_n, struct cg_error *err);
+/* Whether a stream holds seccomp profiles rather than Kubernetes objects:
+ * its first document is a mapping with a defaultAction and no kind, or of
+ * kind SeccompProfile. Reads that document only; on a syntax error the
+ * answer is false and the caller's real parse reports it. */
+CAPGATE_API bool cg_profile_sniff(const char *buf, size_t len);
 /* Read and parse a file ("-" = stdin). */
 CAPGATE_API int cg_profile_load(const char *path, struct cg_profile **ret, struct cg_error *err);
 /* Free (NULL-safe). */

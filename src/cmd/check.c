@@ -37,11 +37,6 @@ static struct cg_verdict *results_next(struct results *res)
 	return &res->v[res->n];
 }
 
-static bool looks_like_profile(const char *buf)
-{
-	return strstr(buf, "defaultAction") != NULL;
-}
-
 static int check_file(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
 		      struct results *res)
 {
@@ -74,7 +69,7 @@ static int check_file(const struct cg_policy *p, const char *path, const struct 
 		cli_error("check", "%s", err.msg);
 		return -EINVAL;
 	}
-	if (looks_like_profile(buf)) {
+	if (cg_profile_sniff(buf, len)) {
 		struct cg_profile **ps = NULL;
 		size_t n = 0;
 		if (cg_profile_parse_all(buf, len, path, &ps, &n, &err) < 0) {

@@ -157,6 +157,12 @@ grep -q "bad.yaml:4:" "$t/err" && ok bad-manifest-position || { fail bad-manifes
 printf 'baseline: gvisor\nmaxCals: 3\n' >"$t/badpolicy.yaml"
 expect bad-policy 2 "$C" check --policy "$t/badpolicy.yaml" "$S/mission/profiles/seed-minimal.json"
 grep -q "badpolicy.yaml:2:1: unknown field 'maxCals'" "$t/err" && ok bad-policy-position || fail bad-policy-position
+printf 'baseline: gvisor\nmaxCalls: 3\ndeny: [ptrace]\nmaxCalls: 40\n' >"$t/duppolicy.yaml"
+expect dup-policy-key 2 "$C" check --policy "$t/duppolicy.yaml" "$S/mission/profiles/seed-minimal.json"
+grep -q "duppolicy.yaml:4:1: duplicate key 'maxCalls'" "$t/err" && ok dup-policy-key-position || { fail dup-policy-key-position; cat "$t/err"; }
+# a manifest that merely mentions defaultAction (a ConfigMap holding a profile) is read as a manifest
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n  p.json: "{\\"defaultAction\\": \\"SCMP_ACT_ERRNO\\"}"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: a, image: x}]\n' >"$t/configmap.yaml"
+expect manifest-mentions-defaultaction 0 "$C" check "$t/configmap.yaml"
 expect missing-input 2 "$C" check "$t/nope.json"
 expect bad-format 2 "$C" check -f xml "$S/mission/profiles/seed-minimal.json"
 expect no-input 2 "$C" check
