@@ -255,8 +255,10 @@ static int check_duplicates(struct fy_node *n, const char *source, char *path, s
 		struct fy_node *k = fy_node_pair_key(pair);
 		const char *ks;
 		size_t kl;
-		if (k && fy_node_is_scalar(k) && (ks = fy_node_get_scalar(k, &kl)) != NULL)
-			v[nk++] = (struct keyent){ ks, kl, nk, k };
+		if (k && fy_node_is_scalar(k) && (ks = fy_node_get_scalar(k, &kl)) != NULL) {
+			v[nk] = (struct keyent){ ks, kl, nk, k };
+			nk++;
+		}
 	}
 	if (nk > 1) {
 		struct keyent *dup = NULL;
