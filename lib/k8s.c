@@ -30,6 +30,7 @@ static const char ANN_CONTAINER_PREFIX[] = "container.seccomp.security.alpha.kub
 struct kctx {
 	const char *source;
 	bool json;
+	bool keep_json;
 	struct cg_error *err;
 	size_t doc_index;
 	struct cg_k8s_workload **v;
@@ -89,6 +90,7 @@ void cg_k8s_workload_free(struct cg_k8s_workload *w)
 	cg_strv_free(w->label_keys, w->n_labels);
 	cg_strv_free(w->label_values, w->n_labels);
 	free(w->pod_spec_path);
+	free(w->object_json);
 	setting_release(&w->pod);
 	for (size_t i = 0; i < w->n_containers; i++) {
 		struct cg_k8s_container *c = &w->containers[i];
@@ -865,6 +867,11 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	r = parse_pod(x, meta, mpath, spec, spath, w);
 	if (r < 0)
 		goto fail;
+	if (x->keep_json &&
+	    !(w->object_json = fy_emit_node_to_string(root, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE))) {
+		r = oom(x);
+		goto fail;
+	}
 	r = push_workload(x, w);
 	if (r < 0)
 		goto fail;
@@ -883,7 +890,13 @@ fail:
 int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret, size_t *ret_n,
 		 size_t *ret_skipped, struct cg_error *err)
 {
-	struct kctx x = { .source = source ? source : "<input>", .err = err };
+	return cg_k8s_parse_flags(buf, len, source, 0, ret, ret_n, ret_skipped, err);
+}
+
+int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags, struct cg_k8s_workload ***ret,
+		       size_t *ret_n, size_t *ret_skipped, struct cg_error *err)
+{
+	struct kctx x = { .source = source ? source : "<input>", .err = err, .keep_json = flags & CG_K8S_KEEP_JSON };
 	struct cg_doc_stream *st = NULL;
 	struct fy_document *d;
 	int r;

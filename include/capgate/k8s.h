@@ -56,6 +56,7 @@ struct cg_k8s_workload {
 	struct cg_seccomp_setting pod; /* pod-level setting (field or annotation) */
 	struct cg_k8s_container *containers;
 	size_t n_containers;
+	char *object_json;        /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
 };
 
 /* Parse every workload in a YAML or JSON stream: Pod, Deployment,
@@ -65,6 +66,11 @@ struct cg_k8s_workload {
 CAPGATE_API int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret,
 			     size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
 
+/* The same, with flags: CG_K8S_KEEP_JSON keeps each object as JSON (for
+ * tests handed to other engines, say). */
+enum { CG_K8S_KEEP_JSON = 1 };
+CAPGATE_API int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags,
+				   struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
 /* Free one workload (NULL-safe), or a whole array from cg_k8s_parse. */
 CAPGATE_API void cg_k8s_workload_free(struct cg_k8s_workload *w);
 CAPGATE_API void cg_k8s_workloads_free(struct cg_k8s_workload **v, size_t n);

@@ -9,13 +9,15 @@
 
 #include "../cli.h"
 
-static const char usage[] = "show|probe-gvisor|export [options]";
+static const char usage[] = "show|probe-gvisor|export [options] [MANIFEST...]";
 static const char desc[] =
 	"  show          print the effective policy: baseline, allowed calls, bounds, images rules\n"
 	"  probe-gvisor  run a syscall probe inside gVisor (runsc) and write the calls it implements\n"
 	"                as a baseline file for the policy's baselineFile\n"
 	"  export        write the policy as a Rego module (--rego, rego.v1) or a Gatekeeper\n"
-	"                ConstraintTemplate and Constraint (--gatekeeper)";
+	"                ConstraintTemplate and Constraint (--gatekeeper); --rego-tests MANIFEST...\n"
+	"                writes OPA tests asserting capgate's verdict on each workload, for\n"
+	"                `opa test capgate.rego capgate_test.rego`";
 
 static int load_policy(const char *path, struct cg_policy **p)
 {
@@ -197,120 +199,236 @@ static int do_probe(const char *runsc, const char *out)
 	return r < 0 ? EXIT_USAGE : (only_probe || only_builtin) ? EXIT_FINDINGS : EXIT_OK;
 }
 
-static void rego_set(struct cg_strbuf *sb, const char *name, char *const *v, size_t n)
+static void rego_set(struct cg_strbuf *sb, char *const *v, size_t n)
 {
-	cg_strbuf_addf(sb, "%s := {", name);
+	cg_strbuf_addf(sb, "{");
 	for (size_t i = 0; i < n; i++) {
 		cg_strbuf_addf(sb, "%s%s", i ? "," : "", i % 6 == 0 ? "\n\t" : " ");
 		cg_strbuf_add_json_str(sb, v[i]);
 	}
-	cg_strbuf_addf(sb, "%s}\n\n", n ? "\n" : "");
+	cg_strbuf_addf(sb, "%s}", n ? "\n" : "");
 }
 
 /* The rules, written once; parameters come from data (Rego module) or from
- * input.parameters (Gatekeeper). @P is the prefix for parameters. */
+ * input.parameters (Gatekeeper). Every "@" in the text is replaced by the
+ * parameter prefix, and "DENY" by the head of a deny rule. They follow
+ * capgate's own reading rule by rule (lib/k8s.c, lib/policy.c,
+ * lib/imageref.c); `capgate policy export --rego-tests` writes OPA tests
+ * that hold them to capgate's verdicts. */
+static const char rego_text[] =
+	"# The pod spec and the pod's metadata, for any workload kind.\n"
+	"pod_spec = input.review.object.spec if input.review.object.kind == \"Pod\"\n"
+	"pod_spec = input.review.object.spec.jobTemplate.spec.template.spec if input.review.object.kind == \"CronJob\"\n"
+	"pod_spec = input.review.object.spec.template.spec if {\n"
+	"\tnot input.review.object.kind in {\"Pod\", \"CronJob\"}\n"
+	"}\n\n"
+	"pod_meta = input.review.object.metadata if input.review.object.kind == \"Pod\"\n"
+	"pod_meta = input.review.object.spec.jobTemplate.spec.template.metadata if input.review.object.kind == \"CronJob\"\n"
+	"pod_meta = input.review.object.spec.template.metadata if {\n"
+	"\tnot input.review.object.kind in {\"Pod\", \"CronJob\"}\n"
+	"}\n\n"
+	"containers contains c if some c in pod_spec.containers\n"
+	"containers contains c if some c in pod_spec.initContainers\n"
+	"containers contains c if some c in pod_spec.ephemeralContainers\n\n"
+	"# Exemptions by namespace or label: an exempt workload is allowed.\n"
+	"exempt if input.review.object.metadata.namespace in @exempt_namespaces\n"
+	"exempt if {\n"
+	"\tsome k, v in @exempt_labels\n"
+	"\tinput.review.object.metadata.labels[k] == v\n"
+	"}\n\n"
+	"# Pod Security Standards, seccomp. A setting is the securityContext field, or else the\n"
+	"# legacy annotation; a container's own setting overrides the pod's.\n"
+	"valid_localhost(p) if {\n"
+	"\tis_string(p)\n"
+	"\tp != \"\"\n"
+	"\tnot startswith(p, \"/\")\n"
+	"\tnot \"..\" in split(p, \"/\")\n"
+	"}\n\n"
+	"field_ok(sp) if {\n"
+	"\tsp.type in {\"RuntimeDefault\", \"Unconfined\"}\n"
+	"\tobject.get(sp, \"localhostProfile\", null) == null\n"
+	"}\n"
+	"field_ok(sp) if {\n"
+	"\tsp.type == \"Localhost\"\n"
+	"\tvalid_localhost(sp.localhostProfile)\n"
+	"}\n\n"
+	"field_kind(sp) = sp.type if field_ok(sp)\n"
+	"field_kind(sp) = \"invalid\" if not field_ok(sp)\n\n"
+	"ann_ok(v) if v in {\"runtime/default\", \"docker/default\", \"unconfined\"}\n"
+	"ann_ok(v) if {\n"
+	"\tstartswith(v, \"localhost/\")\n"
+	"\tvalid_localhost(substring(v, 10, -1))\n"
+	"}\n\n"
+	"ann_kind(v) = \"RuntimeDefault\" if v in {\"runtime/default\", \"docker/default\"}\n"
+	"ann_kind(v) = \"Unconfined\" if v == \"unconfined\"\n"
+	"ann_kind(v) = \"Localhost\" if {\n"
+	"\tstartswith(v, \"localhost/\")\n"
+	"\tann_ok(v)\n"
+	"}\n"
+	"ann_kind(v) = \"invalid\" if not ann_ok(v)\n\n"
+	"pod_field := object.get(pod_spec, [\"securityContext\", \"seccompProfile\"], null)\n\n"
+	"pod_kind = field_kind(pod_field) if pod_field != null\n"
+	"pod_kind = ann_kind(pod_meta.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]) if pod_field == null\n\n"
+	"own_field(c) := object.get(c, [\"securityContext\", \"seccompProfile\"], null)\n\n"
+	"own_kind(c) = field_kind(own_field(c)) if own_field(c) != null\n"
+	"own_kind(c) = ann_kind(pod_meta.annotations[concat(\"\", [\"container.seccomp.security.alpha.kubernetes.io/\", c.name])]) if {\n"
+	"\town_field(c) == null\n"
+	"}\n\n"
+	"bad_kind(k) if k in {\"Unconfined\", \"invalid\"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\t@pod_security != \"privileged\"\n"
+	"\tbad_kind(pod_kind)\n"
+	"\tmsg := sprintf(\"pod: seccompProfile is %v\", [pod_kind])\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\t@pod_security != \"privileged\"\n"
+	"\tsome c in containers\n"
+	"\tbad_kind(own_kind(c))\n"
+	"\tmsg := sprintf(\"container %v: seccompProfile is %v\", [c.name, own_kind(c)])\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\t@pod_security == \"restricted\"\n"
+	"\tsome c in containers\n"
+	"\tnot own_kind(c)\n"
+	"\tnot pod_kind\n"
+	"\tmsg := sprintf(\"container %v: seccompProfile is not set (restricted requires RuntimeDefault or Localhost)\", [c.name])\n"
+	"}\n\n"
+	"# The calls a container declares: the pod annotation " CG_K8S_ANN_DECLARED "<container>,\n"
+	"# names separated by commas or white space (capgate check splits the same way).\n"
+	"declared(c) := {s | some s in regex.split(`[\\s,\\[\\]\"]+`, pod_meta.annotations[concat(\"\", [\"" CG_K8S_ANN_DECLARED "\", c.name])]); s != \"\"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\tsome c in containers\n"
+	"\tsome s in declared(c)\n"
+	"\tnot s in @allowed_syscalls\n"
+	"\tmsg := sprintf(\"container %v: syscall %v is not in the allowed list (baseline: %v)\", [c.name, s, @baseline])\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\t@max_calls > 0\n"
+	"\tsome c in containers\n"
+	"\tcount(declared(c)) > @max_calls\n"
+	"\tmsg := sprintf(\"container %v: declares %v calls; the bound is %v\", [c.name, count(declared(c)), @max_calls])\n"
+	"}\n\n"
+	"# Image references, read with the distribution/reference grammar. Trust is decided on\n"
+	"# the parsed registry and whole path components, never on a string prefix.\n"
+	"ref_re := `^((?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?$`\n\n"
+	"ref_name(img) := regex.replace(split(img, \"@\")[0], `:[A-Za-z0-9_][A-Za-z0-9_.-]*$`, \"\")\n\n"
+	"valid_ref(img) if {\n"
+	"\tis_string(img)\n"
+	"\tregex.match(ref_re, img)\n"
+	"\tcount(ref_name(img)) <= 255\n"
+	"\tnot regex.match(`^[a-f0-9]{64}$`, img)\n"
+	"}\n\n"
+	"domain_first(name) if regex.match(`[.:A-Z]|^localhost$`, split(name, \"/\")[0])\n\n"
+	"norm_host(h) := \"docker.io\" if lower(h) == \"index.docker.io\"\n"
+	"norm_host(h) := lower(h) if lower(h) != \"index.docker.io\"\n\n"
+	"# Docker Hub's one-component names are official images: library/<name>.\n"
+	"hub_path(host, p) = array.concat([\"library\"], p) if {\n"
+	"\thost == \"docker.io\"\n"
+	"\tcount(p) == 1\n"
+	"}\n"
+	"hub_path(host, p) = p if host != \"docker.io\"\n"
+	"hub_path(host, p) = p if count(p) != 1\n\n"
+	"ref_parts(img) = [host, hub_path(host, array.slice(parts, 1, count(parts)))] if {\n"
+	"\tparts := split(ref_name(img), \"/\")\n"
+	"\tcount(parts) > 1\n"
+	"\tdomain_first(ref_name(img))\n"
+	"\thost := norm_host(parts[0])\n"
+	"}\n"
+	"ref_parts(img) = [\"docker.io\", parts] if {\n"
+	"\tparts := split(ref_name(img), \"/\")\n"
+	"\tcount(parts) > 1\n"
+	"\tnot domain_first(ref_name(img))\n"
+	"}\n"
+	"ref_parts(img) = [\"docker.io\", [\"library\", ref_name(img)]] if {\n"
+	"\tcount(split(ref_name(img), \"/\")) == 1\n"
+	"}\n\n"
+	"trusted(img) if {\n"
+	"\tsome t in @trusted_registries\n"
+	"\tparts := ref_parts(img)\n"
+	"\ttp := [x | some x in split(t, \"/\"); x != \"\"]\n"
+	"\tnorm_host(tp[0]) == parts[0]\n"
+	"\tprefix := array.slice(tp, 1, count(tp))\n"
+	"\tcount(prefix) <= count(parts[1])\n"
+	"\tarray.slice(parts[1], 0, count(prefix)) == prefix\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\tsome c in containers\n"
+	"\tc.image\n"
+	"\tnot valid_ref(c.image)\n"
+	"\tmsg := sprintf(\"image %v is not a valid image reference\", [c.image])\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\tcount(@trusted_registries) > 0\n"
+	"\tsome c in containers\n"
+	"\tvalid_ref(c.image)\n"
+	"\tnot trusted(c.image)\n"
+	"\tmsg := sprintf(\"image %v is not from a trusted registry\", [c.image])\n"
+	"}\n\n"
+	"DENY if {\n"
+	"\tnot exempt\n"
+	"\t@require_digest\n"
+	"\tsome c in containers\n"
+	"\tvalid_ref(c.image)\n"
+	"\tnot contains(c.image, \"@\")\n"
+	"\tmsg := sprintf(\"image %v is not pinned by digest\", [c.image])\n"
+	"}\n";
+
 static void rego_rules(struct cg_strbuf *sb, const char *P, const char *head)
 {
-	cg_strbuf_addf(sb,
-		"# The pod spec of any workload kind.\n"
-		"pod_spec = input.review.object.spec if input.review.object.kind == \"Pod\"\n"
-		"pod_spec = input.review.object.spec.jobTemplate.spec.template.spec if input.review.object.kind == \"CronJob\"\n"
-		"pod_spec = input.review.object.spec.template.spec if {\n"
-		"\tnot input.review.object.kind in {\"Pod\", \"CronJob\"}\n"
-		"}\n\n"
-		"containers contains c if some c in pod_spec.containers\n"
-		"containers contains c if some c in pod_spec.initContainers\n"
-		"containers contains c if some c in pod_spec.ephemeralContainers\n\n"
-		"pod_profile_type := pod_spec.securityContext.seccompProfile.type\n\n"
-		"effective_type(c) = c.securityContext.seccompProfile.type\n"
-		"effective_type(c) = pod_profile_type if {\n"
-		"\tnot c.securityContext.seccompProfile.type\n"
-		"}\n\n"
-		"# Pod Security Standards, seccomp (restricted): RuntimeDefault or Localhost everywhere.\n"
-		"%s if {\n"
-		"\tsome c in containers\n"
-		"\tnot effective_type(c) in {\"RuntimeDefault\", \"Localhost\"}\n"
-		"\tmsg := sprintf(\"container %%v: seccompProfile is %%v\", [c.name, object.get(c, [\"securityContext\", \"seccompProfile\", \"type\"], object.get(pod_spec, [\"securityContext\", \"seccompProfile\", \"type\"], \"not set\"))])\n"
-		"}\n\n"
-		"# The pod's metadata (where the pod template's annotations are).\n"
-		"pod_meta = input.review.object.metadata if input.review.object.kind == \"Pod\"\n"
-		"pod_meta = input.review.object.spec.jobTemplate.spec.template.metadata if input.review.object.kind == \"CronJob\"\n"
-		"pod_meta = input.review.object.spec.template.metadata if {\n"
-		"\tnot input.review.object.kind in {\"Pod\", \"CronJob\"}\n"
-		"}\n\n"
-		"# The calls a container declares: the pod annotation io.capgate.syscalls/<container>,\n"
-		"# names separated by commas or white space (capgate check splits the same way).\n"
-		"declared(c) := {s | some s in regex.split(`[\\s,\\[\\]\"]+`, pod_meta.annotations[concat(\"\", [\"" CG_K8S_ANN_DECLARED "\", c.name])]); s != \"\"}\n\n"
-		"%s if {\n"
-		"\tsome c in containers\n"
-		"\tsome s in declared(c)\n"
-		"\tnot s in %sallowed_syscalls\n"
-		"\tmsg := sprintf(\"syscall %%v is not in the allowed list (baseline: %%v)\", [s, %sbaseline])\n"
-		"}\n\n"
-		"%s if {\n"
-		"\tsome c in containers\n"
-		"\tcount(declared(c)) > %smax_calls\n"
-		"\t%smax_calls > 0\n"
-		"\tmsg := sprintf(\"closure has %%v calls; the bound is %%v\", [count(declared(c)), %smax_calls])\n"
-		"}\n\n"
-		"# Image references are split as the distribution grammar does; trust is decided on the\n"
-		"# parsed registry and whole path components, never on a string prefix.\n"
-		"ref_parts(img) = [reg, path] if {\n"
-		"\tname := split(split(img, \"@\")[0], \"/\")\n"
-		"\tcount(name) > 1\n"
-		"\tfirst := name[0]\n"
-		"\tregex.match(`[.:]|^localhost$`, first)\n"
-		"\treg := lower(first)\n"
-		"\tpath := array.slice(name, 1, count(name))\n"
-		"}\n"
-		"ref_parts(img) = [\"docker.io\", path] if {\n"
-		"\tname := split(split(img, \"@\")[0], \"/\")\n"
-		"\tnot regex.match(`[.:]|^localhost$`, name[0])\n"
-		"\tcount(name) > 1\n"
-		"\tpath := name\n"
-		"}\n"
-		"ref_parts(img) = [\"docker.io\", [\"library\", split(img, \"@\")[0]]] if {\n"
-		"\tcount(split(split(img, \"@\")[0], \"/\")) == 1\n"
-		"}\n\n"
-		"strip_tag(path) := array.concat(array.slice(path, 0, count(path) - 1), [split(path[count(path) - 1], \":\")[0]])\n\n"
-		"trusted(img) if {\n"
-		"\tsome t in %strusted_registries\n"
-		"\tparts := ref_parts(img)\n"
-		"\ttp := split(t, \"/\")\n"
-		"\tlower(tp[0]) == parts[0]\n"
-		"\tprefix := array.slice(tp, 1, count(tp))\n"
-		"\tarray.slice(strip_tag(parts[1]), 0, count(prefix)) == prefix\n"
-		"}\n\n"
-		"%s if {\n"
-		"\tcount(%strusted_registries) > 0\n"
-		"\tsome c in containers\n"
-		"\tnot trusted(c.image)\n"
-		"\tmsg := sprintf(\"image %%v is not from a trusted registry\", [c.image])\n"
-		"}\n\n"
-		"%s if {\n"
-		"\t%srequire_digest\n"
-		"\tsome c in containers\n"
-		"\tnot contains(c.image, \"@sha256:\")\n"
-		"\tmsg := sprintf(\"image %%v is not pinned by digest\", [c.image])\n"
-		"}\n",
-		head, head, P, P, head, P, P, P, P, head, P, head, P);
+	for (const char *q = rego_text; *q; q++) {
+		if (*q == '@')
+			cg_strbuf_addf(sb, "%s", P);
+		else if (strncmp(q, "DENY", 4) == 0) {
+			cg_strbuf_addf(sb, "%s", head);
+			q += 3;
+		} else
+			cg_strbuf_addf(sb, "%c", *q);
+	}
 }
 
-static void params_json(struct cg_strbuf *sb, const struct cg_policy *p, const char *indent)
+static const char *pss_name(enum cg_pss_level l)
 {
-	cg_strbuf_addf(sb, "%sbaseline: \"%s\"\n%smax_calls: %ld\n%srequire_digest: %s\n%strusted_registries:", indent,
-		       p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none", indent, p->max_calls, indent,
-		       p->require_digest ? "true" : "false", indent);
-	if (!p->n_trusted)
-		cg_strbuf_addf(sb, " []");
-	for (size_t i = 0; i < p->n_trusted; i++) {
-		cg_strbuf_addf(sb, "\n%s- ", indent);
-		cg_strbuf_add_json_str(sb, p->trusted_registries[i]);
+	return l == CG_PSS_RESTRICTED ? "restricted" : l == CG_PSS_BASELINE ? "baseline" : "privileged";
+}
+
+/* The policy's parameters, as Rego values (`name := value`, the allowed
+ * calls as a set) or as the Constraint's YAML parameters (JSON values). */
+static void params_out(struct cg_strbuf *sb, const struct cg_policy *p, bool rego, const char *indent)
+{
+	const char *sep = rego ? " := " : ": ", *end = rego ? "\n\n" : "\n";
+	const char *ind = rego ? "" : indent;
+	char deeper[32];
+	snprintf(deeper, sizeof(deeper), "%s  ", indent);
+
+	cg_strbuf_addf(sb, "%sbaseline%s", ind, sep);
+	cg_strbuf_add_json_str(sb, p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none");
+	cg_strbuf_addf(sb, "%s%smax_calls%s%ld%s", end, ind, sep, p->max_calls, end);
+	cg_strbuf_addf(sb, "%srequire_digest%s%s%s", ind, sep, p->require_digest ? "true" : "false", end);
+	cg_strbuf_addf(sb, "%spod_security%s\"%s\"%s", ind, sep, pss_name(p->pss), end);
+	cg_strbuf_addf(sb, "%strusted_registries%s", ind, sep);
+	list_json(sb, p->trusted_registries, p->n_trusted, deeper);
+	cg_strbuf_addf(sb, "%s%sexempt_namespaces%s", end, ind, sep);
+	list_json(sb, p->exempt_namespaces, p->n_exempt_namespaces, deeper);
+	cg_strbuf_addf(sb, "%s%sexempt_labels%s{", end, ind, sep);
+	for (size_t i = 0; i < p->n_exempt_labels; i++) {
+		cg_strbuf_addf(sb, "%s", i ? ", " : "");
+		cg_strbuf_add_json_str(sb, p->exempt_label_keys[i]);
+		cg_strbuf_addf(sb, ": ");
+		cg_strbuf_add_json_str(sb, p->exempt_label_values[i]);
 	}
-	cg_strbuf_addf(sb, "\n%sallowed_syscalls:", indent);
-	for (size_t i = 0; i < p->n_allowed; i++)
-		cg_strbuf_addf(sb, "\n%s- %s", indent, p->allowed[i]);
-	cg_strbuf_addf(sb, "\n");
+	cg_strbuf_addf(sb, "}%s%sallowed_syscalls%s", end, ind, sep);
+	if (rego)
+		rego_set(sb, p->allowed, p->n_allowed);
+	else
+		list_json(sb, p->allowed, p->n_allowed, deeper);
+	cg_strbuf_addf(sb, "%s", end);
 }
 
 static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, const char *out)
@@ -325,19 +443,11 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, cons
 		cg_strbuf_addf(&sb, "# Generated by capgate from %s. The same rules as `capgate check`, for OPA.\n"
 				    "# Verify with: opa check --v1-compatible FILE; opa eval -d FILE -i admission-review.json "
 				    "'data.capgate.admission.deny'\n"
-				    "# Image signatures are not verified here: Rego cannot check cosign signatures offline.\n"
+				    "# Not here: cosign signatures (Rego cannot verify them offline) and the contents of\n"
+				    "# Localhost profiles (they live on the nodes); capgate check keeps those rules.\n"
 				    "package capgate.admission\n\nimport rego.v1\n\n",
 			       p->source);
-		cg_strbuf_addf(&sb, "baseline := \"%s\"\n\nmax_calls := %ld\n\nrequire_digest := %s\n\n",
-			       p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none", p->max_calls,
-			       p->require_digest ? "true" : "false");
-		cg_strbuf_addf(&sb, "trusted_registries := [");
-		for (size_t i = 0; i < p->n_trusted; i++) {
-			cg_strbuf_addf(&sb, "%s", i ? ", " : "");
-			cg_strbuf_add_json_str(&sb, p->trusted_registries[i]);
-		}
-		cg_strbuf_addf(&sb, "]\n\n");
-		rego_set(&sb, "allowed_syscalls", p->allowed, p->n_allowed);
+		params_out(&sb, p, true, "");
 		rego_rules(&sb, "", "deny contains msg");
 	} else {
 		struct cg_strbuf rules;
@@ -348,7 +458,10 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, cons
 				    "      names:\n        kind: K8sCapgate\n      validation:\n        openAPIV3Schema:\n"
 				    "          type: object\n          properties:\n            baseline: {type: string}\n"
 				    "            max_calls: {type: integer}\n            require_digest: {type: boolean}\n"
+				    "            pod_security: {type: string}\n"
 				    "            trusted_registries: {type: array, items: {type: string}}\n"
+				    "            exempt_namespaces: {type: array, items: {type: string}}\n"
+				    "            exempt_labels: {type: object, additionalProperties: {type: string}}\n"
 				    "            allowed_syscalls: {type: array, items: {type: string}}\n"
 				    "  targets:\n    - target: admission.k8s.gatekeeper.sh\n      code:\n        - engine: Rego\n"
 				    "          source:\n            version: \"v1\"\n            rego: |\n",
@@ -362,7 +475,7 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, cons
 		}
 		cg_strbuf_release(&rules);
 		cg_strbuf_addf(&sb, "---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sCapgate\nmetadata:\n"
-				    "  name: capgate\nspec:\n  match:\n    kinds:\n      - apiGroups: [\"\"]\n        kinds: [\"Pod\"]\n"
+				    "  name: capgate\nspec:\n  match:\n    kinds:\n      - apiGroups: [\"\"]\n        kinds: [\"Pod\", \"ReplicationController\"]\n"
 				    "      - apiGroups: [\"apps\"]\n        kinds: [\"Deployment\", \"StatefulSet\", \"DaemonSet\", \"ReplicaSet\"]\n"
 				    "      - apiGroups: [\"batch\"]\n        kinds: [\"Job\", \"CronJob\"]\n");
 		if (p->n_exempt_namespaces) {
@@ -372,17 +485,80 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, cons
 			cg_strbuf_addf(&sb, "\n");
 		}
 		cg_strbuf_addf(&sb, "  parameters:\n");
-		params_json(&sb, p, "    ");
+		params_out(&sb, p, false, "    ");
 	}
 	int r = cli_write("policy", out, &sb);
 	cg_strbuf_release(&sb);
 	return r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
+/* An OPA test module: for each workload in @inputs, capgate's verdict under
+ * the rules the Rego export implements (capgate's own, less the contents of
+ * Localhost profiles and signatures), asserted against data.capgate.admission. */
+static int do_rego_tests(const struct cg_policy *p, char *const *inputs, int n_inputs, const char *out)
+{
+	struct cg_policy q = *p; /* shallow, read-only: only two switches differ */
+	struct cg_strbuf sb;
+	size_t n_tests = 0;
+	int rc = EXIT_OK;
+
+	q.require_profile_contents = false;
+	q.require_signature = false;
+	if (n_inputs == 0) {
+		cli_error("policy", "export --rego-tests: give the manifests to write tests for");
+		return EXIT_USAGE;
+	}
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb,
+		       "# Generated by capgate from %s: what capgate decides for each workload below, under\n"
+		       "# the rules `capgate policy export --rego` implements (all but Localhost profile contents\n"
+		       "# and image signatures). Run: opa test capgate.rego capgate_test.rego\n"
+		       "package capgate.admission_test\n\nimport rego.v1\n\nimport data.capgate.admission\n",
+		       p->source);
+	for (int i = 0; i < n_inputs && rc == EXIT_OK; i++) {
+		_cleanup_free_ char *buf = NULL;
+		struct cg_k8s_workload **ws = NULL;
+		struct cg_error err = { 0 };
+		size_t len, n = 0;
+		if (cg_read_file(inputs[i], &buf, &len, &err) < 0 ||
+		    cg_k8s_parse_flags(buf, len, inputs[i], CG_K8S_KEEP_JSON, &ws, &n, NULL, &err) < 0) {
+			cli_error("policy", "%s", err.msg);
+			rc = EXIT_USAGE;
+			break;
+		}
+		for (size_t k = 0; k < n && rc == EXIT_OK; k++) {
+			const struct cg_k8s_workload *w = ws[k];
+			struct cg_verdict v;
+			if (cg_policy_eval_workload(&q, w, NULL, &v, &err) < 0) {
+				cli_error("policy", "%s", err.msg);
+				rc = EXIT_USAGE;
+				break;
+			}
+			bool denied = !v.exempt && !cg_verdict_allowed(&v);
+			char name[96];
+			size_t l = 0;
+			for (const char *c = w->name ? w->name : "unnamed"; *c && l < sizeof(name) - 1; c++)
+				name[l++] = (char)((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_');
+			name[l] = '\0';
+			cg_strbuf_addf(&sb, "\n# %s:%d %s: %s%s%s\n", inputs[i], w->pos.line, v.subject,
+				       v.exempt ? "exempt" : denied ? "denied: " : "allowed", denied ? v.findings[0].msg : "",
+				       denied && v.n_findings > 1 ? " (and more)" : "");
+			cg_strbuf_addf(&sb, "test_%zu_%s_%s if {\n\tcount(admission.deny) %s 0 with input as {\"review\": {\"object\": %s}}\n}\n",
+				       ++n_tests, name, denied ? "denied" : "allowed", denied ? ">" : "==", w->object_json);
+			cg_verdict_release(&v);
+		}
+		cg_k8s_workloads_free(ws, n);
+	}
+	if (rc == EXIT_OK && cli_write("policy", out, &sb) < 0)
+		rc = EXIT_USAGE;
+	cg_strbuf_release(&sb);
+	return rc;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	const char *policy = NULL, *out = "-", *runsc = "runsc";
-	bool list = false, classes = false, rego = false, gatekeeper = false;
+	bool list = false, classes = false, rego = false, gatekeeper = false, rego_tests = false;
 	struct opt opts[] = {
 		{ OPT_STRING, 'p', "policy", &policy, "FILE", "the policy (default: the built-in policy)", NULL },
 		{ OPT_STRING, 'o', "output", &out, "FILE", "export / probe-gvisor: write here (atomically)", NULL },
@@ -390,6 +566,8 @@ int cmd_policy(int argc, char **argv)
 		{ OPT_BOOL, 0, "classes", &classes, NULL, "show: list the risk classes and baselines", NULL },
 		{ OPT_BOOL, 0, "rego", &rego, NULL, "export: a Rego module (rego.v1)", NULL },
 		{ OPT_BOOL, 0, "gatekeeper", &gatekeeper, NULL, "export: a Gatekeeper ConstraintTemplate + Constraint", NULL },
+		{ OPT_BOOL, 0, "rego-tests", &rego_tests, NULL,
+		  "export MANIFEST...: OPA tests holding the Rego module to capgate's verdicts on them", NULL },
 		{ OPT_STRING, 0, "runsc", &runsc, "PATH", "probe-gvisor: the runsc binary (default: runsc in PATH)", NULL },
 		OPT_END_MARK,
 	};
@@ -399,13 +577,12 @@ int cmd_policy(int argc, char **argv)
 
 	if ((r = opt_parse("policy", usage, desc, argc, argv, opts, false, &args, &nargs)))
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (nargs != 1) {
+	_cleanup_free_ char **argv_free = args;
+	if (nargs < 1 || (nargs > 1 && !(rego_tests && strcmp(args[0], "export") == 0))) {
 		cli_error("policy", "expected one of show, probe-gvisor, export (see 'capgate policy --help')");
-		free(args);
 		return EXIT_USAGE;
 	}
 	const char *verb = args[0];
-	free(args);
 	if (strcmp(verb, "probe-gvisor") == 0)
 		return do_probe(runsc, out);
 	if (strcmp(verb, "show") != 0 && strcmp(verb, "export") != 0) {
@@ -416,5 +593,12 @@ int cmd_policy(int argc, char **argv)
 		return EXIT_USAGE;
 	if (strcmp(verb, "show") == 0)
 		return do_show(p, list, classes);
+	if (rego_tests) {
+		if (rego || gatekeeper) {
+			cli_error("policy", "export: give one of --rego, --gatekeeper or --rego-tests");
+			return EXIT_USAGE;
+		}
+		return do_rego_tests(p, args + 1, nargs - 1, out);
+	}
 	return do_export(p, rego, gatekeeper, out);
 }

@@ -175,6 +175,35 @@ import sys
 t=open(sys.argv[1]).read()
 assert "kind: ConstraintTemplate" in t and "kind: K8sCapgate" in t and "violation contains" in t
 ' "$t/gk.yaml" && ok gatekeeper || fail gatekeeper
+# OPA tests from capgate's verdicts: one test per workload, the verdict capgate gives under the
+# rules the Rego implements, the object as JSON (OPA is not in Debian 12: `opa test` is in the docs)
+psa="$S/corpus/k8s-psa/restricted/v1.19"
+"$C" policy export --rego-tests -o "$t/capgate_test.rego" "$psa"/pass/*.yaml "$psa"/fail/*.yaml "$t/declared36.yaml" \
+	"$t/configmap.yaml" && ok rego-tests-written || fail rego-tests-written
+python3 - "$t/capgate_test.rego" "$psa" <<'PY' && ok rego-tests-verdicts || fail rego-tests-verdicts
+import glob, json, re, sys
+text = open(sys.argv[1]).read()
+assert text.count("\npackage capgate.admission_test\n") == 1 and "import data.capgate.admission" in text
+tests = re.findall(r"\n# (\S+?):\d+ .*\ntest_\d+_\w+_(denied|allowed) if \{\n\tcount\(admission.deny\) (>|==) 0 "
+                   r"with input as (\{.*\})\n\}\n", text)
+want = {}
+for verdict in ("pass", "fail"):
+    for f in glob.glob(sys.argv[2] + "/" + verdict + "/*.yaml"):
+        want[f] = "allowed" if verdict == "pass" else "denied"
+assert len(tests) == len(want) + 2, (len(tests), len(want))
+for src, verdict, op, obj in tests:
+    o = json.loads(obj)["review"]["object"]
+    assert o["kind"] in ("Pod", "Deployment"), o["kind"]
+    assert (op == ">") == (verdict == "denied")
+    if src in want:
+        assert want[src] == verdict, (src, verdict)
+    elif src.endswith("declared36.yaml"):
+        assert verdict == "denied"
+    else:
+        assert verdict == "allowed", src
+PY
+expect rego-tests-need-input 2 "$C" policy export --rego-tests
+expect rego-tests-one-kind 2 "$C" policy export --rego --rego-tests "$t/declared.yaml"
 n_allowed=$("$C" policy show --list | grep -c '^[a-z_0-9]*$')
 n_rego=$(sed -n '/^allowed_syscalls := {/,/^}/p' "$t/p.rego" | grep -o '"[a-z_0-9]*"' | wc -l)
 [ "$n_allowed" -eq "$n_rego" ] && ok rego-same-allowed-set || fail "rego-same-allowed-set ($n_allowed vs $n_rego)"
