@@ -210,7 +210,7 @@ static void rego_set(struct cg_strbuf *sb, char *const *v, size_t n)
 }
 
 /* The rules, written once; parameters come from data (Rego module) or from
- * input.parameters (Gatekeeper). Every "@" in the text is replaced by the
+ * input.parameters (Gatekeeper). Every "PARAM." in the text is replaced by the
  * parameter prefix, and "DENY" by the head of a deny rule. They follow
  * capgate's own reading rule by rule (lib/k8s.c, lib/policy.c,
  * lib/imageref.c); `capgate policy export --rego-tests` writes OPA tests
@@ -231,9 +231,9 @@ static const char rego_text[] =
 	"containers contains c if some c in pod_spec.initContainers\n"
 	"containers contains c if some c in pod_spec.ephemeralContainers\n\n"
 	"# Exemptions by namespace or label: an exempt workload is allowed.\n"
-	"exempt if input.review.object.metadata.namespace in @exempt_namespaces\n"
+	"exempt if input.review.object.metadata.namespace in PARAM.exempt_namespaces\n"
 	"exempt if {\n"
-	"\tsome k, v in @exempt_labels\n"
+	"\tsome k, v in PARAM.exempt_labels\n"
 	"\tinput.review.object.metadata.labels[k] == v\n"
 	"}\n\n"
 	"# Pod Security Standards, seccomp. A setting is the securityContext field, or else the\n"
@@ -277,20 +277,20 @@ static const char rego_text[] =
 	"bad_kind(k) if k in {\"Unconfined\", \"invalid\"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\t@pod_security != \"privileged\"\n"
+	"\tPARAM.pod_security != \"privileged\"\n"
 	"\tbad_kind(pod_kind)\n"
 	"\tmsg := sprintf(\"pod: seccompProfile is %v\", [pod_kind])\n"
 	"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\t@pod_security != \"privileged\"\n"
+	"\tPARAM.pod_security != \"privileged\"\n"
 	"\tsome c in containers\n"
 	"\tbad_kind(own_kind(c))\n"
 	"\tmsg := sprintf(\"container %v: seccompProfile is %v\", [c.name, own_kind(c)])\n"
 	"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\t@pod_security == \"restricted\"\n"
+	"\tPARAM.pod_security == \"restricted\"\n"
 	"\tsome c in containers\n"
 	"\tnot own_kind(c)\n"
 	"\tnot pod_kind\n"
@@ -303,29 +303,36 @@ static const char rego_text[] =
 	"\tnot exempt\n"
 	"\tsome c in containers\n"
 	"\tsome s in declared(c)\n"
-	"\tnot s in @allowed_syscalls\n"
-	"\tmsg := sprintf(\"container %v: syscall %v is not in the allowed list (baseline: %v)\", [c.name, s, @baseline])\n"
+	"\tnot s in PARAM.allowed_syscalls\n"
+	"\tmsg := sprintf(\"container %v: syscall %v is not in the allowed list (baseline: %v)\", [c.name, s, PARAM.baseline])\n"
 	"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\t@max_calls > 0\n"
+	"\tPARAM.max_calls > 0\n"
 	"\tsome c in containers\n"
-	"\tcount(declared(c)) > @max_calls\n"
-	"\tmsg := sprintf(\"container %v: declares %v calls; the bound is %v\", [c.name, count(declared(c)), @max_calls])\n"
+	"\tcount(declared(c)) > PARAM.max_calls\n"
+	"\tmsg := sprintf(\"container %v: declares %v calls; the bound is %v\", [c.name, count(declared(c)), PARAM.max_calls])\n"
 	"}\n\n"
 	"# Image references, read with the distribution/reference grammar. Trust is decided on\n"
 	"# the parsed registry and whole path components, never on a string prefix.\n"
 	"ref_re := `^((?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}))?$`\n\n"
-	"ref_name(img) := regex.replace(split(img, \"@\")[0], `:[A-Za-z0-9_][A-Za-z0-9_.-]*$`, \"\")\n\n"
+	"before_at(img) := s if {\n"
+	"\tparts := split(img, \"@\")\n"
+	"\ts := parts[0]\n"
+	"}\n\n"
+	"ref_name(img) := regex.replace(before_at(img), `:[A-Za-z0-9_][A-Za-z0-9_.-]*$`, \"\")\n\n"
 	"valid_ref(img) if {\n"
 	"\tis_string(img)\n"
 	"\tregex.match(ref_re, img)\n"
 	"\tcount(ref_name(img)) <= 255\n"
 	"\tnot regex.match(`^[a-f0-9]{64}$`, img)\n"
 	"}\n\n"
-	"domain_first(name) if regex.match(`[.:A-Z]|^localhost$`, split(name, \"/\")[0])\n\n"
-	"norm_host(h) := \"docker.io\" if lower(h) == \"index.docker.io\"\n"
-	"norm_host(h) := lower(h) if lower(h) != \"index.docker.io\"\n\n"
+	"domain_first(name) if {\n"
+	"\tcomps := split(name, \"/\")\n"
+	"\tregex.match(`[.:A-Z]|^localhost$`, comps[0])\n"
+	"}\n\n"
+	"norm_host(h) = \"docker.io\" if lower(h) == \"index.docker.io\"\n"
+	"norm_host(h) = lower(h) if lower(h) != \"index.docker.io\"\n\n"
 	"# Docker Hub's one-component names are official images: library/<name>.\n"
 	"hub_path(host, p) = array.concat([\"library\"], p) if {\n"
 	"\thost == \"docker.io\"\n"
@@ -348,7 +355,7 @@ static const char rego_text[] =
 	"\tcount(split(ref_name(img), \"/\")) == 1\n"
 	"}\n\n"
 	"trusted(img) if {\n"
-	"\tsome t in @trusted_registries\n"
+	"\tsome t in PARAM.trusted_registries\n"
 	"\tparts := ref_parts(img)\n"
 	"\ttp := [x | some x in split(t, \"/\"); x != \"\"]\n"
 	"\tnorm_host(tp[0]) == parts[0]\n"
@@ -365,7 +372,7 @@ static const char rego_text[] =
 	"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\tcount(@trusted_registries) > 0\n"
+	"\tcount(PARAM.trusted_registries) > 0\n"
 	"\tsome c in containers\n"
 	"\tvalid_ref(c.image)\n"
 	"\tnot trusted(c.image)\n"
@@ -373,7 +380,7 @@ static const char rego_text[] =
 	"}\n\n"
 	"DENY if {\n"
 	"\tnot exempt\n"
-	"\t@require_digest\n"
+	"\tPARAM.require_digest\n"
 	"\tsome c in containers\n"
 	"\tvalid_ref(c.image)\n"
 	"\tnot contains(c.image, \"@\")\n"
@@ -383,9 +390,10 @@ static const char rego_text[] =
 static void rego_rules(struct cg_strbuf *sb, const char *P, const char *head)
 {
 	for (const char *q = rego_text; *q; q++) {
-		if (*q == '@')
+		if (strncmp(q, "PARAM.", 6) == 0) {
 			cg_strbuf_addf(sb, "%s", P);
-		else if (strncmp(q, "DENY", 4) == 0) {
+			q += 5;
+		} else if (strncmp(q, "DENY", 4) == 0) {
 			cg_strbuf_addf(sb, "%s", head);
 			q += 3;
 		} else

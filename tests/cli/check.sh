@@ -170,6 +170,9 @@ expect no-input 2 "$C" check
 # policy export: structure
 "$C" policy export --rego >"$t/p.rego" && grep -q '^package capgate.admission' "$t/p.rego" && grep -q '^import rego.v1' "$t/p.rego" \
 	&& grep -q 'deny contains msg if' "$t/p.rego" && ok rego || fail rego
+# the template's markers are all replaced, and literal text survives
+! grep -q 'PARAM\.\|DENY' "$t/p.rego" && grep -q 'parts := split(img, "@")' "$t/p.rego" \
+	&& grep -q 'not contains(c.image, "@")' "$t/p.rego" && ok rego-template || fail rego-template
 "$C" policy export --gatekeeper >"$t/gk.yaml" && python3 -c '
 import sys
 t=open(sys.argv[1]).read()
