@@ -208,7 +208,8 @@ static const char *const rule_help[][2] = {
 	{ "seccomp-profile", "the Pod Security Standards seccomp rule is not met" },
 	{ "syscall-denied", "a call the policy denies is permitted" },
 	{ "syscall-not-allowed", "a permitted call is outside the allowed baseline" },
-	{ "unknown-syscall", "an image label names a syscall capgate does not know" },
+	{ "undeclared-call", "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare" },
+	{ "unknown-syscall", "an image label or pod annotation names a syscall capgate does not know" },
 	{ "unsigned-image", "the image has no valid signature from a trusted key" },
 	{ "untrusted-registry", "the image is not from a trusted registry" },
 };

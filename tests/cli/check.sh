@@ -83,6 +83,15 @@ expect undeclared-call 1 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
 grep -q "permits getpid, which annotation io.capgate.syscalls/app does not declare" "$t/out" && ok undeclared-reason || fail undeclared-reason
 sed -i 's/exit_group"/exit_group,getpid"/' "$t/undeclared.yaml"
 expect declared-covers-profile 0 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
+sed -i 's/exit_group,getpid"/exit_group"/' "$t/undeclared.yaml"
+"$C" check -f sarif --profiles "$t/kubelet" "$t/undeclared.yaml" "$t/declared.yaml" "$t/declared36.yaml" >"$t/s2" 2>/dev/null
+python3 -c '
+import json,sys
+r=json.load(open(sys.argv[1]))["runs"][0]
+ids={x["id"] for x in r["tool"]["driver"]["rules"]}
+got={x["ruleId"] for x in r["results"]}
+assert "undeclared-call" in got and got <= ids, (got - ids)
+' "$t/s2" && ok sarif-declared-rules || fail sarif-declared-rules
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  annotations: {io.capgate.syscalls/app: [read]}\nspec:\n  containers: [{name: app}]\n' >"$t/badann.yaml"
 expect declared-not-string 2 "$C" check "$t/badann.yaml"
 grep -q "badann.yaml:4:.*io.capgate.syscalls/app" "$t/err" && ok declared-not-string-position || { fail declared-not-string-position; cat "$t/err"; }
