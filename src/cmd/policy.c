@@ -488,8 +488,10 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, cons
 				    "      - apiGroups: [\"batch\"]\n        kinds: [\"Job\", \"CronJob\"]\n");
 		if (p->n_exempt_namespaces) {
 			cg_strbuf_addf(&sb, "    excludedNamespaces:");
-			for (size_t i = 0; i < p->n_exempt_namespaces; i++)
-				cg_strbuf_addf(&sb, "\n      - %s", p->exempt_namespaces[i]);
+			for (size_t i = 0; i < p->n_exempt_namespaces; i++) {
+				cg_strbuf_addf(&sb, "\n      - ");
+				cg_strbuf_add_json_str(&sb, p->exempt_namespaces[i]);
+			}
 			cg_strbuf_addf(&sb, "\n");
 		}
 		cg_strbuf_addf(&sb, "  parameters:\n");
@@ -548,9 +550,17 @@ static int do_rego_tests(const struct cg_policy *p, char *const *inputs, int n_i
 			for (const char *c = w->name ? w->name : "unnamed"; *c && l < sizeof(name) - 1; c++)
 				name[l++] = (char)((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_');
 			name[l] = '\0';
-			cg_strbuf_addf(&sb, "\n# %s:%d %s: %s%s%s\n", inputs[i], w->pos.line, v.subject,
+			struct cg_strbuf note;
+			cg_strbuf_init(&note);
+			cg_strbuf_addf(&note, "%s:%d %s: %s%s%s", inputs[i], w->pos.line, v.subject,
 				       v.exempt ? "exempt" : denied ? "denied: " : "allowed", denied ? v.findings[0].msg : "",
 				       denied && v.n_findings > 1 ? " (and more)" : "");
+			/* names come from the manifest: a line break must not end the comment */
+			for (size_t c = 0; c < note.len; c++)
+				if ((unsigned char)note.buf[c] < 0x20 || note.buf[c] == 0x7f)
+					note.buf[c] = ' ';
+			cg_strbuf_addf(&sb, "\n# %s\n", note.buf);
+			cg_strbuf_release(&note);
 			cg_strbuf_addf(&sb, "test_%zu_%s_%s if {\n\tcount(admission.deny) %s 0 with input as {\"review\": {\"object\": %s}}\n}\n",
 				       ++n_tests, name, denied ? "denied" : "allowed", denied ? ">" : "==", w->object_json);
 			cg_verdict_release(&v);

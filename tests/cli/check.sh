@@ -215,6 +215,11 @@ for src, verdict, op, obj in tests:
         assert verdict == "allowed", src
 PY
 expect rego-tests-need-input 2 "$C" policy export --rego-tests
+# names from the manifest cannot end a comment and smuggle Rego into the test module
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb"}\nspec:\n  containers: [{name: "x\\ntest_evil if true", image: x}]\n' >"$t/evil.yaml"
+"$C" policy export --rego-tests "$t/evil.yaml" >"$t/evil_test.rego" 2>/dev/null
+! grep -q '^test_evil' "$t/evil_test.rego" && [ "$(grep -c '^test_' "$t/evil_test.rego")" -eq 1 ] && ok rego-tests-no-injection \
+	|| fail rego-tests-no-injection
 expect rego-tests-one-kind 2 "$C" policy export --rego --rego-tests "$t/declared.yaml"
 n_allowed=$("$C" policy show --list | grep -c '^[a-z_0-9]*$')
 n_rego=$(sed -n '/^allowed_syscalls := {/,/^}/p' "$t/p.rego" | grep -o '"[a-z_0-9]*"' | wc -l)
