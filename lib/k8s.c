@@ -431,6 +431,13 @@ static void anns_free(struct ann *a, size_t n)
 	free(a);
 }
 
+/* strlen(@prefix) if @k (of @klen bytes) starts with it and goes on, else 0. */
+static size_t prefix_len(const char *k, size_t klen, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	return klen > pl && memcmp(k, prefix, pl) == 0 ? pl : 0;
+}
+
 /* The pod template's annotations: the pod one into w->pod (as a fallback the
  * pod field overrides later), the container ones into a sorted array. */
 static int parse_annotations(struct kctx *x, struct fy_node *meta, const char *meta_path, struct cg_k8s_workload *w,
@@ -470,15 +477,15 @@ static int parse_annotations(struct kctx *x, struct fy_node *meta, const char *m
 				goto fail;
 			}
 			r = parse_seccomp_annotation(x, kn, fy_node_pair_value(p), sub, &w->pod);
-		} else if ((pre = sizeof(ANN_CONTAINER_PREFIX) - 1, klen > pre && memcmp(k, ANN_CONTAINER_PREFIX, pre) == 0) ||
-			   (pre = sizeof(CG_K8S_ANN_DECLARED) - 1, klen > pre && memcmp(k, CG_K8S_ANN_DECLARED, pre) == 0)) {
+		} else if ((pre = prefix_len(k, klen, CG_K8S_ANN_DECLARED)) != 0 ||
+			   (pre = prefix_len(k, klen, ANN_CONTAINER_PREFIX)) != 0) {
 			if (!v && !(v = calloc(cnt, sizeof(*v)))) {
 				r = oom(x);
 				goto fail;
 			}
 			if (n >= cnt)
 				break;
-			v[n].declared = k[0] == 'i';
+			v[n].declared = pre == sizeof(CG_K8S_ANN_DECLARED) - 1 && memcmp(k, CG_K8S_ANN_DECLARED, pre) == 0;
 			v[n].name = k + pre;
 			v[n].name_len = klen - pre;
 			v[n].key = kn;
