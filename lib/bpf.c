@@ -127,6 +127,13 @@ static int check_insn(const struct sock_filter *f, size_t pc, size_t len, struct
 {
 	const char *what;
 
+	if (is_cond_jump(f->code)) {
+		if (pc + f->jt + 1 >= len || pc + f->jf + 1 >= len)
+			return cg_error_set(err, -EINVAL,
+					    "insn %zu: jump out of range (targets %zu/%zu, program has %zu insns)",
+					    pc, pc + 1 + f->jt, pc + 1 + f->jf, len);
+		return 0;
+	}
 	switch (f->code) {
 	case BPF_LD | BPF_W | BPF_ABS:
 		if (f->k >= SECCOMP_DATA_SIZE)
@@ -161,19 +168,6 @@ static int check_insn(const struct sock_filter *f, size_t pc, size_t len, struct
 			return cg_error_set(err, -EINVAL,
 					    "insn %zu: jump out of range (ja +%u, program has %zu insns)",
 					    pc, f->k, len);
-		return 0;
-	case BPF_JMP | BPF_JEQ | BPF_K:
-	case BPF_JMP | BPF_JEQ | BPF_X:
-	case BPF_JMP | BPF_JGE | BPF_K:
-	case BPF_JMP | BPF_JGE | BPF_X:
-	case BPF_JMP | BPF_JGT | BPF_K:
-	case BPF_JMP | BPF_JGT | BPF_X:
-	case BPF_JMP | BPF_JSET | BPF_K:
-	case BPF_JMP | BPF_JSET | BPF_X:
-		if (pc + f->jt + 1 >= len || pc + f->jf + 1 >= len)
-			return cg_error_set(err, -EINVAL,
-					    "insn %zu: jump out of range (targets %zu/%zu, program has %zu insns)",
-					    pc, pc + 1 + f->jt, pc + 1 + f->jf, len);
 		return 0;
 	case BPF_LD | BPF_W | BPF_LEN:
 	case BPF_LDX | BPF_W | BPF_LEN:
