@@ -20,7 +20,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 [ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; CLIENT_CPU=0; echo "(one CPU: client and server share it)"; }
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. tests/helpers/workloads.sh # free_port, nginx_prepare
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 wrap() { # MODE CMD... : run CMD bare, under capgate trace, or under strace, on the server CPU
 	local mode=$1; shift
@@ -95,20 +95,8 @@ wait $pid
 echo "redis: $(grep -o '[0-9]* in the closure.*' "$T/redis.err")"
 
 NG=$T/nginx
-mkdir -p "$NG/html" "$NG/logs" && echo hello >"$NG/html/index.html" && chmod -R a+rX "$NG"
 port=$(free_port)
-cat >"$NG/nginx.conf" <<EOF
-worker_processes 2;
-error_log $NG/logs/error.log;
-pid $NG/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log $NG/logs/access.log;
-  client_body_temp_path $NG/tb; proxy_temp_path $NG/tp; fastcgi_temp_path $NG/tf;
-  uwsgi_temp_path $NG/tu; scgi_temp_path $NG/ts;
-  server { listen 127.0.0.1:$port; location / { root $NG/html; } }
-}
-EOF
+nginx_prepare "$NG" "$port"
 "$CAPGATE" trace --serve-after-syscall accept4 -o "$T/nginx.json" -- \
 	nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' 2>"$T/nginx.err" &
 pid=$!

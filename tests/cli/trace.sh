@@ -23,7 +23,7 @@ trap cleanup EXIT
 ok() { echo "ok $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "skip $1: $2"; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../helpers/workloads.sh" # free_port, nginx_prepare
 # wait_for SECONDS CMD...: poll until CMD succeeds (bounded)
 wait_for() {
 	local n=$(($1 * 10)); shift
@@ -122,23 +122,8 @@ EOF
 	# ---- nginx serving 100 requests, master_process on --------------------------
 	if command -v nginx >/dev/null && command -v curl >/dev/null; then
 		NG=$T/nginx
-		mkdir -p "$NG/html" "$NG/logs"
-		echo hello >"$NG/html/index.html"
-		chmod -R a+rX "$NG"
 		PORT=$(free_port)
-		cat >"$NG/nginx.conf" <<EOF
-master_process on;
-worker_processes 2;
-error_log $NG/logs/error.log;
-pid $NG/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log $NG/logs/access.log;
-  client_body_temp_path $NG/tb; proxy_temp_path $NG/tp; fastcgi_temp_path $NG/tf;
-  uwsgi_temp_path $NG/tu; scgi_temp_path $NG/ts;
-  server { listen 127.0.0.1:$PORT; location / { root $NG/html; } }
-}
-EOF
+		nginx_prepare "$NG" "$PORT"
 		NGINX=(nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;')
 		serve_100() {
 			local n=0
