@@ -35,6 +35,7 @@ __u64 lost_tasks;   /* forks that could not be added to the tasks map */
 __u64 lost_args;    /* argument values that could not be added to argvals */
 __u64 bad_nr;       /* calls with a number outside 0..CGT_NR_MAX-1 */
 __u64 execs;        /* pending tasks that reached their exec */
+__u32 gen;          /* bumped by userspace after each change to tasks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -44,15 +45,26 @@ struct {
 } tasks SEC(".maps");
 
 /* A per-task cache of the tasks map, for the hot path: local storage is
- * reached through the task itself, cheaper than hashing the tgid on every
- * call. Only positive states are cached (pending, traced): a task may be
- * registered after it first ran (the workload is registered while it waits
- * for its go-ahead), so "not traced" is never remembered. */
+ * reached through the task itself, far cheaper than hashing the tgid on
+ * every call, and every task on the machine passes through sys_enter while
+ * the recorder is attached, traced or not. "Not traced" is cached too, so
+ * an unrelated task pays one storage lookup per call. Userspace may
+ * register a task after it first ran (the workload waits for its go-ahead),
+ * so an entry holds the generation it was read under: userspace bumps
+ * `gen` after every change it makes to the tasks map, and an entry of an
+ * older generation is read again from the map. The kernel's own changes
+ * need no bump: a fork makes a new task (no entry yet), an exec updates
+ * the entry of the task that execs, and an exit ends the task. */
+struct tcache_ent {
+	__u32 gen;
+	__u32 state; /* 0 (not traced) or CGT_TASK_* */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u8); /* CGT_TASK_* */
+	__type(value, struct tcache_ent);
 } tcache SEC(".maps");
 
 struct {
@@ -156,10 +168,32 @@ static __always_inline void record_args(__u8 kind, __u32 arch, struct pt_regs *r
 	}
 }
 
+/* The task's CGT_TASK_* state, 0 if not traced (see tcache). */
+static __always_inline __u32 task_state(struct task_struct *task)
+{
+	struct tcache_ent *c = bpf_task_storage_get(&tcache, task, 0, 0);
+	/* Read the generation before the map: an entry stamped with it then
+	 * reflects every change userspace made before bumping it. */
+	__u32 g = *(volatile __u32 *)&gen;
+	struct tcache_ent fresh = { .gen = g };
+	__u32 tgid;
+	__u8 *st;
+
+	if (c && c->gen == g)
+		return c->state;
+	tgid = task->tgid;
+	st = bpf_map_lookup_elem(&tasks, &tgid);
+	fresh.state = st ? *st : 0;
+	if (c)
+		*c = fresh;
+	else
+		bpf_task_storage_get(&tcache, task, &fresh, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return fresh.state;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct task_struct *task;
 	__u32 arch = 0, nr, phase, slot, idx;
 	__u64 *cnt;
@@ -169,19 +203,8 @@ int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 	if (mode == CGT_MODE_CGROUP) {
 		if (bpf_get_current_cgroup_id() != cgroup_id)
 			return 0;
-	} else {
-		__u8 *st = bpf_task_storage_get(&tcache, task, 0, 0);
-		if (!st) {
-			st = bpf_map_lookup_elem(&tasks, &tgid);
-			if (!st)
-				return 0;
-			__u8 v = *st;
-			bpf_task_storage_get(&tcache, task, &v, BPF_LOCAL_STORAGE_GET_F_CREATE);
-			if (v != CGT_TASK_TRACED)
-				return 0;
-		} else if (*st != CGT_TASK_TRACED) {
-			return 0;
-		}
+	} else if (task_state(task) != CGT_TASK_TRACED) {
+		return 0;
 	}
 
 	if (task->thread_info.status & CGT_TS_COMPAT) {
@@ -210,7 +233,7 @@ int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 	idx = arch * CGT_NR_MAX + nr;
 	kind = bpf_map_lookup_elem(&argkind, &idx);
 	if (kind && *kind)
-		record_args(*kind, arch, regs, slot, tgid);
+		record_args(*kind, arch, regs, slot, task->tgid);
 	return 0;
 }
 
@@ -239,6 +262,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(cg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct tcache_ent *c;
 	__u8 *st;
 
 	if (mode != CGT_MODE_TREE)
@@ -249,9 +273,9 @@ int BPF_PROG(cg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		__sync_fetch_and_add(&execs, 1);
 		/* The cached state of the task that execs (the only one left
 		 * in its group now) follows. */
-		st = bpf_task_storage_get(&tcache, p, 0, 0);
-		if (st)
-			*st = CGT_TASK_TRACED;
+		c = bpf_task_storage_get(&tcache, p, 0, 0);
+		if (c)
+			c->state = CGT_TASK_TRACED;
 	}
 	return 0;
 }

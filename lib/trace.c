@@ -746,7 +746,11 @@ static int bpf_setup(struct cg_trace *t, const struct cg_trace_opts *o, uint64_t
 static int task_add(struct cg_trace *t, pid_t pid, uint8_t state)
 {
 	uint32_t k = (uint32_t)pid;
-	return bpf_map__update_elem(t->skel->maps.tasks, &k, sizeof(k), &state, sizeof(state), BPF_ANY);
+	int r = bpf_map__update_elem(t->skel->maps.tasks, &k, sizeof(k), &state, sizeof(state), BPF_ANY);
+	/* After the map: tasks that cached their state under the old
+	 * generation read it again (see tcache in bpf/trace.bpf.c). */
+	__atomic_fetch_add(&t->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 /* Add every descendant of t->pid (a /proc walk once: later forks are seen by

@@ -220,6 +220,16 @@ EOF
 	[ $rc -eq 0 ] && grep -q '"wait4"' "$T/pid.json" && grep -q '"openat"' "$T/pid.json" &&
 		ok "attach-pid-follows-children" || fail "attach-pid-follows-children" "rc=$rc $(cat "$T/pid.err")"
 
+	# A task busy in system calls while the recorder attaches has seen the
+	# recorder before capgate registered it (and cached "not traced" then):
+	# its later calls must still be recorded.
+	yes >/dev/null &
+	YP=$!; PIDS+=($YP)
+	timeout 30 "$CAPGATE" trace -q --pid $YP --duration 1 -o "$T/busy.json" 2>"$T/busy.err"; rc=$?
+	kill $YP 2>/dev/null
+	[ $rc -eq 0 ] && grep -q '"write"' "$T/busy.json" &&
+		ok "attach-pid-busy-task" || fail "attach-pid-busy-task" "rc=$rc $(cat "$T/busy.err")"
+
 	# ---- --cgroup -------------------------------------------------------------------
 	CGROOT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 	if [ -n "$CGROOT" ] && mkdir "$CGROOT/capgate-trace-$$" 2>/dev/null; then
