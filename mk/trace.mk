@@ -29,3 +29,13 @@ $(BUILD)/tests/helpers/trace_m32: tests/helpers/trace_m32.c
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -std=gnu11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -o $@ $< 2>$@.log || \
 	{ printf '#!/bin/sh\necho "gcc -m32 failed: see $@.log" >&2\nexit 77\n' > $@; chmod +x $@; }
+
+# The bench's floor: an empty program on the recorder's hook (bench/trace_bench.sh).
+all: $(BUILD)/bench/tp_floor
+$(BUILD)/tp_floor.bpf.o: bench/tp_floor.bpf.c $(BUILD)/vmlinux.h
+	$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Wall -Werror -c $< -o $@
+$(BUILD)/tp_floor.skel.h: $(BUILD)/tp_floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name tp_floor_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/bench/tp_floor: bench/tp_floor.c $(BUILD)/tp_floor.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lbpf -lelf -lz
