@@ -753,16 +753,18 @@ static int task_add(struct cg_trace *t, pid_t pid, uint8_t state)
 	return r;
 }
 
-/* Add every descendant of t->pid (a /proc walk once: later forks are seen by
- * the sched_process_fork program, which is attached before). */
-static int add_descendants(struct cg_trace *t)
+/* The descendants of @root as they are now (one /proc walk): @ret gets
+ * their pids, @root not included. Later forks are followed by the
+ * recorders themselves. */
+int cg_proc_descendants(pid_t root, pid_t **ret, size_t *ret_n)
 {
 	DIR *dir = opendir("/proc");
 	struct dirent *de;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, nout = 0;
 	struct { pid_t pid, ppid; } *v = NULL;
 	bool grew = true;
 	uint8_t *in;
+	pid_t *out;
 
 	if (!dir)
 		return -errno;
@@ -797,7 +799,11 @@ static int add_descendants(struct cg_trace *t)
 		n++;
 	}
 	closedir(dir);
-	if (!(in = calloc(n + 1, 1))) {
+	in = calloc(n + 1, 1);
+	out = calloc(n + 1, sizeof(*out));
+	if (!in || !out) {
+		free(in);
+		free(out);
 		free(v);
 		return -ENOMEM;
 	}
@@ -806,19 +812,37 @@ static int add_descendants(struct cg_trace *t)
 		for (size_t i = 0; i < n; i++) {
 			if (in[i])
 				continue;
-			bool parent_in = v[i].ppid == t->pid;
+			bool parent_in = v[i].ppid == root;
 			for (size_t j = 0; j < n && !parent_in; j++)
 				parent_in = in[j] && v[j].pid == v[i].ppid;
 			if (parent_in) {
 				in[i] = 1;
 				grew = true;
-				task_add(t, v[i].pid, CGT_TASK_TRACED);
+				out[nout++] = v[i].pid;
 			}
 		}
 	}
 	free(in);
 	free(v);
+	*ret = out;
+	*ret_n = nout;
 	return 0;
+}
+
+/* Register every descendant of t->pid (later forks are seen by the
+ * sched_process_fork program, which is attached before). */
+static int add_descendants(struct cg_trace *t)
+{
+	pid_t *v;
+	size_t n;
+	int r = cg_proc_descendants(t->pid, &v, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = task_add(t, v[i], CGT_TASK_TRACED);
+	free(v);
+	return r;
 }
 
 static int spawn_blocked(struct cg_trace *t, const char *path, char *const argv[], char *const envp[],
@@ -920,7 +944,7 @@ int cg_trace_new(const struct cg_trace_opts *o, struct cg_trace **ret, struct cg
 		if (r < 0) {
 			trace_bpf__destroy(t->skel);
 			t->skel = NULL;
-			if (o->backend != CG_TRACE_AUTO || !o->argv) {
+			if (o->backend != CG_TRACE_AUTO) {
 				r = cg_error_set(err, r, "%s", berr.msg);
 				goto fail;
 			}
@@ -929,19 +953,19 @@ int cg_trace_new(const struct cg_trace_opts *o, struct cg_trace **ret, struct cg
 		}
 	}
 	if (t->backend == CG_TRACE_PTRACE) {
-		if (!o->argv) {
-			r = cg_error_set(err, -EOPNOTSUPP, "--pid and --cgroup need the eBPF recorder");
-			goto fail;
-		}
 		if (!(t->pdata = cg_trace_data_new())) {
 			r = cg_error_set(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
 		t->pdata->phased = t->phased;
-		if ((r = cg_ptrace_spawn(path, o->argv, o->envp, t->serve_nr, &t->pt, err)) < 0)
+		if (o->argv) {
+			if ((r = cg_ptrace_spawn(path, o->argv, o->envp, t->serve_nr, &t->pt, err)) < 0)
+				goto fail;
+			t->spawned = true;
+		} else if ((r = cg_ptrace_attach(o->pid, o->cgroup, t->serve_nr, &t->pt, err)) < 0) {
 			goto fail;
+		}
 		t->pid = cg_ptrace_pid(t->pt);
-		t->spawned = true;
 	} else if (o->argv) {
 		if ((r = spawn_blocked(t, path, o->argv, o->envp, err)) < 0)
 			goto fail;

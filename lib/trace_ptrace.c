@@ -9,6 +9,14 @@
  * are SIGTRAP|0x80), TRACEFORK/VFORK/CLONE (the whole tree), TRACEEXEC and
  * EXITKILL: if capgate dies, the tracees are killed rather than left
  * stopped or traced.
+ *
+ * A running workload (--pid, --cgroup) is attached with PTRACE_SEIZE and
+ * PTRACE_INTERRUPT, thread by thread, without EXITKILL: it is not capgate's.
+ * When recording ends every tracee is detached; if capgate dies, the kernel
+ * detaches them and they run on. A process that joins a --cgroup from
+ * outside the traced tree is seized when the cgroup is next scanned; what
+ * it called before that is lost, and counted as lost (the run says it may
+ * be incomplete).
  */
 #include <capgate/trace.h>
 
@@ -16,7 +24,9 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <signal.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -32,6 +42,9 @@ struct cg_ptrace {
 	bool serving;
 	bool root_done;
 	bool exec_seen;
+	bool attached;     /* seized running processes (--pid, --cgroup) */
+	char *cgroup_procs; /* --cgroup: its cgroup.procs, scanned for newcomers */
+	uint64_t late;     /* processes seized after they had already run */
 	int exec_err_fd;
 	uint32_t serve_nr[CG_TRACE_NARCH];
 	struct cg_trace_end end;
@@ -137,8 +150,137 @@ int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], co
 	return 0;
 }
 
+#define ATTACH_OPTIONS                                                                                   \
+	(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |        \
+	 PTRACE_O_TRACEEXEC)
+
+/* Seize every thread of process @pid not seized yet; again until a pass
+ * finds no new thread (one may be created by a thread not seized yet).
+ * Returns how many were seized, or -errno if none could be. */
+static int seize_process(struct cg_ptrace *p, pid_t pid)
+{
+	char path[64];
+	int total = 0, r = -ESRCH;
+	bool again = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	while (again) {
+		DIR *dir = opendir(path);
+		struct dirent *de;
+		again = false;
+		if (!dir)
+			return total ? total : -errno;
+		while ((de = readdir(dir))) {
+			char *end;
+			pid_t tid = (pid_t)strtol(de->d_name, &end, 10);
+			if (*end || tid <= 0 || pid_known(p, tid))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)ATTACH_OPTIONS) < 0) {
+				if (errno != ESRCH)
+					r = -errno;
+				continue;
+			}
+			ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+			pid_add(p, tid);
+			total++;
+			again = true;
+		}
+		closedir(dir);
+	}
+	return total ? total : r;
+}
+
+/* Is @pid already traced by us (an auto-attached child whose first stop
+ * has not been reaped yet counts too)? */
+static bool traced_by_us(pid_t pid)
+{
+	char path[64], line[128];
+	pid_t tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (!(f = fopen(path, "re")))
+		return true; /* gone: nothing to seize */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer == getpid();
+}
+
+/* Seize the processes of the cgroup that are not traced yet. @first: the
+ * initial scan (nothing is late then). */
+static int scan_cgroup(struct cg_ptrace *p, bool first)
+{
+	FILE *f = fopen(p->cgroup_procs, "re");
+	int pid, seized = 0, r = 0;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &pid) == 1) {
+		if (pid <= 0 || pid_known(p, pid) || traced_by_us(pid))
+			continue;
+		int n = seize_process(p, pid);
+		if (n > 0) {
+			seized++;
+			if (!first)
+				p->late++;
+		} else if (n != -ESRCH) {
+			r = n;
+		}
+	}
+	fclose(f);
+	return seized ? seized : r;
+}
+
+int cg_ptrace_attach(pid_t pid, const char *cgroup_dir, const uint32_t serve_nr[CG_TRACE_NARCH],
+		     struct cg_ptrace **ret, struct cg_error *err)
+{
+	struct cg_ptrace *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	memcpy(p->serve_nr, serve_nr, sizeof(p->serve_nr));
+	p->exec_err_fd = -1;
+	p->attached = true;
+	p->started = true; /* running already: counting starts now */
+	if (cgroup_dir) {
+		if (asprintf(&p->cgroup_procs, "%s/cgroup.procs", cgroup_dir) < 0) {
+			free(p);
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		}
+		r = scan_cgroup(p, true);
+		if (r < 0) {
+			cg_ptrace_free(p);
+			return cg_error_set(err, r, "cannot ptrace the processes of %s: %s", cgroup_dir, strerror(-r));
+		}
+	} else {
+		pid_t *kids = NULL;
+		size_t n = 0;
+		p->root = pid;
+		r = seize_process(p, pid);
+		if (r < 0) {
+			cg_ptrace_free(p);
+			return cg_error_set(err, r, "cannot ptrace pid %d: %s", (int)pid, strerror(-r));
+		}
+		if ((r = cg_proc_descendants(pid, &kids, &n)) < 0) {
+			cg_ptrace_free(p);
+			return cg_error_set(err, r, "cannot list the children of pid %d: %s", (int)pid, strerror(-r));
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!traced_by_us(kids[i]))
+				seize_process(p, kids[i]); /* one that just exited is no loss */
+		free(kids);
+	}
+	*ret = p;
+	return 0;
+}
+
 int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err)
 {
+	if (p->attached)
+		return 0; /* each tracee is resumed at its first (interrupt) stop */
 	if (ptrace(PTRACE_SYSCALL, p->root, NULL, NULL) < 0)
 		return cg_error_set(err, -errno, "PTRACE_SYSCALL: %s", strerror(errno));
 	return 0;
@@ -225,6 +367,11 @@ static void on_stop(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid, int
 
 	if (first)
 		pid_add(p, pid);
+	if (event == PTRACE_EVENT_STOP && sig != SIGTRAP) {
+		/* a group-stop of a seized tracee: it stays stopped until SIGCONT */
+		ptrace(PTRACE_LISTEN, pid, NULL, NULL);
+		return;
+	}
 	if (sig == (SIGTRAP | 0x80)) {
 		on_syscall(p, d, pid);
 	} else if (sig == SIGTRAP && event) {
@@ -275,6 +422,8 @@ int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms,
 					continue;
 				if (errno != ECHILD)
 					return cg_error_set(err, -errno, "waitpid: %s", strerror(errno));
+				if (p->cgroup_procs && scan_cgroup(p, false) > 0)
+					continue; /* the cgroup got new processes */
 				/* nothing left to wait for: the whole tree has exited */
 				p->end.exited = true;
 				if (ret_end)
@@ -286,6 +435,9 @@ int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms,
 			else if (WIFSTOPPED(st))
 				on_stop(p, d, pid, st);
 		}
+		if (p->cgroup_procs)
+			scan_cgroup(p, false);
+		d->lost_tasks = p->late;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
@@ -314,6 +466,35 @@ void cg_ptrace_serve(struct cg_ptrace *p) { p->serving = true; }
 bool cg_ptrace_serving(const struct cg_ptrace *p) { return p->serving; }
 pid_t cg_ptrace_pid(const struct cg_ptrace *p) { return p->root; }
 
+/* Stop every tracee and let it go, delivering a signal it was stopped
+ * for. Bounded: one that does not stop within ~2 s is detached by the
+ * kernel when capgate exits. */
+static void detach_all(struct cg_ptrace *p)
+{
+	for (size_t i = 0; i < p->n_pids; i++)
+		ptrace(PTRACE_INTERRUPT, p->pids[i], NULL, NULL);
+	for (size_t i = 0; i < p->n_pids; i++) {
+		pid_t tid = p->pids[i];
+		for (int tries = 0; tries < 200; tries++) {
+			int st, sig = 0;
+			siginfo_t si;
+			pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+			if (w < 0 || (w == tid && !WIFSTOPPED(st)))
+				break; /* gone */
+			if (w == 0) {
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			if (WSTOPSIG(st) != (SIGTRAP | 0x80) && !(st >> 16) &&
+			    ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0)
+				sig = WSTOPSIG(st);
+			ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+			break;
+		}
+	}
+}
+
 void cg_ptrace_free(struct cg_ptrace *p)
 {
 	if (!p)
@@ -323,8 +504,11 @@ void cg_ptrace_free(struct cg_ptrace *p)
 		kill(p->root, SIGKILL);
 		waitpid(p->root, NULL, __WALL);
 	}
+	if (p->attached)
+		detach_all(p);
 	if (p->exec_err_fd >= 0)
 		close(p->exec_err_fd);
+	free(p->cgroup_procs);
 	free(p->pids);
 	free(p);
 }

@@ -143,8 +143,9 @@ struct cg_trace;
  * SIGCHLD is blocked here (cg_trace_wait takes it synchronously). */
 CAPGATE_API int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct cg_error *err);
 /* Stop recording and free. A workload still running is left running and
- * untraced (BPF: the programs are detached; ptrace: tracees are killed by
- * PTRACE_O_EXITKILL when the tracer goes away -- wait for them first). */
+ * untraced (BPF: the programs are detached; ptrace: a spawned program's
+ * tracees are killed by PTRACE_O_EXITKILL when the tracer goes away -- wait
+ * for them first; attached ones (--pid, --cgroup) are detached). */
 CAPGATE_API void cg_trace_free(struct cg_trace *t);
 static inline void cg_trace_freep(struct cg_trace **t) { cg_trace_free(*t); }
 
@@ -190,6 +191,12 @@ CAPGATE_API int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret
 struct cg_ptrace;
 int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
 		    struct cg_ptrace **ret, struct cg_error *err);
+/* Attach to running processes (--pid: @pid and its descendants; --cgroup:
+ * every process in @cgroup_dir, which is watched for newcomers). The
+ * workload is not capgate's: no EXITKILL, and cg_ptrace_free detaches. */
+int cg_ptrace_attach(pid_t pid, const char *cgroup_dir, const uint32_t serve_nr[CG_TRACE_NARCH],
+		     struct cg_ptrace **ret, struct cg_error *err);
+int cg_proc_descendants(pid_t root, pid_t **ret, size_t *n);
 int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err);
 int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
 		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err);

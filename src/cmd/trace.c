@@ -117,8 +117,10 @@ int cmd_trace(int argc, char **argv)
 		"ends when every traced process has exited, or on Ctrl-C / SIGTERM (forwarded to the\n"
 		"program, which is waited for before the closure is written). SIGUSR1 switches to the\n"
 		"serving phase. The eBPF recorder (root, kernel BTF) is lossless and costs little; if\n"
-		"it cannot be loaded, ptrace is used (much slower; tracees are killed if capgate dies).\n\n"
-		"exit status: 0 written; 1 written but possibly incomplete (a map was full); 2 usage\n"
+		"it cannot be loaded, ptrace is used (much slower; a program capgate started is killed\n"
+		"if capgate dies, a --pid / --cgroup workload is detached and runs on).\n\n"
+		"exit status: 0 written; 1 written but possibly incomplete (a map was full, or with\n"
+		"ptrace a process joined the --cgroup from outside); 2 usage\n"
 		"or input error; 125 the recorder cannot run; 126/127 the program cannot be executed\n"
 		"/ found";
 	const char *out = NULL, *oci = NULL, *cgroup = NULL, *serve_sys = NULL;
@@ -321,7 +323,12 @@ int cmd_trace(int argc, char **argv)
 				"are not in the closure\n",
 			(unsigned long long)d->bad_nr);
 	if (d->lost_tasks || d->lost_args) {
-		if (d->lost_tasks)
+		if (d->lost_tasks && cg_trace_backend_used(t) == CG_TRACE_PTRACE)
+			fprintf(stderr, "capgate trace: the record may be incomplete: %llu processes joined the cgroup "
+					"from outside the traced tree and were attached when seen (their earlier calls "
+					"are missing)\n",
+				(unsigned long long)d->lost_tasks);
+		else if (d->lost_tasks)
 			fprintf(stderr, "capgate trace: the record may be incomplete: %llu processes could not be "
 					"followed (raise --max-tasks)\n",
 				(unsigned long long)d->lost_tasks);

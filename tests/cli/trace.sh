@@ -275,6 +275,67 @@ run_clean ptrace "$T/pt.json" "${PIPE[@]}"
 "$CAPGATE" trace --ptrace -q -o "$T/pt127.json" -- /nonexistent/x 2>/dev/null; rc=$?
 [ $rc -eq 127 ] && ok "ptrace-missing-command" || fail "ptrace-missing-command" "rc=$rc"
 
+# ---- ptrace attached to running processes (--pid, --cgroup) ------------------------
+untraced() { # PID: running, not stopped, no tracer
+	local st tr
+	st=$(awk '/^State:/ {print $2}' /proc/"$1"/status 2>/dev/null)
+	tr=$(awk '/^TracerPid:/ {print $2}' /proc/"$1"/status 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != t ] && [ "$st" != T ] && [ "$tr" = 0 ]
+}
+sh -c 'while :; do cat /proc/loadavg >/dev/null; sleep 0.05; done' &
+LP=$!; PIDS+=($LP)
+yes >/dev/null &
+YP=$!; PIDS+=($YP)
+timeout 30 "$CAPGATE" trace --ptrace -q --pid $LP --duration 1 -o "$T/ptpid.json" 2>"$T/ptpid.err"; rc=$?
+timeout 30 "$CAPGATE" trace --ptrace -q --pid $YP --duration 1 -o "$T/ptyes.json" 2>"$T/ptyes.err"; rc2=$?
+sleep 0.2
+[ $rc -eq 0 ] && grep -q '"wait4"' "$T/ptpid.json" && grep -q '"openat"' "$T/ptpid.json" &&
+	[ $rc2 -eq 0 ] && grep -q '"write"' "$T/ptyes.json" &&
+	ok "ptrace-attach-pid-follows-children" ||
+	fail "ptrace-attach-pid-follows-children" "rc=$rc/$rc2 $(cat "$T/ptpid.err" "$T/ptyes.err")"
+untraced $LP && untraced $YP && ok "ptrace-attach-detaches" ||
+	fail "ptrace-attach-detaches" "$(grep -E '^(State|TracerPid)' /proc/$LP/status /proc/$YP/status)"
+# capgate killed while attached: the kernel detaches, the workload runs on
+"$CAPGATE" trace --ptrace -q --pid $YP -o "$T/ptkill.json" 2>/dev/null &
+KP=$!
+wait_for 10 sh -c "grep -q 'TracerPid:[[:space:]]*$KP\$' /proc/$YP/status"
+kill -KILL $KP; wait $KP 2>/dev/null
+sleep 0.2
+untraced $YP && [ ! -e "$T/ptkill.json" ] && ok "ptrace-attach-killed-leaves-workload-running" ||
+	fail "ptrace-attach-killed-leaves-workload-running" "$(grep -E '^(State|TracerPid)' /proc/$YP/status)"
+kill $LP $YP 2>/dev/null
+"$CAPGATE" trace --ptrace -q --pid 999999999 -o "$T/x.json" 2>"$T/ptnone.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "no process" "$T/ptnone.err" && ok "ptrace-attach-no-such-pid" ||
+	fail "ptrace-attach-no-such-pid" "rc=$rc $(cat "$T/ptnone.err")"
+
+CGROOT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+if [ -n "$CGROOT" ] && mkdir "$CGROOT/capgate-ptrace-$$" 2>/dev/null; then
+	CG=$CGROOT/capgate-ptrace-$$
+	sh -c "echo \$\$ > $CG/cgroup.procs && exec sh -c 'while :; do cat /proc/uptime >/dev/null; sleep 0.05; done'" &
+	CP=$!; PIDS+=($CP)
+	wait_for 10 grep -q . "$CG/cgroup.procs"
+	timeout 30 "$CAPGATE" trace --ptrace -q --cgroup "$CG" --duration 1 -o "$T/ptcg.json" 2>"$T/ptcg.err"; rc=$?
+	[ $rc -eq 0 ] && grep -q '"openat"' "$T/ptcg.json" && untraced $CP &&
+		ok "ptrace-cgroup" || fail "ptrace-cgroup" "rc=$rc $(cat "$T/ptcg.err")"
+	# a process that joins from outside the traced tree is attached late: said, exit 1
+	"$CAPGATE" trace --ptrace -q --cgroup "$CG" --duration 2 -o "$T/ptcg2.json" 2>"$T/ptcg2.err" &
+	TP=$!
+	sleep 0.5
+	sh -c 'while :; do sleep 0.05; done' &
+	NP=$!; PIDS+=($NP)
+	echo $NP >"$CG/cgroup.procs"
+	wait $TP; rc=$?
+	[ $rc -eq 1 ] && grep -q "joined the cgroup" "$T/ptcg2.err" && grep -q '"nanosleep"\|"clock_nanosleep"' "$T/ptcg2.json" &&
+		ok "ptrace-cgroup-newcomer-is-reported" || fail "ptrace-cgroup-newcomer-is-reported" "rc=$rc $(cat "$T/ptcg2.err")"
+	kill $CP $NP 2>/dev/null; wait $CP $NP 2>/dev/null
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	sleep 0.2
+	rmdir "$CG" 2>/dev/null
+else
+	skip "ptrace-cgroup" "no writable cgroup v2 hierarchy mounted"
+	skip "ptrace-cgroup-newcomer-is-reported" "no writable cgroup v2 hierarchy mounted"
+fi
+
 # ---- merge: union, canonical, deterministic ------------------------------------------
 "$CAPGATE" trace -q -o "$T/m1.json" -- true
 "$CAPGATE" trace -q -o "$T/m2.json" -- sh -c 'echo hi >/dev/null; ls / >/dev/null'
