@@ -55,6 +55,7 @@ static const struct {
 	{ "fcntl", CGT_ARG_A1 },
 	{ "fcntl64", CGT_ARG_A1 },
 	{ "ioctl", CGT_ARG_A1 },
+	{ "ipc", CGT_ARG_A0 },        /* i386 multiplexer: which call (version << 16 | op) */
 	{ "kill", CGT_ARG_SIG_A1 },
 	{ "mmap", CGT_ARG_PROT_EXEC },
 	{ "mmap2", CGT_ARG_PROT_EXEC },
@@ -67,6 +68,7 @@ static const struct {
 	{ "rt_tgsigqueueinfo", CGT_ARG_SIG_A2 },
 	{ "setsockopt", CGT_ARG_SOCKOPT },
 	{ "socket", CGT_ARG_SOCKET },
+	{ "socketcall", CGT_ARG_A0 }, /* i386 multiplexer: which call (SYS_SOCKET, ...) */
 	{ "tgkill", CGT_ARG_SIG_A2 },
 	{ "tkill", CGT_ARG_SIG_A1 },
 	{ "unshare", CGT_ARG_UNSHARE },
@@ -279,6 +281,17 @@ static const struct named ioctl_names[] = {
 	{ 0x541b, "FIONREAD" }, { 0x5421, "FIONBIO" }, { 0x5450, "FIONCLEX" }, { 0x5451, "FIOCLEX" },
 	{ 0x5452, "FIOASYNC" },
 };
+static const struct named socketcall_names[] = { /* <linux/net.h> */
+	{ 1, "SYS_SOCKET" }, { 2, "SYS_BIND" }, { 3, "SYS_CONNECT" }, { 4, "SYS_LISTEN" }, { 5, "SYS_ACCEPT" },
+	{ 6, "SYS_GETSOCKNAME" }, { 7, "SYS_GETPEERNAME" }, { 8, "SYS_SOCKETPAIR" }, { 9, "SYS_SEND" },
+	{ 10, "SYS_RECV" }, { 11, "SYS_SENDTO" }, { 12, "SYS_RECVFROM" }, { 13, "SYS_SHUTDOWN" },
+	{ 14, "SYS_SETSOCKOPT" }, { 15, "SYS_GETSOCKOPT" }, { 16, "SYS_SENDMSG" }, { 17, "SYS_RECVMSG" },
+	{ 18, "SYS_ACCEPT4" }, { 19, "SYS_RECVMMSG" }, { 20, "SYS_SENDMMSG" },
+};
+static const struct named ipc_names[] = { /* <linux/ipc.h>: the op, without the version */
+	{ 1, "SEMOP" }, { 2, "SEMGET" }, { 3, "SEMCTL" }, { 4, "SEMTIMEDOP" }, { 11, "MSGSND" }, { 12, "MSGRCV" },
+	{ 13, "MSGGET" }, { 14, "MSGCTL" }, { 21, "SHMAT" }, { 22, "SHMDT" }, { 23, "SHMGET" }, { 24, "SHMCTL" },
+};
 static const struct named level_names[] = {
 	{ 0, "IPPROTO_IP" }, { 1, "SOL_SOCKET" }, { 6, "IPPROTO_TCP" }, { 17, "IPPROTO_UDP" }, { 41, "IPPROTO_IPV6" },
 };
@@ -339,6 +352,10 @@ void cg_trace_arg_describe(const char *name, int kind, uint64_t v, struct cg_str
 			n = NAMED(fcntl_names, v);
 		else if (name && strcmp(name, "ioctl") == 0)
 			n = NAMED(ioctl_names, v & 0xffffffffu);
+		else if (name && strcmp(name, "socketcall") == 0)
+			n = NAMED(socketcall_names, v);
+		else if (name && strcmp(name, "ipc") == 0)
+			n = NAMED(ipc_names, v & 0xffff);
 		if (n)
 			cg_strbuf_addf(out, "%s (%#llx)", n, (unsigned long long)v);
 		else
