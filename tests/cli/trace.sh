@@ -13,9 +13,16 @@ CMP="python3 tests/helpers/trace_cmp.py"
 T=$(mktemp -d /tmp/capgate-trace.XXXXXX)
 chmod 755 "$T"
 PIDS=()
+CGS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	[ -n "${CG:-}" ] && for _ in 1 2 3 4 5; do rmdir "$CG" 2>/dev/null && break; sleep 0.2; done
+	for cg in "${CGS[@]}"; do
+		for _ in 1 2 3 4 5; do
+			for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+			rmdir "$cg" 2>/dev/null && break
+			sleep 0.2
+		done
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -29,6 +36,18 @@ wait_for() {
 	local n=$(($1 * 10)); shift
 	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
+}
+# cgroup_workload NAME: a new cgroup v2 directory (CG) with a process busy
+# in it (CP); fails if no writable cgroup v2 hierarchy is mounted
+cgroup_workload() {
+	local root
+	root=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+	[ -n "$root" ] && mkdir "$root/$1-$$" 2>/dev/null || return 1
+	CG=$root/$1-$$
+	CGS+=("$CG")
+	sh -c "echo \$\$ > $CG/cgroup.procs && exec sh -c 'while :; do cat /proc/uptime >/dev/null; sleep 0.05; done'" &
+	CP=$!; PIDS+=($CP)
+	wait_for 10 grep -q . "$CG/cgroup.procs"
 }
 # run_clean NAME PROFILE CMD...: run under the profile; no denial, exit 0
 run_clean() {
@@ -243,12 +262,7 @@ EOF
 		ok "attach-pid-busy-task" || fail "attach-pid-busy-task" "rc=$rc $(cat "$T/busy.err")"
 
 	# ---- --cgroup -------------------------------------------------------------------
-	CGROOT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-	if [ -n "$CGROOT" ] && mkdir "$CGROOT/capgate-trace-$$" 2>/dev/null; then
-		CG=$CGROOT/capgate-trace-$$
-		sh -c "echo \$\$ > $CG/cgroup.procs && exec sh -c 'while :; do cat /proc/uptime >/dev/null; sleep 0.05; done'" &
-		CP=$!; PIDS+=($CP)
-		wait_for 10 grep -q . "$CG/cgroup.procs"
+	if cgroup_workload capgate-trace; then
 		timeout 30 "$CAPGATE" trace -q --cgroup "$CG" --duration 1 -o "$T/cg.json" 2>"$T/cg.err"; rc=$?
 		kill $CP 2>/dev/null; wait $CP 2>/dev/null
 		[ $rc -eq 0 ] && grep -q '"openat"' "$T/cg.json" && ! grep -q '"bpf"' "$T/cg.json" &&
@@ -320,12 +334,7 @@ kill $LP $YP 2>/dev/null
 [ $rc -eq 2 ] && grep -q "no process" "$T/ptnone.err" && ok "ptrace-attach-no-such-pid" ||
 	fail "ptrace-attach-no-such-pid" "rc=$rc $(cat "$T/ptnone.err")"
 
-CGROOT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-if [ -n "$CGROOT" ] && mkdir "$CGROOT/capgate-ptrace-$$" 2>/dev/null; then
-	CG=$CGROOT/capgate-ptrace-$$
-	sh -c "echo \$\$ > $CG/cgroup.procs && exec sh -c 'while :; do cat /proc/uptime >/dev/null; sleep 0.05; done'" &
-	CP=$!; PIDS+=($CP)
-	wait_for 10 grep -q . "$CG/cgroup.procs"
+if cgroup_workload capgate-ptrace; then
 	timeout 30 "$CAPGATE" trace --ptrace -q --cgroup "$CG" --duration 1 -o "$T/ptcg.json" 2>"$T/ptcg.err"; rc=$?
 	[ $rc -eq 0 ] && grep -q '"openat"' "$T/ptcg.json" && untraced $CP &&
 		ok "ptrace-cgroup" || fail "ptrace-cgroup" "rc=$rc $(cat "$T/ptcg.err")"
@@ -340,9 +349,6 @@ if [ -n "$CGROOT" ] && mkdir "$CGROOT/capgate-ptrace-$$" 2>/dev/null; then
 	[ $rc -eq 1 ] && grep -q "joined the cgroup" "$T/ptcg2.err" && grep -q '"nanosleep"\|"clock_nanosleep"' "$T/ptcg2.json" &&
 		ok "ptrace-cgroup-newcomer-is-reported" || fail "ptrace-cgroup-newcomer-is-reported" "rc=$rc $(cat "$T/ptcg2.err")"
 	kill $CP $NP 2>/dev/null; wait $CP $NP 2>/dev/null
-	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	sleep 0.2
-	rmdir "$CG" 2>/dev/null
 else
 	skip "ptrace-cgroup" "no writable cgroup v2 hierarchy mounted"
 	skip "ptrace-cgroup-newcomer-is-reported" "no writable cgroup v2 hierarchy mounted"
