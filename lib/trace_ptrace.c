@@ -20,11 +20,11 @@
  */
 #include <capgate/trace.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <signal.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,6 +455,8 @@ int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms,
 
 int cg_ptrace_kill(struct cg_ptrace *p, int sig)
 {
+	if (p->attached)
+		return -ESRCH; /* not capgate's to signal (as with the eBPF recorder) */
 	if (!p->root_done)
 		return kill(p->root, sig) < 0 ? -errno : 0;
 	for (size_t i = 0; i < p->n_pids; i++)
@@ -467,8 +469,8 @@ bool cg_ptrace_serving(const struct cg_ptrace *p) { return p->serving; }
 pid_t cg_ptrace_pid(const struct cg_ptrace *p) { return p->root; }
 
 /* Stop every tracee and let it go, delivering a signal it was stopped
- * for. Bounded: one that does not stop within ~2 s is detached by the
- * kernel when capgate exits. */
+ * for. Bounded: a tracee that does not stop within ~2 s is left to the
+ * kernel, which detaches it when capgate exits. */
 static void detach_all(struct cg_ptrace *p)
 {
 	for (size_t i = 0; i < p->n_pids; i++)
