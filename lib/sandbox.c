@@ -28,6 +28,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "proc.h"
+
 /* ---- Landlock ABI, rights, and what each ABI lacks ----------------------- */
 
 /* Ruleset attributes up to ABI 6 (the kernel accepts a shorter size from
@@ -856,21 +858,6 @@ int cg_sandbox_status_exit(const struct cg_sandbox_status *st)
 	return st->exit_code;
 }
 
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = tid;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 static int arch_from_audit(uint32_t audit, uint32_t nr)
 {
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
@@ -936,7 +923,7 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 		case CG_ACT_KILL_THREAD: {
 			/* Kill before answering, so the call never returns. A kill-thread
 			 * is approximated by killing the process. */
-			pid_t tgid = tgid_of(ev.pid);
+			pid_t tgid = cg_proc_tgid(ev.pid);
 			kill(tgid, SIGKILL);
 			if (tgid == child)
 				*killed_child = true;
@@ -948,7 +935,7 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 			 * as a seccomp trap does (without the SYS_SECCOMP siginfo). */
 			resp->error = -ENOSYS;
 			(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
-			syscall(SYS_tgkill, tgid_of(ev.pid), ev.pid, SIGSYS);
+			syscall(SYS_tgkill, cg_proc_tgid(ev.pid), ev.pid, SIGSYS);
 			return;
 		default:
 			/* notify / trace: no agent, no tracer -- the kernel would say ENOSYS */

@@ -9,7 +9,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,9 +23,8 @@
 #include <time.h>
 
 #include "../bpf/trace_shared.h"
+#include "proc.h"
 #include "trace.skel.h"
-
-extern char **environ;
 
 _Static_assert(CG_TRACE_NARCH == CGT_NARCH && CG_TRACE_NR_MAX == CGT_NR_MAX && CG_TRACE_NPHASE == CGT_NPHASE,
 	       "trace.h and trace_shared.h disagree");
@@ -399,24 +397,33 @@ static void vals_range(const struct cg_trace_data *d, unsigned slot, unsigned nr
 	*hi = i;
 }
 
-/* Distinct values of [lo, hi) (sorted by phase then value) in words. */
+/* In [lo, hi) (sorted by phase then value, so a value may appear once per
+ * phase): false if vals[i]'s value already appeared before i; else true,
+ * with its count per phase in @n. */
+static bool value_first(const struct cg_trace_data *d, size_t lo, size_t hi, size_t i, uint64_t n[2])
+{
+	for (size_t j = lo; j < i; j++)
+		if (d->vals[j].value == d->vals[i].value)
+			return false;
+	n[0] = n[1] = 0;
+	for (size_t j = i; j < hi; j++)
+		if (d->vals[j].value == d->vals[i].value)
+			n[d->vals[j].phase ? 1 : 0] += d->vals[j].count;
+	return true;
+}
+
+/* Distinct values of [lo, hi) in words. */
 static void describe_values(const struct cg_trace_data *d, const char *name, int kind, size_t lo, size_t hi,
 			    struct cg_strbuf *out)
 {
 	bool first = true;
+	uint64_t n[2];
 	for (size_t i = lo; i < hi; i++) {
-		uint64_t total = 0;
-		bool dup = false;
-		for (size_t j = lo; j < i; j++)
-			dup |= d->vals[j].value == d->vals[i].value;
-		if (dup)
+		if (!value_first(d, lo, hi, i, n))
 			continue;
-		for (size_t j = i; j < hi; j++)
-			if (d->vals[j].value == d->vals[i].value)
-				total += d->vals[j].count;
 		cg_strbuf_addf(out, "%s", first ? "" : "; ");
 		cg_trace_arg_describe(name, kind, d->vals[i].value, out);
-		cg_strbuf_addf(out, " (%llu)", (unsigned long long)total);
+		cg_strbuf_addf(out, " (%llu)", (unsigned long long)(n[0] + n[1]));
 		first = false;
 	}
 }
@@ -562,18 +569,12 @@ int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_c
 				rc = 0;
 				for (size_t i = lo; i < hi && rc == 0; i++) {
 					/* one rule per value, over the phases it was seen in */
-					uint64_t m0 = 0, m1 = 0;
-					bool dup = false;
-					for (size_t j = lo; j < i; j++)
-						dup |= d->vals[j].value == d->vals[i].value;
-					if (dup)
+					uint64_t m[2];
+					if (!value_first(d, lo, hi, i, m))
 						continue;
-					for (size_t j = i; j < hi; j++)
-						if (d->vals[j].value == d->vals[i].value)
-							*(d->vals[j].phase ? &m1 : &m0) += d->vals[j].count;
 					r.n_args = (uint8_t)value_conds(kind, d->vals[i].value, r.args);
-					r.phases = phase_bits(d, ph, m0, m1);
-					r.count = m0 + m1;
+					r.phases = phase_bits(d, ph, m[0], m[1]);
+					r.count = m[0] + m[1];
 					rc = cg_closure_add_rule(c, &r);
 				}
 				/* the exec made before counting started has no recorded value */
@@ -770,82 +771,6 @@ static int task_add(struct cg_trace *t, pid_t pid, uint8_t state)
 	return r;
 }
 
-/* The descendants of @root as they are now (one /proc walk): @ret gets
- * their pids, @root not included. Later forks are followed by the
- * recorders themselves. */
-int cg_proc_descendants(pid_t root, pid_t **ret, size_t *ret_n)
-{
-	DIR *dir = opendir("/proc");
-	struct dirent *de;
-	size_t n = 0, cap = 0, nout = 0;
-	struct { pid_t pid, ppid; } *v = NULL;
-	bool grew = true;
-	uint8_t *in;
-	pid_t *out;
-
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		char path[64], buf[512], *p;
-		int fd;
-		ssize_t len;
-		pid_t pid = (pid_t)strtol(de->d_name, &p, 10);
-		if (*p || pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		if (!(p = strrchr(buf, ')')))
-			continue;
-		if (n == cap) {
-			void *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-			if (!nv) {
-				free(v);
-				closedir(dir);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[n].pid = pid;
-		v[n].ppid = (pid_t)strtol(p + 4, NULL, 10); /* ") S ppid" */
-		n++;
-	}
-	closedir(dir);
-	in = calloc(n + 1, 1);
-	out = calloc(n + 1, sizeof(*out));
-	if (!in || !out) {
-		free(in);
-		free(out);
-		free(v);
-		return -ENOMEM;
-	}
-	while (grew) {
-		grew = false;
-		for (size_t i = 0; i < n; i++) {
-			if (in[i])
-				continue;
-			bool parent_in = v[i].ppid == root;
-			for (size_t j = 0; j < n && !parent_in; j++)
-				parent_in = in[j] && v[j].pid == v[i].ppid;
-			if (parent_in) {
-				in[i] = 1;
-				grew = true;
-				out[nout++] = v[i].pid;
-			}
-		}
-	}
-	free(in);
-	free(v);
-	*ret = out;
-	*ret_n = nout;
-	return 0;
-}
-
 /* Register every descendant of t->pid (later forks are seen by the
  * sched_process_fork program, which is attached before). */
 static int add_descendants(struct cg_trace *t)
@@ -885,7 +810,6 @@ static int spawn_blocked(struct cg_trace *t, const char *path, char *const argv[
 	if (pid == 0) {
 		sigset_t none;
 		char c;
-		int e;
 		close(rel[1]);
 		close(ex[0]);
 		sigemptyset(&none);
@@ -893,11 +817,7 @@ static int spawn_blocked(struct cg_trace *t, const char *path, char *const argv[
 		/* blocked until capgate has registered us as "pending exec" */
 		if (read(rel[0], &c, 1) != 1)
 			_exit(125); /* capgate went away */
-		execve(path, argv, envp ? envp : environ);
-		e = errno;
-		if (write(ex[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(e == ENOENT ? 127 : 126);
+		cg_exec_or_report(path, argv, envp, ex[1]);
 	}
 	close(rel[0]);
 	close(ex[1]);

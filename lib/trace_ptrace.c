@@ -33,8 +33,8 @@
 #include <time.h>
 
 #include "../bpf/trace_shared.h"
+#include "proc.h"
 
-extern char **environ;
 
 struct cg_ptrace {
 	pid_t root;
@@ -117,11 +117,7 @@ int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], co
 			_exit(125);
 		}
 		raise(SIGSTOP);
-		execve(path, argv, envp ? envp : environ);
-		e = errno;
-		if (write(ex[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(e == ENOENT ? 127 : 126);
+		cg_exec_or_report(path, argv, envp, ex[1]);
 	}
 	close(ex[1]);
 	p->exec_err_fd = ex[0];
@@ -191,21 +187,11 @@ static int seize_process(struct cg_ptrace *p, pid_t pid)
 }
 
 /* Is @pid already traced by us (an auto-attached child whose first stop
- * has not been reaped yet counts too)? */
+ * has not been reaped yet counts too)? One that is gone needs no seizing. */
 static bool traced_by_us(pid_t pid)
 {
-	char path[64], line[128];
-	pid_t tracer = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (!(f = fopen(path, "re")))
-		return true; /* gone: nothing to seize */
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
-			break;
-	fclose(f);
-	return tracer == getpid();
+	long tracer;
+	return cg_proc_status(pid, "TracerPid", &tracer) < 0 || tracer == getpid();
 }
 
 /* Seize the processes of the cgroup that are not traced yet. @first: the
@@ -286,21 +272,6 @@ int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err)
 	return 0;
 }
 
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = tid;
-	FILE *f;
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (!(f = fopen(path, "re")))
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 static void on_syscall(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid)
 {
 	struct __ptrace_syscall_info info;
@@ -340,7 +311,7 @@ static void on_syscall(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid)
 		args[0] = errno ? ~0ull : (uint64_t)flags;
 	}
 	cg_trace_data_add(d, slot, (uint32_t)nr, p->serving ? 1 : 0, args,
-			  kind >= CGT_ARG_SIG_A1 && kind <= CGT_ARG_SIG_PIDFD ? tgid_of(pid) : pid);
+			  kind >= CGT_ARG_SIG_A1 && kind <= CGT_ARG_SIG_PIDFD ? cg_proc_tgid(pid) : pid);
 }
 
 static void on_exit_of(struct cg_ptrace *p, pid_t pid, int st)

@@ -196,7 +196,6 @@ int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], co
  * workload is not capgate's: no EXITKILL, and cg_ptrace_free detaches. */
 int cg_ptrace_attach(pid_t pid, const char *cgroup_dir, const uint32_t serve_nr[CG_TRACE_NARCH],
 		     struct cg_ptrace **ret, struct cg_error *err);
-int cg_proc_descendants(pid_t root, pid_t **ret, size_t *n);
 int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err);
 int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
 		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal: reading /proc and starting a program, shared by the sandbox
+ * (lib/sandbox.c) and the recorders (lib/trace.c, lib/trace_ptrace.c). */
+#ifndef CAPGATE_PROC_H
+#define CAPGATE_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The number after "@field:" in /proc/@pid/status: 0, or -errno (-ENOENT:
+ * no such process or field). */
+int cg_proc_status(pid_t pid, const char *field, long *ret);
+/* The thread group of thread @tid (@tid itself if it cannot be read). */
+pid_t cg_proc_tgid(pid_t tid);
+/* The descendants of @root as they are now (one /proc walk): @ret gets
+ * their pids, @root not included; free() it. */
+int cg_proc_descendants(pid_t root, pid_t **ret, size_t *n);
+/* In a forked child: execve @path (the caller's environment if @envp is
+ * NULL). If that fails, write its errno to @errfd and exit 127 (not found)
+ * or 126. */
+_Noreturn void cg_exec_or_report(const char *path, char *const argv[], char *const envp[], int errfd);
+
+#endif
