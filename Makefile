@@ -48,7 +48,7 @@ asan:
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard include/capgate/*.h lib/*.h)
+build-fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRC) $(wildcard include/capgate/*.h lib/*.h)
 	@mkdir -p build-fuzz
 	clang $(BASE_CFLAGS) -Wno-missing-prototypes -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 

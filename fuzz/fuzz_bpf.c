@@ -18,12 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		__builtin_trap();                                              \
-	} while (0)
+#include "fuzz.h"
 
 /* Values worth trying: the program's own constants hit its branches. */
 static uint32_t pick(const struct sock_filter *insns, size_t len, size_t i)
@@ -115,7 +110,6 @@ static void check_disasm(const struct sock_filter *insns, size_t len)
 	cg_strbuf_release(&sb);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cg_bpf_prog prog = { 0 };

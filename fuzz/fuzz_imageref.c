@@ -16,19 +16,13 @@
 #include <string.h>
 #include <strings.h>
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		__builtin_trap();                                              \
-	} while (0)
+#include "fuzz.h"
 
 static bool same(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const trusted[] = { "docker.io", "docker.io/library", "registry.example.com",

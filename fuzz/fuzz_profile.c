@@ -15,14 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		__builtin_trap();                                              \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void check_round_trip(const struct cg_profile *p)
 {

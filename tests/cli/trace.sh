@@ -37,6 +37,19 @@ wait_for() {
 	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
 }
+# rerun_serving NAME CHECK EXERCISE CMD...: run the server CMD under its
+# recorded profile $T/NAME.json while EXERCISE drives it (test CHECK); then
+# test NAME-rerun: it exited 0 with no denial
+rerun_serving() {
+	local name=$1 check=$2 exercise=$3 rp rc
+	shift 3
+	"$CAPGATE" run --explain --profile "$T/$name.json" -- "$@" >/dev/null 2>"$T/$name.run.err" &
+	rp=$!; PIDS+=($rp)
+	$exercise && ok "$check" || fail "$check" "$(head -3 "$T/$name.run.err")"
+	wait $rp; rc=$?
+	[ $rc -eq 0 ] && ! grep -q denied "$T/$name.run.err" && ok "$name-rerun" ||
+		fail "$name-rerun" "rc=$rc $(grep -m3 denied "$T/$name.run.err")"
+}
 # cgroup_workload NAME: a new cgroup v2 directory (CG) with a process busy
 # in it (CP); fails if no writable cgroup v2 hierarchy is mounted
 cgroup_workload() {
@@ -183,12 +196,7 @@ assert any(s['names'] == ['socket'] and s.get('args') for s in c['syscalls'])  #
 serving = [n for n, p in ph.items() if 'serving' in p]
 print(f"nginx: {len(ph)} calls, serving {len(serving)}", file=sys.stderr)
 EOF
-		"$CAPGATE" run --explain --profile "$T/nginx.json" -- "${NGINX[@]}" >/dev/null 2>"$T/nginx.run.err" &
-		RP=$!; PIDS+=($RP)
-		serve_100 && ok "nginx-rerun-100-requests" || fail "nginx-rerun-100-requests" "$(head -3 "$T/nginx.run.err")"
-		wait $RP; rc=$?
-		[ $rc -eq 0 ] && ! grep -q denied "$T/nginx.run.err" && ok "nginx-rerun" ||
-			fail "nginx-rerun" "rc=$rc $(grep -m3 denied "$T/nginx.run.err")"
+		rerun_serving nginx nginx-rerun-100-requests serve_100 "${NGINX[@]}"
 	else
 		fail nginx "nginx or curl not installed (scripts/dev.sh installs them)"
 	fi
@@ -209,12 +217,7 @@ EOF
 		SP=$!; PIDS+=($SP)
 		bench && ok "redis-benchmark" || fail "redis-benchmark" "under trace: $(cat "$RD/bench.out")"
 		wait $SP && compare redis || fail redis-equals-strace "$(cat "$T/redis.err")"
-		"$CAPGATE" run --explain --profile "$T/redis.json" -- "${REDIS[@]}" >/dev/null 2>"$T/redis.run.err" &
-		RP=$!; PIDS+=($RP)
-		bench && ok "redis-rerun-benchmark" || fail "redis-rerun-benchmark" "$(head -3 "$T/redis.run.err")"
-		wait $RP; rc=$?
-		[ $rc -eq 0 ] && ! grep -q denied "$T/redis.run.err" && ok "redis-rerun" ||
-			fail "redis-rerun" "rc=$rc $(grep -m3 denied "$T/redis.run.err")"
+		rerun_serving redis redis-rerun-benchmark bench "${REDIS[@]}"
 	else
 		fail redis "redis-server or redis-benchmark not installed (scripts/dev.sh installs them)"
 	fi
