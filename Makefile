@@ -8,7 +8,7 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WA
 LIBS    := -lseccomp -lfyaml -lcrypto
 BUILD   ?= build
 
-LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_SRC  := $(sort $(filter-out %.bpf.c,$(wildcard lib/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/*.c src/cmd/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -20,7 +20,7 @@ HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tes
 
 all: $(BUILD)/capgate $(BUILD)/libcapgate.a $(TESTS) $(HELPERS)
 
-$(BUILD)/%.o: %.c $(wildcard include/capgate/*.h lib/*.h src/*.h tests/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/capgate/*.h lib/*/*.h src/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -48,7 +48,7 @@ asan:
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRC) $(wildcard include/capgate/*.h lib/*.h)
+build-fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRC) $(wildcard include/capgate/*.h lib/*/*.h)
 	@mkdir -p build-fuzz
 	clang $(BASE_CFLAGS) -Wno-missing-prototypes -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 

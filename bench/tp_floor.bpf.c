@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only) */
 /*
  * The floor of recording on sys_enter: an empty program on the hook the
- * recorder uses (bpf/trace.bpf.c). Attaching any program there puts every
+ * recorder uses (lib/source/trace.bpf.c). Attaching any program there puts every
  * task's system calls on the kernel's slow path; what this costs is paid by
  * any recorder on this hook, whatever its program does. bench/trace_bench.sh
  * measures it beside capgate trace.

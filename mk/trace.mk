@@ -1,7 +1,7 @@
 # The eBPF recorder (issue 3): vmlinux.h from the running kernel's BTF, the
 # BPF object built with clang, and a libbpf skeleton generated from it.
-# lib/trace.c includes the skeleton, so it (and the fuzz build, which
-# compiles lib/*.c directly) depends on it.
+# lib/source/trace.c includes the skeleton, so it (and the fuzz build, which
+# compiles lib/*/*.c directly) depends on it.
 BPFTOOL ?= bpftool
 BPF_CLANG ?= clang
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
@@ -13,14 +13,14 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(dir $@)
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/trace.bpf.o: bpf/trace.bpf.c bpf/trace_shared.h $(BUILD)/vmlinux.h
-	$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Werror -c $< -o $@
+$(BUILD)/trace.bpf.o: lib/source/trace.bpf.c lib/source/trace_shared.h $(BUILD)/vmlinux.h
+	$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ilib/source -Wall -Werror -c $< -o $@
 
 $(BUILD)/trace.skel.h: $(BUILD)/trace.bpf.o
 	$(BPFTOOL) gen skeleton $< name trace_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/lib/trace.o: $(BUILD)/trace.skel.h bpf/trace_shared.h
-$(FUZZ_SRC:fuzz/%.c=build-fuzz/%): $(BUILD)/trace.skel.h bpf/trace_shared.h
+$(BUILD)/lib/source/trace.o: $(BUILD)/trace.skel.h lib/source/trace_shared.h
+$(FUZZ_SRC:fuzz/%.c=build-fuzz/%): $(BUILD)/trace.skel.h lib/source/trace_shared.h
 
 # A real 32-bit (i386) program for the compat-recording test. Without
 # gcc-multilib the rule leaves a stub that exits 77, and the test skips

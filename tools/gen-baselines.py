@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate lib/baselines_table.c: the built-in allowed-call baselines.
+"""Generate lib/static/baselines_table.c: the built-in allowed-call baselines.
 
-usage: tools/gen-baselines.py GVISOR_ENOSYS RUNSC_VERSION DOCKER_CLOSURE MISSION_JSON > lib/baselines_table.c
+usage: tools/gen-baselines.py GVISOR_ENOSYS RUNSC_VERSION DOCKER_CLOSURE MISSION_JSON > lib/static/baselines_table.c
 
   GVISOR_ENOSYS   output of `runsc do capgate __probe-syscalls` (the calls gVisor
                   answers ENOSYS to); gVisor's baseline = every x86_64 call in
@@ -13,7 +13,7 @@ import json, re, sys
 
 def main():
     enosys_path, runsc_version, docker_path, mission_path = sys.argv[1:5]
-    table = open("lib/syscalls_table.c").read()
+    table = open("lib/closure/syscalls_table.c").read()
     x86_64 = sorted(n for n, v in re.findall(r'\{ "(\w+)", \{ (-?\d+)', table) if int(v) >= 0)
     enosys = {l.strip() for l in open(enosys_path) if l.strip() and not l.startswith("#")}
     gvisor = [n for n in x86_64 if n not in enosys]

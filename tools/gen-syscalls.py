@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generate lib/syscalls_table.c from a syscall-number CSV in libseccomp's
+"""Generate lib/closure/syscalls_table.c from a syscall-number CSV in libseccomp's
 src/syscalls.csv layout (name, then per arch: number or PNR, kernel version).
 
 Syscall numbers are kernel ABI facts; the CSV is only the carrier. The test
 suite cross-checks the generated table against the kernel's syscall_64.tbl
 and against the libseccomp installed on the machine.
 
-usage: tools/gen-syscalls.py CSV > lib/syscalls_table.c
+usage: tools/gen-syscalls.py CSV > lib/closure/syscalls_table.c
 """
 import csv, sys
 

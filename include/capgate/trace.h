@@ -84,7 +84,7 @@ CAPGATE_API void cg_trace_data_finish(struct cg_trace_data *d);
 CAPGATE_API void cg_trace_data_totals(const struct cg_trace_data *d, int phase, uint64_t *ret_calls,
 				      unsigned *ret_distinct);
 
-/* Which argument values are kept for @name (enum, see bpf/trace_shared.h);
+/* Which argument values are kept for @name (enum, see lib/source/trace_shared.h);
  * 0 for none. On i386 "mmap" is old_mmap (a struct): none. */
 CAPGATE_API int cg_trace_argkind(enum cg_arch_id arch, const char *name);
 
@@ -187,7 +187,7 @@ CAPGATE_API enum cg_trace_phase cg_trace_phase_now(const struct cg_trace *t);
  * line once or twice a second). */
 CAPGATE_API int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret, struct cg_error *err);
 
-/* ---- internal: the ptrace recorder (lib/trace_ptrace.c) ---------------- */
+/* ---- internal: the ptrace recorder (lib/source/trace_ptrace.c) ---------------- */
 struct cg_ptrace;
 int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
 		    struct cg_ptrace **ret, struct cg_error *err);

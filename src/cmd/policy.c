@@ -212,8 +212,8 @@ static void rego_set(struct cg_strbuf *sb, char *const *v, size_t n)
 /* The rules, written once; parameters come from data (Rego module) or from
  * input.parameters (Gatekeeper). Every "PARAM." in the text is replaced by the
  * parameter prefix, and "DENY" by the head of a deny rule. They follow
- * capgate's own reading rule by rule (lib/k8s.c, lib/policy.c,
- * lib/imageref.c); `capgate policy export --rego-tests` writes OPA tests
+ * capgate's own reading rule by rule (lib/static/k8s.c, lib/static/policy.c,
+ * lib/static/imageref.c); `capgate policy export --rego-tests` writes OPA tests
  * that hold them to capgate's verdicts. */
 static const char rego_text[] =
 	"# The pod spec and the pod's metadata, for any workload kind.\n"

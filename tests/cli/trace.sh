@@ -364,7 +364,7 @@ fi
 	"$CAPGATE" merge -q "$T/m1.json" "$T/m2.json" -o "$T/u12b.json" &&
 	"$CAPGATE" merge -q "$T/m2.json" "$T/m1.json" -o "$T/u21.json"
 # same inputs, same order: same bytes; either order: the same rules (the
-# digest also covers rule order, which lib/closure.c sorts by comment too)
+# digest also covers rule order, which lib/closure/closure.c sorts by comment too)
 if cmp -s "$T/u12.json" "$T/u12b.json" &&
 	python3 - "$T/m1.json" "$T/m2.json" "$T/u12.json" "$T/u21.json" <<'EOF'; then
 import json, sys

@@ -14,7 +14,7 @@
 #include <fnmatch.h>
 #include <time.h>
 
-#include "doc.h"
+#include "core/doc.h"
 #include "t.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "../../bpf/trace_shared.h"
+#include "source/trace_shared.h"
 #include "t.h"
 
 CAPGATE_API bool cg_trace_argkinds_sorted(void);

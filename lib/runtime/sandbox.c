@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "proc.h"
+#include "core/proc.h"
 
 /* ---- Landlock ABI, rights, and what each ABI lacks ----------------------- */
 

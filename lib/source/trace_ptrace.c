@@ -32,8 +32,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "../bpf/trace_shared.h"
-#include "proc.h"
+#include "source/trace_shared.h"
+#include "core/proc.h"
 
 
 struct cg_ptrace {

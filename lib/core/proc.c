@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Reading /proc and starting a program: see proc.h. */
-#include "proc.h"
+#include "core/proc.h"
 
 #include <dirent.h>
 #include <errno.h>

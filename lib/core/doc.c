@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "doc.h"
+#include "core/doc.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "syscalls_table.h"
+#include "closure/syscalls_table.h"
 
 /* Columns of the generated table (see lib/syscalls_table.c). */
 enum { COL_X86_64, COL_X86, COL_X32, COL_AARCH64, COL_ARM, COL_RISCV64, COL_PPC64,

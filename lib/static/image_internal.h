@@ -9,7 +9,7 @@
 
 #include <capgate/image.h>
 
-#include "doc.h"
+#include "core/doc.h"
 
 /* The largest file or blob capgate reads into memory. */
 #define CG_BLOB_MAX ((size_t)64 << 20)

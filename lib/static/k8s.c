@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "doc.h"
+#include "core/doc.h"
 
 #define K8S_PATH_MAX 512
 #define K8S_LIST_DEPTH 4

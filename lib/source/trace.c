@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "../bpf/trace_shared.h"
-#include "proc.h"
+#include "source/trace_shared.h"
+#include "core/proc.h"
 #include "trace.skel.h"
 
 _Static_assert(CG_TRACE_NARCH == CGT_NARCH && CG_TRACE_NR_MAX == CGT_NR_MAX && CG_TRACE_NPHASE == CGT_NPHASE,

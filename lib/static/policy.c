@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "baselines_table.h"
-#include "doc.h"
+#include "static/baselines_table.h"
+#include "core/doc.h"
 
 /* ---- baselines ------------------------------------------------------------ */
 

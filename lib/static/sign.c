@@ -27,7 +27,7 @@
  * Transparency-log (Rekor) bundles and Fulcio certificates are not checked:
  * this is key-based verification only.
  */
-#include "image_internal.h"
+#include "static/image_internal.h"
 
 #include <errno.h>
 #include <openssl/bio.h>

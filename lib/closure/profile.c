@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "doc.h"
+#include "core/doc.h"
 
 #define PATH_MAX_LEN 256
 

@@ -22,7 +22,7 @@
  * that also speaks a dozen formats. An archive holds no image manifest, so
  * manifest_digest is "" and signatures cannot be checked on it.
  */
-#include "image_internal.h"
+#include "static/image_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
