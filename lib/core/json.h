@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal: the one JSON writer every emitter uses (profiles, closures,
+ * reports, AdmissionReview answers). It tracks commas, indentation and
+ * string escapes so no caller writes a quote or a comma by hand.
+ *
+ * Layout: @indent 0 writes compact JSON ({"a":[1,2]}); @indent N writes one
+ * member per line, N spaces per level, "key": value. A container opened with
+ * the _inline variant keeps its members on one line in either layout
+ * (["a", "b"] pretty, ["a","b"] compact). Empty containers are {} and [].
+ * Errors (a key outside an object, unbalanced close) are programming errors:
+ * they set @bad, which cg_json_finish() reports as -EINVAL. An allocation
+ * failure is the strbuf's sticky oom (-ENOMEM). */
+#ifndef CAPGATE_CORE_JSON_H
+#define CAPGATE_CORE_JSON_H
+
+#include <capgate/strbuf.h>
+#include <stdint.h>
+
+#define CG_JSON_MAX_DEPTH 64
+
+struct cg_json {
+	struct cg_strbuf *sb;
+	unsigned indent;
+	unsigned depth;
+	bool bad;
+	bool after_key;
+	uint64_t nonempty; /* bit d: the container at depth d has a member */
+	uint64_t inline_;  /* bit d: the container at depth d stays on one line */
+	uint64_t is_obj;   /* bit d: the container at depth d is an object */
+};
+
+void cg_json_init(struct cg_json *j, struct cg_strbuf *sb, unsigned indent);
+/* 0, -ENOMEM (the buffer ran out) or -EINVAL (unbalanced or misplaced
+ * calls). A trailing newline is added in the pretty layout. */
+int cg_json_finish(struct cg_json *j);
+
+void cg_json_obj_open(struct cg_json *j);
+void cg_json_obj_open_inline(struct cg_json *j);
+void cg_json_obj_close(struct cg_json *j);
+void cg_json_arr_open(struct cg_json *j);
+void cg_json_arr_open_inline(struct cg_json *j);
+void cg_json_arr_close(struct cg_json *j);
+
+/* A member name; the next value call is its value. */
+void cg_json_key(struct cg_json *j, const char *key);
+void cg_json_str(struct cg_json *j, const char *s); /* NULL writes null */
+void cg_json_strn(struct cg_json *j, const char *s, size_t n);
+void cg_json_int(struct cg_json *j, long long v);
+void cg_json_uint(struct cg_json *j, unsigned long long v);
+void cg_json_bool(struct cg_json *j, bool v);
+void cg_json_null(struct cg_json *j);
+/* A value that is already JSON (e.g. a document read from a file). */
+void cg_json_raw(struct cg_json *j, const char *json, size_t n);
+/* A value written by printf; the caller promises it is valid JSON
+ * (a number, usually). */
+void cg_json_rawf(struct cg_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* key + value in one call */
+static inline void cg_json_kv_str(struct cg_json *j, const char *k, const char *v)
+{
+	cg_json_key(j, k);
+	cg_json_str(j, v);
+}
+static inline void cg_json_kv_int(struct cg_json *j, const char *k, long long v)
+{
+	cg_json_key(j, k);
+	cg_json_int(j, v);
+}
+static inline void cg_json_kv_uint(struct cg_json *j, const char *k, unsigned long long v)
+{
+	cg_json_key(j, k);
+	cg_json_uint(j, v);
+}
+static inline void cg_json_kv_bool(struct cg_json *j, const char *k, bool v)
+{
+	cg_json_key(j, k);
+	cg_json_bool(j, v);
+}
+
+#endif
