@@ -8,10 +8,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "source/trace_internal.h"
 #include "source/trace_shared.h"
 #include "t.h"
-
-CAPGATE_API bool cg_trace_argkinds_sorted(void);
 
 static int nr(enum cg_arch_id a, const char *name)
 {
@@ -248,7 +247,7 @@ static int test_missing_command(void)
 	struct cg_trace *t = NULL;
 	struct cg_error err = { 0 };
 	CHECK_EQ_INT(cg_trace_new(&o, &t, &err), -ENOENT);
-	CHECK_CONTAINS(err.msg, "command not found");
+	CHECK_CONTAINS(err.msg, "cannot execute capgate-no-such-command: No such file or directory");
 	CHECK(t == NULL);
 	return 0;
 }
