@@ -1,7 +1,8 @@
 # The eBPF recorder (issue 3): vmlinux.h from the running kernel's BTF, the
 # BPF object built with clang, and a libbpf skeleton generated from it.
-# lib/source/trace.c includes the skeleton, so it (and the fuzz build, which
-# compiles lib/*/*.c directly) depends on it.
+# lib/source/trace_bpf.c includes the skeleton, so it (and the fuzz build,
+# which compiles lib/*/*.c directly) depends on it. Not optional: the
+# library does not build without it.
 BPFTOOL ?= bpftool
 BPF_CLANG ?= clang
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
@@ -19,7 +20,7 @@ $(BUILD)/trace.bpf.o: lib/source/trace.bpf.c lib/source/trace_shared.h $(BUILD)/
 $(BUILD)/trace.skel.h: $(BUILD)/trace.bpf.o
 	$(BPFTOOL) gen skeleton $< name trace_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/lib/source/trace.o: $(BUILD)/trace.skel.h lib/source/trace_shared.h
+$(BUILD)/lib/source/trace_bpf.o: $(BUILD)/trace.skel.h lib/source/trace_shared.h
 $(FUZZ_SRC:fuzz/%.c=build-fuzz/%): $(BUILD)/trace.skel.h lib/source/trace_shared.h
 
 # A real 32-bit (i386) program for the compat-recording test. Without

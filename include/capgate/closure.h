@@ -170,6 +170,11 @@ CAPGATE_API int cg_closure_digest(const struct cg_closure *c, char ret[72]);
 CAPGATE_API int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, int phase,
 					uint32_t **ret_nrs, size_t *ret_n);
 
+/* Drop capgate's fields, in place, leaving what a plain OCI profile holds:
+ * phases, per-rule counts, comments and per-rule arches go (a rule then
+ * holds on every arch of the closure); rules that become equal merge. */
+CAPGATE_API void cg_closure_strip_extensions(struct cg_closure *c);
+
 /* Errno name <-> number ("EPERM" <-> 1), for profiles and messages. */
 CAPGATE_API const char *cg_errno_name(uint32_t e);
 CAPGATE_API int cg_errno_parse(const char *s);

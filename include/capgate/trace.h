@@ -119,6 +119,17 @@ CAPGATE_API bool cg_trace_port_listening(unsigned port);
 
 enum cg_trace_backend { CG_TRACE_AUTO, CG_TRACE_BPF, CG_TRACE_PTRACE };
 
+struct cg_trace;
+
+/* What cg_trace_record tells its caller while it runs (opts->on_event),
+ * with the milliseconds since the workload was released. */
+enum cg_trace_event {
+	CG_TRACE_EV_TICK,    /* every round of the loop (about 5 a second): time for a progress line */
+	CG_TRACE_EV_SERVING, /* the serving phase was reached (once) */
+	CG_TRACE_EV_KILLING, /* a second stop signal: the program gets SIGKILL */
+	CG_TRACE_EV_DONE,    /* recording has ended; the record is read next */
+};
+
 struct cg_trace_opts {
 	size_t sz;                        /* sizeof(struct cg_trace_opts) */
 	enum cg_trace_backend backend;
@@ -127,8 +138,23 @@ struct cg_trace_opts {
 	pid_t pid;                        /* attach to a running process and its descendants (BPF) */
 	const char *cgroup;               /* every process of a cgroup v2 directory (BPF) */
 	char *const *envp;                /* for argv; NULL = environ */
+	/* Triggers of the serving phase; any of them arms the phases. */
 	const char *serve_after_syscall;  /* first call of this name flips to serving, in the kernel */
-	bool phased;                      /* phases are meaningful (a trigger of any kind is armed) */
+	bool serve_timer;                 /* serving starts serve_after_ms after the start */
+	uint64_t serve_after_ms;
+	unsigned serve_port;              /* serving starts once a TCP socket listens on this port */
+	int serve_signal;                 /* a signal of @signals that switches to serving (0 = none) */
+	bool phased;                      /* phases are meaningful even without a trigger */
+	uint64_t duration_ms;             /* cg_trace_record stops after this long (0 = no limit) */
+	/* The signals cg_trace_record takes (blocked by the caller, NULL =
+	 * none): serve_signal switches to serving; any other ends the
+	 * recording -- in spawn mode the program gets it (unless it came from
+	 * the terminal, which sent it already) and is waited for, a second one
+	 * kills it; with --pid / --cgroup recording stops at once. */
+	const sigset_t *signals;
+	/* Called by cg_trace_record as it runs (may be NULL). */
+	void (*on_event)(struct cg_trace *t, enum cg_trace_event ev, uint64_t ms, void *userdata);
+	void *userdata;
 	unsigned max_tasks;               /* size of the tasks map (0 = 32768) */
 	unsigned max_values;              /* size of the value-set map (0 = 8192) */
 };
@@ -187,22 +213,14 @@ CAPGATE_API enum cg_trace_phase cg_trace_phase_now(const struct cg_trace *t);
  * line once or twice a second). */
 CAPGATE_API int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret, struct cg_error *err);
 
-/* ---- internal: the ptrace recorder (lib/source/trace_ptrace.c) ---------------- */
-struct cg_ptrace;
-int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
-		    struct cg_ptrace **ret, struct cg_error *err);
-/* Attach to running processes (--pid: @pid and its descendants; --cgroup:
- * every process in @cgroup_dir, which is watched for newcomers). The
- * workload is not capgate's: no EXITKILL, and cg_ptrace_free detaches. */
-int cg_ptrace_attach(pid_t pid, const char *cgroup_dir, const uint32_t serve_nr[CG_TRACE_NARCH],
-		     struct cg_ptrace **ret, struct cg_error *err);
-int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err);
-int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
-		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err);
-int cg_ptrace_kill(struct cg_ptrace *p, int sig);
-void cg_ptrace_serve(struct cg_ptrace *p);
-bool cg_ptrace_serving(const struct cg_ptrace *p);
-pid_t cg_ptrace_pid(const struct cg_ptrace *p);
-void cg_ptrace_free(struct cg_ptrace *p);
+/* Run the whole recording of @t (after cg_trace_new): release the
+ * workload, wait for it to end, for opts->duration_ms or for a stop signal,
+ * flipping to the serving phase on the triggers of the options, then read
+ * the record (finished) and build its closure (@copts, @notes as in
+ * cg_trace_data_closure). @ret_end, @ret_data may be NULL. */
+CAPGATE_API int cg_trace_record(struct cg_trace *t, const struct cg_trace_closure_opts *copts,
+				struct cg_strbuf *notes, struct cg_trace_end *ret_end,
+				struct cg_trace_data **ret_data, struct cg_closure **ret_closure,
+				struct cg_error *err);
 
 #endif

@@ -826,3 +826,21 @@ int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, in
 	*ret_n = u;
 	return 0;
 }
+
+void cg_closure_strip_extensions(struct cg_closure *c)
+{
+	for (unsigned i = 0; i < c->n_phases; i++) {
+		free(c->phase_names[i]);
+		c->phase_names[i] = NULL;
+	}
+	c->n_phases = 0;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		struct cg_rule *r = &c->rules[i];
+		r->phases = 0;
+		r->count = 0;
+		r->arch_mask = 0;
+		free(r->origin);
+		r->origin = NULL;
+	}
+	cg_closure_canonicalize(c);
+}

@@ -2,6 +2,8 @@
 /* Reading /proc and starting a program: see proc.h. */
 #include "core/proc.h"
 
+#include <capgate/error.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -114,6 +117,62 @@ int cg_proc_descendants(pid_t root, pid_t **ret, size_t *ret_n)
 	*ret = out;
 	*ret_n = nout;
 	return 0;
+}
+
+/* 0 if @path is a regular file we may execute, else the errno execve
+ * would give: EACCES for what is not a regular file (*ret_mode: what it is, 0 if
+ * stat failed). */
+static int exec_check(const char *path, mode_t *ret_mode)
+{
+	struct stat st;
+
+	*ret_mode = 0;
+	if (stat(path, &st) < 0)
+		return errno;
+	*ret_mode = st.st_mode;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) < 0 ? errno : 0;
+}
+
+int cg_exec_find(const char *file, char **ret, struct cg_error *err)
+{
+	const char *path = getenv("PATH");
+	mode_t mode;
+	int e = ENOENT;
+
+	if (!file || !*file)
+		return cg_error_set(err, -ENOENT, "cannot execute '': %s", strerror(ENOENT));
+	if (strchr(file, '/')) {
+		char *p;
+		if ((e = exec_check(file, &mode)))
+			return cg_error_set(err, -e, "cannot execute %s: %s", file,
+					    strerror(S_ISDIR(mode) ? EISDIR : e));
+		if (!(p = strdup(file)))
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		*ret = p;
+		return 0;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char *cand = NULL;
+
+		if (asprintf(&cand, "%.*s%s%s", (int)(end - p), p, end == p ? "" : "/", file) < 0)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		if (exec_check(cand, &mode) == 0) {
+			*ret = cand;
+			return 0;
+		}
+		free(cand);
+		if (S_ISREG(mode))
+			e = EACCES; /* there, but not executable: said if nothing else is found */
+		if (!*end)
+			break;
+		p = end;
+	}
+	return cg_error_set(err, -e, "cannot execute %s: %s", file, strerror(e));
 }
 
 void cg_exec_or_report(const char *path, char *const argv[], char *const envp[], int errfd)

@@ -709,48 +709,6 @@ struct shared_page {
 	char setup_msg[CG_ERROR_MAX];
 };
 
-static int resolve_path(const char *file, char **ret, struct cg_error *err)
-{
-	int saw_eacces = 0;
-
-	if (!*file)
-		return cg_error_set(err, -ENOENT, "cannot execute '': %s", strerror(ENOENT));
-	if (strchr(file, '/')) {
-		struct stat st;
-		if (stat(file, &st) < 0)
-			return cg_error_set(err, -errno, "cannot execute %s: %s", file, strerror(errno));
-		if (S_ISDIR(st.st_mode))
-			return cg_error_set(err, -EACCES, "cannot execute %s: %s", file, strerror(EISDIR));
-		if (access(file, X_OK) < 0)
-			return cg_error_set(err, -errno, "cannot execute %s: %s", file, strerror(errno));
-		*ret = strdup(file);
-		return *ret ? 0 : cg_error_set(err, -ENOMEM, "out of memory");
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path;; p++) {
-		const char *e = strchrnul(p, ':');
-		char *cand = NULL;
-		struct stat st;
-		if (asprintf(&cand, "%.*s%s%s", (int)(e - p), p, e == p ? "" : "/", file) < 0)
-			return cg_error_set(err, -ENOMEM, "out of memory");
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(cand, X_OK) == 0) {
-				*ret = cand;
-				return 0;
-			}
-			saw_eacces = 1;
-		}
-		free(cand);
-		if (!*e)
-			break;
-		p = e;
-	}
-	int e = saw_eacces ? EACCES : ENOENT;
-	return cg_error_set(err, -e, "cannot execute %s: %s", file, strerror(e));
-}
-
 static void child_exit(int code)
 {
 	/* The profile may deny exit_group; never return into the caller. */
@@ -771,7 +729,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		return cg_error_set(err, -EINVAL, "no command to run");
 	if ((r = cg_sandbox_check_exec(sb, err)) < 0)
 		return r;
-	if ((r = resolve_path(argv[0], &path, err)) < 0)
+	if ((r = cg_exec_find(argv[0], &path, err)) < 0)
 		return r;
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)

@@ -1,598 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The dynamic closure: the record of a run (struct cg_trace_data), the
- * closure built from it, and the eBPF recorder that fills it (the libbpf
- * skeleton generated from bpf/trace.bpf.c). The ptrace fallback lives in
- * lib/trace_ptrace.c and fills the same record.
+ * The recorder's generic half: what is the same whichever backend records
+ * -- checking the request, choosing the backend once (eBPF, or ptrace when
+ * asked for or when eBPF cannot be loaded), and the recording loop with its
+ * phase triggers and time limit, so that every front end (the CLI today, an
+ * agent tomorrow) records the same way. The backends sit behind the table
+ * of trace_internal.h; nothing here asks which one is in use.
  */
-#include <capgate/trace.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 
-#include "source/trace_shared.h"
 #include "core/proc.h"
-#include "trace.skel.h"
-
-_Static_assert(CG_TRACE_NARCH == CGT_NARCH && CG_TRACE_NR_MAX == CGT_NR_MAX && CG_TRACE_NPHASE == CGT_NPHASE,
-	       "trace.h and trace_shared.h disagree");
-
-static const enum cg_arch_id slot_arch[CG_TRACE_NARCH] = { CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32 };
-
-enum cg_arch_id cg_trace_slot_arch(unsigned slot)
-{
-	return slot < CG_TRACE_NARCH ? slot_arch[slot] : CG_ARCH_X86_64;
-}
-
-/* Name of (slot, nr) in capgate's table (x32 numbers carry the x32 bit there). */
-static const char *slot_name(unsigned slot, uint32_t nr)
-{
-	return cg_syscall_name(slot_arch[slot], slot == 2 ? nr | CG_X32_SYSCALL_BIT : nr);
-}
-
-/* ---- which arguments are kept: policy as data, sorted by name ------------- */
-
-static const struct {
-	const char *name;
-	uint8_t kind;
-} argkinds[] = {
-	{ "clone", CGT_ARG_CLONE },
-	{ "clone3", CGT_ARG_CLONE3 },
-	{ "fcntl", CGT_ARG_A1 },
-	{ "fcntl64", CGT_ARG_A1 },
-	{ "ioctl", CGT_ARG_A1 },
-	{ "ipc", CGT_ARG_A0 },        /* i386 multiplexer: which call (version << 16 | op) */
-	{ "kill", CGT_ARG_SIG_A1 },
-	{ "mmap", CGT_ARG_PROT_EXEC },
-	{ "mmap2", CGT_ARG_PROT_EXEC },
-	{ "mprotect", CGT_ARG_PROT_EXEC },
-	{ "personality", CGT_ARG_A0 },
-	{ "pidfd_send_signal", CGT_ARG_SIG_PIDFD },
-	{ "pkey_mprotect", CGT_ARG_PROT_EXEC },
-	{ "prctl", CGT_ARG_A0 },
-	{ "rt_sigqueueinfo", CGT_ARG_SIG_A1 },
-	{ "rt_tgsigqueueinfo", CGT_ARG_SIG_A2 },
-	{ "setsockopt", CGT_ARG_SOCKOPT },
-	{ "socket", CGT_ARG_SOCKET },
-	{ "socketcall", CGT_ARG_A0 }, /* i386 multiplexer: which call (SYS_SOCKET, ...) */
-	{ "tgkill", CGT_ARG_SIG_A2 },
-	{ "tkill", CGT_ARG_SIG_A1 },
-	{ "unshare", CGT_ARG_UNSHARE },
-};
-
-CAPGATE_API bool cg_trace_argkinds_sorted(void);
-/* For the unit test: the table is sorted and unique. */
-bool cg_trace_argkinds_sorted(void)
-{
-	for (size_t i = 1; i < CG_ARRAY_SIZE(argkinds); i++)
-		if (strcmp(argkinds[i - 1].name, argkinds[i].name) >= 0)
-			return false;
-	return true;
-}
-
-int cg_trace_argkind(enum cg_arch_id arch, const char *name)
-{
-	size_t lo = 0, hi = CG_ARRAY_SIZE(argkinds);
-	if (!name)
-		return 0;
-	/* i386 "mmap" is old_mmap: its arguments are in a struct in memory. */
-	if (arch == CG_ARCH_X86 && strcmp(name, "mmap") == 0)
-		return 0;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, argkinds[mid].name);
-		if (c == 0)
-			return argkinds[mid].kind;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
-}
-
-/* The value kept for one call: the same computation as the BPF program. For
- * CGT_ARG_CLONE3 @a[0] must already hold clone_args.flags. */
-static uint64_t arg_value(int kind, unsigned slot, const uint64_t a0[6], pid_t tgid)
-{
-	uint64_t a[6];
-	for (int i = 0; i < 6; i++)
-		a[i] = slot == 1 ? a0[i] & 0xffffffffu : a0[i];
-	switch (kind) {
-	case CGT_ARG_SOCKET: return (a[0] & 0xffffffffu) << 32 | (a[1] & 0xffffffffu);
-	case CGT_ARG_CLONE: return a[0] & CGT_NS_FLAGS;
-	case CGT_ARG_CLONE3:
-	case CGT_ARG_UNSHARE: return a[0] & (CGT_NS_FLAGS | CGT_CLONE_NEWTIME);
-	case CGT_ARG_A0: return a[0];
-	case CGT_ARG_A1: return a[1];
-	case CGT_ARG_PROT_EXEC: return a[2] & CGT_PROT_EXEC;
-	case CGT_ARG_SOCKOPT: return (a[1] & 0xffffffffu) << 32 | (a[2] & 0xffffffffu);
-	case CGT_ARG_SIG_A1: return (a[1] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
-	case CGT_ARG_SIG_A2: return (a[2] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
-	case CGT_ARG_SIG_PIDFD: return (a[1] & 0xffffffffu) | 1ull << 32;
-	}
-	return 0;
-}
-
-/* ---- the record ------------------------------------------------------------ */
-
-struct cg_trace_data *cg_trace_data_new(void)
-{
-	return calloc(1, sizeof(struct cg_trace_data));
-}
-
-void cg_trace_data_free(struct cg_trace_data *d)
-{
-	if (!d)
-		return;
-	free(d->vals);
-	free(d);
-}
-
-static int val_cmp(const struct cg_trace_argval *a, const struct cg_trace_argval *b)
-{
-	if (a->slot != b->slot)
-		return a->slot < b->slot ? -1 : 1;
-	if (a->nr != b->nr)
-		return a->nr < b->nr ? -1 : 1;
-	if (a->phase != b->phase)
-		return a->phase < b->phase ? -1 : 1;
-	if (a->value != b->value)
-		return a->value < b->value ? -1 : 1;
-	return 0;
-}
-
-static int val_qsort(const void *a, const void *b) { return val_cmp(a, b); }
-
-static int add_val(struct cg_trace_data *d, const struct cg_trace_argval *v)
-{
-	size_t lo = 0, hi = d->n_vals;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = val_cmp(v, &d->vals[mid]);
-		if (c == 0) {
-			d->vals[mid].count += v->count;
-			return 0;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if ((d->n_vals & (d->n_vals + 1)) == 0 || !d->vals) { /* grow at 2^k - 1 */
-		struct cg_trace_argval *n = realloc(d->vals, (d->n_vals * 2 + 2) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		d->vals = n;
-	}
-	memmove(&d->vals[lo + 1], &d->vals[lo], (d->n_vals - lo) * sizeof(*v));
-	d->vals[lo] = *v;
-	d->n_vals++;
-	return 0;
-}
-
-int cg_trace_data_add(struct cg_trace_data *d, unsigned slot, uint32_t nr, unsigned phase, const uint64_t args[6],
-		      pid_t tgid)
-{
-	int kind;
-
-	if (slot >= CG_TRACE_NARCH || phase >= CG_TRACE_NPHASE)
-		return -EINVAL;
-	if (nr >= CG_TRACE_NR_MAX) {
-		d->bad_nr++;
-		return -ERANGE;
-	}
-	d->counts[slot][nr][phase]++;
-	if (!args || !(kind = cg_trace_argkind(slot_arch[slot], slot_name(slot, nr))))
-		return 0;
-	struct cg_trace_argval v = { .slot = (uint8_t)slot, .phase = (uint8_t)phase, .nr = (uint16_t)nr,
-				     .value = arg_value(kind, slot, args, tgid), .count = 1 };
-	if (add_val(d, &v) < 0) {
-		d->lost_args++;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void cg_trace_data_finish(struct cg_trace_data *d)
-{
-	size_t out = 0;
-	if (d->n_vals)
-		qsort(d->vals, d->n_vals, sizeof(*d->vals), val_qsort);
-	for (size_t i = 0; i < d->n_vals; i++) {
-		if (out && val_cmp(&d->vals[out - 1], &d->vals[i]) == 0) {
-			d->vals[out - 1].count += d->vals[i].count;
-			continue;
-		}
-		d->vals[out++] = d->vals[i];
-	}
-	d->n_vals = out;
-}
-
-void cg_trace_data_totals(const struct cg_trace_data *d, int phase, uint64_t *ret_calls, unsigned *ret_distinct)
-{
-	uint64_t calls = 0;
-	unsigned distinct = 0;
-	for (unsigned s = 0; s < CG_TRACE_NARCH; s++)
-		for (unsigned nr = 0; nr < CG_TRACE_NR_MAX; nr++) {
-			uint64_t n = 0;
-			for (unsigned p = 0; p < CG_TRACE_NPHASE; p++)
-				if (phase < 0 || (unsigned)phase == p)
-					n += d->counts[s][nr][p];
-			calls += n;
-			distinct += n > 0;
-		}
-	if (ret_calls)
-		*ret_calls = calls;
-	if (ret_distinct)
-		*ret_distinct = distinct;
-}
-
-/* ---- values in words -------------------------------------------------------- */
-
-struct named {
-	uint64_t v;
-	const char *name;
-};
-
-static const char *lookup_name(const struct named *t, size_t n, uint64_t v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (t[i].v == v)
-			return t[i].name;
-	return NULL;
-}
-
-static const struct named af_names[] = {
-	{ 1, "AF_UNIX" }, { 2, "AF_INET" }, { 10, "AF_INET6" }, { 16, "AF_NETLINK" }, { 17, "AF_PACKET" },
-	{ 38, "AF_ALG" }, { 40, "AF_VSOCK" }, { 44, "AF_XDP" },
-};
-static const struct named sock_names[] = {
-	{ 1, "SOCK_STREAM" }, { 2, "SOCK_DGRAM" }, { 3, "SOCK_RAW" }, { 5, "SOCK_SEQPACKET" },
-};
-static const struct named prctl_names[] = {
-	{ 1, "PR_SET_PDEATHSIG" }, { 4, "PR_SET_DUMPABLE" }, { 8, "PR_SET_KEEPCAPS" }, { 15, "PR_SET_NAME" },
-	{ 16, "PR_GET_NAME" }, { 22, "PR_SET_SECCOMP" }, { 23, "PR_CAPBSET_READ" }, { 24, "PR_CAPBSET_DROP" },
-	{ 36, "PR_SET_CHILD_SUBREAPER" }, { 38, "PR_SET_NO_NEW_PRIVS" }, { 47, "PR_CAP_AMBIENT" },
-	{ 0x53564d41, "PR_SET_VMA" },
-};
-static const struct named fcntl_names[] = {
-	{ 0, "F_DUPFD" }, { 1, "F_GETFD" }, { 2, "F_SETFD" }, { 3, "F_GETFL" }, { 4, "F_SETFL" },
-	{ 5, "F_GETLK" }, { 6, "F_SETLK" }, { 7, "F_SETLKW" }, { 8, "F_SETOWN" }, { 9, "F_GETOWN" }, { 1030, "F_DUPFD_CLOEXEC" },
-	{ 1033, "F_ADD_SEALS" }, { 1034, "F_GET_SEALS" }, { 36, "F_OFD_GETLK" }, { 37, "F_OFD_SETLK" },
-	{ 38, "F_OFD_SETLKW" },
-};
-static const struct named ioctl_names[] = {
-	{ 0x5401, "TCGETS" }, { 0x5402, "TCSETS" }, { 0x540f, "TIOCGPGRP" }, { 0x5413, "TIOCGWINSZ" },
-	{ 0x541b, "FIONREAD" }, { 0x5421, "FIONBIO" }, { 0x5450, "FIONCLEX" }, { 0x5451, "FIOCLEX" },
-	{ 0x5452, "FIOASYNC" },
-};
-static const struct named socketcall_names[] = { /* <linux/net.h> */
-	{ 1, "SYS_SOCKET" }, { 2, "SYS_BIND" }, { 3, "SYS_CONNECT" }, { 4, "SYS_LISTEN" }, { 5, "SYS_ACCEPT" },
-	{ 6, "SYS_GETSOCKNAME" }, { 7, "SYS_GETPEERNAME" }, { 8, "SYS_SOCKETPAIR" }, { 9, "SYS_SEND" },
-	{ 10, "SYS_RECV" }, { 11, "SYS_SENDTO" }, { 12, "SYS_RECVFROM" }, { 13, "SYS_SHUTDOWN" },
-	{ 14, "SYS_SETSOCKOPT" }, { 15, "SYS_GETSOCKOPT" }, { 16, "SYS_SENDMSG" }, { 17, "SYS_RECVMSG" },
-	{ 18, "SYS_ACCEPT4" }, { 19, "SYS_RECVMMSG" }, { 20, "SYS_SENDMMSG" },
-};
-static const struct named ipc_names[] = { /* <linux/ipc.h>: the op, without the version */
-	{ 1, "SEMOP" }, { 2, "SEMGET" }, { 3, "SEMCTL" }, { 4, "SEMTIMEDOP" }, { 11, "MSGSND" }, { 12, "MSGRCV" },
-	{ 13, "MSGGET" }, { 14, "MSGCTL" }, { 21, "SHMAT" }, { 22, "SHMDT" }, { 23, "SHMGET" }, { 24, "SHMCTL" },
-};
-static const struct named level_names[] = {
-	{ 0, "IPPROTO_IP" }, { 1, "SOL_SOCKET" }, { 6, "IPPROTO_TCP" }, { 17, "IPPROTO_UDP" }, { 41, "IPPROTO_IPV6" },
-};
-static const struct named ns_names[] = {
-	{ 0x80, "CLONE_NEWTIME" }, { 0x20000, "CLONE_NEWNS" }, { 0x2000000, "CLONE_NEWCGROUP" },
-	{ 0x4000000, "CLONE_NEWUTS" }, { 0x8000000, "CLONE_NEWIPC" }, { 0x10000000, "CLONE_NEWUSER" },
-	{ 0x20000000, "CLONE_NEWPID" }, { 0x40000000, "CLONE_NEWNET" },
-};
-
-#define NAMED(t, v) lookup_name((t), CG_ARRAY_SIZE(t), (v))
-
-static void add_named(struct cg_strbuf *out, const char *name, uint64_t v)
-{
-	if (name)
-		cg_strbuf_addf(out, "%s", name);
-	else
-		cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-}
-
-void cg_trace_arg_describe(const char *name, int kind, uint64_t v, struct cg_strbuf *out)
-{
-	(void)name;
-	switch (kind) {
-	case CGT_ARG_SOCKET: {
-		uint32_t type = (uint32_t)v, base = type & 0xf;
-		add_named(out, NAMED(af_names, v >> 32), v >> 32);
-		CG_STRBUF_LIT(out, ", ");
-		add_named(out, NAMED(sock_names, base), base);
-		if (type & 04000)
-			CG_STRBUF_LIT(out, "|SOCK_NONBLOCK");
-		if (type & 02000000)
-			CG_STRBUF_LIT(out, "|SOCK_CLOEXEC");
-		if (type & ~(0xfu | 04000 | 02000000))
-			cg_strbuf_addf(out, "|%#x", type & ~(0xfu | 04000 | 02000000));
-		break;
-	}
-	case CGT_ARG_CLONE:
-	case CGT_ARG_CLONE3:
-	case CGT_ARG_UNSHARE: {
-		bool first = true;
-		if (!v) {
-			CG_STRBUF_LIT(out, "no namespace flags");
-			break;
-		}
-		for (size_t i = 0; i < CG_ARRAY_SIZE(ns_names); i++)
-			if (v & ns_names[i].v) {
-				cg_strbuf_addf(out, "%s%s", first ? "" : "|", ns_names[i].name);
-				first = false;
-			}
-		break;
-	}
-	case CGT_ARG_A0:
-	case CGT_ARG_A1: {
-		const char *n = NULL;
-		if (name && strcmp(name, "prctl") == 0)
-			n = NAMED(prctl_names, v);
-		else if (name && strncmp(name, "fcntl", 5) == 0)
-			n = NAMED(fcntl_names, v);
-		else if (name && strcmp(name, "ioctl") == 0)
-			n = NAMED(ioctl_names, v & 0xffffffffu);
-		else if (name && strcmp(name, "socketcall") == 0)
-			n = NAMED(socketcall_names, v);
-		else if (name && strcmp(name, "ipc") == 0)
-			n = NAMED(ipc_names, v & 0xffff);
-		if (n)
-			cg_strbuf_addf(out, "%s (%#llx)", n, (unsigned long long)v);
-		else
-			cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-		break;
-	}
-	case CGT_ARG_PROT_EXEC:
-		cg_strbuf_addf(out, "%s", v ? "PROT_EXEC" : "without PROT_EXEC");
-		break;
-	case CGT_ARG_SOCKOPT:
-		add_named(out, NAMED(level_names, v >> 32), v >> 32);
-		cg_strbuf_addf(out, " %u", (unsigned)(uint32_t)v);
-		break;
-	case CGT_ARG_SIG_A1:
-	case CGT_ARG_SIG_A2:
-	case CGT_ARG_SIG_PIDFD: {
-		int sig = (int)(uint32_t)v;
-		const char *abbr = sig ? sigabbrev_np(sig) : NULL;
-		if (abbr)
-			cg_strbuf_addf(out, "SIG%s", abbr);
-		else
-			cg_strbuf_addf(out, "signal %d", sig);
-		if (v >> 32)
-			CG_STRBUF_LIT(out, " to another process");
-		break;
-	}
-	default:
-		cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-	}
-}
-
-/* Values of (slot, nr) over all phases: [*lo, *hi) in d->vals. */
-static void vals_range(const struct cg_trace_data *d, unsigned slot, unsigned nr, size_t *lo, size_t *hi)
-{
-	size_t i = 0;
-	while (i < d->n_vals && (d->vals[i].slot < slot || (d->vals[i].slot == slot && d->vals[i].nr < nr)))
-		i++;
-	*lo = i;
-	while (i < d->n_vals && d->vals[i].slot == slot && d->vals[i].nr == nr)
-		i++;
-	*hi = i;
-}
-
-/* In [lo, hi) (sorted by phase then value, so a value may appear once per
- * phase): false if vals[i]'s value already appeared before i; else true,
- * with its count per phase in @n. */
-static bool value_first(const struct cg_trace_data *d, size_t lo, size_t hi, size_t i, uint64_t n[2])
-{
-	for (size_t j = lo; j < i; j++)
-		if (d->vals[j].value == d->vals[i].value)
-			return false;
-	n[0] = n[1] = 0;
-	for (size_t j = i; j < hi; j++)
-		if (d->vals[j].value == d->vals[i].value)
-			n[d->vals[j].phase ? 1 : 0] += d->vals[j].count;
-	return true;
-}
-
-/* Distinct values of [lo, hi) in words. */
-static void describe_values(const struct cg_trace_data *d, const char *name, int kind, size_t lo, size_t hi,
-			    struct cg_strbuf *out)
-{
-	bool first = true;
-	uint64_t n[2];
-	for (size_t i = lo; i < hi; i++) {
-		if (!value_first(d, lo, hi, i, n))
-			continue;
-		cg_strbuf_addf(out, "%s", first ? "" : "; ");
-		cg_trace_arg_describe(name, kind, d->vals[i].value, out);
-		cg_strbuf_addf(out, " (%llu)", (unsigned long long)(n[0] + n[1]));
-		first = false;
-	}
-}
-
-void cg_trace_data_describe_args(const struct cg_trace_data *d, struct cg_strbuf *out)
-{
-	for (unsigned s = 0; s < CG_TRACE_NARCH; s++)
-		for (unsigned nr = 0; nr < CG_TRACE_NR_MAX; nr++) {
-			size_t lo, hi;
-			const char *name;
-			vals_range(d, s, nr, &lo, &hi);
-			if (lo == hi)
-				continue;
-			name = slot_name(s, nr);
-			cg_strbuf_addf(out, "%s [%s]: ", name ? name : "?", cg_arch_info(slot_arch[s])->name);
-			describe_values(d, name, cg_trace_argkind(slot_arch[s], name), lo, hi, out);
-			CG_STRBUF_LIT(out, "\n");
-		}
-}
-
-/* ---- record -> closure ----------------------------------------------------- */
-
-/* Argument conditions for one value; 0 conditions = not expressible. */
-static unsigned value_conds(int kind, uint64_t v, struct cg_arg_cond *c)
-{
-	switch (kind) {
-	case CGT_ARG_SOCKET:
-		c[0] = (struct cg_arg_cond){ 0, CG_OP_EQ, v >> 32, 0 };
-		c[1] = (struct cg_arg_cond){ 1, CG_OP_EQ, v & 0xffffffffu, 0 };
-		return 2;
-	case CGT_ARG_CLONE:
-		c[0] = (struct cg_arg_cond){ 0, CG_OP_MASKED_EQ, CGT_NS_FLAGS, v };
-		return 1;
-	case CGT_ARG_UNSHARE:
-		c[0] = (struct cg_arg_cond){ 0, CG_OP_MASKED_EQ, CGT_NS_FLAGS | CGT_CLONE_NEWTIME, v };
-		return 1;
-	case CGT_ARG_A0:
-		c[0] = (struct cg_arg_cond){ 0, CG_OP_EQ, v, 0 };
-		return 1;
-	case CGT_ARG_A1:
-		c[0] = (struct cg_arg_cond){ 1, CG_OP_EQ, v, 0 };
-		return 1;
-	case CGT_ARG_SOCKOPT:
-		c[0] = (struct cg_arg_cond){ 1, CG_OP_EQ, v >> 32, 0 };
-		c[1] = (struct cg_arg_cond){ 2, CG_OP_EQ, v & 0xffffffffu, 0 };
-		return 2;
-	case CGT_ARG_SIG_A1:
-	case CGT_ARG_SIG_PIDFD:
-		c[0] = (struct cg_arg_cond){ 1, CG_OP_EQ, v & 0xffffffffu, 0 };
-		return 1;
-	case CGT_ARG_SIG_A2:
-		c[0] = (struct cg_arg_cond){ 2, CG_OP_EQ, v & 0xffffffffu, 0 };
-		return 1;
-	}
-	return 0; /* CLONE3 (flags in a struct), PROT_EXEC (handled by the caller) */
-}
-
-static uint32_t phase_bits(const struct cg_trace_data *d, const int ph[2], uint64_t n0, uint64_t n1)
-{
-	if (!d->phased)
-		return 0;
-	return (n0 ? 1u << ph[0] : 0) | (n1 ? 1u << ph[1] : 0);
-}
-
-int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_closure_opts *opts,
-			  struct cg_strbuf *notes, struct cg_closure **ret, struct cg_error *err)
-{
-	_cleanup_(cg_closure_freep) struct cg_closure *c = cg_closure_new();
-	const char *origin = opts && opts->origin ? opts->origin : "trace";
-	bool want_args = opts && opts->args;
-	int ph[2] = { 0, 0 }, execve_nr = cg_syscall_nr(CG_ARCH_X86_64, "execve");
-	struct cg_strbuf com;
-
-	if (!c)
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	c->arch_mask = CG_ARCH_BIT(CG_ARCH_X86_64);
-	if (d->phased) {
-		ph[0] = cg_closure_phase(c, "startup", true);
-		ph[1] = cg_closure_phase(c, "serving", true);
-		if (ph[0] < 0 || ph[1] < 0)
-			return cg_error_set(err, -ENOMEM, "out of memory");
-	}
-	cg_strbuf_init(&com);
-	for (unsigned s = 0; s < CG_TRACE_NARCH; s++)
-		for (unsigned nr = 0; nr < CG_TRACE_NR_MAX; nr++) {
-			uint64_t n0 = d->counts[s][nr][0], n1 = d->counts[s][nr][1], sum = 0;
-			bool is_exec = s == 0 && (int)nr == execve_nr && !(opts && opts->no_execve);
-			struct cg_rule r = { .action = { CG_ACT_ALLOW, 0 }, .arch_mask = CG_ARCH_BIT(slot_arch[s]) };
-			size_t lo, hi;
-			int kind, rc;
-
-			if (is_exec && d->exec_seen)
-				n0++; /* the workload's own exec, made before counting started */
-			if (!n0 && !n1 && !is_exec)
-				continue;
-			r.name = (char *)slot_name(s, nr);
-			if (!r.name) {
-				if (notes)
-					cg_strbuf_addf(notes, "%s call number %u has no name in capgate's table: "
-							      "it cannot be put in a profile\n",
-						       cg_arch_info(slot_arch[s])->name, nr);
-				continue;
-			}
-			c->arch_mask |= CG_ARCH_BIT(slot_arch[s]);
-			kind = cg_trace_argkind(slot_arch[s], r.name);
-			vals_range(d, s, nr, &lo, &hi);
-			for (size_t i = lo; i < hi; i++)
-				sum += d->vals[i].count;
-			com.len = 0;
-			cg_strbuf_addf(&com, "%s", origin);
-			if (lo < hi) {
-				CG_STRBUF_LIT(&com, "; ");
-				describe_values(d, r.name, kind, lo, hi, &com);
-			}
-			if (com.oom) {
-				cg_strbuf_release(&com);
-				return cg_error_set(err, -ENOMEM, "out of memory");
-			}
-			r.origin = com.buf;
-
-			bool complete = lo < hi && sum == n0 + n1 && !d->lost_args;
-			if (want_args && kind && !complete && (n0 || n1) && notes)
-				cg_strbuf_addf(notes, "%s [%s]: the recorded values may be incomplete: allowed "
-						      "without argument rules\n",
-					       r.name, cg_arch_info(slot_arch[s])->name);
-			if (want_args && kind == CGT_ARG_CLONE3 && complete && notes)
-				cg_strbuf_addf(notes, "clone3 [%s]: its namespace flags live in struct clone_args, "
-						      "which OCI argument rules cannot see: allowed without argument rules\n",
-					       cg_arch_info(slot_arch[s])->name);
-
-			if (want_args && complete && kind == CGT_ARG_PROT_EXEC) {
-				bool exec = false;
-				for (size_t i = lo; i < hi; i++)
-					exec |= d->vals[i].value != 0;
-				if (!exec) {
-					r.args[0] = (struct cg_arg_cond){ 2, CG_OP_MASKED_EQ, CGT_PROT_EXEC, 0 };
-					r.n_args = 1;
-				}
-				r.phases = phase_bits(d, ph, n0, n1);
-				r.count = n0 + n1;
-				rc = cg_closure_add_rule(c, &r);
-			} else if (want_args && complete && kind && kind != CGT_ARG_CLONE3) {
-				rc = 0;
-				for (size_t i = lo; i < hi && rc == 0; i++) {
-					/* one rule per value, over the phases it was seen in */
-					uint64_t m[2];
-					if (!value_first(d, lo, hi, i, m))
-						continue;
-					r.n_args = (uint8_t)value_conds(kind, d->vals[i].value, r.args);
-					r.phases = phase_bits(d, ph, m[0], m[1]);
-					r.count = m[0] + m[1];
-					rc = cg_closure_add_rule(c, &r);
-				}
-				/* the exec made before counting started has no recorded value */
-			} else {
-				r.phases = phase_bits(d, ph, n0 ? n0 : is_exec, n1);
-				r.count = n0 + n1;
-				rc = cg_closure_add_rule(c, &r);
-			}
-			if (rc < 0) {
-				cg_strbuf_release(&com);
-				return cg_error_set(err, rc, "cannot add a rule: %s", strerror(-rc));
-			}
-		}
-	cg_strbuf_release(&com);
-	cg_closure_canonicalize(c);
-	*ret = TAKE_PTR(c);
-	return 0;
-}
+#include "source/trace_internal.h"
+#include "source/trace_shared.h"
 
 /* ---- /proc/net/tcp{,6} ---------------------------------------------------------- */
 
@@ -624,81 +48,6 @@ bool cg_trace_port_listening(unsigned port)
 
 /* ---- the recorder ---------------------------------------------------------- */
 
-struct cg_trace {
-	enum cg_trace_backend backend;
-	char *fallback;            /* why AUTO chose ptrace */
-	struct trace_bpf *skel;
-	struct cg_ptrace *pt;
-	struct cg_trace_data *pdata; /* the ptrace recorder's record */
-	int mode;                  /* CGT_MODE_* */
-	bool phased;
-	pid_t pid;                 /* spawned or attached root */
-	bool spawned, started, root_done;
-	int release_fd, exec_err_fd, pidfd;
-	char *cgroup_events;
-	bool cgroup_was_populated;
-	struct cg_trace_end end;
-	uint32_t serve_nr[CG_TRACE_NARCH];
-};
-
-/* libbpf hands us its own format strings. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static void libbpf_to_log(const char *fmt, va_list ap, char *buf, size_t n)
-{
-	vsnprintf(buf, n, fmt, ap);
-#pragma GCC diagnostic pop
-	size_t l = strlen(buf);
-	while (l && buf[l - 1] == '\n')
-		buf[--l] = 0;
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char buf[512];
-	libbpf_to_log(fmt, ap, buf, sizeof(buf));
-	cg_log(CG_LOG_DEBUG, "libbpf%s: %s", level == LIBBPF_WARN ? " warning" : "", buf);
-	return 0;
-}
-
-/* PATH search like execvp, done before anything runs so a missing command is
- * a one-line error and not a failed exec. */
-static int resolve_exec(const char *file, char **ret, struct cg_error *err)
-{
-	const char *path = getenv("PATH");
-	int last = ENOENT;
-
-	if (!file || !*file)
-		return cg_error_set(err, -ENOENT, "no command given");
-	if (strchr(file, '/')) {
-		if (access(file, X_OK) < 0)
-			return cg_error_set(err, -errno, "cannot execute %s: %s", file, strerror(errno));
-		*ret = strdup(file);
-		return *ret ? 0 : -ENOMEM;
-	}
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path;; p++) {
-		const char *e = strchrnul(p, ':');
-		char buf[PATH_MAX];
-		struct stat st;
-		int n = snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(e - p), p, e > p ? "/" : "", file);
-		if (n > 0 && (size_t)n < sizeof(buf) && stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(buf, X_OK) == 0) {
-				*ret = strdup(buf);
-				return *ret ? 0 : -ENOMEM;
-			}
-			last = EACCES;
-		}
-		if (!*e)
-			break;
-		p = e;
-	}
-	if (last == EACCES)
-		return cg_error_set(err, -EACCES, "cannot execute %s: permission denied", file);
-	return cg_error_set(err, -ENOENT, "cannot execute %s: command not found", file);
-}
-
 static int serve_numbers(const char *name, uint32_t nrs[CG_TRACE_NARCH], struct cg_error *err)
 {
 	bool any = false;
@@ -707,7 +56,7 @@ static int serve_numbers(const char *name, uint32_t nrs[CG_TRACE_NARCH], struct 
 	if (!name)
 		return 0;
 	for (unsigned s = 0; s < CG_TRACE_NARCH; s++) {
-		int nr = cg_syscall_nr(slot_arch[s], name);
+		int nr = cg_syscall_nr(cg_trace_slot_arch(s), name);
 		if (nr >= 0) {
 			nrs[s] = (uint32_t)nr & ~CG_X32_SYSCALL_BIT;
 			any = true;
@@ -718,121 +67,40 @@ static int serve_numbers(const char *name, uint32_t nrs[CG_TRACE_NARCH], struct 
 	return 0;
 }
 
-static int bpf_fail(struct cg_error *err, int r, const char *what)
+/* The id of cgroup v2 directory @dir. */
+static int cgroup_id(const char *dir, uint64_t *ret, struct cg_error *err)
 {
-	if (r == -EPERM || r == -EACCES)
-		return cg_error_set(err, -EPERM, "%s: permission denied (eBPF recording needs root: CAP_BPF and "
-						 "CAP_PERFMON)", what);
-	return cg_error_set(err, r, "%s: %s", what, strerror(-r));
-}
+	struct statfs sfs;
+	struct stat st;
 
-static int bpf_setup(struct cg_trace *t, const struct cg_trace_opts *o, uint64_t cgroup_id, struct cg_error *err)
-{
-	struct trace_bpf *skel;
-	int r;
-
-	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
-		return cg_error_set(err, -EOPNOTSUPP, "the kernel has no BTF (/sys/kernel/btf/vmlinux): the eBPF "
-						      "recorder cannot be loaded");
-	libbpf_set_print(libbpf_print);
-	skel = trace_bpf__open();
-	if (!skel)
-		return bpf_fail(err, -errno, "cannot open the eBPF recorder");
-	t->skel = skel;
-	skel->rodata->mode = (uint32_t)t->mode;
-	skel->rodata->cgroup_id = cgroup_id;
-	for (unsigned s = 0; s < CG_TRACE_NARCH; s++)
-		skel->rodata->serve_nr[s] = t->serve_nr[s];
-	if ((r = bpf_map__set_max_entries(skel->maps.tasks, o->max_tasks ? o->max_tasks : 32768)) < 0 ||
-	    (r = bpf_map__set_max_entries(skel->maps.argvals, o->max_values ? o->max_values : 8192)) < 0)
-		return bpf_fail(err, r, "cannot size the eBPF maps");
-	if ((r = trace_bpf__load(skel)) < 0)
-		return bpf_fail(err, r, "cannot load the eBPF recorder");
-	for (unsigned s = 0; s < CG_TRACE_NARCH; s++)
-		for (uint32_t nr = 0; nr < CG_TRACE_NR_MAX; nr++) {
-			uint8_t kind = (uint8_t)cg_trace_argkind(slot_arch[s], slot_name(s, nr));
-			uint32_t idx = s * CG_TRACE_NR_MAX + nr;
-			if (kind && (r = bpf_map__update_elem(skel->maps.argkind, &idx, sizeof(idx), &kind,
-							      sizeof(kind), BPF_ANY)) < 0)
-				return bpf_fail(err, r, "cannot fill the argument map");
-		}
-	if ((r = trace_bpf__attach(skel)) < 0)
-		return bpf_fail(err, r, "cannot attach the eBPF recorder");
+	if (statfs(dir, &sfs) < 0 || stat(dir, &st) < 0)
+		return cg_error_set(err, -errno, "cgroup %s: %s", dir, strerror(errno));
+	if (sfs.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */ || !S_ISDIR(st.st_mode))
+		return cg_error_set(err, -EINVAL, "%s is not a cgroup v2 directory", dir);
+	*ret = st.st_ino; /* the kernfs node id is the inode number */
 	return 0;
 }
 
-static int task_add(struct cg_trace *t, pid_t pid, uint8_t state)
+/* The recording part of the options, kept for cg_trace_record. */
+static void keep_record_opts(struct cg_trace *t, const struct cg_trace_opts *o)
 {
-	uint32_t k = (uint32_t)pid;
-	int r = bpf_map__update_elem(t->skel->maps.tasks, &k, sizeof(k), &state, sizeof(state), BPF_ANY);
-	/* After the map: tasks that cached their state under the old
-	 * generation read it again (see tcache in bpf/trace.bpf.c). */
-	__atomic_fetch_add(&t->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
-	return r;
-}
-
-/* Register every descendant of t->pid (later forks are seen by the
- * sched_process_fork program, which is attached before). */
-static int add_descendants(struct cg_trace *t)
-{
-	pid_t *v;
-	size_t n;
-	int r = cg_proc_descendants(t->pid, &v, &n);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		r = task_add(t, v[i], CGT_TASK_TRACED);
-	free(v);
-	return r;
-}
-
-static int spawn_blocked(struct cg_trace *t, const char *path, char *const argv[], char *const envp[],
-			 struct cg_error *err)
-{
-	int rel[2], ex[2];
-	pid_t pid;
-
-	if (pipe2(rel, O_CLOEXEC) < 0)
-		return cg_error_set(err, -errno, "pipe: %s", strerror(errno));
-	if (pipe2(ex, O_CLOEXEC) < 0) {
-		int e = errno;
-		close(rel[0]);
-		close(rel[1]);
-		return cg_error_set(err, -e, "pipe: %s", strerror(e));
-	}
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(rel[0]), close(rel[1]), close(ex[0]), close(ex[1]);
-		return cg_error_set(err, -e, "fork: %s", strerror(e));
-	}
-	if (pid == 0) {
-		sigset_t none;
-		char c;
-		close(rel[1]);
-		close(ex[0]);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* blocked until capgate has registered us as "pending exec" */
-		if (read(rel[0], &c, 1) != 1)
-			_exit(125); /* capgate went away */
-		cg_exec_or_report(path, argv, envp, ex[1]);
-	}
-	close(rel[0]);
-	close(ex[1]);
-	t->pid = pid;
-	t->spawned = true;
-	t->release_fd = rel[1];
-	t->exec_err_fd = ex[0];
-	return 0;
+	t->serve_timer = o->serve_timer;
+	t->serve_after_ms = o->serve_after_ms;
+	t->serve_port = o->serve_port;
+	t->serve_signal = o->serve_signal;
+	t->duration_ms = o->duration_ms;
+	t->have_signals = o->signals != NULL;
+	if (o->signals)
+		t->signals = *o->signals;
+	t->on_event = o->on_event;
+	t->userdata = o->userdata;
 }
 
 int cg_trace_new(const struct cg_trace_opts *o, struct cg_trace **ret, struct cg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
+	struct cg_trace_setup s = { .opts = o };
 	struct cg_trace *t;
-	uint64_t cgroup_id = 0;
 	sigset_t chld;
 	int r, modes;
 
@@ -841,83 +109,43 @@ int cg_trace_new(const struct cg_trace_opts *o, struct cg_trace **ret, struct cg
 		return cg_error_set(err, -EINVAL, "give exactly one of a command, a pid or a cgroup");
 	if (!(t = calloc(1, sizeof(*t))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	t->release_fd = t->exec_err_fd = t->pidfd = -1;
-	t->phased = o->phased || o->serve_after_syscall;
-	t->mode = o->cgroup ? CGT_MODE_CGROUP : CGT_MODE_TREE;
+	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port;
+	t->spawned = o->argv != NULL;
+	keep_record_opts(t, o);
 	if ((r = serve_numbers(o->serve_after_syscall, t->serve_nr, err)) < 0)
 		goto fail;
-	if (o->argv && (r = resolve_exec(o->argv[0], &path, err)) < 0)
+	if (o->argv && (r = cg_exec_find(o->argv[0], &path, err)) < 0)
 		goto fail;
+	s.path = path;
 	if (o->pid > 0 && kill(o->pid, 0) < 0 && errno == ESRCH) {
 		r = cg_error_set(err, -ESRCH, "no process with pid %d", (int)o->pid);
 		goto fail;
 	}
-	if (o->cgroup) {
-		struct statfs sfs;
-		struct stat st;
-		if (statfs(o->cgroup, &sfs) < 0 || stat(o->cgroup, &st) < 0) {
-			r = cg_error_set(err, -errno, "cgroup %s: %s", o->cgroup, strerror(errno));
-			goto fail;
-		}
-		if (sfs.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */ || !S_ISDIR(st.st_mode)) {
-			r = cg_error_set(err, -EINVAL, "%s is not a cgroup v2 directory", o->cgroup);
-			goto fail;
-		}
-		cgroup_id = st.st_ino; /* the kernfs node id is the inode number */
-		if (asprintf(&t->cgroup_events, "%s/cgroup.events", o->cgroup) < 0) {
-			r = cg_error_set(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-	}
+	if (o->cgroup && (r = cgroup_id(o->cgroup, &s.cgroup_id, err)) < 0)
+		goto fail;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
-	t->backend = o->backend == CG_TRACE_PTRACE ? CG_TRACE_PTRACE : CG_TRACE_BPF;
-	if (t->backend == CG_TRACE_BPF) {
+	t->ops = o->backend == CG_TRACE_PTRACE ? &cg_trace_ptrace_ops : &cg_trace_bpf_ops;
+	if (o->backend == CG_TRACE_AUTO) {
 		struct cg_error berr = { 0 };
-		r = bpf_setup(t, o, cgroup_id, &berr);
-		if (r < 0) {
-			trace_bpf__destroy(t->skel);
-			t->skel = NULL;
-			if (o->backend != CG_TRACE_AUTO) {
-				r = cg_error_set(err, r, "%s", berr.msg);
+		if (t->ops->load(t, &s, &berr) < 0) {
+			if (!(t->fallback = strdup(berr.msg))) {
+				r = cg_error_set(err, -ENOMEM, "out of memory");
 				goto fail;
 			}
-			t->fallback = strdup(berr.msg);
-			t->backend = CG_TRACE_PTRACE;
+			t->ops = &cg_trace_ptrace_ops;
+			r = t->ops->load(t, &s, err);
+		} else {
+			r = 0;
 		}
+	} else {
+		r = t->ops->load(t, &s, err);
 	}
-	if (t->backend == CG_TRACE_PTRACE) {
-		if (!(t->pdata = cg_trace_data_new())) {
-			r = cg_error_set(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-		t->pdata->phased = t->phased;
-		if (o->argv) {
-			if ((r = cg_ptrace_spawn(path, o->argv, o->envp, t->serve_nr, &t->pt, err)) < 0)
-				goto fail;
-			t->spawned = true;
-		} else if ((r = cg_ptrace_attach(o->pid, o->cgroup, t->serve_nr, &t->pt, err)) < 0) {
-			goto fail;
-		}
-		t->pid = cg_ptrace_pid(t->pt);
-	} else if (o->argv) {
-		if ((r = spawn_blocked(t, path, o->argv, o->envp, err)) < 0)
-			goto fail;
-		if ((r = task_add(t, t->pid, CGT_TASK_PENDING)) < 0) {
-			r = cg_error_set(err, r, "cannot register the workload: %s", strerror(-r));
-			goto fail;
-		}
-	} else if (o->pid > 0) {
-		t->pid = o->pid;
-		t->pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
-		if ((r = task_add(t, t->pid, CGT_TASK_TRACED)) < 0 || (r = add_descendants(t)) < 0) {
-			r = cg_error_set(err, r, "cannot register pid %d: %s", (int)o->pid, strerror(-r));
-			goto fail;
-		}
-	}
+	if (r < 0 || (r = t->ops->prepare(t, &s, err)) < 0)
+		goto fail;
 	*ret = t;
 	return 0;
 fail:
@@ -929,233 +157,141 @@ void cg_trace_free(struct cg_trace *t)
 {
 	if (!t)
 		return;
-	if (t->release_fd >= 0)
-		close(t->release_fd); /* a child never released reads EOF and exits */
-	if (t->exec_err_fd >= 0)
-		close(t->exec_err_fd);
-	if (t->pidfd >= 0)
-		close(t->pidfd);
-	if (t->spawned && !t->started && t->pid > 0 && !t->pt)
-		waitpid(t->pid, NULL, 0);
-	trace_bpf__destroy(t->skel);
-	cg_ptrace_free(t->pt);
-	cg_trace_data_free(t->pdata);
-	free(t->cgroup_events);
+	if (t->ops)
+		t->ops->free(t);
 	free(t->fallback);
 	free(t);
 }
 
-enum cg_trace_backend cg_trace_backend_used(const struct cg_trace *t) { return t->backend; }
+enum cg_trace_backend cg_trace_backend_used(const struct cg_trace *t) { return t->ops->id; }
 const char *cg_trace_fallback_reason(const struct cg_trace *t) { return t->fallback; }
-pid_t cg_trace_pid(const struct cg_trace *t) { return t->mode == CGT_MODE_CGROUP ? 0 : t->pid; }
+pid_t cg_trace_pid(const struct cg_trace *t) { return t->pid; }
 
 int cg_trace_start(struct cg_trace *t, struct cg_error *err)
 {
 	if (t->started)
 		return 0;
 	t->started = true;
-	if (t->pt)
-		return cg_ptrace_start(t->pt, err);
-	if (t->release_fd >= 0) {
-		int e = 0;
-		ssize_t n;
-		if (write(t->release_fd, "x", 1) != 1)
-			return cg_error_set(err, -errno, "cannot release the workload: %s", strerror(errno));
-		close(t->release_fd);
-		t->release_fd = -1;
-		/* EOF: the exec succeeded (close-on-exec); else its errno */
-		do
-			n = read(t->exec_err_fd, &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-		close(t->exec_err_fd);
-		t->exec_err_fd = -1;
-		if (n == sizeof(e))
-			t->end.exec_errno = e;
-	}
-	return 0;
-}
-
-static bool tasks_empty(struct cg_trace *t)
-{
-	uint32_t k;
-	return bpf_map__get_next_key(t->skel->maps.tasks, NULL, &k, sizeof(k)) < 0;
-}
-
-static int cgroup_populated(const char *events)
-{
-	FILE *f = fopen(events, "re");
-	char line[128];
-	int pop = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "populated %d", &pop) == 1)
-			break;
-	fclose(f);
-	return pop;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Has the workload ended (BPF recorder)? */
-static bool bpf_ended(struct cg_trace *t)
-{
-	if (t->spawned && !t->root_done) {
-		int st;
-		pid_t r = waitpid(t->pid, &st, WNOHANG);
-		if (r == t->pid || (r < 0 && errno == ECHILD)) {
-			t->root_done = true;
-			if (r == t->pid) {
-				t->end.status = st;
-				t->end.have_status = true;
-			}
-		}
-	}
-	if (t->mode == CGT_MODE_CGROUP) {
-		int pop = cgroup_populated(t->cgroup_events);
-		if (pop > 0)
-			t->cgroup_was_populated = true;
-		return pop < 0 || (pop == 0 && t->cgroup_was_populated);
-	}
-	if (t->spawned && !t->root_done)
-		return false;
-	return tasks_empty(t);
+	return t->ops->start(t, err);
 }
 
 int cg_trace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, siginfo_t *ret_si,
 		  struct cg_trace_end *ret_end, struct cg_error *err)
 {
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	sigset_t set;
-
-	if (t->pt) {
-		int r = cg_ptrace_wait(t->pt, t->pdata, timeout_ms, sigs, ret_si, ret_end, err);
-		if (r == 1 && t->end.exec_errno && ret_end)
-			ret_end->exec_errno = t->end.exec_errno;
-		return r;
-	}
-	if (sigs)
-		set = *sigs;
-	else
-		sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (;;) {
-		int64_t left;
-		struct timespec ts;
-		siginfo_t si;
-		int s;
-
-		if (bpf_ended(t)) {
-			t->end.exited = true;
-			if (ret_end)
-				*ret_end = t->end;
-			return 1;
-		}
-		left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		if (left > 100)
-			left = 100; /* re-check the tasks map / cgroup: no event tells us */
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = (left % 1000) * 1000000;
-		s = sigtimedwait(&set, &si, &ts);
-		if (s < 0 && errno != EAGAIN && errno != EINTR)
-			return cg_error_set(err, -errno, "sigtimedwait: %s", strerror(errno));
-		if (s > 0 && s != SIGCHLD && sigs && sigismember(sigs, s)) {
-			if (ret_si)
-				*ret_si = si;
-			return 2;
-		}
-	}
+	return t->ops->wait(t, timeout_ms, sigs, ret_si, ret_end, err);
 }
 
 int cg_trace_kill(struct cg_trace *t, int sig)
 {
-	if (t->pt)
-		return cg_ptrace_kill(t->pt, sig);
-	if (!t->spawned || t->root_done)
-		return -ESRCH;
-	return kill(t->pid, sig) < 0 ? -errno : 0;
+	return t->ops->kill(t, sig);
 }
 
 void cg_trace_serve(struct cg_trace *t)
 {
 	t->phased = true;
-	if (t->pdata)
-		t->pdata->phased = true;
-	if (t->pt)
-		cg_ptrace_serve(t->pt);
-	else if (t->skel)
-		__atomic_store_n(&t->skel->bss->serving, 1, __ATOMIC_RELAXED);
+	t->ops->serve(t);
 }
 
 enum cg_trace_phase cg_trace_phase_now(const struct cg_trace *t)
 {
-	if (t->pt)
-		return cg_ptrace_serving(t->pt) ? CG_TRACE_SERVING : CG_TRACE_STARTUP;
-	return t->skel && __atomic_load_n(&t->skel->bss->serving, __ATOMIC_RELAXED) ? CG_TRACE_SERVING
-										  : CG_TRACE_STARTUP;
+	return t->ops->serving(t) ? CG_TRACE_SERVING : CG_TRACE_STARTUP;
 }
 
 int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret, struct cg_error *err)
 {
 	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = cg_trace_data_new();
-	int ncpu = libbpf_num_possible_cpus();
-	_cleanup_free_ uint64_t *per = NULL;
-	struct cgt_argkey key, next;
-	bool first = true;
+	int r;
 
 	if (!d)
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	if (t->pt) {
-		*d = *t->pdata;
-		d->vals = NULL;
-		if (t->pdata->n_vals) {
-			if (!(d->vals = malloc(t->pdata->n_vals * sizeof(*d->vals))))
-				return cg_error_set(err, -ENOMEM, "out of memory");
-			memcpy(d->vals, t->pdata->vals, t->pdata->n_vals * sizeof(*d->vals));
-		}
-		d->serving = cg_ptrace_serving(t->pt);
-		*ret = TAKE_PTR(d);
-		return 0;
-	}
-	if (ncpu <= 0 || !(per = calloc((size_t)ncpu, sizeof(*per))))
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < CGT_SLOTS; i++) {
-		uint64_t sum = 0;
-		int r = bpf_map__lookup_elem(t->skel->maps.counts, &i, sizeof(i), per, (size_t)ncpu * sizeof(*per), 0);
-		if (r < 0)
-			return cg_error_set(err, r, "cannot read the counters: %s", strerror(-r));
-		for (int c = 0; c < ncpu; c++)
-			sum += per[c];
-		if (sum) {
-			unsigned nr = i % CGT_NR_MAX, arch = (i / CGT_NR_MAX) % CGT_NARCH, ph = i / (CGT_NR_MAX * CGT_NARCH);
-			d->counts[arch][nr][ph] = sum;
-		}
-	}
-	while (bpf_map__get_next_key(t->skel->maps.argvals, first ? NULL : &key, &next, sizeof(next)) == 0) {
-		uint64_t cnt;
-		first = false;
-		key = next;
-		if (bpf_map__lookup_elem(t->skel->maps.argvals, &key, sizeof(key), &cnt, sizeof(cnt), 0) < 0)
-			continue;
-		unsigned nr = key.slot % CGT_NR_MAX, arch = (key.slot / CGT_NR_MAX) % CGT_NARCH,
-			 ph = key.slot / (CGT_NR_MAX * CGT_NARCH);
-		struct cg_trace_argval v = { (uint8_t)arch, (uint8_t)ph, (uint16_t)nr, key.value, cnt };
-		if (add_val(d, &v) < 0)
-			return cg_error_set(err, -ENOMEM, "out of memory");
-	}
+	if ((r = t->ops->snapshot(t, d, err)) < 0)
+		return r;
 	d->phased = t->phased;
-	d->serving = __atomic_load_n(&t->skel->bss->serving, __ATOMIC_RELAXED) != 0;
-	d->exec_seen = t->spawned && t->skel->bss->execs > 0;
-	d->lost_tasks = t->skel->bss->lost_tasks;
-	d->lost_args = t->skel->bss->lost_args;
-	d->bad_nr = t->skel->bss->bad_nr;
+	d->serving = t->ops->serving(t);
 	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+/* ---- the whole recording ------------------------------------------------------ */
+
+static void event(struct cg_trace *t, enum cg_trace_event ev, int64_t ms)
+{
+	if (t->on_event)
+		t->on_event(t, ev, ms < 0 ? 0 : (uint64_t)ms, t->userdata);
+}
+
+/* Wait until the workload ends, the time is up or a stop signal says so,
+ * switching phases on the triggers on the way. */
+static int record_loop(struct cg_trace *t, struct cg_trace_end *end, struct cg_error *err)
+{
+	const sigset_t *sigs = t->have_signals ? &t->signals : NULL;
+	int64_t t0 = cg_trace_now_ms();
+	int64_t stop_at = t->duration_ms ? t0 + (int64_t)t->duration_ms : 0;
+	bool serving_seen = false, stopping = false;
+	int stop_signals = 0;
+
+	for (;;) {
+		siginfo_t si;
+		int64_t now;
+		int r = cg_trace_wait(t, 200, sigs, &si, end, err);
+
+		if (r < 0)
+			return r;
+		if (r == 1)
+			break;
+		now = cg_trace_now_ms();
+		if (r == 2) {
+			if (t->serve_signal && si.si_signo == t->serve_signal) {
+				cg_trace_serve(t);
+			} else if (!t->spawned) {
+				break; /* --pid / --cgroup: stop recording, leave the workload alone */
+			} else if (++stop_signals == 1) {
+				/* from the terminal the program got it too (same process group) */
+				if (si.si_code <= 0)
+					cg_trace_kill(t, si.si_signo);
+				stopping = true;
+			} else {
+				event(t, CG_TRACE_EV_KILLING, now - t0);
+				cg_trace_kill(t, SIGKILL);
+			}
+		}
+		if (t->serve_timer && (uint64_t)(now - t0) >= t->serve_after_ms)
+			cg_trace_serve(t);
+		if (t->serve_port && cg_trace_phase_now(t) == CG_TRACE_STARTUP && cg_trace_port_listening(t->serve_port))
+			cg_trace_serve(t);
+		if (stop_at && now >= stop_at && !stopping) {
+			stopping = true;
+			if (!t->spawned)
+				break;
+			cg_trace_kill(t, SIGTERM);
+		}
+		if (!serving_seen && cg_trace_phase_now(t) == CG_TRACE_SERVING) {
+			serving_seen = true;
+			event(t, CG_TRACE_EV_SERVING, now - t0);
+		}
+		event(t, CG_TRACE_EV_TICK, now - t0);
+	}
+	event(t, CG_TRACE_EV_DONE, cg_trace_now_ms() - t0);
+	return 0;
+}
+
+int cg_trace_record(struct cg_trace *t, const struct cg_trace_closure_opts *copts, struct cg_strbuf *notes,
+		    struct cg_trace_end *ret_end, struct cg_trace_data **ret_data, struct cg_closure **ret_closure,
+		    struct cg_error *err)
+{
+	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = NULL;
+	struct cg_trace_end end = { 0 };
+	int r;
+
+	if ((r = cg_trace_start(t, err)) < 0 || (r = record_loop(t, &end, err)) < 0 ||
+	    (r = cg_trace_snapshot(t, &d, err)) < 0)
+		return r;
+	cg_trace_data_finish(d);
+	if ((r = cg_trace_data_closure(d, copts, notes, ret_closure, err)) < 0)
+		return r;
+	if (ret_end)
+		*ret_end = end;
+	if (ret_data)
+		*ret_data = TAKE_PTR(d);
 	return 0;
 }

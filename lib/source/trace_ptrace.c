@@ -18,8 +18,6 @@
  * it called before that is lost, and counted as lost (the run says it may
  * be incomplete).
  */
-#include <capgate/trace.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +30,12 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "source/trace_shared.h"
 #include "core/proc.h"
-
+#include "source/trace_internal.h"
+#include "source/trace_shared.h"
 
 struct cg_ptrace {
+	struct cg_trace_data *d; /* the record, filled here as the calls come */
 	pid_t root;
 	bool started;      /* the root's exec was seen: counting */
 	bool serving;
@@ -46,7 +45,7 @@ struct cg_ptrace {
 	char *cgroup_procs; /* --cgroup: its cgroup.procs, scanned for newcomers */
 	uint64_t late;     /* processes seized after they had already run */
 	int exec_err_fd;
-	uint32_t serve_nr[CG_TRACE_NARCH];
+	const uint32_t *serve_nr; /* the generic recorder's, per arch slot */
 	struct cg_trace_end end;
 	pid_t *pids;       /* tracees seen at least once (first SIGSTOP is the attach stop) */
 	size_t n_pids, cap_pids;
@@ -73,6 +72,8 @@ static void pid_add(struct cg_ptrace *p, pid_t pid)
 	p->pids[p->n_pids++] = pid;
 }
 
+static struct cg_ptrace *rec(const struct cg_trace *t) { return t->be; }
+
 static void pid_del(struct cg_ptrace *p, pid_t pid)
 {
 	for (size_t i = 0; i < p->n_pids; i++)
@@ -82,27 +83,19 @@ static void pid_del(struct cg_ptrace *p, pid_t pid)
 		}
 }
 
-int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], const uint32_t serve_nr[CG_TRACE_NARCH],
-		    struct cg_ptrace **ret, struct cg_error *err)
+static int spawn(struct cg_ptrace *p, const char *path, char *const argv[], char *const envp[],
+		 struct cg_error *err)
 {
-	struct cg_ptrace *p = calloc(1, sizeof(*p));
 	int ex[2], st, e;
 	pid_t pid;
 
-	if (!p)
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	memcpy(p->serve_nr, serve_nr, sizeof(p->serve_nr));
-	if (pipe2(ex, O_CLOEXEC) < 0) {
-		e = errno;
-		free(p);
-		return cg_error_set(err, -e, "pipe: %s", strerror(e));
-	}
+	if (pipe2(ex, O_CLOEXEC) < 0)
+		return cg_error_set(err, -errno, "pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
 		close(ex[0]);
 		close(ex[1]);
-		free(p);
 		return cg_error_set(err, -e, "fork: %s", strerror(e));
 	}
 	if (pid == 0) {
@@ -120,14 +113,11 @@ int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], co
 		cg_exec_or_report(path, argv, envp, ex[1]);
 	}
 	close(ex[1]);
-	p->exec_err_fd = ex[0];
-	p->root = pid;
 	if (waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st)) {
 		int r = 0;
 		if (read(ex[0], &e, sizeof(e)) == sizeof(e))
 			r = e;
 		close(ex[0]);
-		free(p);
 		return cg_error_set(err, -(r ? r : ECHILD), "cannot ptrace the workload: %s",
 				    r ? strerror(r) : "it did not stop");
 	}
@@ -138,11 +128,11 @@ int cg_ptrace_spawn(const char *path, char *const argv[], char *const envp[], co
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, __WALL);
 		close(ex[0]);
-		free(p);
 		return cg_error_set(err, -e, "PTRACE_SETOPTIONS: %s", strerror(e));
 	}
+	p->exec_err_fd = ex[0];
+	p->root = pid;
 	pid_add(p, pid);
-	*ret = p;
 	return 0;
 }
 
@@ -219,52 +209,72 @@ static int scan_cgroup(struct cg_ptrace *p, bool first)
 	return seized ? seized : r;
 }
 
-int cg_ptrace_attach(pid_t pid, const char *cgroup_dir, const uint32_t serve_nr[CG_TRACE_NARCH],
-		     struct cg_ptrace **ret, struct cg_error *err)
+/* Attach to running processes (--pid: @pid and its descendants; --cgroup:
+ * every process in @cgroup_dir, which is watched for newcomers). The
+ * workload is not capgate's: no EXITKILL, and ptrace_free detaches. */
+static int attach(struct cg_ptrace *p, pid_t pid, const char *cgroup_dir, struct cg_error *err)
 {
-	struct cg_ptrace *p = calloc(1, sizeof(*p));
 	int r;
 
-	if (!p)
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	memcpy(p->serve_nr, serve_nr, sizeof(p->serve_nr));
-	p->exec_err_fd = -1;
 	p->attached = true;
 	p->started = true; /* running already: counting starts now */
 	if (cgroup_dir) {
 		if (asprintf(&p->cgroup_procs, "%s/cgroup.procs", cgroup_dir) < 0) {
-			free(p);
+			p->cgroup_procs = NULL;
 			return cg_error_set(err, -ENOMEM, "out of memory");
 		}
 		r = scan_cgroup(p, true);
-		if (r < 0) {
-			cg_ptrace_free(p);
+		if (r < 0)
 			return cg_error_set(err, r, "cannot ptrace the processes of %s: %s", cgroup_dir, strerror(-r));
-		}
 	} else {
 		pid_t *kids = NULL;
 		size_t n = 0;
 		p->root = pid;
 		r = seize_process(p, pid);
-		if (r < 0) {
-			cg_ptrace_free(p);
+		if (r < 0)
 			return cg_error_set(err, r, "cannot ptrace pid %d: %s", (int)pid, strerror(-r));
-		}
-		if ((r = cg_proc_descendants(pid, &kids, &n)) < 0) {
-			cg_ptrace_free(p);
+		if ((r = cg_proc_descendants(pid, &kids, &n)) < 0)
 			return cg_error_set(err, r, "cannot list the children of pid %d: %s", (int)pid, strerror(-r));
-		}
 		for (size_t i = 0; i < n; i++)
 			if (!traced_by_us(kids[i]))
 				seize_process(p, kids[i]); /* one that just exited is no loss */
 		free(kids);
 	}
-	*ret = p;
 	return 0;
 }
 
-int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err)
+static int ptrace_load(struct cg_trace *t, const struct cg_trace_setup *s, struct cg_error *err)
 {
+	struct cg_ptrace *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->d = cg_trace_data_new())) {
+		free(p);
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	}
+	p->serve_nr = t->serve_nr;
+	p->exec_err_fd = -1;
+	t->be = p;
+	return 0;
+}
+
+static int ptrace_prepare(struct cg_trace *t, const struct cg_trace_setup *s, struct cg_error *err)
+{
+	const struct cg_trace_opts *o = s->opts;
+	struct cg_ptrace *p = rec(t);
+	int r;
+
+	if (o->argv)
+		r = spawn(p, s->path, o->argv, o->envp, err);
+	else
+		r = attach(p, o->pid, o->cgroup, err);
+	t->pid = p->root;
+	return r;
+}
+
+static int ptrace_start(struct cg_trace *t, struct cg_error *err)
+{
+	struct cg_ptrace *p = rec(t);
+
 	if (p->attached)
 		return 0; /* each tracee is resumed at its first (interrupt) stop */
 	if (ptrace(PTRACE_SYSCALL, p->root, NULL, NULL) < 0)
@@ -272,8 +282,9 @@ int cg_ptrace_start(struct cg_ptrace *p, struct cg_error *err)
 	return 0;
 }
 
-static void on_syscall(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid)
+static void on_syscall(struct cg_ptrace *p, pid_t pid)
 {
+	struct cg_trace_data *d = p->d;
 	struct __ptrace_syscall_info info;
 	uint64_t args[6];
 	unsigned slot;
@@ -331,7 +342,7 @@ static void on_exit_of(struct cg_ptrace *p, pid_t pid, int st)
 	}
 }
 
-static void on_stop(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid, int st)
+static void on_stop(struct cg_ptrace *p, pid_t pid, int st)
 {
 	int sig = WSTOPSIG(st), event = st >> 16, inject = 0;
 	bool first = !pid_known(p, pid);
@@ -344,11 +355,11 @@ static void on_stop(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid, int
 		return;
 	}
 	if (sig == (SIGTRAP | 0x80)) {
-		on_syscall(p, d, pid);
+		on_syscall(p, pid);
 	} else if (sig == SIGTRAP && event) {
 		if (event == PTRACE_EVENT_EXEC && !p->started) {
 			p->started = true;
-			d->exec_seen = true;
+			p->d->exec_seen = true;
 			if (p->exec_err_fd >= 0) {
 				close(p->exec_err_fd);
 				p->exec_err_fd = -1;
@@ -365,9 +376,10 @@ static void on_stop(struct cg_ptrace *p, struct cg_trace_data *d, pid_t pid, int
 	ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)inject);
 }
 
-int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms, const sigset_t *sigs,
-		   siginfo_t *ret_si, struct cg_trace_end *ret_end, struct cg_error *err)
+static int ptrace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, siginfo_t *ret_si,
+		       struct cg_trace_end *ret_end, struct cg_error *err)
 {
+	struct cg_ptrace *p = rec(t);
 	struct timespec start, now;
 	sigset_t set;
 
@@ -404,11 +416,11 @@ int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms,
 			if (WIFEXITED(st) || WIFSIGNALED(st))
 				on_exit_of(p, pid, st);
 			else if (WIFSTOPPED(st))
-				on_stop(p, d, pid, st);
+				on_stop(p, pid, st);
 		}
 		if (p->cgroup_procs)
 			scan_cgroup(p, false);
-		d->lost_tasks = p->late;
+		p->d->lost_tasks = p->late;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left <= 0)
@@ -424,8 +436,10 @@ int cg_ptrace_wait(struct cg_ptrace *p, struct cg_trace_data *d, int timeout_ms,
 	}
 }
 
-int cg_ptrace_kill(struct cg_ptrace *p, int sig)
+static int ptrace_kill(struct cg_trace *t, int sig)
 {
+	struct cg_ptrace *p = rec(t);
+
 	if (p->attached)
 		return -ESRCH; /* not capgate's to signal (as with the eBPF recorder) */
 	if (!p->root_done)
@@ -435,9 +449,24 @@ int cg_ptrace_kill(struct cg_ptrace *p, int sig)
 	return p->n_pids ? 0 : -ESRCH;
 }
 
-void cg_ptrace_serve(struct cg_ptrace *p) { p->serving = true; }
-bool cg_ptrace_serving(const struct cg_ptrace *p) { return p->serving; }
-pid_t cg_ptrace_pid(const struct cg_ptrace *p) { return p->root; }
+static void ptrace_serve(struct cg_trace *t) { rec(t)->serving = true; }
+static bool ptrace_serving(const struct cg_trace *t) { return rec(t)->serving; }
+
+static int ptrace_snapshot(struct cg_trace *t, struct cg_trace_data *d, struct cg_error *err)
+{
+	const struct cg_trace_data *src = rec(t)->d;
+
+	*d = *src;
+	d->vals = NULL;
+	if (src->n_vals) {
+		if (!(d->vals = malloc(src->n_vals * sizeof(*d->vals)))) {
+			d->n_vals = 0;
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		}
+		memcpy(d->vals, src->vals, src->n_vals * sizeof(*d->vals));
+	}
+	return 0;
+}
 
 /* Stop every tracee and let it go, delivering a signal it was stopped
  * for. Bounded: a tracee that does not stop within ~2 s is left to the
@@ -468,8 +497,10 @@ static void detach_all(struct cg_ptrace *p)
 	}
 }
 
-void cg_ptrace_free(struct cg_ptrace *p)
+static void ptrace_free(struct cg_trace *t)
 {
+	struct cg_ptrace *p = rec(t);
+
 	if (!p)
 		return;
 	if (!p->started && !p->root_done && p->root > 0) {
@@ -483,5 +514,20 @@ void cg_ptrace_free(struct cg_ptrace *p)
 		close(p->exec_err_fd);
 	free(p->cgroup_procs);
 	free(p->pids);
+	cg_trace_data_free(p->d);
 	free(p);
+	t->be = NULL;
 }
+
+const struct cg_trace_ops cg_trace_ptrace_ops = {
+	.id = CG_TRACE_PTRACE,
+	.load = ptrace_load,
+	.prepare = ptrace_prepare,
+	.start = ptrace_start,
+	.wait = ptrace_wait,
+	.kill = ptrace_kill,
+	.serve = ptrace_serve,
+	.serving = ptrace_serving,
+	.snapshot = ptrace_snapshot,
+	.free = ptrace_free,
+};

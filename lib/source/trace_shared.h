@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only) */
 /*
- * Layout shared by the eBPF recorder (bpf/trace.bpf.c) and its loader
- * (lib/trace.c). Plain C with fixed-width types only, so both sides
+ * Layout shared by the eBPF recorder (trace.bpf.c) and its loader
+ * (trace_bpf.c). Plain C with fixed-width types only, so both sides
  * compile it: the BPF side gets the types from vmlinux.h, userspace from
  * <stdint.h> through the typedefs below.
  */

@@ -59,19 +59,8 @@ int cmd_merge(int argc, char **argv)
 		u = n;
 	}
 	cg_closure_canonicalize(u);
-	if (plain) {
-		for (unsigned i = 0; i < u->n_phases; i++)
-			free(u->phase_names[i]);
-		u->n_phases = 0;
-		for (size_t i = 0; i < u->n_rules; i++) {
-			u->rules[i].phases = 0;
-			u->rules[i].count = 0;
-			u->rules[i].arch_mask = 0;
-			free(u->rules[i].origin);
-			u->rules[i].origin = NULL;
-		}
-		cg_closure_canonicalize(u);
-	}
+	if (plain)
+		cg_closure_strip_extensions(u);
 	cg_strbuf_init(&sb);
 	cg_closure_serialize(u, false, &sb);
 	r = cli_write("merge", out, &sb);

@@ -242,6 +242,46 @@ static int test_actions(void)
 	return 0;
 }
 
+/* A closure stripped to a plain OCI profile: no phases, counts, comments
+ * or per-rule arches; rules that become equal merge, others stay. */
+static int test_strip_extensions(void)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *c = cg_closure_new();
+	struct cg_rule r = { .name = "read", .action = { CG_ACT_ALLOW, 0 }, .arch_mask = CG_ARCH_BIT(CG_ARCH_X86_64),
+			     .phases = 1, .count = 3, .origin = "trace" };
+	uint64_t a[6] = { 0 };
+
+	CHECK(c);
+	if (!c)
+		return 0;
+	c->arch_mask |= CG_ARCH_BIT(CG_ARCH_X86);
+	CHECK_EQ_INT(cg_closure_phase(c, "startup", true), 0);
+	CHECK_EQ_INT(cg_closure_phase(c, "serving", true), 1);
+	CHECK_EQ_INT(cg_closure_add_rule(c, &r), 0);
+	r.arch_mask = CG_ARCH_BIT(CG_ARCH_X86), r.phases = 2, r.count = 1;
+	CHECK_EQ_INT(cg_closure_add_rule(c, &r), 0);
+	r.name = "socket", r.n_args = 1, r.args[0] = (struct cg_arg_cond){ 0, CG_OP_EQ, 2, 0 };
+	CHECK_EQ_INT(cg_closure_add_rule(c, &r), 0);
+	r.args[0].value = 1;
+	CHECK_EQ_INT(cg_closure_add_rule(c, &r), 0);
+	cg_closure_canonicalize(c);
+	CHECK_EQ_INT(c->n_rules, 4);
+	CHECK(!cg_action_permits(cg_closure_decide(c, CG_ARCH_X86_64, "socket", a, -1, NULL)));
+
+	cg_closure_strip_extensions(c);
+	CHECK_EQ_INT(c->n_phases, 0);
+	CHECK_EQ_INT(c->n_rules, 3); /* the two reads are one rule now */
+	for (size_t i = 0; i < c->n_rules; i++)
+		CHECK(!c->rules[i].phases && !c->rules[i].count && !c->rules[i].arch_mask && !c->rules[i].origin);
+	CHECK_EQ_INT(c->arch_mask, CG_ARCH_BIT(CG_ARCH_X86_64) | CG_ARCH_BIT(CG_ARCH_X86));
+	/* socket(AF_INET) now holds on x86_64 too; socket(AF_INET6) still not */
+	a[0] = 2;
+	CHECK(cg_action_permits(cg_closure_decide(c, CG_ARCH_X86_64, "socket", a, 0, NULL)));
+	a[0] = 10;
+	CHECK(!cg_action_permits(cg_closure_decide(c, CG_ARCH_X86_64, "socket", a, 0, NULL)));
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_algebra);
@@ -251,5 +291,6 @@ int main(void)
 	RUN(test_kernel_tbl);
 	RUN(test_libseccomp_agrees);
 	RUN(test_actions);
+	RUN(test_strip_extensions);
 	T_DONE();
 }

@@ -8,10 +8,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "source/trace_internal.h"
 #include "source/trace_shared.h"
 #include "t.h"
-
-CAPGATE_API bool cg_trace_argkinds_sorted(void);
 
 static int nr(enum cg_arch_id a, const char *name)
 {
@@ -248,10 +247,67 @@ static int test_missing_command(void)
 	struct cg_trace *t = NULL;
 	struct cg_error err = { 0 };
 	CHECK_EQ_INT(cg_trace_new(&o, &t, &err), -ENOENT);
-	CHECK_CONTAINS(err.msg, "command not found");
+	CHECK_CONTAINS(err.msg, "cannot execute capgate-no-such-command: No such file or directory");
 	CHECK(t == NULL);
 	return 0;
 }
+
+struct seen {
+	unsigned ticks, serving, done;
+};
+
+static void count_event(struct cg_trace *t, enum cg_trace_event ev, uint64_t ms, void *userdata)
+{
+	struct seen *s = userdata;
+	s->ticks += ev == CG_TRACE_EV_TICK;
+	s->serving += ev == CG_TRACE_EV_SERVING;
+	s->done += ev == CG_TRACE_EV_DONE;
+}
+
+/* The whole recording in the library: a timer flips to serving, the
+ * duration ends the run with SIGTERM, and the closure comes out phased. */
+static int check_record(enum cg_trace_backend b)
+{
+	char *argv[] = { "sleep", "30", NULL };
+	struct seen seen = { 0 };
+	struct cg_trace_opts o = { .sz = sizeof(o), .backend = b, .argv = argv, .serve_timer = true,
+				   .serve_after_ms = 0, .duration_ms = 300, .on_event = count_event,
+				   .userdata = &seen };
+	struct cg_trace_closure_opts co = { .sz = sizeof(co) };
+	_cleanup_(cg_trace_freep) struct cg_trace *t = NULL;
+	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = NULL;
+	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
+	struct cg_trace_end end = { 0 };
+	struct cg_error err = { 0 };
+	int r = cg_trace_new(&o, &t, &err);
+
+	if (r == -EPERM || r == -EOPNOTSUPP)
+		SKIP("%s", err.msg);
+	CHECKF(r == 0, "cg_trace_new: %d %s", r, err.msg);
+	if (r < 0)
+		return 0;
+	CHECK_EQ_INT(cg_trace_backend_used(t), b);
+	CHECK(cg_trace_pid(t) > 0);
+	CHECK_EQ_INT(cg_trace_record(t, &co, NULL, &end, &d, &c, &err), 0);
+	if (!d || !c)
+		return 0;
+	CHECK(end.have_status && WIFSIGNALED(end.status) && WTERMSIG(end.status) == SIGTERM);
+	CHECK(seen.ticks >= 1 && seen.serving == 1 && seen.done == 1);
+	CHECK(d->phased && d->serving && d->exec_seen);
+	CHECK_EQ_INT(c->n_phases, 2);
+	CHECK(find_rule(c, "execve", CG_ARCH_X86_64) != NULL);
+	CHECK(find_rule(c, "clock_nanosleep", CG_ARCH_X86_64) || find_rule(c, "nanosleep", CG_ARCH_X86_64));
+	return 0;
+}
+
+static int test_record_ebpf(void)
+{
+	if (geteuid() != 0)
+		SKIP("not root: the eBPF recorder needs CAP_BPF and CAP_PERFMON");
+	return check_record(CG_TRACE_BPF);
+}
+
+static int test_record_ptrace(void) { return check_record(CG_TRACE_PTRACE); }
 
 int main(void)
 {
@@ -262,5 +318,7 @@ int main(void)
 	RUN(test_live_ebpf);
 	RUN(test_live_ptrace);
 	RUN(test_missing_command);
+	RUN(test_record_ebpf);
+	RUN(test_record_ptrace);
 	T_DONE();
 }
