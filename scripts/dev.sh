@@ -12,7 +12,7 @@ PKGS=(
 	libseccomp-dev libfyaml-dev libssl-dev liburing-dev
 	python3 strace iproute2 openssl
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
-	nginx redis-server redis-tools sqlite3 curl bc runsc
+	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
 )
 
 install_deps() {
