@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "closure/closure_internal.h"
+
 #ifndef SECCOMP_FILTER_FLAG_LOG
 #define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
 #endif
@@ -247,15 +249,6 @@ static struct cg_action effective(const struct cg_compile_opts *o, struct cg_act
 	return a;
 }
 
-static bool in_scope(const struct cg_rule *r, enum cg_arch_id arch, int phase)
-{
-	if (r->arch_mask && !(r->arch_mask & CG_ARCH_BIT(arch)))
-		return false;
-	if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
-		return false;
-	return true;
-}
-
 int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
 {
 	int max = -1;
@@ -332,7 +325,7 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 		int nr = cg_syscall_nr(arch, c->rules[i].name);
 		size_t start = used;
 		while (j < c->n_rules && strcmp(c->rules[j].name, c->rules[i].name) == 0) {
-			if (nr >= 0 && in_scope(&c->rules[j], arch, o->phase))
+			if (nr >= 0 && cg_rule_in_scope(&c->rules[j], CG_ARCH_BIT(arch), o->phase))
 				pool[used++] = &c->rules[j];
 			j++;
 		}
