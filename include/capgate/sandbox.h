@@ -159,6 +159,12 @@ struct cg_sandbox_status {
  * 126/127 for exec failures, 125 for a setup failure. */
 CAPGATE_API int cg_sandbox_status_exit(const struct cg_sandbox_status *st);
 
+/* Append why the program did not end on its own, for a person: the setup
+ * failure, the execve failure of @prog, or the seccomp kill. Appends
+ * nothing when the program ran and ended by itself. */
+CAPGATE_API void cg_sandbox_status_describe(const struct cg_sandbox_status *st, const char *prog,
+					    struct cg_strbuf *out);
+
 /* Serve notifications (if the child has a listener) until the child exits,
  * calling @fn for each denied call, then reap it. Without a listener this is
  * a plain wait. EINTR (forwarded signals) is handled. Closes the child's fds. */

@@ -33,6 +33,16 @@ int cg_sandbox_status_exit(const struct cg_sandbox_status *st)
 	return st->exit_code;
 }
 
+void cg_sandbox_status_describe(const struct cg_sandbox_status *st, const char *prog, struct cg_strbuf *out)
+{
+	if (st->setup_errno)
+		cg_strbuf_addf(out, "cannot set up the sandbox: %s", st->setup_msg);
+	else if (st->exec_errno)
+		cg_strbuf_addf(out, "cannot execute %s: %s", prog, strerror(st->exec_errno));
+	else if (st->seccomp_kill)
+		cg_strbuf_addf(out, "%s was killed by seccomp (SIGSYS): a call outside the profile", prog);
+}
+
 static int arch_from_audit(uint32_t audit, uint32_t nr)
 {
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
