@@ -45,4 +45,22 @@ CAPGATE_API int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch
 CAPGATE_API uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_opts *opts,
 				       uint32_t audit_arch, uint32_t nr, const uint64_t args[6]);
 
+/* One call through the compiled program, as `capgate sim` shows it. */
+struct cg_compile_sim {
+	uint32_t ret;               /* what the program returned */
+	uint32_t expect;            /* what cg_compile_expect() says; differs only on a compiler bug */
+	const struct cg_rule *rule; /* the rule of the closure that decides, NULL: none */
+	struct cg_bpf_prog prog;    /* the program that ran */
+	struct cg_bpf_trace trace;  /* the instructions it went through */
+};
+
+/* Compile @c with @opts (NULL: defaults), run (@arch, @nr, @args) through
+ * the program in the emulator, and say what decided it. Release the result
+ * with cg_compile_sim_release(). */
+CAPGATE_API int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts,
+			       enum cg_arch_id arch, uint32_t nr, const uint64_t args[6],
+			       struct cg_compile_sim *ret, struct cg_error *err);
+/* Free the program and the trace (NULL is fine); the struct itself is not freed. */
+CAPGATE_API void cg_compile_sim_release(struct cg_compile_sim *s);
+
 #endif

@@ -532,3 +532,34 @@ uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_o
 	name = cg_syscall_name((enum cg_arch_id)arch, nr);
 	return cg_action_ret(effective(&o, cg_closure_decide(c, (enum cg_arch_id)arch, name, args, o.phase, NULL)));
 }
+
+int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts, enum cg_arch_id arch,
+		   uint32_t nr, const uint64_t args[6], struct cg_compile_sim *ret, struct cg_error *err)
+{
+	struct cg_compile_sim s = { 0 };
+	struct seccomp_data d = { .nr = (int)nr };
+	int r;
+
+	if ((unsigned)arch >= CG_ARCH_COUNT)
+		return cg_error_set(err, -EINVAL, "unknown architecture %d", (int)arch);
+	d.arch = cg_arch_info(arch)->audit;
+	memcpy(d.args, args, sizeof(d.args));
+	if ((r = cg_compile(c, opts, &s.prog, err)) < 0)
+		return r;
+	if ((r = cg_bpf_run(s.prog.insns, s.prog.len, &d, &s.trace, &s.ret, err)) < 0) {
+		cg_compile_sim_release(&s);
+		return r;
+	}
+	s.expect = cg_compile_expect(c, opts, d.arch, nr, args);
+	(void)cg_closure_decide(c, arch, cg_syscall_name(arch, nr), args, opts ? opts->phase : -1, &s.rule);
+	*ret = s;
+	return 0;
+}
+
+void cg_compile_sim_release(struct cg_compile_sim *s)
+{
+	if (!s)
+		return;
+	cg_bpf_prog_release(&s->prog);
+	cg_bpf_trace_release(&s->trace);
+}

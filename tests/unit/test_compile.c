@@ -255,6 +255,16 @@ static int test_tricky_rules(void)
 	uint64_t w[6] = { 2, 0, 0 };
 	act = cg_closure_decide(c, CG_ARCH_X86_64, "write", w, -1, NULL);
 	CHECKF(act.kind == CG_ACT_ERRNO && act.data == 3, "lower errno wins among matching errnos, got %u", act.data);
+
+	/* the same call through cg_compile_sim: program, reference and rule agree */
+	struct cg_compile_sim sim;
+	int nr = cg_syscall_nr(CG_ARCH_X86_64, "openat");
+	CHECK(cg_compile_sim(c, &o, CG_ARCH_X86_64, (uint32_t)nr, b, &sim, &err) == 0);
+	CHECK_EQ_INT(sim.ret, SECCOMP_RET_ERRNO | 13);
+	CHECK_EQ_INT(sim.expect, sim.ret);
+	CHECK(sim.rule && strcmp(sim.rule->name, "openat") == 0 && sim.rule->n_args == 1);
+	CHECK(sim.trace.n > 0 && sim.trace.n <= sim.prog.len);
+	cg_compile_sim_release(&sim);
 	cg_closure_free(c);
 	cg_profile_free(p);
 	return 0;

@@ -1144,6 +1144,34 @@ static int test_explain_supervisor(void)
 	return 0;
 }
 
+/* How an ending is told: exit statuses and the sentence for each kind. */
+static int test_status_describe(void)
+{
+	struct cg_sandbox_status st = { .exit_code = 3 };
+	struct cg_strbuf s;
+
+	cg_strbuf_init(&s);
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_EQ_INT(s.len, 0);
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 3);
+	st = (struct cg_sandbox_status){ .signal = SIGSYS, .seccomp_kill = true };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "prog was killed by seccomp (SIGSYS): a call outside the profile");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 159);
+	s.len = 0;
+	st = (struct cg_sandbox_status){ .exec_errno = EACCES };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "cannot execute prog: Permission denied");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 126);
+	s.len = 0;
+	st = (struct cg_sandbox_status){ .setup_errno = EPERM, .setup_msg = "landlock_restrict_self: x" };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "cannot set up the sandbox: landlock_restrict_self: x");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 125);
+	cg_strbuf_release(&s);
+	return 0;
+}
+
 static int test_spawn_status(void)
 {
 	struct cg_error err = { 0 };
@@ -1212,6 +1240,7 @@ int main(void)
 	RUN(test_landlock_tcp);
 	RUN(test_netns);
 	RUN(test_netns_unprivileged);
+	RUN(test_status_describe);
 	RUN(test_spawn_status);
 	RUN(test_explain_supervisor);
 	T_DONE();
