@@ -88,7 +88,8 @@ CAPGATE_API size_t cg_bpf_cache_predict(const struct sock_filter *insns, size_t 
 CAPGATE_API bool cg_bpf_looks_like_profile(const void *buf, size_t len);
 
 /* Raw program I/O: the kernel's struct sock_filter array, host byte order
- * (the format bwrap --seccomp and seccomp_export_bpf use). */
+ * (the format bwrap --seccomp and seccomp_export_bpf use). The program is
+ * checked with cg_bpf_validate() before it is returned. */
 CAPGATE_API int cg_bpf_read(const char *path, struct cg_bpf_prog *ret, struct cg_error *err);
 CAPGATE_API int cg_bpf_parse(const void *buf, size_t len, struct cg_bpf_prog *ret, struct cg_error *err);
 

@@ -57,7 +57,7 @@ struct cg_sandbox_opts {
 	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_bind;
 	bool strict;                 /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
-	bool audit;                  /* denials are logged (SCMP_ACT_LOG), not enforced */
+	bool audit;                  /* denials are logged by the kernel (log action), not enforced */
 	bool explain;                /* denials go through the user-notify supervisor */
 	int phase;                   /* phase index to enforce, -1 = all phases */
 	bool no_seccomp;             /* Landlock / netns only (tests, and closure == NULL) */
