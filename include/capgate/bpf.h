@@ -60,6 +60,13 @@ CAPGATE_API int cg_bpf_run(const struct sock_filter *insns, size_t len,
 CAPGATE_API void cg_bpf_disasm(const struct sock_filter *insns, size_t len, int arch_hint,
 			       struct cg_strbuf *out);
 
+/* Append the listing lines (as cg_bpf_disasm writes them) of the
+ * instructions @trace went through, in the order they ran, each after
+ * @indent: the path one call took through the program. */
+CAPGATE_API void cg_bpf_disasm_trace(const struct sock_filter *insns, size_t len,
+				     const struct cg_bpf_trace *trace, int arch_hint, const char *indent,
+				     struct cg_strbuf *out);
+
 /* Name the action a filter return value asks for, as the disassembler
  * does: "ALLOW", "ERRNO(1)", "TRAP(0)", "KILL_PROCESS", ... Unknown actions
  * are said to act as KILL_PROCESS (the kernel's rule). Returns @buf. */
@@ -75,8 +82,14 @@ CAPGATE_API const char *cg_bpf_action_format(uint32_t ret, char *buf, size_t siz
 CAPGATE_API size_t cg_bpf_cache_predict(const struct sock_filter *insns, size_t len,
 					uint32_t audit_arch, uint32_t nr_count, uint8_t *ret_bitmap);
 
+/* Does @buf look like a profile (JSON or YAML text) rather than a raw
+ * program? Text without NUL bytes whose first non-blank character opens a
+ * JSON object or a YAML document ('{', '-', "apiVersion", "kind"). */
+CAPGATE_API bool cg_bpf_looks_like_profile(const void *buf, size_t len);
+
 /* Raw program I/O: the kernel's struct sock_filter array, host byte order
- * (the format bwrap --seccomp and seccomp_export_bpf use). */
+ * (the format bwrap --seccomp and seccomp_export_bpf use). The program is
+ * checked with cg_bpf_validate() before it is returned. */
 CAPGATE_API int cg_bpf_read(const char *path, struct cg_bpf_prog *ret, struct cg_error *err);
 CAPGATE_API int cg_bpf_parse(const void *buf, size_t len, struct cg_bpf_prog *ret, struct cg_error *err);
 

@@ -31,17 +31,6 @@
 #include <capgate/strbuf.h>
 #include <sys/types.h>
 
-/* Missing Landlock constants (Debian 12's headers stop at ABI 2); values are
- * the kernel's include/uapi/linux/landlock.h. */
-#define CG_LANDLOCK_ACCESS_FS_REFER (1ULL << 13)      /* ABI 2 */
-#define CG_LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)   /* ABI 3 */
-#define CG_LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)  /* ABI 5 */
-#define CG_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)   /* ABI 4 */
-#define CG_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)/* ABI 4 */
-#define CG_LANDLOCK_RULE_NET_PORT 2                   /* ABI 4 */
-#define CG_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
-#define CG_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
-
 /* Network namespace part of --net. */
 enum cg_sandbox_netns {
 	CG_NETNS_HOST,     /* the host's network (Landlock port rules may still apply) */
@@ -68,7 +57,7 @@ struct cg_sandbox_opts {
 	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_bind;
 	bool strict;                 /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
-	bool audit;                  /* denials are logged (SCMP_ACT_LOG), not enforced */
+	bool audit;                  /* denials are logged by the kernel (log action), not enforced */
 	bool explain;                /* denials go through the user-notify supervisor */
 	int phase;                   /* phase index to enforce, -1 = all phases */
 	bool no_seccomp;             /* Landlock / netns only (tests, and closure == NULL) */
@@ -137,7 +126,7 @@ struct cg_sandbox_child {
  * execve. Fails before forking with -ENOENT / -EACCES ("cannot execute") if
  * the program cannot be found, and with cg_sandbox_check_exec's error. A
  * failure inside the child (setup or execve) is reported by
- * cg_sandbox_wait. */
+ * cg_sandbox_supervise. */
 CAPGATE_API int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *const envp[],
 				 struct cg_sandbox_child *ret, struct cg_error *err);
 
@@ -155,10 +144,6 @@ struct cg_sandbox_event {
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
 
-/* Format one call for messages: "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]". */
-CAPGATE_API void cg_sandbox_format_call(int arch, uint32_t nr, const uint64_t args[6],
-					struct cg_strbuf *out);
-
 /* How a sandboxed program ended. */
 struct cg_sandbox_status {
 	int exit_code;       /* if exited */
@@ -173,6 +158,12 @@ struct cg_sandbox_status {
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),
  * 126/127 for exec failures, 125 for a setup failure. */
 CAPGATE_API int cg_sandbox_status_exit(const struct cg_sandbox_status *st);
+
+/* Append why the program did not end on its own, for a person: the setup
+ * failure, the execve failure of @prog, or the seccomp kill. Appends
+ * nothing when the program ran and ended by itself. */
+CAPGATE_API void cg_sandbox_status_describe(const struct cg_sandbox_status *st, const char *prog,
+					    struct cg_strbuf *out);
 
 /* Serve notifications (if the child has a listener) until the child exits,
  * calling @fn for each denied call, then reap it. Without a listener this is

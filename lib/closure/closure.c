@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "closure/closure_internal.h"
+
 #ifndef SECCOMP_RET_KILL_PROCESS
 #define SECCOMP_RET_KILL_PROCESS 0x80000000U
 #endif
@@ -428,15 +430,6 @@ static size_t first_rule(const struct cg_closure *c, const char *name)
 	return lo;
 }
 
-static bool rule_in_scope(const struct cg_rule *r, enum cg_arch_id arch, int phase)
-{
-	if (r->arch_mask && !(r->arch_mask & CG_ARCH_BIT(arch)))
-		return false;
-	if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
-		return false;
-	return true;
-}
-
 struct cg_action cg_closure_decide(const struct cg_closure *c, enum cg_arch_id arch, const char *name,
 				   const uint64_t args[6], int phase, const struct cg_rule **ret_rule)
 {
@@ -449,7 +442,7 @@ struct cg_action cg_closure_decide(const struct cg_closure *c, enum cg_arch_id a
 	if (name) {
 		for (size_t i = first_rule(c, name); i < c->n_rules && strcmp(c->rules[i].name, name) == 0; i++) {
 			const struct cg_rule *r = &c->rules[i];
-			if (!rule_in_scope(r, arch, phase) || !cg_rule_matches(r, arch, args))
+			if (!cg_rule_in_scope(r, CG_ARCH_BIT(arch), phase) || !cg_rule_matches(r, arch, args))
 				continue;
 			if (!best || cg_action_cmp(r->action, best->action) < 0)
 				best = r;
@@ -810,7 +803,7 @@ int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, in
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct cg_rule *r = &c->rules[i];
 		int nr;
-		if (!cg_action_permits(r->action) || !rule_in_scope(r, arch, phase))
+		if (!cg_action_permits(r->action) || !cg_rule_in_scope(r, CG_ARCH_BIT(arch), phase))
 			continue;
 		nr = cg_syscall_nr(arch, r->name);
 		if (nr >= 0)

@@ -698,6 +698,32 @@ void cg_bpf_disasm(const struct sock_filter *insns, size_t len, int arch_hint, s
 	free(st);
 }
 
+void cg_bpf_disasm_trace(const struct sock_filter *insns, size_t len, const struct cg_bpf_trace *trace,
+			 int arch_hint, const char *indent, struct cg_strbuf *out)
+{
+	struct cg_strbuf l;
+	const char **lines;
+	size_t n_lines = 0;
+
+	cg_strbuf_init(&l);
+	cg_bpf_disasm(insns, len, arch_hint, &l);
+	/* the listing has one line per instruction: keep the executed ones */
+	lines = calloc(len + 1, sizeof(*lines));
+	if (!lines)
+		out->oom = true;
+	for (char *p = l.buf; lines && p && *p && n_lines < len; n_lines++) {
+		lines[n_lines] = p;
+		p = strchr(p, '\n');
+		if (p)
+			*p++ = '\0';
+	}
+	for (size_t s = 0; lines && s < trace->n; s++)
+		if (trace->steps[s].pc < n_lines)
+			cg_strbuf_addf(out, "%s%s\n", indent, lines[trace->steps[s].pc]);
+	free(lines);
+	cg_strbuf_release(&l);
+}
+
 /* ---- action cache predictor ------------------------------------------ */
 
 /* seccomp_is_const_allow() from kernel/seccomp.c (Linux >= 5.11), minus the
@@ -759,6 +785,19 @@ size_t cg_bpf_cache_predict(const struct sock_filter *insns, size_t len, uint32_
 }
 
 /* ---- raw program I/O ------------------------------------------------- */
+
+bool cg_bpf_looks_like_profile(const void *buf, size_t len)
+{
+	const char *b = buf;
+	size_t i = 0;
+
+	if (!len || memchr(b, '\0', len))
+		return false;
+	while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r'))
+		i++;
+	/* JSON "{", a YAML document "---" or list "-", "apiVersion:", "kind:" */
+	return i < len && (b[i] == '{' || b[i] == '-' || b[i] == 'a' || b[i] == 'k');
+}
 
 int cg_bpf_parse(const void *buf, size_t len, struct cg_bpf_prog *ret, struct cg_error *err)
 {

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "closure/closure_internal.h"
+
 #ifndef SECCOMP_FILTER_FLAG_LOG
 #define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
 #endif
@@ -247,15 +249,6 @@ static struct cg_action effective(const struct cg_compile_opts *o, struct cg_act
 	return a;
 }
 
-static bool in_scope(const struct cg_rule *r, enum cg_arch_id arch, int phase)
-{
-	if (r->arch_mask && !(r->arch_mask & CG_ARCH_BIT(arch)))
-		return false;
-	if (phase >= 0 && r->phases && !(r->phases & (1u << phase)))
-		return false;
-	return true;
-}
-
 int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
 {
 	int max = -1;
@@ -332,7 +325,7 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 		int nr = cg_syscall_nr(arch, c->rules[i].name);
 		size_t start = used;
 		while (j < c->n_rules && strcmp(c->rules[j].name, c->rules[i].name) == 0) {
-			if (nr >= 0 && in_scope(&c->rules[j], arch, o->phase))
+			if (nr >= 0 && cg_rule_in_scope(&c->rules[j], CG_ARCH_BIT(arch), o->phase))
 				pool[used++] = &c->rules[j];
 			j++;
 		}
@@ -538,4 +531,35 @@ uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_o
 	}
 	name = cg_syscall_name((enum cg_arch_id)arch, nr);
 	return cg_action_ret(effective(&o, cg_closure_decide(c, (enum cg_arch_id)arch, name, args, o.phase, NULL)));
+}
+
+int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts, enum cg_arch_id arch,
+		   uint32_t nr, const uint64_t args[6], struct cg_compile_sim *ret, struct cg_error *err)
+{
+	struct cg_compile_sim s = { 0 };
+	struct seccomp_data d = { .nr = (int)nr };
+	int r;
+
+	if ((unsigned)arch >= CG_ARCH_COUNT)
+		return cg_error_set(err, -EINVAL, "unknown architecture %d", (int)arch);
+	d.arch = cg_arch_info(arch)->audit;
+	memcpy(d.args, args, sizeof(d.args));
+	if ((r = cg_compile(c, opts, &s.prog, err)) < 0)
+		return r;
+	if ((r = cg_bpf_run(s.prog.insns, s.prog.len, &d, &s.trace, &s.ret, err)) < 0) {
+		cg_compile_sim_release(&s);
+		return r;
+	}
+	s.expect = cg_compile_expect(c, opts, d.arch, nr, args);
+	(void)cg_closure_decide(c, arch, cg_syscall_name(arch, nr), args, opts ? opts->phase : -1, &s.rule);
+	*ret = s;
+	return 0;
+}
+
+void cg_compile_sim_release(struct cg_compile_sim *s)
+{
+	if (!s)
+		return;
+	cg_bpf_prog_release(&s->prog);
+	cg_bpf_trace_release(&s->trace);
 }

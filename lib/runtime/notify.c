@@ -1,246 +1,222 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Naming a system call for people: "socket(AF_INET=2, SOCK_STREAM=1, 0)
- * [x86_64 nr 41]". The explain supervisor uses it for every denied call.
- * Argument counts and decoders are data: a sorted table (checked by a test).
- * Pointers are printed as addresses; the supervisor never reads the target's
- * memory (that would race with the target anyway).
+ * The explain supervisor: the parent side of `run --explain`. Explain mode
+ * compiles every denial into a user notification; the supervisor, outside
+ * the sandbox, names each denied call (lib/runtime/syscall_fmt.c), reports
+ * it through the caller's callback, and then answers it with the effect the
+ * profile's own action would have had -- so the program sees what it would
+ * have seen without --explain. Without a listener it is a plain wait.
  */
-#include <capgate/sandbox.h>
-
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-enum arg_kind {
-	A_INT,      /* signed decimal */
-	A_HEX,      /* pointer, flags, size */
-	A_OCT,      /* mode */
-	A_DOMAIN,   /* socket family */
-	A_SOCKTYPE, /* socket type | SOCK_* flags */
-};
+#include "core/proc.h"
+#include "runtime/sandbox_internal.h"
+#include "runtime/syscall_fmt.h"
 
-struct call_shape {
-	const char *name;
-	uint8_t nargs;
-	uint8_t kind[6];
-};
-
-#define I A_INT
-#define H A_HEX
-#define O A_OCT
-/* Sorted by name (cg__call_shapes_sorted checks it). */
-static const struct call_shape shapes[] = {
-	{ "accept", 3, { I, H, H } },
-	{ "accept4", 4, { I, H, H, H } },
-	{ "access", 2, { H, O } },
-	{ "arch_prctl", 2, { H, H } },
-	{ "bind", 3, { I, H, I } },
-	{ "bpf", 3, { I, H, I } },
-	{ "brk", 1, { H } },
-	{ "chdir", 1, { H } },
-	{ "chmod", 2, { H, O } },
-	{ "chroot", 1, { H } },
-	{ "clock_gettime", 2, { I, H } },
-	{ "clock_nanosleep", 4, { I, H, H, H } },
-	{ "clone", 5, { H, H, H, H, H } },
-	{ "clone3", 2, { H, I } },
-	{ "close", 1, { I } },
-	{ "connect", 3, { I, H, I } },
-	{ "dup", 1, { I } },
-	{ "dup2", 2, { I, I } },
-	{ "dup3", 3, { I, I, H } },
-	{ "execve", 3, { H, H, H } },
-	{ "execveat", 5, { I, H, H, H, H } },
-	{ "exit", 1, { I } },
-	{ "exit_group", 1, { I } },
-	{ "faccessat", 3, { I, H, O } },
-	{ "faccessat2", 4, { I, H, O, H } },
-	{ "fchmod", 2, { I, O } },
-	{ "fcntl", 3, { I, I, H } },
-	{ "fstat", 2, { I, H } },
-	{ "futex", 6, { H, I, I, H, H, I } },
-	{ "getcwd", 2, { H, I } },
-	{ "getdents64", 3, { I, H, I } },
-	{ "getegid", 0, { 0 } },
-	{ "geteuid", 0, { 0 } },
-	{ "getgid", 0, { 0 } },
-	{ "getpid", 0, { 0 } },
-	{ "getppid", 0, { 0 } },
-	{ "getrandom", 3, { H, I, H } },
-	{ "gettid", 0, { 0 } },
-	{ "getuid", 0, { 0 } },
-	{ "io_uring_enter", 6, { I, I, I, H, H, I } },
-	{ "io_uring_register", 4, { I, I, H, I } },
-	{ "io_uring_setup", 2, { I, H } },
-	{ "ioctl", 3, { I, H, H } },
-	{ "kill", 2, { I, I } },
-	{ "listen", 2, { I, I } },
-	{ "lseek", 3, { I, I, I } },
-	{ "madvise", 3, { H, H, I } },
-	{ "mkdir", 2, { H, O } },
-	{ "mkdirat", 3, { I, H, O } },
-	{ "mmap", 6, { H, H, H, H, I, H } },
-	{ "mount", 5, { H, H, H, H, H } },
-	{ "mprotect", 3, { H, H, H } },
-	{ "munmap", 2, { H, H } },
-	{ "nanosleep", 2, { H, H } },
-	{ "newfstatat", 4, { I, H, H, H } },
-	{ "open", 3, { H, H, O } },
-	{ "openat", 4, { I, H, H, O } },
-	{ "pipe2", 2, { H, H } },
-	{ "poll", 3, { H, I, I } },
-	{ "prctl", 5, { I, H, H, H, H } },
-	{ "pread64", 4, { I, H, I, I } },
-	{ "prlimit64", 4, { I, I, H, H } },
-	{ "ptrace", 4, { I, I, H, H } },
-	{ "pwrite64", 4, { I, H, I, I } },
-	{ "read", 3, { I, H, I } },
-	{ "readlink", 3, { H, H, I } },
-	{ "readlinkat", 4, { I, H, H, I } },
-	{ "recvfrom", 6, { I, H, I, H, H, H } },
-	{ "recvmsg", 3, { I, H, H } },
-	{ "rename", 2, { H, H } },
-	{ "renameat2", 5, { I, H, I, H, H } },
-	{ "rseq", 4, { H, I, H, H } },
-	{ "rt_sigaction", 4, { I, H, H, I } },
-	{ "rt_sigprocmask", 4, { I, H, H, I } },
-	{ "rt_sigreturn", 0, { 0 } },
-	{ "sendmsg", 3, { I, H, H } },
-	{ "sendto", 6, { I, H, I, H, H, I } },
-	{ "set_robust_list", 2, { H, I } },
-	{ "set_tid_address", 1, { H } },
-	{ "setgid", 1, { I } },
-	{ "setsockopt", 5, { I, I, I, H, I } },
-	{ "setuid", 1, { I } },
-	{ "socket", 3, { A_DOMAIN, A_SOCKTYPE, I } },
-	{ "socketpair", 4, { A_DOMAIN, A_SOCKTYPE, I, H } },
-	{ "stat", 2, { H, H } },
-	{ "statx", 5, { I, H, H, H, H } },
-	{ "symlink", 2, { H, H } },
-	{ "umask", 1, { O } },
-	{ "uname", 1, { H } },
-	{ "unlink", 1, { H } },
-	{ "unlinkat", 3, { I, H, H } },
-	{ "unshare", 1, { H } },
-	{ "wait4", 4, { I, H, H, H } },
-	{ "write", 3, { I, H, I } },
-	{ "writev", 3, { I, H, I } },
-};
-#undef I
-#undef H
-#undef O
-
-static const struct {
-	int value;
-	const char *name;
-} domains[] = {
-	{ AF_UNIX, "AF_UNIX" },       { AF_INET, "AF_INET" },     { AF_INET6, "AF_INET6" },
-	{ AF_NETLINK, "AF_NETLINK" }, { AF_PACKET, "AF_PACKET" }, { 40 /* AF_VSOCK */, "AF_VSOCK" },
-	{ 44 /* AF_XDP */, "AF_XDP" }, { AF_ALG, "AF_ALG" },      { AF_BLUETOOTH, "AF_BLUETOOTH" },
-}, socktypes[] = {
-	{ SOCK_STREAM, "SOCK_STREAM" }, { SOCK_DGRAM, "SOCK_DGRAM" }, { SOCK_RAW, "SOCK_RAW" },
-	{ SOCK_SEQPACKET, "SOCK_SEQPACKET" },
-};
-
-static const struct call_shape *shape_of(const char *name)
+int cg_sandbox_status_exit(const struct cg_sandbox_status *st)
 {
-	size_t lo = 0, hi = CG_ARRAY_SIZE(shapes);
-	while (name && lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, shapes[mid].name);
-		if (c == 0)
-			return &shapes[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (st->setup_errno)
+		return 125;
+	if (st->exec_errno)
+		return st->exec_errno == ENOENT ? 127 : 126;
+	if (st->signal)
+		return 128 + st->signal;
+	return st->exit_code;
 }
 
-/* Exposed for the table-order test. */
-CAPGATE_API bool cg__call_shapes_sorted(void);
-bool cg__call_shapes_sorted(void)
+void cg_sandbox_status_describe(const struct cg_sandbox_status *st, const char *prog, struct cg_strbuf *out)
 {
-	for (size_t i = 1; i < CG_ARRAY_SIZE(shapes); i++)
-		if (strcmp(shapes[i - 1].name, shapes[i].name) >= 0)
-			return false;
-	for (size_t i = 0; i < CG_ARRAY_SIZE(shapes); i++)
-		if (!cg_syscall_known(shapes[i].name) || shapes[i].nargs > 6)
-			return false;
-	return true;
+	if (st->setup_errno)
+		cg_strbuf_addf(out, "cannot set up the sandbox: %s", st->setup_msg);
+	else if (st->exec_errno)
+		cg_strbuf_addf(out, "cannot execute %s: %s", prog, strerror(st->exec_errno));
+	else if (st->seccomp_kill)
+		cg_strbuf_addf(out, "%s was killed by seccomp (SIGSYS): a call outside the profile", prog);
 }
 
-static void add_arg(struct cg_strbuf *out, enum arg_kind kind, const char *name, unsigned idx, uint64_t v,
-		    bool is64)
+static int arch_from_audit(uint32_t audit, uint32_t nr)
 {
-	/* What the kernel sees for an int-sized argument is the low 32 bits. */
-	if (is64 && cg_syscall_arg_bits(name, idx) == 32 && (v >> 32)) {
-		cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-		return;
-	}
-	if (!is64 || cg_syscall_arg_bits(name, idx) == 32)
-		v = (uint32_t)v;
-	switch (kind) {
-	case A_DOMAIN:
-		for (size_t i = 0; i < CG_ARRAY_SIZE(domains); i++)
-			if ((uint64_t)domains[i].value == v) {
-				cg_strbuf_addf(out, "%s=%llu", domains[i].name, (unsigned long long)v);
-				return;
-			}
-		cg_strbuf_addf(out, "%llu", (unsigned long long)v);
-		return;
-	case A_SOCKTYPE: {
-		uint64_t base = v & 0xf;
-		const char *tn = NULL;
-		for (size_t i = 0; i < CG_ARRAY_SIZE(socktypes); i++)
-			if ((uint64_t)socktypes[i].value == base)
-				tn = socktypes[i].name;
-		if (!tn) {
-			cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-			return;
+	for (int a = 0; a < CG_ARCH_COUNT; a++)
+		if (cg_arch_info((enum cg_arch_id)a)->audit == audit) {
+			if (a == CG_ARCH_X86_64 && (nr & CG_X32_SYSCALL_BIT))
+				return CG_ARCH_X32;
+			return a;
 		}
-		cg_strbuf_addf(out, "%s", tn);
-		if (v & SOCK_CLOEXEC)
-			cg_strbuf_addf(out, "|SOCK_CLOEXEC");
-		if (v & SOCK_NONBLOCK)
-			cg_strbuf_addf(out, "|SOCK_NONBLOCK");
-		cg_strbuf_addf(out, "=%llu", (unsigned long long)v);
+	return -1;
+}
+
+/* One notification: report it, then answer with the original action's effect. */
+static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_notif *req,
+		      struct seccomp_notif_resp *resp, size_t resp_size, cg_sandbox_event_fn fn, void *user,
+		      struct cg_sandbox_status *st, pid_t child, bool *killed_child)
+{
+	struct cg_sandbox_event ev = { 0 };
+	struct cg_strbuf text;
+	char abuf[64];
+	const struct cg_rule *rule = NULL;
+
+	ev.pid = (pid_t)req->pid;
+	ev.nr = (uint32_t)req->data.nr;
+	ev.arch = arch_from_audit(req->data.arch, ev.nr);
+	ev.name = ev.arch >= 0 ? cg_syscall_name((enum cg_arch_id)ev.arch, ev.nr) : NULL;
+	memcpy(ev.args, req->data.args, sizeof(ev.args));
+	ev.action = cg_sandbox_original_action(sb, req->data.arch, ev.nr, ev.args, false);
+	if (ev.name && ev.arch >= 0)
+		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args, sb->opts.phase, &rule);
+	ev.rule = rule;
+	ev.allowed = sb->opts.audit;
+	memset(resp, 0, resp_size);
+	resp->id = req->id;
+	if (ev.action.kind == CG_ACT_ALLOW || ev.action.kind == CG_ACT_LOG) {
+		/* not a denial of the profile (e.g. a number above the floor that
+		 * the rewritten program sends here): let it run, say nothing */
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 		return;
 	}
-	case A_INT:
-		if (is64 && cg_syscall_arg_bits(name, idx) == 64)
-			cg_strbuf_addf(out, "%lld", (long long)v);
-		else
-			cg_strbuf_addf(out, "%d", (int)(uint32_t)v);
-		return;
-	case A_OCT:
-		cg_strbuf_addf(out, "%#llo", (unsigned long long)v);
-		return;
-	case A_HEX:
-		if (v == 0)
-			cg_strbuf_addf(out, "0");
-		else
-			cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
-		return;
+
+	cg_strbuf_init(&text);
+	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, &text);
+	cg_strbuf_addf(&text, ": %s %s%s", rule ? "rule" : "default action",
+		       cg_action_describe(ev.action, abuf, sizeof(abuf)),
+		       ev.allowed ? " (audit: allowed)" : "");
+	ev.text = text.buf ? text.buf : "";
+	st->n_denied++;
+	if (fn)
+		fn(&ev, user);
+	cg_strbuf_release(&text);
+
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+		return; /* the caller is gone (killed, or a signal interrupted it) */
+	if (ev.allowed) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	} else {
+		switch (ev.action.kind) {
+		case CG_ACT_ERRNO:
+			resp->error = -(int32_t)ev.action.data;
+			break;
+		case CG_ACT_KILL_PROCESS:
+		case CG_ACT_KILL_THREAD: {
+			/* Kill before answering, so the call never returns. A kill-thread
+			 * is approximated by killing the process. */
+			pid_t tgid = cg_proc_tgid(ev.pid);
+			kill(tgid, SIGKILL);
+			if (tgid == child)
+				*killed_child = true;
+			resp->error = -ENOSYS;
+			break;
+		}
+		case CG_ACT_TRAP:
+			/* The call fails with ENOSYS and SIGSYS is raised on the thread,
+			 * as a seccomp trap does (without the SYS_SECCOMP siginfo). */
+			resp->error = -ENOSYS;
+			(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+			syscall(SYS_tgkill, cg_proc_tgid(ev.pid), ev.pid, SIGSYS);
+			return;
+		default:
+			/* notify / trace: no agent, no tracer -- the kernel would say ENOSYS */
+			resp->error = -ENOSYS;
+			break;
+		}
+	}
+	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+}
+
+static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sandbox_event_fn fn, void *user,
+		 struct cg_sandbox_status *st, bool *killed_child, struct cg_error *err)
+{
+	struct seccomp_notif_sizes sizes = { 0 };
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+		return cg_error_set(err, -errno, "SECCOMP_GET_NOTIF_SIZES: %s", strerror(errno));
+	size_t req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
+									      : sizeof(struct seccomp_notif);
+	size_t resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
+				   ? sizes.seccomp_notif_resp
+				   : sizeof(struct seccomp_notif_resp);
+	_cleanup_free_ struct seccomp_notif *req = calloc(1, req_size);
+	_cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, resp_size);
+	if (!req || !resp)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = ch->listener, .events = POLLIN },
+			{ .fd = ch->pidfd, .events = POLLIN },
+		};
+		int n = poll(pfd, ch->pidfd >= 0 ? 2 : 1, ch->pidfd >= 0 ? -1 : 100);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cg_error_set(err, -errno, "poll: %s", strerror(errno));
+		}
+		if (pfd[0].revents & POLLIN) {
+			memset(req, 0, req_size);
+			if (ioctl(ch->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
+				serve_one(sb, ch->listener, req, resp, resp_size, fn, user, st, ch->pid, killed_child);
+			continue; /* drain notifications before looking at exits */
+		}
+		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			return 0; /* no task uses the filter any more */
+		if (ch->pidfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+			return 0;
+		if (ch->pidfd < 0) {
+			siginfo_t si = { 0 };
+			if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == ch->pid)
+				return 0;
+		}
 	}
 }
 
-void cg_sandbox_format_call(int arch, uint32_t nr, const uint64_t args[6], struct cg_strbuf *out)
+int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sandbox_event_fn fn,
+			 void *user, struct cg_sandbox_status *ret, struct cg_error *err)
 {
-	const struct cg_arch_info *ai = arch >= 0 ? cg_arch_info((enum cg_arch_id)arch) : NULL;
-	const char *name = ai ? cg_syscall_name((enum cg_arch_id)arch, nr) : NULL;
-	const struct call_shape *sh = shape_of(name);
-	bool is64 = ai && ai->bits == 64;
-	unsigned n = sh ? sh->nargs : 6;
+	struct cg_sandbox_status st = { 0 };
+	struct cg_sandbox_shared *sh = ch->shared;
+	bool killed_child = false;
+	int r = 0, status = 0;
 
-	cg_strbuf_addf(out, "%s(", name ? name : "syscall");
-	if (!name)
-		cg_strbuf_addf(out, "%u%s", nr, n ? ", " : "");
-	for (unsigned i = 0; i < n; i++) {
-		if (i)
-			cg_strbuf_addf(out, ", ");
-		add_arg(out, sh ? (enum arg_kind)sh->kind[i] : A_HEX, name ? name : "", i, args[i], is64);
+	if (ch->listener >= 0)
+		r = serve(sb, ch, fn, user, &st, &killed_child, err);
+	for (;;) {
+		pid_t w = waitpid(ch->pid, &status, 0);
+		if (w == ch->pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			r = cg_error_set(err, -errno, "waitpid: %s", strerror(errno));
+			break;
+		}
 	}
-	cg_strbuf_addf(out, ") [%s nr %u]", ai ? ai->name : "unknown-arch", nr);
+	if (ch->listener >= 0)
+		close(ch->listener);
+	if (ch->pidfd >= 0)
+		close(ch->pidfd);
+	ch->listener = ch->pidfd = -1;
+	if (WIFEXITED(status))
+		st.exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		st.signal = WTERMSIG(status);
+	if (st.signal == SIGSYS || (st.signal == SIGKILL && killed_child)) {
+		st.seccomp_kill = true;
+		st.signal = SIGSYS; /* what the real filter would have done */
+	}
+	if (sh) {
+		st.exec_errno = sh->exec_errno;
+		st.setup_errno = sh->setup_errno;
+		snprintf(st.setup_msg, sizeof(st.setup_msg), "%s", sh->setup_msg);
+		munmap(sh, sizeof(*sh));
+		ch->shared = NULL;
+	}
+	if (st.exec_errno || st.setup_errno)
+		st.seccomp_kill = false;
+	*ret = st;
+	return r;
 }

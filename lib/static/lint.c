@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "closure/closure_internal.h"
+
 #define CALLS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* ---- rules ------------------------------------------------------------------ */
@@ -360,9 +362,10 @@ static bool cap_held(struct lctx *x, const char *cap)
 
 /* ---- reading the closure ------------------------------------------------------- */
 
+/* Can @r decide a call at all: one of its arches is accepted, in any phase. */
 static bool rule_in_scope(const struct lctx *x, const struct cg_rule *r)
 {
-	return !r->arch_mask || (r->arch_mask & x->c->arch_mask);
+	return cg_rule_in_scope(r, x->c->arch_mask, -1);
 }
 
 /* Is @name a system call on any architecture the filter accepts? */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* capgate disasm: readable listing of a raw program or a compiled profile. */
 #include <stdio.h>
-#include <string.h>
 
 #include <capgate/compile.h>
 
@@ -48,11 +47,7 @@ int cmd_disasm(int argc, char **argv)
 		free(args);
 		return EXIT_USAGE;
 	}
-	size_t i = 0;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
-		i++;
-	bool text = !raw && len && !memchr(buf, '\0', len) && (buf[i] == '{' || buf[i] == '-' || buf[i] == 'a' || buf[i] == 'k');
-	if (text) {
+	if (!raw && cg_bpf_looks_like_profile(buf, len)) {
 		struct cg_closure *c = NULL;
 		r = cli_load_closure("disasm", args[0], &ro, &c);
 		if (r == 0 && cg_compile(c, NULL, &prog, &err) < 0) {

@@ -22,6 +22,17 @@ extern char **environ;
 
 #define EXIT_SETUP 125
 
+static const char run_desc[] =
+	"Run CMD with exactly the calls of the profile (seccomp-BPF), and optionally only the\n"
+	"listed paths and ports (Landlock) and no network (a new network namespace).\n"
+	"With any --fs-* option everything else on the filesystem is denied, including the\n"
+	"program's binary and libraries: grant them, or use --fs-system.\n"
+	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
+	"refuses to run instead).\n\n"
+	"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
+	"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
+	"(permission, or the profile does not allow execve), 127 command not found";
+
 static volatile sig_atomic_t forward_pid;
 
 /* Forward signals sent to capgate by a process (kill, systemd, a supervisor).
@@ -68,34 +79,82 @@ static int phase_index(struct cg_closure *c, const char *name)
 	return -1;
 }
 
+/* What would be enforced, without running anything. */
+static int print_plan(const struct cg_sandbox *sb, const char *profile, char **args, int nargs)
+{
+	struct cg_error err = { 0 };
+	struct cg_strbuf out;
+	int rc;
+
+	cg_strbuf_init(&out);
+	cg_strbuf_addf(&out, "profile: %s\n", profile);
+	if (nargs) {
+		cg_strbuf_addf(&out, "command:");
+		for (int i = 0; i < nargs; i++)
+			cg_strbuf_addf(&out, " %s", args[i]);
+		cg_strbuf_addf(&out, "\n");
+	}
+	cg_sandbox_describe(sb, &out);
+	if (nargs && cg_sandbox_check_exec(sb, &err) < 0)
+		cg_strbuf_addf(&out, "warning: %s\n", err.msg);
+	rc = cli_write("run", "-", &out) < 0 ? EXIT_SETUP : EXIT_OK;
+	cg_strbuf_release(&out);
+	return rc;
+}
+
+/* Start the program, supervise it until it ends; its exit status. */
+static int run_program(const struct cg_sandbox *sb, char **args, bool audit, bool explain)
+{
+	struct cg_sandbox_child child;
+	struct cg_sandbox_status st;
+	struct cg_error err = { 0 };
+	struct cg_strbuf why;
+	size_t n_missing;
+	const char *const *missing = cg_sandbox_missing(sb, &n_missing);
+	int r;
+
+	for (size_t i = 0; i < n_missing; i++)
+		fprintf(stderr, "capgate run: warning: missing protection: %s\n", missing[i]);
+	if (audit && !explain)
+		fprintf(stderr, "capgate run: audit mode: denials are logged by the kernel (audit log / dmesg), "
+				"not enforced\n");
+	r = cg_sandbox_spawn(sb, args, environ, &child, &err);
+	if (r < 0) {
+		cli_error("run", "%s", err.msg);
+		return r == -ENOENT ? 127 : 126;
+	}
+	install_forwarding(child.pid);
+	r = cg_sandbox_supervise(sb, &child, explain ? print_event : NULL, NULL, &st, &err);
+	forward_pid = 0;
+	if (r < 0)
+		cli_error("run", "supervisor: %s", err.msg);
+	cg_strbuf_init(&why);
+	cg_sandbox_status_describe(&st, args[0], &why);
+	if (why.len)
+		cli_error("run", "%s", why.buf);
+	cg_strbuf_release(&why);
+	return cg_sandbox_status_exit(&st);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
-	static const char desc[] =
-		"Run CMD with exactly the calls of the profile (seccomp-BPF), and optionally only the\n"
-		"listed paths and ports (Landlock) and no network (a new network namespace).\n"
-		"With any --fs-* option everything else on the filesystem is denied, including the\n"
-		"program's binary and libraries: grant them, or use --fs-system.\n"
-		"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
-		"refuses to run instead).\n\n"
-		"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
-		"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
-		"(permission, or the profile does not allow execve), 127 command not found";
 	const char *profile = NULL, *phase = NULL;
 	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 };
-	bool fs_system = false, strict = false, dry_run = false, audit = false, explain = false;
+	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
+	bool dry_run = false;
 	struct cli_resolve ro = { 0 };
 	long abi_max = 0;
 	const struct opt opts[] = {
 		{ OPT_STRING, 'p', "profile", &profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
 		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
-		{ OPT_BOOL, 0, "fs-system", &fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
+		{ OPT_BOOL, 0, "fs-system", &so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
 		{ OPT_LIST, 0, "net", &nets, "MODE", "none | loopback | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
-		{ OPT_BOOL, 0, "strict", &strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
+		{ OPT_BOOL, 0, "strict", &so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
 		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
-		{ OPT_BOOL, 0, "audit", &audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
-		{ OPT_BOOL, 0, "explain", &explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
+		{ OPT_BOOL, 0, "audit", &so.audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
+		{ OPT_BOOL, 0, "explain", &so.explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
 		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
 		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
 		CLI_RESOLVE_OPTS(&ro),
@@ -105,10 +164,9 @@ int cmd_run(int argc, char **argv)
 	int nargs = 0, rc = EXIT_USAGE, r;
 	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
 	_cleanup_(cg_sandbox_freep) struct cg_sandbox *sb = NULL;
-	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
 	struct cg_error err = { 0 };
 
-	r = opt_parse("run", usage, desc, argc, argv, opts, true, &args, &nargs);
+	r = opt_parse("run", usage, run_desc, argc, argv, opts, true, &args, &nargs);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (!profile) {
@@ -128,70 +186,16 @@ int cmd_run(int argc, char **argv)
 			cli_error("run", "%s", err.msg);
 			goto out;
 		}
-	so.fs_ro = fs_ro.items;
-	so.n_fs_ro = fs_ro.n;
-	so.fs_rw = fs_rw.items;
-	so.n_fs_rw = fs_rw.n;
-	so.fs_system = fs_system;
-	so.strict = strict;
+	so.fs_ro = fs_ro.items, so.n_fs_ro = fs_ro.n;
+	so.fs_rw = fs_rw.items, so.n_fs_rw = fs_rw.n;
 	so.landlock_abi_max = abi_max > 0 && abi_max < 1000 ? (int)abi_max : 0;
-	so.audit = audit;
-	so.explain = explain;
-
 	r = cg_sandbox_new(c, &so, &sb, &err);
 	if (r < 0) {
 		cli_error("run", "%s", err.msg);
 		rc = r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
-		goto out;
+	} else {
+		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, args, so.audit, so.explain);
 	}
-
-	if (dry_run) {
-		struct cg_strbuf out;
-		cg_strbuf_init(&out);
-		cg_strbuf_addf(&out, "profile: %s\n", profile);
-		if (nargs) {
-			cg_strbuf_addf(&out, "command:");
-			for (int i = 0; i < nargs; i++)
-				cg_strbuf_addf(&out, " %s", args[i]);
-			cg_strbuf_addf(&out, "\n");
-		}
-		cg_sandbox_describe(sb, &out);
-		if (nargs && cg_sandbox_check_exec(sb, &err) < 0)
-			cg_strbuf_addf(&out, "warning: %s\n", err.msg);
-		rc = cli_write("run", "-", &out) < 0 ? EXIT_SETUP : EXIT_OK;
-		cg_strbuf_release(&out);
-		goto out;
-	}
-
-	size_t n_missing;
-	const char *const *missing = cg_sandbox_missing(sb, &n_missing);
-	for (size_t i = 0; i < n_missing; i++)
-		fprintf(stderr, "capgate run: warning: missing protection: %s\n", missing[i]);
-	if (audit && !explain)
-		fprintf(stderr, "capgate run: audit mode: denials are logged by the kernel (audit log / dmesg), "
-				"not enforced\n");
-
-	struct cg_sandbox_child child;
-	r = cg_sandbox_spawn(sb, args, environ, &child, &err);
-	if (r < 0) {
-		cli_error("run", "%s", err.msg);
-		rc = r == -ENOENT ? 127 : 126;
-		goto out;
-	}
-	install_forwarding(child.pid);
-
-	struct cg_sandbox_status st;
-	r = cg_sandbox_supervise(sb, &child, explain ? print_event : NULL, NULL, &st, &err);
-	forward_pid = 0;
-	if (r < 0)
-		cli_error("run", "supervisor: %s", err.msg);
-	if (st.setup_errno)
-		cli_error("run", "cannot set up the sandbox: %s", st.setup_msg);
-	else if (st.exec_errno)
-		cli_error("run", "cannot execute %s: %s", args[0], strerror(st.exec_errno));
-	else if (st.seccomp_kill)
-		cli_error("run", "%s was killed by seccomp (SIGSYS): a call outside the profile", args[0]);
-	rc = cg_sandbox_status_exit(&st);
 out:
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);

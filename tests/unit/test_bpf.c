@@ -1124,6 +1124,46 @@ static int test_action_format(void)
 	return 0;
 }
 
+/* The sniffing `disasm` uses, and the path listing `sim` prints. */
+static int test_looks_like_profile_and_trace(void)
+{
+	static const struct sock_filter p[] = {
+		LD_ARCH,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 59, 0, 1),
+		RET(ERRNO(1)),
+		RET(SECCOMP_RET_ALLOW),
+	};
+	struct seccomp_data d = mk(59, AUDIT_ARCH_X86_64, 0, 0, 0);
+	struct cg_bpf_trace t = { 0 };
+	struct cg_strbuf sb;
+	uint32_t ret = 0;
+
+	CHECK(cg_bpf_looks_like_profile("{\"defaultAction\":1}", 18));
+	CHECK(cg_bpf_looks_like_profile("\n  ---\nkind: x", 14));
+	CHECK(cg_bpf_looks_like_profile("apiVersion: v1", 14));
+	CHECK(!cg_bpf_looks_like_profile("", 0));
+	CHECK(!cg_bpf_looks_like_profile("  \n", 3));
+	CHECK(!cg_bpf_looks_like_profile("{\0", 2));
+	CHECK(!cg_bpf_looks_like_profile(p, sizeof(p)));
+
+	CHECK(cg_bpf_run(p, N(p), &d, &t, &ret, NULL) == 0);
+	CHECK_EQ_INT(ret, ERRNO(1));
+	cg_strbuf_init(&sb);
+	cg_bpf_disasm_trace(p, N(p), &t, -1, "> ", &sb);
+	CHECK_CONTAINS(sb.buf, "> ");
+	CHECK_CONTAINS(sb.buf, "execve");
+	size_t lines = 0;
+	for (const char *q = sb.buf; q && *q; q++)
+		lines += *q == '\n';
+	CHECK_EQ_INT(lines, t.n);
+	CHECK(!strstr(sb.buf, "ALLOW")); /* the instruction not run is not listed */
+	cg_strbuf_release(&sb);
+	cg_bpf_trace_release(&t);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_validate);
@@ -1142,5 +1182,6 @@ int main(void)
 	RUN(test_cache_predict);
 	RUN(test_parse);
 	RUN(test_action_format);
+	RUN(test_looks_like_profile_and_trace);
 	T_DONE();
 }

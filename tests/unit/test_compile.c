@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <linux/audit.h>
 
+#include "closure/closure_internal.h"
 #include "t.h"
 
 static const enum cg_arch_id test_arches[] = { CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32, CG_ARCH_AARCH64 };
@@ -254,6 +255,16 @@ static int test_tricky_rules(void)
 	uint64_t w[6] = { 2, 0, 0 };
 	act = cg_closure_decide(c, CG_ARCH_X86_64, "write", w, -1, NULL);
 	CHECKF(act.kind == CG_ACT_ERRNO && act.data == 3, "lower errno wins among matching errnos, got %u", act.data);
+
+	/* the same call through cg_compile_sim: program, reference and rule agree */
+	struct cg_compile_sim sim;
+	int nr = cg_syscall_nr(CG_ARCH_X86_64, "openat");
+	CHECK(cg_compile_sim(c, &o, CG_ARCH_X86_64, (uint32_t)nr, b, &sim, &err) == 0);
+	CHECK_EQ_INT(sim.ret, SECCOMP_RET_ERRNO | 13);
+	CHECK_EQ_INT(sim.expect, sim.ret);
+	CHECK(sim.rule && strcmp(sim.rule->name, "openat") == 0 && sim.rule->n_args == 1);
+	CHECK(sim.trace.n > 0 && sim.trace.n <= sim.prog.len);
+	cg_compile_sim_release(&sim);
 	cg_closure_free(c);
 	cg_profile_free(p);
 	return 0;
@@ -279,8 +290,32 @@ static int test_enosys_stub(void)
 	return 0;
 }
 
+/* The rule-scope test the decision, the compiler and the lint share. One
+ * call: the rule's arches hold the call's arch (0 = all), its phases hold the
+ * phase (0 = all; phase -1 = any). The lint asks with the closure's whole
+ * arch_mask and phase -1: "can this rule decide anything at all". */
+static int test_rule_in_scope(void)
+{
+	uint32_t x86_64 = CG_ARCH_BIT(CG_ARCH_X86_64), x86 = CG_ARCH_BIT(CG_ARCH_X86);
+	struct cg_rule any = { .name = (char *)"read" };
+	struct cg_rule r64 = { .name = (char *)"read", .arch_mask = x86_64 };
+	struct cg_rule p1 = { .name = (char *)"read", .phases = 1u << 1 };
+
+	CHECK(cg_rule_in_scope(&any, x86, -1));
+	CHECK(cg_rule_in_scope(&any, x86, 3));
+	CHECK(cg_rule_in_scope(&r64, x86_64, -1));
+	CHECK(!cg_rule_in_scope(&r64, x86, -1));
+	CHECK(cg_rule_in_scope(&r64, x86 | x86_64, -1)); /* the lint's question */
+	CHECK(!cg_rule_in_scope(&r64, 0, -1));           /* no accepted arch: never */
+	CHECK(cg_rule_in_scope(&p1, x86, 1));
+	CHECK(!cg_rule_in_scope(&p1, x86, 0));
+	CHECK(cg_rule_in_scope(&p1, x86, -1));           /* any phase */
+	return 0;
+}
+
 int main(void)
 {
+	RUN(test_rule_in_scope);
 	RUN(test_enosys_stub);
 	RUN(test_tricky_rules);
 	RUN(test_corpus_agreement);

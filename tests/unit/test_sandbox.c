@@ -30,9 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/landlock.h"
+#include "runtime/syscall_fmt.h"
 #include "t.h"
-
-bool cg__call_shapes_sorted(void);
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -1005,18 +1005,43 @@ static int test_format_call(void)
 {
 	struct cg_strbuf s;
 	uint64_t a[6] = { AF_INET, SOCK_STREAM, 0 };
-	CHECK(cg__call_shapes_sorted());
+	CHECK(cg_syscall_fmt_table_valid());
 	cg_strbuf_init(&s);
-	cg_sandbox_format_call(CG_ARCH_X86_64, 41, a, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, a, &s);
 	CHECK_STR(s.buf, "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]");
 	s.len = 0;
 	uint64_t b[6] = { 0x100000028ULL, SOCK_STREAM | SOCK_CLOEXEC, 0 };
-	cg_sandbox_format_call(CG_ARCH_X86_64, 41, b, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, b, &s);
 	CHECK_STR(s.buf, "socket(0x100000028, SOCK_STREAM|SOCK_CLOEXEC=524289, 0) [x86_64 nr 41]");
 	s.len = 0;
-	cg_sandbox_format_call(CG_ARCH_X86, 20, a, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86, 20, a, &s);
 	CHECK_STR(s.buf, "getpid() [x86 nr 20]");
 	cg_strbuf_release(&s);
+	return 0;
+}
+
+/* The rights table: each bit once per kind, ABIs in range, the filesystem
+ * rights contiguous from bit 0 (the ABI 1 set is bits 0-12), and the ABI
+ * reduction reads it. */
+static int test_landlock_rights(void)
+{
+	uint64_t seen[3] = { 0 };
+	for (size_t i = 0; i < cg_landlock_n_rights; i++) {
+		const struct cg_landlock_right *r = &cg_landlock_rights[i];
+		CHECK((unsigned)r->kind < 3);
+		CHECK(r->bit && !(r->bit & (r->bit - 1)));
+		CHECK(!(seen[r->kind] & r->bit));
+		CHECK(r->min_abi >= 1 && r->min_abi <= 6);
+		CHECK(r->name && *r->name);
+		seen[r->kind] |= r->bit;
+	}
+	CHECK_EQ_INT(seen[CG_LANDLOCK_FS], (1ULL << 16) - 1);
+	CHECK_EQ_INT(cg_landlock_rights_for(CG_LANDLOCK_FS, 1), (1ULL << 13) - 1);
+	CHECK_EQ_INT(cg_landlock_rights_for(CG_LANDLOCK_FS, 4), (1ULL << 15) - 1);
+	CHECK_EQ_INT(cg_landlock_rights_for(CG_LANDLOCK_NET, 3), 0);
+	CHECK_EQ_INT(cg_landlock_rights_for(CG_LANDLOCK_NET, 4), 3);
+	CHECK_EQ_INT(cg_landlock_rights_for(CG_LANDLOCK_SCOPE, 6), 3);
+	CHECK_EQ_INT(cg_landlock_min_abi(CG_LANDLOCK_FS, CG_LANDLOCK_ACCESS_FS_IOCTL_DEV), 5);
 	return 0;
 }
 
@@ -1119,6 +1144,34 @@ static int test_explain_supervisor(void)
 	return 0;
 }
 
+/* How an ending is told: exit statuses and the sentence for each kind. */
+static int test_status_describe(void)
+{
+	struct cg_sandbox_status st = { .exit_code = 3 };
+	struct cg_strbuf s;
+
+	cg_strbuf_init(&s);
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_EQ_INT(s.len, 0);
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 3);
+	st = (struct cg_sandbox_status){ .signal = SIGSYS, .seccomp_kill = true };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "prog was killed by seccomp (SIGSYS): a call outside the profile");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 159);
+	s.len = 0;
+	st = (struct cg_sandbox_status){ .exec_errno = EACCES };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "cannot execute prog: Permission denied");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 126);
+	s.len = 0;
+	st = (struct cg_sandbox_status){ .setup_errno = EPERM, .setup_msg = "landlock_restrict_self: x" };
+	cg_sandbox_status_describe(&st, "prog", &s);
+	CHECK_STR(s.buf, "cannot set up the sandbox: landlock_restrict_self: x");
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 125);
+	cg_strbuf_release(&s);
+	return 0;
+}
+
 static int test_spawn_status(void)
 {
 	struct cg_error err = { 0 };
@@ -1166,6 +1219,7 @@ int main(void)
 {
 	RUN(test_parse_net);
 	RUN(test_format_call);
+	RUN(test_landlock_rights);
 	RUN(test_missing_protections);
 	RUN(test_describe);
 	RUN(test_check_exec);
@@ -1186,6 +1240,7 @@ int main(void)
 	RUN(test_landlock_tcp);
 	RUN(test_netns);
 	RUN(test_netns_unprivileged);
+	RUN(test_status_describe);
 	RUN(test_spawn_status);
 	RUN(test_explain_supervisor);
 	T_DONE();

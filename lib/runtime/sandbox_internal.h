@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal: the prepared sandbox as lib/runtime/sandbox.c (preparing,
+ * applying, spawning) and lib/runtime/notify.c (the explain supervisor)
+ * share it.
+ */
+#ifndef CAPGATE_RUNTIME_SANDBOX_INTERNAL_H
+#define CAPGATE_RUNTIME_SANDBOX_INTERNAL_H
+
+#include <capgate/compile.h>
+#include <capgate/sandbox.h>
+#include <stdatomic.h>
+
+#include "runtime/landlock.h"
+
+struct cg_sandbox {
+	struct cg_sandbox_opts opts; /* fs pointers cleared: the Landlock plan owns the paths */
+	struct cg_closure *closure;  /* the enforced closure as given (NULL: no seccomp) */
+	struct cg_compile_opts copts;
+	char digest[72];
+	struct cg_bpf_prog prog;
+	unsigned int flags;
+	bool listener;               /* the filter creates a notification fd */
+	struct cg_landlock ll;
+};
+
+/* Shared with the child, written without system calls after the filter is on. */
+struct cg_sandbox_shared {
+	atomic_int listener_fd; /* child -> parent: the listener's number, -1 until loaded */
+	atomic_int acked;       /* parent -> child: listener taken, go on */
+	int exec_errno;
+	int setup_errno;
+	char setup_msg[CG_ERROR_MAX];
+};
+
+/* What the original closure (with the prologue, and --audit if @with_audit)
+ * answers for a raw call: explain mode compiles a rewritten closure, so the
+ * supervisor asks this for the effect a denial should have. */
+struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr,
+					    const uint64_t args[6], bool with_audit);
+
+#endif
