@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
 #include "runtime/sandbox_internal.h"
