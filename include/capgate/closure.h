@@ -158,10 +158,12 @@ CAPGATE_API int cg_closure_union(const struct cg_closure *a, const struct cg_clo
 CAPGATE_API int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 				     struct cg_closure **ret);
 
-/* Canonical JSON (an OCI profile with capgate's extra fields). With
- * @for_digest, counts and origins are left out and output is compact. */
-CAPGATE_API void cg_closure_serialize(const struct cg_closure *c, bool for_digest,
-				      struct cg_strbuf *out);
+/* Append the canonical JSON of @c to @out: an OCI profile with capgate's
+ * extra fields, one rule group per line. With @for_digest, counts and
+ * origins are left out and the output is compact (the bytes the digest is
+ * taken of). Returns 0 or -ENOMEM. */
+CAPGATE_API int cg_closure_serialize(const struct cg_closure *c, bool for_digest,
+				     struct cg_strbuf *out);
 /* SHA-256 of the digest serialization, as "sha256:<64 hex>". */
 CAPGATE_API int cg_closure_digest(const struct cg_closure *c, char ret[72]);
 
