@@ -105,9 +105,10 @@ CAPGATE_API int cg_profile_load(const char *path, struct cg_profile **ret, struc
 CAPGATE_API void cg_profile_free(struct cg_profile *p);
 static inline void cg_profile_freep(struct cg_profile **p) { cg_profile_free(*p); }
 
-/* Write the profile back as JSON: deterministic, two-space indentation,
- * fields in the OCI order, everything the input said kept. */
-CAPGATE_API void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
+/* Append the profile to @out as JSON: deterministic, two-space indentation,
+ * fields in the OCI order, everything the input said kept. Returns 0 or
+ * -ENOMEM. */
+CAPGATE_API int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
 
 struct cg_resolve_opts {
 	size_t sz;                    /* sizeof(struct cg_resolve_opts) */
