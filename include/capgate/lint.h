@@ -65,9 +65,31 @@ CAPGATE_API const struct cg_lint_finding *cg_lint_report_find(const struct cg_li
 /* Text, one finding per line: "file:line:col: severity: rule: message". */
 CAPGATE_API void cg_lint_report_write_text(const struct cg_lint_report *r, struct cg_strbuf *out);
 
-/* JSON objects {file,line,column,severity,rule,message,calls[,profile]},
- * comma-separated, for the caller to wrap in an array; *first tracks
- * whether a separator is needed across several reports. */
-CAPGATE_API void cg_lint_report_write_json(const struct cg_lint_report *r, bool *first, struct cg_strbuf *out);
+/* The reports of several profiles (of several files), in order. */
+struct cg_lint_reports {
+	struct cg_lint_report **v;
+	size_t n;
+};
+
+/* Lint every profile in the file at @path ("-" = stdin; a multi-document
+ * YAML file of SeccompProfile resources holds several) and append their
+ * reports to @set. A file that cannot be read or parsed is an error naming
+ * it; on any error @set is unchanged. */
+CAPGATE_API int cg_lint_path(const char *path, const struct cg_lint_opts *o, struct cg_lint_reports *set,
+			     struct cg_error *err);
+
+/* Free the reports of @set and empty it. */
+CAPGATE_API void cg_lint_reports_release(struct cg_lint_reports *set);
+
+/* Number of findings at or above @min in all reports of @set. */
+CAPGATE_API size_t cg_lint_reports_count(const struct cg_lint_reports *set, enum cg_severity min);
+
+/* cg_lint_report_write_text() for each report of @set. */
+CAPGATE_API void cg_lint_reports_write_text(const struct cg_lint_reports *set, struct cg_strbuf *out);
+
+/* One JSON array of every finding of @set, one per line:
+ * {file[,profile],line,column,severity,rule,message,calls}. Returns 0 or
+ * -ENOMEM. */
+CAPGATE_API int cg_lint_reports_write_json(const struct cg_lint_reports *set, struct cg_strbuf *out);
 
 #endif
