@@ -158,6 +158,29 @@ CAPGATE_API int cg_closure_union(const struct cg_closure *a, const struct cg_clo
 CAPGATE_API int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 				     struct cg_closure **ret);
 
+/* How two closures differ, call by call (see cg_closure_diff()). */
+struct cg_closure_diff_call {
+	const char *name; /* points into the closures compared */
+	char *a, *b;      /* its rules on each side as text; NULL where that side has none */
+};
+struct cg_closure_diff {
+	bool default_differs;
+	uint32_t arches_only_a, arches_only_b; /* CG_ARCH_BIT masks */
+	struct cg_closure_diff_call *calls;    /* sorted by name */
+	size_t n_calls;
+};
+
+/* Compare @a and @b: default actions, architectures, and every call whose
+ * rules (actions, argument conditions, arch masks) differ. Returns 0 or
+ * -ENOMEM. The result refers to names in @a and @b: free it first. */
+CAPGATE_API int cg_closure_diff(const struct cg_closure *a, const struct cg_closure *b,
+				struct cg_closure_diff **ret);
+/* Whether the two closures enforce the same thing. */
+CAPGATE_API bool cg_closure_diff_empty(const struct cg_closure_diff *d);
+/* Free (NULL-safe). */
+CAPGATE_API void cg_closure_diff_free(struct cg_closure_diff *d);
+static inline void cg_closure_diff_freep(struct cg_closure_diff **d) { cg_closure_diff_free(*d); }
+
 /* Append the canonical JSON of @c to @out: an OCI profile with capgate's
  * extra fields, one rule group per line. With @for_digest, counts and
  * origins are left out and the output is compact (the bytes the digest is
