@@ -48,7 +48,9 @@ struct cg_lint_opts {
 	unsigned size_bound;                  /* bound on permitted calls; 0 = the mission's 35 */
 };
 
-/* Lint @p. On success *ret is a new report (possibly with no findings). */
+/* Lint @p as resolved with @o (NULL = defaults). On success *ret is a new
+ * report (possibly with no findings). Errors: the profile cannot be
+ * resolved, the running kernel's version cannot be read, -ENOMEM. */
 CAPGATE_API int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o,
 				struct cg_lint_report **ret, struct cg_error *err);
 
@@ -62,7 +64,9 @@ CAPGATE_API size_t cg_lint_report_count(const struct cg_lint_report *r, enum cg_
 /* First finding with rule @id (NULL if none): for tests and callers. */
 CAPGATE_API const struct cg_lint_finding *cg_lint_report_find(const struct cg_lint_report *r, const char *id);
 
-/* Text, one finding per line: "file:line:col: severity: rule: message". */
+/* Append @r as text, one finding per line:
+ * "file:line:col: severity: rule: [profile name: ]message" (no line:col for
+ * a finding about the profile as a whole). */
 CAPGATE_API void cg_lint_report_write_text(const struct cg_lint_report *r, struct cg_strbuf *out);
 
 /* The reports of several profiles (of several files), in order. */
