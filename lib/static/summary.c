@@ -88,10 +88,15 @@ static int summarise_risks(const struct cg_closure *c, struct cg_summary *s)
 	return 0;
 }
 
+static void prog_releasep(struct cg_bpf_prog *p)
+{
+	cg_bpf_prog_release(p);
+}
+
 int cg_summary_closure(const struct cg_closure *c, struct cg_summary **ret, struct cg_error *err)
 {
 	_cleanup_(cg_summary_freep) struct cg_summary *s = calloc(1, sizeof(*s));
-	struct cg_bpf_prog prog = { 0 };
+	_cleanup_(prog_releasep) struct cg_bpf_prog prog = { 0 };
 	int r;
 
 	if (!s)
@@ -107,9 +112,7 @@ int cg_summary_closure(const struct cg_closure *c, struct cg_summary **ret, stru
 	if ((r = cg_compile(c, NULL, &prog, err)) < 0)
 		return r;
 	s->prog_len = prog.len;
-	r = summarise_arches(c, &prog, s);
-	cg_bpf_prog_release(&prog);
-	if (r < 0 || (r = summarise_risks(c, s)) < 0)
+	if ((r = summarise_arches(c, &prog, s)) < 0 || (r = summarise_risks(c, s)) < 0)
 		return cg_error_set(err, r, "out of memory");
 	*ret = TAKE_PTR(s);
 	return 0;
