@@ -61,8 +61,8 @@ static void check_lint(const struct cg_profile *p, const struct cg_resolve_opts 
 	struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = ro };
 	struct cg_lint_report *rep = NULL;
 	struct cg_error err = { 0 };
+	struct cg_lint_reports set = { &rep, 1 };
 	struct cg_strbuf sb;
-	bool first = true;
 	int r = cg_lint_profile(p, &lo, &rep, &err);
 
 	if (r == -ENOMEM)
@@ -78,7 +78,7 @@ static void check_lint(const struct cg_profile *p, const struct cg_resolve_opts 
 	}
 	cg_strbuf_init(&sb);
 	cg_lint_report_write_text(rep, &sb);
-	cg_lint_report_write_json(rep, &first, &sb);
+	cg_lint_reports_write_json(&set, &sb);
 	cg_strbuf_release(&sb);
 	cg_lint_report_free(rep);
 }

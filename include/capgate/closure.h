@@ -57,7 +57,8 @@ CAPGATE_API bool cg_action_permits(struct cg_action a);
 CAPGATE_API const char *cg_action_name(enum cg_action_kind k);
 /* Parse an OCI action name; -1 if unknown. */
 CAPGATE_API int cg_action_parse(const char *s);
-/* Human form: "errno(EPERM)", "kill-process", "allow". @buf >= 48 bytes. */
+/* Human form into @buf of @n bytes (48 is enough): "errno(EPERM)",
+ * "trace(7)", "kill-process", "allow". Returns @buf. */
 CAPGATE_API const char *cg_action_describe(struct cg_action a, char *buf, size_t n);
 
 /* Same numbering as libseccomp's enum scmp_compare. */
@@ -71,8 +72,10 @@ enum cg_cmp_op {
 	CG_OP_MASKED_EQ = 7,
 };
 
-CAPGATE_API const char *cg_op_name(enum cg_cmp_op op); /* "SCMP_CMP_EQ" */
-CAPGATE_API int cg_op_parse(const char *s);            /* -1 if unknown */
+/* OCI name of @op ("SCMP_CMP_EQ"), "?" if out of range. */
+CAPGATE_API const char *cg_op_name(enum cg_cmp_op op);
+/* Parse an OCI operator name; -1 if unknown. */
+CAPGATE_API int cg_op_parse(const char *s);
 
 struct cg_arg_cond {
 	uint8_t index;         /* 0..5 */
@@ -122,51 +125,95 @@ static inline void cg_closure_freep(struct cg_closure **c) { cg_closure_free(*c)
 /* Deep copy. */
 CAPGATE_API struct cg_closure *cg_closure_dup(const struct cg_closure *c);
 
-/* Append a rule (deep-copied: name, origin). Returns 0 or -ENOMEM/-EINVAL. */
+/* Append a copy of @r (name and origin duplicated); the order is not kept:
+ * call cg_closure_canonicalize() after adding. Returns 0, -EINVAL (no name,
+ * more than CG_MAX_CONDS conditions, a bad index or operator) or -ENOMEM. */
 CAPGATE_API int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r);
 
-/* Index of phase @name, adding it if @create; -1 if absent or full. */
+/* Index of phase @name, adding it if @create; -1 if absent, full
+ * (CG_MAX_PHASES) or out of memory. */
 CAPGATE_API int cg_closure_phase(struct cg_closure *c, const char *name, bool create);
 
-/* Sort rules canonically and merge exact duplicates (counts add up). */
+/* Sort each rule's conditions and the rules canonically; merge rules that
+ * differ only in their phases into one (phases united, a rule for every
+ * phase absorbing the rest; counts add up; the first origin kept). */
 CAPGATE_API void cg_closure_canonicalize(struct cg_closure *c);
 
-/* Decide one call by the closure semantics above: the reference evaluator
- * the compiled BPF is checked against. @phase is a phase index or -1 (any).
- * *ret_rule receives the deciding rule or NULL (default/bad arch). */
+/* Decide the call @name (NULL: a number with no name) with arguments @args on
+ * @arch by the closure semantics above: the reference evaluator the compiled
+ * BPF is checked against. @phase is a phase index or -1 (rules of every
+ * phase). If @ret_rule is not NULL it receives the deciding rule, or NULL
+ * when the default or the bad-arch action decides. */
 CAPGATE_API struct cg_action cg_closure_decide(const struct cg_closure *c, enum cg_arch_id arch,
 					       const char *name, const uint64_t args[6], int phase,
 					       const struct cg_rule **ret_rule);
 
-/* Names with at least one permitting rule (allow/log/trace/notify) on any of
- * @arch_mask's arches (0 = any), in phase @phase (-1 = any); sorted, unique.
- * If the default action permits, *ret_default_permits is set true. The
- * array is malloc'd, the strings borrowed from @c. */
+/* Names with at least one permitting rule (allow/log/trace/notify) on any
+ * arch, for any arguments, in phase @phase (-1 = any; a rule without phases
+ * is in every phase); sorted, unique. The default action is not looked at.
+ * *ret_names is malloc'd, its strings borrowed from @c. Returns 0 or
+ * -ENOMEM. */
 CAPGATE_API int cg_closure_permitted_names(const struct cg_closure *c, int phase,
 					   const char ***ret_names, size_t *ret_n);
 
-/* Set algebra with witnesses, on permitted names.
- * subset: *ret_outside lists names permitted by @a but not by @b (empty =
- * @a inside @b). If @b's default permits, nothing is outside. */
+/* Subset with witnesses, on permitted names: *ret_outside lists the names
+ * @a permits in @phase (-1 = any) that @b permits in no phase (none = @a is
+ * inside @b). If @b's default permits, nothing is outside. The array is
+ * malloc'd, its strings borrowed from @a. Returns 0 or -ENOMEM. */
 CAPGATE_API int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b,
 				   int phase, const char ***ret_outside, size_t *ret_n);
-/* Union: every rule of both (the default and flags of @a). */
+/* Union: every rule of both, the architectures and phases of both, the
+ * default action and flags of @a. Returns 0 or -ENOMEM (also when the
+ * phases together are more than CG_MAX_PHASES). */
 CAPGATE_API int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b,
 				 struct cg_closure **ret);
 /* Intersection: calls permitted by both; permitting rules of @a and @b on the
- * same name are combined with their conditions ANDed. Denials of both kept. */
+ * same name are combined with their conditions ANDed (the stricter action,
+ * the narrower arches and phases); a permitting default keeps the other
+ * side's permits as they are. Denials of both are kept; the stricter
+ * default, the architectures both accept, the flags of either. Returns 0 or -ENOMEM
+ * (also when combined conditions exceed CG_MAX_CONDS or phases
+ * CG_MAX_PHASES). */
 CAPGATE_API int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 				     struct cg_closure **ret);
 
-/* Canonical JSON (an OCI profile with capgate's extra fields). With
- * @for_digest, counts and origins are left out and output is compact. */
-CAPGATE_API void cg_closure_serialize(const struct cg_closure *c, bool for_digest,
-				      struct cg_strbuf *out);
-/* SHA-256 of the digest serialization, as "sha256:<64 hex>". */
+/* How two closures differ, call by call (see cg_closure_diff()). */
+struct cg_closure_diff_call {
+	const char *name; /* points into the closures compared */
+	char *a, *b;      /* its rules on each side as text; NULL where that side has none */
+};
+struct cg_closure_diff {
+	bool default_differs;
+	uint32_t arches_only_a, arches_only_b; /* CG_ARCH_BIT masks */
+	struct cg_closure_diff_call *calls;    /* sorted by name */
+	size_t n_calls;
+};
+
+/* Compare @a and @b: default actions, architectures, and every call whose
+ * rules (actions, argument conditions, arch masks) differ. Returns 0 or
+ * -ENOMEM. The result refers to names in @a and @b: free it first. */
+CAPGATE_API int cg_closure_diff(const struct cg_closure *a, const struct cg_closure *b,
+				struct cg_closure_diff **ret);
+/* Whether the two closures enforce the same thing. */
+CAPGATE_API bool cg_closure_diff_empty(const struct cg_closure_diff *d);
+/* Free (NULL-safe). */
+CAPGATE_API void cg_closure_diff_free(struct cg_closure_diff *d);
+static inline void cg_closure_diff_freep(struct cg_closure_diff **d) { cg_closure_diff_free(*d); }
+
+/* Append the canonical JSON of @c to @out: an OCI profile with capgate's
+ * extra fields, one rule group per line. With @for_digest, counts and
+ * origins are left out and the output is compact (the bytes the digest is
+ * taken of). Returns 0 or -ENOMEM. */
+CAPGATE_API int cg_closure_serialize(const struct cg_closure *c, bool for_digest,
+				     struct cg_strbuf *out);
+/* SHA-256 of the digest serialization, as "sha256:<64 hex>" into @ret.
+ * Returns 0 or -ENOMEM. */
 CAPGATE_API int cg_closure_digest(const struct cg_closure *c, char ret[72]);
 
-/* Syscall numbers permitted on @arch (any phase if @phase < 0) as a sorted
- * array; conditionally permitted calls are included. */
+/* Numbers on @arch of the calls with a permitting rule that holds on @arch
+ * in @phase (-1 = any), as a malloc'd sorted array without duplicates; calls
+ * permitted only for some arguments are included, names @arch lacks are
+ * left out, the default action is not looked at. Returns 0 or -ENOMEM. */
 CAPGATE_API int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch_id arch, int phase,
 					uint32_t **ret_nrs, size_t *ret_n);
 
@@ -175,11 +222,13 @@ CAPGATE_API int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch
  * holds on every arch of the closure); rules that become equal merge. */
 CAPGATE_API void cg_closure_strip_extensions(struct cg_closure *c);
 
-/* Errno name <-> number ("EPERM" <-> 1), for profiles and messages. */
+/* Errno name <-> number ("EPERM" <-> 1), for profiles and messages:
+ * NULL for a number without a name, -1 for an unknown name. */
 CAPGATE_API const char *cg_errno_name(uint32_t e);
 CAPGATE_API int cg_errno_parse(const char *s);
 
-/* Parse flag names ("SECCOMP_FILTER_FLAG_TSYNC") -> enum cg_closure_flag, -1 unknown. */
+/* Flag name ("SECCOMP_FILTER_FLAG_TSYNC") -> enum cg_closure_flag, -1 if
+ * unknown; and back, NULL unless @f is a single known flag. */
 CAPGATE_API int cg_flag_parse(const char *s);
 CAPGATE_API const char *cg_flag_name(enum cg_closure_flag f);
 

@@ -59,19 +59,22 @@ struct cg_k8s_workload {
 	char *object_json;        /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
 };
 
-/* Parse every workload in a YAML or JSON stream: Pod, Deployment,
- * StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob
- * (and the items of a List). Other kinds are skipped (*ret_skipped counts
- * them). Errors name source:line:col and the field path. */
+/* Parse every workload in the YAML or JSON stream @buf (@source names it in
+ * errors; NULL = "<input>"): Pod, Deployment, StatefulSet, DaemonSet,
+ * ReplicaSet, ReplicationController, Job, CronJob (and the items of a List).
+ * Other kinds are skipped; @ret_skipped, if not NULL, receives how many.
+ * *ret is a malloc'd array of *ret_n workloads (cg_k8s_workloads_free).
+ * Errors name source:line:col and the field path. */
 CAPGATE_API int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret,
 			     size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
 
-/* The same, with flags: CG_K8S_KEEP_JSON keeps each object as JSON (for
- * tests handed to other engines, say). */
+/* cg_k8s_parse() with @flags: CG_K8S_KEEP_JSON keeps each object as JSON
+ * in object_json (for tests handed to other engines, say). */
 enum { CG_K8S_KEEP_JSON = 1 };
 CAPGATE_API int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags,
 				   struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
-/* Free one workload (NULL-safe), or a whole array from cg_k8s_parse. */
+/* Free one workload (NULL-safe), or the array @v of @n workloads from
+ * cg_k8s_parse(). */
 CAPGATE_API void cg_k8s_workload_free(struct cg_k8s_workload *w);
 CAPGATE_API void cg_k8s_workloads_free(struct cg_k8s_workload **v, size_t n);
 
@@ -81,20 +84,25 @@ enum cg_pss_level { CG_PSS_PRIVILEGED, CG_PSS_BASELINE, CG_PSS_RESTRICTED };
 /* One reason a workload fails a rule. */
 struct cg_k8s_violation {
 	const struct cg_k8s_container *container; /* NULL = the pod itself */
-	char *msg;  /* "container web: seccompProfile is Unconfined" */
-	char *path;
+	char *msg;  /* "container \"web\" (containers): seccompProfile is Unconfined" */
+	char *path; /* field path of the offending (or missing) setting */
 	struct cg_pos pos;
 };
 
-/* The PSS seccomp check for @level (baseline: Unconfined is denied, unset is
- * allowed; restricted: every container, init and ephemeral included, must
- * have RuntimeDefault or Localhost set on itself or inherited from the pod).
- * *ret is a malloc'd array; free with cg_k8s_violations_free. */
+/* The PSS seccomp check of @w for @level (privileged: nothing; baseline:
+ * Unconfined or an invalid value on the pod or any container is denied,
+ * unset is allowed; restricted: also every container, init and ephemeral
+ * included, must have RuntimeDefault or Localhost set on itself or inherited
+ * from the pod; a container that inherits a bad pod setting is reported once,
+ * through the pod). *ret is a malloc'd array of *ret_n violations (NULL and
+ * 0 when there are none); free with cg_k8s_violations_free(). Returns 0,
+ * -EINVAL (a NULL argument) or -ENOMEM. */
 CAPGATE_API int cg_k8s_check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level,
 				     struct cg_k8s_violation **ret, size_t *ret_n);
+/* Free the array @v of @n violations (NULL-safe). */
 CAPGATE_API void cg_k8s_violations_free(struct cg_k8s_violation *v, size_t n);
 
-/* The value of label @key, or NULL. */
+/* The value of @w's label @key, or NULL. */
 CAPGATE_API const char *cg_k8s_label(const struct cg_k8s_workload *w, const char *key);
 
 #endif

@@ -48,7 +48,9 @@ struct cg_lint_opts {
 	unsigned size_bound;                  /* bound on permitted calls; 0 = the mission's 35 */
 };
 
-/* Lint @p. On success *ret is a new report (possibly with no findings). */
+/* Lint @p as resolved with @o (NULL = defaults). On success *ret is a new
+ * report (possibly with no findings). Errors: the profile cannot be
+ * resolved, the running kernel's version cannot be read, -ENOMEM. */
 CAPGATE_API int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o,
 				struct cg_lint_report **ret, struct cg_error *err);
 
@@ -62,12 +64,36 @@ CAPGATE_API size_t cg_lint_report_count(const struct cg_lint_report *r, enum cg_
 /* First finding with rule @id (NULL if none): for tests and callers. */
 CAPGATE_API const struct cg_lint_finding *cg_lint_report_find(const struct cg_lint_report *r, const char *id);
 
-/* Text, one finding per line: "file:line:col: severity: rule: message". */
+/* Append @r as text, one finding per line:
+ * "file:line:col: severity: rule: [profile name: ]message" (no line:col for
+ * a finding about the profile as a whole). */
 CAPGATE_API void cg_lint_report_write_text(const struct cg_lint_report *r, struct cg_strbuf *out);
 
-/* JSON objects {file,line,column,severity,rule,message,calls[,profile]},
- * comma-separated, for the caller to wrap in an array; *first tracks
- * whether a separator is needed across several reports. */
-CAPGATE_API void cg_lint_report_write_json(const struct cg_lint_report *r, bool *first, struct cg_strbuf *out);
+/* The reports of several profiles (of several files), in order. */
+struct cg_lint_reports {
+	struct cg_lint_report **v;
+	size_t n;
+};
+
+/* Lint every profile in the file at @path ("-" = stdin; a multi-document
+ * YAML file of SeccompProfile resources holds several) and append their
+ * reports to @set. A file that cannot be read or parsed is an error naming
+ * it; on any error @set is unchanged. */
+CAPGATE_API int cg_lint_path(const char *path, const struct cg_lint_opts *o, struct cg_lint_reports *set,
+			     struct cg_error *err);
+
+/* Free the reports of @set and empty it. */
+CAPGATE_API void cg_lint_reports_release(struct cg_lint_reports *set);
+
+/* Number of findings at or above @min in all reports of @set. */
+CAPGATE_API size_t cg_lint_reports_count(const struct cg_lint_reports *set, enum cg_severity min);
+
+/* cg_lint_report_write_text() for each report of @set. */
+CAPGATE_API void cg_lint_reports_write_text(const struct cg_lint_reports *set, struct cg_strbuf *out);
+
+/* One JSON array of every finding of @set, one per line:
+ * {file[,profile],line,column,severity,rule,message,calls}. Returns 0 or
+ * -ENOMEM. */
+CAPGATE_API int cg_lint_reports_write_json(const struct cg_lint_reports *set, struct cg_strbuf *out);
 
 #endif

@@ -90,8 +90,9 @@ struct cg_profile {
 CAPGATE_API int cg_profile_parse(const char *buf, size_t len, const char *source,
 				 struct cg_profile **ret, struct cg_error *err);
 /* Parse every document of a stream (a multi-document YAML file of
- * SeccompProfile resources, say). *ret is a malloc'd array; free each
- * profile and the array. Documents that are not profiles are an error. */
+ * SeccompProfile resources, say) into *ret_n profiles. *ret is a malloc'd
+ * array; free each profile and the array. Documents that are not profiles
+ * are an error. */
 CAPGATE_API int cg_profile_parse_all(const char *buf, size_t len, const char *source,
 				     struct cg_profile ***ret, size_t *ret_n, struct cg_error *err);
 /* Whether a stream holds seccomp profiles rather than Kubernetes objects:
@@ -99,15 +100,17 @@ CAPGATE_API int cg_profile_parse_all(const char *buf, size_t len, const char *so
  * kind SeccompProfile. Reads that document only; on a syntax error the
  * answer is false and the caller's real parse reports it. */
 CAPGATE_API bool cg_profile_sniff(const char *buf, size_t len);
-/* Read and parse a file ("-" = stdin). */
+/* Read and parse the file at @path ("-" = stdin, named "<stdin>" in
+ * errors) with cg_profile_parse(). */
 CAPGATE_API int cg_profile_load(const char *path, struct cg_profile **ret, struct cg_error *err);
 /* Free (NULL-safe). */
 CAPGATE_API void cg_profile_free(struct cg_profile *p);
 static inline void cg_profile_freep(struct cg_profile **p) { cg_profile_free(*p); }
 
-/* Write the profile back as JSON: deterministic, two-space indentation,
- * fields in the OCI order, everything the input said kept. */
-CAPGATE_API void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
+/* Append the profile to @out as JSON: deterministic, two-space indentation,
+ * fields in the OCI order, everything the input said kept. Returns 0 or
+ * -ENOMEM. */
+CAPGATE_API int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
 
 struct cg_resolve_opts {
 	size_t sz;                    /* sizeof(struct cg_resolve_opts) */
@@ -126,11 +129,13 @@ struct cg_resolve_opts {
 CAPGATE_API int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts *opts,
 				   struct cg_closure **ret, struct cg_error *err);
 
-/* A plain profile for a closure (no capgate extensions if @plain). */
+/* The closure @c as a profile (through its canonical JSON, capgate's
+ * extensions included). @plain is not looked at yet. Returns 0, -ENOMEM or
+ * the parse error. */
 CAPGATE_API int cg_profile_from_closure(const struct cg_closure *c, bool plain, struct cg_profile **ret);
 
-/* Convenience: load a profile or closure file and resolve it with @opts
- * (NULL = defaults). */
+/* Convenience: load the profile or closure file at @path (one profile) and
+ * resolve it with @opts (NULL = defaults). */
 CAPGATE_API int cg_closure_load(const char *path, const struct cg_resolve_opts *opts,
 				struct cg_closure **ret, struct cg_error *err);
 

@@ -47,11 +47,12 @@ struct cg_arch_info {
 	uint32_t nr_base;   /* lowest valid number (0x40000000 for x32, 4000 mips) */
 };
 
-/* Static information about an architecture. */
+/* Static information about @arch; NULL if out of range. */
 CAPGATE_API const struct cg_arch_info *cg_arch_info(enum cg_arch_id arch);
 
-/* Look an architecture up by OCI name ("SCMP_ARCH_X86_64") or short name
- * ("x86_64", "x86", "i386", "x32", "aarch64", "arm64", "amd64"). -1 if unknown. */
+/* Look an architecture up by OCI name ("SCMP_ARCH_X86_64"), short name
+ * ("x86_64", "x86", "x32", "aarch64", any case) or alias ("amd64", "arm64",
+ * "i386", "i686"). Returns its enum cg_arch_id, -1 if unknown. */
 CAPGATE_API int cg_arch_lookup(const char *name);
 
 /* The architecture capgate itself runs as. */
@@ -61,21 +62,23 @@ CAPGATE_API enum cg_arch_id cg_arch_native(void);
  * -ENOSYS if it exists but not on this architecture. */
 CAPGATE_API int cg_syscall_nr(enum cg_arch_id arch, const char *name);
 
-/* Name of number @nr on @arch, or NULL. */
+/* Name of number @nr on @arch, or NULL (unknown number or @arch). */
 CAPGATE_API const char *cg_syscall_name(enum cg_arch_id arch, uint32_t nr);
 
 /* True if @name is a system call on any architecture capgate knows. */
 CAPGATE_API bool cg_syscall_known(const char *name);
 
-/* Highest number known on @arch (-1 if capgate has no table for it). */
+/* Highest number known on @arch (-1 if capgate has no table for it or @arch
+ * is out of range). */
 CAPGATE_API int cg_syscall_max_nr(enum cg_arch_id arch);
 
 /* Iterate the whole name table: returns the i-th name (sorted) or NULL. */
 CAPGATE_API const char *cg_syscall_name_at(size_t i);
 
 /* Width in bits of argument @idx of @name as the kernel reads it on a 64-bit
- * architecture: 32 for int-sized arguments, 64 otherwise (also the default
- * for calls not in the table). On 32-bit architectures every argument is 32. */
+ * architecture: 32 for int-sized arguments, 16 for umode_t, 64 otherwise
+ * (also for calls not in the table and for @idx >= 6). On 32-bit
+ * architectures every argument is 32: the caller applies that. */
 CAPGATE_API unsigned cg_syscall_arg_bits(const char *name, unsigned idx);
 
 /* Risk classes: named groups of calls that widen the attack surface. */
@@ -91,12 +94,12 @@ struct cg_risk_class {
 /* All risk classes, sorted by name; *ret_n receives the count. */
 CAPGATE_API const struct cg_risk_class *cg_risk_classes(size_t *ret_n);
 
-/* Risk class of a syscall, or NULL if it is in none. */
+/* Risk class of the call @name, or NULL if it is in none. */
 CAPGATE_API const struct cg_risk_class *cg_risk_class_of(const char *name);
 
-/* Severity names for output ("info", "low", ...). */
+/* Name of severity @s for output ("info", "low", ...), "?" if out of range. */
 CAPGATE_API const char *cg_severity_name(enum cg_severity s);
-/* Parse a severity name; -1 if unknown. */
+/* Parse a severity name (any case); -1 if unknown. */
 CAPGATE_API int cg_severity_parse(const char *s);
 
 #endif

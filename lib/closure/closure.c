@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The closure type: actions, rules, canonical form, semantics, algebra, digest. */
 #include <capgate/closure.h>
-
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <openssl/evp.h>
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "closure/closure_internal.h"
+#include "core/json.h"
 
 #ifndef SECCOMP_RET_KILL_PROCESS
 #define SECCOMP_RET_KILL_PROCESS 0x80000000U
@@ -619,23 +619,24 @@ fail:
 
 /* ---- serialization ------------------------------------------------------------- */
 
-static void add_action_fields(struct cg_strbuf *sb, const char *key, const char *errkey, struct cg_action a)
+/* "action" and, where the action carries one, "errnoRet" on the same line. */
+static void add_action_fields(struct cg_json *j, const char *key, const char *errkey, struct cg_action a)
 {
-	cg_strbuf_addf(sb, "\"%s\":\"%s\"", key, cg_action_name(a.kind));
-	if (a.kind == CG_ACT_ERRNO || (a.kind == CG_ACT_TRACE && a.data))
-		cg_strbuf_addf(sb, ",\"%s\":%u", errkey, a.data);
+	cg_json_kv_str(j, key, cg_action_name(a.kind));
+	if (a.kind == CG_ACT_ERRNO || (a.kind == CG_ACT_TRACE && a.data)) {
+		cg_json_key_same_line(j, errkey);
+		cg_json_uint(j, a.data);
+	}
 }
 
-static void add_mask_names(struct cg_strbuf *sb, uint32_t mask)
+static void add_mask_names(struct cg_json *j, const char *key, uint32_t mask)
 {
-	bool first = true;
-	CG_STRBUF_LIT(sb, "[");
+	cg_json_key(j, key);
+	cg_json_arr_open_inline(j);
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
-		if (mask & CG_ARCH_BIT(a)) {
-			cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_arch_info(a)->oci);
-			first = false;
-		}
-	CG_STRBUF_LIT(sb, "]");
+		if (mask & CG_ARCH_BIT(a))
+			cg_json_str(j, cg_arch_info(a)->oci);
+	cg_json_arr_close(j);
 }
 
 /* Two rules that differ only in name share one "names" entry. */
@@ -668,103 +669,110 @@ static int group_qsort(const void *pa, const void *pb, void *ctx)
 	return strcmp(a->name, b->name);
 }
 
-void cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct cg_strbuf *sb)
+/* One group of rules (same action and scope) as one "syscalls" entry. */
+static void add_group(struct cg_json *j, const struct cg_closure *c, const struct cg_rule *const *g, size_t n,
+		      bool for_digest)
 {
-	const char *nl = for_digest ? "" : "\n";
-	const char *in1 = for_digest ? "" : "  ", *in2 = for_digest ? "" : "    ";
-	struct cg_closure *c = cg_closure_dup(c0);
-	const struct cg_rule **order;
+	const struct cg_rule *r = g[0];
+
+	cg_json_obj_open_inline(j);
+	cg_json_key(j, "names");
+	cg_json_arr_open(j);
+	for (size_t k = 0; k < n; k++)
+		cg_json_str(j, g[k]->name);
+	cg_json_arr_close(j);
+	add_action_fields(j, "action", "errnoRet", r->action);
+	if (r->n_args) {
+		cg_json_key(j, "args");
+		cg_json_arr_open(j);
+		for (unsigned a = 0; a < r->n_args; a++) {
+			cg_json_obj_open(j);
+			cg_json_kv_uint(j, "index", r->args[a].index);
+			cg_json_kv_uint(j, "value", r->args[a].value);
+			cg_json_kv_uint(j, "valueTwo", r->args[a].value_two);
+			cg_json_kv_str(j, "op", cg_op_name(r->args[a].op));
+			cg_json_obj_close(j);
+		}
+		cg_json_arr_close(j);
+	}
+	if (r->arch_mask)
+		add_mask_names(j, "arches", r->arch_mask);
+	if (r->phases) {
+		cg_json_key(j, "phases");
+		cg_json_arr_open(j);
+		for (unsigned p = 0; p < c->n_phases; p++)
+			if (r->phases & (1u << p))
+				cg_json_str(j, c->phase_names[p]);
+		cg_json_arr_close(j);
+	}
+	if (!for_digest && r->count)
+		cg_json_kv_uint(j, "count", r->count);
+	if (!for_digest && r->origin)
+		cg_json_kv_str(j, "comment", r->origin);
+	cg_json_obj_close(j);
+}
+
+static void add_closure(struct cg_json *j, const struct cg_closure *c, const struct cg_rule **order, bool for_digest)
+{
+	cg_json_obj_open(j);
+	add_action_fields(j, "defaultAction", "defaultErrnoRet", c->default_action);
+	add_mask_names(j, "architectures", c->arch_mask);
+	if (c->flags) {
+		cg_json_key(j, "flags");
+		cg_json_arr_open_inline(j);
+		for (unsigned f = 1; f && f <= CG_FLAG_WAIT_KILLABLE; f <<= 1)
+			if (c->flags & f)
+				cg_json_str(j, cg_flag_name(f));
+		cg_json_arr_close(j);
+	}
+	if (c->listener_path)
+		cg_json_kv_str(j, "listenerPath", c->listener_path);
+	if (c->listener_metadata)
+		cg_json_kv_str(j, "listenerMetadata", c->listener_metadata);
+	if (c->n_phases) {
+		cg_json_key(j, "capgate");
+		cg_json_obj_open_inline(j);
+		cg_json_key(j, "phases");
+		cg_json_arr_open(j);
+		for (unsigned i = 0; i < c->n_phases; i++)
+			cg_json_str(j, c->phase_names[i]);
+		cg_json_arr_close(j);
+		cg_json_obj_close(j);
+	}
+	cg_json_key(j, "syscalls");
+	cg_json_arr_open(j);
+	for (size_t i = 0; i < c->n_rules;) {
+		size_t n = 1;
+		while (i + n < c->n_rules && same_group(order[i], order[i + n], for_digest))
+			n++;
+		add_group(j, c, order + i, n, for_digest);
+		i += n;
+	}
+	cg_json_arr_close(j);
+	cg_json_obj_close(j);
+}
+
+int cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct cg_strbuf *sb)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *c = cg_closure_dup(c0);
+	_cleanup_free_ const struct cg_rule **order = NULL;
+	struct cg_json j;
 
 	if (!c || !(order = malloc((c->n_rules + 1) * sizeof(*order)))) {
 		sb->oom = true;
-		cg_closure_free(c);
-		return;
+		return -ENOMEM;
 	}
 	cg_closure_canonicalize(c);
-	cg_strbuf_addf(sb, "{%s%s", nl, in1);
-	add_action_fields(sb, "defaultAction", "defaultErrnoRet", c->default_action);
-	cg_strbuf_addf(sb, ",%s%s\"architectures\":", nl, in1);
-	add_mask_names(sb, c->arch_mask);
-	if (c->flags) {
-		bool first = true;
-		cg_strbuf_addf(sb, ",%s%s\"flags\":[", nl, in1);
-		for (unsigned f = 1; f && f <= CG_FLAG_WAIT_KILLABLE; f <<= 1)
-			if (c->flags & f) {
-				cg_strbuf_addf(sb, "%s\"%s\"", first ? "" : ",", cg_flag_name(f));
-				first = false;
-			}
-		CG_STRBUF_LIT(sb, "]");
-	}
-	if (c->listener_path) {
-		cg_strbuf_addf(sb, ",%s%s\"listenerPath\":", nl, in1);
-		cg_strbuf_add_json_str(sb, c->listener_path);
-	}
-	if (c->listener_metadata) {
-		cg_strbuf_addf(sb, ",%s%s\"listenerMetadata\":", nl, in1);
-		cg_strbuf_add_json_str(sb, c->listener_metadata);
-	}
-	if (c->n_phases) {
-		cg_strbuf_addf(sb, ",%s%s\"capgate\":{\"phases\":[", nl, in1);
-		for (unsigned i = 0; i < c->n_phases; i++) {
-			if (i)
-				CG_STRBUF_LIT(sb, ",");
-			cg_strbuf_add_json_str(sb, c->phase_names[i]);
-		}
-		CG_STRBUF_LIT(sb, "]}");
-	}
-	cg_strbuf_addf(sb, ",%s%s\"syscalls\":[", nl, in1);
 	for (size_t i = 0; i < c->n_rules; i++)
 		order[i] = &c->rules[i];
 	if (c->n_rules)
 		qsort_r(order, c->n_rules, sizeof(*order), group_qsort, &for_digest);
-	for (size_t i = 0; i < c->n_rules;) {
-		size_t j = i + 1;
-		const struct cg_rule *r = order[i];
-		while (j < c->n_rules && same_group(r, order[j], for_digest))
-			j++;
-		cg_strbuf_addf(sb, "%s%s%s{\"names\":[", i ? "," : "", nl, in2);
-		for (size_t k = i; k < j; k++) {
-			if (k > i)
-				CG_STRBUF_LIT(sb, ",");
-			cg_strbuf_add_json_str(sb, order[k]->name);
-		}
-		CG_STRBUF_LIT(sb, "],");
-		add_action_fields(sb, "action", "errnoRet", r->action);
-		if (r->n_args) {
-			CG_STRBUF_LIT(sb, ",\"args\":[");
-			for (unsigned a = 0; a < r->n_args; a++)
-				cg_strbuf_addf(sb, "%s{\"index\":%u,\"value\":%llu,\"valueTwo\":%llu,\"op\":\"%s\"}",
-					       a ? "," : "", r->args[a].index, (unsigned long long)r->args[a].value,
-					       (unsigned long long)r->args[a].value_two, cg_op_name(r->args[a].op));
-			CG_STRBUF_LIT(sb, "]");
-		}
-		if (r->arch_mask) {
-			CG_STRBUF_LIT(sb, ",\"arches\":");
-			add_mask_names(sb, r->arch_mask);
-		}
-		if (r->phases) {
-			bool first = true;
-			CG_STRBUF_LIT(sb, ",\"phases\":[");
-			for (unsigned p = 0; p < c->n_phases; p++)
-				if (r->phases & (1u << p)) {
-					cg_strbuf_addf(sb, "%s", first ? "" : ",");
-					cg_strbuf_add_json_str(sb, c->phase_names[p]);
-					first = false;
-				}
-			CG_STRBUF_LIT(sb, "]");
-		}
-		if (!for_digest && r->count)
-			cg_strbuf_addf(sb, ",\"count\":%llu", (unsigned long long)r->count);
-		if (!for_digest && r->origin) {
-			CG_STRBUF_LIT(sb, ",\"comment\":");
-			cg_strbuf_add_json_str(sb, r->origin);
-		}
-		CG_STRBUF_LIT(sb, "}");
-		i = j;
-	}
-	cg_strbuf_addf(sb, "%s%s]%s}%s", c->n_rules ? nl : "", c->n_rules ? in1 : "", nl, nl);
-	free(order);
-	cg_closure_free(c);
+	if (for_digest)
+		cg_json_init(&j, sb, 0);
+	else
+		cg_json_init_tight(&j, sb, 2);
+	add_closure(&j, c, order, for_digest);
+	return cg_json_finish(&j);
 }
 
 int cg_closure_digest(const struct cg_closure *c, char ret[72])
@@ -772,14 +780,15 @@ int cg_closure_digest(const struct cg_closure *c, char ret[72])
 	struct cg_strbuf sb;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	int r;
 
 	cg_strbuf_init(&sb);
-	cg_closure_serialize(c, true, &sb);
-	if (sb.oom || !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL)) {
-		cg_strbuf_release(&sb);
-		return -ENOMEM;
-	}
+	r = cg_closure_serialize(c, true, &sb);
+	if (r == 0 && !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL))
+		r = -ENOMEM;
 	cg_strbuf_release(&sb);
+	if (r < 0)
+		return r;
 	strcpy(ret, "sha256:");
 	for (unsigned i = 0; i < mdlen; i++)
 		sprintf(ret + 7 + 2 * i, "%02x", md[i]);

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "core/doc.h"
+#include "core/json.h"
 
 #define PATH_MAX_LEN 256
 
@@ -684,19 +685,13 @@ void cg_profile_free(struct cg_profile *p)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void write_strv(struct cg_strbuf *sb, char **v, size_t n, const char *ind)
+static void write_strv(struct cg_json *j, const char *key, char **v, size_t n)
 {
-	if (n == 0) {
-		CG_STRBUF_LIT(sb, "[]");
-		return;
-	}
-	CG_STRBUF_LIT(sb, "[\n");
-	for (size_t i = 0; i < n; i++) {
-		cg_strbuf_addf(sb, "%s  ", ind);
-		cg_strbuf_add_json_str(sb, v[i]);
-		cg_strbuf_addf(sb, "%s", i + 1 < n ? ",\n" : "\n");
-	}
-	cg_strbuf_addf(sb, "%s]", ind);
+	cg_json_key(j, key);
+	cg_json_arr_open(j);
+	for (size_t i = 0; i < n; i++)
+		cg_json_str(j, v[i]);
+	cg_json_arr_close(j);
 }
 
 static bool filter_empty(const struct cg_profile_filter *f)
@@ -704,123 +699,107 @@ static bool filter_empty(const struct cg_profile_filter *f)
 	return !f->n_caps && !f->n_arches && !f->min_kernel;
 }
 
-static void write_filter(struct cg_strbuf *sb, const char *key, const struct cg_profile_filter *f)
+static void write_filter(struct cg_json *j, const char *key, const struct cg_profile_filter *f)
 {
-	bool first = true;
-	cg_strbuf_addf(sb, ",\n      \"%s\": {", key);
-	if (f->n_caps) {
-		CG_STRBUF_LIT(sb, "\n        \"caps\": ");
-		write_strv(sb, f->caps, f->n_caps, "        ");
-		first = false;
-	}
-	if (f->n_arches) {
-		cg_strbuf_addf(sb, "%s\n        \"arches\": ", first ? "" : ",");
-		write_strv(sb, f->arches, f->n_arches, "        ");
-		first = false;
-	}
-	if (f->min_kernel) {
-		cg_strbuf_addf(sb, "%s\n        \"minKernel\": ", first ? "" : ",");
-		cg_strbuf_add_json_str(sb, f->min_kernel);
-		first = false;
-	}
-	cg_strbuf_addf(sb, "%s", first ? "}" : "\n      }");
+	cg_json_key(j, key);
+	cg_json_obj_open(j);
+	if (f->n_caps)
+		write_strv(j, "caps", f->caps, f->n_caps);
+	if (f->n_arches)
+		write_strv(j, "arches", f->arches, f->n_arches);
+	if (f->min_kernel)
+		cg_json_kv_str(j, "minKernel", f->min_kernel);
+	cg_json_obj_close(j);
 }
 
-void cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
+static void write_syscall(struct cg_json *j, const struct cg_profile_syscall *s)
 {
-	cg_strbuf_addf(sb, "{\n  \"defaultAction\": \"%s\"", cg_action_name(p->default_action.kind));
+	cg_json_obj_open(j);
+	if (s->single_name)
+		cg_json_kv_str(j, "name", s->names[0]);
+	else
+		write_strv(j, "names", s->names, s->n_names);
+	cg_json_kv_str(j, "action", cg_action_name(s->action.kind));
+	if (s->has_errno_ret ||
+	    ((s->action.kind == CG_ACT_ERRNO || s->action.kind == CG_ACT_TRACE) && s->action.data != EPERM))
+		cg_json_kv_uint(j, "errnoRet", s->action.data);
+	if (s->errno_name)
+		cg_json_kv_str(j, "errno", s->errno_name);
+	if (s->n_args) {
+		cg_json_key(j, "args");
+		cg_json_arr_open(j);
+		for (size_t a = 0; a < s->n_args; a++) {
+			cg_json_obj_open(j);
+			cg_json_kv_uint(j, "index", s->args[a].index);
+			cg_json_kv_uint(j, "value", s->args[a].value);
+			cg_json_kv_uint(j, "valueTwo", s->args[a].value_two);
+			cg_json_kv_str(j, "op", cg_op_name(s->args[a].op));
+			cg_json_obj_close(j);
+		}
+		cg_json_arr_close(j);
+	}
+	if (s->comment)
+		cg_json_kv_str(j, "comment", s->comment);
+	if (!filter_empty(&s->includes))
+		write_filter(j, "includes", &s->includes);
+	if (!filter_empty(&s->excludes))
+		write_filter(j, "excludes", &s->excludes);
+	if (s->n_phases)
+		write_strv(j, "phases", s->phases, s->n_phases);
+	if (s->n_arches)
+		write_strv(j, "arches", s->arches, s->n_arches);
+	if (s->count)
+		cg_json_kv_uint(j, "count", s->count);
+	cg_json_obj_close(j);
+}
+
+int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
+{
+	struct cg_json j;
+
+	cg_json_init(&j, sb, 2);
+	cg_json_obj_open(&j);
+	cg_json_kv_str(&j, "defaultAction", cg_action_name(p->default_action.kind));
 	if (p->default_action.kind == CG_ACT_ERRNO && (p->has_default_errno_ret || p->default_action.data != EPERM))
-		cg_strbuf_addf(sb, ",\n  \"defaultErrnoRet\": %u", p->default_action.data);
-	if (p->default_errno_name) {
-		CG_STRBUF_LIT(sb, ",\n  \"defaultErrno\": ");
-		cg_strbuf_add_json_str(sb, p->default_errno_name);
-	}
-	if (p->n_architectures) {
-		CG_STRBUF_LIT(sb, ",\n  \"architectures\": ");
-		write_strv(sb, p->architectures, p->n_architectures, "  ");
-	}
+		cg_json_kv_uint(&j, "defaultErrnoRet", p->default_action.data);
+	if (p->default_errno_name)
+		cg_json_kv_str(&j, "defaultErrno", p->default_errno_name);
+	if (p->n_architectures)
+		write_strv(&j, "architectures", p->architectures, p->n_architectures);
 	if (p->n_arch_map) {
-		CG_STRBUF_LIT(sb, ",\n  \"archMap\": [\n");
+		cg_json_key(&j, "archMap");
+		cg_json_arr_open(&j);
 		for (size_t i = 0; i < p->n_arch_map; i++) {
-			CG_STRBUF_LIT(sb, "    {\n      \"architecture\": ");
-			cg_strbuf_add_json_str(sb, p->arch_map[i].arch);
-			CG_STRBUF_LIT(sb, ",\n      \"subArchitectures\": ");
-			write_strv(sb, p->arch_map[i].subs, p->arch_map[i].n_subs, "      ");
-			cg_strbuf_addf(sb, "%s", i + 1 < p->n_arch_map ? "\n    },\n" : "\n    }\n");
+			cg_json_obj_open(&j);
+			cg_json_kv_str(&j, "architecture", p->arch_map[i].arch);
+			write_strv(&j, "subArchitectures", p->arch_map[i].subs, p->arch_map[i].n_subs);
+			cg_json_obj_close(&j);
 		}
-		CG_STRBUF_LIT(sb, "  ]");
+		cg_json_arr_close(&j);
 	}
-	if (p->n_flags) {
-		CG_STRBUF_LIT(sb, ",\n  \"flags\": ");
-		write_strv(sb, p->flags, p->n_flags, "  ");
-	}
-	if (p->listener_path) {
-		CG_STRBUF_LIT(sb, ",\n  \"listenerPath\": ");
-		cg_strbuf_add_json_str(sb, p->listener_path);
-	}
-	if (p->listener_metadata) {
-		CG_STRBUF_LIT(sb, ",\n  \"listenerMetadata\": ");
-		cg_strbuf_add_json_str(sb, p->listener_metadata);
-	}
+	if (p->n_flags)
+		write_strv(&j, "flags", p->flags, p->n_flags);
+	if (p->listener_path)
+		cg_json_kv_str(&j, "listenerPath", p->listener_path);
+	if (p->listener_metadata)
+		cg_json_kv_str(&j, "listenerMetadata", p->listener_metadata);
 	if (p->n_phase_names) {
-		CG_STRBUF_LIT(sb, ",\n  \"capgate\": {\n    \"phases\": ");
-		write_strv(sb, p->phase_names, p->n_phase_names, "    ");
-		CG_STRBUF_LIT(sb, "\n  }");
+		cg_json_key(&j, "capgate");
+		cg_json_obj_open(&j);
+		write_strv(&j, "phases", p->phase_names, p->n_phase_names);
+		cg_json_obj_close(&j);
 	}
+	cg_json_key(&j, "syscalls");
 	if (p->syscalls_null && !p->n_syscalls) {
-		CG_STRBUF_LIT(sb, ",\n  \"syscalls\": null\n}\n");
-		return;
+		cg_json_null(&j);
+	} else {
+		cg_json_arr_open(&j);
+		for (size_t i = 0; i < p->n_syscalls; i++)
+			write_syscall(&j, &p->syscalls[i]);
+		cg_json_arr_close(&j);
 	}
-	CG_STRBUF_LIT(sb, ",\n  \"syscalls\": [");
-	for (size_t i = 0; i < p->n_syscalls; i++) {
-		const struct cg_profile_syscall *s = &p->syscalls[i];
-		cg_strbuf_addf(sb, "%s", i ? ",\n    {\n" : "\n    {\n");
-		if (s->single_name) {
-			CG_STRBUF_LIT(sb, "      \"name\": ");
-			cg_strbuf_add_json_str(sb, s->names[0]);
-		} else {
-			CG_STRBUF_LIT(sb, "      \"names\": ");
-			write_strv(sb, s->names, s->n_names, "      ");
-		}
-		cg_strbuf_addf(sb, ",\n      \"action\": \"%s\"", cg_action_name(s->action.kind));
-		if (s->has_errno_ret || ((s->action.kind == CG_ACT_ERRNO || s->action.kind == CG_ACT_TRACE) &&
-					 s->action.data != EPERM))
-			cg_strbuf_addf(sb, ",\n      \"errnoRet\": %u", s->action.data);
-		if (s->errno_name) {
-			CG_STRBUF_LIT(sb, ",\n      \"errno\": ");
-			cg_strbuf_add_json_str(sb, s->errno_name);
-		}
-		if (s->n_args) {
-			CG_STRBUF_LIT(sb, ",\n      \"args\": [");
-			for (size_t a = 0; a < s->n_args; a++)
-				cg_strbuf_addf(sb,
-					       "%s\n        {\n          \"index\": %u,\n          \"value\": %llu,\n"
-					       "          \"valueTwo\": %llu,\n          \"op\": \"%s\"\n        }",
-					       a ? "," : "", s->args[a].index, (unsigned long long)s->args[a].value,
-					       (unsigned long long)s->args[a].value_two, cg_op_name(s->args[a].op));
-			CG_STRBUF_LIT(sb, "\n      ]");
-		}
-		if (s->comment) {
-			CG_STRBUF_LIT(sb, ",\n      \"comment\": ");
-			cg_strbuf_add_json_str(sb, s->comment);
-		}
-		if (!filter_empty(&s->includes))
-			write_filter(sb, "includes", &s->includes);
-		if (!filter_empty(&s->excludes))
-			write_filter(sb, "excludes", &s->excludes);
-		if (s->n_phases) {
-			CG_STRBUF_LIT(sb, ",\n      \"phases\": ");
-			write_strv(sb, s->phases, s->n_phases, "      ");
-		}
-		if (s->n_arches) {
-			CG_STRBUF_LIT(sb, ",\n      \"arches\": ");
-			write_strv(sb, s->arches, s->n_arches, "      ");
-		}
-		if (s->count)
-			cg_strbuf_addf(sb, ",\n      \"count\": %llu", (unsigned long long)s->count);
-		CG_STRBUF_LIT(sb, "\n    }");
-	}
-	cg_strbuf_addf(sb, "%s", p->n_syscalls ? "\n  ]\n}\n" : "]\n}\n");
+	cg_json_obj_close(&j);
+	return cg_json_finish(&j);
 }
 
 /* ---- resolving ------------------------------------------------------------- */

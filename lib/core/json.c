@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BIT(d) (UINT64_C(1) << (d))
@@ -14,6 +15,12 @@ void cg_json_init(struct cg_json *j, struct cg_strbuf *sb, unsigned indent)
 	memset(j, 0, sizeof(*j));
 	j->sb = sb;
 	j->indent = indent;
+}
+
+void cg_json_init_tight(struct cg_json *j, struct cg_strbuf *sb, unsigned indent)
+{
+	cg_json_init(j, sb, indent);
+	j->tight = true;
 }
 
 static bool in_inline(const struct cg_json *j)
@@ -28,6 +35,22 @@ static void newline(struct cg_json *j, unsigned depth)
 		cg_strbuf_add(j->sb, " ", 1);
 }
 
+/* The comma and line break before a member of the innermost container. */
+static void before_member(struct cg_json *j, bool same_line)
+{
+	uint64_t bit = BIT(j->depth - 1);
+	bool had = j->nonempty & bit;
+	bool one_line = in_inline(j) || (same_line && had);
+
+	if (had) {
+		bool space = j->indent && !j->tight && one_line;
+		cg_strbuf_add(j->sb, space ? ", " : ",", space ? 2 : 1);
+	}
+	j->nonempty |= bit;
+	if (!one_line)
+		newline(j, j->depth);
+}
+
 /* Before any value: the separator and line break its position needs. */
 static void before_value(struct cg_json *j)
 {
@@ -35,34 +58,33 @@ static void before_value(struct cg_json *j)
 		j->after_key = false;
 		return;
 	}
-	if (!j->depth)
+	if (!j->depth) {
+		if (j->started)
+			j->bad = true; /* one document, one value */
+		j->started = true;
 		return;
+	}
 	if (j->is_obj & BIT(j->depth - 1)) {
 		j->bad = true; /* a value in an object needs a key */
 		return;
 	}
-	if (j->nonempty & BIT(j->depth - 1))
-		cg_strbuf_add(j->sb, in_inline(j) && j->indent ? ", " : ",", in_inline(j) && j->indent ? 2 : 1);
-	j->nonempty |= BIT(j->depth - 1);
-	if (!in_inline(j))
-		newline(j, j->depth);
+	before_member(j, false);
 }
 
-void cg_json_key(struct cg_json *j, const char *key)
+static void key(struct cg_json *j, const char *k, bool same_line)
 {
-	if (!j->depth || !(j->is_obj & BIT(j->depth - 1)) || j->after_key) {
+	if (!k || !j->depth || !(j->is_obj & BIT(j->depth - 1)) || j->after_key) {
 		j->bad = true;
 		return;
 	}
-	if (j->nonempty & BIT(j->depth - 1))
-		cg_strbuf_add(j->sb, in_inline(j) && j->indent ? ", " : ",", in_inline(j) && j->indent ? 2 : 1);
-	j->nonempty |= BIT(j->depth - 1);
-	if (!in_inline(j))
-		newline(j, j->depth);
-	cg_strbuf_add_json_str(j->sb, key);
-	cg_strbuf_add(j->sb, j->indent ? ": " : ":", j->indent ? 2 : 1);
+	before_member(j, same_line);
+	cg_strbuf_add_json_str(j->sb, k);
+	cg_strbuf_add(j->sb, j->indent && !j->tight ? ": " : ":", j->indent && !j->tight ? 2 : 1);
 	j->after_key = true;
 }
+
+void cg_json_key(struct cg_json *j, const char *k) { key(j, k, false); }
+void cg_json_key_same_line(struct cg_json *j, const char *k) { key(j, k, true); }
 
 static void open(struct cg_json *j, char c, bool obj, bool inl)
 {
@@ -177,7 +199,7 @@ void cg_json_rawf(struct cg_json *j, const char *fmt, ...)
 
 int cg_json_finish(struct cg_json *j)
 {
-	if (j->bad || j->depth || j->after_key)
+	if (j->bad || j->depth || j->after_key || !j->started)
 		return -EINVAL;
 	if (j->indent)
 		cg_strbuf_add(j->sb, "\n", 1);

@@ -768,12 +768,17 @@ static int push_workload(struct kctx *x, struct cg_k8s_workload *w)
 	return 0;
 }
 
+static void workload_freep(struct cg_k8s_workload **w)
+{
+	cg_k8s_workload_free(*w);
+}
+
 /* One resource (a document root or a List item) at @path ("" for a root). */
 static int parse_resource(struct kctx *x, struct fy_node *root, const char *path, unsigned depth)
 {
 	static const char *const keys[] = { "apiVersion", "kind", "metadata", "spec", "items" };
 	struct fy_node *v[5], *meta, *spec;
-	struct cg_k8s_workload *w = NULL;
+	_cleanup_(workload_freep) struct cg_k8s_workload *w = NULL;
 	_cleanup_free_ char *kind = NULL, *api = NULL;
 	char sub[K8S_PATH_MAX], mpath[K8S_PATH_MAX], spath[K8S_PATH_MAX];
 	enum wl_shape shape;
@@ -816,22 +821,18 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	node_pos(root, &w->pos);
 	w->kind = TAKE_PTR(kind);
 	w->api_version = TAKE_PTR(api);
-	if (!(w->source = strdup(x->source))) {
-		r = oom(x);
-		goto fail;
-	}
+	if (!(w->source = strdup(x->source)))
+		return oom(x);
 	path_join(mpath, sizeof(mpath), path, "metadata");
 	r = parse_metadata(x, v[2], mpath, w);
 	if (r < 0)
-		goto fail;
+		return r;
 
 	path_join(spath, sizeof(spath), path, "spec");
 	meta = v[2];
 	spec = v[3];
-	if (shape == WL_POD && !spec) {
-		r = k8s_error(x, root, spath, "missing (a Pod needs a spec)");
-		goto fail;
-	}
+	if (shape == WL_POD && !spec)
+		return k8s_error(x, root, spath, "missing (a Pod needs a spec)");
 	if (shape != WL_POD) {
 		static const char *const job_keys[] = { "jobTemplate", "spec" };
 		static const char *const tmpl_keys[] = { "template" };
@@ -839,53 +840,41 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 		static const char *const s_keys[] = { "spec" };
 		struct fy_node *tmpl = NULL;
 
-		if (!spec) {
-			r = k8s_error(x, root, spath, "missing (a %s needs spec.template)", w->kind);
-			goto fail;
-		}
+		if (!spec)
+			return k8s_error(x, root, spath, "missing (a %s needs spec.template)", w->kind);
 		if (shape == WL_CRONJOB) {
 			r = descend(x, spec, spath, sizeof(spath), job_keys, 2, &spec);
 			if (r < 0)
-				goto fail;
-			if (!spec) {
-				r = k8s_error(x, v[3], spath, "missing (a CronJob needs a job template)");
-				goto fail;
-			}
+				return r;
+			if (!spec)
+				return k8s_error(x, v[3], spath, "missing (a CronJob needs a job template)");
 		}
 		r = descend(x, spec, spath, sizeof(spath), tmpl_keys, 1, &tmpl);
 		if (r < 0)
-			goto fail;
-		if (!tmpl) {
-			r = k8s_error(x, spec, spath, "missing (a %s needs a pod template)", w->kind);
-			goto fail;
-		}
+			return r;
+		if (!tmpl)
+			return k8s_error(x, spec, spath, "missing (a %s needs a pod template)", w->kind);
 		snprintf(mpath, sizeof(mpath), "%s", spath);
 		r = descend(x, tmpl, mpath, sizeof(mpath), m_keys, 1, &meta);
 		if (r < 0)
-			goto fail;
+			return r;
 		r = descend(x, tmpl, spath, sizeof(spath), s_keys, 1, &spec);
 		if (r < 0)
-			goto fail;
-		if (!spec) {
-			r = k8s_error(x, tmpl, spath, "missing (a %s needs a pod spec)", w->kind);
-			goto fail;
-		}
+			return r;
+		if (!spec)
+			return k8s_error(x, tmpl, spath, "missing (a %s needs a pod spec)", w->kind);
 	}
 	r = parse_pod(x, meta, mpath, spec, spath, w);
 	if (r < 0)
-		goto fail;
+		return r;
 	if (x->keep_json &&
-	    !(w->object_json = fy_emit_node_to_string(root, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE))) {
-		r = oom(x);
-		goto fail;
-	}
+	    !(w->object_json = fy_emit_node_to_string(root, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE)))
+		return oom(x);
 	r = push_workload(x, w);
 	if (r < 0)
-		goto fail;
+		return r;
+	w = NULL; /* the list owns it now */
 	return 0;
-fail:
-	cg_k8s_workload_free(w);
-	return r;
 }
 
 /*

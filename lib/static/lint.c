@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 
 #include "closure/closure_internal.h"
+#include "core/json.h"
 
 #define CALLS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -1424,26 +1425,95 @@ void cg_lint_report_write_text(const struct cg_lint_report *r, struct cg_strbuf 
 	}
 }
 
-void cg_lint_report_write_json(const struct cg_lint_report *r, bool *first, struct cg_strbuf *out)
+size_t cg_lint_reports_count(const struct cg_lint_reports *set, enum cg_severity min)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		const struct cg_lint_finding *f = &r->findings[i];
-		cg_strbuf_add(out, *first ? "\n  {\"file\": " : ",\n  {\"file\": ", *first ? 12 : 13);
-		*first = false;
-		cg_strbuf_add_json_str(out, r->source);
-		if (r->name) {
-			cg_strbuf_add(out, ", \"profile\": ", 13);
-			cg_strbuf_add_json_str(out, r->name);
-		}
-		cg_strbuf_addf(out, ", \"line\": %d, \"column\": %d, \"severity\": \"%s\", \"rule\": \"%s\", \"message\": ",
-			       f->pos.line, f->pos.col, cg_severity_name(f->severity), f->rule);
-		cg_strbuf_add_json_str(out, f->message);
-		cg_strbuf_add(out, ", \"calls\": [", 12);
-		for (size_t j = 0; j < f->n_calls; j++) {
-			if (j)
-				cg_strbuf_add(out, ", ", 2);
-			cg_strbuf_add_json_str(out, f->calls[j]);
-		}
-		cg_strbuf_add(out, "]}", 2);
+	size_t n = 0;
+	for (size_t i = 0; i < set->n; i++)
+		n += cg_lint_report_count(set->v[i], min);
+	return n;
+}
+
+void cg_lint_reports_write_text(const struct cg_lint_reports *set, struct cg_strbuf *out)
+{
+	for (size_t i = 0; i < set->n; i++)
+		cg_lint_report_write_text(set->v[i], out);
+}
+
+static void write_finding_json(struct cg_json *j, const struct cg_lint_report *r, const struct cg_lint_finding *f)
+{
+	cg_json_obj_open_inline(j);
+	cg_json_kv_str(j, "file", r->source);
+	if (r->name)
+		cg_json_kv_str(j, "profile", r->name);
+	cg_json_kv_int(j, "line", f->pos.line);
+	cg_json_kv_int(j, "column", f->pos.col);
+	cg_json_kv_str(j, "severity", cg_severity_name(f->severity));
+	cg_json_kv_str(j, "rule", f->rule);
+	cg_json_kv_str(j, "message", f->message);
+	cg_json_key(j, "calls");
+	cg_json_arr_open(j);
+	for (size_t k = 0; k < f->n_calls; k++)
+		cg_json_str(j, f->calls[k]);
+	cg_json_arr_close(j);
+	cg_json_obj_close(j);
+}
+
+int cg_lint_reports_write_json(const struct cg_lint_reports *set, struct cg_strbuf *out)
+{
+	struct cg_json j;
+
+	cg_json_init(&j, out, 2);
+	cg_json_arr_open(&j);
+	for (size_t i = 0; i < set->n; i++)
+		for (size_t k = 0; k < set->v[i]->n; k++)
+			write_finding_json(&j, set->v[i], &set->v[i]->findings[k]);
+	cg_json_arr_close(&j);
+	return cg_json_finish(&j);
+}
+
+int cg_lint_path(const char *path, const struct cg_lint_opts *o, struct cg_lint_reports *set, struct cg_error *err)
+{
+	const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	struct cg_profile **profiles = NULL;
+	struct cg_lint_report **v;
+	char *buf = NULL;
+	size_t len = 0, n = 0, done = 0;
+	int r;
+
+	r = cg_read_file(path, &buf, &len, err);
+	if (r < 0)
+		return r;
+	r = cg_profile_parse_all(buf, len, source, &profiles, &n, err);
+	free(buf);
+	if (r < 0)
+		return r;
+	v = realloc(set->v, (set->n + n + 1) * sizeof(*v));
+	if (!v) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
 	}
+	set->v = v;
+	for (; done < n; done++) {
+		r = cg_lint_profile(profiles[done], o, &v[set->n + done], err);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) /* all or nothing: the set is as it was */
+		while (done)
+			cg_lint_report_free(v[set->n + --done]);
+	set->n += done;
+out:
+	for (size_t i = 0; i < n; i++)
+		cg_profile_free(profiles[i]);
+	free(profiles);
+	return r;
+}
+
+void cg_lint_reports_release(struct cg_lint_reports *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		cg_lint_report_free(set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
 }

@@ -16,6 +16,20 @@ static const char desc[] =
 	"--digest prints only the digest. --format keeps the input's structure and only\n"
 	"normalises its layout.";
 
+/* The profile as given (--format), normalised. */
+static int write_format(const char *path, struct cg_strbuf *sb)
+{
+	_cleanup_(cg_profile_freep) struct cg_profile *p = NULL;
+	struct cg_error err = { 0 };
+
+	if (cg_profile_load(path, &p, &err) < 0) {
+		cli_error("resolve", "%s", err.msg);
+		return -1;
+	}
+	cg_profile_write(p, sb);
+	return 0;
+}
+
 int cmd_resolve(int argc, char **argv)
 {
 	struct cli_resolve ro = { 0 };
@@ -29,46 +43,34 @@ int cmd_resolve(int argc, char **argv)
 		OPT_END_MARK,
 	};
 	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
+	_cleanup_free_ char **args = NULL;
 	struct cg_strbuf sb;
 	char digest[72];
-	char **args;
 	int nargs, r;
 
 	if ((r = opt_parse("resolve", usage, desc, argc, argv, opts, false, &args, &nargs)))
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (nargs != 1) {
 		cli_error("resolve", "expected one profile");
-		free(args);
+		opt_list_release(&ro.caps);
 		return EXIT_USAGE;
 	}
+	if (!format)
+		r = cli_load_closure("resolve", args[0], &ro, &c) < 0 || cg_closure_digest(c, digest) < 0 ? -1 : 0;
+	opt_list_release(&ro.caps);
+	if (r < 0)
+		return EXIT_USAGE;
 	cg_strbuf_init(&sb);
-	if (format) {
-		struct cg_profile *p = NULL;
-		struct cg_error err = { 0 };
-		if (cg_profile_load(args[0], &p, &err) < 0) {
-			cli_error("resolve", "%s", err.msg);
-			free(args);
-			return EXIT_USAGE;
-		}
-		cg_profile_write(p, &sb);
-		cg_profile_free(p);
-	} else {
-		r = cli_load_closure("resolve", args[0], &ro, &c);
-		if (r < 0 || cg_closure_digest(c, digest) < 0) {
-			free(args);
-			opt_list_release(&ro.caps);
-			return EXIT_USAGE;
-		}
-		if (digest_only)
-			cg_strbuf_addf(&sb, "%s\n", digest);
-		else
-			cg_closure_serialize(c, false, &sb);
-	}
-	r = cli_write("resolve", out, &sb);
+	if (format)
+		r = write_format(args[0], &sb);
+	else if (digest_only)
+		cg_strbuf_addf(&sb, "%s\n", digest);
+	else
+		cg_closure_serialize(c, false, &sb);
+	if (r == 0)
+		r = cli_write("resolve", out, &sb);
 	if (r == 0 && !digest_only && !format && strcmp(out, "-") != 0)
 		fprintf(stderr, "capgate resolve: wrote %s (%s)\n", out, digest);
 	cg_strbuf_release(&sb);
-	free(args);
-	opt_list_release(&ro.caps);
 	return r < 0 ? EXIT_USAGE : EXIT_OK;
 }

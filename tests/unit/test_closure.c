@@ -282,6 +282,86 @@ static int test_strip_extensions(void)
 	return 0;
 }
 
+/* The canonical layout, byte for byte: stored closures and their digests
+ * depend on it. */
+static int test_serialize_layout(void)
+{
+	struct cg_closure *c = from_json(
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],"
+		"\"capgate\":{\"phases\":[\"startup\",\"serving\"]},\"syscalls\":["
+		"{\"names\":[\"write\",\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"openat\"],\"action\":\"SCMP_ACT_ALLOW\",\"phases\":[\"startup\"],\"count\":4},"
+		"{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13,"
+		"\"args\":[{\"index\":1,\"value\":9,\"op\":\"SCMP_CMP_EQ\"}]}]}");
+	struct cg_strbuf sb;
+
+	if (!c)
+		return 0;
+	cg_strbuf_init(&sb);
+	CHECK_EQ_INT(cg_closure_serialize(c, false, &sb), 0);
+	CHECK_STR(sb.buf, "{\n"
+			  "  \"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,\n"
+			  "  \"architectures\":[\"SCMP_ARCH_X86_64\"],\n"
+			  "  \"capgate\":{\"phases\":[\"startup\",\"serving\"]},\n"
+			  "  \"syscalls\":[\n"
+			  "    {\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},\n"
+			  "    {\"names\":[\"openat\"],\"action\":\"SCMP_ACT_ALLOW\",\"phases\":[\"startup\"],\"count\":4},\n"
+			  "    {\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13,\"args\":[{\"index\":1,"
+			  "\"value\":9,\"valueTwo\":0,\"op\":\"SCMP_CMP_EQ\"}]}\n"
+			  "  ]\n"
+			  "}\n");
+	cg_strbuf_release(&sb);
+	cg_strbuf_init(&sb);
+	CHECK_EQ_INT(cg_closure_serialize(c, true, &sb), 0);
+	CHECK_STR(sb.buf, "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
+			  "\"architectures\":[\"SCMP_ARCH_X86_64\"],\"capgate\":{\"phases\":[\"startup\",\"serving\"]},"
+			  "\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+			  "{\"names\":[\"openat\"],\"action\":\"SCMP_ACT_ALLOW\",\"phases\":[\"startup\"]},"
+			  "{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13,\"args\":[{\"index\":1,"
+			  "\"value\":9,\"valueTwo\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}");
+	cg_strbuf_release(&sb);
+	cg_closure_free(c);
+	return 0;
+}
+
+static int test_diff(void)
+{
+	struct cg_closure *a = from_json("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+					 "{\"names\":[\"read\",\"write\",\"kill\"],\"action\":\"SCMP_ACT_ALLOW\"}]}");
+	struct cg_closure *b = from_json("{\"defaultAction\":\"SCMP_ACT_KILL_PROCESS\",\"architectures\":"
+					 "[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],\"syscalls\":["
+					 "{\"names\":[\"read\",\"openat\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+					 "{\"names\":[\"kill\"],\"action\":\"SCMP_ACT_ERRNO\"}]}");
+	struct cg_closure_diff *d = NULL;
+
+	if (!a || !b)
+		goto out;
+	CHECK_EQ_INT(cg_closure_diff(a, b, &d), 0);
+	if (!d)
+		goto out;
+	CHECK(d->default_differs && !d->arches_only_a && d->arches_only_b == CG_ARCH_BIT(CG_ARCH_X86));
+	CHECK_EQ_INT(d->n_calls, 3);
+	if (d->n_calls == 3) {
+		CHECK_STR(d->calls[0].name, "kill");
+		CHECK_STR(d->calls[0].a, "allow");
+		CHECK_STR(d->calls[0].b, "errno(EPERM)");
+		CHECK_STR(d->calls[1].name, "openat");
+		CHECK(!d->calls[1].a && d->calls[1].b);
+		CHECK_STR(d->calls[2].name, "write");
+		CHECK(d->calls[2].a && !d->calls[2].b);
+	}
+	CHECK(!cg_closure_diff_empty(d));
+	cg_closure_diff_free(d);
+	d = NULL;
+	CHECK_EQ_INT(cg_closure_diff(a, a, &d), 0);
+	CHECK(d && cg_closure_diff_empty(d));
+out:
+	cg_closure_diff_free(d);
+	cg_closure_free(a);
+	cg_closure_free(b);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_algebra);
@@ -292,5 +372,7 @@ int main(void)
 	RUN(test_libseccomp_agrees);
 	RUN(test_actions);
 	RUN(test_strip_extensions);
+	RUN(test_serialize_layout);
+	RUN(test_diff);
 	T_DONE();
 }

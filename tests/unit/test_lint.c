@@ -3,6 +3,8 @@
  * and the findings the shared corpus must get. */
 #include <capgate/lint.h>
 
+#include <unistd.h>
+
 #include "t.h"
 
 static const char *const no_caps[] = { NULL };
@@ -380,19 +382,24 @@ static int test_size(void)
 static int test_output(void)
 {
 	struct cg_lint_report *r = lint(ALLOWLIST(",\n{\"names\": [\"reboot\"], \"action\": \"SCMP_ACT_ALLOW\"}"));
+	struct cg_lint_reports set = { &r, 1 }, none = { 0 };
 	struct cg_strbuf sb;
-	bool first = true;
 
 	cg_strbuf_init(&sb);
 	cg_lint_report_write_text(r, &sb);
 	CHECK_CONTAINS(sb.buf, "inline.json:2:12: critical: dangerous-call: allows reboot: reboots or halts the host\n");
 	cg_strbuf_release(&sb);
 	cg_strbuf_init(&sb);
-	cg_lint_report_write_json(r, &first, &sb);
-	CHECK(!first);
+	CHECK_EQ_INT(cg_lint_reports_write_json(&set, &sb), 0);
+	CHECK(strncmp(sb.buf, "[\n  {\"file\": ", 12) == 0 && strcmp(sb.buf + sb.len - 4, "}\n]\n") == 0);
 	CHECK_CONTAINS(sb.buf, "{\"file\": \"inline.json\", \"line\": 2, \"column\": 12, \"severity\": \"critical\", "
 			       "\"rule\": \"dangerous-call\"");
-	CHECK_CONTAINS(sb.buf, "\"calls\": [\"reboot\"]");
+	CHECK_CONTAINS(sb.buf, "\"calls\": [\"reboot\"]}");
+	CHECK_EQ_INT(cg_lint_reports_count(&set, CG_SEV_CRITICAL), 1);
+	cg_strbuf_release(&sb);
+	cg_strbuf_init(&sb);
+	CHECK_EQ_INT(cg_lint_reports_write_json(&none, &sb), 0);
+	CHECK_STR(sb.buf, "[]\n");
 	CHECK(cg_lint_report_count(r, CG_SEV_CRITICAL) == 1);
 	CHECK(r && r->findings[0].severity == CG_SEV_CRITICAL); /* most severe first */
 	cg_strbuf_release(&sb);
@@ -523,6 +530,44 @@ static int test_multi_document_yaml(void)
 	return 0;
 }
 
+/* cg_lint_path: every document of a file appended in order; a file that
+ * cannot be read or parsed leaves the set as it was. */
+static int test_lint_path(void)
+{
+	char yaml[512], json[512];
+	struct cg_resolve_opts ro = ro_default();
+	struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = &ro };
+	struct cg_lint_reports set = { 0 };
+	struct cg_error err = { 0 };
+	size_t n;
+
+	snprintf(yaml, sizeof(yaml), "%s/corpus/profiles/spo-seccompprofile.yaml", t_shared());
+	snprintf(json, sizeof(json), "%s/corpus/profiles/docker-default.json", t_shared());
+	if (cg_lint_path(yaml, &lo, &set, &err) < 0)
+		SKIP("shared corpus not found at %s", t_shared());
+	n = set.n;
+	CHECK(n >= 2);
+	CHECK(cg_lint_path(json, &lo, &set, &err) == 0);
+	CHECK_EQ_INT(set.n, n + 1);
+	CHECK(set.n == n + 1 && !set.v[n]->name && strcmp(set.v[n]->source, json) == 0);
+	CHECK(cg_lint_path("/nonexistent/p.json", &lo, &set, &err) < 0);
+	CHECK_CONTAINS(err.msg, "/nonexistent/p.json");
+	{
+		char bad[] = "/tmp/capgate-lint-XXXXXX";
+		int fd = mkstemp(bad);
+		CHECK(fd >= 0 && write(fd, "{\"defaultAction\": 7}", 20) == 20);
+		CHECK(cg_lint_path(bad, &lo, &set, &err) < 0);
+		CHECK_CONTAINS(err.msg, bad);
+		close(fd);
+		unlink(bad);
+	}
+	CHECK_EQ_INT(set.n, n + 1);
+	CHECK(cg_lint_reports_count(&set, CG_SEV_INFO) >= cg_lint_reports_count(&set, CG_SEV_CRITICAL));
+	cg_lint_reports_release(&set);
+	CHECK(set.n == 0 && !set.v);
+	return 0;
+}
+
 /* Every corpus profile lints without error, and every finding is well formed. */
 static int test_whole_corpus(void)
 {
@@ -604,6 +649,7 @@ int main(void)
 	RUN(test_docker_default);
 	RUN(test_podman_default);
 	RUN(test_multi_document_yaml);
+	RUN(test_lint_path);
 	RUN(test_whole_corpus);
 	RUN(test_corpus_specifics);
 	T_DONE();
