@@ -63,8 +63,21 @@ CAPGATE_API int cg_baseline_calls(const char *name, const char *const **ret, siz
 /* Where a baseline's list comes from (for --help and docs). */
 CAPGATE_API const char *cg_baseline_origin(const char *name);
 
+/* One rule of the static gate: the stable id a finding carries, a short
+ * name (SARIF's reportingDescriptor.name) and one line of help. */
+struct cg_policy_rule {
+	const char *id;   /* "syscall-not-allowed" */
+	const char *name; /* "SyscallNotAllowed" */
+	const char *help;
+};
+
+/* Every rule a verdict can carry, sorted by id; *ret_n receives the count. */
+CAPGATE_API const struct cg_policy_rule *cg_policy_rules(size_t *ret_n);
+/* The rule with id @id, or NULL. */
+CAPGATE_API const struct cg_policy_rule *cg_policy_rule_find(const char *id);
+
 struct cg_finding {
-	char *rule;        /* stable id: "syscall-not-allowed", "closure-too-large", ... */
+	char *rule;        /* id from cg_policy_rules(): "syscall-not-allowed", ... */
 	char *msg;         /* "syscall ptrace is not in the allowed list (baseline: gvisor)" */
 	char *subject;     /* "Pod default/web, container app", "image ...", "profile.json" */
 	char *file;        /* where, if known */
@@ -117,5 +130,15 @@ CAPGATE_API int cg_policy_eval_image(const struct cg_policy *p, const struct cg_
 /* An image reference alone (registry and digest rules). */
 CAPGATE_API int cg_policy_eval_imageref(const struct cg_policy *p, const char *ref, const char *subject,
 					struct cg_verdict *v, struct cg_error *err);
+
+struct cg_report;
+/* Whatever @path holds, decided by looking at it: an OCI layout directory or
+ * a docker-archive (*.tar) is an image; a seccomp profile or capgate closure
+ * (a list of them too) is evaluated as closures, resolved with
+ * @env->resolve; anything else must be a Kubernetes manifest. Appends one
+ * verdict per subject to @into (see capgate/report.h). An input that cannot be
+ * read or parsed, or is none of these, fails with its position in @err. */
+CAPGATE_API int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
+				    struct cg_report *into, struct cg_error *err);
 
 #endif

@@ -5,16 +5,63 @@
  * profile named by many workloads be read once. `capgate check` and the
  * admission webhook call the same functions, so they cannot disagree. */
 #include <capgate/policy.h>
+#include <capgate/report.h>
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/doc.h"
 #include "static/policy_internal.h"
 
 #define DECLARED_SEPARATORS ", \t\n\f\r[]\"" /* RE2's \s, as the Rego export splits */
+
+/* ---- rules ------------------------------------------------------------------- */
+
+/* Every finding carries one of these ids; tests/unit/test_policy.c checks that
+ * each id used below is here and each one here is used. */
+static const struct cg_policy_rule policy_rules[] = {
+	{ "closure-digest-mismatch", "ClosureDigestMismatch",
+	  "the attached closure is not the one the image label names" },
+	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure" },
+	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound" },
+	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure" },
+	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest" },
+	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse" },
+	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse" },
+	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed" },
+	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read" },
+	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory" },
+	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked" },
+	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted" },
+	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met" },
+	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted" },
+	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline" },
+	{ "undeclared-call", "UndeclaredCall",
+	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare" },
+	{ "unknown-syscall", "UnknownSyscall",
+	  "an image label or pod annotation names a syscall capgate does not know" },
+	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key" },
+	{ "untrusted-registry", "UntrustedRegistry", "the image is not from a trusted registry" },
+};
+
+const struct cg_policy_rule *cg_policy_rules(size_t *ret_n)
+{
+	*ret_n = CG_ARRAY_SIZE(policy_rules);
+	return policy_rules;
+}
+
+static int rule_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct cg_policy_rule *)elem)->id);
+}
+
+const struct cg_policy_rule *cg_policy_rule_find(const char *id)
+{
+	return bsearch(id, policy_rules, CG_ARRAY_SIZE(policy_rules), sizeof(policy_rules[0]), rule_cmp);
+}
 
 /* ---- verdicts ---------------------------------------------------------------- */
 
@@ -576,4 +623,81 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 oom:
 	cg_verdict_release(v);
 	return cg_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* ---- paths -------------------------------------------------------------------- */
+
+static int eval_image_path(const struct cg_policy *p, const char *path, bool layout, struct cg_report *into,
+			   struct cg_error *err)
+{
+	struct cg_image *img = NULL;
+	struct cg_verdict v;
+	int r = layout ? cg_image_open_layout(path, NULL, &img, err) : cg_image_open_archive(path, NULL, &img, err);
+
+	if (r == 0 && (r = cg_policy_eval_image(p, img, NULL, layout ? path : NULL, &v, err)) == 0)
+		r = cg_report_add(into, &v, err);
+	cg_image_free(img);
+	return r;
+}
+
+/* Each profile of the file is one subject: "file#name" when it has a name. */
+static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
+			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+{
+	struct cg_profile **ps = NULL;
+	size_t n = 0;
+	int r = cg_profile_parse_all(buf, len, path, &ps, &n, err);
+
+	for (size_t i = 0; i < n; i++) {
+		struct cg_closure *c = NULL;
+		struct cg_verdict v;
+		char subject[1024];
+		snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
+		if (r == 0 && (r = cg_profile_resolve(ps[i], env ? env->resolve : NULL, &c, err)) == 0 &&
+		    (r = cg_policy_eval_closure(p, c, subject, &v, err)) == 0)
+			r = cg_report_add(into, &v, err);
+		cg_closure_free(c);
+		cg_profile_free(ps[i]);
+	}
+	free(ps);
+	return r;
+}
+
+static int eval_manifest_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
+			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+{
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0, skipped = 0;
+	int r = cg_k8s_parse(buf, len, path, &ws, &n, &skipped, err);
+
+	if (r < 0)
+		return r;
+	if (n == 0 && skipped == 0)
+		r = cg_error_set(err, -EINVAL, "%s: neither a seccomp profile nor a Kubernetes workload", path);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct cg_verdict v;
+		if ((r = cg_policy_eval_workload(p, ws[i], env, &v, err)) == 0)
+			r = cg_report_add(into, &v, err);
+	}
+	cg_k8s_workloads_free(ws, n);
+	return r;
+}
+
+int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
+			struct cg_report *into, struct cg_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len, plen = strlen(path);
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return eval_image_path(p, path, true, into, err);
+	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
+		return eval_image_path(p, path, false, into, err);
+	if ((r = cg_read_file(path, &buf, &len, err)) < 0)
+		return r;
+	if (cg_profile_sniff(buf, len))
+		return eval_profiles_buf(p, buf, len, path, env, into, err);
+	return eval_manifest_buf(p, buf, len, path, env, into, err);
 }
