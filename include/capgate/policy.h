@@ -141,4 +141,41 @@ struct cg_report;
 CAPGATE_API int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
 				    struct cg_report *into, struct cg_error *err);
 
+/* ---- for other engines: OPA, Gatekeeper ---------------------------------- */
+
+/* The policy as a Rego module (package capgate.admission, rego.v1): the
+ * rules capgate check applies to manifests, less cosign signatures and the
+ * contents of Localhost profiles. Appends to @sb; 0 or -ENOMEM. */
+CAPGATE_API int cg_policy_export_rego(const struct cg_policy *p, struct cg_strbuf *sb);
+/* The same rules as a Gatekeeper ConstraintTemplate plus its Constraint. */
+CAPGATE_API int cg_policy_export_gatekeeper(const struct cg_policy *p, struct cg_strbuf *sb);
+/* An OPA test module: for each workload in the @manifests files, capgate's
+ * verdict under the rules the Rego export implements, asserted against
+ * data.capgate.admission. Errors name the manifest and position. */
+CAPGATE_API int cg_policy_export_rego_tests(const struct cg_policy *p, const char *const *manifests,
+					    size_t n_manifests, struct cg_strbuf *sb, struct cg_error *err);
+
+/* ---- the gVisor baseline, measured ----------------------------------------- */
+
+struct cg_policy_probe {
+	char *runtime;            /* first line of `runsc --version` */
+	const char **implemented; /* x86_64 calls capgate knows that did not answer ENOSYS (static names) */
+	size_t n_implemented;
+	char **unimplemented;     /* calls that answered ENOSYS to every attempt */
+	size_t n_unimplemented;
+	size_t n_builtin;         /* calls in the built-in gvisor baseline */
+	size_t only_probe;        /* implemented, but not in the built-in baseline */
+	size_t only_builtin;      /* in the built-in baseline, but not implemented */
+};
+
+/* Run @probe_exe __probe-syscalls inside @runsc (a path, or a name looked up
+ * in PATH; no shell) and compare what it finds with the built-in gvisor
+ * baseline. Fails if runsc does not run or the probe does not finish. */
+CAPGATE_API int cg_policy_probe_gvisor(const char *runsc, const char *probe_exe, struct cg_policy_probe *ret,
+				       struct cg_error *err);
+CAPGATE_API void cg_policy_probe_release(struct cg_policy_probe *pr);
+/* The probe as a baseline file for a policy's baselineFile: JSON with
+ * runtime, arch, implemented and unimplemented. Appends to @sb. */
+CAPGATE_API int cg_policy_probe_write(const struct cg_policy_probe *pr, struct cg_strbuf *sb);
+
 #endif
