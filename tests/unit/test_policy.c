@@ -385,6 +385,38 @@ static int test_eval_path_report(void)
 	return 0;
 }
 
+/* The embedded Rego file: exported whole, notes dropped, markers replaced. */
+static int test_rego_export(void)
+{
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_strbuf sb;
+
+	CHECK(cg_policy_default(&p, &err) == 0);
+	if (!p)
+		return 0;
+	cg_strbuf_init(&sb);
+	CHECK(cg_policy_export_rego(p, &sb) == 0 && sb.buf);
+	if (sb.buf) {
+		CHECK(strstr(sb.buf, "package capgate.admission\n"));
+		CHECK(!strstr(sb.buf, "PARAM.") && !strstr(sb.buf, "DENY") && !strstr(sb.buf, "\n#:"));
+		CHECK(strstr(sb.buf, "deny contains msg if {\n"));
+		CHECK(strstr(sb.buf, "[\"" CG_K8S_ANN_DECLARED "\", c.name]"));
+		/* the last rule, whole: nothing cut off at the end of the file */
+		CHECK(sb.len > 2 && strcmp(sb.buf + sb.len - 2, "}\n") == 0);
+		CHECK(strstr(sb.buf, "\tmsg := sprintf(\"image %v is not pinned by digest\", [c.image])\n}\n"));
+	}
+	cg_strbuf_release(&sb);
+	cg_strbuf_init(&sb);
+	CHECK(cg_policy_export_gatekeeper(p, &sb) == 0 && sb.buf);
+	if (sb.buf)
+		CHECK(strstr(sb.buf, "              violation contains {\"msg\": msg} if {\n") &&
+		      strstr(sb.buf, "input.parameters.max_calls") && !strstr(sb.buf, "PARAM."));
+	cg_strbuf_release(&sb);
+	cg_policy_free(p);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_builtin_baselines);
@@ -396,5 +428,6 @@ int main(void)
 	RUN(test_exemptions);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
+	RUN(test_rego_export);
 	T_DONE();
 }
