@@ -69,7 +69,9 @@ int cmd_check(int argc, char **argv)
 		cli_error("check", "%s", err.msg);
 	if (rc == EXIT_OK) {
 		cg_strbuf_init(&sb);
-		if (cg_report_write(rep, fmt, quiet ? CG_REPORT_QUIET : 0, &sb) < 0 || cli_write("check", out, &sb) < 0)
+		if (cg_report_write(rep, fmt, quiet ? CG_REPORT_QUIET : 0, &sb) < 0)
+			cli_error("check", "out of memory");
+		if (sb.oom || cli_write("check", out, &sb) < 0)
 			rc = EXIT_USAGE;
 		else if (cg_report_failed(rep))
 			rc = EXIT_FINDINGS;
