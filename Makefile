@@ -9,11 +9,13 @@ LIBS    := -lseccomp -lfyaml -lcrypto
 BUILD   ?= build
 
 LIB_SRC  := $(sort $(filter-out %.bpf.c,$(wildcard lib/*/*.c)))
+# Files embedded at build time with .incbin (the Rego rules: lib/static/capgate_rego.S).
+LIB_ASM  := $(sort $(wildcard lib/*/*.S))
 CLI_SRC  := $(sort $(wildcard src/*.c src/cmd/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
@@ -23,6 +25,11 @@ all: $(BUILD)/capgate $(BUILD)/libcapgate.a $(TESTS) $(HELPERS)
 $(BUILD)/%.o: %.c $(wildcard include/capgate/*.h lib/*/*.h src/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/lib/static/capgate_rego.o: lib/static/capgate.rego
 
 $(BUILD)/libcapgate.a: $(LIB_OBJ)
 	@rm -f $@
@@ -48,9 +55,9 @@ asan:
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
-build-fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRC) $(wildcard include/capgate/*.h lib/*/*.h)
+build-fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRC) $(LIB_ASM) lib/static/capgate.rego $(wildcard include/capgate/*.h lib/*/*.h)
 	@mkdir -p build-fuzz
-	clang $(BASE_CFLAGS) -Wno-missing-prototypes -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	clang $(BASE_CFLAGS) -Wno-missing-prototypes -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_ASM) $(LIBS)
 
 check: all asan fuzz
 	CAPGATE_BUILDS="$(BUILD) build-asan" bash tests/run.sh

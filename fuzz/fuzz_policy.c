@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Fuzz the policy parser, then evaluate what parses against a fixed closure
- * and image reference: nothing may crash, leak or loop. */
+ * and image reference, and export it for OPA and Gatekeeper: nothing may
+ * crash, leak or loop. */
 #include <capgate/policy.h>
 #include <string.h>
 
@@ -33,6 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (cg_policy_eval_imageref(p, "registry.example.com.evil.io/app:1", NULL, &v, &err) == 0)
 		cg_verdict_release(&v);
+	struct cg_strbuf sb;
+	cg_strbuf_init(&sb);
+	if (cg_policy_export_rego(p, &sb) == 0 && (!sb.buf || !strstr(sb.buf, "package capgate.admission")))
+		__builtin_trap();
+	cg_policy_export_gatekeeper(p, &sb);
+	cg_strbuf_release(&sb);
 	cg_closure_free(c);
 	cg_profile_free(pr);
 	cg_policy_free(p);

@@ -63,8 +63,21 @@ CAPGATE_API int cg_baseline_calls(const char *name, const char *const **ret, siz
 /* Where a baseline's list comes from (for --help and docs). */
 CAPGATE_API const char *cg_baseline_origin(const char *name);
 
+/* One rule of the static gate: the stable id a finding carries, a short
+ * name (SARIF's reportingDescriptor.name) and one line of help. */
+struct cg_policy_rule {
+	const char *id;   /* "syscall-not-allowed" */
+	const char *name; /* "SyscallNotAllowed" */
+	const char *help;
+};
+
+/* Every rule a verdict can carry, sorted by id; *ret_n receives the count. */
+CAPGATE_API const struct cg_policy_rule *cg_policy_rules(size_t *ret_n);
+/* The rule with id @id, or NULL. */
+CAPGATE_API const struct cg_policy_rule *cg_policy_rule_find(const char *id);
+
 struct cg_finding {
-	char *rule;        /* stable id: "syscall-not-allowed", "closure-too-large", ... */
+	char *rule;        /* id from cg_policy_rules(): "syscall-not-allowed", ... */
 	char *msg;         /* "syscall ptrace is not in the allowed list (baseline: gvisor)" */
 	char *subject;     /* "Pod default/web, container app", "image ...", "profile.json" */
 	char *file;        /* where, if known */
@@ -117,5 +130,52 @@ CAPGATE_API int cg_policy_eval_image(const struct cg_policy *p, const struct cg_
 /* An image reference alone (registry and digest rules). */
 CAPGATE_API int cg_policy_eval_imageref(const struct cg_policy *p, const char *ref, const char *subject,
 					struct cg_verdict *v, struct cg_error *err);
+
+struct cg_report;
+/* Whatever @path holds, decided by looking at it: an OCI layout directory or
+ * a docker-archive (*.tar) is an image; a seccomp profile or capgate closure
+ * (a list of them too) is evaluated as closures, resolved with
+ * @env->resolve; anything else must be a Kubernetes manifest. Appends one
+ * verdict per subject to @into (see capgate/report.h). An input that cannot be
+ * read or parsed, or is none of these, fails with its position in @err. */
+CAPGATE_API int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
+				    struct cg_report *into, struct cg_error *err);
+
+/* ---- for other engines: OPA, Gatekeeper ---------------------------------- */
+
+/* The policy as a Rego module (package capgate.admission, rego.v1): the
+ * rules capgate check applies to manifests, less cosign signatures and the
+ * contents of Localhost profiles. Appends to @sb; 0 or -ENOMEM. */
+CAPGATE_API int cg_policy_export_rego(const struct cg_policy *p, struct cg_strbuf *sb);
+/* The same rules as a Gatekeeper ConstraintTemplate plus its Constraint. */
+CAPGATE_API int cg_policy_export_gatekeeper(const struct cg_policy *p, struct cg_strbuf *sb);
+/* An OPA test module: for each workload in the @manifests files, capgate's
+ * verdict under the rules the Rego export implements, asserted against
+ * data.capgate.admission. Errors name the manifest and position. */
+CAPGATE_API int cg_policy_export_rego_tests(const struct cg_policy *p, const char *const *manifests,
+					    size_t n_manifests, struct cg_strbuf *sb, struct cg_error *err);
+
+/* ---- the gVisor baseline, measured ----------------------------------------- */
+
+struct cg_policy_probe {
+	char *runtime;            /* first line of `runsc --version` */
+	const char **implemented; /* x86_64 calls capgate knows that did not answer ENOSYS (static names) */
+	size_t n_implemented;
+	char **unimplemented;     /* calls that answered ENOSYS to every attempt */
+	size_t n_unimplemented;
+	size_t n_builtin;         /* calls in the built-in gvisor baseline */
+	size_t only_probe;        /* implemented, but not in the built-in baseline */
+	size_t only_builtin;      /* in the built-in baseline, but not implemented */
+};
+
+/* Run @probe_exe __probe-syscalls inside @runsc (a path, or a name looked up
+ * in PATH; no shell) and compare what it finds with the built-in gvisor
+ * baseline. Fails if runsc does not run or the probe does not finish. */
+CAPGATE_API int cg_policy_probe_gvisor(const char *runsc, const char *probe_exe, struct cg_policy_probe *ret,
+				       struct cg_error *err);
+CAPGATE_API void cg_policy_probe_release(struct cg_policy_probe *pr);
+/* The probe as a baseline file for a policy's baselineFile: JSON with
+ * runtime, arch, implemented and unimplemented. Appends to @sb. */
+CAPGATE_API int cg_policy_probe_write(const struct cg_policy_probe *pr, struct cg_strbuf *sb);
 
 #endif

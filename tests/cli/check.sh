@@ -225,6 +225,10 @@ n_allowed=$("$C" policy show --list | grep -c '^[a-z_0-9]*$')
 n_rego=$(sed -n '/^allowed_syscalls := {/,/^}/p' "$t/p.rego" | grep -o '"[a-z_0-9]*"' | wc -l)
 [ "$n_allowed" -eq "$n_rego" ] && ok rego-same-allowed-set || fail "rego-same-allowed-set ($n_allowed vs $n_rego)"
 
+# runsc is started with an argv: a path with quotes and a command in it never reaches a shell
+expect probe-no-shell 2 "$C" policy probe-gvisor --runsc "$t/no'; touch $t/pwned; '"
+[ ! -e "$t/pwned" ] && grep -q "does not run" "$t/err" && ok probe-no-shell-quoting || fail probe-no-shell-quoting
+
 # the built-in gVisor baseline matches the runsc installed here (scripts/dev.sh installs it)
 if command -v runsc >/dev/null 2>&1; then
 	expect gvisor-probe-matches-builtin 0 "$C" policy probe-gvisor -o "$t/gvisor.json"

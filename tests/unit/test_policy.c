@@ -2,6 +2,7 @@
 /* The static gate: policy parsing, the built-in baselines, and verdicts on
  * closures, manifests and image references. */
 #include <capgate/policy.h>
+#include <capgate/report.h>
 #include <errno.h>
 #include <sys/stat.h>
 
@@ -281,6 +282,141 @@ static int test_exemptions(void)
 	return 0;
 }
 
+/* The rule table: sorted, with help, and in step with the evaluators. Every
+ * rule id the evaluators can emit (the first argument after the verdict in
+ * each add_finding call of lib/static/policy_eval.c) is in the table, and
+ * every rule in the table is emitted somewhere: SARIF's rule list and the
+ * results cannot drift apart. */
+static int test_rule_table(void)
+{
+	size_t n, used = 0;
+	const struct cg_policy_rule *rules = cg_policy_rules(&n);
+	bool *seen = calloc(n, sizeof(bool));
+	char *src = NULL;
+	size_t len = 0, calls = 0;
+	struct cg_error err = { 0 };
+
+	CHECK(n >= 19 && seen);
+	for (size_t i = 0; i < n; i++) {
+		CHECKF(i == 0 || strcmp(rules[i - 1].id, rules[i].id) < 0, "rules not sorted at %s", rules[i].id);
+		CHECKF(rules[i].name && *rules[i].name && rules[i].help && *rules[i].help, "rule %s lacks name or help",
+		       rules[i].id);
+		CHECK(cg_policy_rule_find(rules[i].id) == &rules[i]);
+	}
+	CHECK(cg_policy_rule_find("no-such-rule") == NULL);
+	if (cg_read_file("lib/static/policy_eval.c", &src, &len, &err) < 0) {
+		CHECKF(false, "run from the source tree: %s", err.msg);
+		free(seen);
+		return 0;
+	}
+	for (const char *q = src; (q = strstr(q, "add_finding(")); q++) {
+		const char *open = strchr(q, '"'), *stop = strpbrk(q, ";{");
+		if (!open || (stop && stop < open))
+			continue; /* the declaration and definition */
+		const char *close = strchr(open + 1, '"');
+		char id[64];
+		snprintf(id, sizeof(id), "%.*s", (int)(close - open - 1), open + 1);
+		const struct cg_policy_rule *r = cg_policy_rule_find(id);
+		CHECKF(r != NULL, "policy_eval.c emits rule '%s', which is not in the table", id);
+		if (r && !seen[r - rules]) {
+			seen[r - rules] = true;
+			used++;
+		}
+		calls++;
+	}
+	CHECKF(calls > 20, "found only %zu add_finding calls", calls);
+	for (size_t i = 0; i < n; i++)
+		CHECKF(seen[i], "rule %s is in the table but never emitted", rules[i].id);
+	CHECK(used == n);
+	free(src);
+	free(seen);
+	return 0;
+}
+
+/* Inputs by path, gathered into a report and written in every format. */
+static int test_eval_path_report(void)
+{
+	char dir[] = "/tmp/capgate-report-XXXXXX", path[300];
+	const char *profile = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"ptrace\"],"
+			      "\"action\":\"SCMP_ACT_ALLOW\"}]}";
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_report *rep = NULL;
+	struct cg_eval_env env = { .sz = sizeof(env) };
+	enum cg_report_format f;
+	FILE *fp;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	CHECK((fp = fopen(path, "w")) != NULL);
+	if (fp) {
+		fputs(profile, fp);
+		fclose(fp);
+	}
+	CHECK(cg_policy_default(&p, &err) == 0);
+	CHECK(cg_report_new(p ? p->source : NULL, &rep, &err) == 0);
+	if (!p || !rep)
+		return 0;
+	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) == 0);
+	CHECK(cg_report_count(rep) == 1 && cg_report_failed(rep));
+	CHECK(cg_report_verdict(rep, 0) && has_msg(cg_report_verdict(rep, 0), "syscall ptrace is in the denied"));
+	CHECK(cg_report_verdict(rep, 1) == NULL);
+	/* not an input: a position-less error, the report unchanged */
+	snprintf(path, sizeof(path), "%s/none.yaml", dir);
+	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) < 0 && strstr(err.msg, "none.yaml"));
+	CHECK(cg_report_count(rep) == 1);
+	CHECK(cg_report_format_parse("xml", &f) == -EINVAL);
+	static const char *const formats[][2] = {
+		{ "text", "FAIL    " }, { "json", "\"summary\": {\"checked\": 1, \"failed\": 1}" },
+		{ "sarif", "\"ruleId\": \"risk-class-denied\"" }, { "junit", "<failure message=\"syscall ptrace" },
+	};
+	for (size_t i = 0; i < CG_ARRAY_SIZE(formats); i++) {
+		struct cg_strbuf sb;
+		cg_strbuf_init(&sb);
+		CHECK(cg_report_format_parse(formats[i][0], &f) == 0);
+		CHECK(cg_report_write(rep, f, 0, &sb) == 0);
+		CHECKF(sb.buf && strstr(sb.buf, formats[i][1]), "%s report lacks %s", formats[i][0], formats[i][1]);
+		cg_strbuf_release(&sb);
+	}
+	cg_report_free(rep);
+	cg_policy_free(p);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+	return 0;
+}
+
+/* The embedded Rego file: exported whole, notes dropped, markers replaced. */
+static int test_rego_export(void)
+{
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_strbuf sb;
+
+	CHECK(cg_policy_default(&p, &err) == 0);
+	if (!p)
+		return 0;
+	cg_strbuf_init(&sb);
+	CHECK(cg_policy_export_rego(p, &sb) == 0 && sb.buf);
+	if (sb.buf) {
+		CHECK(strstr(sb.buf, "package capgate.admission\n"));
+		CHECK(!strstr(sb.buf, "PARAM.") && !strstr(sb.buf, "DENY") && !strstr(sb.buf, "\n#:"));
+		CHECK(strstr(sb.buf, "deny contains msg if {\n"));
+		CHECK(strstr(sb.buf, "[\"" CG_K8S_ANN_DECLARED "\", c.name]"));
+		/* the last rule, whole: nothing cut off at the end of the file */
+		CHECK(sb.len > 2 && strcmp(sb.buf + sb.len - 2, "}\n") == 0);
+		CHECK(strstr(sb.buf, "\tmsg := sprintf(\"image %v is not pinned by digest\", [c.image])\n}\n"));
+	}
+	cg_strbuf_release(&sb);
+	cg_strbuf_init(&sb);
+	CHECK(cg_policy_export_gatekeeper(p, &sb) == 0 && sb.buf);
+	if (sb.buf)
+		CHECK(strstr(sb.buf, "              violation contains {\"msg\": msg} if {\n") &&
+		      strstr(sb.buf, "input.parameters.max_calls") && !strstr(sb.buf, "PARAM."));
+	cg_strbuf_release(&sb);
+	cg_policy_free(p);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_builtin_baselines);
@@ -290,5 +426,8 @@ int main(void)
 	RUN(test_psa_corpus);
 	RUN(test_localhost_contents);
 	RUN(test_exemptions);
+	RUN(test_rule_table);
+	RUN(test_eval_path_report);
+	RUN(test_rego_export);
 	T_DONE();
 }
