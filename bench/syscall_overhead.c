@@ -52,7 +52,11 @@
 
 /* ---- the loops ------------------------------------------------------------ */
 
-enum loop_id { LOOP_GETPPID, LOOP_READ_ZERO, LOOP_PIPE, LOOP_PERSONALITY, N_LOOPS };
+enum loop_id { LOOP_GETPPID,
+	       LOOP_READ_ZERO,
+	       LOOP_PIPE,
+	       LOOP_PERSONALITY,
+	       N_LOOPS };
 
 struct loop_fds {
 	int zero;    /* /dev/zero */
@@ -144,7 +148,12 @@ static uint64_t loop_time(enum loop_id id, const struct loop_fds *f, uint64_t n)
 
 /* ---- configurations ------------------------------------------------------- */
 
-enum config_id { CFG_BARE, CFG_CAPGATE_40, CFG_DOCKER_RUNC, CFG_DOCKER_CAPGATE, CFG_ALLOW_ALL, N_CONFIGS };
+enum config_id { CFG_BARE,
+		 CFG_CAPGATE_40,
+		 CFG_DOCKER_RUNC,
+		 CFG_DOCKER_CAPGATE,
+		 CFG_ALLOW_ALL,
+		 N_CONFIGS };
 
 static const char *const config_names[N_CONFIGS] = {
 	[CFG_BARE] = "bare",
@@ -158,12 +167,12 @@ static struct sock_filter allow_all_insns[] = { BPF_STMT(BPF_RET | BPF_K, SECCOM
 static const struct cg_bpf_prog allow_all = { allow_all_insns, CG_ARRAY_SIZE(allow_all_insns) };
 
 struct filters {
-	struct cg_bpf_prog least;      /* (b) */
-	scmp_filter_ctx docker_runc;   /* (c), loaded by seccomp_load in the child */
-	struct cg_bpf_prog docker_cg;  /* (d) */
+	struct cg_bpf_prog least;       /* (b) */
+	scmp_filter_ctx docker_runc;    /* (c), loaded by seccomp_load in the child */
+	struct cg_bpf_prog docker_cg;   /* (d) */
 	struct cg_bpf_prog runc_export; /* (c) as libseccomp exports it, for counting */
-	size_t runc_skipped;           /* names libseccomp does not know */
-	size_t runc_rules;             /* seccomp_rule_add_array calls made */
+	size_t runc_skipped;            /* names libseccomp does not know */
+	size_t runc_rules;              /* seccomp_rule_add_array calls made */
 };
 
 static int seccomp_install(const struct cg_bpf_prog *p)
@@ -237,8 +246,7 @@ static int runc_filter_build(const struct cg_closure *c, struct filters *fl, str
 		for (unsigned k = 0; k < rule->n_args; k++) {
 			const struct cg_arg_cond *a = &rule->args[k];
 
-			cmp[k] = (struct scmp_arg_cmp){ .arg = a->index, .op = (enum scmp_compare)a->op,
-							.datum_a = a->value, .datum_b = a->value_two };
+			cmp[k] = (struct scmp_arg_cmp){ .arg = a->index, .op = (enum scmp_compare)a->op, .datum_a = a->value, .datum_b = a->value_two };
 			if (a->index < 6 && ++per_index[a->index] > 1)
 				split = true;
 		}
@@ -331,9 +339,9 @@ static void filters_release(struct filters *fl)
 /* ---- children --------------------------------------------------------------- */
 
 struct child_report {
-	int error;                /* negative errno, 0 on success */
-	char what[96];            /* the step that failed */
-	uint64_t ns[N_LOOPS];     /* elapsed time of the timed loop */
+	int error;            /* negative errno, 0 on success */
+	char what[96];        /* the step that failed */
+	uint64_t ns[N_LOOPS]; /* elapsed time of the timed loop */
 	uint64_t iters[N_LOOPS];
 };
 
@@ -515,7 +523,11 @@ struct bench_opts {
 	const char *docker;
 };
 
-enum { OPT_ROUNDS = 'r', OPT_TARGET = 't', OPT_CPU = 'c', OPT_LEAST = 'l', OPT_DOCKER = 'd',
+enum { OPT_ROUNDS = 'r',
+       OPT_TARGET = 't',
+       OPT_CPU = 'c',
+       OPT_LEAST = 'l',
+       OPT_DOCKER = 'd',
        OPT_HELP = 'h' };
 
 static const struct option long_opts[] = {

@@ -8,11 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		fprintf(stderr, __VA_ARGS__);                                  \
-		fputc('\n', stderr);                                           \
-		__builtin_trap();                                              \
+#define FAIL(...)                             \
+	do {                                  \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr);          \
+		__builtin_trap();             \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

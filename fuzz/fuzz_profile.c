@@ -89,8 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cg_error err = { 0 };
 	size_t n = 0;
 	/* fixed kernel and arch: the same input behaves the same on every machine */
-	struct cg_resolve_opts ro = { .sz = sizeof(ro), .default_caps = true, .kernel_major = 6, .kernel_minor = 1,
-				      .native_arch = CG_ARCH_X86_64 };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .default_caps = true, .kernel_major = 6, .kernel_minor = 1, .native_arch = CG_ARCH_X86_64 };
 
 	cg_set_log(NULL, NULL);
 	if (cg_profile_parse_all((const char *)data, size, "<fuzz>", &v, &n, &err) < 0)

@@ -30,11 +30,13 @@ struct cli_resolve {
 	const char *arch;
 	bool no_default_caps;
 };
-#define CLI_RESOLVE_OPTS(r)                                                                          \
-	{ OPT_LIST, 0, "cap", &(r)->caps, "CAP", "capability the workload has, for includes/excludes (repeatable)", NULL }, \
-	{ OPT_BOOL, 0, "no-default-caps", &(r)->no_default_caps, NULL, "resolve with only the --cap capabilities, not Docker's default set", NULL }, \
-	{ OPT_STRING, 0, "kernel", &(r)->kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL }, \
-	{ OPT_STRING, 0, "arch", &(r)->arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL }
+#define CLI_RESOLVE_OPTS(r)                                                                                                                                  \
+	{ OPT_LIST, 0, "cap", &(r)->caps, "CAP", "capability the workload has, for includes/excludes (repeatable)", NULL },                                  \
+		{ OPT_BOOL, 0, "no-default-caps", &(r)->no_default_caps, NULL, "resolve with only the --cap capabilities, not Docker's default set", NULL }, \
+		{ OPT_STRING, 0, "kernel", &(r)->kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },                        \
+	{                                                                                                                                                    \
+		OPT_STRING, 0, "arch", &(r)->arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL                                 \
+	}
 
 /* The command's --cap/--kernel/--arch as resolve options. Prints the error
  * and returns -1 on a bad value. @r may be NULL (defaults). */

@@ -7,11 +7,11 @@
 #include <stddef.h>
 
 enum opt_type {
-	OPT_BOOL,        /* bool *value */
-	OPT_STRING,      /* const char **value (last wins) */
-	OPT_LIST,        /* struct opt_list *value (repeatable) */
-	OPT_INT,         /* long *value */
-	OPT_CALLBACK,    /* cb(opt, arg) with arg NULL if !argh */
+	OPT_BOOL,     /* bool *value */
+	OPT_STRING,   /* const char **value (last wins) */
+	OPT_LIST,     /* struct opt_list *value (repeatable) */
+	OPT_INT,      /* long *value */
+	OPT_CALLBACK, /* cb(opt, arg) with arg NULL if !argh */
 	OPT_END,
 };
 
@@ -25,15 +25,18 @@ typedef int (*opt_cb)(const struct opt *o, const char *arg);
 
 struct opt {
 	enum opt_type type;
-	char short_name;     /* 0 = none */
+	char short_name; /* 0 = none */
 	const char *long_name;
 	void *value;
-	const char *argh;    /* argument placeholder, NULL = takes none */
+	const char *argh; /* argument placeholder, NULL = takes none */
 	const char *help;
 	opt_cb cb;
 };
 
-#define OPT_END_MARK { .type = OPT_END }
+#define OPT_END_MARK            \
+	{                       \
+		.type = OPT_END \
+	}
 
 /* Parse options for command @cmd. Positional arguments are returned in
  * *ret_args (pointers into argv). Stops at "--" (everything after is
@@ -50,6 +53,8 @@ void opt_usage(const char *cmd, const char *usage, const char *description, cons
 void opt_list_release(struct opt_list *l);
 
 /* Exit codes shared by every command. */
-enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0,
+       EXIT_FINDINGS = 1,
+       EXIT_USAGE = 2 };
 
 #endif

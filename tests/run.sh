@@ -68,6 +68,20 @@ for f in build-fuzz/fuzz_*; do
 	rm -rf "$scratch"
 done
 
+# Formatting: every C file as .clang-format says (make format fixes it).
+if command -v clang-format >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+	bad=$(for f in $(git ls-files '*.c' '*.h'); do
+		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+	done)
+	if [ -z "$bad" ]; then
+		echo "ok clang-format"; passed=$((passed + 1))
+	else
+		echo "FAIL clang-format: $(echo $bad) (run make format)"; failed=$((failed + 1)); failures+=(clang-format)
+	fi
+else
+	echo "skip clang-format: clang-format or git not available"; skipped=$((skipped + 1))
+fi
+
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -35,62 +35,62 @@ static inline void t_fail(const char *file, int line, const char *fmt, ...)
 		if (!(cond))                                                   \
 			t_fail(__FILE__, __LINE__, "check failed: %s", #cond); \
 	} while (0)
-#define CHECKF(cond, ...)                                                      \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			t_fail(__FILE__, __LINE__, __VA_ARGS__);               \
+#define CHECKF(cond, ...)                                        \
+	do {                                                     \
+		if (!(cond))                                     \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
-#define CHECK_EQ_INT(a, b)                                                     \
-	do {                                                                   \
-		long long _a = (long long)(a), _b = (long long)(b);            \
-		if (_a != _b)                                                  \
+#define CHECK_EQ_INT(a, b)                                                                             \
+	do {                                                                                           \
+		long long _a = (long long)(a), _b = (long long)(b);                                    \
+		if (_a != _b)                                                                          \
 			t_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, _a, #b, _b); \
 	} while (0)
-#define CHECK_STR(a, b)                                                        \
-	do {                                                                   \
-		const char *_a = (a), *_b = (b);                               \
-		if (!_a || !_b || strcmp(_a, _b) != 0)                         \
+#define CHECK_STR(a, b)                                                                                                          \
+	do {                                                                                                                     \
+		const char *_a = (a), *_b = (b);                                                                                 \
+		if (!_a || !_b || strcmp(_a, _b) != 0)                                                                           \
 			t_fail(__FILE__, __LINE__, "%s == \"%s\", expected \"%s\"", #a, _a ? _a : "(null)", _b ? _b : "(null)"); \
 	} while (0)
-#define CHECK_CONTAINS(hay, needle)                                            \
-	do {                                                                   \
-		const char *_h = (hay), *_n = (needle);                        \
-		if (!_h || !strstr(_h, _n))                                    \
+#define CHECK_CONTAINS(hay, needle)                                                                           \
+	do {                                                                                                  \
+		const char *_h = (hay), *_n = (needle);                                                       \
+		if (!_h || !strstr(_h, _n))                                                                   \
 			t_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", _h ? _h : "(null)", _n); \
 	} while (0)
 
 /* Skip the current test with a reason (kernel lacks the feature). */
-#define SKIP(...)                                                              \
-	do {                                                                   \
-		printf("skip %s: ", t_cur);                                    \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		return -1;                                                     \
+#define SKIP(...)                           \
+	do {                                \
+		printf("skip %s: ", t_cur); \
+		printf(__VA_ARGS__);        \
+		printf("\n");               \
+		return -1;                  \
 	} while (0)
 
 /* A test is `static int test_x(void)`; return 0 (or -1 via SKIP). */
-#define RUN(fn)                                                                \
-	do {                                                                   \
-		t_cur = #fn;                                                   \
-		t_cur_failed = 0;                                              \
-		int _r = fn();                                                 \
-		fflush(stdout);                                                \
-		if (_r < 0)                                                    \
-			t_skipped++;                                           \
-		else if (t_cur_failed) {                                       \
-			printf("FAIL %s\n", #fn);                              \
-			t_failed++;                                            \
-		} else {                                                       \
-			printf("ok %s\n", #fn);                                \
-			t_passed++;                                            \
-		}                                                              \
-		fflush(stdout);                                                \
+#define RUN(fn)                                   \
+	do {                                      \
+		t_cur = #fn;                      \
+		t_cur_failed = 0;                 \
+		int _r = fn();                    \
+		fflush(stdout);                   \
+		if (_r < 0)                       \
+			t_skipped++;              \
+		else if (t_cur_failed) {          \
+			printf("FAIL %s\n", #fn); \
+			t_failed++;               \
+		} else {                          \
+			printf("ok %s\n", #fn);   \
+			t_passed++;               \
+		}                                 \
+		fflush(stdout);                   \
 	} while (0)
 
-#define T_DONE()                                                               \
-	do {                                                                   \
+#define T_DONE()                                                                               \
+	do {                                                                                   \
 		printf("# %d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped); \
-		return t_failed ? 1 : 0;                                       \
+		return t_failed ? 1 : 0;                                                       \
 	} while (0)
 
 /* Where the shared corpus lives (../shared beside the checkout, or $CAPGATE_SHARED). */

@@ -35,8 +35,8 @@ CAPGATE_API int cg_bpf_validate(const struct sock_filter *insns, size_t len, str
 /* One evaluation step, recorded when a trace is requested. */
 struct cg_bpf_step {
 	uint32_t pc;
-	uint32_t a;      /* accumulator after the insn */
-	bool taken;      /* for conditional jumps: condition true */
+	uint32_t a; /* accumulator after the insn */
+	bool taken; /* for conditional jumps: condition true */
 };
 
 struct cg_bpf_trace {

@@ -78,10 +78,10 @@ CAPGATE_API const char *cg_op_name(enum cg_cmp_op op);
 CAPGATE_API int cg_op_parse(const char *s);
 
 struct cg_arg_cond {
-	uint8_t index;         /* 0..5 */
-	uint8_t op;            /* enum cg_cmp_op */
-	uint64_t value;        /* for MASKED_EQ: the mask */
-	uint64_t value_two;    /* for MASKED_EQ: the value compared */
+	uint8_t index;      /* 0..5 */
+	uint8_t op;         /* enum cg_cmp_op */
+	uint64_t value;     /* for MASKED_EQ: the mask */
+	uint64_t value_two; /* for MASKED_EQ: the value compared */
 };
 
 #define CG_MAX_CONDS 8
@@ -99,22 +99,22 @@ struct cg_rule {
 };
 
 enum cg_closure_flag {
-	CG_FLAG_TSYNC = 1u << 0,        /* SECCOMP_FILTER_FLAG_TSYNC */
-	CG_FLAG_LOG = 1u << 1,          /* SECCOMP_FILTER_FLAG_LOG */
-	CG_FLAG_SPEC_ALLOW = 1u << 2,   /* SECCOMP_FILTER_FLAG_SPEC_ALLOW */
-	CG_FLAG_WAIT_KILLABLE = 1u << 3,/* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
+	CG_FLAG_TSYNC = 1u << 0,         /* SECCOMP_FILTER_FLAG_TSYNC */
+	CG_FLAG_LOG = 1u << 1,           /* SECCOMP_FILTER_FLAG_LOG */
+	CG_FLAG_SPEC_ALLOW = 1u << 2,    /* SECCOMP_FILTER_FLAG_SPEC_ALLOW */
+	CG_FLAG_WAIT_KILLABLE = 1u << 3, /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
 };
 
 struct cg_closure {
 	struct cg_action default_action;
-	uint32_t arch_mask;          /* architectures accepted by the filter */
-	uint32_t flags;              /* enum cg_closure_flag */
-	char *listener_path;         /* seccomp notify agent socket (OCI) */
+	uint32_t arch_mask;  /* architectures accepted by the filter */
+	uint32_t flags;      /* enum cg_closure_flag */
+	char *listener_path; /* seccomp notify agent socket (OCI) */
 	char *listener_metadata;
 	unsigned n_phases;
 	char *phase_names[CG_MAX_PHASES];
 	size_t n_rules, cap_rules;
-	struct cg_rule *rules;       /* canonical order after cg_closure_canonicalize */
+	struct cg_rule *rules; /* canonical order after cg_closure_canonicalize */
 };
 
 /* Allocate an empty closure (default: errno EPERM, native arch only). */

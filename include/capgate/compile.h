@@ -20,12 +20,12 @@
 #include <capgate/closure.h>
 
 struct cg_compile_opts {
-	size_t sz;                  /* sizeof(struct cg_compile_opts) */
-	int phase;                  /* phase index to compile, -1 = all phases */
-	bool no_enosys_stub;        /* disable the "newer than known -> ENOSYS" prologue */
-	bool audit;                 /* turn every denial into a log action (SECCOMP_RET_LOG) */
-	struct cg_action bad_arch;  /* action for foreign arches, if has_bad_arch */
-	bool has_bad_arch;          /* else foreign arches kill the process */
+	size_t sz;                 /* sizeof(struct cg_compile_opts) */
+	int phase;                 /* phase index to compile, -1 = all phases */
+	bool no_enosys_stub;       /* disable the "newer than known -> ENOSYS" prologue */
+	bool audit;                /* turn every denial into a log action (SECCOMP_RET_LOG) */
+	struct cg_action bad_arch; /* action for foreign arches, if has_bad_arch */
+	bool has_bad_arch;         /* else foreign arches kill the process */
 };
 
 /* Compile @c into a classic BPF program (@opts may be NULL: all phases,

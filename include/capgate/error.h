@@ -13,7 +13,7 @@
 #define CG_ERROR_MAX 1024
 
 struct cg_error {
-	int code;              /* negative errno, 0 when unset */
+	int code; /* negative errno, 0 when unset */
 	char msg[CG_ERROR_MAX];
 };
 
@@ -29,7 +29,9 @@ CAPGATE_API int cg_error_prefix(struct cg_error *err, const char *fmt, ...)
 CAPGATE_API void cg_error_clear(struct cg_error *err);
 
 /* Library log callback: the library never prints, it reports through this. */
-enum cg_log_level { CG_LOG_DEBUG, CG_LOG_INFO, CG_LOG_WARN };
+enum cg_log_level { CG_LOG_DEBUG,
+		    CG_LOG_INFO,
+		    CG_LOG_WARN };
 typedef void (*cg_log_fn)(enum cg_log_level level, const char *msg, void *user);
 
 /* Install the log callback (NULL silences the library). */

@@ -11,10 +11,10 @@
 
 /* A parsed reference: "registry.example.com:5000/team/app:1.2@sha256:..." */
 struct cg_imageref {
-	char *registry;    /* "registry.example.com:5000"; "docker.io" when defaulted */
-	char *repository;  /* "team/app"; "library/nginx" for an official image */
-	char *tag;         /* NULL if none ("latest" is not implied) */
-	char *digest;      /* "sha256:<64 hex>" or NULL */
+	char *registry;   /* "registry.example.com:5000"; "docker.io" when defaulted */
+	char *repository; /* "team/app"; "library/nginx" for an official image */
+	char *tag;        /* NULL if none ("latest" is not implied) */
+	char *digest;     /* "sha256:<64 hex>" or NULL */
 	bool registry_defaulted;
 };
 
@@ -38,16 +38,16 @@ CAPGATE_API bool cg_imageref_within(const struct cg_imageref *r, const char *tru
 CAPGATE_API char *cg_imageref_format(const struct cg_imageref *r);
 
 struct cg_image {
-	char *source;            /* layout directory or archive path */
-	char *ref_name;          /* the tag / ref name the image was selected by */
-	char manifest_digest[72];/* "sha256:..." of the manifest the layout's index.json
+	char *source;             /* layout directory or archive path */
+	char *ref_name;           /* the tag / ref name the image was selected by */
+	char manifest_digest[72]; /* "sha256:..." of the manifest the layout's index.json
 				  * names (for a multi-platform image: the index, which
 				  * is what a digest reference and cosign sign); "" for
 				  * a docker-archive, which holds no manifest */
 	char config_digest[72];
 	char **label_keys, **label_values;
 	size_t n_labels;
-	char *closure_json;      /* an attached closure (see below), or NULL */
+	char *closure_json; /* an attached closure (see below), or NULL */
 	size_t closure_len;
 };
 
@@ -77,8 +77,8 @@ CAPGATE_API void cg_image_free(struct cg_image *img);
 CAPGATE_API const char *cg_image_label(const struct cg_image *img, const char *key);
 
 /* Labels capgate reads. */
-#define CG_LABEL_SYSCALLS "io.capgate.syscalls"        /* comma/space separated names */
-#define CG_LABEL_SYSCALLS_MISSION "syscalls"           /* the mission's policy uses this one */
+#define CG_LABEL_SYSCALLS "io.capgate.syscalls" /* comma/space separated names */
+#define CG_LABEL_SYSCALLS_MISSION "syscalls"    /* the mission's policy uses this one */
 #define CG_LABEL_CLOSURE_DIGEST "io.capgate.closure.digest"
 #define CG_CLOSURE_MEDIA_TYPE "application/vnd.capgate.closure.v1+json"
 
@@ -92,8 +92,8 @@ enum cg_sign_status {
 
 struct cg_sign_result {
 	enum cg_sign_status status;
-	char reason[256];        /* human text: which key, which check failed */
-	char identity[256];      /* critical.identity.docker-reference, if any */
+	char reason[256];   /* human text: which key, which check failed */
+	char identity[256]; /* critical.identity.docker-reference, if any */
 };
 
 /* Verify cosign simple-signing signatures of @img stored in the OCI layout

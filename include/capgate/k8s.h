@@ -24,7 +24,9 @@ struct cg_seccomp_setting {
 	struct cg_pos pos;
 };
 
-enum cg_container_kind { CG_CONTAINER_APP, CG_CONTAINER_INIT, CG_CONTAINER_EPHEMERAL };
+enum cg_container_kind { CG_CONTAINER_APP,
+			 CG_CONTAINER_INIT,
+			 CG_CONTAINER_EPHEMERAL };
 
 /* The pod annotation prefix that declares a container's calls. */
 #define CG_K8S_ANN_DECLARED "io.capgate.syscalls/"
@@ -41,22 +43,22 @@ struct cg_k8s_container {
 	 * io.capgate.syscalls/<name> (names separated by commas or spaces),
 	 * raw; NULL when absent. The Rego export reads the same annotation. */
 	char *declared;
-	char *declared_path;                 /* metadata.annotations["io.capgate.syscalls/web"] */
+	char *declared_path; /* metadata.annotations["io.capgate.syscalls/web"] */
 	struct cg_pos declared_pos;
 };
 
 struct cg_k8s_workload {
-	char *source;             /* file name */
-	size_t doc_index;         /* 0-based document in the stream */
+	char *source;     /* file name */
+	size_t doc_index; /* 0-based document in the stream */
 	struct cg_pos pos;
 	char *api_version, *kind, *name, *namespace;
 	char **label_keys, **label_values;
 	size_t n_labels;
-	char *pod_spec_path;      /* "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec" */
+	char *pod_spec_path;           /* "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec" */
 	struct cg_seccomp_setting pod; /* pod-level setting (field or annotation) */
 	struct cg_k8s_container *containers;
 	size_t n_containers;
-	char *object_json;        /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
+	char *object_json; /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
 };
 
 /* Parse every workload in the YAML or JSON stream @buf (@source names it in
@@ -79,13 +81,15 @@ CAPGATE_API void cg_k8s_workload_free(struct cg_k8s_workload *w);
 CAPGATE_API void cg_k8s_workloads_free(struct cg_k8s_workload **v, size_t n);
 
 /* Pod Security Standards levels, for the seccomp rules. */
-enum cg_pss_level { CG_PSS_PRIVILEGED, CG_PSS_BASELINE, CG_PSS_RESTRICTED };
+enum cg_pss_level { CG_PSS_PRIVILEGED,
+		    CG_PSS_BASELINE,
+		    CG_PSS_RESTRICTED };
 
 /* One reason a workload fails a rule. */
 struct cg_k8s_violation {
 	const struct cg_k8s_container *container; /* NULL = the pod itself */
-	char *msg;  /* "container \"web\" (containers): seccompProfile is Unconfined" */
-	char *path; /* field path of the offending (or missing) setting */
+	char *msg;                                /* "container \"web\" (containers): seccompProfile is Unconfined" */
+	char *path;                               /* field path of the offending (or missing) setting */
 	struct cg_pos pos;
 };
 

@@ -28,24 +28,24 @@ CAPGATE_API const struct cg_lint_rule *cg_lint_rules(size_t *ret_n);
 
 struct cg_lint_finding {
 	enum cg_severity severity;
-	const char *rule;          /* id from cg_lint_rules(), static */
-	struct cg_pos pos;         /* 0/0 = the profile as a whole */
+	const char *rule;  /* id from cg_lint_rules(), static */
+	struct cg_pos pos; /* 0/0 = the profile as a whole */
 	char *message;
-	char **calls;              /* the system calls concerned (may be empty) */
+	char **calls; /* the system calls concerned (may be empty) */
 	size_t n_calls;
 };
 
 struct cg_lint_report {
-	char *source;              /* the profile's file name */
-	char *name;                /* metadata.name of a SeccompProfile, or NULL */
+	char *source; /* the profile's file name */
+	char *name;   /* metadata.name of a SeccompProfile, or NULL */
 	size_t n, cap;
 	struct cg_lint_finding *findings; /* most severe first, then by position */
 };
 
 struct cg_lint_opts {
-	size_t sz;                            /* sizeof(struct cg_lint_opts) */
-	const struct cg_resolve_opts *resolve;  /* capabilities, kernel, arch; NULL = defaults */
-	unsigned size_bound;                  /* bound on permitted calls; 0 = the mission's 35 */
+	size_t sz;                             /* sizeof(struct cg_lint_opts) */
+	const struct cg_resolve_opts *resolve; /* capabilities, kernel, arch; NULL = defaults */
+	unsigned size_bound;                   /* bound on permitted calls; 0 = the mission's 35 */
 };
 
 /* Lint @p as resolved with @o (NULL = defaults). On success *ret is a new

@@ -12,25 +12,25 @@
 #include <capgate/syscalls.h>
 
 struct cg_policy {
-	char *source;                 /* file, or "<built-in>" */
-	char *baseline;               /* "gvisor", "docker-default", "mission-example", "none" */
-	char *baseline_file;          /* a probed baseline (capgate policy probe-gvisor -o FILE) */
-	char **allow;                 /* added to the baseline */
+	char *source;        /* file, or "<built-in>" */
+	char *baseline;      /* "gvisor", "docker-default", "mission-example", "none" */
+	char *baseline_file; /* a probed baseline (capgate policy probe-gvisor -o FILE) */
+	char **allow;        /* added to the baseline */
 	size_t n_allow;
-	char **deny;                  /* removed from it */
+	char **deny; /* removed from it */
 	size_t n_deny;
-	char **deny_classes;          /* risk classes (see cg_risk_classes) or "all" */
+	char **deny_classes; /* risk classes (see cg_risk_classes) or "all" */
 	size_t n_deny_classes;
-	long max_calls;               /* <= 0: no bound */
-	char *bound_phase;            /* the phase the bound applies to, when a closure has phases */
-	enum cg_pss_level pss;        /* seccomp rule level for manifests */
-	bool require_profile_contents;/* Localhost profiles must be found and pass */
-	bool deny_permissive_default; /* a profile whose default action permits fails */
+	long max_calls;                /* <= 0: no bound */
+	char *bound_phase;             /* the phase the bound applies to, when a closure has phases */
+	enum cg_pss_level pss;         /* seccomp rule level for manifests */
+	bool require_profile_contents; /* Localhost profiles must be found and pass */
+	bool deny_permissive_default;  /* a profile whose default action permits fails */
 	bool require_signature;
-	char **key_files;             /* PEM public keys (paths as written) */
+	char **key_files; /* PEM public keys (paths as written) */
 	size_t n_keys;
-	char **key_pems;              /* their contents, loaded with the policy */
-	char **trusted_registries;    /* "host[:port][/path]" */
+	char **key_pems;           /* their contents, loaded with the policy */
+	char **trusted_registries; /* "host[:port][/path]" */
 	size_t n_trusted;
 	bool require_digest;
 	char **exempt_namespaces;
@@ -77,20 +77,20 @@ CAPGATE_API const struct cg_policy_rule *cg_policy_rules(size_t *ret_n);
 CAPGATE_API const struct cg_policy_rule *cg_policy_rule_find(const char *id);
 
 struct cg_finding {
-	char *rule;        /* id from cg_policy_rules(): "syscall-not-allowed", ... */
-	char *msg;         /* "syscall ptrace is not in the allowed list (baseline: gvisor)" */
-	char *subject;     /* "Pod default/web, container app", "image ...", "profile.json" */
-	char *file;        /* where, if known */
+	char *rule;    /* id from cg_policy_rules(): "syscall-not-allowed", ... */
+	char *msg;     /* "syscall ptrace is not in the allowed list (baseline: gvisor)" */
+	char *subject; /* "Pod default/web, container app", "image ...", "profile.json" */
+	char *file;    /* where, if known */
 	struct cg_pos pos;
-	char *path;        /* field path, if known */
+	char *path; /* field path, if known */
 };
 
 struct cg_verdict {
 	char *subject;
-	char *kind;        /* "closure", "Pod", "Deployment", "image", ... */
+	char *kind; /* "closure", "Pod", "Deployment", "image", ... */
 	char *file;
 	struct cg_pos pos;
-	bool exempt;       /* exempted by namespace or label: allowed, findings dropped */
+	bool exempt; /* exempted by namespace or label: allowed, findings dropped */
 	struct cg_finding *findings;
 	size_t n_findings;
 };
@@ -108,8 +108,8 @@ CAPGATE_API void cg_closure_cache_free(struct cg_closure_cache *cache);
 /* Where Localhost profiles and images come from when checking manifests. */
 struct cg_eval_env {
 	size_t sz;
-	const char *profiles_dir;       /* kubelet-style: DIR/<localhostProfile> */
-	const char *const *layouts;     /* OCI layouts that can satisfy image references */
+	const char *profiles_dir;   /* kubelet-style: DIR/<localhostProfile> */
+	const char *const *layouts; /* OCI layouts that can satisfy image references */
 	size_t n_layouts;
 	const struct cg_resolve_opts *resolve;
 	struct cg_closure_cache *cache; /* optional */
@@ -161,11 +161,11 @@ struct cg_policy_probe {
 	char *runtime;            /* first line of `runsc --version` */
 	const char **implemented; /* x86_64 calls capgate knows that did not answer ENOSYS (static names) */
 	size_t n_implemented;
-	char **unimplemented;     /* calls that answered ENOSYS to every attempt */
+	char **unimplemented; /* calls that answered ENOSYS to every attempt */
 	size_t n_unimplemented;
-	size_t n_builtin;         /* calls in the built-in gvisor baseline */
-	size_t only_probe;        /* implemented, but not in the built-in baseline */
-	size_t only_builtin;      /* in the built-in baseline, but not implemented */
+	size_t n_builtin;    /* calls in the built-in gvisor baseline */
+	size_t only_probe;   /* implemented, but not in the built-in baseline */
+	size_t only_builtin; /* in the built-in baseline, but not implemented */
 };
 
 /* Run @probe_exe __probe-syscalls inside @runsc (a path, or a name looked up

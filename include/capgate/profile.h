@@ -30,18 +30,18 @@ struct cg_profile_syscall {
 	char **names;
 	size_t n_names;
 	struct cg_pos *name_pos;
-	bool single_name;            /* old format: "name" instead of "names" */
-	struct cg_action action;     /* data = errnoRet (or trace msg) if given */
+	bool single_name;        /* old format: "name" instead of "names" */
+	struct cg_action action; /* data = errnoRet (or trace msg) if given */
 	bool has_errno_ret;
-	char *errno_name;            /* Podman's "errno": "EPERM" */
+	char *errno_name; /* Podman's "errno": "EPERM" */
 	struct cg_arg_cond *args;
 	size_t n_args;
 	char *comment;
 	struct cg_profile_filter includes, excludes;
-	char **phases;               /* capgate extension */
+	char **phases; /* capgate extension */
 	size_t n_phases;
-	uint64_t count;              /* capgate extension */
-	char **arches;               /* capgate extension: the rule holds only on these */
+	uint64_t count; /* capgate extension */
+	char **arches;  /* capgate extension: the rule holds only on these */
 	size_t n_arches;
 	struct cg_pos pos;
 };
@@ -61,11 +61,11 @@ struct cg_profile_note {
 };
 
 struct cg_profile {
-	char *source;                 /* file name, for messages */
-	char *name;                   /* metadata.name of a SeccompProfile resource */
+	char *source; /* file name, for messages */
+	char *name;   /* metadata.name of a SeccompProfile resource */
 	struct cg_action default_action;
 	bool has_default_errno_ret;
-	char *default_errno_name;     /* Podman's "defaultErrno" */
+	char *default_errno_name; /* Podman's "defaultErrno" */
 	char **architectures;
 	size_t n_architectures;
 	struct cg_pos *arch_pos;
@@ -76,11 +76,11 @@ struct cg_profile {
 	char *listener_path, *listener_metadata;
 	struct cg_profile_syscall *syscalls;
 	size_t n_syscalls;
-	char **phase_names;           /* capgate extension */
+	char **phase_names; /* capgate extension */
 	size_t n_phase_names;
 	struct cg_profile_note *notes;
 	size_t n_notes;
-	bool syscalls_null;           /* "syscalls": null */
+	bool syscalls_null; /* "syscalls": null */
 };
 
 /* Parse a profile from memory. @source names it in errors. JSON is parsed
@@ -113,12 +113,12 @@ static inline void cg_profile_freep(struct cg_profile **p) { cg_profile_free(*p)
 CAPGATE_API int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
 
 struct cg_resolve_opts {
-	size_t sz;                    /* sizeof(struct cg_resolve_opts) */
-	const char *const *caps;      /* capabilities the container has ("CAP_SYS_ADMIN") */
+	size_t sz;               /* sizeof(struct cg_resolve_opts) */
+	const char *const *caps; /* capabilities the container has ("CAP_SYS_ADMIN") */
 	size_t n_caps;
-	bool default_caps;            /* use Docker's default capability set */
+	bool default_caps;                   /* use Docker's default capability set */
 	unsigned kernel_major, kernel_minor; /* 0.0 = the running kernel */
-	int native_arch;              /* -1 = the machine's */
+	int native_arch;                     /* -1 = the machine's */
 };
 
 /* Resolve includes/excludes and archMap for a capability set, kernel and

@@ -10,7 +10,10 @@
 
 #include <capgate/policy.h>
 
-enum cg_report_format { CG_REPORT_TEXT, CG_REPORT_JSON, CG_REPORT_SARIF, CG_REPORT_JUNIT };
+enum cg_report_format { CG_REPORT_TEXT,
+			CG_REPORT_JSON,
+			CG_REPORT_SARIF,
+			CG_REPORT_JUNIT };
 
 /* cg_report_write flags */
 #define CG_REPORT_QUIET 0x1u /* text: only failures and the summary */

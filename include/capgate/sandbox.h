@@ -41,27 +41,27 @@ enum cg_sandbox_netns {
 #define CG_SANDBOX_MAX_PORTS 64
 
 struct cg_sandbox_opts {
-	size_t sz;                   /* sizeof(struct cg_sandbox_opts) */
-	const char *const *fs_ro;    /* read + execute beneath these paths */
+	size_t sz;                /* sizeof(struct cg_sandbox_opts) */
+	const char *const *fs_ro; /* read + execute beneath these paths */
 	size_t n_fs_ro;
-	const char *const *fs_rw;    /* read, write, create, remove beneath these (not execute:
+	const char *const *fs_rw; /* read, write, create, remove beneath these (not execute:
 					also list the path in fs_ro to run programs from it) */
 	size_t n_fs_rw;
-	bool fs_system;              /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
+	bool fs_system; /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
 	enum cg_sandbox_netns netns;
 	/* TCP port rules (Landlock ABI 4). With any port given -- or netns NONE --
 	 * both bind and connect are handled: what is not listed is denied. */
-	bool net_tcp;                /* handle TCP bind/connect even if both lists are empty */
+	bool net_tcp; /* handle TCP bind/connect even if both lists are empty */
 	uint16_t tcp_connect[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_connect;
 	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_bind;
-	bool strict;                 /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
-	bool audit;                  /* denials are logged by the kernel (log action), not enforced */
-	bool explain;                /* denials go through the user-notify supervisor */
-	int phase;                   /* phase index to enforce, -1 = all phases */
-	bool no_seccomp;             /* Landlock / netns only (tests, and closure == NULL) */
-	int landlock_abi_max;        /* use at most this Landlock ABI (0 = the kernel's): shows
+	bool strict;          /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
+	bool audit;           /* denials are logged by the kernel (log action), not enforced */
+	bool explain;         /* denials go through the user-notify supervisor */
+	int phase;            /* phase index to enforce, -1 = all phases */
+	bool no_seccomp;      /* Landlock / netns only (tests, and closure == NULL) */
+	int landlock_abi_max; /* use at most this Landlock ABI (0 = the kernel's): shows
 					what an older kernel would miss */
 };
 
@@ -117,9 +117,9 @@ CAPGATE_API int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener,
 /* A program started in the sandbox. */
 struct cg_sandbox_child {
 	pid_t pid;
-	int pidfd;        /* -1 if pidfd_open is unavailable */
-	int listener;     /* seccomp notification fd in explain mode, else -1 */
-	void *shared;     /* internal: page shared with the child */
+	int pidfd;    /* -1 if pidfd_open is unavailable */
+	int listener; /* seccomp notification fd in explain mode, else -1 */
+	void *shared; /* internal: page shared with the child */
 };
 
 /* Resolve @argv[0] (PATH search), fork, apply the sandbox in the child and
@@ -132,27 +132,27 @@ CAPGATE_API int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[]
 
 /* One denied call seen by the explain supervisor. */
 struct cg_sandbox_event {
-	pid_t pid;                 /* thread id that made the call */
-	int arch;                  /* enum cg_arch_id, -1 if the audit arch is unknown */
-	uint32_t nr;               /* as seen by the filter (x32 bit included) */
-	const char *name;          /* NULL if unknown */
+	pid_t pid;        /* thread id that made the call */
+	int arch;         /* enum cg_arch_id, -1 if the audit arch is unknown */
+	uint32_t nr;      /* as seen by the filter (x32 bit included) */
+	const char *name; /* NULL if unknown */
 	uint64_t args[6];
-	struct cg_action action;   /* the action the profile decides (before --audit) */
-	const struct cg_rule *rule;/* deciding rule, NULL = the default action */
-	bool allowed;              /* audit mode: the call was let through */
-	const char *text;          /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
+	struct cg_action action;    /* the action the profile decides (before --audit) */
+	const struct cg_rule *rule; /* deciding rule, NULL = the default action */
+	bool allowed;               /* audit mode: the call was let through */
+	const char *text;           /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
 
 /* How a sandboxed program ended. */
 struct cg_sandbox_status {
-	int exit_code;       /* if exited */
-	int signal;          /* if killed by a signal (0 otherwise) */
-	bool seccomp_kill;   /* killed for a call outside the profile (SIGSYS, or by the supervisor) */
-	int exec_errno;      /* execve failed in the child with this errno */
-	int setup_errno;     /* the sandbox could not be applied in the child */
+	int exit_code;     /* if exited */
+	int signal;        /* if killed by a signal (0 otherwise) */
+	bool seccomp_kill; /* killed for a call outside the profile (SIGSYS, or by the supervisor) */
+	int exec_errno;    /* execve failed in the child with this errno */
+	int setup_errno;   /* the sandbox could not be applied in the child */
 	char setup_msg[CG_ERROR_MAX];
-	unsigned n_denied;   /* calls reported by the supervisor */
+	unsigned n_denied; /* calls reported by the supervisor */
 };
 
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),

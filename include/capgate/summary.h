@@ -13,26 +13,26 @@
 #include <capgate/syscalls.h>
 
 struct cg_summary_arch {
-	size_t permitted;      /* distinct permitted call numbers */
-	size_t cached;         /* of those, answered from the kernel's action cache */
-	bool cache_known;      /* false for x32 (never cached) and unknown tables */
+	size_t permitted; /* distinct permitted call numbers */
+	size_t cached;    /* of those, answered from the kernel's action cache */
+	bool cache_known; /* false for x32 (never cached) and unknown tables */
 };
 
 /* The calls of one risk class that the closure permits. */
 struct cg_summary_risk {
 	const struct cg_risk_class *cls;
-	const char **calls;    /* point into the class table */
+	const char **calls; /* point into the class table */
 	size_t n_calls;
 };
 
 struct cg_summary {
 	char digest[72];
-	const char **names;    /* permitted calls (any arch, any phase), sorted; point into the closure */
+	const char **names; /* permitted calls (any arch, any phase), sorted; point into the closure */
 	size_t n_names;
-	size_t phase_permitted[CG_MAX_PHASES]; /* permitted calls per phase, for c->n_phases */
+	size_t phase_permitted[CG_MAX_PHASES];      /* permitted calls per phase, for c->n_phases */
 	struct cg_summary_arch arch[CG_ARCH_COUNT]; /* for the arches in c->arch_mask */
-	size_t prog_len;       /* instructions of the compiled filter */
-	struct cg_summary_risk *risks; /* classes with a permitted call, in table order */
+	size_t prog_len;                            /* instructions of the compiled filter */
+	struct cg_summary_risk *risks;              /* classes with a permitted call, in table order */
 	size_t n_risks;
 };
 

@@ -39,12 +39,12 @@ enum cg_arch_id {
 
 struct cg_arch_info {
 	enum cg_arch_id id;
-	const char *oci;    /* "SCMP_ARCH_X86_64" */
-	const char *name;   /* "x86_64" */
-	uint32_t audit;     /* AUDIT_ARCH_* value seen in seccomp_data.arch */
-	uint8_t bits;       /* register width: 32 or 64 */
-	uint8_t col;        /* column in the number table */
-	uint32_t nr_base;   /* lowest valid number (0x40000000 for x32, 4000 mips) */
+	const char *oci;  /* "SCMP_ARCH_X86_64" */
+	const char *name; /* "x86_64" */
+	uint32_t audit;   /* AUDIT_ARCH_* value seen in seccomp_data.arch */
+	uint8_t bits;     /* register width: 32 or 64 */
+	uint8_t col;      /* column in the number table */
+	uint32_t nr_base; /* lowest valid number (0x40000000 for x32, 4000 mips) */
 };
 
 /* Static information about @arch; NULL if out of range. */
@@ -82,13 +82,17 @@ CAPGATE_API const char *cg_syscall_name_at(size_t i);
 CAPGATE_API unsigned cg_syscall_arg_bits(const char *name, unsigned idx);
 
 /* Risk classes: named groups of calls that widen the attack surface. */
-enum cg_severity { CG_SEV_INFO, CG_SEV_LOW, CG_SEV_MEDIUM, CG_SEV_HIGH, CG_SEV_CRITICAL };
+enum cg_severity { CG_SEV_INFO,
+		   CG_SEV_LOW,
+		   CG_SEV_MEDIUM,
+		   CG_SEV_HIGH,
+		   CG_SEV_CRITICAL };
 
 struct cg_risk_class {
-	const char *name;          /* "kernel-modules" */
+	const char *name; /* "kernel-modules" */
 	enum cg_severity severity;
-	const char *reason;        /* why allowing it is dangerous */
-	const char *const *calls;  /* NULL-terminated, sorted */
+	const char *reason;       /* why allowing it is dangerous */
+	const char *const *calls; /* NULL-terminated, sorted */
 };
 
 /* All risk classes, sorted by name; *ret_n receives the count. */

@@ -36,11 +36,12 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#define CG_TRACE_NARCH 3      /* slots: 0 x86_64, 1 i386, 2 x32 */
-#define CG_TRACE_NR_MAX 1024  /* numbers per arch (x32 bit stripped) */
+#define CG_TRACE_NARCH 3     /* slots: 0 x86_64, 1 i386, 2 x32 */
+#define CG_TRACE_NR_MAX 1024 /* numbers per arch (x32 bit stripped) */
 #define CG_TRACE_NPHASE 2
 
-enum cg_trace_phase { CG_TRACE_STARTUP, CG_TRACE_SERVING };
+enum cg_trace_phase { CG_TRACE_STARTUP,
+		      CG_TRACE_SERVING };
 
 /* The architecture of a slot (CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32). */
 CAPGATE_API enum cg_arch_id cg_trace_slot_arch(unsigned slot);
@@ -48,9 +49,9 @@ CAPGATE_API enum cg_arch_id cg_trace_slot_arch(unsigned slot);
 /* One recorded argument value of a call. What "value" means depends on
  * the call (cg_trace_arg_describe): e.g. domain << 32 | type for socket. */
 struct cg_trace_argval {
-	uint8_t slot;     /* arch slot */
-	uint8_t phase;    /* enum cg_trace_phase */
-	uint16_t nr;      /* syscall number (x32 bit stripped) */
+	uint8_t slot;  /* arch slot */
+	uint8_t phase; /* enum cg_trace_phase */
+	uint16_t nr;   /* syscall number (x32 bit stripped) */
 	uint64_t value;
 	uint64_t count;
 };
@@ -93,10 +94,10 @@ CAPGATE_API int cg_trace_argkind(enum cg_arch_id arch, const char *name);
 CAPGATE_API void cg_trace_arg_describe(const char *name, int kind, uint64_t value, struct cg_strbuf *out);
 
 struct cg_trace_closure_opts {
-	size_t sz;           /* sizeof(struct cg_trace_closure_opts) */
-	bool args;           /* turn value sets into OCI argument rules where OCI can express them */
-	bool no_execve;      /* do not add the workload's own execve */
-	const char *origin;  /* provenance kept in each rule's comment ("trace") */
+	size_t sz;          /* sizeof(struct cg_trace_closure_opts) */
+	bool args;          /* turn value sets into OCI argument rules where OCI can express them */
+	bool no_execve;     /* do not add the workload's own execve */
+	const char *origin; /* provenance kept in each rule's comment ("trace") */
 };
 
 /* Build the closure of a record: one allow rule per (call, arch) -- or per
@@ -117,7 +118,9 @@ CAPGATE_API bool cg_trace_port_listening(unsigned port);
 
 /* ---- recording ------------------------------------------------------------ */
 
-enum cg_trace_backend { CG_TRACE_AUTO, CG_TRACE_BPF, CG_TRACE_PTRACE };
+enum cg_trace_backend { CG_TRACE_AUTO,
+			CG_TRACE_BPF,
+			CG_TRACE_PTRACE };
 
 struct cg_trace;
 
@@ -131,21 +134,21 @@ enum cg_trace_event {
 };
 
 struct cg_trace_opts {
-	size_t sz;                        /* sizeof(struct cg_trace_opts) */
+	size_t sz; /* sizeof(struct cg_trace_opts) */
 	enum cg_trace_backend backend;
 	/* Exactly one of: */
-	char *const *argv;                /* spawn this program (PATH search) */
-	pid_t pid;                        /* attach to a running process and its descendants (BPF) */
-	const char *cgroup;               /* every process of a cgroup v2 directory (BPF) */
-	char *const *envp;                /* for argv; NULL = environ */
+	char *const *argv;  /* spawn this program (PATH search) */
+	pid_t pid;          /* attach to a running process and its descendants (BPF) */
+	const char *cgroup; /* every process of a cgroup v2 directory (BPF) */
+	char *const *envp;  /* for argv; NULL = environ */
 	/* Triggers of the serving phase; any of them arms the phases. */
-	const char *serve_after_syscall;  /* first call of this name flips to serving, in the kernel */
-	bool serve_timer;                 /* serving starts serve_after_ms after the start */
+	const char *serve_after_syscall; /* first call of this name flips to serving, in the kernel */
+	bool serve_timer;                /* serving starts serve_after_ms after the start */
 	uint64_t serve_after_ms;
-	unsigned serve_port;              /* serving starts once a TCP socket listens on this port */
-	int serve_signal;                 /* a signal of @signals that switches to serving (0 = none) */
-	bool phased;                      /* phases are meaningful even without a trigger */
-	uint64_t duration_ms;             /* cg_trace_record stops after this long (0 = no limit) */
+	unsigned serve_port;  /* serving starts once a TCP socket listens on this port */
+	int serve_signal;     /* a signal of @signals that switches to serving (0 = none) */
+	bool phased;          /* phases are meaningful even without a trigger */
+	uint64_t duration_ms; /* cg_trace_record stops after this long (0 = no limit) */
 	/* The signals cg_trace_record takes (blocked by the caller, NULL =
 	 * none): serve_signal switches to serving; any other ends the
 	 * recording -- in spawn mode the program gets it (unless it came from
@@ -155,8 +158,8 @@ struct cg_trace_opts {
 	/* Called by cg_trace_record as it runs (may be NULL). */
 	void (*on_event)(struct cg_trace *t, enum cg_trace_event ev, uint64_t ms, void *userdata);
 	void *userdata;
-	unsigned max_tasks;               /* size of the tasks map (0 = 32768) */
-	unsigned max_values;              /* size of the value-set map (0 = 8192) */
+	unsigned max_tasks;  /* size of the tasks map (0 = 32768) */
+	unsigned max_values; /* size of the value-set map (0 = 8192) */
 };
 
 struct cg_trace;
@@ -186,10 +189,10 @@ CAPGATE_API int cg_trace_start(struct cg_trace *t, struct cg_error *err);
 
 /* How the recording ended. */
 struct cg_trace_end {
-	bool exited;         /* every traced process has exited */
-	int status;          /* wait status of the spawned program (spawn mode) */
+	bool exited; /* every traced process has exited */
+	int status;  /* wait status of the spawned program (spawn mode) */
 	bool have_status;
-	int exec_errno;      /* the program's exec failed with this errno */
+	int exec_errno; /* the program's exec failed with this errno */
 };
 
 /* Run the recording for up to @timeout_ms (ptrace: this is where the

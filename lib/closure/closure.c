@@ -71,7 +71,8 @@ int cg_action_cmp(struct cg_action a, struct cg_action b)
 	if ((ra & (int32_t)SECCOMP_RET_ACTION_FULL) != (rb & (int32_t)SECCOMP_RET_ACTION_FULL))
 		return (ra & (int32_t)SECCOMP_RET_ACTION_FULL) < (rb & (int32_t)SECCOMP_RET_ACTION_FULL) ? -1 : 1;
 	/* same action: the kernel keeps the first filter's; order by data for determinism */
-	return ra < rb ? -1 : ra > rb ? 1 : 0;
+	return ra < rb ? -1 : ra > rb ? 1
+				      : 0;
 }
 
 bool cg_action_permits(struct cg_action a)
@@ -112,8 +113,12 @@ const char *cg_action_describe(struct cg_action a, char *buf, size_t n)
 }
 
 static const char *const op_names[] = {
-	[CG_OP_NE] = "SCMP_CMP_NE", [CG_OP_LT] = "SCMP_CMP_LT", [CG_OP_LE] = "SCMP_CMP_LE",
-	[CG_OP_EQ] = "SCMP_CMP_EQ", [CG_OP_GE] = "SCMP_CMP_GE", [CG_OP_GT] = "SCMP_CMP_GT",
+	[CG_OP_NE] = "SCMP_CMP_NE",
+	[CG_OP_LT] = "SCMP_CMP_LT",
+	[CG_OP_LE] = "SCMP_CMP_LE",
+	[CG_OP_EQ] = "SCMP_CMP_EQ",
+	[CG_OP_GE] = "SCMP_CMP_GE",
+	[CG_OP_GT] = "SCMP_CMP_GT",
 	[CG_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
@@ -133,23 +138,83 @@ int cg_op_parse(const char *s)
 /* ---- errno and flag names ---------------------------------------------- */
 
 static const char *const errno_names[] = {
-	[1] = "EPERM", [2] = "ENOENT", [3] = "ESRCH", [4] = "EINTR", [5] = "EIO", [6] = "ENXIO",
-	[7] = "E2BIG", [8] = "ENOEXEC", [9] = "EBADF", [10] = "ECHILD", [11] = "EAGAIN",
-	[12] = "ENOMEM", [13] = "EACCES", [14] = "EFAULT", [15] = "ENOTBLK", [16] = "EBUSY",
-	[17] = "EEXIST", [18] = "EXDEV", [19] = "ENODEV", [20] = "ENOTDIR", [21] = "EISDIR",
-	[22] = "EINVAL", [23] = "ENFILE", [24] = "EMFILE", [25] = "ENOTTY", [26] = "ETXTBSY",
-	[27] = "EFBIG", [28] = "ENOSPC", [29] = "ESPIPE", [30] = "EROFS", [31] = "EMLINK",
-	[32] = "EPIPE", [33] = "EDOM", [34] = "ERANGE", [35] = "EDEADLK", [36] = "ENAMETOOLONG",
-	[37] = "ENOLCK", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [42] = "ENOMSG",
-	[43] = "EIDRM", [61] = "ENODATA", [62] = "ETIME", [71] = "EPROTO", [74] = "EBADMSG",
-	[75] = "EOVERFLOW", [84] = "EILSEQ", [88] = "ENOTSOCK", [89] = "EDESTADDRREQ",
-	[90] = "EMSGSIZE", [91] = "EPROTOTYPE", [92] = "ENOPROTOOPT", [93] = "EPROTONOSUPPORT",
-	[94] = "ESOCKTNOSUPPORT", [95] = "EOPNOTSUPP", [96] = "EPFNOSUPPORT", [97] = "EAFNOSUPPORT",
-	[98] = "EADDRINUSE", [99] = "EADDRNOTAVAIL", [100] = "ENETDOWN", [101] = "ENETUNREACH",
-	[102] = "ENETRESET", [103] = "ECONNABORTED", [104] = "ECONNRESET", [105] = "ENOBUFS",
-	[106] = "EISCONN", [107] = "ENOTCONN", [110] = "ETIMEDOUT", [111] = "ECONNREFUSED",
-	[113] = "EHOSTUNREACH", [114] = "EALREADY", [115] = "EINPROGRESS", [116] = "ESTALE",
-	[122] = "EDQUOT", [125] = "ECANCELED", [126] = "ENOKEY",
+	[1] = "EPERM",
+	[2] = "ENOENT",
+	[3] = "ESRCH",
+	[4] = "EINTR",
+	[5] = "EIO",
+	[6] = "ENXIO",
+	[7] = "E2BIG",
+	[8] = "ENOEXEC",
+	[9] = "EBADF",
+	[10] = "ECHILD",
+	[11] = "EAGAIN",
+	[12] = "ENOMEM",
+	[13] = "EACCES",
+	[14] = "EFAULT",
+	[15] = "ENOTBLK",
+	[16] = "EBUSY",
+	[17] = "EEXIST",
+	[18] = "EXDEV",
+	[19] = "ENODEV",
+	[20] = "ENOTDIR",
+	[21] = "EISDIR",
+	[22] = "EINVAL",
+	[23] = "ENFILE",
+	[24] = "EMFILE",
+	[25] = "ENOTTY",
+	[26] = "ETXTBSY",
+	[27] = "EFBIG",
+	[28] = "ENOSPC",
+	[29] = "ESPIPE",
+	[30] = "EROFS",
+	[31] = "EMLINK",
+	[32] = "EPIPE",
+	[33] = "EDOM",
+	[34] = "ERANGE",
+	[35] = "EDEADLK",
+	[36] = "ENAMETOOLONG",
+	[37] = "ENOLCK",
+	[38] = "ENOSYS",
+	[39] = "ENOTEMPTY",
+	[40] = "ELOOP",
+	[42] = "ENOMSG",
+	[43] = "EIDRM",
+	[61] = "ENODATA",
+	[62] = "ETIME",
+	[71] = "EPROTO",
+	[74] = "EBADMSG",
+	[75] = "EOVERFLOW",
+	[84] = "EILSEQ",
+	[88] = "ENOTSOCK",
+	[89] = "EDESTADDRREQ",
+	[90] = "EMSGSIZE",
+	[91] = "EPROTOTYPE",
+	[92] = "ENOPROTOOPT",
+	[93] = "EPROTONOSUPPORT",
+	[94] = "ESOCKTNOSUPPORT",
+	[95] = "EOPNOTSUPP",
+	[96] = "EPFNOSUPPORT",
+	[97] = "EAFNOSUPPORT",
+	[98] = "EADDRINUSE",
+	[99] = "EADDRNOTAVAIL",
+	[100] = "ENETDOWN",
+	[101] = "ENETUNREACH",
+	[102] = "ENETRESET",
+	[103] = "ECONNABORTED",
+	[104] = "ECONNRESET",
+	[105] = "ENOBUFS",
+	[106] = "EISCONN",
+	[107] = "ENOTCONN",
+	[110] = "ETIMEDOUT",
+	[111] = "ECONNREFUSED",
+	[113] = "EHOSTUNREACH",
+	[114] = "EALREADY",
+	[115] = "EINPROGRESS",
+	[116] = "ESTALE",
+	[122] = "EDQUOT",
+	[125] = "ECANCELED",
+	[126] = "ENOKEY",
 };
 
 const char *cg_errno_name(uint32_t e)
@@ -159,8 +224,13 @@ const char *cg_errno_name(uint32_t e)
 
 int cg_errno_parse(const char *s)
 {
-	static const struct { const char *n; int v; } aliases[] = {
-		{ "EWOULDBLOCK", 11 }, { "ENOTSUP", 95 }, { "EDEADLOCK", 35 },
+	static const struct {
+		const char *n;
+		int v;
+	} aliases[] = {
+		{ "EWOULDBLOCK", 11 },
+		{ "ENOTSUP", 95 },
+		{ "EDEADLOCK", 35 },
 	};
 	for (size_t i = 1; i < CG_ARRAY_SIZE(errno_names); i++)
 		if (errno_names[i] && strcmp(s, errno_names[i]) == 0)
@@ -385,13 +455,20 @@ static bool cond_holds(const struct cg_arg_cond *k, uint64_t x, unsigned bits)
 	uint64_t v = k->value & m;
 	x &= m;
 	switch (k->op) {
-	case CG_OP_NE: return x != v;
-	case CG_OP_LT: return x < v;
-	case CG_OP_LE: return x <= v;
-	case CG_OP_EQ: return x == v;
-	case CG_OP_GE: return x >= v;
-	case CG_OP_GT: return x > v;
-	case CG_OP_MASKED_EQ: return (x & v) == (k->value_two & m);
+	case CG_OP_NE:
+		return x != v;
+	case CG_OP_LT:
+		return x < v;
+	case CG_OP_LE:
+		return x <= v;
+	case CG_OP_EQ:
+		return x == v;
+	case CG_OP_GE:
+		return x >= v;
+	case CG_OP_GT:
+		return x > v;
+	case CG_OP_MASKED_EQ:
+		return (x & v) == (k->value_two & m);
 	}
 	return false;
 }
@@ -601,7 +678,7 @@ int cg_closure_intersect(const struct cg_closure *a, const struct cg_closure *b,
 				if (cg_action_cmp(s->action, r->action) < 0)
 					m.action = s->action;
 				m.arch_mask = r->arch_mask && s->arch_mask ? (r->arch_mask & s->arch_mask)
-									  : (r->arch_mask | s->arch_mask);
+									   : (r->arch_mask | s->arch_mask);
 				uint32_t rp = phases_translate(r->phases, a, x), sp = phases_translate(s->phases, b, x);
 				m.phases = rp && sp ? (rp & sp) : (rp | sp);
 				if (cg_closure_add_rule(x, &m) < 0)

@@ -101,7 +101,8 @@ int cg_closure_diff(const struct cg_closure *a, const struct cg_closure *b, stru
 	d->arches_only_b = b->arch_mask & ~a->arch_mask;
 	r = 0;
 	while (r == 0 && (i < ca || j < cb)) {
-		int c = i >= ca ? 1 : j >= cb ? -1 : strcmp(na[i], nb[j]);
+		int c = i >= ca ? 1 : j >= cb ? -1
+					      : strcmp(na[i], nb[j]);
 		r = add_call(d, a, b, c <= 0 ? na[i] : nb[j], c <= 0, c >= 0);
 		i += c <= 0;
 		j += c >= 0;

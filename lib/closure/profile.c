@@ -491,9 +491,9 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 				found |= strcmp(p->phase_names[k], p->syscalls[i].phases[j]) == 0;
 			if (!found)
 				return cg_error_set(x->err, -EINVAL, "%s:%d:%d: syscalls[%zu].phases: phase '%s' is not "
-						   "declared in capgate.phases",
-						   x->source, p->syscalls[i].pos.line, p->syscalls[i].pos.col, i,
-						   p->syscalls[i].phases[j]);
+								     "declared in capgate.phases",
+						    x->source, p->syscalls[i].pos.line, p->syscalls[i].pos.col, i,
+						    p->syscalls[i].phases[j]);
 		}
 	return 0;
 }
@@ -806,9 +806,20 @@ int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 
 /* Docker's default capability set (moby oci/caps/defaults.go). */
 static const char *const docker_default_caps[] = {
-	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
-	"CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+	"CAP_AUDIT_WRITE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_MKNOD",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_RAW",
+	"CAP_SETFCAP",
+	"CAP_SETGID",
+	"CAP_SETPCAP",
+	"CAP_SETUID",
+	"CAP_SYS_CHROOT",
 };
 
 static bool has_cap(const struct cg_resolve_opts *o, const char *cap)

@@ -10,9 +10,23 @@
 #include "closure/syscalls_table.h"
 
 /* Columns of the generated table (see lib/syscalls_table.c). */
-enum { COL_X86_64, COL_X86, COL_X32, COL_AARCH64, COL_ARM, COL_RISCV64, COL_PPC64,
-       COL_S390X, COL_LOONGARCH64, COL_MIPS64, COL_MIPS, COL_MIPS64N32, COL_PPC,
-       COL_S390, COL_PARISC, COL_M68K, COL_SH };
+enum { COL_X86_64,
+       COL_X86,
+       COL_X32,
+       COL_AARCH64,
+       COL_ARM,
+       COL_RISCV64,
+       COL_PPC64,
+       COL_S390X,
+       COL_LOONGARCH64,
+       COL_MIPS64,
+       COL_MIPS,
+       COL_MIPS64N32,
+       COL_PPC,
+       COL_S390,
+       COL_PARISC,
+       COL_M68K,
+       COL_SH };
 
 #ifndef AUDIT_ARCH_LOONGARCH64
 #define AUDIT_ARCH_LOONGARCH64 (258 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE)
@@ -56,9 +70,14 @@ const struct cg_arch_info *cg_arch_info(enum cg_arch_id arch)
 
 int cg_arch_lookup(const char *name)
 {
-	static const struct { const char *alias; enum cg_arch_id id; } aliases[] = {
-		{ "amd64", CG_ARCH_X86_64 }, { "arm64", CG_ARCH_AARCH64 },
-		{ "i386", CG_ARCH_X86 },     { "i686", CG_ARCH_X86 },
+	static const struct {
+		const char *alias;
+		enum cg_arch_id id;
+	} aliases[] = {
+		{ "amd64", CG_ARCH_X86_64 },
+		{ "arm64", CG_ARCH_AARCH64 },
+		{ "i386", CG_ARCH_X86 },
+		{ "i686", CG_ARCH_X86 },
 	};
 	for (int i = 0; i < CG_ARCH_COUNT; i++)
 		if (strcmp(name, arches[i].oci) == 0 || strcasecmp(name, arches[i].name) == 0)
@@ -155,7 +174,10 @@ const char *cg_syscall_name_at(size_t i)
  * their SYSCALL_DEFINE types: int/unsigned/pid_t/uid_t = 32, umode_t = 16.
  * 0 = full register. Sorted by name (a test checks it).
  */
-static const struct { const char *name; uint8_t bits[6]; } arg_widths[] = {
+static const struct {
+	const char *name;
+	uint8_t bits[6];
+} arg_widths[] = {
 	{ "accept4", { 32, 0, 0, 32 } },
 	{ "bind", { 32, 0, 32 } },
 	{ "bpf", { 32, 0, 32 } },

@@ -69,8 +69,13 @@ static int check_utf8(const char *buf, size_t len, const char *source, struct cg
 	int line = 1, col = 1;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2
+				  : (c & 0xf0) == 0xe0       ? 3
+				  : (c & 0xf8) == 0xf0       ? 4
+							     : 0;
+		uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu)
+				   : n == 3       ? (c & 0x0fu)
+						  : (c & 0x07u);
 		bool ok = n && i + n <= len;
 		for (size_t k = 1; ok && k < n; k++) {
 			ok = (s[i + k] & 0xc0) == 0x80;
@@ -239,7 +244,8 @@ static int check_duplicates(struct fy_node *n, const char *source, char *path, s
 		size_t i = 0;
 		while (r == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
 			int l = snprintf(path + plen, cap - plen, "[%zu]", i++);
-			size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l : cap - 1;
+			size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l
+									  : cap - 1;
 			r = check_duplicates(item, source, path, nl, cap, depth + 1, err);
 			path[plen] = '\0';
 		}
@@ -279,7 +285,8 @@ static int check_duplicates(struct fy_node *n, const char *source, char *path, s
 		size_t kl = 0;
 		ks = k && fy_node_is_scalar(k) ? fy_node_get_scalar(k, &kl) : NULL;
 		int l = snprintf(path + plen, cap - plen, "%s%.*s", plen ? "." : "", ks ? (int)kl : 1, ks ? ks : "?");
-		size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l : cap - 1;
+		size_t nl = l < 0 ? plen : plen + (size_t)l < cap ? plen + (size_t)l
+								  : cap - 1;
 		r = check_duplicates(fy_node_pair_value(pair), source, path, nl, cap, depth + 1, err);
 		path[plen] = '\0';
 	}

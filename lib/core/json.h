@@ -26,10 +26,10 @@ struct cg_json {
 	struct cg_strbuf *sb;
 	unsigned indent;
 	unsigned depth;
-	bool tight;     /* no space after ':' and ',' */
+	bool tight; /* no space after ':' and ',' */
 	bool bad;
 	bool after_key;
-	bool started;   /* the top-level value has begun */
+	bool started;      /* the top-level value has begun */
 	uint64_t nonempty; /* bit d: the container at depth d has a member */
 	uint64_t inline_;  /* bit d: the container at depth d stays on one line */
 	uint64_t is_obj;   /* bit d: the container at depth d is an object */

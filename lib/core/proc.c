@@ -51,7 +51,9 @@ int cg_proc_descendants(pid_t root, pid_t **ret, size_t *ret_n)
 	DIR *dir = opendir("/proc");
 	struct dirent *de;
 	size_t n = 0, cap = 0, nout = 0;
-	struct { pid_t pid, ppid; } *v = NULL;
+	struct {
+		pid_t pid, ppid;
+	} *v = NULL;
 	bool grew = true;
 	uint8_t *in;
 	pid_t *out;

@@ -471,10 +471,12 @@ static void field_name(uint32_t off, char *buf, size_t size)
 
 /* What A is known to hold, for comments; forward-only jumps make one pass
  * over the insns enough to merge every predecessor. */
-enum a_src { A_OTHER, A_NR, A_ARCH };
+enum a_src { A_OTHER,
+	     A_NR,
+	     A_ARCH };
 struct dis_state {
 	uint8_t reached;
-	uint8_t a;  /* enum a_src */
+	uint8_t a;    /* enum a_src */
 	int16_t arch; /* arch id last matched by jeq on arch, -1 unknown */
 };
 
@@ -518,14 +520,24 @@ static void dis_one(const struct sock_filter *f, size_t pc, const struct dis_sta
 		    int arch_hint, int width, struct cg_strbuf *out)
 {
 	static const char *const alu_names[16] = {
-		[BPF_ADD >> 4] = "add", [BPF_SUB >> 4] = "sub", [BPF_MUL >> 4] = "mul",
-		[BPF_DIV >> 4] = "div", [BPF_OR >> 4] = "or",   [BPF_AND >> 4] = "and",
-		[BPF_LSH >> 4] = "lsh", [BPF_RSH >> 4] = "rsh", [BPF_NEG >> 4] = "neg",
-		[BPF_MOD >> 4] = "mod", [BPF_XOR >> 4] = "xor",
+		[BPF_ADD >> 4] = "add",
+		[BPF_SUB >> 4] = "sub",
+		[BPF_MUL >> 4] = "mul",
+		[BPF_DIV >> 4] = "div",
+		[BPF_OR >> 4] = "or",
+		[BPF_AND >> 4] = "and",
+		[BPF_LSH >> 4] = "lsh",
+		[BPF_RSH >> 4] = "rsh",
+		[BPF_NEG >> 4] = "neg",
+		[BPF_MOD >> 4] = "mod",
+		[BPF_XOR >> 4] = "xor",
 	};
 	static const char *const jmp_names[16] = {
-		[BPF_JA >> 4] = "ja",   [BPF_JEQ >> 4] = "jeq",   [BPF_JGT >> 4] = "jgt",
-		[BPF_JGE >> 4] = "jge", [BPF_JSET >> 4] = "jset",
+		[BPF_JA >> 4] = "ja",
+		[BPF_JEQ >> 4] = "jeq",
+		[BPF_JGT >> 4] = "jgt",
+		[BPF_JGE >> 4] = "jge",
+		[BPF_JSET >> 4] = "jset",
 	};
 	char mn[8] = "", ops[80] = "", text[112], comment[96] = "", kbuf[24];
 	int arch = in->arch >= 0 ? in->arch : arch_hint;
@@ -541,7 +553,8 @@ static void dis_one(const struct sock_filter *f, size_t pc, const struct dis_sta
 		uint16_t size = BPF_SIZE(code);
 
 		snprintf(mn, sizeof(mn), "%s%s", ldx ? "ldx" : "ld",
-			 size == BPF_H ? "h" : size == BPF_B ? "b" : "");
+			 size == BPF_H ? "h" : size == BPF_B ? "b"
+							     : "");
 		ok = size != 0x18;
 		switch (BPF_MODE(code)) {
 		case BPF_IMM:
@@ -674,7 +687,8 @@ void cg_bpf_disasm(const struct sock_filter *insns, size_t len, int arch_hint, s
 		dis_one(f, pc, &in, arch_hint, width, out);
 
 		if (f->code == (BPF_LD | BPF_W | BPF_ABS))
-			in.a = f->k == OFF_NR ? A_NR : f->k == OFF_ARCH ? A_ARCH : A_OTHER;
+			in.a = f->k == OFF_NR ? A_NR : f->k == OFF_ARCH ? A_ARCH
+									: A_OTHER;
 		else if (BPF_CLASS(f->code) == BPF_LD || BPF_CLASS(f->code) == BPF_ALU ||
 			 f->code == (BPF_MISC | BPF_TXA))
 			in.a = A_OTHER;

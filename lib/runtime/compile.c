@@ -130,12 +130,24 @@ static uint32_t emit_cond(struct emitter *e, const struct cg_arg_cond *c, unsign
 	if (bits <= 32) {
 		uint32_t v = (uint32_t)(c->value & m);
 		switch (c->op) {
-		case CG_OP_EQ: l = emit_jmp(e, BPF_JEQ, v, ok, fail); break;
-		case CG_OP_NE: l = emit_jmp(e, BPF_JEQ, v, fail, ok); break;
-		case CG_OP_GT: l = emit_jmp(e, BPF_JGT, v, ok, fail); break;
-		case CG_OP_GE: l = emit_jmp(e, BPF_JGE, v, ok, fail); break;
-		case CG_OP_LT: l = emit_jmp(e, BPF_JGE, v, fail, ok); break;
-		case CG_OP_LE: l = emit_jmp(e, BPF_JGT, v, fail, ok); break;
+		case CG_OP_EQ:
+			l = emit_jmp(e, BPF_JEQ, v, ok, fail);
+			break;
+		case CG_OP_NE:
+			l = emit_jmp(e, BPF_JEQ, v, fail, ok);
+			break;
+		case CG_OP_GT:
+			l = emit_jmp(e, BPF_JGT, v, ok, fail);
+			break;
+		case CG_OP_GE:
+			l = emit_jmp(e, BPF_JGE, v, ok, fail);
+			break;
+		case CG_OP_LT:
+			l = emit_jmp(e, BPF_JGE, v, fail, ok);
+			break;
+		case CG_OP_LE:
+			l = emit_jmp(e, BPF_JGT, v, fail, ok);
+			break;
 		case CG_OP_MASKED_EQ: {
 			uint32_t mask = (uint32_t)(c->value & m), want = (uint32_t)(c->value_two & m);
 			if (want & ~mask)
@@ -144,7 +156,8 @@ static uint32_t emit_cond(struct emitter *e, const struct cg_arg_cond *c, unsign
 			l = emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, mask);
 			return emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(c->index));
 		}
-		default: return fail;
+		default:
+			return fail;
 		}
 		if (bits < 32)
 			emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)m);
@@ -231,7 +244,7 @@ struct leaf {
 	uint32_t nr;
 	const struct cg_rule **rules; /* rules for this nr, in scope */
 	size_t n_rules;
-	bool simple;   /* decided without looking at arguments: ret_k */
+	bool simple; /* decided without looking at arguments: ret_k */
 	uint32_t ret_k;
 	uint32_t label; /* entry of the argument checks, when !simple */
 };
@@ -278,8 +291,8 @@ static int leaf_qsort(const void *a, const void *b)
 struct seg {
 	uint32_t start;
 	bool simple;
-	uint32_t ret_k;   /* when simple */
-	uint32_t label;   /* argument checks, when !simple */
+	uint32_t ret_k; /* when simple */
+	uint32_t label; /* argument checks, when !simple */
 };
 
 static void seg_push(struct seg *v, size_t *n, uint32_t start, bool simple, uint32_t k, uint32_t label)

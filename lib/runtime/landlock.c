@@ -63,7 +63,7 @@ const size_t cg_landlock_n_rights = CG_ARRAY_SIZE(cg_landlock_rights);
 /* --fs-ro: read and execute. */
 #define LL_FS_RO (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 /* The rights that make sense on a non-directory (landlock_add_rule EINVAL otherwise). */
-#define LL_FS_FILE (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+#define LL_FS_FILE (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |    \
 		    LANDLOCK_ACCESS_FS_READ_FILE | CG_LANDLOCK_ACCESS_FS_TRUNCATE | \
 		    CG_LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
@@ -192,7 +192,8 @@ int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, st
 					strerror(-abi));
 		if (want_ports)
 			r = add_missing(ll, "landlock is not available (%s): --net tcp-connect/tcp-bind cannot be "
-					    "enforced", strerror(-abi));
+					    "enforced",
+					strerror(-abi));
 		(void)r;
 		return 0;
 	}
@@ -203,11 +204,13 @@ int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, st
 			ll->paths[i].access &= ll->handled_fs;
 		if (abi < truncate_abi &&
 		    add_missing(ll, "landlock ABI %d: truncate restriction needs ABI %d; truncate() of files outside "
-				    "--fs-rw cannot be denied", abi, truncate_abi) < 0)
+				    "--fs-rw cannot be denied",
+				abi, truncate_abi) < 0)
 			goto oom;
 		if (abi < ioctl_abi &&
 		    add_missing(ll, "landlock ABI %d: device ioctl restriction needs ABI %d; ioctl() on devices "
-				    "cannot be denied", abi, ioctl_abi) < 0)
+				    "cannot be denied",
+				abi, ioctl_abi) < 0)
 			goto oom;
 	}
 	if (want_net) {
@@ -215,8 +218,8 @@ int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, st
 			ll->handled_net = cg_landlock_rights_for(CG_LANDLOCK_NET, abi);
 		} else if (want_ports) {
 			const char *what = o->n_tcp_connect && o->n_tcp_bind ? "tcp-connect/tcp-bind"
-					   : o->n_tcp_bind                    ? "tcp-bind"
-									      : "tcp-connect";
+					   : o->n_tcp_bind                   ? "tcp-bind"
+									     : "tcp-connect";
 			if (add_missing(ll, "landlock ABI %d: TCP port rules need ABI %d; --net %s cannot be enforced",
 					abi, net_abi, what) < 0)
 				goto oom;
@@ -225,7 +228,8 @@ int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, st
 	if (abi >= scope_abi)
 		ll->scoped = cg_landlock_rights_for(CG_LANDLOCK_SCOPE, abi);
 	else if (add_missing(ll, "landlock ABI %d: signal and abstract unix socket scoping need ABI %d; the "
-				 "program can signal processes outside the sandbox", abi, scope_abi) < 0)
+				 "program can signal processes outside the sandbox",
+			     abi, scope_abi) < 0)
 		goto oom;
 	/* Nothing this ABI can handle: no ruleset (the kernel refuses an empty one). */
 	if (!ll->handled_fs && !ll->handled_net && !ll->scoped)

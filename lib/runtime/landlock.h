@@ -54,12 +54,12 @@ struct cg_landlock_path {
 };
 
 struct cg_landlock {
-	int abi;                 /* the ABI used, or -errno */
-	bool enabled;            /* a ruleset is applied */
+	int abi;      /* the ABI used, or -errno */
+	bool enabled; /* a ruleset is applied */
 	uint64_t handled_fs, handled_net, scoped;
 	struct cg_landlock_path *paths;
 	size_t n_paths;
-	char **missing;          /* one sentence per protection the ABI lacks */
+	char **missing; /* one sentence per protection the ABI lacks */
 	size_t n_missing;
 };
 

@@ -39,7 +39,8 @@ static int enter_userns(struct cg_error *err)
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
 		return cg_error_set(err, -errno, "cannot create a network namespace (also not through a user "
-						 "namespace): %s", strerror(errno));
+						 "namespace): %s",
+				    strerror(errno));
 	/* A process that changed its ids is not dumpable, and its /proc
 	 * files belong to root: dumpable just long enough to map. */
 	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);

@@ -138,7 +138,7 @@ static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sa
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
 		return cg_error_set(err, -errno, "SECCOMP_GET_NOTIF_SIZES: %s", strerror(errno));
 	size_t req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
-									      : sizeof(struct seccomp_notif);
+									     : sizeof(struct seccomp_notif);
 	size_t resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
 				   ? sizes.seccomp_notif_resp
 				   : sizeof(struct seccomp_notif_resp);

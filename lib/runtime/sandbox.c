@@ -214,10 +214,9 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	if (sb->closure) {
 		const struct cg_closure *c = sb->closure;
 		cg_strbuf_addf(out, "digest: %s\n", sb->digest);
-		cg_strbuf_addf(out, "mode: %s\n", o->explain && o->audit ? "audit + explain (nothing is denied, denials are reported)"
-						  : o->audit                ? "audit (denials are logged, not enforced)"
-						  : o->explain              ? "enforce + explain (denials are reported)"
-									    : "enforce");
+		cg_strbuf_addf(out, "mode: %s\n", o->explain && o->audit ? "audit + explain (nothing is denied, denials are reported)" : o->audit ? "audit (denials are logged, not enforced)"
+																 : o->explain     ? "enforce + explain (denials are reported)"
+																		  : "enforce");
 		if (o->phase >= 0 && (unsigned)o->phase < c->n_phases)
 			cg_strbuf_addf(out, "phase: %s\n", c->phase_names[o->phase]);
 		else
@@ -240,9 +239,8 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	}
 
 	cg_landlock_describe(&sb->ll, o, out);
-	cg_strbuf_addf(out, "network: %s\n", o->netns == CG_NETNS_NONE       ? "none (new empty network namespace)"
-					     : o->netns == CG_NETNS_LOOPBACK ? "loopback (new network namespace, lo up)"
-									     : "host");
+	cg_strbuf_addf(out, "network: %s\n", o->netns == CG_NETNS_NONE ? "none (new empty network namespace)" : o->netns == CG_NETNS_LOOPBACK ? "loopback (new network namespace, lo up)"
+																	      : "host");
 	if (!sb->ll.n_missing)
 		cg_strbuf_addf(out, "missing protections: none\n");
 	else
@@ -421,4 +419,3 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	}
 	return 0;
 }
-

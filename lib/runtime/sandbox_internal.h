@@ -20,7 +20,7 @@ struct cg_sandbox {
 	char digest[72];
 	struct cg_bpf_prog prog;
 	unsigned int flags;
-	bool listener;               /* the filter creates a notification fd */
+	bool listener; /* the filter creates a notification fd */
 	struct cg_landlock ll;
 };
 

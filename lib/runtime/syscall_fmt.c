@@ -134,13 +134,22 @@ static const struct {
 	int value;
 	const char *name;
 } domains[] = {
-	{ AF_UNIX, "AF_UNIX" },       { AF_INET, "AF_INET" },     { AF_INET6, "AF_INET6" },
-	{ AF_NETLINK, "AF_NETLINK" }, { AF_PACKET, "AF_PACKET" }, { 40 /* AF_VSOCK */, "AF_VSOCK" },
-	{ 44 /* AF_XDP */, "AF_XDP" }, { AF_ALG, "AF_ALG" },      { AF_BLUETOOTH, "AF_BLUETOOTH" },
-}, socktypes[] = {
-	{ SOCK_STREAM, "SOCK_STREAM" }, { SOCK_DGRAM, "SOCK_DGRAM" }, { SOCK_RAW, "SOCK_RAW" },
-	{ SOCK_SEQPACKET, "SOCK_SEQPACKET" },
-};
+	{ AF_UNIX, "AF_UNIX" },
+	{ AF_INET, "AF_INET" },
+	{ AF_INET6, "AF_INET6" },
+	{ AF_NETLINK, "AF_NETLINK" },
+	{ AF_PACKET, "AF_PACKET" },
+	{ 40 /* AF_VSOCK */, "AF_VSOCK" },
+	{ 44 /* AF_XDP */, "AF_XDP" },
+	{ AF_ALG, "AF_ALG" },
+	{ AF_BLUETOOTH, "AF_BLUETOOTH" },
+},
+  socktypes[] = {
+	  { SOCK_STREAM, "SOCK_STREAM" },
+	  { SOCK_DGRAM, "SOCK_DGRAM" },
+	  { SOCK_RAW, "SOCK_RAW" },
+	  { SOCK_SEQPACKET, "SOCK_SEQPACKET" },
+  };
 
 static const struct call_shape *call_shape_find(const char *name)
 {
@@ -170,7 +179,7 @@ bool cg_syscall_fmt_table_valid(void)
 }
 
 static void format_arg(struct cg_strbuf *out, enum arg_kind kind, const char *name, unsigned idx, uint64_t v,
-		    bool is64)
+		       bool is64)
 {
 	/* What the kernel sees for an int-sized argument is the low 32 bits. */
 	if (is64 && cg_syscall_arg_bits(name, idx) == 32 && (v >> 32)) {

@@ -30,12 +30,12 @@ const volatile __u64 cgroup_id = 0;
 const volatile __u32 serve_nr[CGT_NARCH] = { ~0u, ~0u, ~0u }; /* in-kernel serving trigger */
 
 /* Shared with userspace through the mmap'd .bss. */
-__u32 serving;      /* current phase: 0 start-up, 1 serving */
-__u64 lost_tasks;   /* forks that could not be added to the tasks map */
-__u64 lost_args;    /* argument values that could not be added to argvals */
-__u64 bad_nr;       /* calls with a number outside 0..CGT_NR_MAX-1 */
-__u64 execs;        /* pending tasks that reached their exec */
-__u32 gen;          /* bumped by userspace after each change to tasks */
+__u32 serving;    /* current phase: 0 start-up, 1 serving */
+__u64 lost_tasks; /* forks that could not be added to the tasks map */
+__u64 lost_args;  /* argument values that could not be added to argvals */
+__u64 bad_nr;     /* calls with a number outside 0..CGT_NR_MAX-1 */
+__u64 execs;      /* pending tasks that reached their exec */
+__u32 gen;        /* bumped by userspace after each change to tasks */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,7 +76,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CGT_NARCH * CGT_NR_MAX);
+	__uint(max_entries, CGT_NARCH *CGT_NR_MAX);
 	__type(key, __u32);
 	__type(value, __u8); /* enum cgt_argkind */
 } argkind SEC(".maps");

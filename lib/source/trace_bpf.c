@@ -33,8 +33,8 @@ _Static_assert(CG_TRACE_NARCH == CGT_NARCH && CG_TRACE_NR_MAX == CGT_NR_MAX && C
 
 struct bpf_rec {
 	struct trace_bpf *skel;
-	int mode;                  /* CGT_MODE_* */
-	bool root_done;            /* the spawned program has been reaped */
+	int mode;       /* CGT_MODE_* */
+	bool root_done; /* the spawned program has been reaped */
 	int release_fd, exec_err_fd, pidfd;
 	char *cgroup_events;
 	bool cgroup_was_populated;
@@ -67,7 +67,8 @@ static int bpf_fail(struct cg_error *err, int r, const char *what)
 {
 	if (r == -EPERM || r == -EACCES)
 		return cg_error_set(err, -EPERM, "%s: permission denied (eBPF recording needs root: CAP_BPF and "
-						 "CAP_PERFMON)", what);
+						 "CAP_PERFMON)",
+				    what);
 	return cg_error_set(err, r, "%s: %s", what, strerror(-r));
 }
 

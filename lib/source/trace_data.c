@@ -38,7 +38,7 @@ static const struct {
 	{ "fcntl", CGT_ARG_A1 },
 	{ "fcntl64", CGT_ARG_A1 },
 	{ "ioctl", CGT_ARG_A1 },
-	{ "ipc", CGT_ARG_A0 },        /* i386 multiplexer: which call (version << 16 | op) */
+	{ "ipc", CGT_ARG_A0 }, /* i386 multiplexer: which call (version << 16 | op) */
 	{ "kill", CGT_ARG_SIG_A1 },
 	{ "mmap", CGT_ARG_PROT_EXEC },
 	{ "mmap2", CGT_ARG_PROT_EXEC },
@@ -94,17 +94,27 @@ static uint64_t arg_value(int kind, unsigned slot, const uint64_t a0[6], pid_t t
 	for (int i = 0; i < 6; i++)
 		a[i] = slot == 1 ? a0[i] & 0xffffffffu : a0[i];
 	switch (kind) {
-	case CGT_ARG_SOCKET: return (a[0] & 0xffffffffu) << 32 | (a[1] & 0xffffffffu);
-	case CGT_ARG_CLONE: return a[0] & CGT_NS_FLAGS;
+	case CGT_ARG_SOCKET:
+		return (a[0] & 0xffffffffu) << 32 | (a[1] & 0xffffffffu);
+	case CGT_ARG_CLONE:
+		return a[0] & CGT_NS_FLAGS;
 	case CGT_ARG_CLONE3:
-	case CGT_ARG_UNSHARE: return a[0] & (CGT_NS_FLAGS | CGT_CLONE_NEWTIME);
-	case CGT_ARG_A0: return a[0];
-	case CGT_ARG_A1: return a[1];
-	case CGT_ARG_PROT_EXEC: return a[2] & CGT_PROT_EXEC;
-	case CGT_ARG_SOCKOPT: return (a[1] & 0xffffffffu) << 32 | (a[2] & 0xffffffffu);
-	case CGT_ARG_SIG_A1: return (a[1] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
-	case CGT_ARG_SIG_A2: return (a[2] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
-	case CGT_ARG_SIG_PIDFD: return (a[1] & 0xffffffffu) | 1ull << 32;
+	case CGT_ARG_UNSHARE:
+		return a[0] & (CGT_NS_FLAGS | CGT_CLONE_NEWTIME);
+	case CGT_ARG_A0:
+		return a[0];
+	case CGT_ARG_A1:
+		return a[1];
+	case CGT_ARG_PROT_EXEC:
+		return a[2] & CGT_PROT_EXEC;
+	case CGT_ARG_SOCKOPT:
+		return (a[1] & 0xffffffffu) << 32 | (a[2] & 0xffffffffu);
+	case CGT_ARG_SIG_A1:
+		return (a[1] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
+	case CGT_ARG_SIG_A2:
+		return (a[2] & 0xffffffffu) | (uint64_t)((int32_t)a[0] != (int32_t)tgid) << 32;
+	case CGT_ARG_SIG_PIDFD:
+		return (a[1] & 0xffffffffu) | 1ull << 32;
 	}
 	return 0;
 }
@@ -180,8 +190,7 @@ int cg_trace_data_add(struct cg_trace_data *d, unsigned slot, uint32_t nr, unsig
 	d->counts[slot][nr][phase]++;
 	if (!args || !(kind = cg_trace_argkind(slot_arch[slot], cg_trace_slot_name(slot, nr))))
 		return 0;
-	struct cg_trace_argval v = { .slot = (uint8_t)slot, .phase = (uint8_t)phase, .nr = (uint16_t)nr,
-				     .value = arg_value(kind, slot, args, tgid), .count = 1 };
+	struct cg_trace_argval v = { .slot = (uint8_t)slot, .phase = (uint8_t)phase, .nr = (uint16_t)nr, .value = arg_value(kind, slot, args, tgid), .count = 1 };
 	if (cg_trace_data_add_value(d, &v) < 0) {
 		d->lost_args++;
 		return -ENOMEM;
@@ -239,47 +248,118 @@ static const char *lookup_name(const struct named *t, size_t n, uint64_t v)
 }
 
 static const struct named af_names[] = {
-	{ 1, "AF_UNIX" }, { 2, "AF_INET" }, { 10, "AF_INET6" }, { 16, "AF_NETLINK" }, { 17, "AF_PACKET" },
-	{ 38, "AF_ALG" }, { 40, "AF_VSOCK" }, { 44, "AF_XDP" },
+	{ 1, "AF_UNIX" },
+	{ 2, "AF_INET" },
+	{ 10, "AF_INET6" },
+	{ 16, "AF_NETLINK" },
+	{ 17, "AF_PACKET" },
+	{ 38, "AF_ALG" },
+	{ 40, "AF_VSOCK" },
+	{ 44, "AF_XDP" },
 };
 static const struct named sock_names[] = {
-	{ 1, "SOCK_STREAM" }, { 2, "SOCK_DGRAM" }, { 3, "SOCK_RAW" }, { 5, "SOCK_SEQPACKET" },
+	{ 1, "SOCK_STREAM" },
+	{ 2, "SOCK_DGRAM" },
+	{ 3, "SOCK_RAW" },
+	{ 5, "SOCK_SEQPACKET" },
 };
 static const struct named prctl_names[] = {
-	{ 1, "PR_SET_PDEATHSIG" }, { 4, "PR_SET_DUMPABLE" }, { 8, "PR_SET_KEEPCAPS" }, { 15, "PR_SET_NAME" },
-	{ 16, "PR_GET_NAME" }, { 22, "PR_SET_SECCOMP" }, { 23, "PR_CAPBSET_READ" }, { 24, "PR_CAPBSET_DROP" },
-	{ 36, "PR_SET_CHILD_SUBREAPER" }, { 38, "PR_SET_NO_NEW_PRIVS" }, { 47, "PR_CAP_AMBIENT" },
+	{ 1, "PR_SET_PDEATHSIG" },
+	{ 4, "PR_SET_DUMPABLE" },
+	{ 8, "PR_SET_KEEPCAPS" },
+	{ 15, "PR_SET_NAME" },
+	{ 16, "PR_GET_NAME" },
+	{ 22, "PR_SET_SECCOMP" },
+	{ 23, "PR_CAPBSET_READ" },
+	{ 24, "PR_CAPBSET_DROP" },
+	{ 36, "PR_SET_CHILD_SUBREAPER" },
+	{ 38, "PR_SET_NO_NEW_PRIVS" },
+	{ 47, "PR_CAP_AMBIENT" },
 	{ 0x53564d41, "PR_SET_VMA" },
 };
 static const struct named fcntl_names[] = {
-	{ 0, "F_DUPFD" }, { 1, "F_GETFD" }, { 2, "F_SETFD" }, { 3, "F_GETFL" }, { 4, "F_SETFL" },
-	{ 5, "F_GETLK" }, { 6, "F_SETLK" }, { 7, "F_SETLKW" }, { 8, "F_SETOWN" }, { 9, "F_GETOWN" }, { 1030, "F_DUPFD_CLOEXEC" },
-	{ 1033, "F_ADD_SEALS" }, { 1034, "F_GET_SEALS" }, { 36, "F_OFD_GETLK" }, { 37, "F_OFD_SETLK" },
+	{ 0, "F_DUPFD" },
+	{ 1, "F_GETFD" },
+	{ 2, "F_SETFD" },
+	{ 3, "F_GETFL" },
+	{ 4, "F_SETFL" },
+	{ 5, "F_GETLK" },
+	{ 6, "F_SETLK" },
+	{ 7, "F_SETLKW" },
+	{ 8, "F_SETOWN" },
+	{ 9, "F_GETOWN" },
+	{ 1030, "F_DUPFD_CLOEXEC" },
+	{ 1033, "F_ADD_SEALS" },
+	{ 1034, "F_GET_SEALS" },
+	{ 36, "F_OFD_GETLK" },
+	{ 37, "F_OFD_SETLK" },
 	{ 38, "F_OFD_SETLKW" },
 };
 static const struct named ioctl_names[] = {
-	{ 0x5401, "TCGETS" }, { 0x5402, "TCSETS" }, { 0x540f, "TIOCGPGRP" }, { 0x5413, "TIOCGWINSZ" },
-	{ 0x541b, "FIONREAD" }, { 0x5421, "FIONBIO" }, { 0x5450, "FIONCLEX" }, { 0x5451, "FIOCLEX" },
+	{ 0x5401, "TCGETS" },
+	{ 0x5402, "TCSETS" },
+	{ 0x540f, "TIOCGPGRP" },
+	{ 0x5413, "TIOCGWINSZ" },
+	{ 0x541b, "FIONREAD" },
+	{ 0x5421, "FIONBIO" },
+	{ 0x5450, "FIONCLEX" },
+	{ 0x5451, "FIOCLEX" },
 	{ 0x5452, "FIOASYNC" },
 };
-static const struct named socketcall_names[] = { /* <linux/net.h> */
-	{ 1, "SYS_SOCKET" }, { 2, "SYS_BIND" }, { 3, "SYS_CONNECT" }, { 4, "SYS_LISTEN" }, { 5, "SYS_ACCEPT" },
-	{ 6, "SYS_GETSOCKNAME" }, { 7, "SYS_GETPEERNAME" }, { 8, "SYS_SOCKETPAIR" }, { 9, "SYS_SEND" },
-	{ 10, "SYS_RECV" }, { 11, "SYS_SENDTO" }, { 12, "SYS_RECVFROM" }, { 13, "SYS_SHUTDOWN" },
-	{ 14, "SYS_SETSOCKOPT" }, { 15, "SYS_GETSOCKOPT" }, { 16, "SYS_SENDMSG" }, { 17, "SYS_RECVMSG" },
-	{ 18, "SYS_ACCEPT4" }, { 19, "SYS_RECVMMSG" }, { 20, "SYS_SENDMMSG" },
+static const struct named socketcall_names[] = {
+	/* <linux/net.h> */
+	{ 1, "SYS_SOCKET" },
+	{ 2, "SYS_BIND" },
+	{ 3, "SYS_CONNECT" },
+	{ 4, "SYS_LISTEN" },
+	{ 5, "SYS_ACCEPT" },
+	{ 6, "SYS_GETSOCKNAME" },
+	{ 7, "SYS_GETPEERNAME" },
+	{ 8, "SYS_SOCKETPAIR" },
+	{ 9, "SYS_SEND" },
+	{ 10, "SYS_RECV" },
+	{ 11, "SYS_SENDTO" },
+	{ 12, "SYS_RECVFROM" },
+	{ 13, "SYS_SHUTDOWN" },
+	{ 14, "SYS_SETSOCKOPT" },
+	{ 15, "SYS_GETSOCKOPT" },
+	{ 16, "SYS_SENDMSG" },
+	{ 17, "SYS_RECVMSG" },
+	{ 18, "SYS_ACCEPT4" },
+	{ 19, "SYS_RECVMMSG" },
+	{ 20, "SYS_SENDMMSG" },
 };
-static const struct named ipc_names[] = { /* <linux/ipc.h>: the op, without the version */
-	{ 1, "SEMOP" }, { 2, "SEMGET" }, { 3, "SEMCTL" }, { 4, "SEMTIMEDOP" }, { 11, "MSGSND" }, { 12, "MSGRCV" },
-	{ 13, "MSGGET" }, { 14, "MSGCTL" }, { 21, "SHMAT" }, { 22, "SHMDT" }, { 23, "SHMGET" }, { 24, "SHMCTL" },
+static const struct named ipc_names[] = {
+	/* <linux/ipc.h>: the op, without the version */
+	{ 1, "SEMOP" },
+	{ 2, "SEMGET" },
+	{ 3, "SEMCTL" },
+	{ 4, "SEMTIMEDOP" },
+	{ 11, "MSGSND" },
+	{ 12, "MSGRCV" },
+	{ 13, "MSGGET" },
+	{ 14, "MSGCTL" },
+	{ 21, "SHMAT" },
+	{ 22, "SHMDT" },
+	{ 23, "SHMGET" },
+	{ 24, "SHMCTL" },
 };
 static const struct named level_names[] = {
-	{ 0, "IPPROTO_IP" }, { 1, "SOL_SOCKET" }, { 6, "IPPROTO_TCP" }, { 17, "IPPROTO_UDP" }, { 41, "IPPROTO_IPV6" },
+	{ 0, "IPPROTO_IP" },
+	{ 1, "SOL_SOCKET" },
+	{ 6, "IPPROTO_TCP" },
+	{ 17, "IPPROTO_UDP" },
+	{ 41, "IPPROTO_IPV6" },
 };
 static const struct named ns_names[] = {
-	{ 0x80, "CLONE_NEWTIME" }, { 0x20000, "CLONE_NEWNS" }, { 0x2000000, "CLONE_NEWCGROUP" },
-	{ 0x4000000, "CLONE_NEWUTS" }, { 0x8000000, "CLONE_NEWIPC" }, { 0x10000000, "CLONE_NEWUSER" },
-	{ 0x20000000, "CLONE_NEWPID" }, { 0x40000000, "CLONE_NEWNET" },
+	{ 0x80, "CLONE_NEWTIME" },
+	{ 0x20000, "CLONE_NEWNS" },
+	{ 0x2000000, "CLONE_NEWCGROUP" },
+	{ 0x4000000, "CLONE_NEWUTS" },
+	{ 0x8000000, "CLONE_NEWIPC" },
+	{ 0x10000000, "CLONE_NEWUSER" },
+	{ 0x20000000, "CLONE_NEWPID" },
+	{ 0x40000000, "CLONE_NEWNET" },
 };
 
 #define NAMED(t, v) lookup_name((t), CG_ARRAY_SIZE(t), (v))
@@ -576,4 +656,3 @@ int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_c
 	*ret = TAKE_PTR(c);
 	return 0;
 }
-

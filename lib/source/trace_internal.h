@@ -15,8 +15,8 @@
 /* What cg_trace_new has checked and worked out, for the backend. */
 struct cg_trace_setup {
 	const struct cg_trace_opts *opts;
-	const char *path;           /* spawn mode: the program, found on PATH */
-	uint64_t cgroup_id;         /* cgroup mode: the cgroup's id */
+	const char *path;   /* spawn mode: the program, found on PATH */
+	uint64_t cgroup_id; /* cgroup mode: the cgroup's id */
 };
 
 struct cg_trace_ops {
@@ -50,12 +50,12 @@ extern const struct cg_trace_ops cg_trace_ptrace_ops;
 
 struct cg_trace {
 	const struct cg_trace_ops *ops;
-	void *be;                   /* the backend's state */
-	char *fallback;             /* why AUTO chose ptrace */
-	bool spawned;               /* capgate started the workload (spawn mode) */
-	bool started;               /* cg_trace_start was called */
-	bool phased;                /* phases are meaningful */
-	pid_t pid;                  /* spawned or attached root; 0 in cgroup mode */
+	void *be;                          /* the backend's state */
+	char *fallback;                    /* why AUTO chose ptrace */
+	bool spawned;                      /* capgate started the workload (spawn mode) */
+	bool started;                      /* cg_trace_start was called */
+	bool phased;                       /* phases are meaningful */
+	pid_t pid;                         /* spawned or attached root; 0 in cgroup mode */
 	uint32_t serve_nr[CG_TRACE_NARCH]; /* --serve-after-syscall per arch slot, UINT32_MAX = none */
 	/* cg_trace_record: triggers, limit, signals, events */
 	bool serve_timer;

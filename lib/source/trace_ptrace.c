@@ -37,17 +37,17 @@
 struct cg_ptrace {
 	struct cg_trace_data *d; /* the record, filled here as the calls come */
 	pid_t root;
-	bool started;      /* the root's exec was seen: counting */
+	bool started; /* the root's exec was seen: counting */
 	bool serving;
 	bool root_done;
 	bool exec_seen;
-	bool attached;     /* seized running processes (--pid, --cgroup) */
+	bool attached;      /* seized running processes (--pid, --cgroup) */
 	char *cgroup_procs; /* --cgroup: its cgroup.procs, scanned for newcomers */
-	uint64_t late;     /* processes seized after they had already run */
+	uint64_t late;      /* processes seized after they had already run */
 	int exec_err_fd;
 	const uint32_t *serve_nr; /* the generic recorder's, per arch slot */
 	struct cg_trace_end end;
-	pid_t *pids;       /* tracees seen at least once (first SIGSTOP is the attach stop) */
+	pid_t *pids; /* tracees seen at least once (first SIGSTOP is the attach stop) */
 	size_t n_pids, cap_pids;
 };
 
@@ -136,8 +136,8 @@ static int spawn(struct cg_ptrace *p, const char *path, char *const argv[], char
 	return 0;
 }
 
-#define ATTACH_OPTIONS                                                                                   \
-	(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |        \
+#define ATTACH_OPTIONS                                                                            \
+	(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | \
 	 PTRACE_O_TRACEEXEC)
 
 /* Seize every thread of process @pid not seized yet; again until a pass

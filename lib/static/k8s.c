@@ -153,7 +153,7 @@ static int check_alias(struct kctx *x, struct fy_node *n, const char *path)
 {
 	if (n && fy_node_is_alias(n))
 		return k8s_error(x, n, path,
-				    "YAML aliases are not supported here (write the value out)");
+				 "YAML aliases are not supported here (write the value out)");
 	return 0;
 }
 
@@ -665,7 +665,11 @@ out:
 	return r;
 }
 
-enum wl_shape { WL_NONE, WL_POD, WL_TEMPLATE, WL_CRONJOB, WL_LIST };
+enum wl_shape { WL_NONE,
+		WL_POD,
+		WL_TEMPLATE,
+		WL_CRONJOB,
+		WL_LIST };
 
 static const struct {
 	const char *kind;
@@ -739,7 +743,7 @@ static int parse_list(struct kctx *x, struct fy_node *items, const char *path, u
 
 	if (depth >= K8S_LIST_DEPTH)
 		return k8s_error(x, items, path, "lists nested more than %d deep",
-				    K8S_LIST_DEPTH);
+				 K8S_LIST_DEPTH);
 	r = check_alias(x, items, path);
 	if (r < 0 || !items)
 		return r;
@@ -789,7 +793,7 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 		return r;
 	if (!root || !fy_node_is_mapping(root))
 		return k8s_error(x, root, path,
-				    "expected a Kubernetes resource (an object with apiVersion and kind)");
+				 "expected a Kubernetes resource (an object with apiVersion and kind)");
 	r = map_pick(x, root, path, keys, 5, v);
 	if (r < 0)
 		return r;
@@ -800,7 +804,7 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	path_join(sub, sizeof(sub), path, "kind");
 	if (!v[1])
 		return k8s_error(x, root, path[0] ? path : NULL,
-				    "missing kind: not a Kubernetes resource");
+				 "missing kind: not a Kubernetes resource");
 	r = opt_strdup(x, v[1], sub, &kind);
 	if (r < 0)
 		return r;

@@ -73,8 +73,8 @@ static const struct startup_call {
 	const char *const *any;
 	bool fatal;
 } startup_calls[] = {
-	{ CALLS("mprotect"), true },           /* RELRO after relocation */
-	{ CALLS("openat", "open"), true },     /* shared libraries */
+	{ CALLS("mprotect"), true },       /* RELRO after relocation */
+	{ CALLS("openat", "open"), true }, /* shared libraries */
 	{ CALLS("read"), true },
 	{ CALLS("mmap", "mmap2"), true },
 	{ CALLS("close"), false },
@@ -111,10 +111,10 @@ static const struct arg_probe {
 /* Where a risk class overstates the danger of some of its calls. */
 static const struct mitigation {
 	const char *cls;
-	const char *const *calls;  /* the calls this applies to */
-	const char *unless_cap;    /* ...when the container lacks this capability */
-	const char *unless_call;   /* ...and this call is not permitted */
-	bool kernel_4_8;           /* ...on Linux 4.8 or later */
+	const char *const *calls; /* the calls this applies to */
+	const char *unless_cap;   /* ...when the container lacks this capability */
+	const char *unless_call;  /* ...and this call is not permitted */
+	bool kernel_4_8;          /* ...on Linux 4.8 or later */
 	enum cg_severity severity;
 	const char *note;
 } mitigations[] = {
@@ -130,38 +130,73 @@ static const struct mitigation {
 
 /* Field names of the format, for "did you mean" on ignored fields. */
 static const char *const known_fields[] = {
-	"action", "architecture", "architectures", "archMap", "args", "arches", "caps", "comment",
-	"defaultAction", "defaultErrno", "defaultErrnoRet", "errno", "errnoRet", "excludes", "flags",
-	"includes", "index", "listenerMetadata", "listenerPath", "minKernel", "name", "names", "op",
-	"subArchitectures", "syscalls", "value", "valueTwo",
+	"action",
+	"architecture",
+	"architectures",
+	"archMap",
+	"args",
+	"arches",
+	"caps",
+	"comment",
+	"defaultAction",
+	"defaultErrno",
+	"defaultErrnoRet",
+	"errno",
+	"errnoRet",
+	"excludes",
+	"flags",
+	"includes",
+	"index",
+	"listenerMetadata",
+	"listenerPath",
+	"minKernel",
+	"name",
+	"names",
+	"op",
+	"subArchitectures",
+	"syscalls",
+	"value",
+	"valueTwo",
 };
 /* Ignoring these changes what a rule means. */
 static const char *const weighty_fields[] = {
-	"action", "architectures", "archMap", "args", "defaultAction", "errnoRet", "excludes", "includes",
-	"names", "syscalls",
+	"action",
+	"architectures",
+	"archMap",
+	"args",
+	"defaultAction",
+	"errnoRet",
+	"excludes",
+	"includes",
+	"names",
+	"syscalls",
 };
 
 /* ---- context ------------------------------------------------------------------ */
 
 struct lctx {
 	const struct cg_profile *p;
-	struct cg_profile view;           /* p with unknown names left out (borrowed strings) */
+	struct cg_profile view; /* p with unknown names left out (borrowed strings) */
 	struct cg_resolve_opts ro;
 	enum cg_arch_id native;
 	unsigned kmaj, kmin;
 	struct cg_closure *c;
-	bool *applies;                    /* per entry: applies to the resolved closure */
+	bool *applies; /* per entry: applies to the resolved closure */
 	struct cg_lint_report *rep;
 	struct cg_error *err;
 	bool oom;
 };
 
-enum how { H_DENIED, H_NOTIFY, H_TRACE, H_LOG, H_ALLOW };
+enum how { H_DENIED,
+	   H_NOTIFY,
+	   H_TRACE,
+	   H_LOG,
+	   H_ALLOW };
 
 struct call_status {
 	enum how how;
-	bool conditional;       /* only some arguments are permitted */
-	bool by_default;        /* the default action decides */
+	bool conditional; /* only some arguments are permitted */
+	bool by_default;  /* the default action decides */
 	const struct cg_rule *rule;
 };
 
@@ -176,11 +211,16 @@ static bool in_list(const char *const *v, const char *s)
 static enum how how_of(struct cg_action a)
 {
 	switch (a.kind) {
-	case CG_ACT_ALLOW: return H_ALLOW;
-	case CG_ACT_LOG: return H_LOG;
-	case CG_ACT_TRACE: return H_TRACE;
-	case CG_ACT_NOTIFY: return H_NOTIFY;
-	default: return H_DENIED;
+	case CG_ACT_ALLOW:
+		return H_ALLOW;
+	case CG_ACT_LOG:
+		return H_LOG;
+	case CG_ACT_TRACE:
+		return H_TRACE;
+	case CG_ACT_NOTIFY:
+		return H_NOTIFY;
+	default:
+		return H_DENIED;
 	}
 }
 
@@ -495,13 +535,20 @@ static struct cg_pos rule_pos(const struct lctx *x, const struct cg_rule *r)
 static const char *op_sym(uint8_t op)
 {
 	switch (op) {
-	case CG_OP_NE: return "!=";
-	case CG_OP_LT: return "<";
-	case CG_OP_LE: return "<=";
-	case CG_OP_EQ: return "==";
-	case CG_OP_GE: return ">=";
-	case CG_OP_GT: return ">";
-	default: return "?";
+	case CG_OP_NE:
+		return "!=";
+	case CG_OP_LT:
+		return "<";
+	case CG_OP_LE:
+		return "<=";
+	case CG_OP_EQ:
+		return "==";
+	case CG_OP_GE:
+		return ">=";
+	case CG_OP_GT:
+		return ">";
+	default:
+		return "?";
 	}
 }
 
@@ -897,7 +944,8 @@ static bool width_bypass(const struct cg_arg_cond *k, bool permits, uint64_t *re
 		case CG_OP_LE:
 			if (k->op == CG_OP_LT && !v)
 				return false;
-			*ret_seen = k->op == CG_OP_LT ? v - 1 : k->op == CG_OP_LE ? v : v;
+			*ret_seen = k->op == CG_OP_LT ? v - 1 : k->op == CG_OP_LE ? v
+										  : v;
 			break;
 		default:
 			return false;
@@ -1152,7 +1200,8 @@ static void check_notes(struct lctx *x)
 		const char *key = nt->path ? strrchr(nt->path, '.') : NULL;
 		const char *best = NULL;
 		size_t bd = 3;
-		key = key ? key + 1 : nt->path ? nt->path : "";
+		key = key ? key + 1 : nt->path ? nt->path
+					       : "";
 		for (size_t k = 0; k < CG_ARRAY_SIZE(known_fields); k++) {
 			size_t d = edit_distance(key, known_fields[k]);
 			if (d < bd && d < strlen(key)) {
@@ -1321,7 +1370,7 @@ int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o, st
 	if (opts.resolve)
 		memcpy(&x.ro, opts.resolve, opts.resolve->sz < sizeof(x.ro) ? opts.resolve->sz : sizeof(x.ro));
 	x.native = x.ro.native_arch >= 0 && x.ro.native_arch < CG_ARCH_COUNT ? (enum cg_arch_id)x.ro.native_arch
-									    : cg_arch_native();
+									     : cg_arch_native();
 	x.ro.native_arch = (int)x.native;
 	x.kmaj = x.ro.kernel_major;
 	x.kmin = x.ro.kernel_minor;

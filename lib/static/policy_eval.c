@@ -117,7 +117,8 @@ static int verdict_init(struct cg_verdict *v, const char *kind, const char *subj
 
 static const char *baseline_label(const struct cg_policy *p)
 {
-	return p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none";
+	return p->baseline_file ? p->baseline_file : p->baseline ? p->baseline
+								 : "none";
 }
 
 /* ---- closures, images, references ------------------------------------------- */
@@ -309,7 +310,8 @@ static int eval_declared_into(const struct cg_policy *p, char *const *names, siz
 int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, const char *ref, const char *layout_dir,
 			 struct cg_verdict *v, struct cg_error *err)
 {
-	const char *subject = ref ? ref : img->ref_name ? img->ref_name : img->source;
+	const char *subject = ref ? ref : img->ref_name ? img->ref_name
+							: img->source;
 	struct cg_pos none = { 0, 0 };
 	const char *label;
 	int r = verdict_init(v, "image", subject, img->source);

@@ -66,7 +66,8 @@ static void rego_rules(struct cg_strbuf *sb, const char *param, const char *head
 
 static const char *pss_name(enum cg_pss_level l)
 {
-	return l == CG_PSS_RESTRICTED ? "restricted" : l == CG_PSS_BASELINE ? "baseline" : "privileged";
+	return l == CG_PSS_RESTRICTED ? "restricted" : l == CG_PSS_BASELINE ? "baseline"
+									    : "privileged";
 }
 
 /* The policy's parameters, as Rego values (`name := value`, the allowed
@@ -79,7 +80,8 @@ static void params_out(struct cg_strbuf *sb, const struct cg_policy *p, bool reg
 	snprintf(deeper, sizeof(deeper), "%s  ", indent);
 
 	cg_strbuf_addf(sb, "%sbaseline%s", ind, sep);
-	cg_strbuf_add_json_str(sb, p->baseline_file ? p->baseline_file : p->baseline ? p->baseline : "none");
+	cg_strbuf_add_json_str(sb, p->baseline_file ? p->baseline_file : p->baseline ? p->baseline
+										     : "none");
 	cg_strbuf_addf(sb, "%s%smax_calls%s%ld%s", end, ind, sep, p->max_calls, end);
 	cg_strbuf_addf(sb, "%srequire_digest%s%s%s", ind, sep, p->require_digest ? "true" : "false", end);
 	cg_strbuf_addf(sb, "%spod_security%s\"%s\"%s", ind, sep, pss_name(p->pss), end);
@@ -180,7 +182,9 @@ static void rego_test(struct cg_strbuf *sb, const char *file, const struct cg_k8
 	name[l] = '\0';
 	cg_strbuf_init(&note);
 	cg_strbuf_addf(&note, "%s:%d %s: %s%s%s", file, w->pos.line, v->subject,
-		       v->exempt ? "exempt" : denied ? "denied: " : "allowed", denied ? v->findings[0].msg : "",
+		       v->exempt ? "exempt" : denied ? "denied: "
+						     : "allowed",
+		       denied ? v->findings[0].msg : "",
 		       denied && v->n_findings > 1 ? " (and more)" : "");
 	/* names come from the manifest: a line break must not end the comment */
 	for (size_t c = 0; c < note.len; c++)

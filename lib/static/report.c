@@ -72,8 +72,7 @@ bool cg_report_failed(const struct cg_report *r)
 
 int cg_report_format_parse(const char *name, enum cg_report_format *ret)
 {
-	static const char *const names[] = { [CG_REPORT_TEXT] = "text", [CG_REPORT_JSON] = "json",
-					     [CG_REPORT_SARIF] = "sarif", [CG_REPORT_JUNIT] = "junit" };
+	static const char *const names[] = { [CG_REPORT_TEXT] = "text", [CG_REPORT_JSON] = "json", [CG_REPORT_SARIF] = "sarif", [CG_REPORT_JUNIT] = "junit" };
 	for (size_t i = 0; i < CG_ARRAY_SIZE(names); i++)
 		if (strcmp(name, names[i]) == 0) {
 			*ret = (enum cg_report_format)i;
@@ -267,10 +266,18 @@ static void xml_str(struct cg_strbuf *sb, const char *s)
 {
 	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
 		switch (*c) {
-		case '<': CG_STRBUF_LIT(sb, "&lt;"); break;
-		case '>': CG_STRBUF_LIT(sb, "&gt;"); break;
-		case '&': CG_STRBUF_LIT(sb, "&amp;"); break;
-		case '"': CG_STRBUF_LIT(sb, "&quot;"); break;
+		case '<':
+			CG_STRBUF_LIT(sb, "&lt;");
+			break;
+		case '>':
+			CG_STRBUF_LIT(sb, "&gt;");
+			break;
+		case '&':
+			CG_STRBUF_LIT(sb, "&amp;");
+			break;
+		case '"':
+			CG_STRBUF_LIT(sb, "&quot;");
+			break;
 		default:
 			if (*c < 0x20 && *c != '\n' && *c != '\t')
 				cg_strbuf_addf(sb, "&#%u;", *c);

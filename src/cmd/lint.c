@@ -80,7 +80,8 @@ int cmd_lint(int argc, char **argv)
 	if (cli_write("lint", "-", &out) < 0)
 		bad = true;
 	cg_strbuf_release(&out);
-	rc = bad ? EXIT_USAGE : cg_lint_reports_count(&set, (enum cg_severity)threshold) ? EXIT_FINDINGS : EXIT_OK;
+	rc = bad ? EXIT_USAGE : cg_lint_reports_count(&set, (enum cg_severity)threshold) ? EXIT_FINDINGS
+											 : EXIT_OK;
 out:
 	cg_lint_reports_release(&set);
 	opt_list_release(&rr.caps);

@@ -45,7 +45,8 @@ static int do_show(struct cg_policy *p, bool list, bool classes)
 	printf("denied classes:   ");
 	for (size_t i = 0; i < p->n_deny_classes; i++)
 		printf(" %s", p->deny_classes[i]);
-	printf("\npod security:      %s\n", p->pss == CG_PSS_RESTRICTED ? "restricted" : p->pss == CG_PSS_BASELINE ? "baseline" : "privileged");
+	printf("\npod security:      %s\n", p->pss == CG_PSS_RESTRICTED ? "restricted" : p->pss == CG_PSS_BASELINE ? "baseline"
+														   : "privileged");
 	printf("profiles:          contents %s, permissive default %s\n",
 	       p->require_profile_contents ? "checked" : "not checked", p->deny_permissive_default ? "denied" : "allowed");
 	printf("images:            signature %s (%zu keys), %zu trusted registries%s\n",
@@ -94,7 +95,8 @@ static int do_probe(const char *runsc, const char *out)
 		pr.runtime, pr.n_implemented, pr.n_unimplemented, pr.n_builtin, pr.only_probe, pr.only_builtin);
 	cg_strbuf_release(&sb);
 	cg_policy_probe_release(&pr);
-	return r < 0 ? EXIT_USAGE : (pr.only_probe || pr.only_builtin) ? EXIT_FINDINGS : EXIT_OK;
+	return r < 0 ? EXIT_USAGE : (pr.only_probe || pr.only_builtin) ? EXIT_FINDINGS
+								       : EXIT_OK;
 }
 
 static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, bool tests, char *const *inputs,

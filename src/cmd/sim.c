@@ -71,8 +71,8 @@ static void print_sim(const struct cg_closure *c, const char *arch_name, int arc
 		       rule->origin ? rule->origin : "");
 	else
 		printf("rule:    none matched: %s\n", s->ret == cg_action_ret(c->default_action)
-							  ? "default action"
-							  : "architecture check or ENOSYS for calls newer than the profile");
+							      ? "default action"
+							      : "architecture check or ENOSYS for calls newer than the profile");
 	printf("path:    %zu instructions of %zu\n", s->trace.n, s->prog.len);
 	cg_strbuf_init(&l);
 	cg_bpf_disasm_trace(s->prog.insns, s->prog.len, &s->trace, arch, "  ", &l);

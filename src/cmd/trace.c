@@ -278,23 +278,36 @@ int cmd_trace(int argc, char **argv)
 		free(a.cmd);
 		return rc;
 	}
-	v.what = a.ncmd ? a.cmd[0] : a.pid ? "the process" : "the cgroup";
+	v.what = a.ncmd ? a.cmd[0] : a.pid ? "the process"
+					   : "the cgroup";
 	v.quiet = a.quiet;
 	v.progress_on = !a.quiet && isatty(STDERR_FILENO);
 	cg_strbuf_init(&notes);
 	take_signals(&sigs, &old);
 	struct cg_trace_opts to = {
-		.sz = sizeof(to), .backend = a.use_ptrace ? CG_TRACE_PTRACE : CG_TRACE_AUTO,
-		.argv = a.ncmd ? a.cmd : NULL, .pid = (pid_t)a.pid, .cgroup = a.cgroup,
-		.serve_after_syscall = a.serve_sys, .serve_timer = a.serve_after >= 0,
+		.sz = sizeof(to),
+		.backend = a.use_ptrace ? CG_TRACE_PTRACE : CG_TRACE_AUTO,
+		.argv = a.ncmd ? a.cmd : NULL,
+		.pid = (pid_t)a.pid,
+		.cgroup = a.cgroup,
+		.serve_after_syscall = a.serve_sys,
+		.serve_timer = a.serve_after >= 0,
 		.serve_after_ms = a.serve_after >= 0 ? (uint64_t)a.serve_after * 1000 : 0,
-		.serve_port = (unsigned)a.serve_port, .serve_signal = SIGUSR1, .phased = a.phases,
-		.duration_ms = (uint64_t)a.duration * 1000, .signals = &sigs, .on_event = on_event, .userdata = &v,
-		.max_tasks = (unsigned)a.max_tasks, .max_values = (unsigned)a.max_values,
+		.serve_port = (unsigned)a.serve_port,
+		.serve_signal = SIGUSR1,
+		.phased = a.phases,
+		.duration_ms = (uint64_t)a.duration * 1000,
+		.signals = &sigs,
+		.on_event = on_event,
+		.userdata = &v,
+		.max_tasks = (unsigned)a.max_tasks,
+		.max_values = (unsigned)a.max_values,
 	};
 	if ((r = cg_trace_new(&to, &t, &err)) < 0) {
 		cli_error("trace", "%s", err.msg);
-		rc = r == -ENOENT ? 127 : r == -EACCES ? 126 : r == -EINVAL || r == -ESRCH ? EXIT_USAGE : EXIT_SETUP;
+		rc = r == -ENOENT ? 127 : r == -EACCES          ? 126
+				  : r == -EINVAL || r == -ESRCH ? EXIT_USAGE
+								: EXIT_SETUP;
 		goto out;
 	}
 	if (cg_trace_backend_used(t) == CG_TRACE_PTRACE)

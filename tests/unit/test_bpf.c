@@ -76,11 +76,9 @@ struct vcase {
 static const struct vcase vcases[] = {
 	{ "allow all", P(RET(ALLOW)), NULL },
 	{ "ret a", P(BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
-	{ "arch check", P(LD_ARCH, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-			  RET(SECCOMP_RET_KILL_PROCESS), RET(ALLOW)), NULL },
+	{ "arch check", P(LD_ARCH, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0), RET(SECCOMP_RET_KILL_PROCESS), RET(ALLOW)), NULL },
 	{ "ld len", P(BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
-	{ "ldx len", P(BPF_STMT(BPF_LDX | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_MISC | BPF_TXA, 0),
-		       BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
+	{ "ldx len", P(BPF_STMT(BPF_LDX | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_MISC | BPF_TXA, 0), BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
 	{ "last arg word", P(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 60), RET(ALLOW)), NULL },
 	{ "div by x", P(BPF_STMT(BPF_ALU | BPF_DIV | BPF_X, 0), RET(ALLOW)), NULL },
 	{ "shift by 31", P(BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 31), RET(ALLOW)), NULL },
@@ -90,8 +88,7 @@ static const struct vcase vcases[] = {
 	    BPF_STMT(BPF_LD | BPF_MEM, 3), BPF_STMT(BPF_RET | BPF_A, 0)),
 	  NULL },
 	/* The kernel's check keeps the write seen before a return. */
-	{ "scratch after ret", P(BPF_STMT(BPF_ST, 0), RET(ALLOW), BPF_STMT(BPF_LD | BPF_MEM, 0),
-				 BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
+	{ "scratch after ret", P(BPF_STMT(BPF_ST, 0), RET(ALLOW), BPF_STMT(BPF_LD | BPF_MEM, 0), BPF_STMT(BPF_RET | BPF_A, 0)), NULL },
 	{ "ja to last", P(BPF_STMT(BPF_JMP | BPF_JA, 1), RET(0), RET(ALLOW)), NULL },
 
 	{ "empty", { { 0 } }, 0, "empty program" },
@@ -199,10 +196,10 @@ static long sys_seccomp(unsigned op, unsigned flags, const void *arg)
 #define MAX_PROBES 32
 struct shared {
 	atomic_int done;
-	int install_errno;        /* 0: kernel accepted the filter */
-	int started;              /* probes begun (a killed child leaves one open) */
+	int install_errno; /* 0: kernel accepted the filter */
+	int started;       /* probes begun (a killed child leaves one open) */
 	long ret[MAX_PROBES];
-	int err[MAX_PROBES];      /* errno, or -1: killed by the filter */
+	int err[MAX_PROBES]; /* errno, or -1: killed by the filter */
 	uint64_t args[MAX_PROBES][6];
 	int nprobes;
 	struct sock_fprog prog;
@@ -381,7 +378,8 @@ static size_t gen_program(struct sock_filter *p)
 			break;
 		case 5:
 			p[n++] = (struct sock_filter)BPF_STMT(rnd() % 2 ? BPF_LD | BPF_W | BPF_LEN
-								       : BPF_LDX | BPF_W | BPF_LEN, 0);
+									: BPF_LDX | BPF_W | BPF_LEN,
+							      0);
 			break;
 		case 6:
 			p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_NEG, 0);
@@ -440,7 +438,8 @@ static int test_run_kernel_differential(void)
 		s->nprobes = 12;
 		for (int i = 0; i < s->nprobes; i++)
 			for (int j = 0; j < 6; j++)
-				s->args[i][j] = i == 0 ? 0 : rnd() % 3 ? rnd() : rnd() % 4;
+				s->args[i][j] = i == 0 ? 0 : rnd() % 3 ? rnd()
+								       : rnd() % 4;
 		if (kernel_run(s, p, n) < 0 || s->install_errno) {
 			CHECKF(false, "kernel run failed (seed 0x%llx, install errno %d)",
 			       (unsigned long long)seed, s->install_errno);
@@ -481,10 +480,10 @@ static const struct sock_filter allowlist[] = {
 	/* 0 */ LD_ARCH,
 	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 8),
 	/* 2 */ LD_NR,
-	/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 59, 4, 0),   /* execve -> 8 */
-	/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),    /* read -> 8 */
-	/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0),    /* write -> 8 */
-	/* 6 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 400, 0, 2),  /* >= 400 -> 7, else 9 */
+	/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 59, 4, 0),  /* execve -> 8 */
+	/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),   /* read -> 8 */
+	/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0),   /* write -> 8 */
+	/* 6 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 400, 0, 2), /* >= 400 -> 7, else 9 */
 	/* 7 */ RET(SECCOMP_RET_TRAP | 7),
 	/* 8 */ RET(ALLOW),
 	/* 9 */ RET(ERRNO(1)),
@@ -624,8 +623,8 @@ static int test_run_scratch(void)
 		BPF_STMT(BPF_LDX | BPF_IMM, 5),
 		BPF_STMT(BPF_STX, 15),
 		BPF_STMT(BPF_LD | BPF_IMM, 0),
-		BPF_STMT(BPF_LDX | BPF_MEM, 0),  /* X = nr */
-		BPF_STMT(BPF_LD | BPF_MEM, 15),  /* A = 5 */
+		BPF_STMT(BPF_LDX | BPF_MEM, 0), /* X = nr */
+		BPF_STMT(BPF_LD | BPF_MEM, 15), /* A = 5 */
 		BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};
@@ -736,7 +735,8 @@ static int test_libseccomp(void)
 	CHECK_EQ_INT(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mkdirat), 0), 0);
 	CHECK_EQ_INT(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(dup3), 1, SCMP_A2(SCMP_CMP_EQ, 5)), 0);
 	CHECK_EQ_INT(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(personality), 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xff00, 0x4200)), 0);
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, 0xff00, 0x4200)),
+		     0);
 	r = export_prog(ctx, &prog);
 	CHECK_EQ_INT(r, 0);
 	if (r < 0) {
@@ -1013,8 +1013,8 @@ static int test_cache_predict(void)
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x40, 4, 0), /* 64..127 -> ERRNO */
 		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 100, 3, 0),
 		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 10, 0, 1),
-		BPF_STMT(BPF_JMP | BPF_JA, 2),  /* 10..63 -> ALLOW */
-		RET(SECCOMP_RET_LOG), /* 0..9: LOG is not ALLOW */
+		BPF_STMT(BPF_JMP | BPF_JA, 2), /* 10..63 -> ALLOW */
+		RET(SECCOMP_RET_LOG),          /* 0..9: LOG is not ALLOW */
 		RET(ERRNO(1)),
 		RET(ALLOW),
 	};

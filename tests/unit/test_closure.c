@@ -207,9 +207,14 @@ static int test_kernel_tbl(void)
 /* Where the installed libseccomp knows a name, it agrees with capgate. */
 static int test_libseccomp_agrees(void)
 {
-	static const struct { enum cg_arch_id a; uint32_t tok; } arches[] = {
-		{ CG_ARCH_X86_64, SCMP_ARCH_X86_64 }, { CG_ARCH_X86, SCMP_ARCH_X86 },
-		{ CG_ARCH_AARCH64, SCMP_ARCH_AARCH64 }, { CG_ARCH_ARM, SCMP_ARCH_ARM },
+	static const struct {
+		enum cg_arch_id a;
+		uint32_t tok;
+	} arches[] = {
+		{ CG_ARCH_X86_64, SCMP_ARCH_X86_64 },
+		{ CG_ARCH_X86, SCMP_ARCH_X86 },
+		{ CG_ARCH_AARCH64, SCMP_ARCH_AARCH64 },
+		{ CG_ARCH_ARM, SCMP_ARCH_ARM },
 	};
 	int compared = 0;
 	for (size_t k = 0; k < CG_ARRAY_SIZE(arches); k++)
@@ -247,8 +252,7 @@ static int test_actions(void)
 static int test_strip_extensions(void)
 {
 	_cleanup_(cg_closure_freep) struct cg_closure *c = cg_closure_new();
-	struct cg_rule r = { .name = "read", .action = { CG_ACT_ALLOW, 0 }, .arch_mask = CG_ARCH_BIT(CG_ARCH_X86_64),
-			     .phases = 1, .count = 3, .origin = "trace" };
+	struct cg_rule r = { .name = "read", .action = { CG_ACT_ALLOW, 0 }, .arch_mask = CG_ARCH_BIT(CG_ARCH_X86_64), .phases = 1, .count = 3, .origin = "trace" };
 	uint64_t a[6] = { 0 };
 
 	CHECK(c);

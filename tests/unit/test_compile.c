@@ -309,7 +309,7 @@ static int test_rule_in_scope(void)
 	CHECK(!cg_rule_in_scope(&r64, 0, -1));           /* no accepted arch: never */
 	CHECK(cg_rule_in_scope(&p1, x86, 1));
 	CHECK(!cg_rule_in_scope(&p1, x86, 0));
-	CHECK(cg_rule_in_scope(&p1, x86, -1));           /* any phase */
+	CHECK(cg_rule_in_scope(&p1, x86, -1)); /* any phase */
 	return 0;
 }
 

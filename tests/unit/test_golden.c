@@ -246,7 +246,7 @@ static bool expand_arches(const char *spec, uint32_t filter, uint32_t *ret)
 		if (strcmp(n, "all") == 0 || strcmp(n, "all_le") == 0 || strcmp(n, "all_be") == 0 ||
 		    strcmp(n, "all_64") == 0) {
 			for (int a = 0; a < CG_ARCH_COUNT; a++) {
-				bool in = strcmp(n, "all") == 0 ? true
+				bool in = strcmp(n, "all") == 0      ? true
 					  : strcmp(n, "all_le") == 0 ? arch_le(a)
 					  : strcmp(n, "all_be") == 0 ? !arch_le(a)
 								     : arch_64(a);
@@ -271,21 +271,20 @@ static bool expand_arches(const char *spec, uint32_t filter, uint32_t *ret)
 /* ---- running a table -------------------------------------------------- */
 
 struct run_stats {
-	int rows;             /* bpf-sim rows in the file */
-	long evals;           /* expanded evaluations */
+	int rows;   /* bpf-sim rows in the file */
+	long evals; /* expanded evaluations */
 	long matched;
-	long differ;          /* documented differences */
-	long skipped;         /* name not on that arch */
-	long mismatches;      /* unexplained */
-	long self;            /* program != cg_compile_expect (compiler vs its own reference) */
+	long differ;     /* documented differences */
+	long skipped;    /* name not on that arch */
+	long mismatches; /* unexplained */
+	long self;       /* program != cg_compile_expect (compiler vs its own reference) */
 };
 
 static int load_closure(const char *path, struct cg_closure **ret)
 {
 	struct cg_profile *p = NULL;
 	struct cg_error err = { 0 };
-	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = CG_ARCH_X86_64, .default_caps = true,
-				      .kernel_major = 6, .kernel_minor = 18 };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = CG_ARCH_X86_64, .default_caps = true, .kernel_major = 6, .kernel_minor = 18 };
 	if (cg_profile_load(path, &p, &err) < 0 || cg_profile_resolve(p, &ro, ret, &err) < 0) {
 		CHECKF(0, "%s: %s", path, err.msg);
 		cg_profile_free(p);
@@ -400,7 +399,7 @@ static int run_table(const char *file, const char *tests_path, const char *profi
 		uint64_t slo, shi, lo[6], hi[6], vals[6][MAX_SAMPLES];
 		size_t nv[6], n_nrs = 0;
 		bool named = false, ok = nt == 10 && expand_arches(tok[1], c->arch_mask, &arches) &&
-					  parse_result(tok[9], &want);
+					 parse_result(tok[9], &want);
 		for (int k = 0; ok && k < 6; k++) {
 			ok = parse_range(tok[3 + k], &lo[k], &hi[k]);
 			if (ok)
@@ -528,8 +527,7 @@ static int test_libseccomp_tables(void)
 	for (size_t i = 0; i < man->n_used; i++) {
 		struct run_stats st;
 		char prof[1024];
-		struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1, .no_enosys_stub = true,
-					     .has_bad_arch = true, .bad_arch = { CG_ACT_KILL_THREAD, 0 } };
+		struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1, .no_enosys_stub = true, .has_bad_arch = true, .bad_arch = { CG_ACT_KILL_THREAD, 0 } };
 		snprintf(path, sizeof(path), "%s/%s.tests", dir, man->used[i]);
 		snprintf(prof, sizeof(prof), "%s/libseccomp/%s.json", golden_dir(), man->used[i]);
 		if (run_table(man->used[i], path, prof, &o, man, &st) < 0)

@@ -369,7 +369,7 @@ static bool gk_exempt(const struct gk_params *g, const char *image)
 	for (size_t i = 0; image && i < g->n_exempt; i++) {
 		size_t len = strlen(g->exempt[i]);
 		if (len && g->exempt[i][len - 1] == '*' ? strncmp(image, g->exempt[i], len - 1) == 0
-							  : strcmp(image, g->exempt[i]) == 0)
+							: strcmp(image, g->exempt[i]) == 0)
 			return true;
 	}
 	return false;

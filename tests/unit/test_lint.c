@@ -13,8 +13,7 @@ static const char *const no_caps[] = { NULL };
  * results do not depend on the machine running the tests. */
 static struct cg_resolve_opts ro_default(void)
 {
-	return (struct cg_resolve_opts){ .sz = sizeof(struct cg_resolve_opts), .default_caps = true,
-					 .kernel_major = 6, .kernel_minor = 1, .native_arch = CG_ARCH_X86_64 };
+	return (struct cg_resolve_opts){ .sz = sizeof(struct cg_resolve_opts), .default_caps = true, .kernel_major = 6, .kernel_minor = 1, .native_arch = CG_ARCH_X86_64 };
 }
 
 static struct cg_lint_report *lint_with(const char *json, const struct cg_resolve_opts *ro)
@@ -77,7 +76,7 @@ static const struct cg_lint_finding *find_call(const struct cg_lint_report *r, c
 	return NULL;
 }
 
-#define ALLOWLIST(extra)                                                                              \
+#define ALLOWLIST(extra)                                                                                     \
 	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\"], \"syscalls\": [" \
 	"{\"names\": [\"execve\", \"brk\", \"mmap\", \"exit_group\", \"arch_prctl\", \"read\", \"write\"], " \
 	"\"action\": \"SCMP_ACT_ALLOW\"}" extra "]}"
@@ -572,12 +571,18 @@ static int test_lint_path(void)
 static int test_whole_corpus(void)
 {
 	static const char *const files[] = {
-		"mission/profiles/seed-base.json", "mission/profiles/seed-database.json",
-		"mission/profiles/seed-minimal.json", "corpus/profiles/docker-fixtures-conditional_include.json",
-		"corpus/profiles/docker-fixtures-default-old-format.json", "corpus/profiles/docker-fixtures-example.json",
-		"corpus/profiles/jessfraz-chrome.json", "corpus/profiles/k8s-docs-fine-grained.json",
-		"corpus/profiles/k8s-docs-violation.json", "corpus/profiles/moby-default-without-user-namespaces.json",
-		"corpus/profiles/moby-fixtures-conditional_clone3.json", "corpus/profiles/podman-fixture-example.json",
+		"mission/profiles/seed-base.json",
+		"mission/profiles/seed-database.json",
+		"mission/profiles/seed-minimal.json",
+		"corpus/profiles/docker-fixtures-conditional_include.json",
+		"corpus/profiles/docker-fixtures-default-old-format.json",
+		"corpus/profiles/docker-fixtures-example.json",
+		"corpus/profiles/jessfraz-chrome.json",
+		"corpus/profiles/k8s-docs-fine-grained.json",
+		"corpus/profiles/k8s-docs-violation.json",
+		"corpus/profiles/moby-default-without-user-namespaces.json",
+		"corpus/profiles/moby-fixtures-conditional_clone3.json",
+		"corpus/profiles/podman-fixture-example.json",
 		"corpus/profiles/spo-test-profiles-deny-chmod.json",
 	};
 	size_t nr;

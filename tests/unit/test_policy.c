@@ -66,7 +66,7 @@ static int test_default_policy(void)
 	if (!p)
 		return 0;
 	CHECK(cg_policy_allows(p, "read"));
-	CHECK(!cg_policy_allows(p, "ptrace"));  /* risk class */
+	CHECK(!cg_policy_allows(p, "ptrace")); /* risk class */
 	CHECK(!cg_policy_allows(p, "kexec_load"));
 	CHECK_EQ_INT(p->max_calls, 35);
 
@@ -143,10 +143,10 @@ static int test_explicit_policy(void)
 	CHECKF(p != NULL, "%s", err.msg);
 	if (!p)
 		return 0;
-	CHECK(cg_policy_allows(p, "mount"));      /* only kexec denied as a class */
+	CHECK(cg_policy_allows(p, "mount")); /* only kexec denied as a class */
 	CHECK(!cg_policy_allows(p, "kexec_load"));
 	CHECK(!cg_policy_allows(p, "ptrace"));
-	CHECK(!cg_policy_allows(p, "mseal"));     /* not in the mission's list */
+	CHECK(!cg_policy_allows(p, "mseal")); /* not in the mission's list */
 	/* registry confusion: decided on the parsed reference */
 	CHECK(cg_policy_eval_imageref(p, "registry.example.com.evil.io/app:1", NULL, &v, &err) == 0);
 	CHECK(has_msg(&v, "image registry.example.com.evil.io/app:1 is not from a trusted registry"));
@@ -183,7 +183,8 @@ static int test_psa_corpus(void)
 			struct cg_k8s_workload **ws = NULL;
 			path[strcspn(path, "\n")] = '\0';
 			snprintf(pol, sizeof(pol), "baseline: none\ndenyClasses: []\nmaxCalls: 0\npodSecurity: %s\n"
-						  "profiles: {requireContents: false}\n", levels[l]);
+						   "profiles: {requireContents: false}\n",
+				 levels[l]);
 			p = policy_str(pol, &err);
 			if (!p || cg_read_file(path, &buf, &len, &err) < 0 ||
 			    cg_k8s_parse(buf, len, path, &ws, &n, &skipped, &err) < 0) {
@@ -367,8 +368,10 @@ static int test_eval_path_report(void)
 	CHECK(cg_report_count(rep) == 1);
 	CHECK(cg_report_format_parse("xml", &f) == -EINVAL);
 	static const char *const formats[][2] = {
-		{ "text", "FAIL    " }, { "json", "\"summary\": {\"checked\": 1, \"failed\": 1}" },
-		{ "sarif", "\"ruleId\": \"risk-class-denied\"" }, { "junit", "<failure message=\"syscall ptrace" },
+		{ "text", "FAIL    " },
+		{ "json", "\"summary\": {\"checked\": 1, \"failed\": 1}" },
+		{ "sarif", "\"ruleId\": \"risk-class-denied\"" },
+		{ "junit", "<failure message=\"syscall ptrace" },
 	};
 	for (size_t i = 0; i < CG_ARRAY_SIZE(formats); i++) {
 		struct cg_strbuf sb;

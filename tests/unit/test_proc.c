@@ -79,7 +79,7 @@ static int test_exec_find_path(void)
 	free(p);
 	p = NULL;
 	snprintf(path, sizeof(path), "%s", dir);
-	CHECK_EQ_INT(find(path, "sub", &p, &err), -ENOENT); /* a directory is no command */
+	CHECK_EQ_INT(find(path, "sub", &p, &err), -ENOENT);   /* a directory is no command */
 	CHECK_EQ_INT(find(path, "plain", &p, &err), -EACCES); /* found, not executable */
 	CHECK_CONTAINS(err.msg, "cannot execute plain: Permission denied");
 	CHECK_EQ_INT(find(path, "capgate-no-such-program", &p, &err), -ENOENT);

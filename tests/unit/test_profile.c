@@ -170,8 +170,7 @@ static int test_docker_includes(void)
 	struct cg_closure *c = NULL;
 	struct cg_error err = { 0 };
 	const char *admin[] = { "CAP_SYS_ADMIN" };
-	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true,
-				      .kernel_major = 6, .kernel_minor = 1 };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true, .kernel_major = 6, .kernel_minor = 1 };
 	uint64_t z[6] = { 0 };
 	snprintf(path, sizeof(path), "%s/corpus/profiles/docker-default.json", t_shared());
 	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);

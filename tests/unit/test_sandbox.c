@@ -105,10 +105,10 @@ static int run_in_child(const struct cg_sandbox *sb, int (*fn)(void *), void *ar
 	return st;
 }
 
-#define CHECK_EXIT(st, code)                                                                   \
+#define CHECK_EXIT(st, code)                                                                          \
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == (code), "status %#x: expected exit %d, got %s %d", \
 	       (st), (code), WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st))
-#define CHECK_SIG(st, sig)                                                                     \
+#define CHECK_SIG(st, sig)                                                                            \
 	CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == (sig), "status %#x: expected signal %d, got %s %d", \
 	       (st), (sig), WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st))
 
@@ -282,7 +282,10 @@ static int body_int80_getpid(void *a)
 	(void)a;
 	long ret;
 	/* i386 getpid is 20 */
-	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory", "rcx", "r11");
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(20L)
+			 : "memory", "rcx", "r11");
 	return ret == getpid() ? 0 : 1;
 }
 
@@ -302,7 +305,8 @@ static int test_escape_int80(void)
 		if (t_cur_failed)
 			return 0;
 		SKIP("int 0x80 from a 64-bit process does not work on this kernel even without a filter "
-		     "(status %#x); emulator path checked", base);
+		     "(status %#x); emulator path checked",
+		     base);
 	}
 	int st = run_in_child(sb, body_int80_getpid, NULL);
 	CHECK_SIG(st, SIGSYS);
@@ -743,8 +747,7 @@ static int listen_on(uint16_t *port)
 
 static int connect_to(uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	if (s < 0)
 		return -errno;
@@ -764,8 +767,7 @@ static int body_tcp(void *a)
 	if (connect_to(port_no) != -EACCES)
 		return 2;
 	/* bind is handled too: a port not listed is denied */
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_no),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_no), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EACCES)
 		return 3;

@@ -270,9 +270,7 @@ static int check_record(enum cg_trace_backend b)
 {
 	char *argv[] = { "sleep", "30", NULL };
 	struct seen seen = { 0 };
-	struct cg_trace_opts o = { .sz = sizeof(o), .backend = b, .argv = argv, .serve_timer = true,
-				   .serve_after_ms = 0, .duration_ms = 300, .on_event = count_event,
-				   .userdata = &seen };
+	struct cg_trace_opts o = { .sz = sizeof(o), .backend = b, .argv = argv, .serve_timer = true, .serve_after_ms = 0, .duration_ms = 300, .on_event = count_event, .userdata = &seen };
 	struct cg_trace_closure_opts co = { .sz = sizeof(co) };
 	_cleanup_(cg_trace_freep) struct cg_trace *t = NULL;
 	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = NULL;
