@@ -399,6 +399,11 @@ static int open_archive(const char *path, const char *ref, struct cg_image *img,
 		struct fy_document **docs = NULL;
 		size_t n = 0;
 		bool json = false;
+		char first = cg_oci_json_first(mbuf, mlen);
+		if (first && first != '[') { /* JSON only: never the YAML parser (see oci.c) */
+			r = cg_error_set(err, -EINVAL, "%s: expected a JSON list of images", msrc);
+			goto out;
+		}
 		if ((r = cg_doc_parse_all(mbuf, mlen, msrc, &docs, &n, &json, err)) < 0)
 			goto out;
 		doc = docs[0];

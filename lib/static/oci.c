@@ -78,14 +78,29 @@ int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const c
 	return 0;
 }
 
+char cg_oci_json_first(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return i < len ? buf[i] : '\0';
+}
+
 int cg_oci_json_parse(const char *buf, size_t len, const char *source, struct fy_document **ret,
-		   struct cg_error *err)
+		      struct cg_error *err)
 {
 	struct fy_document **docs = NULL;
 	size_t n = 0;
 	bool json = false;
+	char first = cg_oci_json_first(buf, len);
 	int r;
 
+	/* Image documents are JSON: anything else is refused before the YAML
+	 * parser sees it (libfyaml 0.7.12 crashes on some block YAML, e.g.
+	 * "? ::\t?", and nothing here needs YAML). */
+	if (first && first != '{')
+		return cg_error_set(err, -EINVAL, "%s: expected one JSON object", source);
 	if ((r = cg_doc_parse_all(buf, len, source, &docs, &n, &json, err)) < 0)
 		return r;
 	if (!json || n != 1 || !cg_doc_is_mapping(fy_document_root(docs[0])))

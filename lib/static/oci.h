@@ -73,6 +73,11 @@ bool cg_oci_is_index_type(const char *mt);
 int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const char *what, char **ret,
 		     size_t *ret_len, struct cg_error *err);
 
+/* The first character after leading JSON whitespace, '\0' if none: what
+ * a document must start with ('{', '[') is checked before it is parsed, so
+ * that untrusted image data never reaches the YAML parser. */
+char cg_oci_json_first(const char *buf, size_t len);
+
 /* Parse a single JSON object; the document owns the root node. */
 int cg_oci_json_parse(const char *buf, size_t len, const char *source, struct fy_document **ret,
 		      struct cg_error *err);

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include "static/oci.h"
 #include "static/sign.h"
 #include "static/tar.h"
 #include "t.h"
@@ -1257,6 +1258,10 @@ static int test_docker_archive(void)
 		struct tar_member m4[] = { { "manifest.json", "{\"Config\":\"c.json\"}" } };
 		write_tar(path, m4, 1);
 		expect_archive_error(path, NULL, -EINVAL, "expected a JSON list of images");
+		/* block YAML that crashes libfyaml 0.7.12 never reaches it */
+		struct tar_member m4y[] = { { "manifest.json", "? ::\t?" } };
+		write_tar(path, m4y, 1);
+		expect_archive_error(path, NULL, -EINVAL, "expected a JSON list of images");
 		struct tar_member m5[] = { { "c.json", "{}" } };
 		write_tar(path, m5, 1);
 		expect_archive_error(path, NULL, -ENOENT, "no member 'manifest.json'");
@@ -1383,7 +1388,21 @@ static int test_sign_payload_parse(void)
 
 	snprintf(json, sizeof(json), "critical: {}\n");
 	CHECK_EQ_INT(cg_sign_payload_parse(json, strlen(json), "payload.json", &p, &err), -EINVAL);
-	CHECK_CONTAINS(err.msg, "payload.json");
+	CHECK_CONTAINS(err.msg, "payload.json: expected one JSON object");
+
+	/* found by fuzz_cosign: this block YAML crashed libfyaml 0.7.12 when
+	 * its parser was destroyed; image documents never reach the YAML parser */
+	CHECK_EQ_INT(cg_sign_payload_parse("? ::\t?", 6, "payload.json", &p, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "payload.json: expected one JSON object");
+	CHECK_EQ_INT(cg_sign_payload_parse(" \n? ::\t- a", 11, "payload.json", &p, &err), -EINVAL);
+	{
+		struct cg_oci_manifest m;
+		char **k = NULL, **v = NULL;
+		size_t n = 0;
+		CHECK_EQ_INT(cg_oci_manifest_parse("? ::\t?", 6, "m.json", false, NULL, &m, &err), -EINVAL);
+		CHECK_EQ_INT(cg_oci_config_labels("? x::\t-", 8, "c.json", &k, &v, &n, &err), -EINVAL);
+		CHECK(k == NULL && n == 0);
+	}
 	return 0;
 }
 
