@@ -5,7 +5,7 @@
 
 #include <capgate/common.h>
 #include <capgate/error.h>
-#include <sys/types.h>
+#include <capgate/file.h> /* the file reader and writer lived here; kept for callers */
 
 struct cg_strbuf {
 	char *buf;
@@ -25,14 +25,5 @@ CAPGATE_API void cg_strbuf_add(struct cg_strbuf *sb, const void *p, size_t n);
 
 /* Append a string as a JSON string literal (with quotes and escapes). */
 CAPGATE_API void cg_strbuf_add_json_str(struct cg_strbuf *sb, const char *s);
-
-/* Write @n bytes to @path atomically (temp file in the same directory, fsync,
- * rename); "-" means standard output. Returns 0 or a negative errno. */
-CAPGATE_API int cg_write_file_atomic(const char *path, const void *data, size_t n,
-				     mode_t mode, struct cg_error *err);
-
-/* Read a whole file ("-" = stdin) into a NUL-terminated buffer. */
-CAPGATE_API int cg_read_file(const char *path, char **ret_buf, size_t *ret_len,
-			     struct cg_error *err);
 
 #endif

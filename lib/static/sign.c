@@ -27,7 +27,8 @@
  * Transparency-log (Rekor) bundles and Fulcio certificates are not checked:
  * this is key-based verification only.
  */
-#include "static/image_internal.h"
+#include <capgate/file.h>
+#include <capgate/image.h>
 
 #include <errno.h>
 #include <openssl/bio.h>
@@ -39,7 +40,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define COSIGN_TYPE "cosign container image signature"
+#include "static/oci.h"
+#include "static/sign.h"
 
 static void pkeys_free(EVP_PKEY **k, size_t n)
 {
@@ -64,7 +66,7 @@ static int key_load(const char *spec, size_t idx, EVP_PKEY **ret, struct cg_erro
 		len = strlen(spec);
 		bio = BIO_new_mem_buf(spec, (int)(len > INT32_MAX ? INT32_MAX : len));
 	} else {
-		if ((r = oci_read_file(spec, &buf, &len, err)) < 0)
+		if ((r = cg_read_file_max(spec, CG_BLOB_MAX, CG_READ_REGULAR, &buf, &len, err)) < 0)
 			return cg_error_prefix(err, "trusted key: ");
 		bio = BIO_new_mem_buf(buf, (int)len);
 	}
@@ -175,47 +177,63 @@ static void verdict_offer(struct verdict *best, enum stage st, enum cg_sign_stat
 	snprintf(best->identity, sizeof(best->identity), "%s", identity ? identity : "");
 }
 
+/* A member's string value into @out, or "" (absent, not a string, too long). */
+static void str_member(struct fy_node *n, char *out, size_t n_out)
+{
+	if (!cg_doc_is_string(n, true) || !cg_doc_scalar(n, out, n_out))
+		out[0] = '\0';
+}
+
+int cg_sign_payload_parse(const char *buf, size_t len, const char *source, struct cg_sign_payload *ret,
+			  struct cg_error *err)
+{
+	struct fy_document *doc = NULL;
+	struct fy_node *crit;
+	struct cg_sign_payload p;
+	int r;
+
+	if ((r = cg_oci_json_parse(buf, len, source, &doc, err)) < 0)
+		return r;
+	crit = cg_oci_get(fy_document_root(doc), "critical");
+	p.has_critical = cg_doc_is_mapping(crit);
+	str_member(cg_oci_get(crit, "type"), p.type, sizeof(p.type));
+	str_member(cg_oci_get(cg_oci_get(crit, "image"), "docker-manifest-digest"), p.digest, sizeof(p.digest));
+	str_member(cg_oci_get(cg_oci_get(crit, "identity"), "docker-reference"), p.identity, sizeof(p.identity));
+	fy_document_destroy(doc);
+	*ret = p;
+	return 0;
+}
+
 /* Steps 3 and 4 on a payload a trusted key signed. */
 static void payload_check(const char *buf, size_t len, const char *source, const char *image_digest,
 			  const char *key_name, struct verdict *best)
 {
 	struct cg_error perr = { 0 };
-	struct fy_document *doc = NULL;
-	struct fy_node *crit, *n;
-	char type[64], dig[80], ident[256] = "";
-	const char *id = NULL;
+	struct cg_sign_payload p;
+	const char *id;
 
-	if (oci_json_parse(buf, len, source, &doc, &perr) < 0) {
+	if (cg_sign_payload_parse(buf, len, source, &p, &perr) < 0) {
 		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, NULL, "%s", perr.msg);
 		return;
 	}
-	crit = oci_get(fy_document_root(doc), "critical");
-	n = oci_get(oci_get(crit, "identity"), "docker-reference");
-	if (cg_doc_is_string(n, true))
-		id = cg_doc_scalar(n, ident, sizeof(ident));
-	n = oci_get(crit, "type");
-	if (!cg_doc_is_mapping(crit)) {
+	id = p.identity;
+	if (!p.has_critical)
 		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id, "%s: payload has no critical object", source);
-	} else if (!cg_doc_is_string(n, true) || !cg_doc_scalar(n, type, sizeof(type)) ||
-		   strcmp(type, COSIGN_TYPE) != 0) {
+	else if (strcmp(p.type, CG_COSIGN_TYPE) != 0)
 		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id,
-			      "%s: critical.type is not \"" COSIGN_TYPE "\"", source);
-	} else {
-		n = oci_get(oci_get(crit, "image"), "docker-manifest-digest");
-		if (!cg_doc_is_string(n, true) || !cg_doc_scalar(n, dig, sizeof(dig)))
-			verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id,
-				      "%s: payload has no critical.image.docker-manifest-digest", source);
-		else if (strcmp(dig, image_digest) != 0)
-			verdict_offer(best, STAGE_DIGEST, CG_SIGN_DIGEST_MISMATCH, id,
-				      "%s: signed by %s for image %.71s, not this one", source, key_name, dig);
-		else
-			verdict_offer(best, STAGE_VALID, CG_SIGN_VALID, id, "%s: signed by %s", source, key_name);
-	}
-	fy_document_destroy(doc);
+			      "%s: critical.type is not \"" CG_COSIGN_TYPE "\"", source);
+	else if (!p.digest[0])
+		verdict_offer(best, STAGE_PAYLOAD, CG_SIGN_BAD_PAYLOAD, id,
+			      "%s: payload has no critical.image.docker-manifest-digest", source);
+	else if (strcmp(p.digest, image_digest) != 0)
+		verdict_offer(best, STAGE_DIGEST, CG_SIGN_DIGEST_MISMATCH, id,
+			      "%s: signed by %s for image %.71s, not this one", source, key_name, p.digest);
+	else
+		verdict_offer(best, STAGE_VALID, CG_SIGN_VALID, id, "%s: signed by %s", source, key_name);
 }
 
 /* One signature layer, steps 1 to 4. @where names it: "signature sha256:1234abcd layers[0]". */
-static void layer_check(const char *dir, const struct oci_desc *l, const char *where, EVP_PKEY **keys,
+static void layer_check(const char *dir, const struct cg_oci_desc *l, const char *where, EVP_PKEY **keys,
 			const char *const *key_names, size_t n_keys, const char *image_digest, struct verdict *best)
 {
 	struct cg_error lerr = { 0 };
@@ -225,9 +243,9 @@ static void layer_check(const char *dir, const struct oci_desc *l, const char *w
 	size_t k;
 	int r;
 
-	if (!l->media_type || strcmp(l->media_type, COSIGN_MT_SIMPLESIGNING) != 0)
+	if (!l->media_type || strcmp(l->media_type, CG_COSIGN_MT_SIMPLESIGNING) != 0)
 		return; /* other payload formats (attestations) are not signatures of the image */
-	r = oci_blob_read(dir, l->digest, l->size, where, &payload, &len, &lerr);
+	r = cg_oci_blob_read(dir, l->digest, l->size, where, &payload, &len, &lerr);
 	if (r == -EBADMSG) {
 		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_PAYLOAD, NULL,
 			      "%s: payload does not match its digest or size (altered after signing)", where);
@@ -238,7 +256,7 @@ static void layer_check(const char *dir, const struct oci_desc *l, const char *w
 		return;
 	}
 	if (!l->signature) {
-		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_SIGNATURE, NULL, "%s: no annotation " COSIGN_ANN_SIGNATURE,
+		verdict_offer(best, STAGE_BLOB, CG_SIGN_BAD_SIGNATURE, NULL, "%s: no annotation " CG_COSIGN_ANN_SIGNATURE,
 			      where);
 		return;
 	}
@@ -261,7 +279,7 @@ static void layer_check(const char *dir, const struct oci_desc *l, const char *w
 int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const char *const *pem_keys, size_t n_keys,
 			  struct cg_sign_result *ret, struct cg_error *err)
 {
-	struct oci_manifest index = { 0 };
+	struct cg_oci_manifest index = { 0 };
 	struct verdict best = { .stage = STAGE_NONE, .status = CG_SIGN_MISSING };
 	EVP_PKEY **keys = NULL;
 	char **names = NULL;
@@ -271,7 +289,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 
 	if (!dir || !img || !ret)
 		return cg_error_set(err, -EINVAL, "signature check needs a layout, an image and a result");
-	if (!oci_digest_valid(img->manifest_digest))
+	if (!cg_oci_digest_valid(img->manifest_digest))
 		return cg_error_set(err, -EINVAL,
 				    "%s: the image has no manifest digest (a docker-archive?); signatures need an OCI layout",
 				    img->source ? img->source : "image");
@@ -301,12 +319,12 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 		}
 		r = 0;
 	}
-	if ((r = oci_index_load(dir, &index, err)) < 0)
+	if ((r = cg_oci_index_load(dir, &index, err)) < 0)
 		goto out;
 	snprintf(tag, sizeof(tag), "sha256-%s.sig", img->manifest_digest + 7);
 	for (size_t i = 0; i < index.n_items; i++) {
-		const struct oci_desc *d = &index.items[i];
-		struct oci_manifest sig = { 0 };
+		const struct cg_oci_desc *d = &index.items[i];
+		struct cg_oci_manifest sig = { 0 };
 		struct cg_error serr = { 0 };
 		const char *t;
 
@@ -316,7 +334,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 		if (strcmp(t ? t + 1 : d->ref_name, tag) != 0)
 			continue;
 		n_sig++;
-		if (oci_manifest_load(dir, d, &sig, &serr) < 0) {
+		if (cg_oci_manifest_load(dir, d, &sig, &serr) < 0) {
 			verdict_offer(&best, STAGE_BLOB, CG_SIGN_BAD_PAYLOAD, NULL, "signature manifest: %s", serr.msg);
 			continue;
 		}
@@ -326,7 +344,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 			layer_check(dir, &sig.items[l], where, keys, (const char *const *)names, n_keys,
 				    img->manifest_digest, &best);
 		}
-		oci_manifest_release(&sig);
+		cg_oci_manifest_release(&sig);
 		if (best.stage == STAGE_VALID)
 			break;
 	}
@@ -341,7 +359,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 	snprintf(ret->reason, sizeof(ret->reason), "%s", best.reason);
 	snprintf(ret->identity, sizeof(ret->identity), "%s", best.identity);
 out:
-	oci_manifest_release(&index);
+	cg_oci_manifest_release(&index);
 	if (keys)
 		pkeys_free(keys, n_keys);
 	if (names)

@@ -15,6 +15,9 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include "static/oci.h"
+#include "static/sign.h"
+#include "static/tar.h"
 #include "t.h"
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -1255,6 +1258,10 @@ static int test_docker_archive(void)
 		struct tar_member m4[] = { { "manifest.json", "{\"Config\":\"c.json\"}" } };
 		write_tar(path, m4, 1);
 		expect_archive_error(path, NULL, -EINVAL, "expected a JSON list of images");
+		/* block YAML that crashes libfyaml 0.7.12 never reaches it */
+		struct tar_member m4y[] = { { "manifest.json", "? ::\t?" } };
+		write_tar(path, m4y, 1);
+		expect_archive_error(path, NULL, -EINVAL, "expected a JSON list of images");
 		struct tar_member m5[] = { { "c.json", "{}" } };
 		write_tar(path, m5, 1);
 		expect_archive_error(path, NULL, -ENOENT, "no member 'manifest.json'");
@@ -1281,6 +1288,124 @@ static int test_docker_archive(void)
 	return 0;
 }
 
+/* The tar reader on its own: names cleaned, escaping names dropped, the last
+ * member of a name wins, PAX path records, a truncated member refused. */
+static int test_tar_reader(void)
+{
+	static const char zero[1024];
+	struct cg_tar_index t = { 0 };
+	struct cg_error err = { 0 };
+	char path[300], *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/reader.tar", tmp_root);
+	fp = fopen(path, "wb");
+	CHECK(fp != NULL);
+	if (!fp)
+		return 0;
+	tar_header(fp, "../escape", 4, '0');
+	tar_data(fp, "evil", 4);
+	tar_header(fp, "/abs", 4, '0');
+	tar_data(fp, "evil", 4);
+	tar_header(fp, "./a//b/./c", 3, '0');
+	tar_data(fp, "abc", 3);
+	tar_header(fp, "dup", 3, '0');
+	tar_data(fp, "one", 3);
+	tar_header(fp, "dup", 3, '0');
+	tar_data(fp, "two", 3);
+	tar_header(fp, "PaxHeaders/x", 20, 'x');
+	tar_data(fp, "20 path=pax/long/nm\n", 20);
+	tar_header(fp, "short", 3, '0');
+	tar_data(fp, "pax", 3);
+	tar_header(fp, "cut", 4096, '0'); /* data runs past the end */
+	tar_data(fp, "xyz", 3);
+	fwrite(zero, 1, sizeof(zero), fp);
+	fclose(fp);
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(cg_tar_scan(fd, path, &t, &err), 0);
+	CHECK_EQ_INT(t.n, 5);
+	if (t.n == 5) {
+		CHECK_STR(t.v[0].name, "a/b/c");
+		CHECK_STR(t.v[3].name, "pax/long/nm");
+		CHECK_STR(t.v[4].name, "cut");
+	}
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "a/b/c", 100, &buf, &len, &err), 0);
+	CHECK_STR(buf, "abc");
+	free(buf);
+	buf = NULL;
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "dup", 100, &buf, &len, &err), 0);
+	CHECK_STR(buf, "two");
+	free(buf);
+	buf = NULL;
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "pax/long/nm", 100, &buf, &len, &err), 0);
+	CHECK_STR(buf, "pax");
+	free(buf);
+	buf = NULL;
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "../escape", 100, &buf, &len, &err), -ENOENT);
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "cut", (size_t)1 << 20, &buf, &len, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "cut: truncated archive");
+	CHECK_EQ_INT(cg_tar_read(fd, path, &t, "cut", 1000, &buf, &len, &err), -EFBIG);
+	CHECK(buf == NULL);
+	cg_tar_index_release(&t);
+	if (fd >= 0)
+		close(fd);
+
+	{
+		char *c = cg_tar_clean("x/../y", 6);
+		CHECK(c == NULL);
+		c = cg_tar_clean("./x/", 4);
+		CHECK_STR(c, "x");
+		free(c);
+	}
+	return 0;
+}
+
+/* The cosign payload parser: fields read, odd members left empty. */
+static int test_sign_payload_parse(void)
+{
+	char json[600];
+	struct cg_sign_payload p;
+	struct cg_error err = { 0 };
+
+	payload_json(json, sizeof(json), CG_COSIGN_TYPE, "sha256:" H64, "registry.example.com/app");
+	CHECK_EQ_INT(cg_sign_payload_parse(json, strlen(json), "p", &p, &err), 0);
+	CHECK(p.has_critical);
+	CHECK_STR(p.type, CG_COSIGN_TYPE);
+	CHECK_STR(p.digest, "sha256:" H64);
+	CHECK_STR(p.identity, "registry.example.com/app");
+
+	snprintf(json, sizeof(json), "{\"critical\": {\"type\": 5, \"image\": [], \"identity\": {\"docker-reference\": null}}}");
+	CHECK_EQ_INT(cg_sign_payload_parse(json, strlen(json), "p", &p, &err), 0);
+	CHECK(p.has_critical && !p.type[0] && !p.digest[0] && !p.identity[0]);
+
+	snprintf(json, sizeof(json), "{\"critical\": \"x\"}");
+	CHECK_EQ_INT(cg_sign_payload_parse(json, strlen(json), "p", &p, &err), 0);
+	CHECK(!p.has_critical);
+
+	snprintf(json, sizeof(json), "critical: {}\n");
+	CHECK_EQ_INT(cg_sign_payload_parse(json, strlen(json), "payload.json", &p, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "payload.json: expected one JSON object");
+
+	/* found by fuzz_cosign: this block YAML crashed libfyaml 0.7.12 when
+	 * its parser was destroyed; image documents never reach the YAML parser */
+	CHECK_EQ_INT(cg_sign_payload_parse("? ::\t?", 6, "payload.json", &p, &err), -EINVAL);
+	CHECK_CONTAINS(err.msg, "payload.json: expected one JSON object");
+	CHECK_EQ_INT(cg_sign_payload_parse(" \n? ::\t- a", 11, "payload.json", &p, &err), -EINVAL);
+	{
+		struct cg_oci_manifest m;
+		char **k = NULL, **v = NULL;
+		size_t n = 0;
+		CHECK_EQ_INT(cg_oci_manifest_parse("? ::\t?", 6, "m.json", false, NULL, &m, &err), -EINVAL);
+		CHECK_EQ_INT(cg_oci_config_labels("? x::\t-", 8, "c.json", &k, &v, &n, &err), -EINVAL);
+		CHECK(k == NULL && n == 0);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "/tmp/capgate-test-image-XXXXXX");
@@ -1298,6 +1423,8 @@ int main(void)
 	RUN(test_layout_tampering_and_errors);
 	RUN(test_sign_verify);
 	RUN(test_docker_archive);
+	RUN(test_tar_reader);
+	RUN(test_sign_payload_parse);
 	nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	T_DONE();
 }
