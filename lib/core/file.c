@@ -160,4 +160,3 @@ int cg_read_file(const char *path, char **ret_buf, size_t *ret_len, struct cg_er
 {
 	return cg_read_file_max(path, CG_READ_FILE_MAX, 0, ret_buf, ret_len, err);
 }
-

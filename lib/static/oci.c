@@ -48,7 +48,7 @@ int cg_oci_sha256(const void *p, size_t n, char out[72])
 }
 
 int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const char *what, char **ret,
-		  size_t *ret_len, struct cg_error *err)
+		     size_t *ret_len, struct cg_error *err)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	char got[72];

@@ -14,10 +14,10 @@
 
 /* What a payload says; "" where it says nothing usable. */
 struct cg_sign_payload {
-	bool has_critical;   /* "critical" is an object */
-	char type[64];       /* critical.type */
-	char digest[80];     /* critical.image.docker-manifest-digest */
-	char identity[256];  /* critical.identity.docker-reference */
+	bool has_critical;  /* "critical" is an object */
+	char type[64];      /* critical.type */
+	char digest[80];    /* critical.image.docker-manifest-digest */
+	char identity[256]; /* critical.identity.docker-reference */
 };
 
 /* Parse a simple-signing payload: one JSON object, else -EINVAL with the

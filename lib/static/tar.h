@@ -13,8 +13,8 @@
 
 /* A regular file in the archive. */
 struct cg_tar_entry {
-	char *name;    /* cleaned: "a/b", never absolute, never ".." */
-	off_t offset;  /* of the data */
+	char *name;   /* cleaned: "a/b", never absolute, never ".." */
+	off_t offset; /* of the data */
 	uint64_t size;
 };
 

@@ -27,7 +27,7 @@
 struct ref_case {
 	const char *in;
 	const char *registry, *repository, *tag, *digest; /* registry NULL = must fail */
-	const char *why; /* valid: "d" when registry_defaulted; invalid: a piece of the message */
+	const char *why;                                  /* valid: "d" when registry_defaulted; invalid: a piece of the message */
 };
 
 static const struct ref_case ref_cases[] = {
@@ -882,10 +882,10 @@ static void payload_json(char *out, size_t n, const char *type, const char *dige
 }
 
 struct sig_layer {
-	const char *payload;    /* signed and stored */
-	const char *stored;     /* stored instead of payload (tampering); NULL = payload */
+	const char *payload; /* signed and stored */
+	const char *stored;  /* stored instead of payload (tampering); NULL = payload */
 	EVP_PKEY *key;
-	bool bad_digest_field;  /* the layer descriptor names the payload's digest but the blob differs */
+	bool bad_digest_field; /* the layer descriptor names the payload's digest but the blob differs */
 };
 
 /* Write the "sha256-<hex>.sig" manifest for image digest @img_dig. */
@@ -1112,7 +1112,9 @@ static void tar_header(FILE *fp, const char *name, size_t size, char type)
 	snprintf((char *)h + 136, 12, "%011o", 0);
 	memset(h + 148, ' ', 8);
 	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257, "ustar\0"
+			"00",
+	       8);
 	for (int i = 0; i < 512; i++)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
