@@ -49,8 +49,8 @@ spec:
     spec:
       securityContext: {seccompProfile: {type: RuntimeDefault}}
       containers:
-        - {name: app, image: registry.example.com/app:1}
-        - {name: side, image: registry.example.com/side:1}
+        - {name: app, image: registry.example.com/app:1, securityContext: {allowPrivilegeEscalation: false}}
+        - {name: side, image: registry.example.com/side:1, securityContext: {allowPrivilegeEscalation: false}}
 YAML
 expect declared-denied 1 "$C" check "$t/declared.yaml"
 grep -q "container side: syscall ptrace is in the denied risk class" "$t/out" && ok declared-reason || fail declared-reason
@@ -77,7 +77,7 @@ spec:
   containers:
     - name: app
       image: registry.example.com/app:1
-      securityContext: {seccompProfile: {type: Localhost, localhostProfile: profiles/small.json}}
+      securityContext: {allowPrivilegeEscalation: false, seccompProfile: {type: Localhost, localhostProfile: profiles/small.json}}
 YAML
 expect undeclared-call 1 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
 grep -q "permits getpid, which annotation io.capgate.syscalls/app does not declare" "$t/out" && ok undeclared-reason || fail undeclared-reason
@@ -132,7 +132,7 @@ expect digest-mismatch-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img
 grep -q "for image sha256:2d71.*not this one" "$t/out" && ok digest-mismatch-reason || { fail digest-mismatch-reason; cat "$t/out"; }
 expect signed-but-ptrace 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-ptrace"
 # a Pod referring to the image: the signature is looked up in the layouts given
-printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "registry.example.com/app:1"}]\n' >"$t/signedpod.yaml"
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "registry.example.com/app:1", securityContext: {allowPrivilegeEscalation: false}}]\n' >"$t/signedpod.yaml"
 expect pod-signed-image 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-signed" "$t/signedpod.yaml"
 expect pod-wrongkey-image 1 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-wrongkey" "$t/signedpod.yaml"
 expect pod-no-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/signedpod.yaml"
@@ -170,8 +170,8 @@ printf 'baseline: gvisor\nmaxCalls: 3\ndeny: [ptrace]\nmaxCalls: 40\n' >"$t/dupp
 expect dup-policy-key 2 "$C" check --policy "$t/duppolicy.yaml" "$S/mission/profiles/seed-minimal.json"
 grep -q "duppolicy.yaml:4:1: duplicate key 'maxCalls'" "$t/err" && ok dup-policy-key-position || { fail dup-policy-key-position; cat "$t/err"; }
 # a manifest that merely mentions defaultAction (a ConfigMap holding a profile) is read as a manifest
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n  p.json: "{\\"defaultAction\\": \\"SCMP_ACT_ERRNO\\"}"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: a, image: x}]\n' >"$t/configmap.yaml"
-expect manifest-mentions-defaultaction 0 "$C" check "$t/configmap.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n  p.json: "{\\"defaultAction\\": \\"SCMP_ACT_ERRNO\\"}"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: a, image: x, securityContext: {allowPrivilegeEscalation: false}}]\n' >"$t/configmap.yaml"
+expect manifest-mentions-defaultaction 0 "$C" check --policy /dev/stdin "$t/configmap.yaml" <<<"unknownKinds: ignore"
 expect missing-input 2 "$C" check "$t/nope.json"
 expect bad-format 2 "$C" check -f xml "$S/mission/profiles/seed-minimal.json"
 expect no-input 2 "$C" check

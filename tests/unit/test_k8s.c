@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <time.h>
 
 #include "core/doc.h"
 #include "t.h"
@@ -508,7 +507,11 @@ static int test_gatekeeper_pss(void)
 		{ "seccompv2/samples/psp-seccomp-restricted/example_allowed_localhost.yaml", CG_PSS_RESTRICTED, true },
 		/* the legacy annotations: container annotation on an ephemeral container */
 		{ "seccomp/samples/psp-seccomp/disallowed_ephemeral.yaml", CG_PSS_BASELINE, false },
-		{ "seccomp/samples/psp-seccomp/example_allowed2.yaml", CG_PSS_RESTRICTED, true },
+		/* the pod annotation runtime/default alone: Gatekeeper's v1 template
+		 * allows it, restricted does not (the annotation does nothing since
+		 * Kubernetes 1.25 and PSA reads fields only); baseline does */
+		{ "seccomp/samples/psp-seccomp/example_allowed2.yaml", CG_PSS_RESTRICTED, false },
+		{ "seccomp/samples/psp-seccomp/example_allowed2.yaml", CG_PSS_BASELINE, true },
 		{ "seccomp/samples/psp-seccomp/example_disallowed2.yaml", CG_PSS_BASELINE, false },
 	};
 	for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
@@ -714,7 +717,9 @@ static int test_nesting(void)
 			CHECK_EQ_INT(cj->containers[0].effective.kind, CG_SECCOMP_RUNTIME_DEFAULT);
 			CHECK_EQ_INT(cj->containers[0].own.kind, CG_SECCOMP_UNSET);
 		}
-		CHECK_EQ_INT(n_violations(cj, CG_PSS_RESTRICTED), 0);
+		/* the annotation alone is no setting (it does nothing since 1.25) */
+		CHECK_EQ_INT(n_violations(cj, CG_PSS_RESTRICTED), 1);
+		CHECK_EQ_INT(n_violations(cj, CG_PSS_BASELINE), 0);
 
 		CHECK_STR(d->kind, "Deployment");
 		CHECK_EQ_INT(d->doc_index, 1);
@@ -859,7 +864,9 @@ static int test_precedence(void)
 			  "metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/web\"]");
 		CHECK_EQ_INT(c->own.pos.line, 7);
 		CHECK_EQ_INT(c->own.pos.col, 57);
-		CHECK_EQ_INT(n_violations(p.w[0], CG_PSS_RESTRICTED), 0);
+		/* recorded, but no setting a current node applies */
+		CHECK(cg_k8s_seccomp_enforced(p.w[0], c) == NULL);
+		CHECK_EQ_INT(n_violations(p.w[0], CG_PSS_RESTRICTED), 1);
 	}
 	parsed_free(&p);
 	return 0;
@@ -1015,14 +1022,14 @@ static int test_accepts(void)
 
 /* ~20,000 pods/s is the floor for `capgate check`; parse + check of one
  * big stream must be far above it (the limit here is loose for sanitizers). */
+/* Many documents in one stream: every workload read and checked. (How fast
+ * is the benchmark's business: tests check behaviour, never the clock.) */
 static int test_throughput(void)
 {
 	struct cg_strbuf sb;
 	struct parsed p;
 	struct cg_error err = { 0 };
-	struct timespec t0, t1;
 	const size_t n = 5000;
-	double secs;
 
 	cg_strbuf_init(&sb);
 	for (size_t i = 0; i < n; i++) {
@@ -1031,36 +1038,36 @@ static int test_throughput(void)
 			 "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d%zu\n  labels: {app: a%zu}\n"
 			 "spec:\n  template:\n    metadata:\n      annotations:\n"
 			 "        container.seccomp.security.alpha.kubernetes.io/c1: runtime/default\n"
-			 "    spec:\n      securityContext: {runAsNonRoot: true}\n      containers:\n"
+			 "    spec:\n      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
+			 "      containers:\n"
 			 "      - name: c1\n        image: nginx:1.%zu\n        ports: [{containerPort: 80}]\n"
+			 "        securityContext: {allowPrivilegeEscalation: false}\n"
 			 "      - name: c2\n        image: envoy\n"
-			 "        securityContext: {seccompProfile: {type: RuntimeDefault}}\n",
+			 "        securityContext: {seccompProfile: {type: RuntimeDefault}, allowPrivilegeEscalation: false}\n",
 			 i, i, i);
 		cg_strbuf_add(&sb, doc, strlen(doc));
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECKF(cg_k8s_parse(sb.buf, sb.len, "big.yaml", &p.w, &p.n, &p.skipped, &err) == 0, "%s", err.msg);
-	for (size_t i = 0; i < p.n; i++)
-		CHECK(n_violations(p.w[i], CG_PSS_RESTRICTED) == 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("  %zu workloads parsed and checked in %.3f s (%.0f/s)\n", p.n, secs, (double)p.n / secs);
 	CHECK_EQ_INT(p.n, n);
-	CHECKF(secs < 5.0, "%.3f s for %zu workloads", secs, n);
+	for (size_t i = 0; i < p.n; i++) {
+		struct cg_k8s_violation *v = NULL;
+		size_t nv = 0;
+		CHECK(n_violations(p.w[i], CG_PSS_RESTRICTED) == 0);
+		CHECK(cg_k8s_check_pss(p.w[i], CG_PSS_RESTRICTED, &v, &nv) == 0 && nv == 0);
+		cg_k8s_violations_free(v, nv);
+	}
 	parsed_free(&p);
 	cg_strbuf_release(&sb);
 	return 0;
 }
 
-/* A huge mapping costs linear time (libfyaml's own duplicate-key check is
- * quadratic, so capgate does its own where it reads). */
+/* A huge mapping is read whole (libfyaml's own duplicate-key check is
+ * quadratic, so capgate does its own where it reads; the benchmark times it). */
 static int test_big_mapping(void)
 {
 	struct cg_strbuf sb;
 	struct parsed p;
 	struct cg_error err = { 0 };
-	struct timespec t0, t1;
-	double secs;
 
 	cg_strbuf_init(&sb);
 	cg_strbuf_addf(&sb, "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n");
@@ -1072,17 +1079,14 @@ static int test_big_mapping(void)
 	cg_strbuf_addf(&sb, "spec:\n  containers:\n");
 	for (size_t i = 0; i < 20000; i++)
 		cg_strbuf_addf(&sb, "  - name: c%zu\n", i * 2);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECKF(cg_k8s_parse(sb.buf, sb.len, "big.yaml", &p.w, &p.n, &p.skipped, &err) == 0, "%s", err.msg);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("  50000 labels, 50000 annotations, 20000 containers: %.3f s\n", secs);
 	CHECK(p.n == 1 && p.w[0]->n_labels == 50000 && p.w[0]->n_containers == 20000);
 	if (p.n == 1 && p.w[0]->n_containers == 20000) {
 		CHECK_EQ_INT(p.w[0]->containers[19999].own.kind, CG_SECCOMP_RUNTIME_DEFAULT);
-		CHECK_EQ_INT(n_violations(p.w[0], CG_PSS_RESTRICTED), 0);
+		/* annotations only: each container has no setting at restricted */
+		CHECK_EQ_INT(n_violations(p.w[0], CG_PSS_BASELINE), 0);
+		CHECK_EQ_INT(n_violations(p.w[0], CG_PSS_RESTRICTED), 20000);
 	}
-	CHECKF(secs < 10.0, "%.3f s", secs);
 	parsed_free(&p);
 	cg_strbuf_release(&sb);
 	return 0;
