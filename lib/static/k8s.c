@@ -343,8 +343,10 @@ static int check_keys(struct kctx *x, struct fy_node *n, char *path, size_t plen
 		struct fy_node *k = fy_node_pair_key(p);
 		size_t kl = 0;
 		const char *ks;
-		if (!k || fy_node_is_alias(k))
-			return k8s_error(x, k ? k : n, path, "a YAML alias as a key is not supported (write the key out)");
+		if (!k)
+			return k8s_error(x, n, path, "a key must be a string, not null");
+		if (fy_node_is_alias(k))
+			return k8s_error(x, k, path, "a YAML alias as a key is not supported (write the key out)");
 		if (!fy_node_is_scalar(k))
 			return k8s_error(x, k, path, "a key must be a string, not %s",
 					 fy_node_is_mapping(k) ? "an object" : "a list");
@@ -927,9 +929,12 @@ static int descend(struct kctx *x, struct fy_node *n, char *path, size_t path_sz
 	return 0;
 }
 
-/* The value of @key in mapping @m when every step is a mapping, without
- * errors: for finding a pod template in an object capgate does not know. */
-static struct fy_node *peek(struct fy_node *m, const char *const *keys, size_t nk)
+/* The value at @keys from mapping @m when every step is a mapping, without
+ * errors: for finding a pod template in an object capgate does not know.
+ * A key given twice on the way sets *dup (the caller then reads the object
+ * strictly, and map_pick reports the duplicate: which one would the API
+ * server keep?). */
+static struct fy_node *peek(struct fy_node *m, const char *const *keys, size_t nk, bool *dup)
 {
 	for (size_t i = 0; i < nk; i++) {
 		void *it = NULL;
@@ -941,8 +946,8 @@ static struct fy_node *peek(struct fy_node *m, const char *const *keys, size_t n
 		while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
 			const char *k = cg_doc_key(p, kb, sizeof(kb));
 			if (k && strcmp(k, keys[i]) == 0) {
+				*dup |= next != NULL;
 				next = fy_node_pair_value(p);
-				break;
 			}
 		}
 		m = next;
@@ -966,8 +971,9 @@ static const char *const *generic_template(struct fy_node *root, size_t *ret_n)
 	static const char *const containers[] = { "spec", "containers" };
 
 	for (size_t i = 0; i < CG_ARRAY_SIZE(where); i++) {
-		struct fy_node *t = peek(root, where[i].keys, where[i].n);
-		if (t && peek(t, containers, 2)) {
+		bool dup = false;
+		struct fy_node *t = peek(root, where[i].keys, where[i].n, &dup);
+		if ((t && peek(t, containers, 2, &dup)) || dup) {
 			*ret_n = where[i].n;
 			return where[i].keys;
 		}

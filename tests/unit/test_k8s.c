@@ -1261,6 +1261,10 @@ static int test_merge_keys(void)
 		     "t.yaml:8:8: spec.containers[0].securityContext: a YAML alias as a key is not supported");
 	expect_error("apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec: {? {a: b} : c}\n",
 		     "spec: a key must be a string, not an object");
+	/* a duplicate key cannot hide a pod template from the generic reader */
+	expect_error("apiVersion: example.com/v1\nkind: Foo\nmetadata: {name: f}\nspec: {}\n"
+		     "spec: {template: {spec: {containers: [{name: a}]}}}\n",
+		     "t.yaml:5:1: spec: duplicate key");
 	/* a "<<" value (not a key) is plain data */
 	struct parsed p;
 	struct cg_error err = { 0 };
