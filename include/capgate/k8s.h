@@ -28,6 +28,18 @@ enum cg_container_kind { CG_CONTAINER_APP,
 			 CG_CONTAINER_INIT,
 			 CG_CONTAINER_EPHEMERAL };
 
+/* A boolean field of a securityContext or pod spec: unset, false or true,
+ * with where it was written. */
+enum cg_k8s_bool { CG_K8S_UNSET,
+		   CG_K8S_FALSE,
+		   CG_K8S_TRUE };
+
+struct cg_k8s_flag {
+	enum cg_k8s_bool value;
+	char *path; /* "spec.containers[0].securityContext.privileged"; NULL when unset */
+	struct cg_pos pos;
+};
+
 /* The pod annotation prefix that declares a container's calls. */
 #define CG_K8S_ANN_DECLARED "io.capgate.syscalls/"
 
@@ -35,9 +47,18 @@ struct cg_k8s_container {
 	char *name;
 	char *image;
 	enum cg_container_kind kind;
+	/* own and effective are the settings as written, the legacy annotations
+	 * included (what Gatekeeper's v1 templates and pre-1.25 kubelets read);
+	 * cg_k8s_seccomp_enforced() gives what a current node applies. */
 	struct cg_seccomp_setting own;       /* the container's own setting (field or annotation) */
 	struct cg_seccomp_setting effective; /* after the pod-level default is applied */
-	char *path;                          /* "spec.template.spec.initContainers[0]" */
+	struct cg_k8s_flag privileged;       /* securityContext.privileged */
+	struct cg_k8s_flag allow_privilege_escalation;
+	char **caps_add, **caps_drop; /* securityContext.capabilities, as written */
+	size_t n_caps_add, n_caps_drop;
+	char *caps_add_path; /* "...securityContext.capabilities.add", NULL when absent */
+	struct cg_pos caps_add_pos;
+	char *path; /* "spec.template.spec.initContainers[0]" */
 	struct cg_pos pos;
 	/* The calls the container declares it needs: the pod annotation
 	 * io.capgate.syscalls/<name> (names separated by commas or spaces),
@@ -58,23 +79,51 @@ struct cg_k8s_workload {
 	struct cg_seccomp_setting pod; /* pod-level setting (field or annotation) */
 	struct cg_k8s_container *containers;
 	size_t n_containers;
-	char *object_json; /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
+	char *object_json;                                   /* the whole object as one-line JSON (CG_K8S_KEEP_JSON), else NULL */
+	struct cg_k8s_flag host_network, host_pid, host_ipc; /* the pod spec's host namespaces */
+	/* CG_K8S_KEEP_UNCHECKED: an object that holds no pod capgate can read
+	 * (a kind it does not know, without a pod template). Only source,
+	 * doc_index, pos, api_version, kind, name, namespace and labels are set;
+	 * not_checked_reason says why, for a person. */
+	bool not_checked;
+	char *not_checked_reason;
 };
 
 /* Parse every workload in the YAML or JSON stream @buf (@source names it in
- * errors; NULL = "<input>"): Pod, Deployment, StatefulSet, DaemonSet,
- * ReplicaSet, ReplicationController, Job, CronJob (and the items of a List).
- * Other kinds are skipped; @ret_skipped, if not NULL, receives how many.
+ * errors; NULL = "<input>"), as the API server and kubectl read it: Pod,
+ * Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
+ * CronJob and PodTemplate; any other object with a pod template
+ * (spec.template, spec.jobTemplate.spec.template: Argo Rollouts, Knative and
+ * other custom resources); and the items of any document with an "items"
+ * key (List, PodList, ... and any other kind: kubectl reads such a document
+ * as a list, and only its items). Other objects are not checked;
+ * @ret_skipped, if not NULL, receives how many.
+ * YAML merge keys ("<<" in any spelling, or a !!merge tag), alias keys and
+ * non-string keys are errors anywhere in a document: Kubernetes would merge
+ * or resolve fields capgate would not see.
  * *ret is a malloc'd array of *ret_n workloads (cg_k8s_workloads_free).
  * Errors name source:line:col and the field path. */
 CAPGATE_API int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret,
 			     size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
 
 /* cg_k8s_parse() with @flags: CG_K8S_KEEP_JSON keeps each object as JSON
- * in object_json (for tests handed to other engines, say). */
-enum { CG_K8S_KEEP_JSON = 1 };
+ * in object_json (for tests handed to other engines, say);
+ * CG_K8S_KEEP_UNCHECKED returns the objects that are not checked too, with
+ * not_checked set (they are still counted in @ret_skipped). */
+enum { CG_K8S_KEEP_JSON = 1,
+       CG_K8S_KEEP_UNCHECKED = 2 };
 CAPGATE_API int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags,
 				   struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
+
+/* Called for each workload (or not-checked object) as soon as its document
+ * is read; @w is borrowed and freed after the call. A negative return stops
+ * the parse and is returned (fill @err). */
+typedef int (*cg_k8s_each_fn)(const struct cg_k8s_workload *w, void *user, struct cg_error *err);
+/* cg_k8s_parse_flags() one document at a time: memory does not grow with
+ * the number of documents. Workloads of a document that has an error are
+ * not passed on. */
+CAPGATE_API int cg_k8s_parse_each(const char *buf, size_t len, const char *source, unsigned flags,
+				  cg_k8s_each_fn fn, void *user, size_t *ret_skipped, struct cg_error *err);
 /* Free one workload (NULL-safe), or the array @v of @n workloads from
  * cg_k8s_parse(). */
 CAPGATE_API void cg_k8s_workload_free(struct cg_k8s_workload *w);
@@ -87,6 +136,7 @@ enum cg_pss_level { CG_PSS_PRIVILEGED,
 
 /* One reason a workload fails a rule. */
 struct cg_k8s_violation {
+	const char *rule;                         /* the static gate's rule id: "seccomp-profile", "privileged-container", ... */
 	const struct cg_k8s_container *container; /* NULL = the pod itself */
 	char *msg;                                /* "container \"web\" (containers): seccompProfile is Unconfined" */
 	char *path;                               /* field path of the offending (or missing) setting */
@@ -95,14 +145,32 @@ struct cg_k8s_violation {
 
 /* The PSS seccomp check of @w for @level (privileged: nothing; baseline:
  * Unconfined or an invalid value on the pod or any container is denied,
- * unset is allowed; restricted: also every container, init and ephemeral
- * included, must have RuntimeDefault or Localhost set on itself or inherited
- * from the pod; a container that inherits a bad pod setting is reported once,
- * through the pod). *ret is a malloc'd array of *ret_n violations (NULL and
+ * unset is allowed; restricted: also
+ * every container, init and ephemeral included, must have RuntimeDefault or
+ * Localhost in a seccompProfile field, its own or the pod's: the legacy
+ * annotations alone do not count (they do nothing since Kubernetes 1.25,
+ * and Pod Security Admission reads fields only), though an Unconfined or
+ * invalid annotation is still denied; a container that inherits a bad pod
+ * setting is reported once, through the pod). *ret is a malloc'd array of *ret_n violations (NULL and
  * 0 when there are none); free with cg_k8s_violations_free(). Returns 0,
  * -EINVAL (a NULL argument) or -ENOMEM. */
 CAPGATE_API int cg_k8s_check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level,
 				     struct cg_k8s_violation **ret, size_t *ret_n);
+/* The Pod Security Standards checks that bear on the closure, at @level,
+ * seccomp included (as cg_k8s_check_seccomp): baseline denies privileged
+ * containers (runtimes apply no seccomp to them: a Localhost profile is not
+ * enforced), host namespaces (hostNetwork, hostPID, hostIPC) and
+ * capabilities added beyond the baseline list; restricted also requires
+ * allowPrivilegeEscalation: false and adds nothing but NET_BIND_SERVICE.
+ * Each violation carries its rule id. Same ownership as
+ * cg_k8s_check_seccomp. */
+CAPGATE_API int cg_k8s_check_pss(const struct cg_k8s_workload *w, enum cg_pss_level level,
+				 struct cg_k8s_violation **ret, size_t *ret_n);
+/* The seccomp setting a current node (Kubernetes 1.25 and later) applies to
+ * @c: its securityContext field, else the pod's; the legacy annotations do
+ * nothing. NULL when neither is set (the kubelet's default applies). */
+CAPGATE_API const struct cg_seccomp_setting *cg_k8s_seccomp_enforced(const struct cg_k8s_workload *w,
+								     const struct cg_k8s_container *c);
 /* Free the array @v of @n violations (NULL-safe). */
 CAPGATE_API void cg_k8s_violations_free(struct cg_k8s_violation *v, size_t n);
 

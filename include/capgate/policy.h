@@ -35,8 +35,11 @@ struct cg_policy {
 	bool require_digest;
 	char **exempt_namespaces;
 	size_t n_exempt_namespaces;
+	/* exemptions.labels: a label the manifest's own author can set, so
+	 * never on by default (see docs/POLICY.md) */
 	char **exempt_label_keys, **exempt_label_values;
 	size_t n_exempt_labels;
+	bool ignore_unknown_kinds; /* unknownKinds: ignore (default deny: an object not checked fails) */
 	/* computed: the allowed calls, sorted */
 	char **allowed;
 	size_t n_allowed;
@@ -91,6 +94,12 @@ struct cg_verdict {
 	char *file;
 	struct cg_pos pos;
 	bool exempt; /* exempted by namespace or label: allowed, findings dropped */
+	/* Nothing in it could be checked: an object of a kind capgate does not
+	 * read (with a finding "unknown-kind" unless the policy says
+	 * unknownKinds: ignore), or a file with no object at all (always a
+	 * finding, "nothing-checked"). Counted as not checked, never as passed;
+	 * it fails the run when it has findings, as any verdict does. */
+	bool not_checked;
 	struct cg_finding *findings;
 	size_t n_findings;
 };
@@ -118,8 +127,12 @@ struct cg_eval_env {
 /* The checks on a closure alone: baseline, bound, risk classes, default. */
 CAPGATE_API int cg_policy_eval_closure(const struct cg_policy *p, const struct cg_closure *c, const char *subject,
 				       struct cg_verdict *v, struct cg_error *err);
-/* A Kubernetes workload: exemptions, PSS seccomp, Localhost profile contents,
- * image registries, digests and signatures. */
+/* A Kubernetes workload: exemptions, the Pod Security Standards fields that
+ * bear on the closure (seccomp, privileged, allowPrivilegeEscalation, host
+ * namespaces, added capabilities) at the policy's level, Localhost profile
+ * contents, image registries, digests and signatures. A not-checked object
+ * (w->not_checked) gets a not_checked verdict, with an "unknown-kind"
+ * finding unless the policy ignores unknown kinds. */
 CAPGATE_API int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workload *w,
 					const struct cg_eval_env *env, struct cg_verdict *v, struct cg_error *err);
 /* An image from a layout or archive: labels (required syscalls, closure

@@ -9,14 +9,16 @@
 # The pod spec and the pod's metadata, for any workload kind.
 pod_spec = input.review.object.spec if input.review.object.kind == "Pod"
 pod_spec = input.review.object.spec.jobTemplate.spec.template.spec if input.review.object.kind == "CronJob"
+pod_spec = input.review.object.template.spec if input.review.object.kind == "PodTemplate"
 pod_spec = input.review.object.spec.template.spec if {
-	not input.review.object.kind in {"Pod", "CronJob"}
+	not input.review.object.kind in {"Pod", "CronJob", "PodTemplate"}
 }
 
 pod_meta = input.review.object.metadata if input.review.object.kind == "Pod"
 pod_meta = input.review.object.spec.jobTemplate.spec.template.metadata if input.review.object.kind == "CronJob"
+pod_meta = input.review.object.template.metadata if input.review.object.kind == "PodTemplate"
 pod_meta = input.review.object.spec.template.metadata if {
-	not input.review.object.kind in {"Pod", "CronJob"}
+	not input.review.object.kind in {"Pod", "CronJob", "PodTemplate"}
 }
 
 containers contains c if some c in pod_spec.containers
@@ -31,7 +33,9 @@ exempt if {
 }
 
 # Pod Security Standards, seccomp. A setting is the securityContext field, or else the
-# legacy annotation; a container's own setting overrides the pod's.
+# legacy annotation; a container's own setting overrides the pod's. An Unconfined or
+# invalid annotation is denied, but restricted counts fields only: the annotations
+# have done nothing since Kubernetes 1.25.
 valid_localhost(p) if {
 	is_string(p)
 	p != ""
@@ -94,13 +98,63 @@ DENY if {
 	msg := sprintf("container %v: seccompProfile is %v", [c.name, own_kind(c)])
 }
 
+bad_pod if bad_kind(pod_kind)
+
 DENY if {
 	not exempt
 	PARAM.pod_security == "restricted"
 	some c in containers
-	not own_kind(c)
-	not pod_kind
-	msg := sprintf("container %v: seccompProfile is not set (restricted requires RuntimeDefault or Localhost)", [c.name])
+	own_field(c) == null
+	pod_field == null
+	not bad_pod
+	msg := sprintf("container %v: seccompProfile is not set (restricted requires RuntimeDefault or Localhost in a securityContext field)", [c.name])
+}
+
+# Pod Security Standards, the other fields that bear on the closure: a privileged
+# container runs without seccomp, host namespaces, added capabilities, and (restricted)
+# allowPrivilegeEscalation: false.
+caps_baseline := {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+cap_ok(cap) if {
+	PARAM.pod_security == "baseline"
+	cap in caps_baseline
+}
+cap_ok(cap) if {
+	PARAM.pod_security == "restricted"
+	cap == "NET_BIND_SERVICE"
+}
+
+DENY if {
+	not exempt
+	PARAM.pod_security != "privileged"
+	some c in containers
+	object.get(c, ["securityContext", "privileged"], false) == true
+	msg := sprintf("container %v: privileged is true: runtimes apply no seccomp filter to a privileged container", [c.name])
+}
+
+DENY if {
+	not exempt
+	PARAM.pod_security != "privileged"
+	some f in ["hostNetwork", "hostPID", "hostIPC"]
+	object.get(pod_spec, f, false) == true
+	msg := sprintf("pod: %v is true", [f])
+}
+
+DENY if {
+	not exempt
+	PARAM.pod_security != "privileged"
+	some c in containers
+	some cap in object.get(c, ["securityContext", "capabilities", "add"], [])
+	not cap_ok(cap)
+	msg := sprintf("container %v: capabilities.add has %v", [c.name, cap])
+}
+
+DENY if {
+	not exempt
+	PARAM.pod_security == "restricted"
+	some c in containers
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], null) != false
+	msg := sprintf("container %v: allowPrivilegeEscalation is not false (restricted requires false)", [c.name])
 }
 
 # The calls a container declares: the pod annotation io.capgate.syscalls/<container>,

@@ -8,9 +8,21 @@
  * work per document is linear in its size. The document tree from libfyaml is
  * read in place and nothing is parsed twice.
  *
- * The parser fails closed on YAML it cannot read the way Kubernetes would:
- * aliases and merge keys ("<<") where capgate reads a field are errors,
- * because ignoring a merged securityContext could hide an Unconfined profile.
+ * The parser fails closed on YAML it cannot read the way Kubernetes would.
+ * Kubernetes reads YAML with go-yaml v2, which merges a "<<" key when it is
+ * plain or tagged !!merge (also through %TAG, or as !<tag:yaml.org,2002:merge>)
+ * and resolves alias keys; capgate does neither, so a merge key in any
+ * spelling (quoted ones too: one rule is easier to trust than go-yaml's
+ * exact test), any !!merge tag, and any key that is an alias or not a
+ * scalar are errors wherever they are in a document: a merged
+ * securityContext or an aliased "privileged" key would hide what the node
+ * runs. Aliases as values are errors where capgate reads a field.
+ *
+ * Every object is accounted for: the workload kinds are read by shape; any
+ * other object with a pod template (a Rollout, say) is read through it; a
+ * document with "items" is a list, whatever its kind, because that is how
+ * kubectl reads it (its own fields are dropped); anything else is reported
+ * as not checked rather than passed over.
  */
 #include <capgate/k8s.h>
 
@@ -23,6 +35,7 @@
 
 #define K8S_PATH_MAX 512
 #define K8S_LIST_DEPTH 4
+#define K8S_NEST_MAX 256 /* deeper documents are refused (the key check recurses) */
 
 static const char ANN_POD[] = "seccomp.security.alpha.kubernetes.io/pod";
 static const char ANN_CONTAINER_PREFIX[] = "container.seccomp.security.alpha.kubernetes.io/";
@@ -31,6 +44,7 @@ struct kctx {
 	const char *source;
 	bool json;
 	bool keep_json;
+	bool keep_unchecked;
 	struct cg_error *err;
 	size_t doc_index;
 	struct cg_k8s_workload **v;
@@ -91,6 +105,10 @@ void cg_k8s_workload_free(struct cg_k8s_workload *w)
 	cg_strv_free(w->label_values, w->n_labels);
 	free(w->pod_spec_path);
 	free(w->object_json);
+	free(w->not_checked_reason);
+	free(w->host_network.path);
+	free(w->host_pid.path);
+	free(w->host_ipc.path);
 	setting_release(&w->pod);
 	for (size_t i = 0; i < w->n_containers; i++) {
 		struct cg_k8s_container *c = &w->containers[i];
@@ -99,6 +117,11 @@ void cg_k8s_workload_free(struct cg_k8s_workload *w)
 		free(c->path);
 		free(c->declared);
 		free(c->declared_path);
+		free(c->privileged.path);
+		free(c->allow_privilege_escalation.path);
+		cg_strv_free(c->caps_add, c->n_caps_add);
+		cg_strv_free(c->caps_drop, c->n_caps_drop);
+		free(c->caps_add_path);
 		setting_release(&c->own);
 		setting_release(&c->effective);
 	}
@@ -175,7 +198,7 @@ static int map_pick(struct kctx *x, struct fy_node *m, const char *path, const c
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k)
 			continue;
-		if (strcmp(k, "<<") == 0 && kn && fy_node_get_style(kn) == FYNS_PLAIN)
+		if (strcmp(k, "<<") == 0) /* check_keys() has refused it already */
 			return k8s_error(x, kn, path, "YAML merge keys ('<<') are not supported (write the fields out)");
 		for (size_t i = 0; i < nk; i++) {
 			if (strcmp(k, keys[i]) == 0) {
@@ -213,6 +236,132 @@ static int opt_strdup(struct kctx *x, struct fy_node *n, const char *path, char 
 	return cg_doc_strdup(n, x->json, x->source, path, ret, x->err);
 }
 
+static void node_pos(struct fy_node *n, struct cg_pos *pos)
+{
+	cg_doc_pos(n, &pos->line, &pos->col);
+}
+
+/* A boolean as Kubernetes reads it: in YAML, go-yaml v2's YAML 1.1 words
+ * ("yes", "on", "True", ...: `privileged: yes` is true to the API server);
+ * in JSON, true and false. Null is unset; anything else is an error, as the
+ * API server would reject it. */
+static int opt_flag(struct kctx *x, struct fy_node *n, const char *path, struct cg_k8s_flag *f)
+{
+	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON" };
+	static const char *const no[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF" };
+	char b[8];
+	const char *v;
+	int r = check_alias(x, n, path);
+
+	if (r < 0 || !n)
+		return r;
+	v = fy_node_is_scalar(n) && fy_node_get_style(n) == FYNS_PLAIN ? cg_doc_scalar(n, b, sizeof(b)) : NULL;
+	for (size_t i = 0; v && i < CG_ARRAY_SIZE(yes) && f->value == CG_K8S_UNSET; i++) {
+		if (x->json && i != 5) /* JSON: true and false only */
+			continue;
+		if (strcmp(v, yes[i]) == 0)
+			f->value = CG_K8S_TRUE;
+		else if (strcmp(v, no[i]) == 0)
+			f->value = CG_K8S_FALSE;
+	}
+	if (f->value == CG_K8S_UNSET)
+		return k8s_error(x, n, path, "expected true or false");
+	node_pos(n, &f->pos);
+	if (!(f->path = strdup(path)))
+		return oom(x);
+	return 0;
+}
+
+/* A list of strings (capabilities); absent or null is empty. */
+static int opt_strv(struct kctx *x, struct fy_node *n, const char *path, char ***ret, size_t *ret_n)
+{
+	struct fy_node *item;
+	void *it = NULL;
+	char sub[K8S_PATH_MAX];
+	size_t cnt;
+	int r = check_alias(x, n, path);
+
+	if (r < 0 || !n)
+		return r;
+	if (!fy_node_is_sequence(n))
+		return k8s_error(x, n, path, "expected a list of strings");
+	cnt = (size_t)fy_node_sequence_item_count(n);
+	if (!cnt)
+		return 0;
+	if (!(*ret = calloc(cnt, sizeof(char *))))
+		return oom(x);
+	while ((item = fy_node_sequence_iterate(n, &it)) != NULL && *ret_n < cnt) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, *ret_n);
+		if (cg_doc_is_null(item) || !fy_node_is_scalar(item) || fy_node_is_alias(item))
+			return k8s_error(x, item, sub, "expected a string");
+		r = opt_strdup(x, item, sub, &(*ret)[*ret_n]);
+		if (r < 0)
+			return r;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+/* Is @k a merge key, in any spelling go-yaml might merge (or one it would
+ * not, quoted: the rule is simpler than go-yaml's and fails closed)? */
+static bool is_merge_key(struct fy_node *k)
+{
+	size_t len = 0, tlen = 0;
+	const char *v = fy_node_get_scalar(k, &len);
+	const char *tag = fy_node_get_tag(k, &tlen);
+	static const char merge_tag[] = "tag:yaml.org,2002:merge";
+
+	if (v && len == 2 && v[0] == '<' && v[1] == '<')
+		return true;
+	return tag && tlen == sizeof(merge_tag) - 1 && memcmp(tag, merge_tag, tlen) == 0;
+}
+
+/* Refuse, anywhere in the document, what Kubernetes would read differently:
+ * merge keys, alias keys and keys that are not scalars. @path grows in place
+ * up to @cap. */
+static int check_keys(struct kctx *x, struct fy_node *n, char *path, size_t plen, size_t cap, int depth)
+{
+	void *it = NULL;
+	int r = 0;
+
+	if (!n || (!fy_node_is_sequence(n) && !fy_node_is_mapping(n)))
+		return 0;
+	if (depth > K8S_NEST_MAX)
+		return k8s_error(x, n, path, "nested deeper than %d levels", K8S_NEST_MAX);
+	if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		size_t i = 0;
+		while (r == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+			snprintf(path + plen, cap - plen, "[%zu]", i++);
+			r = check_keys(x, item, path, strlen(path), cap, depth + 1);
+			path[plen] = '\0';
+		}
+		return r;
+	}
+	struct fy_node_pair *p;
+	while (r == 0 && (p = fy_node_mapping_iterate(n, &it)) != NULL) {
+		struct fy_node *k = fy_node_pair_key(p);
+		size_t kl = 0;
+		const char *ks;
+		if (!k)
+			return k8s_error(x, n, path, "a key must be a string, not null");
+		if (fy_node_is_alias(k))
+			return k8s_error(x, k, path, "a YAML alias as a key is not supported (write the key out)");
+		if (!fy_node_is_scalar(k))
+			return k8s_error(x, k, path, "a key must be a string, not %s",
+					 fy_node_is_mapping(k) ? "an object" : "a list");
+		if (is_merge_key(k))
+			return k8s_error(x, k, path,
+					 "YAML merge keys ('<<', !!merge) are not supported: Kubernetes would merge "
+					 "fields capgate does not read (write the fields out)");
+		ks = fy_node_get_scalar(k, &kl);
+		snprintf(path + plen, cap - plen, "%s%.*s", plen ? "." : "", (int)(kl > 64 ? 64 : kl), ks ? ks : "");
+		r = check_keys(x, fy_node_pair_value(p), path, strlen(path), cap, depth + 1);
+		path[plen] = '\0';
+	}
+	return r;
+}
+
 /* A Localhost profile name must stay below the kubelet's seccomp root, as
  * Kubernetes validation requires: relative, no ".." element, not empty. */
 static bool localhost_path_ok(const char *s)
@@ -230,11 +379,6 @@ static bool localhost_path_ok(const char *s)
 		p = e + 1;
 	}
 	return true;
-}
-
-static void node_pos(struct fy_node *n, struct cg_pos *pos)
-{
-	cg_doc_pos(n, &pos->line, &pos->col);
 }
 
 /* securityContext.seccompProfile at @sp (a mapping), path @path. */
@@ -525,22 +669,68 @@ static const struct ann *ann_find(const struct ann *v, size_t n, bool declared, 
 	return n ? bsearch(&key, v, n, sizeof(*v), ann_cmp) : NULL;
 }
 
-static int parse_security_context(struct kctx *x, struct fy_node *sc, const char *path, struct cg_seccomp_setting *s)
+static int parse_capabilities(struct kctx *x, struct fy_node *caps, const char *path, struct cg_k8s_container *c)
 {
-	static const char *const keys[] = { "seccompProfile" };
-	struct fy_node *sp;
+	static const char *const keys[] = { "add", "drop" };
+	struct fy_node *v[2];
+	char sub[K8S_PATH_MAX];
+	int r;
+
+	r = want_mapping(x, caps, path, "an object (add, drop)");
+	if (r < 0 || !caps)
+		return r;
+	r = map_pick(x, caps, path, keys, 2, v);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "add");
+	if (v[0]) {
+		node_pos(v[0], &c->caps_add_pos);
+		if (!(c->caps_add_path = strdup(sub)))
+			return oom(x);
+	}
+	r = opt_strv(x, v[0], sub, &c->caps_add, &c->n_caps_add);
+	if (r < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "drop");
+	return opt_strv(x, v[1], sub, &c->caps_drop, &c->n_caps_drop);
+}
+
+/* A pod's (@c NULL) or a container's securityContext: the seccomp setting
+ * into @s, and for a container what decides whether seccomp applies at all
+ * and what the container may do beyond it. */
+static int parse_security_context(struct kctx *x, struct fy_node *sc, const char *path, struct cg_seccomp_setting *s,
+				  struct cg_k8s_container *c)
+{
+	static const char *const keys[] = { "seccompProfile", "privileged", "allowPrivilegeEscalation", "capabilities" };
+	struct fy_node *v[4];
 	char sub[K8S_PATH_MAX];
 	int r;
 
 	r = want_mapping(x, sc, path, "an object (securityContext)");
 	if (r < 0 || !sc)
 		return r;
-	r = map_pick(x, sc, path, keys, 1, &sp);
-	if (r < 0 || !sp)
+	r = map_pick(x, sc, path, keys, c ? 4 : 1, v);
+	if (r < 0)
 		return r;
+	if (c) {
+		path_join(sub, sizeof(sub), path, "privileged");
+		r = opt_flag(x, v[1], sub, &c->privileged);
+		if (r < 0)
+			return r;
+		path_join(sub, sizeof(sub), path, "allowPrivilegeEscalation");
+		r = opt_flag(x, v[2], sub, &c->allow_privilege_escalation);
+		if (r < 0)
+			return r;
+		path_join(sub, sizeof(sub), path, "capabilities");
+		r = parse_capabilities(x, v[3], sub, c);
+		if (r < 0)
+			return r;
+	}
+	if (!v[0])
+		return 0;
 	path_join(sub, sizeof(sub), path, "seccompProfile");
 	setting_release(s);
-	return parse_seccomp_field(x, sp, sub, s);
+	return parse_seccomp_field(x, v[0], sub, s);
 }
 
 /* One containers/initContainers/ephemeralContainers list. The kubelet's
@@ -618,7 +808,7 @@ static int parse_containers(struct kctx *x, struct fy_node *list, const char *pa
 				return oom(x);
 		}
 		path_join(sub, sizeof(sub), cpath, "securityContext");
-		r = parse_security_context(x, v[2], sub, &c->own);
+		r = parse_security_context(x, v[2], sub, &c->own, c);
 		if (r < 0)
 			return r;
 		r = setting_copy(c->own.kind != CG_SECCOMP_UNSET ? &c->own : &w->pod, &c->effective);
@@ -632,9 +822,12 @@ static int parse_containers(struct kctx *x, struct fy_node *list, const char *pa
 static int parse_pod(struct kctx *x, struct fy_node *meta, const char *meta_path, struct fy_node *spec,
 		     const char *spec_path, struct cg_k8s_workload *w)
 {
-	static const char *const keys[] = { "securityContext", "containers", "initContainers", "ephemeralContainers" };
+	static const char *const keys[] = { "securityContext", "containers", "initContainers",
+					    "ephemeralContainers", "hostNetwork", "hostPID",
+					    "hostIPC" };
 	static const enum cg_container_kind kinds[] = { CG_CONTAINER_APP, CG_CONTAINER_INIT, CG_CONTAINER_EPHEMERAL };
-	struct fy_node *v[4];
+	struct cg_k8s_flag *host[] = { &w->host_network, &w->host_pid, &w->host_ipc };
+	struct fy_node *v[7];
 	struct ann *anns = NULL;
 	size_t n_anns = 0;
 	char sub[K8S_PATH_MAX];
@@ -651,11 +844,16 @@ static int parse_pod(struct kctx *x, struct fy_node *meta, const char *meta_path
 	r = parse_annotations(x, meta, meta_path, w, &anns, &n_anns);
 	if (r < 0)
 		return r;
-	r = map_pick(x, spec, spec_path, keys, 4, v);
+	r = map_pick(x, spec, spec_path, keys, 7, v);
 	if (r < 0)
 		goto out;
+	for (size_t k = 0; r == 0 && k < 3; k++) {
+		path_join(sub, sizeof(sub), spec_path, keys[k + 4]);
+		r = opt_flag(x, v[k + 4], sub, host[k]);
+	}
 	path_join(sub, sizeof(sub), spec_path, "securityContext");
-	r = parse_security_context(x, v[0], sub, &w->pod);
+	if (r == 0)
+		r = parse_security_context(x, v[0], sub, &w->pod, NULL);
 	for (size_t k = 0; r == 0 && k < 3; k++) {
 		path_join(sub, sizeof(sub), spec_path, keys[k + 1]);
 		r = parse_containers(x, v[k + 1], sub, kinds[k], w, anns, n_anns);
@@ -669,7 +867,7 @@ enum wl_shape { WL_NONE,
 		WL_POD,
 		WL_TEMPLATE,
 		WL_CRONJOB,
-		WL_LIST };
+		WL_PODTEMPLATE };
 
 static const struct {
 	const char *kind;
@@ -681,8 +879,8 @@ static const struct {
 	{ "DaemonSet", "apps", "extensions", WL_TEMPLATE },
 	{ "Deployment", "apps", "extensions", WL_TEMPLATE },
 	{ "Job", "batch", NULL, WL_TEMPLATE },
-	{ "List", "", NULL, WL_LIST },
 	{ "Pod", "", NULL, WL_POD },
+	{ "PodTemplate", "", NULL, WL_PODTEMPLATE },
 	{ "ReplicaSet", "apps", "extensions", WL_TEMPLATE },
 	{ "ReplicationController", "", NULL, WL_TEMPLATE },
 	{ "StatefulSet", "apps", NULL, WL_TEMPLATE },
@@ -731,6 +929,58 @@ static int descend(struct kctx *x, struct fy_node *n, char *path, size_t path_sz
 	return 0;
 }
 
+/* The value at @keys from mapping @m when every step is a mapping, without
+ * errors: for finding a pod template in an object capgate does not know.
+ * A key given twice on the way sets *dup (the caller then reads the object
+ * strictly, and map_pick reports the duplicate: which one would the API
+ * server keep?). */
+static struct fy_node *peek(struct fy_node *m, const char *const *keys, size_t nk, bool *dup)
+{
+	for (size_t i = 0; i < nk; i++) {
+		void *it = NULL;
+		struct fy_node_pair *p;
+		struct fy_node *next = NULL;
+		char kb[32];
+		if (!m || !fy_node_is_mapping(m))
+			return NULL;
+		while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
+			const char *k = cg_doc_key(p, kb, sizeof(kb));
+			if (k && strcmp(k, keys[i]) == 0) {
+				*dup |= next != NULL;
+				next = fy_node_pair_value(p);
+			}
+		}
+		m = next;
+	}
+	return m;
+}
+
+/* Where the pod template of an object of unknown kind is, as the path of
+ * keys to the template (NULL when it has none): spec.template (Rollouts,
+ * Knative Services, most operators), spec.jobTemplate.spec.template, or a
+ * template at the top. A template is one whose spec has containers. */
+static const char *const *generic_template(struct fy_node *root, size_t *ret_n)
+{
+	static const char *const spec_t[] = { "spec", "template" };
+	static const char *const job_t[] = { "spec", "jobTemplate", "spec", "template" };
+	static const char *const top_t[] = { "template" };
+	static const struct {
+		const char *const *keys;
+		size_t n;
+	} where[] = { { spec_t, 2 }, { job_t, 4 }, { top_t, 1 } };
+	static const char *const containers[] = { "spec", "containers" };
+
+	for (size_t i = 0; i < CG_ARRAY_SIZE(where); i++) {
+		bool dup = false;
+		struct fy_node *t = peek(root, where[i].keys, where[i].n, &dup);
+		if ((t && peek(t, containers, 2, &dup)) || dup) {
+			*ret_n = where[i].n;
+			return where[i].keys;
+		}
+	}
+	return NULL;
+}
+
 static int parse_resource(struct kctx *x, struct fy_node *root, const char *path, unsigned depth);
 
 static int parse_list(struct kctx *x, struct fy_node *items, const char *path, unsigned depth)
@@ -777,14 +1027,30 @@ static void workload_freep(struct cg_k8s_workload **w)
 	cg_k8s_workload_free(*w);
 }
 
+/* Is @key in mapping @m, null or not? */
+static bool has_key(struct fy_node *m, const char *key)
+{
+	void *it = NULL;
+	struct fy_node_pair *p;
+	char kb[32];
+	while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
+		const char *k = cg_doc_key(p, kb, sizeof(kb));
+		if (k && strcmp(k, key) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* One resource (a document root or a List item) at @path ("" for a root). */
 static int parse_resource(struct kctx *x, struct fy_node *root, const char *path, unsigned depth)
 {
-	static const char *const keys[] = { "apiVersion", "kind", "metadata", "spec", "items" };
-	struct fy_node *v[5], *meta, *spec;
+	static const char *const keys[] = { "apiVersion", "kind", "metadata", "spec", "items", "template" };
+	struct fy_node *v[6], *meta, *spec;
 	_cleanup_(workload_freep) struct cg_k8s_workload *w = NULL;
 	_cleanup_free_ char *kind = NULL, *api = NULL;
 	char sub[K8S_PATH_MAX], mpath[K8S_PATH_MAX], spath[K8S_PATH_MAX];
+	const char *const *tkeys = NULL;
+	size_t n_tkeys = 0;
 	enum wl_shape shape;
 	int r;
 
@@ -794,7 +1060,7 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	if (!root || !fy_node_is_mapping(root))
 		return k8s_error(x, root, path,
 				 "expected a Kubernetes resource (an object with apiVersion and kind)");
-	r = map_pick(x, root, path, keys, 5, v);
+	r = map_pick(x, root, path, keys, 6, v);
 	if (r < 0)
 		return r;
 	path_join(sub, sizeof(sub), path, "apiVersion");
@@ -808,15 +1074,15 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	r = opt_strdup(x, v[1], sub, &kind);
 	if (r < 0)
 		return r;
-	shape = shape_of(kind, api);
-	if (shape == WL_NONE) {
-		x->skipped++;
-		return 0;
-	}
-	if (shape == WL_LIST) {
+	/* kubectl reads any object with "items" as a list (List, PodList, or a
+	 * Pod that also has items): the items are what it applies */
+	if (has_key(root, "items")) {
 		path_join(sub, sizeof(sub), path, "items");
 		return parse_list(x, v[4], sub, depth);
 	}
+	shape = shape_of(kind, api);
+	if (shape == WL_NONE)
+		tkeys = generic_template(root, &n_tkeys);
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -827,6 +1093,26 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	w->api_version = TAKE_PTR(api);
 	if (!(w->source = strdup(x->source)))
 		return oom(x);
+	if (shape == WL_NONE && !tkeys) {
+		x->skipped++;
+		if (!x->keep_unchecked)
+			return 0;
+		w->not_checked = true;
+		if (asprintf(&w->not_checked_reason,
+			     "kind %s (apiVersion %s) is not a workload capgate knows and has no pod template", w->kind,
+			     w->api_version ? w->api_version : "unset") < 0) {
+			w->not_checked_reason = NULL;
+			return oom(x);
+		}
+		path_join(mpath, sizeof(mpath), path, "metadata");
+		r = parse_metadata(x, v[2], mpath, w);
+		if (r < 0)
+			return r;
+		r = push_workload(x, w);
+		if (r == 0)
+			w = NULL;
+		return r;
+	}
 	path_join(mpath, sizeof(mpath), path, "metadata");
 	r = parse_metadata(x, v[2], mpath, w);
 	if (r < 0)
@@ -844,20 +1130,30 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 		static const char *const s_keys[] = { "spec" };
 		struct fy_node *tmpl = NULL;
 
-		if (!spec)
-			return k8s_error(x, root, spath, "missing (a %s needs spec.template)", w->kind);
-		if (shape == WL_CRONJOB) {
-			r = descend(x, spec, spath, sizeof(spath), job_keys, 2, &spec);
+		if (shape == WL_PODTEMPLATE || (tkeys && n_tkeys == 1)) {
+			path_join(spath, sizeof(spath), path, "template");
+			tmpl = v[5];
+			if (!tmpl)
+				return k8s_error(x, root, spath, "missing (a %s needs a pod template)", w->kind);
+			r = want_mapping(x, tmpl, spath, "an object (a pod template)");
 			if (r < 0)
 				return r;
+		} else {
 			if (!spec)
-				return k8s_error(x, v[3], spath, "missing (a CronJob needs a job template)");
+				return k8s_error(x, root, spath, "missing (a %s needs spec.template)", w->kind);
+			if (shape == WL_CRONJOB || (tkeys && n_tkeys == 4)) {
+				r = descend(x, spec, spath, sizeof(spath), job_keys, 2, &spec);
+				if (r < 0)
+					return r;
+				if (!spec)
+					return k8s_error(x, v[3], spath, "missing (a CronJob needs a job template)");
+			}
+			r = descend(x, spec, spath, sizeof(spath), tmpl_keys, 1, &tmpl);
+			if (r < 0)
+				return r;
+			if (!tmpl)
+				return k8s_error(x, spec, spath, "missing (a %s needs a pod template)", w->kind);
 		}
-		r = descend(x, spec, spath, sizeof(spath), tmpl_keys, 1, &tmpl);
-		if (r < 0)
-			return r;
-		if (!tmpl)
-			return k8s_error(x, spec, spath, "missing (a %s needs a pod template)", w->kind);
 		snprintf(mpath, sizeof(mpath), "%s", spath);
 		r = descend(x, tmpl, mpath, sizeof(mpath), m_keys, 1, &meta);
 		if (r < 0)
@@ -886,7 +1182,53 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
  * before the next is loaded. cg_doc_parse_all() would hold every document
  * (and stops at 10000), which for a cluster dump costs more in allocation
  * than the walk itself. (cg_doc_stream_* gives the same checks and errors.)
+ * With @fn, the workloads of each document are handed over and freed before
+ * the next is read; without, they are gathered into x->v.
  */
+static int parse_stream(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_each_fn fn,
+			void *user, struct kctx *x, struct cg_error *err)
+{
+	struct cg_doc_stream *st = NULL;
+	struct fy_document *d;
+	int r;
+
+	*x = (struct kctx){ .source = source ? source : "<input>",
+			    .err = err,
+			    .keep_json = flags & CG_K8S_KEEP_JSON,
+			    .keep_unchecked = flags & CG_K8S_KEEP_UNCHECKED };
+	if (!buf)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	/* libfyaml checks duplicate keys by comparing every key with every
+	 * earlier one: quadratic in a mapping's size. Let them through and catch
+	 * them where capgate reads (map_pick, labels, annotations). */
+	if ((r = cg_doc_stream_open(buf, len, x->source, CG_DOC_ALLOW_DUPLICATE_KEYS, &st, err)) < 0)
+		return r;
+	x->json = cg_doc_stream_json(st);
+	for (x->doc_index = 0; (r = cg_doc_stream_next(st, &d, err)) > 0; x->doc_index++) {
+		struct fy_node *root = fy_document_root(d);
+		char kpath[K8S_PATH_MAX] = "";
+		size_t first = x->n;
+		/* an empty document (a trailing "---") is no resource */
+		r = check_keys(x, root, kpath, 0, sizeof(kpath), 0);
+		if (r == 0 && !cg_doc_is_null(root))
+			r = parse_resource(x, root, "", 0);
+		cg_doc_stream_destroy_doc(st, d);
+		if (r < 0)
+			break;
+		for (size_t i = first; fn && i < x->n; i++) {
+			if (r == 0)
+				r = fn(x->v[i], user, err);
+			cg_k8s_workload_free(x->v[i]);
+		}
+		if (fn)
+			x->n = first;
+		if (r < 0)
+			break;
+	}
+	cg_doc_stream_close(st);
+	return r;
+}
+
 int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret, size_t *ret_n,
 		 size_t *ret_skipped, struct cg_error *err)
 {
@@ -896,29 +1238,12 @@ int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_
 int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags, struct cg_k8s_workload ***ret,
 		       size_t *ret_n, size_t *ret_skipped, struct cg_error *err)
 {
-	struct kctx x = { .source = source ? source : "<input>", .err = err, .keep_json = flags & CG_K8S_KEEP_JSON };
-	struct cg_doc_stream *st = NULL;
-	struct fy_document *d;
+	struct kctx x;
 	int r;
 
-	if (!buf || !ret || !ret_n)
+	if (!ret || !ret_n)
 		return cg_error_set(err, -EINVAL, "invalid argument");
-	/* libfyaml checks duplicate keys by comparing every key with every
-	 * earlier one: quadratic in a mapping's size. Let them through and catch
-	 * them where capgate reads (map_pick, labels, annotations). */
-	if ((r = cg_doc_stream_open(buf, len, x.source, CG_DOC_ALLOW_DUPLICATE_KEYS, &st, err)) < 0)
-		return r;
-	x.json = cg_doc_stream_json(st);
-	for (x.doc_index = 0; (r = cg_doc_stream_next(st, &d, err)) > 0; x.doc_index++) {
-		struct fy_node *root = fy_document_root(d);
-		/* an empty document (a trailing "---") is no resource */
-		if (!cg_doc_is_null(root))
-			r = parse_resource(&x, root, "", 0);
-		cg_doc_stream_destroy_doc(st, d);
-		if (r < 0)
-			break;
-	}
-	cg_doc_stream_close(st);
+	r = parse_stream(buf, len, source, flags, NULL, NULL, &x, err);
 	if (r < 0) {
 		cg_k8s_workloads_free(x.v, x.n);
 		return r;
@@ -928,6 +1253,21 @@ int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned
 	if (ret_skipped)
 		*ret_skipped = x.skipped;
 	return 0;
+}
+
+int cg_k8s_parse_each(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_each_fn fn, void *user,
+		      size_t *ret_skipped, struct cg_error *err)
+{
+	struct kctx x;
+	int r;
+
+	if (!fn)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	r = parse_stream(buf, len, source, flags, fn, user, &x, err);
+	cg_k8s_workloads_free(x.v, x.n);
+	if (r == 0 && ret_skipped)
+		*ret_skipped = x.skipped;
+	return r;
 }
 
 const char *cg_k8s_label(const struct cg_k8s_workload *w, const char *key)
@@ -954,10 +1294,10 @@ struct vlist {
 	size_t n, cap;
 };
 
-static int add_violation(struct vlist *l, const struct cg_k8s_container *c, const char *path, struct cg_pos pos,
-			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int add_violation(struct vlist *l, const struct cg_k8s_container *c, const char *path, struct cg_pos pos,
-			 const char *fmt, ...)
+static int add_violation(struct vlist *l, const char *rule, const struct cg_k8s_container *c, const char *path,
+			 struct cg_pos pos, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int add_violation(struct vlist *l, const char *rule, const struct cg_k8s_container *c, const char *path,
+			 struct cg_pos pos, const char *fmt, ...)
 {
 	struct cg_k8s_violation *v;
 	va_list ap;
@@ -982,6 +1322,7 @@ static int add_violation(struct vlist *l, const struct cg_k8s_container *c, cons
 		free(v->msg);
 		return -ENOMEM;
 	}
+	v->rule = rule;
 	v->container = c;
 	v->pos = pos;
 	l->n++;
@@ -1004,41 +1345,169 @@ static bool is_bad(const struct cg_seccomp_setting *s)
 	return s->kind == CG_SECCOMP_UNCONFINED || s->kind == CG_SECCOMP_INVALID;
 }
 
-int cg_k8s_check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level, struct cg_k8s_violation **ret,
-			 size_t *ret_n)
+const struct cg_seccomp_setting *cg_k8s_seccomp_enforced(const struct cg_k8s_workload *w,
+							 const struct cg_k8s_container *c)
 {
-	struct vlist l = { 0 };
+	if (c && c->own.kind != CG_SECCOMP_UNSET && !c->own.from_annotation)
+		return &c->own;
+	if (w && w->pod.kind != CG_SECCOMP_UNSET && !w->pod.from_annotation)
+		return &w->pod;
+	return NULL;
+}
+
+/* The legacy annotation @c (or its pod) carries, to say it does nothing. */
+static const char *annotation_of(const struct cg_k8s_workload *w, const struct cg_k8s_container *c)
+{
+	if (c->own.from_annotation && c->own.kind != CG_SECCOMP_UNSET)
+		return c->own.path;
+	if (w->pod.from_annotation && w->pod.kind != CG_SECCOMP_UNSET)
+		return w->pod.path;
+	return NULL;
+}
+
+static int check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level, struct vlist *l)
+{
 	int r = 0;
 
-	if (!w || !ret || !ret_n)
-		return -EINVAL;
 	if (level == CG_PSS_PRIVILEGED)
-		goto done;
-	/* baseline: nothing may set Unconfined (or a value Kubernetes rejects) */
+		return 0;
+	/* baseline: nothing may set Unconfined (or a value Kubernetes rejects);
+	 * an annotation that says so is denied too, though it does nothing now */
 	if (is_bad(&w->pod))
-		r = add_violation(&l, NULL, w->pod.path, w->pod.pos, "pod: seccompProfile is %s%s",
+		r = add_violation(l, "seccomp-profile", NULL, w->pod.path, w->pod.pos, "pod: seccompProfile is %s%s",
 				  bad_word(&w->pod), w->pod.from_annotation ? " (annotation)" : "");
 	for (size_t i = 0; r == 0 && i < w->n_containers; i++) {
 		const struct cg_k8s_container *c = &w->containers[i];
+		const char *ann;
 		if (is_bad(&c->own))
-			r = add_violation(&l, c, c->own.path, c->own.pos, "container \"%s\" (%s): seccompProfile is %s%s",
-					  c->name, list_name(c), bad_word(&c->own),
-					  c->own.from_annotation ? " (annotation)" : "");
+			r = add_violation(l, "seccomp-profile", c, c->own.path, c->own.pos,
+					  "container \"%s\" (%s): seccompProfile is %s%s", c->name, list_name(c),
+					  bad_word(&c->own), c->own.from_annotation ? " (annotation)" : "");
 		/* restricted: every container must end up with RuntimeDefault or
-		 * Localhost; one that inherits a bad pod setting is already
-		 * reported through the pod */
-		else if (level >= CG_PSS_RESTRICTED && c->own.kind == CG_SECCOMP_UNSET &&
-			 w->pod.kind == CG_SECCOMP_UNSET)
-			r = add_violation(&l, c, c->path, c->pos,
+		 * Localhost in a field; one that inherits a bad pod setting is
+		 * already reported through the pod */
+		else if (level >= CG_PSS_RESTRICTED && !cg_k8s_seccomp_enforced(w, c) && !is_bad(&w->pod) &&
+			 (ann = annotation_of(w, c)) != NULL)
+			r = add_violation(l, "seccomp-profile", c, c->path, c->pos,
+					  "container \"%s\" (%s): seccompProfile is not set: the legacy annotation %s has "
+					  "done nothing since Kubernetes 1.25 (restricted requires RuntimeDefault or "
+					  "Localhost in %s.securityContext.seccompProfile or %s.securityContext.seccompProfile)",
+					  c->name, list_name(c), ann, c->path, w->pod_spec_path ? w->pod_spec_path : "spec");
+		else if (level >= CG_PSS_RESTRICTED && !cg_k8s_seccomp_enforced(w, c) && !is_bad(&w->pod))
+			r = add_violation(l, "seccomp-profile", c, c->path, c->pos,
 					  "container \"%s\" (%s): seccompProfile is not set (restricted requires "
 					  "RuntimeDefault or Localhost)",
 					  c->name, list_name(c));
 	}
+	return r;
+}
+
+int cg_k8s_check_seccomp(const struct cg_k8s_workload *w, enum cg_pss_level level, struct cg_k8s_violation **ret,
+			 size_t *ret_n)
+{
+	struct vlist l = { 0 };
+	int r;
+
+	if (!w || !ret || !ret_n)
+		return -EINVAL;
+	if ((r = check_seccomp(w, level, &l)) < 0) {
+		cg_k8s_violations_free(l.v, l.n);
+		return r;
+	}
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}
+
+/* ---- Pod Security Standards: the other fields that bear on the closure --- */
+
+/* What baseline lets a container add (Pod Security Standards, "Capabilities"),
+ * compared as written, as Pod Security Admission does. */
+static const char *const caps_baseline[] = {
+	"AUDIT_WRITE",
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"MKNOD",
+	"NET_BIND_SERVICE",
+	"SETFCAP",
+	"SETGID",
+	"SETPCAP",
+	"SETUID",
+	"SYS_CHROOT",
+};
+
+static bool cap_allowed(const char *cap, enum cg_pss_level level)
+{
+	if (level >= CG_PSS_RESTRICTED)
+		return strcmp(cap, "NET_BIND_SERVICE") == 0;
+	for (size_t i = 0; i < CG_ARRAY_SIZE(caps_baseline); i++)
+		if (strcmp(cap, caps_baseline[i]) == 0)
+			return true;
+	return false;
+}
+
+static int check_container(const struct cg_k8s_workload *w, const struct cg_k8s_container *c, enum cg_pss_level level,
+			   struct vlist *l)
+{
+	const struct cg_seccomp_setting *enf = cg_k8s_seccomp_enforced(w, c);
+	int r = 0;
+
+	if (c->privileged.value == CG_K8S_TRUE) {
+		if (enf && enf->kind == CG_SECCOMP_LOCALHOST)
+			r = add_violation(l, "privileged-container", c, c->privileged.path, c->privileged.pos,
+					  "container \"%s\" (%s): privileged is true: runtimes apply no seccomp filter to a "
+					  "privileged container, so its Localhost profile %s is not enforced",
+					  c->name, list_name(c), enf->localhost_profile);
+		else
+			r = add_violation(l, "privileged-container", c, c->privileged.path, c->privileged.pos,
+					  "container \"%s\" (%s): privileged is true: runtimes apply no seccomp filter to a "
+					  "privileged container, and it has every capability",
+					  c->name, list_name(c));
+	}
+	for (size_t i = 0; r == 0 && i < c->n_caps_add; i++)
+		if (!cap_allowed(c->caps_add[i], level))
+			r = add_violation(l, "capability-added", c, c->caps_add_path, c->caps_add_pos,
+					  "container \"%s\" (%s): capabilities.add has %s (%s allows %s)", c->name,
+					  list_name(c), c->caps_add[i], level >= CG_PSS_RESTRICTED ? "restricted" : "baseline",
+					  level >= CG_PSS_RESTRICTED ? "only NET_BIND_SERVICE"
+								     : "only the Pod Security Standards baseline list");
+	if (r == 0 && level >= CG_PSS_RESTRICTED && c->allow_privilege_escalation.value != CG_K8S_FALSE)
+		r = add_violation(l, "privilege-escalation", c,
+				  c->allow_privilege_escalation.path ? c->allow_privilege_escalation.path : c->path,
+				  c->allow_privilege_escalation.path ? c->allow_privilege_escalation.pos : c->pos,
+				  "container \"%s\" (%s): allowPrivilegeEscalation is %s (restricted requires "
+				  "securityContext.allowPrivilegeEscalation: false)",
+				  c->name, list_name(c),
+				  c->allow_privilege_escalation.value == CG_K8S_TRUE ? "true" : "not set");
+	return r;
+}
+
+int cg_k8s_check_pss(const struct cg_k8s_workload *w, enum cg_pss_level level, struct cg_k8s_violation **ret,
+		     size_t *ret_n)
+{
+	static const char *const host_name[] = { "hostNetwork", "hostPID", "hostIPC" };
+	static const char *const host_what[] = { "network", "PID", "IPC" };
+	struct vlist l = { 0 };
+	int r;
+
+	if (!w || !ret || !ret_n)
+		return -EINVAL;
+	const struct cg_k8s_flag *host[] = { &w->host_network, &w->host_pid, &w->host_ipc };
+	r = check_seccomp(w, level, &l);
+	for (size_t i = 0; r == 0 && level >= CG_PSS_BASELINE && i < CG_ARRAY_SIZE(host); i++)
+		if (host[i]->value == CG_K8S_TRUE)
+			r = add_violation(&l, "host-namespace", NULL, host[i]->path, host[i]->pos,
+					  "pod: %s is true: the pod shares the node's %s namespace", host_name[i],
+					  host_what[i]);
+	for (size_t i = 0; r == 0 && level >= CG_PSS_BASELINE && i < w->n_containers; i++)
+		r = check_container(w, &w->containers[i], level, &l);
 	if (r < 0) {
 		cg_k8s_violations_free(l.v, l.n);
 		return r;
 	}
-done:
 	*ret = l.v;
 	*ret_n = l.n;
 	return 0;

@@ -413,10 +413,18 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 			r = parse_images(x, p, v);
 		} else if (strcmp(k, "exemptions") == 0) {
 			r = parse_exemptions(x, p, v);
+		} else if (strcmp(k, "unknownKinds") == 0) {
+			const char *s = cg_doc_scalar(v, b, sizeof(b));
+			if (s && strcmp(s, "deny") == 0)
+				p->ignore_unknown_kinds = false;
+			else if (s && strcmp(s, "ignore") == 0)
+				p->ignore_unknown_kinds = true;
+			else
+				r = cg_doc_error(x->err, x->src, v, "unknownKinds", "expected deny or ignore");
 		} else {
 			r = unknown_key(x, pair, "", k,
 					"baseline, baselineFile, allow, deny, denyClasses, maxCalls, boundPhase, podSecurity, "
-					"profiles, images, exemptions");
+					"profiles, images, exemptions, unknownKinds");
 		}
 		if (r < 0)
 			return r;

@@ -21,26 +21,41 @@
 /* ---- rules ------------------------------------------------------------------- */
 
 /* Every finding carries one of these ids; tests/unit/test_policy.c checks that
- * each id used below is here and each one here is used. */
+ * each id used below (and by the Pod Security checks in k8s.c) is here and
+ * each one here is used. */
 static const struct cg_policy_rule policy_rules[] = {
+	{ "capability-added", "CapabilityAdded",
+	  "a container adds a capability the Pod Security Standards level does not allow (baseline: beyond its list; "
+	  "restricted: anything but NET_BIND_SERVICE)" },
 	{ "closure-digest-mismatch", "ClosureDigestMismatch",
 	  "the attached closure is not the one the image label names" },
 	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure" },
 	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound" },
 	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure" },
+	{ "host-namespace", "HostNamespace", "the pod shares the node's network, PID or IPC namespace" },
 	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest" },
 	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse" },
 	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse" },
+	{ "nothing-checked", "NothingChecked", "the file holds no object capgate could check" },
 	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed" },
+	{ "privilege-escalation", "PrivilegeEscalation",
+	  "a container does not set allowPrivilegeEscalation: false (the restricted level requires it)" },
+	{ "privileged-container", "PrivilegedContainer",
+	  "a container is privileged: runtimes apply no seccomp filter to it, so no profile is enforced" },
 	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read" },
 	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory" },
 	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked" },
 	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted" },
+	{ "seccomp-not-enforced", "SeccompNotEnforced",
+	  "the Localhost profile checked is not what runs: the container is privileged, so no seccomp filter applies" },
 	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met" },
 	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted" },
 	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline" },
 	{ "undeclared-call", "UndeclaredCall",
 	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare" },
+	{ "unknown-kind", "UnknownKind",
+	  "an object is not a workload capgate reads and has no pod template, so it was not checked "
+	  "(policy unknownKinds: ignore lets it pass)" },
 	{ "unknown-syscall", "UnknownSyscall",
 	  "an image label or pod annotation names a syscall capgate does not know" },
 	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key" },
@@ -541,18 +556,28 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 		v->exempt = true;
 		return 0;
 	}
+	if (w->not_checked) {
+		v->not_checked = true;
+		if (!p->ignore_unknown_kinds &&
+		    add_finding(v, "unknown-kind", subject, w->source, w->pos, NULL,
+				"%s: it was not checked (the policy's unknownKinds is deny)",
+				w->not_checked_reason ? w->not_checked_reason : "not a workload") < 0)
+			goto oom;
+		return 0;
+	}
 	if (p->pss != CG_PSS_PRIVILEGED) {
-		if ((r = cg_k8s_check_seccomp(w, p->pss, &viol, &n_viol)) < 0)
+		if ((r = cg_k8s_check_pss(w, p->pss, &viol, &n_viol)) < 0)
 			goto oom;
 		for (size_t i = 0; i < n_viol && r == 0; i++)
-			r = add_finding(v, "seccomp-profile", subject, w->source, viol[i].pos, viol[i].path, "%s",
-					viol[i].msg);
+			r = add_finding(v, viol[i].rule, subject, w->source, viol[i].pos, viol[i].path, "%s", viol[i].msg);
 		cg_k8s_violations_free(viol, n_viol);
 		if (r < 0)
 			goto oom;
 	}
 	for (size_t i = 0; i < w->n_containers && r == 0; i++) {
 		const struct cg_k8s_container *ct = &w->containers[i];
+		/* what the node applies: the fields, never the legacy annotations */
+		const struct cg_seccomp_setting *enf = cg_k8s_seccomp_enforced(w, ct);
 		char prefix[256], what[300];
 		char **declared = NULL;
 		size_t n_declared = 0;
@@ -564,16 +589,24 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				r = eval_declared_into(p, declared, n_declared, what, subject, w->source, ct->declared_pos,
 						       ct->declared_path, prefix, v);
 		}
+		/* privileged: the profile below would be checked but never applied
+		 * (at baseline and restricted, privileged-container says so) */
+		if (r == 0 && enf && enf->kind == CG_SECCOMP_LOCALHOST && p->require_profile_contents &&
+		    p->pss == CG_PSS_PRIVILEGED && ct->privileged.value == CG_K8S_TRUE)
+			r = add_finding(v, "seccomp-not-enforced", subject, w->source, ct->privileged.pos, ct->privileged.path,
+					"%sprivileged is true: runtimes apply no seccomp filter to a privileged container, so "
+					"Localhost profile %s is not enforced",
+					prefix, enf->localhost_profile ? enf->localhost_profile : "");
 		/* the contents of a Localhost profile */
-		if (ct->effective.kind == CG_SECCOMP_LOCALHOST && p->require_profile_contents) {
-			const char *lp = ct->effective.localhost_profile ? ct->effective.localhost_profile : "";
+		if (r == 0 && enf && enf->kind == CG_SECCOMP_LOCALHOST && p->require_profile_contents) {
+			const char *lp = enf->localhost_profile ? enf->localhost_profile : "";
 			char *path = NULL;
 			if (!env || !env->profiles_dir) {
-				r = add_finding(v, "profile-unchecked", subject, w->source, ct->effective.pos, ct->effective.path,
+				r = add_finding(v, "profile-unchecked", subject, w->source, enf->pos, enf->path,
 						"%sLocalhost profile %s cannot be checked: no profile directory given (--profiles)",
 						prefix, lp);
 			} else if (!safe_relative(lp)) {
-				r = add_finding(v, "profile-path", subject, w->source, ct->effective.pos, ct->effective.path,
+				r = add_finding(v, "profile-path", subject, w->source, enf->pos, enf->path,
 						"%slocalhostProfile '%s' leaves the profile directory", prefix, lp);
 			} else if (asprintf(&path, "%s/%s", env->profiles_dir, lp) < 0) {
 				r = -ENOMEM;
@@ -584,8 +617,8 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				char *owned_msg = NULL;
 				r = load_profile(env, path, &c, &msg, &owned, &owned_msg);
 				if (r == 0 && !c)
-					r = add_finding(v, "profile-missing", subject, w->source, ct->effective.pos,
-							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, msg);
+					r = add_finding(v, "profile-missing", subject, w->source, enf->pos, enf->path,
+							"%sLocalhost profile %s: %s", prefix, lp, msg);
 				else if (r == 0) {
 					char pre2[512];
 					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
@@ -665,24 +698,43 @@ static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t 
 	return r;
 }
 
+struct manifest_ctx {
+	const struct cg_policy *p;
+	const struct cg_eval_env *env;
+	struct cg_report *into;
+	size_t n; /* objects seen, checked or not */
+};
+
+static int eval_manifest_one(const struct cg_k8s_workload *w, void *user, struct cg_error *err)
+{
+	struct manifest_ctx *m = user;
+	struct cg_verdict v;
+	int r = cg_policy_eval_workload(m->p, w, m->env, &v, err);
+	m->n++;
+	return r < 0 ? r : cg_report_add(m->into, &v, err);
+}
+
+/* One document at a time: each object's verdict is made as its document is
+ * read. Every object gets a verdict, a not-checked one too; a file with no
+ * object at all is itself a failing verdict. */
 static int eval_manifest_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
 			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
 {
-	struct cg_k8s_workload **ws = NULL;
-	size_t n = 0, skipped = 0;
-	int r = cg_k8s_parse(buf, len, path, &ws, &n, &skipped, err);
+	struct manifest_ctx m = { p, env, into, 0 };
+	struct cg_verdict v;
+	struct cg_pos none = { 0, 0 };
+	int r = cg_k8s_parse_each(buf, len, path, CG_K8S_KEEP_UNCHECKED, eval_manifest_one, &m, NULL, err);
 
-	if (r < 0)
+	if (r < 0 || m.n > 0)
 		return r;
-	if (n == 0 && skipped == 0)
-		r = cg_error_set(err, -EINVAL, "%s: neither a seccomp profile nor a Kubernetes workload", path);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct cg_verdict v;
-		if ((r = cg_policy_eval_workload(p, ws[i], env, &v, err)) == 0)
-			r = cg_report_add(into, &v, err);
+	if ((r = verdict_init(&v, "file", path, path)) < 0 ||
+	    (v.not_checked = true,
+	     r = add_finding(&v, "nothing-checked", path, path, none, NULL,
+			     "the file holds no Kubernetes object (an empty list?): nothing in it was checked")) < 0) {
+		cg_verdict_release(&v);
+		return cg_error_set(err, -ENOMEM, "out of memory");
 	}
-	cg_k8s_workloads_free(ws, n);
-	return r;
+	return cg_report_add(into, &v, err);
 }
 
 int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,

@@ -5,8 +5,19 @@
 #include <capgate/report.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "t.h"
+
+/* The shared corpus (Kubernetes, Gatekeeper and Kyverno fixtures) is not part
+ * of the checkout: without it, the tests that read it skip and say why. */
+#define NEED_CORPUS()                                                                              \
+	do {                                                                                       \
+		char _c[1024];                                                                     \
+		snprintf(_c, sizeof(_c), "%s/corpus", t_shared());                                 \
+		if (access(_c, R_OK) != 0)                                                         \
+			SKIP("no corpus at %s (set CAPGATE_SHARED to the shared/ directory)", _c); \
+	} while (0)
 
 static struct cg_policy *policy_str(const char *s, struct cg_error *err)
 {
@@ -166,6 +177,7 @@ static int test_explicit_policy(void)
 /* The PSA fixtures through the policy engine: pass/ allowed, fail/ denied. */
 static int test_psa_corpus(void)
 {
+	NEED_CORPUS();
 	const char *levels[] = { "baseline", "restricted" };
 	int checked = 0;
 	for (int l = 0; l < 2; l++) {
@@ -305,27 +317,40 @@ static int test_rule_table(void)
 		CHECK(cg_policy_rule_find(rules[i].id) == &rules[i]);
 	}
 	CHECK(cg_policy_rule_find("no-such-rule") == NULL);
-	if (cg_read_file("lib/static/policy_eval.c", &src, &len, &err) < 0) {
-		CHECKF(false, "run from the source tree: %s", err.msg);
-		free(seen);
-		return 0;
-	}
-	for (const char *q = src; (q = strstr(q, "add_finding(")); q++) {
-		const char *open = strchr(q, '"'), *stop = strpbrk(q, ";{");
-		if (!open || (stop && stop < open))
-			continue; /* the declaration and definition */
-		const char *close = strchr(open + 1, '"');
-		char id[64];
-		snprintf(id, sizeof(id), "%.*s", (int)(close - open - 1), open + 1);
-		const struct cg_policy_rule *r = cg_policy_rule_find(id);
-		CHECKF(r != NULL, "policy_eval.c emits rule '%s', which is not in the table", id);
-		if (r && !seen[r - rules]) {
-			seen[r - rules] = true;
-			used++;
+	/* the rule is the second argument of add_finding (policy_eval.c) and of
+	 * add_violation (the Pod Security checks in k8s.c); a finding that
+	 * passes a violation's rule on has no literal there */
+	static const struct {
+		const char *file, *call;
+	} emitters[] = { { "lib/static/policy_eval.c", "add_finding(" }, { "lib/static/k8s.c", "add_violation(" } };
+	for (size_t e = 0; e < CG_ARRAY_SIZE(emitters); e++) {
+		free(src);
+		src = NULL;
+		if (cg_read_file(emitters[e].file, &src, &len, &err) < 0) {
+			CHECKF(false, "run from the source tree: %s", err.msg);
+			free(seen);
+			return 0;
 		}
-		calls++;
+		for (const char *q = src; (q = strstr(q, emitters[e].call)); q++) {
+			const char *open = strchr(q, ','), *stop = strpbrk(q, ";{");
+			if (!open || (stop && stop < open))
+				continue; /* the declaration and definition */
+			open += strspn(open + 1, " \t\n") + 1;
+			if (*open != '"')
+				continue;
+			const char *close = strchr(open + 1, '"');
+			char id[64];
+			snprintf(id, sizeof(id), "%.*s", (int)(close - open - 1), open + 1);
+			const struct cg_policy_rule *r = cg_policy_rule_find(id);
+			CHECKF(r != NULL, "%s emits rule '%s', which is not in the table", emitters[e].file, id);
+			if (r && !seen[r - rules]) {
+				seen[r - rules] = true;
+				used++;
+			}
+			calls++;
+		}
 	}
-	CHECKF(calls > 20, "found only %zu add_finding calls", calls);
+	CHECKF(calls > 30, "found only %zu add_finding and add_violation calls", calls);
 	for (size_t i = 0; i < n; i++)
 		CHECKF(seen[i], "rule %s is in the table but never emitted", rules[i].id);
 	CHECK(used == n);
@@ -420,6 +445,132 @@ static int test_rego_export(void)
 	return 0;
 }
 
+/* Every object gets a verdict: a not-checked one fails under the default
+ * unknownKinds: deny, passes (still not checked) under ignore; a file with no
+ * object is a failing verdict of its own. */
+static int test_unknown_kinds(void)
+{
+	static const char y[] = "apiVersion: v1\nkind: Pdo\nmetadata: {name: typo, namespace: prod}\n"
+				"spec: {containers: [{name: a}]}\n---\n"
+				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: kube-system}\n";
+	char dir[] = "/tmp/capgate-kinds-XXXXXX", path[300];
+	struct cg_error err = { 0 };
+	struct cg_policy *deny = NULL, *ignore = policy_str("unknownKinds: ignore\nexemptions: {namespaces: [kube-system]}\n", &err);
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0, sk = 0;
+	FILE *fp;
+
+	CHECKF(ignore && ignore->ignore_unknown_kinds, "%s", err.msg);
+	CHECK(policy_str("unknownKinds: allow\n", &err) == NULL && strstr(err.msg, "policy.yaml:1:15: unknownKinds: expected deny or ignore"));
+	CHECK(cg_policy_default(&deny, &err) == 0 && deny && !deny->ignore_unknown_kinds);
+	CHECK(cg_k8s_parse_flags(y, sizeof(y) - 1, "k.yaml", CG_K8S_KEEP_UNCHECKED, &ws, &n, &sk, &err) == 0 && n == 2);
+	for (size_t i = 0; deny && ignore && i < n; i++) {
+		struct cg_verdict v;
+		CHECK(cg_policy_eval_workload(deny, ws[i], NULL, &v, &err) == 0);
+		CHECK(v.not_checked && !v.exempt && v.n_findings == 1 && !cg_verdict_allowed(&v));
+		if (v.n_findings == 1) {
+			CHECK_STR(v.findings[0].rule, "unknown-kind");
+			CHECK(v.findings[0].pos.line == (i == 0 ? 1 : 6));
+		}
+		if (i == 0)
+			CHECK_STR(v.subject, "Pdo prod/typo");
+		cg_verdict_release(&v);
+		CHECK(cg_policy_eval_workload(ignore, ws[i], NULL, &v, &err) == 0);
+		/* the ConfigMap is in an exempt namespace: exempt comes first */
+		CHECK(v.n_findings == 0 && v.not_checked == (i == 0) && v.exempt == (i == 1));
+		cg_verdict_release(&v);
+	}
+	cg_k8s_workloads_free(ws, n);
+
+	/* through a path: an empty list has nothing to check */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/empty.yaml", dir);
+	if ((fp = fopen(path, "w")) != NULL) {
+		fputs("apiVersion: v1\nkind: List\nitems: []\n", fp);
+		fclose(fp);
+	}
+	for (int k = 0; k < 2 && deny && ignore; k++) {
+		struct cg_report *rep = NULL;
+		CHECK(cg_report_new("p", &rep, &err) == 0);
+		CHECK(cg_policy_eval_path(k ? ignore : deny, path, NULL, rep, &err) == 0);
+		const struct cg_verdict *v = rep ? cg_report_verdict(rep, 0) : NULL;
+		CHECK(v && v->not_checked && v->n_findings == 1 && strcmp(v->findings[0].rule, "nothing-checked") == 0);
+		CHECK(rep && cg_report_failed(rep) && cg_report_count(rep) == 1);
+		cg_report_free(rep);
+	}
+	unlink(path);
+	rmdir(dir);
+	cg_policy_free(deny);
+	cg_policy_free(ignore);
+	return 0;
+}
+
+/* The example policy exempts by namespace only: a label is the manifest
+ * author's to set, so the author could exempt their own workload. */
+static int test_example_policy_exemptions(void)
+{
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	static const char pod[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: e, labels: {capgate.io/exempt: \"true\"}}\n"
+				  "spec:\n  securityContext: {seccompProfile: {type: Unconfined}}\n  containers: [{name: a}]\n";
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0;
+	struct cg_verdict v;
+
+	if (cg_policy_load("examples/policy/policy.yaml", &p, &err) < 0) {
+		CHECKF(false, "run from the source tree: %s", err.msg);
+		return 0;
+	}
+	CHECK_EQ_INT(p->n_exempt_labels, 0);
+	CHECK(p->n_exempt_namespaces == 1 && strcmp(p->exempt_namespaces[0], "kube-system") == 0);
+	CHECK(cg_k8s_parse(pod, sizeof(pod) - 1, "e.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+	if (n == 1) {
+		CHECK(cg_policy_eval_workload(p, ws[0], NULL, &v, &err) == 0);
+		CHECK(!v.exempt && !cg_verdict_allowed(&v));
+		cg_verdict_release(&v);
+	}
+	cg_k8s_workloads_free(ws, n);
+	cg_policy_free(p);
+	return 0;
+}
+
+/* A privileged container's profile is checked but never applied: a finding
+ * at every level (privileged-container at baseline and restricted,
+ * seccomp-not-enforced when the policy allows privileged pods). */
+static int test_privileged_not_enforced(void)
+{
+	static const char pod[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n"
+				  "    securityContext:\n      privileged: true\n      allowPrivilegeEscalation: true\n"
+				  "      seccompProfile: {type: Localhost, localhostProfile: x.json}\n";
+	static const struct {
+		const char *policy, *rule;
+	} cases[] = {
+		{ "podSecurity: restricted\nprofiles: {requireContents: false}\n", "privileged-container" },
+		{ "podSecurity: baseline\nprofiles: {requireContents: false}\n", "privileged-container" },
+		{ "podSecurity: privileged\n", "seccomp-not-enforced" },
+	};
+	struct cg_error err = { 0 };
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0;
+
+	CHECK(cg_k8s_parse(pod, sizeof(pod) - 1, "p.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+	for (size_t i = 0; n == 1 && i < CG_ARRAY_SIZE(cases); i++) {
+		struct cg_policy *p = policy_str(cases[i].policy, &err);
+		struct cg_verdict v;
+		bool found = false;
+		CHECK(p && cg_policy_eval_workload(p, ws[0], NULL, &v, &err) == 0);
+		for (size_t k = 0; p && k < v.n_findings; k++)
+			found |= strcmp(v.findings[k].rule, cases[i].rule) == 0 &&
+				 strstr(v.findings[k].msg, "x.json is not enforced") != NULL && v.findings[k].pos.line == 8;
+		CHECKF(found, "case %zu: no %s finding", i, cases[i].rule);
+		if (p)
+			cg_verdict_release(&v);
+		cg_policy_free(p);
+	}
+	cg_k8s_workloads_free(ws, n);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_builtin_baselines);
@@ -432,5 +583,8 @@ int main(void)
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
 	RUN(test_rego_export);
+	RUN(test_unknown_kinds);
+	RUN(test_example_policy_exemptions);
+	RUN(test_privileged_not_enforced);
 	T_DONE();
 }
