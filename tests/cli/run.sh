@@ -192,11 +192,13 @@ if rc_is $n 0 $? && has $n "$tmp/out" "lo:"; then
 	others=$(sed -n 's/^ *\([^ :]*\):.*/\1/p' "$tmp/out" | grep -v '^lo$' | tr '\n' ' ')
 	[ -z "$others" ] && ok $n || fail $n "interfaces other than lo: $others"
 fi
-# the forwarder, both ways, with a real HTTP server and client
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# the forwarder, both ways, with a real HTTP server and client (Debian's python3:
+# a wrapper that forks would outlive kill)
+PY=/usr/bin/python3
+port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/www"; echo served-page >"$tmp/www/index.html"
 n=net_tcp_connect_forwards
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
+$PY -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
 hs=$!
 for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
 $CAPGATE run --net tcp-connect=$port --profile "$tmp/allow.json" -- curl -s --max-time 10 "http://127.0.0.1:$port/" \
@@ -210,7 +212,7 @@ rc=$?
 kill $hs 2>/dev/null; wait $hs 2>/dev/null
 n=net_tcp_bind_serves_the_host
 $CAPGATE run --net tcp-bind=$port --profile "$tmp/allow.json" -- \
-	python3 -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>"$tmp/err" &
+	$PY -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>"$tmp/err" &
 cp=$!
 got=""
 for _ in $(seq 100); do
@@ -221,7 +223,7 @@ kill -TERM $cp 2>/dev/null; wait $cp 2>/dev/null
 [ "$got" = served-page ] && ok $n || fail $n "the host got '$got': $(head -c 300 "$tmp/err")"
 n=net_forwarder_setup_fails_closed
 # a port some other program listens on: capgate refuses to run, naming it
-python3 -c 'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen()
+$PY -c 'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(30)' >"$tmp/busy" &
 busy=$!
 for _ in $(seq 50); do [ -s "$tmp/busy" ] && break; sleep 0.1; done
