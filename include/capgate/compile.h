@@ -11,7 +11,12 @@
  *  - numbers above the highest the profile names answer ENOSYS (as runc
  *    does) so libc falls back, when the default action is a denial;
  *  - argument conditions are compared at the argument's real width;
- *  - overlapping rules resolve by kernel precedence (see closure.h).
+ *  - overlapping rules resolve by kernel precedence (see closure.h);
+ *  - on arches with socketcall(2) (i386, ...) a sub-call the filter cannot
+ *    see into gets the denial of the direct call it stands for:
+ *    socketcall(SYS_SOCKET) is denied when the closure denies socket, or
+ *    allows it only under conditions on its arguments (as libseccomp and
+ *    runc do; cg_compile_expect() says the same).
  */
 #ifndef CAPGATE_COMPILE_H
 #define CAPGATE_COMPILE_H
@@ -57,6 +62,8 @@ struct cg_compile_sim {
 	const struct cg_rule *rule; /* the rule of the closure that decides, NULL: none */
 	struct cg_bpf_prog prog;    /* the program that ran */
 	struct cg_bpf_trace trace;  /* the instructions it went through */
+	struct cg_closure *derived; /* internal: the closure with the socketcall rules, when
+					@rule is one of them */
 };
 
 /* Compile @c with @opts (NULL: defaults), run (@arch, @nr, @args) through
@@ -67,5 +74,56 @@ CAPGATE_API int cg_compile_sim(const struct cg_closure *c, const struct cg_compi
 			       struct cg_compile_sim *ret, struct cg_error *err);
 /* Free the program and the trace (NULL is fine); the struct itself is not freed. */
 CAPGATE_API void cg_compile_sim_release(struct cg_compile_sim *s);
+
+/* ---- socket rules ------------------------------------------------------------
+ * A second, small filter that capgate loads before the closure's: it decides
+ * only socket creation (socket, socketpair, i386 socketcall), MSG_FASTOPEN on
+ * the send calls and io_uring_setup, and allows everything else with the
+ * arch and number alone -- so the kernel's action cache still covers every
+ * other call. The kernel runs every filter and applies the most restrictive
+ * answer, so what the socket rules deny stays denied whatever the closure
+ * says. socketcall's arguments are behind a pointer the filter cannot read:
+ * its socket and socketpair sub-calls are denied (every family is never
+ * granted), and with deny_fastopen its send sub-calls too. */
+
+#define CG_SOCK_ANY (-1)
+
+/* One (family, type, protocol) triple socket() may create; type is compared
+ * without SOCK_NONBLOCK/SOCK_CLOEXEC; CG_SOCK_ANY matches every value. */
+struct cg_socket_grant {
+	int family;
+	int type;
+	int protocol;
+};
+
+struct cg_socket_rules {
+	size_t sz;                            /* sizeof(struct cg_socket_rules) */
+	const struct cg_socket_grant *grants; /* what socket() may create */
+	size_t n_grants;
+	bool unix_pairs;    /* socketpair(AF_UNIX): a connected pair with no name reaches no one */
+	bool deny_fastopen; /* MSG_FASTOPEN on sendto/sendmsg/sendmmsg/send (connects past connect()) */
+	bool deny_io_uring; /* io_uring_setup: io_uring creates sockets out of seccomp's sight */
+	bool audit;         /* log what would be denied instead of denying it */
+	uint32_t errno_val; /* errno of a denial (0: EACCES, as an LSM denial) */
+	uint32_t arch_mask; /* CG_ARCH_BIT()s decided here (0: every arch capgate has a table
+			       for); other arches are allowed: give the closure's arch mask */
+};
+
+/* Compile @r into a program for the architectures of r->arch_mask (other
+ * arches are allowed: the closure's filter decides them). Checked with
+ * cg_bpf_validate() like the closure's program. */
+CAPGATE_API int cg_compile_socket_filter(const struct cg_socket_rules *r, struct cg_bpf_prog *ret,
+					 struct cg_error *err);
+
+/* The reference decision of the socket rules for a raw (audit_arch, nr,
+ * args), which the compiled socket filter is held to. */
+CAPGATE_API uint32_t cg_compile_socket_expect(const struct cg_socket_rules *r, uint32_t audit_arch,
+					      uint32_t nr, const uint64_t args[6]);
+
+/* socketcall(2)'s sub-call numbers (SYS_SOCKET = 1 ... SYS_SENDMMSG = 20)
+ * and the direct call each one stands for ("socket", "sendto" for SYS_SEND,
+ * ...); NULL for a number out of range. */
+CAPGATE_API const char *cg_compile_socketcall_name(uint32_t call);
+#define CG_SOCKETCALL_MAX 20
 
 #endif

@@ -3,13 +3,16 @@
  * The runtime gate: run a program with exactly its closure.
  *
  * Order of enforcement in the sandboxed process (cg_sandbox_apply):
- *   1. network namespace (--net none / loopback), through a new user
- *      namespace when not privileged;
+ *   1. network namespace (every --net mode but host, and the default),
+ *      through a new user namespace when not privileged; with tcp ports the
+ *      forwarder (started by the parent side) joins it before the program
+ *      goes on;
  *   2. PR_SET_NO_NEW_PRIVS;
  *   3. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
  *      running kernel's Landlock ABI offers; every right the ABI lacks is
  *      listed as a *missing protection* (never dropped silently);
- *   4. the seccomp filter, with seccomp(2) directly -- the last step: after
+ *   4. the socket rules (a small seccomp filter of capgate's), then the
+ *      closure's seccomp filter, with seccomp(2) directly -- the last step: after
  *      it only execve() runs (cg_sandbox_spawn), so the profile must allow
  *      execve and nothing else is needed between the two.
  *
@@ -31,11 +34,15 @@
 #include <capgate/strbuf.h>
 #include <sys/types.h>
 
-/* Network namespace part of --net. */
+/* Network namespace part of --net. Every mode but HOST gets a network
+ * namespace of its own and the socket rules (a second seccomp filter: every
+ * socket family, type and protocol the mode does not grant is denied). */
 enum cg_sandbox_netns {
-	CG_NETNS_HOST,     /* the host's network (Landlock port rules may still apply) */
-	CG_NETNS_NONE,     /* new, empty network namespace; Landlock also denies all TCP */
-	CG_NETNS_LOOPBACK, /* new network namespace with only "lo", brought up */
+	CG_NETNS_DEFAULT,  /* no --net given: LOOPBACK -- isolated, and programs that talk
+				to themselves over 127.0.0.1 keep working */
+	CG_NETNS_LOOPBACK, /* new network namespace with only "lo", brought up; TCP and UDP */
+	CG_NETNS_NONE,     /* new, empty network namespace; no socket; Landlock denies all TCP */
+	CG_NETNS_HOST,     /* the host's network, no socket rules: the explicit opt-out */
 };
 
 #define CG_SANDBOX_MAX_PORTS 64
@@ -49,13 +56,19 @@ struct cg_sandbox_opts {
 	size_t n_fs_rw;
 	bool fs_system; /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
 	enum cg_sandbox_netns netns;
-	/* TCP port rules (Landlock ABI 4). With any port given -- or netns NONE --
-	 * both bind and connect are handled: what is not listed is denied. */
+	/* TCP ports with a way out of the namespace: capgate's forwarder makes
+	 * the connections to tcp_connect ports (any address) from the host and
+	 * listens on the host's tcp_bind ports, forwarding into the namespace.
+	 * Landlock port rules (ABI 4) are a second layer: with any port given --
+	 * or netns NONE -- both bind and connect are handled, what is not listed
+	 * is denied. */
 	bool net_tcp; /* handle TCP bind/connect even if both lists are empty */
 	uint16_t tcp_connect[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_connect;
 	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
 	size_t n_tcp_bind;
+	bool net_unix;        /* --net unix: socket(AF_UNIX) -- pathname sockets reach the host's
+			  services through the filesystem (socketpair is always allowed) */
 	bool strict;          /* a missing protection makes cg_sandbox_new fail (-EOPNOTSUPP) */
 	bool audit;           /* denials are logged by the kernel (log action), not enforced */
 	bool explain;         /* denials go through the user-notify supervisor */
@@ -65,8 +78,10 @@ struct cg_sandbox_opts {
 					what an older kernel would miss */
 };
 
-/* Parse one --net value ("none", "loopback", "host", "tcp-connect=80,443",
- * "tcp-bind=8080") into @opts; values accumulate across calls. */
+/* Parse one --net value ("none", "loopback", "host", "unix",
+ * "tcp-connect=80,443", "tcp-bind=8080") into @opts; values accumulate
+ * across calls (cg_sandbox_new rejects contradictions: host with anything
+ * else, none with ports, a port both connect and bind). */
 CAPGATE_API int cg_sandbox_parse_net(struct cg_sandbox_opts *opts, const char *spec,
 				     struct cg_error *err);
 

@@ -20,6 +20,7 @@
 #include <linux/audit.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "closure/closure_internal.h"
 
@@ -416,15 +417,124 @@ out:
 	return r;
 }
 
+/* ---- socketcall sub-calls --------------------------------------------------- */
+
+/* The direct call each socketcall(2) sub-call stands for (linux/net.h
+ * SYS_*); SYS_SEND and SYS_RECV are what glibc makes of send/recv. */
+static const char *const socketcall_names[CG_SOCKETCALL_MAX + 1] = {
+	NULL,
+	"socket",
+	"bind",
+	"connect",
+	"listen",
+	"accept",
+	"getsockname",
+	"getpeername",
+	"socketpair",
+	"sendto",
+	"recvfrom",
+	"sendto",
+	"recvfrom",
+	"shutdown",
+	"setsockopt",
+	"getsockopt",
+	"sendmsg",
+	"recvmsg",
+	"accept4",
+	"recvmmsg",
+	"sendmmsg",
+};
+
+const char *cg_compile_socketcall_name(uint32_t call)
+{
+	return call <= CG_SOCKETCALL_MAX ? socketcall_names[call] : NULL;
+}
+
+/* What the closure does with @name on @arch when its arguments cannot be
+ * read: the most restrictive of its rules (a conditional denial might hold),
+ * and the default action unless a rule holds unconditionally. */
+static struct cg_action blind_action(const struct cg_closure *c, enum cg_arch_id arch, int phase,
+				     const char *name)
+{
+	struct cg_action worst = { CG_ACT_ALLOW, 0 };
+	bool any = false, uncond = false;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct cg_rule *r = &c->rules[i];
+		if (strcmp(r->name, name) != 0 || !cg_rule_in_scope(r, CG_ARCH_BIT(arch), phase))
+			continue;
+		if (!any || cg_action_cmp(r->action, worst) < 0)
+			worst = r->action;
+		any = true;
+		uncond |= r->n_args == 0;
+	}
+	if (!uncond && (!any || cg_action_cmp(c->default_action, worst) < 0))
+		worst = c->default_action;
+	return worst;
+}
+
+static bool has_rule(const struct cg_closure *c, enum cg_arch_id arch, int phase, const char *name)
+{
+	for (size_t i = 0; i < c->n_rules; i++)
+		if (strcmp(c->rules[i].name, name) == 0 && cg_rule_in_scope(&c->rules[i], CG_ARCH_BIT(arch), phase))
+			return true;
+	return false;
+}
+
+/* @c with, on every arch of it that has socketcall, a rule "socketcall with
+ * argument 0 == SYS_X" carrying the blind action of X wherever that action
+ * does not simply let the call run. *ret is NULL when nothing is added (use
+ * @c as it is). Only where socketcall can run at all: a socketcall the
+ * closure never names keeps its default, and the ENOSYS floor its place. */
+static int socketcall_derive(const struct cg_closure *c, int phase, struct cg_closure **ret)
+{
+	struct cg_closure *d = NULL;
+
+	*ret = NULL;
+	for (int a = 0; a < CG_ARCH_COUNT; a++) {
+		if (!(c->arch_mask & CG_ARCH_BIT(a)) || cg_syscall_nr((enum cg_arch_id)a, "socketcall") < 0)
+			continue;
+		if (!has_rule(c, (enum cg_arch_id)a, phase, "socketcall") && !cg_action_permits(c->default_action))
+			continue;
+		for (uint32_t call = 1; call <= CG_SOCKETCALL_MAX; call++) {
+			struct cg_action act = blind_action(c, (enum cg_arch_id)a, phase, socketcall_names[call]);
+			char origin[96];
+			if (act.kind == CG_ACT_ALLOW || act.kind == CG_ACT_LOG)
+				continue;
+			if (!d && !(d = cg_closure_dup(c)))
+				return -ENOMEM;
+			snprintf(origin, sizeof(origin), "capgate: socketcall sub-call %u stands for %s, which the closure denies",
+				 call, socketcall_names[call]);
+			struct cg_rule r = {
+				.name = (char *)"socketcall",
+				.action = act,
+				.n_args = 1,
+				.args = { { .index = 0, .op = CG_OP_EQ, .value = call } },
+				.arch_mask = CG_ARCH_BIT(a),
+				.origin = origin,
+			};
+			if (cg_closure_add_rule(d, &r) < 0) {
+				cg_closure_free(d);
+				return -ENOMEM;
+			}
+		}
+	}
+	if (d)
+		cg_closure_canonicalize(d);
+	*ret = d;
+	return 0;
+}
+
 static struct cg_action bad_arch_action(const struct cg_compile_opts *o)
 {
 	return o->has_bad_arch ? o->bad_arch : (struct cg_action){ CG_ACT_KILL_PROCESS, 0 };
 }
 
-int cg_compile(const struct cg_closure *c, const struct cg_compile_opts *opts, struct cg_bpf_prog *ret,
+int cg_compile(const struct cg_closure *c0, const struct cg_compile_opts *opts, struct cg_bpf_prog *ret,
 	       struct cg_error *err)
 {
 	struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1 };
+	_cleanup_(cg_closure_freep) struct cg_closure *derived = NULL;
+	const struct cg_closure *c = c0;
 	struct emitter e = { 0 };
 	uint32_t next, bad;
 	int r;
@@ -438,6 +548,10 @@ int cg_compile(const struct cg_closure *c, const struct cg_compile_opts *opts, s
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
 		if ((c->arch_mask & CG_ARCH_BIT(a)) && cg_syscall_max_nr(a) < 0)
 			return cg_error_set(err, -EINVAL, "capgate has no syscall table for %s", cg_arch_info(a)->name);
+	if (socketcall_derive(c0, o.phase, &derived) < 0)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	if (derived)
+		c = derived;
 
 	bad = emit_ret(&e, cg_action_ret(effective(&o, bad_arch_action(&o))));
 	next = bad;
@@ -518,15 +632,21 @@ unsigned int cg_compile_seccomp_flags(const struct cg_closure *c)
 	return f;
 }
 
-uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_opts *opts, uint32_t audit_arch,
+uint32_t cg_compile_expect(const struct cg_closure *c0, const struct cg_compile_opts *opts, uint32_t audit_arch,
 			   uint32_t nr, const uint64_t args[6])
 {
 	struct cg_compile_opts o = { .sz = sizeof(o), .phase = -1 };
+	_cleanup_(cg_closure_freep) struct cg_closure *derived = NULL;
+	const struct cg_closure *c = c0;
 	int arch = -1;
 	const char *name;
 
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (socketcall_derive(c0, o.phase, &derived) < 0)
+		return cg_action_ret((struct cg_action){ CG_ACT_KILL_PROCESS, 0 }); /* out of memory: deny */
+	if (derived)
+		c = derived;
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
 		if ((c->arch_mask & CG_ARCH_BIT(a)) && cg_arch_info(a)->audit == audit_arch) {
 			if (audit_arch == AUDIT_ARCH_X86_64) /* as the program: nr >= bit 30 */
@@ -564,7 +684,12 @@ int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opt
 		return r;
 	}
 	s.expect = cg_compile_expect(c, opts, d.arch, nr, args);
-	(void)cg_closure_decide(c, arch, cg_syscall_name(arch, nr), args, opts ? opts->phase : -1, &s.rule);
+	if ((r = socketcall_derive(c, opts ? opts->phase : -1, &s.derived)) < 0) {
+		cg_compile_sim_release(&s);
+		return cg_error_set(err, r, "out of memory");
+	}
+	(void)cg_closure_decide(s.derived ? s.derived : c, arch, cg_syscall_name(arch, nr), args,
+				opts ? opts->phase : -1, &s.rule);
 	*ret = s;
 	return 0;
 }
@@ -575,4 +700,224 @@ void cg_compile_sim_release(struct cg_compile_sim *s)
 		return;
 	cg_bpf_prog_release(&s->prog);
 	cg_bpf_trace_release(&s->trace);
+	cg_closure_free(s->derived);
+	s->derived = NULL;
+}
+
+/* ---- the socket filter ------------------------------------------------------ */
+
+/* Only these bits may accompany a socket type (net/socket.c). */
+#define SOCK_FLAGS_MASK 0x80800u /* SOCK_CLOEXEC | SOCK_NONBLOCK */
+#define CG_MSG_FASTOPEN 0x20000000u
+#define CG_SYS_SOCKET 1u
+#define CG_SYS_SOCKETPAIR 8u
+
+/* The send calls and which argument holds their flags. */
+static const struct {
+	const char *name;
+	unsigned flags_idx;
+} send_calls[] = {
+	{ "send", 3 },
+	{ "sendmmsg", 3 },
+	{ "sendmsg", 2 },
+	{ "sendto", 3 },
+};
+static const uint32_t socketcall_sends[] = { 9 /* SYS_SEND */, 11 /* SYS_SENDTO */, 16 /* SYS_SENDMSG */,
+					     20 /* SYS_SENDMMSG */ };
+
+static uint32_t sock_deny(const struct cg_socket_rules *r)
+{
+	if (r->audit)
+		return SECCOMP_RET_LOG;
+	return SECCOMP_RET_ERRNO | ((r->errno_val ? r->errno_val : EACCES) & SECCOMP_RET_DATA);
+}
+
+static bool grant_matches(const struct cg_socket_grant *g, uint32_t family, uint32_t type, uint32_t proto)
+{
+	return (uint32_t)g->family == family &&
+	       (g->type == CG_SOCK_ANY || (uint32_t)g->type == (type & ~SOCK_FLAGS_MASK)) &&
+	       (g->protocol == CG_SOCK_ANY || (uint32_t)g->protocol == proto);
+}
+
+static bool socket_granted(const struct cg_socket_rules *r, const uint64_t args[6])
+{
+	for (size_t i = 0; i < r->n_grants; i++)
+		if (grant_matches(&r->grants[i], (uint32_t)args[0], (uint32_t)args[1], (uint32_t)args[2]))
+			return true;
+	return false;
+}
+
+static bool sock_arch_in(const struct cg_socket_rules *r, enum cg_arch_id a)
+{
+	return !r->arch_mask || (r->arch_mask & CG_ARCH_BIT(a));
+}
+
+static int send_flags_idx(enum cg_arch_id arch, uint32_t nr)
+{
+	for (size_t i = 0; i < CG_ARRAY_SIZE(send_calls); i++)
+		if (cg_syscall_nr(arch, send_calls[i].name) == (int)nr)
+			return (int)send_calls[i].flags_idx;
+	return -1;
+}
+
+uint32_t cg_compile_socket_expect(const struct cg_socket_rules *r, uint32_t audit_arch, uint32_t nr,
+				  const uint64_t args[6])
+{
+	int arch = -1;
+	const char *name;
+
+	for (int a = 0; a < CG_ARCH_COUNT; a++)
+		if (a != CG_ARCH_X32 && cg_arch_info(a)->audit == audit_arch && cg_syscall_max_nr(a) >= 0)
+			arch = a;
+	if (arch == CG_ARCH_X86_64 && nr >= CG_X32_SYSCALL_BIT)
+		arch = CG_ARCH_X32;
+	if (arch < 0 || cg_syscall_max_nr(arch) < 0 || !sock_arch_in(r, (enum cg_arch_id)arch))
+		return SECCOMP_RET_ALLOW; /* the closure's filter decides foreign arches */
+	name = cg_syscall_name((enum cg_arch_id)arch, nr);
+	if (!name)
+		return SECCOMP_RET_ALLOW;
+	if (strcmp(name, "socket") == 0)
+		return socket_granted(r, args) ? SECCOMP_RET_ALLOW : sock_deny(r);
+	if (strcmp(name, "socketpair") == 0)
+		return (r->unix_pairs && (uint32_t)args[0] == AF_UNIX) || socket_granted(r, args) ? SECCOMP_RET_ALLOW
+												  : sock_deny(r);
+	if (strcmp(name, "io_uring_setup") == 0)
+		return r->deny_io_uring ? sock_deny(r) : SECCOMP_RET_ALLOW;
+	if (strcmp(name, "socketcall") == 0) {
+		uint32_t call = (uint32_t)args[0];
+		if (call == CG_SYS_SOCKET || call == CG_SYS_SOCKETPAIR)
+			return sock_deny(r);
+		for (size_t i = 0; i < CG_ARRAY_SIZE(socketcall_sends) && r->deny_fastopen; i++)
+			if (call == socketcall_sends[i])
+				return sock_deny(r);
+		return SECCOMP_RET_ALLOW;
+	}
+	int idx = send_flags_idx((enum cg_arch_id)arch, nr);
+	if (idx >= 0 && r->deny_fastopen && ((uint32_t)args[idx] & CG_MSG_FASTOPEN))
+		return sock_deny(r);
+	return SECCOMP_RET_ALLOW;
+}
+
+/* socket(): the grants, each "family == F && type == T && protocol == P",
+ * tried in turn; nothing matches: @fail. */
+static uint32_t emit_grants(struct emitter *e, const struct cg_socket_rules *r, uint32_t ok, uint32_t fail)
+{
+	uint32_t next = fail;
+	for (size_t i = r->n_grants; i-- > 0;) {
+		const struct cg_socket_grant *g = &r->grants[i];
+		uint32_t l = ok;
+		if (g->protocol != CG_SOCK_ANY) {
+			l = emit_jmp(e, BPF_JEQ, (uint32_t)g->protocol, l, next);
+			l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(2));
+		}
+		if (g->type != CG_SOCK_ANY) {
+			l = emit_jmp(e, BPF_JEQ, (uint32_t)g->type, l, next);
+			emit_stmt(e, BPF_ALU | BPF_AND | BPF_K, ~SOCK_FLAGS_MASK);
+			l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(1));
+		}
+		l = emit_jmp(e, BPF_JEQ, (uint32_t)g->family, l, next);
+		next = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(0));
+	}
+	return next;
+}
+
+/* The block for one arch (numbers of @arch), entered with nothing loaded
+ * when @load_nr, else with the number in A. */
+static uint32_t emit_socket_arch(struct emitter *e, const struct cg_socket_rules *r, enum cg_arch_id arch,
+				 uint32_t grants, bool load_nr)
+{
+	uint32_t allow = emit_ret(e, SECCOMP_RET_ALLOW);
+	uint32_t next = allow;
+	int nr;
+
+	if (!sock_arch_in(r, arch))
+		return allow;
+
+	/* a chain of "jeq nr" over the few calls decided here; every other
+	 * number falls through to allow, decided on (arch, nr) alone */
+	if ((nr = cg_syscall_nr(arch, "io_uring_setup")) >= 0 && r->deny_io_uring)
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, emit_ret(e, sock_deny(r)), next);
+	for (size_t i = 0; i < CG_ARRAY_SIZE(send_calls) && r->deny_fastopen; i++) {
+		if ((nr = cg_syscall_nr(arch, send_calls[i].name)) < 0)
+			continue;
+		uint32_t l = emit_jmp(e, BPF_JSET, CG_MSG_FASTOPEN, emit_ret(e, sock_deny(r)), emit_ret(e, SECCOMP_RET_ALLOW));
+		l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(send_calls[i].flags_idx));
+		/* the number is reloaded after an argument check: none follows here */
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, l, next);
+	}
+	if ((nr = cg_syscall_nr(arch, "socketcall")) >= 0) {
+		uint32_t deny = emit_ret(e, sock_deny(r)), l = emit_ret(e, SECCOMP_RET_ALLOW);
+		for (size_t i = 0; i < CG_ARRAY_SIZE(socketcall_sends) && r->deny_fastopen; i++)
+			l = emit_jmp(e, BPF_JEQ, socketcall_sends[i], deny, l);
+		l = emit_jmp(e, BPF_JEQ, CG_SYS_SOCKETPAIR, deny, l);
+		l = emit_jmp(e, BPF_JEQ, CG_SYS_SOCKET, deny, l);
+		l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(0));
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, l, next);
+	}
+	if ((nr = cg_syscall_nr(arch, "socketpair")) >= 0) {
+		uint32_t ok = emit_ret(e, SECCOMP_RET_ALLOW);
+		uint32_t l = grants;
+		if (r->unix_pairs) {
+			l = emit_jmp(e, BPF_JEQ, AF_UNIX, ok, l);
+			l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(0));
+		}
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, l, next);
+	}
+	if ((nr = cg_syscall_nr(arch, "socket")) >= 0)
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, grants, next);
+	if (load_nr) {
+		fall_to(e, next);
+		next = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+	}
+	return next;
+}
+
+int cg_compile_socket_filter(const struct cg_socket_rules *r, struct cg_bpf_prog *ret, struct cg_error *err)
+{
+	struct emitter e = { 0 };
+	uint32_t next;
+	int rc;
+
+	if (!r || r->sz < sizeof(*r))
+		return cg_error_set(err, -EINVAL, "cg_socket_rules: size mismatch");
+	/* the grants are the same on every arch (socket and socketpair take
+	 * family, type, protocol alike): one copy, jumped to from each block */
+	uint32_t grants = emit_grants(&e, r, emit_ret(&e, SECCOMP_RET_ALLOW), emit_ret(&e, sock_deny(r)));
+	next = emit_ret(&e, SECCOMP_RET_ALLOW); /* foreign arches: the closure's filter decides */
+	for (int a = CG_ARCH_COUNT - 1; a >= 0; a--) {
+		uint32_t block;
+		if (a == CG_ARCH_X32 || cg_syscall_max_nr(a) < 0)
+			continue;
+		if (!sock_arch_in(r, (enum cg_arch_id)a) &&
+		    (a != CG_ARCH_X86_64 || !sock_arch_in(r, CG_ARCH_X32)))
+			continue;
+		if (a == CG_ARCH_X86_64) {
+			/* x86_64 and x32 share AUDIT_ARCH_X86_64; x32 numbers carry bit 30 */
+			uint32_t x32 = emit_socket_arch(&e, r, CG_ARCH_X32, grants, false);
+			uint32_t x64 = emit_socket_arch(&e, r, CG_ARCH_X86_64, grants, false);
+			block = emit_jmp(&e, BPF_JGE, CG_X32_SYSCALL_BIT, x32, x64);
+			block = emit_stmt(&e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);
+		} else {
+			block = emit_socket_arch(&e, r, (enum cg_arch_id)a, grants, true);
+		}
+		next = emit_jmp(&e, BPF_JEQ, cg_arch_info(a)->audit, block, next);
+	}
+	fall_to(&e, next);
+	emit_stmt(&e, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH);
+	if (e.err) {
+		free(e.v);
+		return cg_error_set(err, e.err, "out of memory");
+	}
+	for (uint32_t i = 0; i < e.n / 2; i++) {
+		struct sock_filter t = e.v[i];
+		e.v[i] = e.v[e.n - 1 - i];
+		e.v[e.n - 1 - i] = t;
+	}
+	if ((rc = cg_bpf_validate(e.v, e.n, err)) < 0) {
+		free(e.v);
+		return cg_error_prefix(err, "internal error, generated socket filter is invalid: ");
+	}
+	ret->insns = e.v;
+	ret->len = e.n;
+	return 0;
 }

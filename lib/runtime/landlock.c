@@ -175,26 +175,27 @@ int cg_landlock_add_path(struct cg_landlock *ll, const char *path, bool rw, bool
 int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, struct cg_error *err)
 {
 	bool want_fs = ll->n_paths > 0;
+	/* TCP port rules: in a network namespace of capgate's they are a second
+	 * layer (the namespace lets only the forwarded ports out), so only
+	 * --net host would lose them -- and host turns the network rules off. */
 	bool want_net = o->net_tcp || o->n_tcp_connect || o->n_tcp_bind || o->netns == CG_NETNS_NONE;
-	bool want_ports = o->n_tcp_connect || o->n_tcp_bind || (o->net_tcp && o->netns == CG_NETNS_HOST);
 	int abi = ll->abi;
 	int truncate_abi = cg_landlock_min_abi(CG_LANDLOCK_FS, CG_LANDLOCK_ACCESS_FS_TRUNCATE);
 	int ioctl_abi = cg_landlock_min_abi(CG_LANDLOCK_FS, CG_LANDLOCK_ACCESS_FS_IOCTL_DEV);
 	int net_abi = cg_landlock_min_abi(CG_LANDLOCK_NET, CG_LANDLOCK_ACCESS_NET_CONNECT_TCP);
 	int scope_abi = cg_landlock_min_abi(CG_LANDLOCK_SCOPE, CG_LANDLOCK_SCOPE_SIGNAL);
 
-	if (!want_fs && !want_net)
-		return 0;
+	if (o->netns == CG_NETNS_HOST)
+		want_net = false;
 	if (abi < 1) {
-		int r = 0;
-		if (want_fs)
-			r = add_missing(ll, "landlock is not available (%s): --fs-ro/--fs-rw cannot be enforced",
-					strerror(-abi));
-		if (want_ports)
-			r = add_missing(ll, "landlock is not available (%s): --net tcp-connect/tcp-bind cannot be "
-					    "enforced",
-					strerror(-abi));
-		(void)r;
+		/* Scoping is asked for on every run, so its loss is always said. */
+		if (want_fs && add_missing(ll, "landlock is not available (%s): --fs-ro/--fs-rw cannot be enforced",
+					   strerror(-abi)) < 0)
+			goto oom;
+		if (add_missing(ll, "landlock is not available (%s): signal and abstract unix socket scoping "
+				    "cannot be enforced",
+				strerror(-abi)) < 0)
+			goto oom;
 		return 0;
 	}
 	ll->enabled = true;
@@ -213,22 +214,13 @@ int cg_landlock_plan(struct cg_landlock *ll, const struct cg_sandbox_opts *o, st
 				abi, ioctl_abi) < 0)
 			goto oom;
 	}
-	if (want_net) {
-		if (abi >= net_abi) {
-			ll->handled_net = cg_landlock_rights_for(CG_LANDLOCK_NET, abi);
-		} else if (want_ports) {
-			const char *what = o->n_tcp_connect && o->n_tcp_bind ? "tcp-connect/tcp-bind"
-					   : o->n_tcp_bind                   ? "tcp-bind"
-									     : "tcp-connect";
-			if (add_missing(ll, "landlock ABI %d: TCP port rules need ABI %d; --net %s cannot be enforced",
-					abi, net_abi, what) < 0)
-				goto oom;
-		}
-	}
+	if (want_net && abi >= net_abi)
+		ll->handled_net = cg_landlock_rights_for(CG_LANDLOCK_NET, abi);
 	if (abi >= scope_abi)
 		ll->scoped = cg_landlock_rights_for(CG_LANDLOCK_SCOPE, abi);
 	else if (add_missing(ll, "landlock ABI %d: signal and abstract unix socket scoping need ABI %d; the "
-				 "program can signal processes outside the sandbox",
+				 "program can signal processes outside the sandbox and connect to abstract unix "
+				 "sockets of its network namespace",
 			     abi, scope_abi) < 0)
 		goto oom;
 	/* Nothing this ABI can handle: no ruleset (the kernel refuses an empty one). */
@@ -265,7 +257,7 @@ void cg_landlock_describe(const struct cg_landlock *ll, const struct cg_sandbox_
 			  struct cg_strbuf *out)
 {
 	if (ll->abi >= 1)
-		cg_strbuf_addf(out, "landlock: ABI %d%s\n", ll->abi, ll->enabled ? "" : " (no rules requested)");
+		cg_strbuf_addf(out, "landlock: ABI %d%s\n", ll->abi, ll->enabled ? "" : " (nothing this ABI can enforce)");
 	else
 		cg_strbuf_addf(out, "landlock: unavailable (%s)\n", strerror(-ll->abi));
 	if (!ll->enabled)
@@ -284,6 +276,9 @@ void cg_landlock_describe(const struct cg_landlock *ll, const struct cg_sandbox_
 	if (ll->handled_net) {
 		describe_ports(out, "tcp-connect", o->tcp_connect, o->n_tcp_connect);
 		describe_ports(out, "tcp-bind", o->tcp_bind, o->n_tcp_bind);
+	} else if (o->netns != CG_NETNS_HOST && (o->n_tcp_connect || o->n_tcp_bind || o->net_tcp)) {
+		cg_strbuf_addf(out, "  net: TCP port rules need ABI %d (the network namespace alone limits the ports)\n",
+			       cg_landlock_min_abi(CG_LANDLOCK_NET, CG_LANDLOCK_ACCESS_NET_CONNECT_TCP));
 	}
 	if (ll->scoped) {
 		cg_strbuf_addf(out, "  scope: ");

@@ -40,6 +40,9 @@ void cg_sandbox_free(struct cg_sandbox *sb)
 	cg_closure_free(sb->closure);
 	cg_bpf_prog_release(&sb->prog);
 	cg_landlock_release(&sb->ll);
+	if (sb->net)
+		cg_netns_release(sb->net);
+	free(sb->net);
 	free(sb);
 }
 
@@ -76,6 +79,11 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 	sb->opts.fs_ro = sb->opts.fs_rw = NULL;
 	sb->opts.n_fs_ro = sb->opts.n_fs_rw = 0;
 	cg_landlock_init(&sb->ll, opts->landlock_abi_max);
+	sb->net = calloc(1, sizeof(*sb->net));
+	if (!sb->net)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	if ((r = cg_netns_plan(sb->net, opts, c && !opts->no_seccomp ? c->arch_mask : 0, err)) < 0)
+		return r;
 
 	for (size_t i = 0; i < opts->n_fs_ro; i++)
 		if ((r = cg_landlock_add_path(&sb->ll, opts->fs_ro[i], false, false, err)) < 0)
@@ -239,8 +247,7 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	}
 
 	cg_landlock_describe(&sb->ll, o, out);
-	cg_strbuf_addf(out, "network: %s\n", o->netns == CG_NETNS_NONE ? "none (new empty network namespace)" : o->netns == CG_NETNS_LOOPBACK ? "loopback (new network namespace, lo up)"
-																	      : "host");
+	cg_netns_describe(sb->net, out);
 	if (!sb->ll.n_missing)
 		cg_strbuf_addf(out, "missing protections: none\n");
 	else
@@ -268,13 +275,17 @@ int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_
 		o->netns = CG_NETNS_HOST;
 		return 0;
 	}
+	if (strcmp(spec, "unix") == 0) {
+		o->net_unix = true;
+		return 0;
+	}
 	if (strncmp(spec, "tcp-connect=", 12) == 0) {
 		ports = o->tcp_connect, n = &o->n_tcp_connect, p = spec + 12;
 	} else if (strncmp(spec, "tcp-bind=", 9) == 0) {
 		ports = o->tcp_bind, n = &o->n_tcp_bind, p = spec + 9;
 	} else {
 		return cg_error_set(err, -EINVAL,
-				    "--net: unknown mode '%s' (none, loopback, host, tcp-connect=PORT[,PORT], "
+				    "--net: unknown mode '%s' (none, loopback, host, unix, tcp-connect=PORT[,PORT], "
 				    "tcp-bind=PORT[,PORT])",
 				    spec);
 	}
@@ -302,11 +313,13 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 
 	if (sb->listener && !ret_listener)
 		return cg_error_set(err, -EINVAL, "the filter creates a listener but no place to put it");
-	if ((r = cg_netns_enter(sb->opts.netns, err)) < 0)
+	if ((r = cg_netns_enter(sb->net, err)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
+		return r;
+	if ((r = cg_netns_apply_filter(sb->net, err)) < 0)
 		return r;
 	if (sb->closure) {
 		struct sock_fprog fprog = { .len = (unsigned short)sb->prog.len, .filter = sb->prog.insns };
@@ -345,6 +358,8 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	if ((r = cg_sandbox_check_exec(sb, err)) < 0)
 		return r;
 	if ((r = cg_exec_find(argv[0], &path, err)) < 0)
+		return r;
+	if ((r = cg_netns_spawn_prepare(sb->net, err)) < 0)
 		return r;
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -385,6 +400,9 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	}
 
 	*ret = (struct cg_sandbox_child){ .pid = pid, .pidfd = -1, .listener = -1, .shared = sh };
+	/* the forwarder, once the child's network namespace exists; a failure
+	 * is told to the child, which reports it as its setup failure */
+	(void)cg_netns_spawn_parent(sb->net, pid, NULL);
 	ret->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (ret->pidfd < 0)
 		ret->pidfd = -1;

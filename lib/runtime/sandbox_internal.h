@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "runtime/landlock.h"
+#include "runtime/netns.h"
 
 struct cg_sandbox {
 	struct cg_sandbox_opts opts; /* fs pointers cleared: the Landlock plan owns the paths */
@@ -22,6 +23,7 @@ struct cg_sandbox {
 	unsigned int flags;
 	bool listener; /* the filter creates a notification fd */
 	struct cg_landlock ll;
+	struct cg_netns *net; /* network namespace, forwarder link, socket rules */
 };
 
 /* Shared with the child, written without system calls after the filter is on. */

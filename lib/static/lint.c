@@ -41,6 +41,9 @@ static const struct cg_lint_rule lint_rules[] = {
 	{ "repeated-arg-index", CG_SEV_MEDIUM, "several conditions on one argument, which runc ORs" },
 	{ "shadowed-rule", CG_SEV_LOW, "a rule that can never decide a call" },
 	{ "size", CG_SEV_INFO, "number of permitted calls against the bound" },
+	{ "socketcall-bypass", CG_SEV_HIGH,
+	  "socket is denied (high) or limited (medium), but i386 socketcall, which creates sockets out of sight, is "
+	  "allowed" },
 	{ "startup-calls", CG_SEV_HIGH, "calls a dynamically linked program makes at start-up are denied" },
 	{ "trace-action", CG_SEV_MEDIUM, "SCMP_ACT_TRACE: a tracer decides, or the call fails with ENOSYS" },
 	{ "unknown-syscall", CG_SEV_LOW, "a name that is not a system call capgate knows" },
@@ -918,6 +921,35 @@ static void check_arches(struct lctx *x)
 	cg_strbuf_release(&sb);
 }
 
+/* i386 programs reach every socket call through socketcall(2) too, whose
+ * arguments are behind a pointer no filter can read: denying socket (or
+ * allowing it only for some families) means nothing on x86 while
+ * socketcall runs freely. capgate run denies the sub-calls itself;
+ * libseccomp-based runtimes do as well, but a filter written by hand, or
+ * read by another tool, may not. */
+static void check_socketcall(struct lctx *x)
+{
+	struct call_status sock, sc;
+	struct cg_lint_finding *f;
+
+	if (!(x->c->arch_mask & CG_ARCH_BIT(CG_ARCH_X86)))
+		return;
+	sock = call_status(x, "socket");
+	if (allows(&sock) && !sock.conditional)
+		return;
+	sc = call_status(x, "socketcall");
+	if (sc.how == H_DENIED || sc.conditional)
+		return;
+	/* denied outright: every socket comes back; limited: the families left out do */
+	f = add_finding(x, sock.how == H_DENIED ? CG_SEV_HIGH : CG_SEV_MEDIUM, "socketcall-bypass",
+			permit_pos(x, "socketcall", false),
+			"socket is %s, but the filter accepts x86 (i386) and allows socketcall, whose SYS_SOCKET "
+			"sub-call creates any socket with its arguments out of the filter's sight; deny socketcall "
+			"(i386 programs then use the direct calls, Linux >= 4.3) or drop SCMP_ARCH_X86",
+			sock.how != H_DENIED ? "allowed only for some arguments" : "denied");
+	finding_add_call(x, f, "socketcall");
+}
+
 /* A value a caller can pass to get through (permitting rule) or around
  * (denying rule) a 64-bit comparison on a 32-bit argument. */
 static bool width_bypass(const struct cg_arg_cond *k, bool permits, uint64_t *ret_val, uint32_t *ret_seen)
@@ -1414,6 +1446,7 @@ int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o, st
 	check_cap_gated(&x);
 	check_trace_notify(&x);
 	check_arches(&x);
+	check_socketcall(&x);
 	check_args(&x);
 	check_start(&x);
 	check_unknown(&x);

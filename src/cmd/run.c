@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * capgate run: run a program under a profile -- seccomp-BPF, Landlock and
- * network rules -- with capgate staying outside as the supervisor.
+ * capgate run: run a program under a profile -- seccomp-BPF, Landlock, a
+ * network namespace and socket rules -- with capgate staying outside as the
+ * supervisor (and, with tcp ports, as the network forwarder).
  *
  * Exit status: the program's own (128+N if it was killed by signal N, so a
  * seccomp kill gives 159 = 128+SIGSYS); 2 for usage and input errors (bad
@@ -24,7 +25,15 @@ extern char **environ;
 
 static const char run_desc[] =
 	"Run CMD with exactly the calls of the profile (seccomp-BPF), and optionally only the\n"
-	"listed paths and ports (Landlock) and no network (a new network namespace).\n"
+	"listed paths (Landlock).\n"
+	"Network: CMD always gets a network namespace of its own (default: only lo, up) and\n"
+	"socket rules (every socket family, type and protocol not granted is denied), unless\n"
+	"--net host. --net tcp-connect/tcp-bind=PORTS: capgate's forwarder is the only way\n"
+	"out -- connections from inside to any address on those ports are made from the host;\n"
+	"the host's PORTS (every address) reach 127.0.0.1:PORT inside. Only TCP: give\n"
+	"addresses, not names. --net unix grants AF_UNIX sockets (socketpair always works).\n"
+	"Landlock scopes (no signals, no abstract UNIX sockets outside the sandbox) are\n"
+	"applied on every run where the kernel has them.\n"
 	"With any --fs-* option everything else on the filesystem is denied, including the\n"
 	"program's binary and libraries: grant them, or use --fs-system.\n"
 	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
@@ -150,7 +159,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
 		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
 		{ OPT_BOOL, 0, "fs-system", &so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
-		{ OPT_LIST, 0, "net", &nets, "MODE", "none | loopback | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
+		{ OPT_LIST, 0, "net", &nets, "MODE", "loopback (default) | none | host | unix | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
 		{ OPT_BOOL, 0, "strict", &so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
 		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
 		{ OPT_BOOL, 0, "audit", &so.audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },

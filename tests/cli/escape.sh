@@ -8,16 +8,24 @@
 # print BLOCKED and leave the target unchanged.
 # Prints "ok NAME" / "FAIL NAME: why" / "skip NAME: reason".
 #
-# Pending: most attacks escape until issue 10 is done, so the default suite
-# only reports one skip; CAPGATE_PENDING=1 runs the attacks:
+# Pending: the attacks not in HOLDS still escape until issue 10 is done; the
+# default suite runs the ones in HOLDS and reports one skip for the rest;
+# CAPGATE_PENDING=1 runs every attack:
 #   CAPGATE_PENDING=1 CAPGATE=./build/capgate bash tests/cli/escape.sh
 # CAPGATE_ESCAPE_ROOTLESS=0 leaves out the section run as an ordinary user.
 set -u
 cd "$(dirname "$0")/../.."
-if [ "${CAPGATE_PENDING:-0}" != 1 ]; then
-	echo "skip escape: pending issue 10 (the runtime gate does not hold yet); CAPGATE_PENDING=1 runs it"
-	exit 0
-fi
+HOLDS=" tcp_connect_other_port mptcp_connect_other_port fastopen_other_port udp_sendto raw_icmp af_packet
+	unix_connect unix_connect_net_none vsock_net_none tcp_bind_other_port mptcp_bind_other_port
+	listen_autobind socketcall_default_allow socketcall_docker_without_socket socketcall_lint "
+n_pending=0
+# pending NAME: true (and counted) when NAME is not run in this mode
+pending() {
+	[ "${CAPGATE_PENDING:-0}" = 1 ] && return 1
+	case "$HOLDS" in *[[:space:]]"$1"[[:space:]]*) return 1 ;; esac
+	n_pending=$((n_pending + 1))
+	return 0
+}
 CAPGATE=$(realpath "${CAPGATE:-./build/capgate}")
 SHARED=${CAPGATE_SHARED:-$(cd .. && pwd)/shared}
 DOCKER=$SHARED/corpus/profiles/docker-default.json
@@ -63,6 +71,7 @@ reset=reset_none
 attack() {
 	local n=$SECTION$1 opts=$2 effect=$3 rc line
 	shift 3
+	pending "$n" && return
 	# the control: the attack must work here without capgate
 	$reset
 	out=$("${AS[@]}" "$E" "$@" 2>&1); rc=$?
@@ -249,6 +258,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 P
 tiocsti() { # NAME PREFIX...: the same control/capgate logic, through the pty
 	local n=${SECTION}tiocsti rc line
+	pending "$n" && return
 	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$E" tiocsti "echo INJECTED" 2>&1); rc=$?
 	line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' <<<"$out")
 	if [ $rc -ne 0 ] || ! grep -q '^PENDING-INPUT: echo INJECTED' <<<"$out"; then
@@ -290,8 +300,44 @@ net_attacks() {
 	attack vsock_net_none "--net none" - vsock
 	attack tcp_bind_other_port "$b" - tcp-bind "$PC"
 	attack mptcp_bind_other_port "$b" - mptcp-bind "$PC"
-	attack listen_autobind "$b" - listen-autobind
+	autobind "$b"
 	reset=reset_none
+}
+# listen() without bind() inside takes a port on its own; the host then
+# connects to that port: only the tcp-bind ports may be reachable
+autobind() { # OPTS
+	local n=${SECTION}listen_autobind reached port rc line
+	pending "$n" && return
+	run_autobind() { # PREFIX...: the helper, the host's attempt in the middle
+		rm -f "$tmp/autobind.go" "$tmp/autobind.out"
+		"$@" "$E" listen-autobind "$tmp/autobind.go" >"$tmp/autobind.out" 2>"$tmp/err" &
+		local p=$!
+		port=""
+		for _ in $(seq 200); do
+			port=$(sed -n 's/^autobound //p' "$tmp/autobind.out")
+			[ -n "$port" ] && break
+			sleep 0.05
+		done
+		reached=no
+		[ -n "$port" ] && timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && reached=yes
+		touch "$tmp/autobind.go"
+		wait $p; rc=$?
+		line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' "$tmp/autobind.out")
+	}
+	run_autobind "${AS[@]}"
+	if [ "$reached" != yes ] || [ "${line%% *}" != ESCAPED ]; then
+		echo "skip $n: control without capgate: the host did not reach the auto-bound port: ${line:-exit $rc}"
+		return
+	fi
+	# shellcheck disable=SC2086
+	run_autobind "${AS[@]}" "$CAPGATE" run --profile "$DOCKER" $1 --
+	if [ "${line%% *}" = ESCAPED ]; then
+		echo "FAIL $n: $line (capgate run $1)"
+	elif [ "${line%% *}" = BLOCKED ] && [ $rc -eq 1 ]; then
+		echo "ok $n: ${line#BLOCKED }"
+	else
+		echo "FAIL $n: no verdict, capgate exit $rc: $(head -c 300 "$tmp/err") $(head -c 200 "$tmp/autobind.out")"
+	fi
 }
 net_attacks
 
@@ -309,6 +355,7 @@ json.dump(p, open(sys.argv[2], "w"))
 P
 socketcall() { # NAME PROFILE
 	local n=$1
+	pending "$n" && return
 	if "$CAPGATE" sim -q "$2" x86 socket 2 1 0 >/dev/null 2>&1; then
 		echo "skip $n: control: the profile does not deny x86 socket(2) in sim"; return
 	fi
@@ -323,12 +370,12 @@ socketcall socketcall_default_allow "$tmp/nosocket.json"
 socketcall socketcall_docker_without_socket "$tmp/docker-nosocket.json"
 n=socketcall_lint
 "$CAPGATE" lint "$tmp/docker-nosocket.json" >"$tmp/lint" 2>&1
-if grep -q socketcall "$tmp/lint"; then echo "ok $n"; else
+if pending "$n"; then :; elif grep -q socketcall "$tmp/lint"; then echo "ok $n"; else
 	echo "FAIL $n: lint says nothing about socketcall for a profile that denies socket: $(grep -c . "$tmp/lint") findings"
 fi
 
 # ---- the same attacks as an ordinary user (rootless capgate) ----------------------
-if [ "${CAPGATE_ESCAPE_ROOTLESS:-1}" = 1 ]; then
+if [ "${CAPGATE_ESCAPE_ROOTLESS:-1}" = 1 ] && ! pending nobody_capgate_runs; then
 	SECTION=nobody_
 	AS=("${NOBODY[@]}")
 	n=nobody_capgate_runs
@@ -345,4 +392,5 @@ if [ "${CAPGATE_ESCAPE_ROOTLESS:-1}" = 1 ]; then
 	tiocsti
 	net_attacks
 fi
+[ $n_pending -eq 0 ] || echo "skip escape-pending: $n_pending attacks pending issue 10 (CAPGATE_PENDING=1 runs them)"
 exit 0

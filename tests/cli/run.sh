@@ -55,7 +55,9 @@ $CAPGATE run --dry-run --fs-system --net tcp-connect=443 --profile examples/demo
 if rc_is $n 0 $? && has $n "$tmp/out" "digest: sha256:" && has $n "$tmp/out" "seccomp allowed calls on x86_64: 20" &&
 	has $n "$tmp/out" "seccomp default action: errno(EPERM)" && has $n "$tmp/out" "landlock: ABI" &&
 	has $n "$tmp/out" "fs ro /usr: execute,read_file,read_dir" && has $n "$tmp/out" "net tcp-connect: 443" &&
-	has $n "$tmp/out" "missing protections:" && has $n "$tmp/out" "network: host"; then
+	has $n "$tmp/out" "missing protections:" && has $n "$tmp/out" "network: new network namespace, only lo (up)" &&
+	has $n "$tmp/out" "way out: capgate's TCP forwarder" && has $n "$tmp/out" "MSG_FASTOPEN on sendto/sendmsg/sendmmsg: denied" &&
+	has $n "$tmp/out" "socket() may create AF_INET/SOCK_STREAM/0, AF_INET/SOCK_STREAM/6,"; then
 	[ -e "$tmp/ran" ] && fail $n "the command ran" || ok $n
 fi
 n=dry_run_no_command
@@ -109,16 +111,38 @@ $CAPGATE run --dry-run --phase serving --profile "$tmp/phases.json" -- true >"$t
 rc_is $n 0 $? && has $n "$tmp/out" "phase: serving" && ok $n
 n=bad_net
 $CAPGATE run --net wifi --profile "$tmp/allow.json" -- true 2>"$tmp/err"; rc_is $n 2 $? && has $n "$tmp/err" "unknown mode 'wifi'" && ok $n
+n=net_host_alone
+$CAPGATE run --net host --net tcp-connect=80 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+rc_is $n 2 $? && has $n "$tmp/err" "--net host turns network isolation off" && ok $n
+n=net_none_with_ports
+$CAPGATE run --net none --net tcp-bind=8080 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+rc_is $n 2 $? && has $n "$tmp/err" "--net none cannot be combined" && ok $n
+# no --net: isolated, and the dry run says so, scopes included
+n=dry_run_default_isolation
+$CAPGATE run --dry-run --profile "$tmp/allow.json" >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $? && has $n "$tmp/out" "network: new network namespace, only lo (up)" &&
+	has $n "$tmp/out" "way out: none" && has $n "$tmp/out" "socketpair(AF_UNIX): allowed; every other family" &&
+	has $n "$tmp/out" "socketcall(2) SYS_SOCKET, SYS_SOCKETPAIR: denied" &&
+	has $n "$tmp/out" "io_uring_setup: denied"; then
+	if grep -q "^landlock: ABI [6-9]" "$tmp/out"; then
+		has $n "$tmp/out" "scope: abstract-unix-socket,signal" && has $n "$tmp/out" "missing protections: none" && ok $n
+	else
+		has $n "$tmp/out" "scoping need ABI 6" && ok $n
+	fi
+fi
+n=dry_run_host
+$CAPGATE run --dry-run --net host --profile "$tmp/allow.json" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "network: the host's (--net host: no network namespace, no socket rules)" && ok $n
 
 # --- --strict ----------------------------------------------------------------
 abi=$($CAPGATE run --dry-run --profile "$tmp/allow.json" | sed -n 's/^landlock: ABI \([0-9]*\).*/\1/p')
 n=strict_refuses
 $CAPGATE run --strict --landlock-abi 3 --net tcp-connect=443 --profile "$tmp/allow.json" -- touch "$tmp/strict" 2>"$tmp/err"
-rc_is $n 125 $? && has $n "$tmp/err" "landlock ABI 3: TCP port rules need ABI 4; --net tcp-connect cannot be enforced" &&
+rc_is $n 125 $? && has $n "$tmp/err" "landlock ABI 3: signal and abstract unix socket scoping need ABI 6" &&
 	{ [ -e "$tmp/strict" ] && fail $n "the command ran" || ok $n; }
 n=missing_warns
 $CAPGATE run --landlock-abi 3 --net tcp-connect=443 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
-rc_is $n 0 $? && has $n "$tmp/err" "warning: missing protection: landlock ABI 3: TCP port rules need ABI 4" && ok $n
+rc_is $n 0 $? && has $n "$tmp/err" "warning: missing protection: landlock ABI 3: signal and abstract unix socket scoping" && ok $n
 n=strict_runs_when_complete
 if [ -z "$abi" ] || [ "$abi" -lt 6 ]; then
 	echo "skip $n: kernel Landlock ABI '${abi:-none}' < 6, something is always missing"
@@ -161,6 +185,53 @@ n=net_loopback
 $CAPGATE run --net loopback --profile "$tmp/allow.json" -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/1' >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc -ne 0 ] && has $n "$tmp/err" "Connection refused" && ok $n
+
+n=net_default_isolated
+$CAPGATE run --profile "$tmp/allow.json" -- cat /proc/net/dev >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $? && has $n "$tmp/out" "lo:"; then
+	others=$(sed -n 's/^ *\([^ :]*\):.*/\1/p' "$tmp/out" | grep -v '^lo$' | tr '\n' ' ')
+	[ -z "$others" ] && ok $n || fail $n "interfaces other than lo: $others"
+fi
+# the forwarder, both ways, with a real HTTP server and client (Debian's python3:
+# a wrapper that forks would outlive kill)
+PY=/usr/bin/python3
+port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/www"; echo served-page >"$tmp/www/index.html"
+n=net_tcp_connect_forwards
+$PY -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
+hs=$!
+for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
+$CAPGATE run --net tcp-connect=$port --profile "$tmp/allow.json" -- curl -s --max-time 10 "http://127.0.0.1:$port/" \
+	>"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" served-page && ok $n
+n=net_tcp_connect_other_port_refused
+$CAPGATE run --net tcp-connect=$((port + 1)) --profile "$tmp/allow.json" -- curl -s --max-time 10 "http://127.0.0.1:$port/" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -ne 0 ] && ! grep -q served-page "$tmp/out" && ok $n || fail $n "curl exit $rc: $(head -c 200 "$tmp/out")"
+kill $hs 2>/dev/null; wait $hs 2>/dev/null
+n=net_tcp_bind_serves_the_host
+$CAPGATE run --net tcp-bind=$port --profile "$tmp/allow.json" -- \
+	$PY -m http.server "$port" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>"$tmp/err" &
+cp=$!
+got=""
+for _ in $(seq 100); do
+	got=$(curl -s --max-time 5 "http://127.0.0.1:$port/") && [ -n "$got" ] && break
+	sleep 0.1
+done
+kill -TERM $cp 2>/dev/null; wait $cp 2>/dev/null
+[ "$got" = served-page ] && ok $n || fail $n "the host got '$got': $(head -c 300 "$tmp/err")"
+n=net_forwarder_setup_fails_closed
+# a port some other program listens on: capgate refuses to run, naming it
+$PY -c 'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$tmp/busy" &
+busy=$!
+for _ in $(seq 50); do [ -s "$tmp/busy" ] && break; sleep 0.1; done
+bport=$(cat "$tmp/busy")
+$CAPGATE run --net tcp-bind=$bport --profile "$tmp/allow.json" -- touch "$tmp/bound" 2>"$tmp/err"
+rc_is $n 125 $? && has $n "$tmp/err" "cannot listen on the host's port $bport" &&
+	{ [ -e "$tmp/bound" ] && fail $n "the command ran" || ok $n; }
+kill $busy 2>/dev/null; wait $busy 2>/dev/null
 
 # --- signal forwarding ---------------------------------------------------------
 n=forwards_sigterm

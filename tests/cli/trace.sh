@@ -37,13 +37,14 @@ wait_for() {
 	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
 }
-# rerun_serving NAME CHECK EXERCISE CMD...: run the server CMD under its
-# recorded profile $T/NAME.json while EXERCISE drives it (test CHECK); then
-# test NAME-rerun: it exited 0 with no denial
+# rerun_serving NAME CHECK EXERCISE PORT CMD...: run the server CMD under its
+# recorded profile $T/NAME.json, with the default isolation and its PORT
+# forwarded from the host (--net tcp-bind), while EXERCISE drives it (test
+# CHECK); then test NAME-rerun: it exited 0 with no denial
 rerun_serving() {
-	local name=$1 check=$2 exercise=$3 rp rc
-	shift 3
-	"$CAPGATE" run --explain --profile "$T/$name.json" -- "$@" >/dev/null 2>"$T/$name.run.err" &
+	local name=$1 check=$2 exercise=$3 port=$4 rp rc
+	shift 4
+	"$CAPGATE" run --explain --net "tcp-bind=$port" --profile "$T/$name.json" -- "$@" >/dev/null 2>"$T/$name.run.err" &
 	rp=$!; PIDS+=($rp)
 	$exercise && ok "$check" || fail "$check" "$(head -3 "$T/$name.run.err")"
 	wait $rp; rc=$?
@@ -196,7 +197,7 @@ assert any(s['names'] == ['socket'] and s.get('args') for s in c['syscalls'])  #
 serving = [n for n, p in ph.items() if 'serving' in p]
 print(f"nginx: {len(ph)} calls, serving {len(serving)}", file=sys.stderr)
 EOF
-		rerun_serving nginx nginx-rerun-100-requests serve_100 "${NGINX[@]}"
+		rerun_serving nginx nginx-rerun-100-requests serve_100 "$PORT" "${NGINX[@]}"
 	else
 		fail nginx "nginx or curl not installed (scripts/dev.sh installs them)"
 	fi
@@ -217,7 +218,7 @@ EOF
 		SP=$!; PIDS+=($SP)
 		bench && ok "redis-benchmark" || fail "redis-benchmark" "under trace: $(cat "$RD/bench.out")"
 		wait $SP && compare redis || fail redis-equals-strace "$(cat "$T/redis.err")"
-		rerun_serving redis redis-rerun-benchmark bench "${REDIS[@]}"
+		rerun_serving redis redis-rerun-benchmark bench "$PORT" "${REDIS[@]}"
 	else
 		fail redis "redis-server or redis-benchmark not installed (scripts/dev.sh installs them)"
 	fi

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <net/ethernet.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -672,6 +673,10 @@ static int do_mptcp_bind(int argc, char **argv)
 	return bind_port(IPPROTO_MPTCP, "MPTCP", argv[0]);
 }
 
+/* listen-autobind [GOFILE]: listen() without bind() takes a port on its own.
+ * With GOFILE: print "autobound PORT", wait until GOFILE exists (the host
+ * has tried to connect to PORT meanwhile), and judge by whether a
+ * connection arrived. */
 static int do_listen_autobind(int argc, char **argv)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -682,7 +687,18 @@ static int do_listen_autobind(int argc, char **argv)
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
 	getsockname(s, (struct sockaddr *)&a, &len);
-	return escaped("listen() without bind() auto-bound port %u", ntohs(a.sin_port));
+	unsigned port = ntohs(a.sin_port);
+	if (argc < 1)
+		return escaped("listen() without bind() auto-bound port %u", port);
+	printf("autobound %u\n", port);
+	fflush(stdout);
+	for (int i = 0; i < 200 && access(argv[0], F_OK) != 0; i++)
+		usleep(50000);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	if (poll(&p, 1, 500) == 1)
+		return escaped("the host connected to port %u, auto-bound by listen() without bind()", port);
+	return blocked(ECONNREFUSED, "the host could not connect to port %u, auto-bound by listen() without bind()",
+		       port);
 }
 
 /* ---- 6. executing code written under --fs-rw -------------------------------- */
@@ -870,7 +886,7 @@ static const struct attack attacks[] = {
 	{ "unix-connect", do_unix_connect, "PATH: connect to a pathname UNIX socket" },
 	{ "tcp-bind", do_tcp_bind, "PORT: TCP bind+listen 127.0.0.1:PORT" },
 	{ "mptcp-bind", do_mptcp_bind, "PORT: MPTCP bind+listen 127.0.0.1:PORT" },
-	{ "listen-autobind", do_listen_autobind, ": listen() without bind(), report the port" },
+	{ "listen-autobind", do_listen_autobind, "[GOFILE]: listen() without bind(); with GOFILE, wait for the host to try the port" },
 	{ "ldso-exec", do_ldso_exec, "DIR: write DIR/prog, run /lib64/ld-linux-x86-64.so.2 DIR/prog" },
 	{ "exec-rw", do_exec_rw, "DIR: write DIR/prog, execve it" },
 	{ "memfd-exec", do_memfd_exec, ": copy itself into a memfd, execveat it" },

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/audit.h>
+#include <sys/socket.h>
 
 #include "closure/closure_internal.h"
 #include "t.h"
@@ -313,9 +314,222 @@ static int test_rule_in_scope(void)
 	return 0;
 }
 
+/* ---- the socket filter ------------------------------------------------------ */
+
+static uint32_t run_sock(const struct cg_bpf_prog *p, uint32_t audit, uint32_t nr, const uint64_t a[6])
+{
+	struct seccomp_data d = { .nr = (int)nr, .arch = audit };
+	uint32_t ret = 0;
+	memcpy(d.args, a, sizeof(d.args));
+	if (cg_bpf_run(p->insns, p->len, &d, NULL, &ret, NULL) < 0)
+		return 0xdeadbeef;
+	return ret;
+}
+
+static const struct cg_socket_grant g_loopback[] = {
+	{ AF_INET, SOCK_STREAM, 0 },
+	{ AF_INET, SOCK_STREAM, 6 },
+	{ AF_INET, SOCK_DGRAM, 0 },
+	{ AF_INET, SOCK_DGRAM, 17 },
+	{ AF_INET6, SOCK_STREAM, 0 },
+	{ AF_INET6, SOCK_STREAM, 6 },
+	{ AF_INET6, SOCK_DGRAM, 0 },
+	{ AF_INET6, SOCK_DGRAM, 17 },
+};
+static const struct cg_socket_grant g_tcp_unix[] = {
+	{ AF_INET, SOCK_STREAM, 0 },
+	{ AF_INET, SOCK_STREAM, 6 },
+	{ AF_INET6, SOCK_STREAM, 0 },
+	{ AF_INET6, SOCK_STREAM, 6 },
+	{ AF_UNIX, CG_SOCK_ANY, CG_SOCK_ANY },
+};
+
+#define DENY (SECCOMP_RET_ERRNO | EACCES)
+
+/* Every family, type and protocol through socket and socketpair, the
+ * socketcall sub-calls and the send calls' flags, on every arch with a
+ * table: the emulated program must say what cg_compile_socket_expect says,
+ * and a few answers are pinned outright. */
+static int test_socket_filter(void)
+{
+	struct {
+		const struct cg_socket_grant *g;
+		size_t n;
+		bool fastopen;
+		uint32_t arch_mask;
+	} cases[] = {
+		{ g_loopback, CG_ARRAY_SIZE(g_loopback), false, 0 },
+		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, 0 },
+		{ NULL, 0, false, 0 },
+		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, CG_ARCH_BIT(CG_ARCH_X86_64) | CG_ARCH_BIT(CG_ARCH_X86) },
+	};
+	static const uint32_t types[] = { 0, 1, 2, 3, 4, 5, 6, 10, 1 | 04000, 2 | 02000000, 1 | 0x100, 0xf };
+	static const uint64_t protos[] = { 0, 1, 6, 17, 58, 132, 136, 255, 262, 0x100000006ull, 0xffffffffull };
+	size_t evals = 0, mismatches = 0;
+
+	for (size_t ci = 0; ci < CG_ARRAY_SIZE(cases); ci++) {
+		struct cg_socket_rules r = { .sz = sizeof(r),
+					     .grants = cases[ci].g,
+					     .n_grants = cases[ci].n,
+					     .unix_pairs = true,
+					     .deny_fastopen = cases[ci].fastopen,
+					     .deny_io_uring = true,
+					     .arch_mask = cases[ci].arch_mask };
+		struct cg_bpf_prog p = { 0 };
+		struct cg_error err = { 0 };
+		CHECKF(cg_compile_socket_filter(&r, &p, &err) == 0, "%s", err.msg);
+		for (int a = 0; a < CG_ARCH_COUNT; a++) {
+			if (cg_syscall_max_nr(a) < 0)
+				continue;
+			uint32_t audit = cg_arch_info(a)->audit;
+			static const char *const calls[] = { "socket", "socketpair" };
+			for (size_t k = 0; k < 2; k++) {
+				int nr = cg_syscall_nr(a, calls[k]);
+				if (nr < 0)
+					continue;
+				for (uint64_t fam = 0; fam <= 48; fam++)
+					for (size_t t = 0; t < CG_ARRAY_SIZE(types); t++)
+						for (size_t q = 0; q < CG_ARRAY_SIZE(protos); q++) {
+							uint64_t args[6] = { fam | (fam == 2 ? 0x500000000ull : 0), types[t],
+									     protos[q] };
+							uint32_t got = run_sock(&p, audit, (uint32_t)nr, args);
+							uint32_t want = cg_compile_socket_expect(&r, audit, (uint32_t)nr, args);
+							evals++;
+							if (got != want && mismatches++ < 5)
+								printf("  %s %s(%llu, %#x, %#llx): got %#x want %#x\n",
+								       cg_arch_info(a)->name, calls[k], (unsigned long long)fam,
+								       types[t], (unsigned long long)protos[q], got, want);
+						}
+			}
+			/* socketcall sub-calls and the send calls' flags */
+			int sc = cg_syscall_nr(a, "socketcall");
+			for (uint64_t call = 0; sc >= 0 && call <= 22; call++) {
+				uint64_t args[6] = { call, 0x1000 };
+				uint32_t got = run_sock(&p, audit, (uint32_t)sc, args);
+				evals++;
+				mismatches += got != cg_compile_socket_expect(&r, audit, (uint32_t)sc, args);
+			}
+			static const char *const sends[] = { "sendto", "sendmsg", "sendmmsg", "send", "io_uring_setup", "read" };
+			for (size_t k = 0; k < CG_ARRAY_SIZE(sends); k++) {
+				int nr = cg_syscall_nr(a, sends[k]);
+				for (unsigned idx = 0; nr >= 0 && idx < 6; idx++) {
+					uint64_t args[6] = { 3, 0, 0, 0, 0, 0 };
+					args[idx] = 0x20000000 | 0x40; /* MSG_FASTOPEN | MSG_DONTWAIT */
+					uint32_t got = run_sock(&p, audit, (uint32_t)nr, args);
+					evals++;
+					mismatches += got != cg_compile_socket_expect(&r, audit, (uint32_t)nr, args);
+				}
+			}
+		}
+		/* pinned answers, x86_64 */
+		uint32_t x64 = AUDIT_ARCH_X86_64, x86 = AUDIT_ARCH_I386;
+		int sock = cg_syscall_nr(CG_ARCH_X86_64, "socket"), pair = cg_syscall_nr(CG_ARCH_X86_64, "socketpair");
+		int sendto = cg_syscall_nr(CG_ARCH_X86_64, "sendto"), sc86 = cg_syscall_nr(CG_ARCH_X86, "socketcall");
+		uint64_t mptcp[6] = { AF_INET, SOCK_STREAM, 262 }, tcp[6] = { AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 6 },
+			 udp[6] = { AF_INET, SOCK_DGRAM, 0 }, raw[6] = { AF_INET, SOCK_RAW, 1 },
+			 packet[6] = { AF_PACKET, SOCK_RAW, 0x300 }, vsock[6] = { AF_VSOCK, SOCK_STREAM, 0 },
+			 unix_[6] = { AF_UNIX, SOCK_STREAM, 0 }, nl[6] = { AF_NETLINK, SOCK_RAW, 0 },
+			 tfo[6] = { 3, 0, 1, 0x20000000 }, sys_socket[6] = { 1, 0 }, sys_pair[6] = { 8, 0 },
+			 sys_connect[6] = { 3, 0 }, sys_sendto[6] = { 11, 0 };
+		bool tcp_rules = cases[ci].fastopen, any = cases[ci].n > 0;
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, mptcp), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, tcp), any ? SECCOMP_RET_ALLOW : DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, udp), any && !tcp_rules ? SECCOMP_RET_ALLOW : DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, raw), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, packet), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, vsock), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, nl), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, unix_), tcp_rules ? SECCOMP_RET_ALLOW : DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, unix_), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, vsock), DENY);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sendto, tfo), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_socket), DENY);
+		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_pair), DENY);
+		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_connect), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_sendto), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
+		/* x32: socket | 0x40000000 under AUDIT_ARCH_X86_64 */
+		int x32sock = cg_syscall_nr(CG_ARCH_X32, "socket");
+		if (x32sock >= 0 && (!cases[ci].arch_mask || (cases[ci].arch_mask & CG_ARCH_BIT(CG_ARCH_X32))))
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)x32sock, mptcp), DENY);
+		/* the kernel's action cache: everything but the calls decided here */
+		for (int a = 0; a < CG_ARCH_COUNT; a++) {
+			int max = cg_syscall_max_nr(a);
+			if (max < 0 || a == CG_ARCH_X32 || cg_arch_info(a)->nr_base)
+				continue;
+			if (cases[ci].arch_mask && !(cases[ci].arch_mask & CG_ARCH_BIT(a)))
+				continue;
+			uint8_t *bits = calloc((size_t)max / 8 + 1, 1);
+			if (!bits)
+				return -1;
+			size_t set = cg_bpf_cache_predict(p.insns, p.len, cg_arch_info(a)->audit, (uint32_t)max + 1, bits);
+			size_t decided = 0;
+			for (int nr = 0; nr <= max; nr++) {
+				const char *name = cg_syscall_name(a, (uint32_t)nr);
+				bool here = name && (!strcmp(name, "socket") || !strcmp(name, "socketpair") ||
+						     !strcmp(name, "socketcall") || !strcmp(name, "io_uring_setup") ||
+						     (tcp_rules && (!strcmp(name, "sendto") || !strcmp(name, "sendmsg") ||
+								    !strcmp(name, "sendmmsg") || !strcmp(name, "send"))));
+				bool cached = bits[nr / 8] & (1u << (nr % 8));
+				decided += here;
+				CHECKF(cached == !here, "%s nr %d (%s): cached %d", cg_arch_info(a)->name, nr,
+				       name ? name : "?", cached);
+			}
+			free(bits);
+			CHECK_EQ_INT(set, (size_t)max + 1 - decided);
+		}
+		cg_bpf_prog_release(&p);
+	}
+	printf("  socket filter: %zu evaluations, %zu mismatches\n", evals, mismatches);
+	CHECK_EQ_INT(mismatches, 0);
+	return 0;
+}
+
+/* A closure that denies socket and accepts x86: socketcall(SYS_SOCKET) is
+ * denied too, in the reference and in the program alike. */
+static int test_socketcall_follows_socket(void)
+{
+	static const char *const profiles[] = {
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
+		"\"syscalls\":[{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],"
+		"\"syscalls\":[{\"names\":[\"socketcall\",\"connect\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":2,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+	};
+	for (size_t i = 0; i < CG_ARRAY_SIZE(profiles); i++) {
+		struct cg_profile *p = NULL;
+		struct cg_closure *c = NULL;
+		struct cg_error err = { 0 };
+		CHECKF(cg_profile_parse(profiles[i], strlen(profiles[i]), "t.json", &p, &err) == 0 &&
+			       cg_profile_resolve(p, NULL, &c, &err) == 0,
+		       "%s", err.msg);
+		cg_profile_free(p);
+		if (!c)
+			continue;
+		int sc = cg_syscall_nr(CG_ARCH_X86, "socketcall");
+		for (uint64_t call = 0; call <= 21; call++) {
+			uint64_t args[6] = { call, 0x1000 };
+			struct cg_compile_sim s;
+			CHECK(cg_compile_sim(c, NULL, CG_ARCH_X86, (uint32_t)sc, args, &s, &err) == 0);
+			CHECK_EQ_INT(s.ret, s.expect);
+			const char *direct = cg_compile_socketcall_name((uint32_t)call);
+			bool denied = (s.ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW;
+			bool want = direct && (!strcmp(direct, "socket") || (i == 1 && strcmp(direct, "connect") != 0));
+			CHECKF(denied == want, "profile %zu: socketcall(%llu) (%s) denied=%d", i, (unsigned long long)call,
+			       direct ? direct : "-", denied);
+			if (call == 1)
+				CHECK(s.rule && s.rule->origin && strstr(s.rule->origin, "stands for socket"));
+			cg_compile_sim_release(&s);
+		}
+		cg_closure_free(c);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_rule_in_scope);
+	RUN(test_socket_filter);
+	RUN(test_socketcall_follows_socket);
 	RUN(test_enosys_stub);
 	RUN(test_tricky_rules);
 	RUN(test_corpus_agreement);

@@ -226,6 +226,43 @@ static int test_arches(void)
 	return 0;
 }
 
+/* A profile that denies socket on x86 but lets socketcall through. */
+static int test_socketcall_bypass(void)
+{
+	struct cg_lint_report *r =
+		lint("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"], "
+		     "\"syscalls\": [{\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ERRNO\"}]}");
+	const struct cg_lint_finding *f = find_call(r, "socketcall-bypass", "socketcall");
+	CHECK(f && f->severity == CG_SEV_HIGH);
+	CHECK_CONTAINS(f ? f->message : NULL, "socket is denied");
+	cg_lint_report_free(r);
+
+	/* allowed only for some families: the same hole */
+	r = lint(ALLOWLIST(",{\"names\": [\"socketcall\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+			   "{\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ALLOW\", "
+			   "\"args\": [{\"index\": 0, \"value\": 2, \"op\": \"SCMP_CMP_EQ\"}]}"));
+	CHECK(r && !cg_lint_report_find(r, "socketcall-bypass")); /* x86_64 only: no socketcall */
+	cg_lint_report_free(r);
+	r = lint("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"], "
+		 "\"syscalls\": [{\"names\": [\"socketcall\", \"execve\", \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+		 "{\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ALLOW\", "
+		 "\"args\": [{\"index\": 0, \"value\": 2, \"op\": \"SCMP_CMP_EQ\"}]}]}");
+	f = find_call(r, "socketcall-bypass", "socketcall");
+	CHECK_CONTAINS(f ? f->message : NULL, "allowed only for some arguments");
+	CHECK(f && f->pos.line == 1 && f->severity == CG_SEV_MEDIUM);
+	cg_lint_report_free(r);
+
+	/* socketcall denied too, or socket allowed outright: nothing to say */
+	r = lint("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"], "
+		 "\"syscalls\": [{\"names\": [\"socket\", \"socketcall\"], \"action\": \"SCMP_ACT_ERRNO\"}]}");
+	CHECK(r && !cg_lint_report_find(r, "socketcall-bypass"));
+	cg_lint_report_free(r);
+	r = lint("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"]}");
+	CHECK(r && !cg_lint_report_find(r, "socketcall-bypass"));
+	cg_lint_report_free(r);
+	return 0;
+}
+
 static int test_arg_width(void)
 {
 	struct cg_lint_report *r = lint(ALLOWLIST(",{\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ALLOW\", "
@@ -479,6 +516,8 @@ static int test_docker_default(void)
 	CHECK(!find_call(r, "dangerous-call", "io_uring_setup"));
 	f = find_call(r, "dangerous-call", "ptrace");
 	CHECK(f && f->severity == CG_SEV_MEDIUM);
+	f = find_call(r, "socketcall-bypass", "socketcall"); /* AF_VSOCK is denied by socket's arguments only */
+	CHECK(f && f->severity == CG_SEV_MEDIUM);
 	f = find_call(r, "arg-width", "socket"); /* GT 40 on a 32-bit int: runc compares 64 bits */
 	CHECK(f && f->severity == CG_SEV_MEDIUM);
 	f = find_call(r, "dangerous-with-cap", "mount");
@@ -640,6 +679,7 @@ int main(void)
 	RUN(test_dangerous_with_cap);
 	RUN(test_trace_and_notify);
 	RUN(test_arches);
+	RUN(test_socketcall_bypass);
 	RUN(test_arg_width);
 	RUN(test_repeated_index);
 	RUN(test_cannot_start);

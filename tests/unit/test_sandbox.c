@@ -21,12 +21,14 @@
 #include <liburing.h>
 #include <linux/audit.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -759,41 +761,73 @@ static int connect_to(uint16_t port)
 
 static uint16_t port_ok, port_no;
 
-static int body_tcp(void *a)
+/* Spawn @argv in @sb, supervise it, return its shell-style exit status. */
+static int spawn_wait(const struct cg_sandbox *sb, char *const argv[])
 {
-	(void)a;
-	if (connect_to(port_ok) != 0)
-		return 1;
-	if (connect_to(port_no) != -EACCES)
-		return 2;
-	/* bind is handled too: a port not listed is denied */
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port_no), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EACCES)
-		return 3;
-	close(s);
-	return 0;
+	struct cg_sandbox_child ch;
+	struct cg_sandbox_status st;
+	struct cg_error err = { 0 };
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	if (cg_sandbox_spawn(sb, argv, env, &ch, &err) < 0) {
+		printf("  spawn: %s\n", err.msg);
+		return -1;
+	}
+	if (cg_sandbox_supervise(sb, &ch, NULL, NULL, &st, &err) < 0) {
+		printf("  supervise: %s\n", err.msg);
+		return -1;
+	}
+	if (st.setup_errno)
+		printf("  setup: %s\n", st.setup_msg);
+	return cg_sandbox_status_exit(&st);
 }
 
+/* The control: @argv run plainly; its exit status. */
+static int run_plain(char *const argv[])
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A connection waits on listener @l (the forwarder connects on its own
+ * time: wait up to @ms for it). */
+static bool pending_connection(int l, int ms)
+{
+	struct pollfd p = { .fd = l, .events = POLLIN };
+	return poll(&p, 1, ms) == 1;
+}
+
+/* --net tcp-connect=OK: the program inside reaches the host's OK through
+ * the forwarder; another port (NO) of the host does not answer. */
 static int test_landlock_tcp(void)
 {
-	int abi = cg_sandbox_landlock_abi();
-	if (abi < 4)
-		SKIP("landlock ABI %d has no TCP port rules (needs 4)", abi);
 	int l1 = listen_on(&port_ok), l2 = listen_on(&port_no);
 	CHECK(l1 >= 0 && l2 >= 0);
-	char spec[64];
+	char spec[64], script[256];
 	struct cg_sandbox_opts o = base_opts();
 	struct cg_error err = { 0 };
 	snprintf(spec, sizeof(spec), "tcp-connect=%u", port_ok);
 	CHECK(cg_sandbox_parse_net(&o, spec, &err) == 0);
 	struct cg_sandbox *sb = sandbox_json(NULL, &o);
 	CHECK(sb);
+	/* exit 1: the allowed port failed; 2: the other port answered */
+	snprintf(script, sizeof(script),
+		 "exec 3<>/dev/tcp/127.0.0.1/%u || exit 1; echo x >&3; exec 4<>/dev/tcp/127.0.0.1/%u && exit 2; exit 0",
+		 port_ok, port_no);
+	char *argv[] = { "/bin/bash", "-c", script, NULL };
 	if (sb) {
-		int st = run_in_child(sb, body_tcp, NULL);
-		CHECK_EXIT(st, 0);
-		st = run_in_child(NULL, body_tcp, NULL); /* control */
-		CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+		CHECK_EQ_INT(spawn_wait(sb, argv), 0);
+		CHECK(pending_connection(l1, 10000)); /* it reached the host's listener */
+		CHECK(!pending_connection(l2, 0));    /* and nothing else did */
+		/* control: without the sandbox the other port answers */
+		CHECK_EQ_INT(run_plain(argv), 2);
 	}
 	cg_sandbox_free(sb);
 	close(l1), close(l2);
@@ -928,18 +962,21 @@ static int test_missing_protections(void)
 		const char *const *m = cg_sandbox_missing(sb, &n);
 		bool tcp = false, ioctl_dev = false, scope = false;
 		for (size_t i = 0; i < n; i++) {
-			tcp |= strcmp(m[i], "landlock ABI 3: TCP port rules need ABI 4; --net tcp-connect cannot be "
-					    "enforced") == 0;
+			tcp |= strstr(m[i], "TCP port rules") != NULL;
 			ioctl_dev |= strstr(m[i], "ABI 5") != NULL;
 			scope |= strstr(m[i], "ABI 6") != NULL;
 		}
-		CHECK(tcp && ioctl_dev && scope);
-		CHECK_EQ_INT(n, 3);
+		/* TCP port rules are a second layer behind the namespace's
+		 * forwarder: not missing, but said */
+		CHECK(!tcp && ioctl_dev && scope);
+		CHECK_EQ_INT(n, 2);
 		struct cg_strbuf d;
 		cg_strbuf_init(&d);
 		cg_sandbox_describe(sb, &d);
 		CHECK_CONTAINS(d.buf, "landlock: ABI 3");
-		CHECK_CONTAINS(d.buf, "missing protections: 3");
+		CHECK_CONTAINS(d.buf, "missing protections: 2");
+		CHECK_CONTAINS(d.buf, "TCP port rules need ABI 4 (the network namespace alone limits the ports)");
+		CHECK_CONTAINS(d.buf, "tcp-connect 443: connections to any address on these ports are made from the host");
 		CHECK_CONTAINS(d.buf, "fs ro /usr: execute,read_file,read_dir");
 		cg_strbuf_release(&d);
 	}
@@ -950,7 +987,7 @@ static int test_missing_protections(void)
 	o.no_seccomp = true;
 	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EOPNOTSUPP);
 	CHECK_CONTAINS(err.msg, "--strict");
-	CHECK_CONTAINS(err.msg, "TCP port rules need ABI 4");
+	CHECK_CONTAINS(err.msg, "scoping need ABI 6");
 	/* the running kernel: with ABI >= 6 nothing is missing */
 	if (cg_sandbox_landlock_abi() >= 6) {
 		o.landlock_abi_max = 0;
@@ -978,7 +1015,8 @@ static int test_describe(void)
 	CHECK_CONTAINS(d.buf, "seccomp allowed calls on x86_64: 3");
 	CHECK_CONTAINS(d.buf, "seccomp default action: errno(EPERM)");
 	CHECK_CONTAINS(d.buf, "enforce + explain");
-	CHECK_CONTAINS(d.buf, "network: host");
+	CHECK_CONTAINS(d.buf, "network: new network namespace, only lo (up)"); /* the default */
+	CHECK_CONTAINS(d.buf, "socket rules (seccomp");
 	CHECK(cg_sandbox_seccomp_flags(sb) & SECCOMP_FILTER_FLAG_NEW_LISTENER);
 	cg_strbuf_release(&d);
 	cg_sandbox_free(sb);
@@ -1217,6 +1255,209 @@ static int test_spawn_status(void)
 	return 0;
 }
 
+/* ---- network: the forwarder, the socket rules, Landlock scopes ----------- */
+
+static uint16_t free_port(void)
+{
+	uint16_t p = 0;
+	int l = listen_on(&p);
+	if (l >= 0)
+		close(l);
+	return p;
+}
+
+/* Connect to the host's 127.0.0.1:@port until @want arrives (the server
+ * inside needs a moment to start): true when it did. */
+static bool fetch(uint16_t port, const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char buf[64] = { 0 };
+		if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    read(s, buf, sizeof(buf) - 1) > 0 && strcmp(buf, want) == 0) {
+			close(s);
+			return true;
+		}
+		if (s >= 0)
+			close(s);
+		usleep(50000);
+	}
+	return false;
+}
+
+struct spawned {
+	const struct cg_sandbox *sb;
+	char **argv;
+	int status;
+};
+
+static void *spawn_thread(void *a)
+{
+	struct spawned *sp = a;
+	sp->status = spawn_wait(sp->sb, sp->argv);
+	return NULL;
+}
+
+/* --net tcp-bind=B: a server inside on 127.0.0.1:B answers the host's
+ * connections on B; a port listen() bound on its own does not. */
+static int test_net_tcp_bind(void)
+{
+	uint16_t b = free_port();
+	char spec[64], script[1024];
+	struct cg_sandbox_opts o = base_opts();
+	struct cg_error err = { 0 };
+	CHECK(b > 0);
+	snprintf(spec, sizeof(spec), "tcp-bind=%u", b);
+	CHECK(cg_sandbox_parse_net(&o, spec, &err) == 0);
+	struct cg_sandbox *sb = sandbox_json(NULL, &o);
+	CHECK(sb);
+	if (!sb)
+		return 0;
+	/* serves "hello" on B, and "auto" on a port listen() picks, whose
+	 * number it writes first on B's first connection */
+	snprintf(script, sizeof(script),
+		 "import socket\n"
+		 "a = socket.socket(); a.listen(4)\n"
+		 "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+		 "s.bind(('127.0.0.1', %u)); s.listen(4)\n"
+		 "c, _ = s.accept(); c.sendall(str(a.getsockname()[1]).encode()); c.close()\n"
+		 "c, _ = s.accept(); c.sendall(b'hello'); c.close()\n",
+		 b);
+	char *argv[] = { "/usr/bin/python3", "-c", script, NULL };
+	struct spawned sp = { sb, argv, -1 };
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, spawn_thread, &sp) == 0);
+	/* first connection: the auto-bound port's number */
+	char num[16] = { 0 };
+	int tries = 0, s = -1;
+	for (; tries < 200; tries++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(b) };
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 && read(s, num, sizeof(num) - 1) > 0)
+			break;
+		close(s);
+		s = -1;
+		usleep(50000);
+	}
+	CHECKF(s >= 0, "the host never reached the server inside on port %u", b);
+	if (s >= 0)
+		close(s);
+	uint16_t autoport = (uint16_t)atoi(num);
+	CHECK(autoport > 0);
+	if (autoport)
+		CHECKF(connect_to(autoport) != 0, "the host reached the auto-bound port %u", autoport);
+	CHECK(fetch(b, "hello"));
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(sp.status, 0);
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+/* The socket rules, live: what the mode does not grant is denied. */
+static int body_socket_rules(void *a)
+{
+	int fds[2];
+	bool tcp_only = a != NULL;
+	if (socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP) >= 0 || errno != EACCES)
+		return 1;
+	if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EACCES)
+		return 2;
+	if (socket(AF_PACKET, SOCK_RAW, 0) >= 0 || errno != EACCES)
+		return 3;
+	if (socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) >= 0 || errno != EACCES)
+		return 4;
+	if (socket(AF_NETLINK, SOCK_RAW, 0) >= 0 || errno != EACCES)
+		return 5;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+		return 6; /* harmless: always allowed */
+	if (socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0) < 0)
+		return 7;
+	bool udp = socket(AF_INET, SOCK_DGRAM, 0) >= 0;
+	if (udp == tcp_only)
+		return 8; /* UDP: in loopback, not under tcp ports */
+	if (syscall(SYS_io_uring_setup, 4, NULL) >= 0 || errno != EACCES)
+		return 9;
+	return 0;
+}
+
+static int test_net_socket_rules(void)
+{
+	struct cg_sandbox *sb = sandbox_json(NULL, NULL); /* the default: loopback */
+	CHECK(sb);
+	if (sb)
+		CHECK_EXIT(run_in_child(sb, body_socket_rules, NULL), 0);
+	cg_sandbox_free(sb);
+	/* control: the same body unconfined fails its first check */
+	int st = run_in_child(NULL, body_socket_rules, NULL);
+	CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+	/* --net unix grants AF_UNIX */
+	struct cg_sandbox_opts o = base_opts();
+	struct cg_error err = { 0 };
+	CHECK(cg_sandbox_parse_net(&o, "unix", &err) == 0);
+	sb = sandbox_json(NULL, &o);
+	CHECK(sb);
+	if (sb)
+		CHECK_EXIT(run_in_child(sb, body_socket_rules, NULL), 2);
+	cg_sandbox_free(sb);
+	/* contradictions are refused */
+	o = base_opts();
+	CHECK(cg_sandbox_parse_net(&o, "host", &err) == 0);
+	CHECK(cg_sandbox_parse_net(&o, "tcp-connect=80", &err) == 0);
+	sb = NULL;
+	CHECK(cg_sandbox_new(NULL, &(struct cg_sandbox_opts){ .sz = sizeof(o), .no_seccomp = true, .netns = CG_NETNS_HOST, .net_unix = true }, &sb, &err) == -EINVAL);
+	o.no_seccomp = true;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "--net host turns network isolation off");
+	return 0;
+}
+
+/* Landlock scopes with no other option: no signal to a process outside,
+ * no connection to an abstract socket made outside (in the host's network
+ * namespace, where nothing else stops it). */
+static char abstract_name[64];
+static int body_scopes(void *a)
+{
+	(void)a;
+	if (kill(getppid(), 0) == 0 || errno != EPERM)
+		return 1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract_name + 1));
+	memcpy(sa.sun_path, abstract_name, sizeof(abstract_name));
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0)
+		return 2;
+	if (connect(s, (struct sockaddr *)&sa, len) == 0 || errno != EPERM)
+		return 3;
+	return 0;
+}
+
+static int test_landlock_scopes(void)
+{
+	int abi = cg_sandbox_landlock_abi();
+	if (abi < 6)
+		SKIP("landlock ABI %d has no scopes (needs 6)", abi);
+	snprintf(abstract_name + 1, sizeof(abstract_name) - 1, "capgate-test-%d", (int)getpid());
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract_name + 1));
+	memcpy(sa.sun_path, abstract_name, sizeof(abstract_name));
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0 && bind(l, (struct sockaddr *)&sa, len) == 0 && listen(l, 4) == 0);
+	struct cg_sandbox_opts o = base_opts();
+	struct cg_error err = { 0 };
+	CHECK(cg_sandbox_parse_net(&o, "host", &err) == 0);
+	struct cg_sandbox *sb = sandbox_json(NULL, &o);
+	CHECK(sb);
+	if (sb)
+		CHECK_EXIT(run_in_child(sb, body_scopes, NULL), 0);
+	cg_sandbox_free(sb);
+	CHECK_EXIT(run_in_child(NULL, body_scopes, NULL), 1); /* control: the signal goes through */
+	close(l);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_parse_net);
@@ -1242,6 +1483,9 @@ int main(void)
 	RUN(test_landlock_tcp);
 	RUN(test_netns);
 	RUN(test_netns_unprivileged);
+	RUN(test_net_tcp_bind);
+	RUN(test_net_socket_rules);
+	RUN(test_landlock_scopes);
 	RUN(test_status_describe);
 	RUN(test_spawn_status);
 	RUN(test_explain_supervisor);
