@@ -150,15 +150,27 @@ int cg_ns_map_self(const struct cg_ns_plan *p, struct cg_error *err)
 
 	if (!p->rootless)
 		return 0;
-	if ((r = write_file("/proc/self/setgroups", "deny")) < 0)
-		return cg_error_set(err, r, "user namespace: cannot deny setgroups: %s", strerror(-r));
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->uid);
-	if ((r = write_file("/proc/self/uid_map", map)) < 0)
-		return cg_error_set(err, r, "user namespace: cannot map uid %u: %s", (unsigned)p->uid, strerror(-r));
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->gid, (unsigned)p->gid);
-	if ((r = write_file("/proc/self/gid_map", map)) < 0)
-		return cg_error_set(err, r, "user namespace: cannot map gid %u: %s", (unsigned)p->gid, strerror(-r));
-	return 0;
+	/* A process that changed its ids is not dumpable, and its /proc files
+	 * then belong to root: dumpable just long enough to map. */
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (dumpable == 0)
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if ((r = write_file("/proc/self/setgroups", "deny")) < 0) {
+		cg_error_set(err, r, "user namespace: cannot deny setgroups: %s", strerror(-r));
+	} else {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->uid);
+		if ((r = write_file("/proc/self/uid_map", map)) < 0) {
+			cg_error_set(err, r, "user namespace: cannot map uid %u: %s", (unsigned)p->uid, strerror(-r));
+		} else {
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->gid, (unsigned)p->gid);
+			if ((r = write_file("/proc/self/gid_map", map)) < 0)
+				cg_error_set(err, r, "user namespace: cannot map gid %u: %s", (unsigned)p->gid,
+					     strerror(-r));
+		}
+	}
+	if (dumpable == 0)
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return r;
 }
 
 int cg_ns_check(const struct cg_ns_plan *p, struct cg_error *err)

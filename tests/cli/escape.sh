@@ -8,16 +8,64 @@
 # print BLOCKED and leave the target unchanged.
 # Prints "ok NAME" / "FAIL NAME: why" / "skip NAME: reason".
 #
-# Pending: most attacks escape until issue 10 is done, so the default suite
-# only reports one skip; CAPGATE_PENDING=1 runs the attacks:
+# Pending: the attacks whose protection is not built yet are listed in
+# PENDING below and report a skip; CAPGATE_PENDING=1 runs them too:
 #   CAPGATE_PENDING=1 CAPGATE=./build/capgate bash tests/cli/escape.sh
 # CAPGATE_ESCAPE_ROOTLESS=0 leaves out the section run as an ordinary user.
 set -u
 cd "$(dirname "$0")/../.."
-if [ "${CAPGATE_PENDING:-0}" != 1 ]; then
-	echo "skip escape: pending issue 10 (the runtime gate does not hold yet); CAPGATE_PENDING=1 runs it"
-	exit 0
-fi
+
+# One attack name a line; a name pends the root run and the ordinary user's
+# (nobody_NAME) alike. Enabled so far: the processes (PID namespace,
+# capabilities), the terminal (new session), capabilities, rootless start.
+PENDING="
+chmod
+chmod_under_fs_ro
+chown
+chown_under_fs_ro
+utimensat
+setxattr
+truncate
+write
+create
+unlink
+rename_in
+rename_out
+link_in
+link_out
+symlink
+mkfifo
+mkdir
+dotdot
+openat2
+mount_bind
+mount_tmpfs
+mknod_kmsg
+exec_rw
+ldso_exec
+memfd_exec
+cap_sys_admin_mount
+tcp_connect_other_port
+mptcp_connect_other_port
+fastopen_other_port
+udp_sendto
+raw_icmp
+af_packet
+unix_connect
+unix_connect_net_none
+vsock_net_none
+tcp_bind_other_port
+mptcp_bind_other_port
+listen_autobind
+socketcall_default_allow
+socketcall_docker_without_socket
+socketcall_lint
+"
+pending() { # NAME: true (and says skip) when NAME waits for its protection
+	[ "${CAPGATE_PENDING:-0}" = 1 ] && return 1
+	grep -qxF -e "$1" -e "${1#nobody_}" <<<"$PENDING" || return 1
+	echo "skip $1: pending issue 10 (its protection is not built yet); CAPGATE_PENDING=1 runs it"
+}
 CAPGATE=$(realpath "${CAPGATE:-./build/capgate}")
 SHARED=${CAPGATE_SHARED:-$(cd .. && pwd)/shared}
 DOCKER=$SHARED/corpus/profiles/docker-default.json
@@ -60,9 +108,17 @@ reset=reset_none
 #   OPTS: capgate options (split on blanks), "" for none
 #   EFFECT: a function that succeeds when the outside target was changed, or
 #   "-" when the verdict line is the only evidence (a probe, a socket opened)
+# contained NAME OPTS EFFECT ARGS...: the same, for a call the options allow
+#   (--cap-add SYS_ADMIN): it may succeed, but only inside the sandbox's own
+#   namespace -- EFFECT, the change outside, must not happen.
+contained() {
+	local contained=1
+	attack "$@"
+}
 attack() {
 	local n=$SECTION$1 opts=$2 effect=$3 rc line
 	shift 3
+	pending "$n" && return
 	# the control: the attack must work here without capgate
 	$reset
 	out=$("${AS[@]}" "$E" "$@" 2>&1); rc=$?
@@ -83,12 +139,14 @@ attack() {
 	out=$("${AS[@]}" "$CAPGATE" run --profile "$DOCKER" $opts -- "$E" "$@" 2>"$tmp/err"); rc=$?
 	line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' <<<"$out")
 	verdict=${line%% *}
-	if [ "$verdict" = ESCAPED ]; then
+	if [ "$verdict" = ESCAPED ] && { [ -z "${contained:-}" ] || [ "$effect" = - ]; }; then
 		echo "FAIL $n: $line (capgate run $opts)"
 	elif [ "$effect" != - ] && $effect; then
 		echo "FAIL $n: said '$line' but the outside target changed (capgate run $opts)"
 	elif [ "$verdict" = BLOCKED ] && [ $rc -eq 1 ]; then
 		echo "ok $n: ${line#BLOCKED }"
+	elif [ "$verdict" = ESCAPED ] && [ $rc -eq 0 ]; then
+		echo "ok $n: contained: ${line#ESCAPED }"
 	else
 		echo "FAIL $n: no verdict, capgate exit $rc: $(head -c 300 "$tmp/err") $(head -c 200 <<<"$out")"
 	fi
@@ -207,8 +265,15 @@ make_tree
 fs_attacks
 
 # ---- capabilities the profile allows by name ------------------------------------
+host_uts=$(readlink /proc/self/ns/uts)
+eff_host_uts() { grep -qF "in $host_uts" <<<"$out"; }
 attack cap_sethostname "" - sethostname
 attack cap_sys_nice "" - nice
+# with CAP_SYS_ADMIN given back, the calls work -- in the sandbox's namespaces only
+contained cap_sys_admin_sethostname "--cap-add SYS_ADMIN" eff_host_uts sethostname
+reset=make_tree
+contained cap_sys_admin_mount "--fs-system --fs-ro $tmp/bin --fs-rw $tmp/rw --cap-add SYS_ADMIN" eff_tree mount-tmpfs "$tmp/out/dir"
+reset=reset_none
 
 # ---- 4. the terminal: TIOCSTI into the caller's terminal ------------------------
 # ttyrun.py CMD...: runs CMD on a new pty as its controlling terminal, prints CMD's
@@ -249,6 +314,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 P
 tiocsti() { # NAME PREFIX...: the same control/capgate logic, through the pty
 	local n=${SECTION}tiocsti rc line
+	pending "$n" && return
 	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$E" tiocsti "echo INJECTED" 2>&1); rc=$?
 	line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' <<<"$out")
 	if [ $rc -ne 0 ] || ! grep -q '^PENDING-INPUT: echo INJECTED' <<<"$out"; then
@@ -309,6 +375,7 @@ json.dump(p, open(sys.argv[2], "w"))
 P
 socketcall() { # NAME PROFILE
 	local n=$1
+	pending "$n" && return
 	if "$CAPGATE" sim -q "$2" x86 socket 2 1 0 >/dev/null 2>&1; then
 		echo "skip $n: control: the profile does not deny x86 socket(2) in sim"; return
 	fi
@@ -322,9 +389,11 @@ socketcall() { # NAME PROFILE
 socketcall socketcall_default_allow "$tmp/nosocket.json"
 socketcall socketcall_docker_without_socket "$tmp/docker-nosocket.json"
 n=socketcall_lint
-"$CAPGATE" lint "$tmp/docker-nosocket.json" >"$tmp/lint" 2>&1
-if grep -q socketcall "$tmp/lint"; then echo "ok $n"; else
-	echo "FAIL $n: lint says nothing about socketcall for a profile that denies socket: $(grep -c . "$tmp/lint") findings"
+if ! pending $n; then
+	"$CAPGATE" lint "$tmp/docker-nosocket.json" >"$tmp/lint" 2>&1
+	if grep -q socketcall "$tmp/lint"; then echo "ok $n"; else
+		echo "FAIL $n: lint says nothing about socketcall for a profile that denies socket: $(grep -c . "$tmp/lint") findings"
+	fi
 fi
 
 # ---- the same attacks as an ordinary user (rootless capgate) ----------------------
