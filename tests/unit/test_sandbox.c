@@ -1517,6 +1517,60 @@ static int test_rootless(void)
 	return 0;
 }
 
+/* A namespace the kernel refuses (here: a filter denies clone with
+ * CLONE_NEWPID) stops the run with a message naming it; --share-ns pid runs. */
+static int body_ns_refused(void *a)
+{
+	struct cg_sandbox_status st;
+	struct cg_error err = { 0 };
+	struct cg_sandbox *sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	struct cg_sandbox_child ch;
+	char out[256];
+	char *argv[] = { "true", NULL };
+	if (!sb)
+		return 30;
+	if (cg_sandbox_spawn(sb, argv, (char *[]){ "PATH=/usr/bin:/bin", NULL }, &ch, &err) != -EPERM)
+		return 31;
+	if (!strstr(err.msg, "cannot create the pid namespace: Operation not permitted (--share-ns pid runs without it)")) {
+		printf("  message: %s\n", err.msg);
+		return 32;
+	}
+	struct strbuf_holder {
+		struct cg_strbuf d;
+	} h;
+	cg_strbuf_init(&h.d);
+	cg_sandbox_describe(sb, &h.d);
+	bool said = h.d.buf && strstr(h.d.buf, "namespaces: NOT AVAILABLE: cannot create the pid namespace");
+	cg_strbuf_release(&h.d);
+	cg_sandbox_free(sb);
+	if (!said)
+		return 33;
+	struct cg_sandbox_opts o = base_opts();
+	o.share_ns = CG_SHARE_PID;
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	if (!sb || spawn_sh(sb, "echo ran", out, sizeof(out), &st) < 0 || strcmp(out, "ran\n") != 0)
+		return 34;
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+static int test_ns_refused(void)
+{
+	/* CLONE_NEWPID = 0x20000000 in clone's flags */
+	struct cg_sandbox *deny = sandbox_json(
+		ALLOW_BUT("{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,\"args\":[{\"index\":0,"
+			  "\"value\":536870912,\"valueTwo\":536870912,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+			  "{\"names\":[\"unshare\",\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}"),
+		&(struct cg_sandbox_opts){ .sz = sizeof(struct cg_sandbox_opts), .phase = -1, .share_ns = CG_SHARE_ALL, .cap_add = (const char *[]){ "SYS_ADMIN" }, .n_cap_add = 1 });
+	CHECK(deny);
+	if (!deny)
+		return 0;
+	int st = run_in_child(deny, body_ns_refused, NULL);
+	CHECK_EXIT(st, 0);
+	cg_sandbox_free(deny);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_parse_net);
@@ -1550,5 +1604,6 @@ int main(void)
 	RUN(test_init);
 	RUN(test_rlimits);
 	RUN(test_rootless);
+	RUN(test_ns_refused);
 	T_DONE();
 }
