@@ -2,16 +2,28 @@
 /*
  * The runtime gate: run a program with exactly its closure.
  *
- * Order of enforcement in the sandboxed process (cg_sandbox_apply):
+ * The process layout (cg_sandbox_spawn): capgate forks the program's
+ * outer process with clone(2) into new namespaces -- a user namespace first
+ * when capgate is not root (the caller's uid and gid mapped to themselves,
+ * setgroups denied), then PID, IPC, UTS and cgroup namespaces unless shared
+ * (opts.share_ns) -- in a new session (setsid) unless opts.tty. With a PID
+ * namespace the outer process is a minimal init (PID 1: forwards signals,
+ * reaps, exits with the program's status) and the program is its child.
+ *
+ * Order of enforcement in the program's process (cg_sandbox_apply):
  *   1. network namespace (every --net mode but host, and the default),
  *      through a new user namespace when not privileged; with tcp ports the
  *      forwarder (started by the parent side) joins it before the program
  *      goes on;
- *   2. PR_SET_NO_NEW_PRIVS;
- *   3. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
+ *   2. the mount view;
+ *   3. resource limits, the user switch (opts.user) and the capability sets
+ *      (bounding, permitted, effective, inheritable, ambient: all set to
+ *      cg_sandbox_caps());
+ *   4. PR_SET_NO_NEW_PRIVS;
+ *   5. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
  *      running kernel's Landlock ABI offers; every right the ABI lacks is
  *      listed as a *missing protection* (never dropped silently);
- *   4. the socket rules (a small seccomp filter of capgate's), then the
+ *   6. the socket rules (a small seccomp filter of capgate's), then the
  *      closure's seccomp filter, with seccomp(2) directly -- the last step: after
  *      it only execve() runs (cg_sandbox_spawn), so the profile must allow
  *      execve and nothing else is needed between the two.
@@ -47,6 +59,17 @@ enum cg_sandbox_netns {
 
 #define CG_SANDBOX_MAX_PORTS 64
 
+/* Namespaces the program shares with capgate instead of getting its own
+ * (--share-ns). The network namespace is --net's, the mount namespace the
+ * filesystem view's. */
+enum cg_sandbox_share {
+	CG_SHARE_PID = 1u << 0,
+	CG_SHARE_IPC = 1u << 1,
+	CG_SHARE_UTS = 1u << 2,
+	CG_SHARE_CGROUP = 1u << 3,
+	CG_SHARE_ALL = 0xfu,
+};
+
 struct cg_sandbox_opts {
 	size_t sz;                /* sizeof(struct cg_sandbox_opts) */
 	const char *const *fs_ro; /* read + execute beneath these paths */
@@ -76,6 +99,16 @@ struct cg_sandbox_opts {
 	bool no_seccomp;      /* Landlock / netns only (tests, and closure == NULL) */
 	int landlock_abi_max; /* use at most this Landlock ABI (0 = the kernel's): shows
 					what an older kernel would miss */
+	/* The process: namespaces, session, user, capabilities, limits. */
+	unsigned share_ns;          /* enum cg_sandbox_share bits: namespaces not created */
+	bool tty;                   /* keep the caller's session and terminal (no setsid) */
+	const char *user;           /* "UID[:GID]" to run as (root only), NULL = capgate's ids */
+	const char *const *cap_add; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
+	size_t n_cap_add;
+	const char *const *cap_drop; /* the same names, "ALL" drops every capability */
+	size_t n_cap_drop;
+	const char *const *rlimits; /* "NAME=SOFT[:HARD]" as prlimit(1) names them */
+	size_t n_rlimits;
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",
@@ -84,6 +117,22 @@ struct cg_sandbox_opts {
  * else, none with ports, a port both connect and bind). */
 CAPGATE_API int cg_sandbox_parse_net(struct cg_sandbox_opts *opts, const char *spec,
 				     struct cg_error *err);
+
+/* Parse one --share-ns value ("pid,ipc", "uts", "all") into opts->share_ns. */
+CAPGATE_API int cg_sandbox_parse_share_ns(struct cg_sandbox_opts *opts, const char *spec,
+					  struct cg_error *err);
+
+/* A capability's name ("CAP_CHOWN" for 0), NULL if capgate does not know it. */
+CAPGATE_API const char *cg_cap_name(int cap);
+/* A capability's number from "CAP_NET_ADMIN" or "net_admin"; -ENOENT if unknown. */
+CAPGATE_API int cg_cap_lookup(const char *name);
+
+/* The capability set the program runs with (bit N = capability N): Docker's
+ * default 14 for a root program, none for any other uid, then opts->cap_add
+ * and opts->cap_drop ("ALL" in either first). The profile must be resolved
+ * with exactly this set (its includes/excludes name capabilities), so that
+ * the filter and the capabilities agree. -EINVAL naming a bad name or --user. */
+CAPGATE_API int cg_sandbox_caps(const struct cg_sandbox_opts *opts, uint64_t *ret, struct cg_error *err);
 
 /* The running kernel's Landlock ABI version (>= 1), or a negative errno
  * (-EOPNOTSUPP: built without / disabled at boot, -ENOSYS: too old). */
@@ -117,7 +166,10 @@ CAPGATE_API unsigned int cg_sandbox_seccomp_flags(const struct cg_sandbox *sb);
 CAPGATE_API int cg_sandbox_check_exec(const struct cg_sandbox *sb, struct cg_error *err);
 
 /* Append what would be enforced (dry run): digest, calls per arch, default
- * action, mode, Landlock ABI and every rule, network, missing protections. */
+ * action, mode, Landlock ABI and every rule, network, the process (user,
+ * capabilities in each set, namespaces, session, init, resource limits) and
+ * missing protections. The namespaces are checked by creating them in a
+ * short-lived child: what cannot be created is said, never claimed. */
 CAPGATE_API void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out);
 
 /* Apply the sandbox to the calling process (see the order above). After it
@@ -131,14 +183,18 @@ CAPGATE_API int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener,
 
 /* A program started in the sandbox. */
 struct cg_sandbox_child {
-	pid_t pid;
-	int pidfd;    /* -1 if pidfd_open is unavailable */
-	int listener; /* seccomp notification fd in explain mode, else -1 */
-	void *shared; /* internal: page shared with the child */
+	pid_t pid;         /* capgate's child: the init with a PID namespace, else the program */
+	int pidfd;         /* -1 if pidfd_open is unavailable */
+	int listener;      /* seccomp notification fd in explain mode, else -1 */
+	void *shared;      /* internal: page shared with the child */
+	pid_t program;     /* the program's pid as capgate sees it (0 if unknown) */
+	int program_pidfd; /* its pidfd, -1 if none (the program is not capgate's child) */
 };
 
-/* Resolve @argv[0] (PATH search), fork, apply the sandbox in the child and
- * execve. Fails before forking with -ENOENT / -EACCES ("cannot execute") if
+/* Resolve @argv[0] (PATH search), create the namespaces and the session
+ * (and the init), apply the sandbox in the program's process and execve.
+ * A namespace that cannot be created is a setup failure (exit 125) naming
+ * it and the --share-ns value that runs without it. Fails before forking with -ENOENT / -EACCES ("cannot execute") if
  * the program cannot be found, and with cg_sandbox_check_exec's error. A
  * failure inside the child (setup or execve) is reported by
  * cg_sandbox_supervise. */

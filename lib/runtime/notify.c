@@ -161,7 +161,7 @@ static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sa
 		if (pfd[0].revents & POLLIN) {
 			memset(req, 0, req_size);
 			if (ioctl(ch->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
-				serve_one(sb, ch->listener, req, resp, resp_size, fn, user, st, ch->pid, killed_child);
+				serve_one(sb, ch->listener, req, resp, resp_size, fn, user, st, ch->program, killed_child);
 			continue; /* drain notifications before looking at exits */
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
@@ -199,7 +199,14 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 		close(ch->listener);
 	if (ch->pidfd >= 0)
 		close(ch->pidfd);
-	ch->listener = ch->pidfd = -1;
+	if (ch->program_pidfd >= 0)
+		close(ch->program_pidfd);
+	ch->listener = ch->pidfd = ch->program_pidfd = -1;
+	/* With a PID namespace capgate's child is the init: the program's own
+	 * status comes through the shared page (PID 1 cannot die of a signal
+	 * it sends itself, so the init's exit status is only a summary). */
+	if (sh && atomic_load_explicit(&sh->program_done, memory_order_acquire))
+		status = sh->program_status;
 	if (WIFEXITED(status))
 		st.exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The runtime gate's orchestration: prepare everything that can fail in the
- * parent (paths, the Landlock plan, the compiled filter), then in a forked
- * child take the steps in the order sandbox.h gives -- network namespace,
- * no_new_privs, Landlock, seccomp -- and execve. Landlock lives in
- * landlock.c, the network namespace in netns.c, the explain supervisor in
- * notify.c; this file holds the order and loads the filter.
+ * parent (paths, the Landlock plan, the compiled filter, the capability and
+ * namespace plans), clone the program's outer process into its namespaces
+ * and session (an init when there is a PID namespace), then in the
+ * program's process take the steps in the order sandbox.h gives -- network
+ * namespace, mount view, limits/user/capabilities, no_new_privs, Landlock,
+ * seccomp -- and execve. Each step lives in its own file (netns.c,
+ * caps.c, rlimit.c, landlock.c; namespaces.c and pidinit.c for the process
+ * layout; notify.c for the explain supervisor); this file holds the order
+ * and loads the filter.
  */
 #include <capgate/compile.h>
 #include <capgate/sandbox.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -26,6 +32,7 @@
 #include "core/proc.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
+#include "runtime/pidinit.h"
 #include "runtime/sandbox_internal.h"
 
 /* ---- preparing ----------------------------------------------------------- */
@@ -78,6 +85,20 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 	sb->opts = *opts;
 	sb->opts.fs_ro = sb->opts.fs_rw = NULL;
 	sb->opts.n_fs_ro = sb->opts.n_fs_rw = 0;
+	sb->opts.cap_add = sb->opts.cap_drop = sb->opts.rlimits = NULL;
+	sb->opts.n_cap_add = sb->opts.n_cap_drop = sb->opts.n_rlimits = 0;
+	sb->opts.user = NULL;
+
+	/* the process: namespaces, user and capabilities, limits */
+	cg_ns_plan(opts, &sb->ns);
+	if ((r = cg_caps_plan(opts, &sb->caps, err)) < 0)
+		return r;
+	sb->caps.rootless = sb->ns.rootless;
+	if (opts->n_rlimits > CG_SANDBOX_MAX_RLIMITS)
+		return cg_error_set(err, -E2BIG, "more than %d --rlimit values", CG_SANDBOX_MAX_RLIMITS);
+	for (size_t i = 0; i < opts->n_rlimits; i++)
+		if ((r = cg_rlimit_parse(opts->rlimits[i], &sb->rlimits[sb->n_rlimits++], err)) < 0)
+			return r;
 	cg_landlock_init(&sb->ll, opts->landlock_abi_max);
 	sb->net = calloc(1, sizeof(*sb->net));
 	if (!sb->net)
@@ -248,6 +269,14 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 
 	cg_landlock_describe(&sb->ll, o, out);
 	cg_netns_describe(sb->net, out);
+	cg_ns_describe(&sb->ns, out);
+	cg_strbuf_addf(out, "session: %s\n",
+		       o->tty ? "capgate's (--tty): the program keeps the caller's terminal as its controlling "
+				"terminal and can push input into it (TIOCSTI) where the kernel allows that"
+			      : "new (setsid), no controlling terminal: the caller's terminal cannot be "
+				"driven with TIOCSTI");
+	cg_caps_describe(&sb->caps, out);
+	cg_rlimit_describe(sb->rlimits, sb->n_rlimits, out);
 	if (!sb->ll.n_missing)
 		cg_strbuf_addf(out, "missing protections: none\n");
 	else
@@ -315,6 +344,11 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		return cg_error_set(err, -EINVAL, "the filter creates a listener but no place to put it");
 	if ((r = cg_netns_enter(sb->net, err)) < 0)
 		return r;
+	/* (the mount view goes here: it needs CAP_SYS_ADMIN, dropped next) */
+	if ((r = cg_rlimit_apply(sb->rlimits, sb->n_rlimits, err)) < 0)
+		return r;
+	if ((r = cg_caps_apply(&sb->caps, err)) < 0)
+		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
@@ -346,11 +380,66 @@ static void child_exit(int code)
 		__builtin_trap();
 }
 
+/* What the program's process needs: it is the outer child itself, or the
+ * init's child with a PID namespace. */
+struct program_ctx {
+	const struct cg_sandbox *sb;
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	struct cg_sandbox_shared *sh;
+};
+
+static void setup_failed(struct cg_sandbox_shared *sh, const struct cg_error *e)
+{
+	sh->setup_errno = -e->code ? -e->code : EINVAL;
+	snprintf(sh->setup_msg, sizeof(sh->setup_msg), "%s", e->msg);
+	child_exit(125);
+}
+
+static void program_run(void *arg)
+{
+	const struct program_ctx *x = arg;
+	struct cg_sandbox_shared *sh = x->sh;
+	struct cg_error cerr = { 0 };
+	int lfd = -1;
+
+	if (cg_sandbox_apply(x->sb, &lfd, &cerr) < 0)
+		setup_failed(sh, &cerr);
+	/* From here on only the profile's calls: no syscalls until execve. */
+	if (lfd >= 0) {
+		atomic_store_explicit(&sh->listener_fd, lfd, memory_order_release);
+		while (!atomic_load_explicit(&sh->acked, memory_order_acquire))
+			__builtin_ia32_pause();
+	}
+	execve(x->path, x->argv, x->envp);
+	sh->exec_errno = errno;
+	child_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The pid a pidfd refers to, as capgate sees it (0 if unknown). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	pid_t pid = 0;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid > 0 ? pid : 0;
+}
+
 int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *const envp[],
 		     struct cg_sandbox_child *ret, struct cg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	struct cg_sandbox_shared *sh;
+	bool pidns = sb->ns.flags & CLONE_NEWPID;
+	int socks[2] = { -1, -1 };
 	int r;
 
 	if (!argv || !argv[0])
@@ -361,66 +450,82 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		return r;
 	if ((r = cg_netns_spawn_prepare(sb->net, err)) < 0)
 		return r;
+	if (pidns && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
+		return cg_error_set(err, -errno, "socketpair: %s", strerror(errno));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		return cg_error_set(err, -errno, "mmap: %s", strerror(errno));
+	if (sh == MAP_FAILED) {
+		r = cg_error_set(err, -errno, "mmap: %s", strerror(errno));
+		goto fail;
+	}
 	atomic_init(&sh->listener_fd, -1);
 	atomic_init(&sh->acked, 0);
+	atomic_init(&sh->program_done, 0);
 
 	fflush(NULL);
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = cg_ns_clone(&sb->ns, err);
 	if (pid < 0) {
-		r = cg_error_set(err, -errno, "fork: %s", strerror(errno));
+		r = pid;
 		munmap(sh, sizeof(*sh));
-		return r;
+		goto fail;
 	}
 	if (pid == 0) {
 		struct cg_error cerr = { 0 };
-		int lfd = -1;
+		struct program_ctx x = { sb, path, argv, envp, sh };
+		if (socks[0] >= 0)
+			close(socks[0]);
 		/* With a listener the program depends on capgate to answer: if
 		 * capgate dies, the program goes too (and never spins forever
-		 * waiting for a hand-over that cannot come). */
-		if (sb->listener && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		 * waiting for a hand-over that cannot come). With a PID
+		 * namespace the parent is outside it (getppid() is 0): the
+		 * init's hand-over of the pidfd fails instead if capgate is gone. */
+		if (sb->listener && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (!pidns && getppid() != parent)))
 			child_exit(125);
-		if (cg_sandbox_apply(sb, &lfd, &cerr) < 0) {
-			sh->setup_errno = -cerr.code ? -cerr.code : EINVAL;
-			snprintf(sh->setup_msg, sizeof(sh->setup_msg), "%s", cerr.msg);
-			child_exit(125);
+		if (cg_ns_map_self(&sb->ns, &cerr) < 0)
+			setup_failed(sh, &cerr);
+		if (!sb->opts.tty && setsid() < 0) {
+			cg_error_set(&cerr, -errno, "setsid: %s", strerror(errno));
+			setup_failed(sh, &cerr);
 		}
-		/* From here on only the profile's calls: no syscalls until execve. */
-		if (lfd >= 0) {
-			atomic_store_explicit(&sh->listener_fd, lfd, memory_order_release);
-			while (!atomic_load_explicit(&sh->acked, memory_order_acquire))
-				__builtin_ia32_pause();
-		}
-		execve(path, argv, envp);
-		sh->exec_errno = errno;
-		child_exit(errno == ENOENT ? 127 : 126);
+		if (pidns)
+			cg_pidinit_run(socks[1], sh, program_run, &x);
+		program_run(&x);
+		child_exit(125);
 	}
 
-	*ret = (struct cg_sandbox_child){ .pid = pid, .pidfd = -1, .listener = -1, .shared = sh };
+	*ret = (struct cg_sandbox_child){ .pid = pid, .pidfd = -1, .listener = -1, .shared = sh, .program_pidfd = -1 };
 	/* the forwarder, once the child's network namespace exists; a failure
 	 * is told to the child, which reports it as its setup failure */
 	(void)cg_netns_spawn_parent(sb->net, pid, NULL);
 	ret->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (ret->pidfd < 0)
 		ret->pidfd = -1;
+	if (pidns) {
+		close(socks[1]);
+		ret->program_pidfd = cg_pidinit_recv_pidfd(socks[0]);
+		close(socks[0]);
+		ret->program = ret->program_pidfd >= 0 ? pidfd_pid(ret->program_pidfd) : 0;
+	} else {
+		ret->program = pid;
+	}
+	int ppidfd = pidns ? ret->program_pidfd : ret->pidfd;
 	if (sb->listener) {
-		/* Wait for the child to load its filter (or to fail), then take
-		 * its listener: pidfd_getfd needs no call from the child. */
+		/* Wait for the program to load its filter (or to fail), then
+		 * take its listener: pidfd_getfd needs no call from it. */
 		for (;;) {
 			int lfd = atomic_load_explicit(&sh->listener_fd, memory_order_acquire);
 			siginfo_t si = { 0 };
 			if (lfd >= 0) {
-				if (ret->pidfd >= 0)
-					ret->listener = (int)syscall(SYS_pidfd_getfd, ret->pidfd, lfd, 0);
+				if (ppidfd >= 0)
+					ret->listener = (int)syscall(SYS_pidfd_getfd, ppidfd, lfd, 0);
 				if (ret->listener < 0) {
-					int e = ret->pidfd < 0 ? ENOSYS : errno;
+					int e = ppidfd < 0 ? ENOSYS : errno;
 					kill(pid, SIGKILL);
+					if (ret->program > 0)
+						kill(ret->program, SIGKILL);
 					atomic_store_explicit(&sh->acked, 1, memory_order_release);
 					snprintf(sh->setup_msg, sizeof(sh->setup_msg),
-						 "cannot take the seccomp listener from the child (pidfd_getfd): %s",
+						 "cannot take the seccomp listener from the program (pidfd_getfd): %s",
 						 strerror(e));
 					sh->setup_errno = e;
 					return 0; /* cg_sandbox_supervise reports it */
@@ -436,4 +541,10 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		}
 	}
 	return 0;
+fail:
+	if (socks[0] >= 0) {
+		close(socks[0]);
+		close(socks[1]);
+	}
+	return r;
 }

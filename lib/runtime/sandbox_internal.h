@@ -11,11 +11,16 @@
 #include <capgate/sandbox.h>
 #include <stdatomic.h>
 
+#include "runtime/caps.h"
 #include "runtime/landlock.h"
+#include "runtime/namespaces.h"
 #include "runtime/netns.h"
+#include "runtime/rlimit.h"
+
+#define CG_SANDBOX_MAX_RLIMITS 16
 
 struct cg_sandbox {
-	struct cg_sandbox_opts opts; /* fs pointers cleared: the Landlock plan owns the paths */
+	struct cg_sandbox_opts opts; /* pointers cleared: the plans below own what they said */
 	struct cg_closure *closure;  /* the enforced closure as given (NULL: no seccomp) */
 	struct cg_compile_opts copts;
 	char digest[72];
@@ -24,12 +29,18 @@ struct cg_sandbox {
 	bool listener; /* the filter creates a notification fd */
 	struct cg_landlock ll;
 	struct cg_netns *net; /* network namespace, forwarder link, socket rules */
+	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */
+	struct cg_caps_plan caps; /* user and capability sets */
+	struct cg_rlimit rlimits[CG_SANDBOX_MAX_RLIMITS];
+	size_t n_rlimits;
 };
 
 /* Shared with the child, written without system calls after the filter is on. */
 struct cg_sandbox_shared {
-	atomic_int listener_fd; /* child -> parent: the listener's number, -1 until loaded */
-	atomic_int acked;       /* parent -> child: listener taken, go on */
+	atomic_int listener_fd;  /* child -> parent: the listener's number, -1 until loaded */
+	atomic_int acked;        /* parent -> child: listener taken, go on */
+	atomic_int program_done; /* init -> capgate: the program ended, program_status is set */
+	int program_status;      /* its raw wait status, as its init saw it */
 	int exec_errno;
 	int setup_errno;
 	char setup_msg[CG_ERROR_MAX];

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * capgate run: run a program under a profile -- seccomp-BPF, Landlock, a
- * network namespace and socket rules -- with capgate staying outside as the
- * supervisor (and, with tcp ports, as the network forwarder).
+ * network namespace and socket rules, its own namespaces, session, user and
+ * capabilities -- with capgate staying outside as the supervisor (and, with
+ * tcp ports, as the network forwarder). The profile is resolved with
+ * the capabilities the program gets (--cap-add/--cap-drop), so the filter
+ * and the capabilities agree.
  *
  * Exit status: the program's own (128+N if it was killed by signal N, so a
  * seccomp kill gives 159 = 128+SIGSYS); 2 for usage and input errors (bad
@@ -37,28 +40,35 @@ static const char run_desc[] =
 	"With any --fs-* option everything else on the filesystem is denied, including the\n"
 	"program's binary and libraries: grant them, or use --fs-system.\n"
 	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
-	"refuses to run instead).\n\n"
+	"refuses to run instead).\n"
+	"The program gets new PID (under a small init), IPC, UTS and cgroup namespaces\n"
+	"(--share-ns to keep capgate's), a new session (--tty to keep the terminal), and\n"
+	"Docker's 14 capabilities as root, none as any other user (--cap-add, --cap-drop);\n"
+	"an ordinary user runs it in a user namespace mapping only its own ids. A\n"
+	"protection that cannot be set up stops the run (exit 125) and is named.\n\n"
 	"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
 	"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
 	"(permission, or the profile does not allow execve), 127 command not found";
 
-static volatile sig_atomic_t forward_pid;
+static volatile sig_atomic_t forward_pid, forward_all;
 
-/* Forward signals sent to capgate by a process (kill, systemd, a supervisor).
- * Signals from the terminal (si_code SI_KERNEL) already reach the program,
- * which is in the same foreground process group: not sent twice. */
+/* Forward signals sent to capgate (kill, systemd, a supervisor), and in its
+ * own session also the terminal's (^C): the program is in another session
+ * and does not get them. With --tty the terminal's signals (si_code
+ * SI_KERNEL) reach the program's process group already: not sent twice. */
 static void forward_signal(int sig, siginfo_t *si, void *uctx)
 {
 	(void)uctx;
-	if (forward_pid > 0 && (!si || si->si_code <= 0))
+	if (forward_pid > 0 && (forward_all || !si || si->si_code <= 0))
 		kill((pid_t)forward_pid, sig);
 }
 
-static void install_forwarding(pid_t pid)
+static void install_forwarding(pid_t pid, bool tty)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	struct sigaction sa = { 0 };
 	forward_pid = pid;
+	forward_all = !tty;
 	sa.sa_sigaction = forward_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
@@ -112,7 +122,7 @@ static int print_plan(const struct cg_sandbox *sb, const char *profile, char **a
 }
 
 /* Start the program, supervise it until it ends; its exit status. */
-static int run_program(const struct cg_sandbox *sb, char **args, bool audit, bool explain)
+static int run_program(const struct cg_sandbox *sb, char **args, const struct cg_sandbox_opts *so)
 {
 	struct cg_sandbox_child child;
 	struct cg_sandbox_status st;
@@ -124,7 +134,7 @@ static int run_program(const struct cg_sandbox *sb, char **args, bool audit, boo
 
 	for (size_t i = 0; i < n_missing; i++)
 		fprintf(stderr, "capgate run: warning: missing protection: %s\n", missing[i]);
-	if (audit && !explain)
+	if (so->audit && !so->explain)
 		fprintf(stderr, "capgate run: audit mode: denials are logged by the kernel (audit log / dmesg), "
 				"not enforced\n");
 	r = cg_sandbox_spawn(sb, args, environ, &child, &err);
@@ -132,8 +142,8 @@ static int run_program(const struct cg_sandbox *sb, char **args, bool audit, boo
 		cli_error("run", "%s", err.msg);
 		return r == -ENOENT ? 127 : 126;
 	}
-	install_forwarding(child.pid);
-	r = cg_sandbox_supervise(sb, &child, explain ? print_event : NULL, NULL, &st, &err);
+	install_forwarding(child.pid, so->tty);
+	r = cg_sandbox_supervise(sb, &child, so->explain ? print_event : NULL, NULL, &st, &err);
 	forward_pid = 0;
 	if (r < 0)
 		cli_error("run", "supervisor: %s", err.msg);
@@ -149,7 +159,10 @@ int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
 	const char *profile = NULL, *phase = NULL;
-	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 };
+	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 };
+	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
+	const char *cap_names[64];
+	uint64_t caps = 0;
 	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
 	bool dry_run = false;
 	struct cli_resolve ro = { 0 };
@@ -166,7 +179,14 @@ int cmd_run(int argc, char **argv)
 		{ OPT_BOOL, 0, "explain", &so.explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
 		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
 		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
-		CLI_RESOLVE_OPTS(&ro),
+		{ OPT_LIST, 0, "cap-add", &cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
+		{ OPT_LIST, 0, "cap-drop", &cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
+		{ OPT_STRING, 0, "user", &so.user, "UID[:GID]", "run as this user and group, supplementary groups cleared (root only)", NULL },
+		{ OPT_LIST, 0, "share-ns", &share, "NS", "keep capgate's namespace: pid, ipc, uts, cgroup, all (comma-separated, repeatable)", NULL },
+		{ OPT_BOOL, 0, "tty", &so.tty, NULL, "keep capgate's session and terminal (interactive programs; gives up the TIOCSTI protection)", NULL },
+		{ OPT_LIST, 0, "rlimit", &rlimits, "NAME=SOFT[:HARD]", "resource limit as prlimit(1) names it: nofile, nproc, as, core, ... (repeatable)", NULL },
+		{ OPT_STRING, 0, "kernel", &ro.kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },
+		{ OPT_STRING, 0, "arch", &ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },
 		OPT_END_MARK,
 	};
 	char **args = NULL;
@@ -186,6 +206,24 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "no command given: capgate run --profile P.json -- CMD [ARGS...]");
 		goto out;
 	}
+	for (size_t i = 0; i < share.n; i++)
+		if (cg_sandbox_parse_share_ns(&so, share.items[i], &err) < 0) {
+			cli_error("run", "%s", err.msg);
+			goto out;
+		}
+	so.cap_add = cap_add.items, so.n_cap_add = cap_add.n;
+	so.cap_drop = cap_drop.items, so.n_cap_drop = cap_drop.n;
+	so.rlimits = rlimits.items, so.n_rlimits = rlimits.n;
+	/* the profile sees exactly the capabilities the program will have */
+	if (cg_sandbox_caps(&so, &caps, &err) < 0) {
+		cli_error("run", "%s", err.msg);
+		goto out;
+	}
+	ro.caps.items = cap_names;
+	for (int i = 0; i < 64; i++)
+		if ((caps >> i) & 1 && cg_cap_name(i))
+			cap_names[ro.caps.n++] = cg_cap_name(i);
+	ro.no_default_caps = true;
 	if (cli_load_closure("run", profile, &ro, &c) < 0)
 		goto out;
 	if (phase && (so.phase = phase_index(c, phase)) < 0)
@@ -203,13 +241,16 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "%s", err.msg);
 		rc = r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
 	} else {
-		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, args, so.audit, so.explain);
+		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, args, &so);
 	}
 out:
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);
 	opt_list_release(&nets);
-	opt_list_release(&ro.caps);
+	opt_list_release(&share);
+	opt_list_release(&cap_add);
+	opt_list_release(&cap_drop);
+	opt_list_release(&rlimits);
 	free(args);
 	return rc;
 }

@@ -252,3 +252,88 @@ start=$SECONDS
 wait $pid; rc=$?
 if [ $((SECONDS - start)) -gt 5 ]; then fail $n "capgate did not stop the program"
 else rc_is $n 143 $rc && ok $n; fi
+
+# --- the process: namespaces, session, capabilities, user, limits ------------
+D=${CAPGATE_SHARED:-$(cd .. && pwd)/shared}/corpus/profiles/docker-default.json
+sid_of() { awk '{ print $6 }' "$1"; }
+n=dry_run_process
+$CAPGATE run --dry-run --profile "$tmp/allow.json" --cap-drop ALL --cap-add NET_BIND_SERVICE --rlimit nofile=64 \
+	--share-ns ipc >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "namespaces (created in a check just now):" &&
+	has $n "$tmp/out" "pid, uts, cgroup" && has $n "$tmp/out" "namespaces shared with capgate: ipc" &&
+	has $n "$tmp/out" "capabilities bounding: NET_BIND_SERVICE" && has $n "$tmp/out" "capabilities ambient: NET_BIND_SERVICE" &&
+	has $n "$tmp/out" "session: new (setsid)" && has $n "$tmp/out" "rlimits: nofile=64:64" && ok $n
+n=new_session
+$CAPGATE run --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $?; then
+	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "the program is in the caller's session"
+fi
+n=tty_keeps_session
+$CAPGATE run --tty --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
+if rc_is $n 0 $?; then
+	[ "$(sid_of "$tmp/out")" = "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: not the caller's session"
+fi
+n=pid_namespace
+out=$($CAPGATE run --profile "$tmp/allow.json" -- sh -c 'echo $$; readlink /proc/self/ns/pid' 2>"$tmp/err")
+if rc_is $n 0 $?; then
+	[ "$(head -1 <<<"$out")" = 2 ] && [ "$(tail -1 <<<"$out")" != "$(readlink /proc/self/ns/pid)" ] && ok $n ||
+		fail $n "not in a PID namespace of its own: $out"
+fi
+n=share_ns_pid
+out=$($CAPGATE run --share-ns pid --profile "$tmp/allow.json" -- readlink /proc/self/ns/pid 2>"$tmp/err")
+rc_is $n 0 $? && { [ "$out" = "$(readlink /proc/self/ns/pid)" ] && ok $n || fail $n "--share-ns pid: $out"; }
+n=caps_resolved_with_profile
+if [ -f "$D" ] && [ "$(id -u)" -eq 0 ]; then
+	# Docker's profile allows sethostname only with CAP_SYS_ADMIN: the filter follows --cap-add
+	$CAPGATE run --dry-run --profile "$D" >"$tmp/a" 2>"$tmp/err"
+	$CAPGATE run --dry-run --cap-add SYS_ADMIN --profile "$D" >"$tmp/b" 2>>"$tmp/err"
+	a=$(sed -n 's/^seccomp allowed calls on x86_64: //p' "$tmp/a")
+	b=$(sed -n 's/^seccomp allowed calls on x86_64: //p' "$tmp/b")
+	[ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt "$a" ] && ok $n || fail $n "allowed calls $a without, $b with SYS_ADMIN"
+else
+	echo "skip $n: needs root and $D"
+fi
+n=caps_root_default
+if [ "$(id -u)" -eq 0 ]; then
+	$CAPGATE run --profile "$tmp/allow.json" -- grep -E '^Cap(Eff|Bnd|Amb)' /proc/self/status >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "CapEff:	00000000a80425fb" && has $n "$tmp/out" "CapBnd:	00000000a80425fb" &&
+		has $n "$tmp/out" "CapAmb:	00000000a80425fb" && ok $n
+	n=user_switch
+	$CAPGATE run --user 65534:65534 --profile "$tmp/allow.json" -- sh -c 'id -u; id -g; grep ^CapEff /proc/self/status' \
+		>"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "65534" && has $n "$tmp/out" "CapEff:	0000000000000000" && ok $n
+	n=user_needs_root
+	setpriv --reuid=65534 --regid=65534 --clear-groups $CAPGATE run --user 0 --profile "$tmp/allow.json" -- true \
+		2>"$tmp/err"
+	rc_is $n 2 $? && has $n "$tmp/err" "--user needs capgate to run as root" && ok $n
+	n=rootless_run
+	chmod 755 "$tmp"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups $CAPGATE run --profile "$tmp/allow.json" -- \
+		sh -c 'id -u; echo $$; grep ^CapEff /proc/self/status' 2>"$tmp/err")
+	if rc_is $n 0 $?; then
+		[ "$out" = "$(printf '65534\n2\nCapEff:\t0000000000000000')" ] && ok $n ||
+			fail $n "as nobody: '$out' $(head -c 300 "$tmp/err")"
+	fi
+else
+	echo "skip caps_root_default: needs root"
+fi
+n=bad_process_options
+for bad in "--cap-add NOPE" "--cap-drop" "--share-ns net" "--rlimit nofile" "--rlimit nofile=2:1" \
+	"--cap-add NET_RAW --cap-drop NET_RAW"; do
+	# shellcheck disable=SC2086
+	$CAPGATE run $bad --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] || { fail $n "'$bad' exit $rc: $(cat "$tmp/err")"; continue 2; }
+done
+ok $n
+n=rlimit_applied
+out=$($CAPGATE run --rlimit nofile=50:60 --profile "$tmp/allow.json" -- sh -c 'ulimit -Sn; ulimit -Hn' 2>"$tmp/err")
+rc_is $n 0 $? && { [ "$out" = "$(printf '50\n60')" ] && ok $n || fail $n "got '$out'"; }
+n=forwards_sigterm_to_session
+$CAPGATE run --profile "$tmp/allow.json" -- sh -c "trap 'exit 5' TERM; : >$tmp/ready; while :; do sleep 0.05; done" \
+	2>"$tmp/err" &
+pid=$!
+for _ in $(seq 200); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
+kill -TERM $pid
+wait $pid
+rc_is $n 5 $? && ok $n

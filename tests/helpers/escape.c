@@ -813,15 +813,19 @@ static int do_memfd_exec(int argc, char **argv)
 
 /* ---- capabilities the profile allows by name ------------------------------ */
 
-/* sethostname to the current name: succeeds only with CAP_SYS_ADMIN (in its UTS ns). */
+/* sethostname to the current name: succeeds only with CAP_SYS_ADMIN (in its
+ * UTS ns). The verdict names that namespace ("uts:[N]"): a success that
+ * stays inside a UTS namespace of its own does not reach the host. */
 static int do_sethostname(int argc, char **argv)
 {
-	char name[256];
+	char name[256], ns[64] = "?";
 	if (gethostname(name, sizeof(name)) < 0)
 		return blocked(errno, "gethostname");
+	ssize_t n = readlink("/proc/self/ns/uts", ns, sizeof(ns) - 1);
+	ns[n > 0 ? n : 1] = 0;
 	if (sethostname(name, strlen(name)) < 0)
 		return blocked(errno, "sethostname(\"%s\")", name);
-	return escaped("sethostname(\"%s\") (CAP_SYS_ADMIN)", name);
+	return escaped("sethostname(\"%s\") (CAP_SYS_ADMIN) in %s", name, ns);
 }
 
 /* setpriority below the current nice value of itself: needs CAP_SYS_NICE. */

@@ -581,7 +581,8 @@ static int body_setuid_exec(void *a)
 {
 	struct setuid_ctx *ctx = a;
 	struct cg_error err = { 0 };
-	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+	/* the baseline drops by hand; the sandbox does it with --user */
+	if (!ctx->sb && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
 		return 40;
 	if (ctx->sb && cg_sandbox_apply(ctx->sb, NULL, &err) < 0)
 		return 41;
@@ -627,8 +628,10 @@ static int test_escape_setuid_exec(void)
 	if (!suid_works)
 		printf("  note: setuid bit has no effect here even without the sandbox (id -u -> '%s')\n", out);
 
+	struct cg_sandbox_opts o = base_opts();
+	o.user = "65534:65534";
 	struct cg_sandbox *sb =
-		sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+		sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
 	CHECK(sb);
 	if (sb) {
 		st = run_id(sb, prog, out, sizeof(out));
@@ -1017,6 +1020,10 @@ static int test_describe(void)
 	CHECK_CONTAINS(d.buf, "enforce + explain");
 	CHECK_CONTAINS(d.buf, "network: new network namespace, only lo (up)"); /* the default */
 	CHECK_CONTAINS(d.buf, "socket rules (seccomp");
+	CHECK_CONTAINS(d.buf, "namespaces (created in a check just now):");
+	CHECK_CONTAINS(d.buf, "pid, ipc, uts, cgroup");
+	CHECK_CONTAINS(d.buf, "session: new (setsid)");
+	CHECK_CONTAINS(d.buf, "capabilities ambient: ");
 	CHECK(cg_sandbox_seccomp_flags(sb) & SECCOMP_FILTER_FLAG_NEW_LISTENER);
 	cg_strbuf_release(&d);
 	cg_sandbox_free(sb);
@@ -1458,6 +1465,355 @@ static int test_landlock_scopes(void)
 	return 0;
 }
 
+
+/* ---- the process: capabilities, user, namespaces, init, limits ---------- */
+
+#define DOCKER_CAPS 0xa80425fbULL /* Docker's 14, as /proc/self/status prints them */
+
+static int test_caps_sets(void)
+{
+	struct cg_sandbox_opts o = base_opts();
+	struct cg_error err = { 0 };
+	uint64_t set = 0;
+
+	CHECK_STR(cg_cap_name(0), "CAP_CHOWN");
+	CHECK_STR(cg_cap_name(21), "CAP_SYS_ADMIN");
+	CHECK(cg_cap_name(64) == NULL);
+	CHECK_EQ_INT(cg_cap_lookup("CAP_SYS_ADMIN"), 21);
+	CHECK_EQ_INT(cg_cap_lookup("net_raw"), 13);
+	CHECK_EQ_INT(cg_cap_lookup("CAP_NOPE"), -ENOENT);
+	if (geteuid() == 0) {
+		CHECK(cg_sandbox_caps(&o, &set, &err) == 0);
+		CHECK_EQ_INT(set, DOCKER_CAPS);
+	}
+	const char *drop_all[] = { "ALL" }, *raw[] = { "NET_RAW" }, *all[] = { "all" }, *bad[] = { "NOPE" };
+	o.cap_drop = drop_all, o.n_cap_drop = 1;
+	o.cap_add = raw, o.n_cap_add = 1;
+	CHECK(cg_sandbox_caps(&o, &set, &err) == 0);
+	CHECK_EQ_INT(set, 1ULL << 13);
+	o.cap_drop = raw;
+	CHECK(cg_sandbox_caps(&o, &set, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "capability 'NET_RAW' is both added and dropped");
+	o.cap_drop = NULL, o.n_cap_drop = 0;
+	o.cap_add = all;
+	CHECK(cg_sandbox_caps(&o, &set, &err) == 0);
+	CHECK(set & (1ULL << 21));
+	o.cap_add = bad;
+	CHECK(cg_sandbox_caps(&o, &set, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "--cap-add: unknown capability 'NOPE'");
+	o.cap_add = NULL, o.n_cap_add = 0;
+	if (geteuid() == 0) {
+		o.user = "65534";
+		CHECK(cg_sandbox_caps(&o, &set, &err) == 0);
+		CHECK_EQ_INT(set, 0);
+		o.user = "no-such-user-here";
+		CHECK(cg_sandbox_caps(&o, &set, &err) == -EINVAL);
+		CHECK_CONTAINS(err.msg, "no user 'no-such-user-here'");
+	}
+	o = base_opts();
+	CHECK(cg_sandbox_parse_share_ns(&o, "pid,uts", &err) == 0);
+	CHECK_EQ_INT(o.share_ns, CG_SHARE_PID | CG_SHARE_UTS);
+	CHECK(cg_sandbox_parse_share_ns(&o, "net", &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "unknown namespace 'net'");
+	CHECK(cg_sandbox_parse_share_ns(&o, "all", &err) == 0);
+	CHECK_EQ_INT(o.share_ns, CG_SHARE_ALL);
+	return 0;
+}
+
+/* Spawn `sh -c SCRIPT` in @sb with stdout into @out; the status in @st. */
+static int spawn_sh(const struct cg_sandbox *sb, const char *script, char *out, size_t n, struct cg_sandbox_status *st)
+{
+	struct cg_error err = { 0 };
+	struct cg_sandbox_child ch;
+	int p[2], saved = dup(1), r;
+	char *argv[] = { "sh", "-c", (char *)script, NULL };
+
+	if (pipe(p) < 0 || saved < 0)
+		return -1;
+	fflush(stdout);
+	dup2(p[1], 1);
+	r = cg_sandbox_spawn(sb, argv, (char *[]){ "PATH=/usr/bin:/bin", NULL }, &ch, &err);
+	dup2(saved, 1);
+	close(saved);
+	close(p[1]);
+	if (r == 0 && cg_sandbox_supervise(sb, &ch, NULL, NULL, st, &err) < 0)
+		r = -1;
+	if (r < 0)
+		printf("  spawn: %s\n", err.msg);
+	ssize_t k, len = 0;
+	while (len < (ssize_t)n - 1 && (k = read(p[0], out + len, n - 1 - len)) > 0)
+		len += k;
+	out[len] = 0;
+	close(p[0]);
+	return r;
+}
+
+static unsigned long long status_hex(const char *out, const char *field)
+{
+	const char *p = strstr(out, field);
+	return p ? strtoull(p + strlen(field), NULL, 16) : ~0ULL;
+}
+
+#define CAPS_SCRIPT "grep -E '^(Cap|NoNewPrivs|Uid|Gid|Groups)' /proc/self/status"
+
+static void check_caps(const char *out, unsigned long long want)
+{
+	CHECKF(status_hex(out, "CapBnd:\t") == want, "bounding: %s", out);
+	CHECKF(status_hex(out, "CapPrm:\t") == want, "permitted: %s", out);
+	CHECKF(status_hex(out, "CapEff:\t") == want, "effective: %s", out);
+	CHECKF(status_hex(out, "CapInh:\t") == want, "inheritable: %s", out);
+	CHECKF(status_hex(out, "CapAmb:\t") == want, "ambient: %s", out);
+}
+
+static int test_caps_live(void)
+{
+	struct cg_sandbox_status st;
+	char out[2048];
+	if (geteuid() != 0)
+		SKIP("needs root: the default set and --user are root's");
+
+	struct cg_sandbox *sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	CHECK(sb && spawn_sh(sb, CAPS_SCRIPT, out, sizeof(out), &st) == 0);
+	check_caps(out, DOCKER_CAPS);
+	CHECK_CONTAINS(out, "Uid:\t0\t0\t0\t0");
+	CHECKF(strstr(out, "Groups:\t\n") || strstr(out, "Groups:\t \n"), "groups kept: %s", out);
+	cg_sandbox_free(sb);
+
+	/* --user: nothing, and supplementary groups cleared */
+	struct cg_sandbox_opts o = base_opts();
+	o.user = "65534:65534";
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	CHECK(sb && spawn_sh(sb, CAPS_SCRIPT, out, sizeof(out), &st) == 0);
+	check_caps(out, 0);
+	CHECK_CONTAINS(out, "Uid:\t65534\t65534\t65534\t65534");
+	CHECK_CONTAINS(out, "Gid:\t65534\t65534\t65534\t65534");
+	cg_sandbox_free(sb);
+
+	/* --user with --cap-add: the capability survives execve (ambient) */
+	const char *bind[] = { "NET_BIND_SERVICE" };
+	o.cap_add = bind, o.n_cap_add = 1;
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	CHECK(sb && spawn_sh(sb, CAPS_SCRIPT, out, sizeof(out), &st) == 0);
+	check_caps(out, 1ULL << 10);
+	cg_sandbox_free(sb);
+
+	/* a capability the profile allows the call for: renice below 0 fails without CAP_SYS_NICE */
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	CHECK(sb && spawn_sh(sb, "renice -n -5 -p $$ >/dev/null 2>&1 && echo reniced || echo refused", out,
+			     sizeof(out), &st) == 0);
+	CHECK_STR(out, "refused\n");
+	cg_sandbox_free(sb);
+	const char *nice[] = { "SYS_NICE" };
+	o = base_opts();
+	o.cap_add = nice, o.n_cap_add = 1;
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	CHECK(sb && spawn_sh(sb, "renice -n -5 -p $$ >/dev/null 2>&1 && echo reniced || echo refused", out,
+			     sizeof(out), &st) == 0);
+	CHECK_STR(out, "reniced\n"); /* the control: the same script works with the capability */
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+static int test_init(void)
+{
+	struct cg_sandbox_status st;
+	char out[2048], self_pid[64] = "", path[] = "/tmp/capgate-init-XXXXXX";
+	struct cg_sandbox *sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	CHECK(sb);
+	if (!sb)
+		return 0;
+	ssize_t k = readlink("/proc/self/ns/pid", self_pid, sizeof(self_pid) - 1);
+	self_pid[k > 0 ? k : 0] = 0;
+
+	/* the program is PID 2 in a PID namespace of its own, the init PID 1 */
+	CHECK(spawn_sh(sb, "echo $$; readlink /proc/self/ns/pid", out, sizeof(out), &st) == 0);
+	CHECKF(strncmp(out, "2\n", 2) == 0, "program pid: %s", out);
+	CHECKF(!strstr(out, self_pid), "same PID namespace as the caller: %s", out);
+
+	/* exit status and signals come through the init */
+	CHECK(spawn_sh(sb, "exit 7", out, sizeof(out), &st) == 0);
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 7);
+	CHECK(spawn_sh(sb, "kill -KILL $$", out, sizeof(out), &st) == 0);
+	CHECK_EQ_INT(st.signal, SIGKILL);
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 137);
+	CHECK(!st.seccomp_kill);
+
+	/* a signal to capgate's child (the init) reaches the program */
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	char script[512];
+	snprintf(script, sizeof(script),
+		 "trap 'exit 42' TERM; sh -c 'while read -r k v r; do [ $k = NSpid: ] && echo $v >%s.orphan; "
+		 "done </proc/self/status; exec sleep 1000' & "
+		 "while [ ! -s %s.orphan ]; do sleep 0.01; done; : >%s; while :; do sleep 0.05; done",
+		 path, path, path);
+	struct cg_error err = { 0 };
+	struct cg_sandbox_child ch;
+	char *argv[] = { "sh", "-c", script, NULL };
+	CHECK(cg_sandbox_spawn(sb, argv, (char *[]){ "PATH=/usr/bin:/bin", NULL }, &ch, &err) == 0);
+	for (int i = 0; i < 1000 && access(path, F_OK) < 0; i++)
+		usleep(10000);
+	/* the init hardens itself before it waits: its own filter, no_new_privs, at most CAP_KILL */
+	char spath[64], status[2048] = "";
+	snprintf(spath, sizeof(spath), "/proc/%d/status", (int)ch.pid);
+	for (int i = 0; i < 1000 && !strstr(status, "Seccomp:\t2"); i++) {
+		FILE *sf = fopen(spath, "r");
+		size_t sn = sf ? fread(status, 1, sizeof(status) - 1, sf) : 0;
+		status[sn] = 0;
+		if (sf)
+			fclose(sf);
+		if (!strstr(status, "Seccomp:\t2"))
+			usleep(10000);
+	}
+	CHECK_CONTAINS(status, "Seccomp:\t2");
+	CHECK_CONTAINS(status, "NoNewPrivs:\t1");
+	CHECKF(status_hex(status, "CapEff:\t") == 0x20 && status_hex(status, "CapPrm:\t") == 0x20, "init: %s", status);
+	CHECK(kill(ch.pid, SIGTERM) == 0);
+	CHECK(cg_sandbox_supervise(sb, &ch, NULL, NULL, &st, &err) == 0);
+	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 42);
+	/* the orphan (sleep 1000, re-parented to the init) went with the namespace */
+	char opath[64], line[128] = "";
+	snprintf(opath, sizeof(opath), "%s.orphan", path);
+	FILE *f = fopen(opath, "r");
+	CHECK(f && fgets(line, sizeof(line), f));
+	if (f)
+		fclose(f);
+	int host_pid = atoi(line);
+	CHECKF(host_pid > 0 && kill(host_pid, 0) < 0 && errno == ESRCH, "orphan %d still there (%s)", host_pid, line);
+	unlink(path);
+	unlink(opath);
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+static int test_rlimits(void)
+{
+	struct cg_sandbox_status st;
+	struct cg_sandbox_opts o = base_opts();
+	struct cg_error err = { 0 };
+	struct cg_sandbox *sb = NULL;
+	char out[256];
+
+	const char *bad[][1] = { { "nofile" }, { "nofiles=1" }, { "nofile=2:1" }, { "nofile=-1" }, { "core=1x" } };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(bad); i++) {
+		o.rlimits = bad[i], o.n_rlimits = 1;
+		CHECKF(cg_sandbox_new(NULL, &(struct cg_sandbox_opts){ .sz = sizeof(o), .phase = -1, .no_seccomp = true, .rlimits = bad[i], .n_rlimits = 1 },
+				      &sb, &err) == -EINVAL,
+		       "%s accepted", bad[i][0]);
+	}
+	const char *ok[] = { "nofile=64:128", "core=0", "fsize=unlimited" };
+	o.rlimits = ok, o.n_rlimits = 3;
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	CHECK(sb && spawn_sh(sb, "ulimit -Sn; ulimit -Hn; ulimit -c", out, sizeof(out), &st) == 0);
+	CHECK_STR(out, "64\n128\n0\n");
+	struct cg_strbuf d;
+	cg_strbuf_init(&d);
+	if (sb)
+		cg_sandbox_describe(sb, &d);
+	CHECK_CONTAINS(d.buf, "rlimits: nofile=64:128 core=0:0 fsize=unlimited:unlimited");
+	cg_strbuf_release(&d);
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+/* An ordinary user: the same sandbox, created and run as nobody. */
+static int body_rootless(void *a)
+{
+	int *pfd = a;
+	struct cg_sandbox_status st;
+	char out[2048];
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 40;
+	struct cg_sandbox *sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	if (!sb)
+		return 41;
+	if (spawn_sh(sb, CAPS_SCRIPT "; echo pid=$$; readlink /proc/self/ns/user", out, sizeof(out), &st) < 0)
+		return 42;
+	if (write(*pfd, out, strlen(out)) < 0)
+		return 43;
+	cg_sandbox_free(sb);
+	return cg_sandbox_status_exit(&st) == 0 ? 0 : 44;
+}
+
+static int test_rootless(void)
+{
+	int p[2];
+	char out[2048] = "", user_ns[64] = "";
+	if (geteuid() != 0)
+		SKIP("needs root to become nobody");
+	CHECK(pipe(p) == 0);
+	int st = run_in_child(NULL, body_rootless, &p[1]);
+	close(p[1]);
+	ssize_t k = read(p[0], out, sizeof(out) - 1);
+	out[k > 0 ? k : 0] = 0;
+	close(p[0]);
+	CHECK_EXIT(st, 0);
+	k = readlink("/proc/self/ns/user", user_ns, sizeof(user_ns) - 1);
+	user_ns[k > 0 ? k : 0] = 0;
+	check_caps(out, 0);
+	CHECK_CONTAINS(out, "Uid:\t65534\t65534\t65534\t65534");
+	CHECK_CONTAINS(out, "pid=2\n");
+	CHECKF(!strstr(out, user_ns), "same user namespace as the caller: %s", out);
+	return 0;
+}
+
+/* A namespace the kernel refuses (here: a filter denies clone with
+ * CLONE_NEWPID) stops the run with a message naming it; --share-ns pid runs. */
+static int body_ns_refused(void *a)
+{
+	struct cg_sandbox_status st;
+	struct cg_error err = { 0 };
+	struct cg_sandbox *sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), NULL);
+	struct cg_sandbox_child ch;
+	char out[256];
+	char *argv[] = { "true", NULL };
+	if (!sb)
+		return 30;
+	if (cg_sandbox_spawn(sb, argv, (char *[]){ "PATH=/usr/bin:/bin", NULL }, &ch, &err) != -EPERM)
+		return 31;
+	if (!strstr(err.msg, "cannot create the pid namespace: Operation not permitted (--share-ns pid runs without it)")) {
+		printf("  message: %s\n", err.msg);
+		return 32;
+	}
+	struct strbuf_holder {
+		struct cg_strbuf d;
+	} h;
+	cg_strbuf_init(&h.d);
+	cg_sandbox_describe(sb, &h.d);
+	bool said = h.d.buf && strstr(h.d.buf, "namespaces: NOT AVAILABLE: cannot create the pid namespace");
+	cg_strbuf_release(&h.d);
+	cg_sandbox_free(sb);
+	if (!said)
+		return 33;
+	struct cg_sandbox_opts o = base_opts();
+	o.share_ns = CG_SHARE_PID;
+	o.netns = CG_NETNS_HOST; /* the filter above refuses unshare(CLONE_NEWNET) too */
+	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
+	if (!sb || spawn_sh(sb, "echo ran", out, sizeof(out), &st) < 0 || strcmp(out, "ran\n") != 0)
+		return 34;
+	cg_sandbox_free(sb);
+	return 0;
+}
+
+static int test_ns_refused(void)
+{
+	/* CLONE_NEWPID = 0x20000000 in clone's flags */
+	struct cg_sandbox *deny = sandbox_json(
+		ALLOW_BUT("{\"names\":[\"clone\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,\"args\":[{\"index\":0,"
+			  "\"value\":536870912,\"valueTwo\":536870912,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+			  "{\"names\":[\"unshare\",\"clone3\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}"),
+		&(struct cg_sandbox_opts){ .sz = sizeof(struct cg_sandbox_opts), .phase = -1, .share_ns = CG_SHARE_ALL, .cap_add = (const char *[]){ "SYS_ADMIN" }, .n_cap_add = 1 });
+	CHECK(deny);
+	if (!deny)
+		return 0;
+	int st = run_in_child(deny, body_ns_refused, NULL);
+	CHECK_EXIT(st, 0);
+	cg_sandbox_free(deny);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_parse_net);
@@ -1489,5 +1845,11 @@ int main(void)
 	RUN(test_status_describe);
 	RUN(test_spawn_status);
 	RUN(test_explain_supervisor);
+	RUN(test_caps_sets);
+	RUN(test_caps_live);
+	RUN(test_init);
+	RUN(test_rlimits);
+	RUN(test_rootless);
+	RUN(test_ns_refused);
 	T_DONE();
 }
