@@ -28,7 +28,7 @@ struct cg_sandbox {
 	unsigned int flags;
 	bool listener; /* the filter creates a notification fd */
 	struct cg_landlock ll;
-	struct cg_netns *net; /* network namespace, forwarder link, socket rules */
+	struct cg_netns *net;     /* network namespace, forwarder link, socket rules */
 	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */
 	struct cg_caps_plan caps; /* user and capability sets */
 	struct cg_rlimit rlimits[CG_SANDBOX_MAX_RLIMITS];

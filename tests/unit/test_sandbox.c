@@ -1465,7 +1465,6 @@ static int test_landlock_scopes(void)
 	return 0;
 }
 
-
 /* ---- the process: capabilities, user, namespaces, init, limits ---------- */
 
 #define DOCKER_CAPS 0xa80425fbULL /* Docker's 14, as /proc/self/status prints them */
