@@ -473,9 +473,8 @@ static bool cond_holds(const struct cg_arg_cond *k, uint64_t x, unsigned bits)
 	return false;
 }
 
-CAPGATE_API bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6]);
 /* All indexes ANDed; several conditions on one index ORed (runc). */
-bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
+static bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
 {
 	const struct cg_arch_info *ai = cg_arch_info(arch);
 	for (unsigned idx = 0; idx < 6; idx++) {

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "closure/closure_internal.h"
 #include "core/doc.h"
+#include "core/error_internal.h"
 #include "core/json.h"
 
 #define PATH_MAX_LEN 256
@@ -881,8 +883,8 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	unsigned kmaj, kmin;
 	int r;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if ((r = CG_OPTS_COPY(&o, opts)) < 0)
+		return cg_opts_error(err, r, "cg_resolve_opts");
 	native = o.native_arch >= 0 ? (enum cg_arch_id)o.native_arch : cg_arch_native();
 	kmaj = o.kernel_major;
 	kmin = o.kernel_minor;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "closure/closure_internal.h"
+#include "core/error_internal.h"
 
 #ifndef SECCOMP_FILTER_FLAG_LOG
 #define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
@@ -262,7 +263,9 @@ static struct cg_action effective(const struct cg_compile_opts *o, struct cg_act
 	return a;
 }
 
-int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
+/* Highest syscall number the closure names on @arch (-1 if none): above it
+ * the prologue answers ENOSYS. */
+static int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
 {
 	int max = -1;
 	for (size_t i = 0; i < c->n_rules; i++) {
@@ -429,8 +432,8 @@ int cg_compile(const struct cg_closure *c, const struct cg_compile_opts *opts, s
 	uint32_t next, bad;
 	int r;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if ((r = CG_OPTS_COPY(&o, opts)) < 0)
+		return cg_opts_error(err, r, "cg_compile_opts");
 	if (o.phase >= (int)c->n_phases)
 		return cg_error_set(err, -EINVAL, "phase %d does not exist", o.phase);
 	if (!c->arch_mask)
@@ -525,8 +528,8 @@ uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_o
 	int arch = -1;
 	const char *name;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (CG_OPTS_COPY(&o, opts) < 0)
+		return SECCOMP_RET_KILL_PROCESS; /* options it cannot read: deny */
 	for (int a = 0; a < CG_ARCH_COUNT; a++)
 		if ((c->arch_mask & CG_ARCH_BIT(a)) && cg_arch_info(a)->audit == audit_arch) {
 			if (audit_arch == AUDIT_ARCH_X86_64) /* as the program: nr >= bit 30 */

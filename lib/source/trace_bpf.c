@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/error_internal.h"
 #include "core/proc.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"

@@ -33,6 +33,7 @@
 #include "runtime/landlock.h"
 #include "runtime/syscall_fmt.h"
 #include "t.h"
+#include "testing.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
