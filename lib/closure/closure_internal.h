@@ -19,6 +19,11 @@ const char *cg_op_name(enum cg_cmp_op op);
 /* Parse an OCI operator name; -1 if unknown. */
 int cg_op_parse(const char *s);
 
+/* Write @n argument conditions as the OCI "args" member (nothing if @n is
+ * 0): the closure and the profile writer share it. */
+struct cg_json;
+void cg_closure_write_args(struct cg_json *j, const struct cg_arg_cond *args, size_t n);
+
 /* Errno name <-> number ("EPERM" <-> 1), for profiles and messages:
  * NULL for a number without a name, -1 for an unknown name. */
 const char *cg_errno_name(uint32_t e);

@@ -727,19 +727,7 @@ static void write_syscall(struct cg_json *j, const struct cg_profile_syscall *s)
 		cg_json_kv_uint(j, "errnoRet", s->action.data);
 	if (s->errno_name)
 		cg_json_kv_str(j, "errno", s->errno_name);
-	if (s->n_args) {
-		cg_json_key(j, "args");
-		cg_json_arr_open(j);
-		for (size_t a = 0; a < s->n_args; a++) {
-			cg_json_obj_open(j);
-			cg_json_kv_uint(j, "index", s->args[a].index);
-			cg_json_kv_uint(j, "value", s->args[a].value);
-			cg_json_kv_uint(j, "valueTwo", s->args[a].value_two);
-			cg_json_kv_str(j, "op", cg_op_name(s->args[a].op));
-			cg_json_obj_close(j);
-		}
-		cg_json_arr_close(j);
-	}
+	cg_closure_write_args(j, s->args, s->n_args);
 	if (s->comment)
 		cg_json_kv_str(j, "comment", s->comment);
 	if (!filter_empty(&s->includes))

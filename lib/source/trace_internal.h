@@ -148,6 +148,17 @@ const char *cg_trace_slot_name(unsigned slot, uint32_t nr);
 /* Add one value to the record's sorted list (counts add up). 0 or -ENOMEM. */
 int cg_trace_data_add_value(struct cg_trace_data *d, const struct cg_trace_argval *v);
 
+/* The signals a backend's wait takes: the caller's @sigs (may be NULL) and
+ * SIGCHLD. */
+static inline void cg_trace_wait_signals(const sigset_t *sigs, sigset_t *ret)
+{
+	if (sigs)
+		*ret = *sigs;
+	else
+		sigemptyset(ret);
+	sigaddset(ret, SIGCHLD);
+}
+
 /* Monotonic milliseconds. */
 static inline int64_t cg_trace_now_ms(void)
 {
