@@ -20,11 +20,14 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
-all: $(BUILD)/capgate $(BUILD)/libcapgate.a $(TESTS) $(HELPERS)
+all: $(BUILD)/capgate $(BUILD)/libcapgate.a $(BUILD)/libcapgate.so.0 $(BUILD)/examples/digest $(TESTS) $(HELPERS)
 
 $(BUILD)/%.o: %.c $(wildcard include/capgate/*.h lib/*/*.h src/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(PIC) $(CFLAGS) -c $< -o $@
+
+# Library objects go into the shared library too.
+$(LIB_OBJ): PIC := -fPIC
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
@@ -34,6 +37,23 @@ $(BUILD)/lib/static/capgate_rego.o: lib/static/capgate.rego
 $(BUILD)/libcapgate.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The shared library exports exactly the symbols of lib/libcapgate.map
+# (tests/cli/api.sh holds the map, the headers and the .so to each other).
+# The static archive stays for the command and the tests, which may use
+# internal headers.
+SO_LDFLAGS ?= -Wl,--no-undefined
+$(BUILD)/libcapgate.so.0: $(LIB_OBJ) lib/libcapgate.map
+	$(CC) -shared -Wl,-soname,libcapgate.so.0 -Wl,--version-script=lib/libcapgate.map $(SO_LDFLAGS) \
+		$(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	ln -sf libcapgate.so.0 $(BUILD)/libcapgate.so
+
+# A user of the shared library: public headers only (no -Ilib), linked
+# against the .so alone.
+$(BUILD)/examples/%: examples/%.c $(wildcard include/capgate/*.h) $(BUILD)/libcapgate.so.0
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Iinclude -Wall -Wextra -Werror $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libcapgate.so.0 -Wl,-rpath,'$$ORIGIN/..'
 
 $(BUILD)/capgate: $(CLI_OBJ) $(BUILD)/libcapgate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(LIBS)
@@ -51,7 +71,7 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+	$(MAKE) BUILD=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" SO_LDFLAGS= all
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
@@ -70,5 +90,6 @@ clean:
 
 .PHONY: all asan fuzz check format clean
 
-# Optional parts (the eBPF recorder) bring their own rules.
--include $(wildcard mk/*.mk)
+# The parts in mk/ (the eBPF recorder, its skeleton) are required: the
+# library does not build without them.
+include $(wildcard mk/*.mk)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "static/lint_internal.h"
 
 static void check_round_trip(const struct cg_profile *p)
 {

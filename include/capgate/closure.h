@@ -72,11 +72,6 @@ enum cg_cmp_op {
 	CG_OP_MASKED_EQ = 7,
 };
 
-/* OCI name of @op ("SCMP_CMP_EQ"), "?" if out of range. */
-CAPGATE_API const char *cg_op_name(enum cg_cmp_op op);
-/* Parse an OCI operator name; -1 if unknown. */
-CAPGATE_API int cg_op_parse(const char *s);
-
 struct cg_arg_cond {
 	uint8_t index;      /* 0..5 */
 	uint8_t op;         /* enum cg_cmp_op */
@@ -221,15 +216,5 @@ CAPGATE_API int cg_closure_arch_numbers(const struct cg_closure *c, enum cg_arch
  * phases, per-rule counts, comments and per-rule arches go (a rule then
  * holds on every arch of the closure); rules that become equal merge. */
 CAPGATE_API void cg_closure_strip_extensions(struct cg_closure *c);
-
-/* Errno name <-> number ("EPERM" <-> 1), for profiles and messages:
- * NULL for a number without a name, -1 for an unknown name. */
-CAPGATE_API const char *cg_errno_name(uint32_t e);
-CAPGATE_API int cg_errno_parse(const char *s);
-
-/* Flag name ("SECCOMP_FILTER_FLAG_TSYNC") -> enum cg_closure_flag, -1 if
- * unknown; and back, NULL unless @f is a single known flag. */
-CAPGATE_API int cg_flag_parse(const char *s);
-CAPGATE_API const char *cg_flag_name(enum cg_closure_flag f);
 
 #endif

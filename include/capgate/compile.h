@@ -45,13 +45,10 @@ CAPGATE_API int cg_compile(const struct cg_closure *c, const struct cg_compile_o
  * action notifies. */
 CAPGATE_API unsigned int cg_compile_seccomp_flags(const struct cg_closure *c);
 
-/* Highest syscall number the closure names on @arch (-1 if none): above it
- * the prologue answers ENOSYS. */
-CAPGATE_API int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch);
-
 /* The reference decision including the prologue's ENOSYS rule and the x32
  * and bad-arch handling: what the compiled program must return for a raw
- * (audit_arch, nr, args). The compiler tests hold cg_bpf_run() to this. */
+ * (audit_arch, nr, args). The compiler tests hold cg_bpf_run() to this.
+ * Options it cannot read (see CG_OPTS_COPY) give SECCOMP_RET_KILL_PROCESS. */
 CAPGATE_API uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_opts *opts,
 				       uint32_t audit_arch, uint32_t nr, const uint64_t args[6]);
 

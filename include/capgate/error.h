@@ -37,8 +37,4 @@ typedef void (*cg_log_fn)(enum cg_log_level level, const char *msg, void *user);
 /* Install the log callback (NULL silences the library). */
 CAPGATE_API void cg_set_log(cg_log_fn fn, void *user);
 
-/* Log through the installed callback. */
-CAPGATE_API void cg_log(enum cg_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 #endif

@@ -35,12 +35,8 @@ struct cg_lint_finding {
 	size_t n_calls;
 };
 
-struct cg_lint_report {
-	char *source; /* the profile's file name */
-	char *name;   /* metadata.name of a SeccompProfile, or NULL */
-	size_t n, cap;
-	struct cg_lint_finding *findings; /* most severe first, then by position */
-};
+/* The findings about one profile (opaque). */
+struct cg_lint_report;
 
 struct cg_lint_opts {
 	size_t sz;                             /* sizeof(struct cg_lint_opts) */
@@ -57,6 +53,10 @@ CAPGATE_API int cg_lint_profile(const struct cg_profile *p, const struct cg_lint
 /* Free a report (NULL is fine). */
 CAPGATE_API void cg_lint_report_free(struct cg_lint_report *r);
 static inline void cg_lint_report_freep(struct cg_lint_report **r) { cg_lint_report_free(*r); }
+
+/* The findings of @r, most severe first, then by position, into *ret (valid
+ * until the report is freed); returns their number. */
+CAPGATE_API size_t cg_lint_report_findings(const struct cg_lint_report *r, const struct cg_lint_finding **ret);
 
 /* Number of findings at or above @min. */
 CAPGATE_API size_t cg_lint_report_count(const struct cg_lint_report *r, enum cg_severity min);

@@ -23,7 +23,4 @@ CAPGATE_API void cg_strbuf_add(struct cg_strbuf *sb, const void *p, size_t n);
 /* Append a string literal (length from sizeof). */
 #define CG_STRBUF_LIT(sb, lit) cg_strbuf_add((sb), "" lit, sizeof(lit) - 1)
 
-/* Append a string as a JSON string literal (with quotes and escapes). */
-CAPGATE_API void cg_strbuf_add_json_str(struct cg_strbuf *sb, const char *s);
-
 #endif

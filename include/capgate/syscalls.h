@@ -75,12 +75,6 @@ CAPGATE_API int cg_syscall_max_nr(enum cg_arch_id arch);
 /* Iterate the whole name table: returns the i-th name (sorted) or NULL. */
 CAPGATE_API const char *cg_syscall_name_at(size_t i);
 
-/* Width in bits of argument @idx of @name as the kernel reads it on a 64-bit
- * architecture: 32 for int-sized arguments, 16 for umode_t, 64 otherwise
- * (also for calls not in the table and for @idx >= 6). On 32-bit
- * architectures every argument is 32: the caller applies that. */
-CAPGATE_API unsigned cg_syscall_arg_bits(const char *name, unsigned idx);
-
 /* Risk classes: named groups of calls that widen the attack surface. */
 enum cg_severity { CG_SEV_INFO,
 		   CG_SEV_LOW,

@@ -36,62 +36,33 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#define CG_TRACE_NARCH 3     /* slots: 0 x86_64, 1 i386, 2 x32 */
-#define CG_TRACE_NR_MAX 1024 /* numbers per arch (x32 bit stripped) */
-#define CG_TRACE_NPHASE 2
-
 enum cg_trace_phase { CG_TRACE_STARTUP,
 		      CG_TRACE_SERVING };
 
-/* The architecture of a slot (CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32). */
-CAPGATE_API enum cg_arch_id cg_trace_slot_arch(unsigned slot);
+/* What a run recorded (opaque): both recorders fill the same record. */
+struct cg_trace_data;
 
-/* One recorded argument value of a call. What "value" means depends on
- * the call (cg_trace_arg_describe): e.g. domain << 32 | type for socket. */
-struct cg_trace_argval {
-	uint8_t slot;  /* arch slot */
-	uint8_t phase; /* enum cg_trace_phase */
-	uint16_t nr;   /* syscall number (x32 bit stripped) */
-	uint64_t value;
-	uint64_t count;
-};
-
-/* What a run recorded. Both recorders fill the same structure. */
-struct cg_trace_data {
-	uint64_t counts[CG_TRACE_NARCH][CG_TRACE_NR_MAX][CG_TRACE_NPHASE];
-	struct cg_trace_argval *vals; /* sorted by slot, nr, phase, value */
-	size_t n_vals;
+/* What a record says about itself, beside the calls it counted. */
+struct cg_trace_data_info {
 	bool phased;         /* a serving trigger was armed: phases are meaningful */
 	bool serving;        /* the serving phase was reached */
 	bool exec_seen;      /* the workload's exec was seen (spawn mode) */
 	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
 	uint64_t lost_args;  /* argument values that could not be kept */
 	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
+	size_t n_values;     /* argument values kept (cg_trace_data_describe_args) */
 };
+
+/* Fill @ret from @d. */
+CAPGATE_API void cg_trace_data_info(const struct cg_trace_data *d, struct cg_trace_data_info *ret);
 
 /* Free a record (NULL is fine). */
 CAPGATE_API void cg_trace_data_free(struct cg_trace_data *d);
 static inline void cg_trace_data_freep(struct cg_trace_data **d) { cg_trace_data_free(*d); }
-/* An empty record (calloc'd). */
-CAPGATE_API struct cg_trace_data *cg_trace_data_new(void);
-/* Count one call (used by the ptrace recorder and by tests). @args may be
- * NULL (no argument values kept). Returns 0 or -ENOMEM / -ERANGE. */
-CAPGATE_API int cg_trace_data_add(struct cg_trace_data *d, unsigned slot, uint32_t nr, unsigned phase,
-				  const uint64_t args[6], pid_t tgid);
-/* Sort and merge the value list (after adding). */
-CAPGATE_API void cg_trace_data_finish(struct cg_trace_data *d);
 /* Number of calls and of distinct (arch, nr) pairs; per phase if
  * @phase >= 0. */
 CAPGATE_API void cg_trace_data_totals(const struct cg_trace_data *d, int phase, uint64_t *ret_calls,
 				      unsigned *ret_distinct);
-
-/* Which argument values are kept for @name (enum, see lib/source/trace_shared.h);
- * 0 for none. On i386 "mmap" is old_mmap (a struct): none. */
-CAPGATE_API int cg_trace_argkind(enum cg_arch_id arch, const char *name);
-
-/* One value in words: "AF_INET, SOCK_STREAM|SOCK_CLOEXEC", "PR_SET_NAME (15)",
- * "SIGTERM to another process". */
-CAPGATE_API void cg_trace_arg_describe(const char *name, int kind, uint64_t value, struct cg_strbuf *out);
 
 struct cg_trace_closure_opts {
 	size_t sz;          /* sizeof(struct cg_trace_closure_opts) */
@@ -111,10 +82,6 @@ CAPGATE_API int cg_trace_data_closure(const struct cg_trace_data *d, const struc
 
 /* Append the recorded value sets in words, one call per line (for people). */
 CAPGATE_API void cg_trace_data_describe_args(const struct cg_trace_data *d, struct cg_strbuf *out);
-
-/* True if a TCP socket (IPv4 or IPv6) is listening on @port in this
- * network namespace (/proc/net/tcp and /proc/net/tcp6). */
-CAPGATE_API bool cg_trace_port_listening(unsigned port);
 
 /* ---- recording ------------------------------------------------------------ */
 
@@ -168,7 +135,7 @@ struct cg_trace;
  * execute"), load and attach the eBPF recorder (with AUTO, fall back to
  * ptrace when it cannot be loaded: cg_trace_fallback_reason says why), and
  * create the workload blocked before its exec. Nothing runs until
- * cg_trace_start. Call with the signals the caller waits for blocked;
+ * cg_trace_record. Call with the signals the caller waits for blocked;
  * SIGCHLD is blocked here (cg_trace_wait takes it synchronously). */
 CAPGATE_API int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct cg_error *err);
 /* Stop recording and free. A workload still running is left running and
@@ -184,9 +151,6 @@ CAPGATE_API const char *cg_trace_fallback_reason(const struct cg_trace *t);
 /* The workload's pid (spawned or attached), 0 in cgroup mode. */
 CAPGATE_API pid_t cg_trace_pid(const struct cg_trace *t);
 
-/* Let the workload run (spawn mode: release it to its exec). */
-CAPGATE_API int cg_trace_start(struct cg_trace *t, struct cg_error *err);
-
 /* How the recording ended. */
 struct cg_trace_end {
 	bool exited; /* every traced process has exited */
@@ -195,20 +159,6 @@ struct cg_trace_end {
 	int exec_errno; /* the program's exec failed with this errno */
 };
 
-/* Run the recording for up to @timeout_ms (ptrace: this is where the
- * tracees are served). Waits for the signals in @sigs too (they must be
- * blocked by the caller). Returns 0 on timeout, 1 when the workload has
- * ended (*ret_end filled), 2 when a signal of @sigs arrived (*ret_si), or
- * a negative errno. */
-CAPGATE_API int cg_trace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, siginfo_t *ret_si,
-			      struct cg_trace_end *ret_end, struct cg_error *err);
-
-/* Send @sig to the workload (spawn mode: the program; with ptrace, every
- * tracee if the program is gone). */
-CAPGATE_API int cg_trace_kill(struct cg_trace *t, int sig);
-
-/* Switch to the serving phase now (a user trigger: time, port, signal). */
-CAPGATE_API void cg_trace_serve(struct cg_trace *t);
 /* Current phase. */
 CAPGATE_API enum cg_trace_phase cg_trace_phase_now(const struct cg_trace *t);
 

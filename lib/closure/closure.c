@@ -473,9 +473,8 @@ static bool cond_holds(const struct cg_arg_cond *k, uint64_t x, unsigned bits)
 	return false;
 }
 
-CAPGATE_API bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6]);
 /* All indexes ANDed; several conditions on one index ORed (runc). */
-bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
+static bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
 {
 	const struct cg_arch_info *ai = cg_arch_info(arch);
 	for (unsigned idx = 0; idx < 6; idx++) {
@@ -697,6 +696,23 @@ fail:
 /* ---- serialization ------------------------------------------------------------- */
 
 /* "action" and, where the action carries one, "errnoRet" on the same line. */
+void cg_closure_write_args(struct cg_json *j, const struct cg_arg_cond *args, size_t n)
+{
+	if (!n)
+		return;
+	cg_json_key(j, "args");
+	cg_json_arr_open(j);
+	for (size_t a = 0; a < n; a++) {
+		cg_json_obj_open(j);
+		cg_json_kv_uint(j, "index", args[a].index);
+		cg_json_kv_uint(j, "value", args[a].value);
+		cg_json_kv_uint(j, "valueTwo", args[a].value_two);
+		cg_json_kv_str(j, "op", cg_op_name(args[a].op));
+		cg_json_obj_close(j);
+	}
+	cg_json_arr_close(j);
+}
+
 static void add_action_fields(struct cg_json *j, const char *key, const char *errkey, struct cg_action a)
 {
 	cg_json_kv_str(j, key, cg_action_name(a.kind));
@@ -759,19 +775,7 @@ static void add_group(struct cg_json *j, const struct cg_closure *c, const struc
 		cg_json_str(j, g[k]->name);
 	cg_json_arr_close(j);
 	add_action_fields(j, "action", "errnoRet", r->action);
-	if (r->n_args) {
-		cg_json_key(j, "args");
-		cg_json_arr_open(j);
-		for (unsigned a = 0; a < r->n_args; a++) {
-			cg_json_obj_open(j);
-			cg_json_kv_uint(j, "index", r->args[a].index);
-			cg_json_kv_uint(j, "value", r->args[a].value);
-			cg_json_kv_uint(j, "valueTwo", r->args[a].value_two);
-			cg_json_kv_str(j, "op", cg_op_name(r->args[a].op));
-			cg_json_obj_close(j);
-		}
-		cg_json_arr_close(j);
-	}
+	cg_closure_write_args(j, r->args, r->n_args);
 	if (r->arch_mask)
 		add_mask_names(j, "arches", r->arch_mask);
 	if (r->phases) {

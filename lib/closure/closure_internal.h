@@ -1,10 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: closure semantics shared by the decision (closure.c), the
- * compiler (lib/runtime/compile.c) and the lint (lib/static/lint.c). */
+ * compiler (lib/runtime/compile.c) and the lint (lib/static/lint.c), and
+ * the names of the OCI format's enums for the profile reader and writer. */
 #ifndef CAPGATE_CLOSURE_INTERNAL_H
 #define CAPGATE_CLOSURE_INTERNAL_H
 
 #include <capgate/closure.h>
+
+/* Width in bits of argument @idx of @name as the kernel reads it on a 64-bit
+ * architecture: 32 for int-sized arguments, 16 for umode_t, 64 otherwise
+ * (also for calls not in the table and for @idx >= 6). On 32-bit
+ * architectures every argument is 32: the caller applies that.
+ * (lib/closure/syscalls.c) */
+unsigned cg_syscall_arg_bits(const char *name, unsigned idx);
+
+/* OCI name of @op ("SCMP_CMP_EQ"), "?" if out of range. */
+const char *cg_op_name(enum cg_cmp_op op);
+/* Parse an OCI operator name; -1 if unknown. */
+int cg_op_parse(const char *s);
+
+/* Write @n argument conditions as the OCI "args" member (nothing if @n is
+ * 0): the closure and the profile writer share it. */
+struct cg_json;
+void cg_closure_write_args(struct cg_json *j, const struct cg_arg_cond *args, size_t n);
+
+/* Errno name <-> number ("EPERM" <-> 1), for profiles and messages:
+ * NULL for a number without a name, -1 for an unknown name. */
+const char *cg_errno_name(uint32_t e);
+int cg_errno_parse(const char *s);
+
+/* Flag name ("SECCOMP_FILTER_FLAG_TSYNC") -> enum cg_closure_flag, -1 if
+ * unknown; and back, NULL unless @f is a single known flag. */
+int cg_flag_parse(const char *s);
+const char *cg_flag_name(enum cg_closure_flag f);
 
 /* Is rule @r in scope: does it apply to at least one architecture of
  * @arch_mask (CG_ARCH_BIT()s; a rule with arch_mask 0 applies to every

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "closure/closure_internal.h"
+
 /* All rules of @c for @name, as one comparable text. */
 static void rules_text(const struct cg_closure *c, const char *name, struct cg_strbuf *sb)
 {

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "closure/closure_internal.h"
 #include "core/doc.h"
+#include "core/error_internal.h"
 #include "core/json.h"
 
 #define PATH_MAX_LEN 256
@@ -725,19 +727,7 @@ static void write_syscall(struct cg_json *j, const struct cg_profile_syscall *s)
 		cg_json_kv_uint(j, "errnoRet", s->action.data);
 	if (s->errno_name)
 		cg_json_kv_str(j, "errno", s->errno_name);
-	if (s->n_args) {
-		cg_json_key(j, "args");
-		cg_json_arr_open(j);
-		for (size_t a = 0; a < s->n_args; a++) {
-			cg_json_obj_open(j);
-			cg_json_kv_uint(j, "index", s->args[a].index);
-			cg_json_kv_uint(j, "value", s->args[a].value);
-			cg_json_kv_uint(j, "valueTwo", s->args[a].value_two);
-			cg_json_kv_str(j, "op", cg_op_name(s->args[a].op));
-			cg_json_obj_close(j);
-		}
-		cg_json_arr_close(j);
-	}
+	cg_closure_write_args(j, s->args, s->n_args);
 	if (s->comment)
 		cg_json_kv_str(j, "comment", s->comment);
 	if (!filter_empty(&s->includes))
@@ -881,8 +871,8 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	unsigned kmaj, kmin;
 	int r;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if ((r = CG_OPTS_COPY(&o, opts)) < 0)
+		return cg_opts_error(err, r, "cg_resolve_opts");
 	native = o.native_arch >= 0 ? (enum cg_arch_id)o.native_arch : cg_arch_native();
 	kmaj = o.kernel_major;
 	kmin = o.kernel_minor;

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "closure/closure_internal.h"
 #include "closure/syscalls_table.h"
+#include "testing.h"
 
 /* Columns of the generated table (see lib/syscalls_table.c). */
 enum { COL_X86_64,
@@ -310,8 +312,6 @@ unsigned cg_syscall_arg_bits(const char *name, unsigned idx)
 	return 64;
 }
 
-/* Exposed for the table-order test. */
-CAPGATE_API bool cg__arg_width_table_sorted(void);
 bool cg__arg_width_table_sorted(void)
 {
 	for (size_t i = 1; i < CG_ARRAY_SIZE(arg_widths); i++)

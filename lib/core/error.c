@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/error_internal.h"
+
 int cg_error_set(struct cg_error *err, int code, const char *fmt, ...)
 {
 	if (code >= 0)
@@ -37,6 +39,13 @@ int cg_error_prefix(struct cg_error *err, const char *fmt, ...)
 	memcpy(err->msg + n, old, m);
 	err->msg[n + m] = '\0';
 	return err->code ? err->code : -EINVAL;
+}
+
+int cg_opts_error(struct cg_error *err, int code, const char *type)
+{
+	if (code == -E2BIG)
+		return cg_error_set(err, code, "%s: options this version of capgate does not know are set", type);
+	return cg_error_set(err, code, "%s: sz is %s", type, code == -EINVAL ? "too small" : "invalid");
 }
 
 void cg_error_clear(struct cg_error *err)

@@ -22,6 +22,10 @@
 
 #define CG_JSON_MAX_DEPTH 64
 
+/* Append a string as a JSON string literal (with quotes and escapes);
+ * lib/core/strbuf.c. */
+void cg_strbuf_add_json_str(struct cg_strbuf *sb, const char *s);
+
 struct cg_json {
 	struct cg_strbuf *sb;
 	unsigned indent;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
+
 void cg_strbuf_init(struct cg_strbuf *sb) { memset(sb, 0, sizeof(*sb)); }
 
 void cg_strbuf_release(struct cg_strbuf *sb)

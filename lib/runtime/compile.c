@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "closure/closure_internal.h"
+#include "core/error_internal.h"
 
 #ifndef SECCOMP_FILTER_FLAG_LOG
 #define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
@@ -263,7 +264,9 @@ static struct cg_action effective(const struct cg_compile_opts *o, struct cg_act
 	return a;
 }
 
-int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
+/* Highest syscall number the closure names on @arch (-1 if none): above it
+ * the prologue answers ENOSYS. */
+static int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
 {
 	int max = -1;
 	for (size_t i = 0; i < c->n_rules; i++) {
@@ -539,8 +542,8 @@ int cg_compile(const struct cg_closure *c0, const struct cg_compile_opts *opts, 
 	uint32_t next, bad;
 	int r;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if ((r = CG_OPTS_COPY(&o, opts)) < 0)
+		return cg_opts_error(err, r, "cg_compile_opts");
 	if (o.phase >= (int)c->n_phases)
 		return cg_error_set(err, -EINVAL, "phase %d does not exist", o.phase);
 	if (!c->arch_mask)
@@ -641,8 +644,8 @@ uint32_t cg_compile_expect(const struct cg_closure *c0, const struct cg_compile_
 	int arch = -1;
 	const char *name;
 
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (CG_OPTS_COPY(&o, opts) < 0)
+		return SECCOMP_RET_KILL_PROCESS; /* options it cannot read: deny */
 	if (socketcall_derive(c0, o.phase, &derived) < 0)
 		return cg_action_ret((struct cg_action){ CG_ACT_KILL_PROCESS, 0 }); /* out of memory: deny */
 	if (derived)

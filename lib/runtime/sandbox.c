@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/error_internal.h"
 #include "core/proc.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
@@ -68,15 +69,17 @@ static struct cg_closure *closure_for_explain(const struct cg_closure *c)
 	return x;
 }
 
-int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opts, struct cg_sandbox **ret,
+int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *user_opts, struct cg_sandbox **ret,
 		   struct cg_error *err)
 {
+	struct cg_sandbox_opts o = { .sz = sizeof(o), .phase = -1 };
+	const struct cg_sandbox_opts *opts = &o;
 	_cleanup_(cg_sandbox_freep) struct cg_sandbox *sb = NULL;
 	struct cg_closure *compiled = NULL;
 	int r;
 
-	if (!opts || opts->sz < sizeof(*opts))
-		return cg_error_set(err, -EINVAL, "cg_sandbox_opts: size mismatch");
+	if ((r = CG_OPTS_COPY(&o, user_opts)) < 0)
+		return cg_opts_error(err, r, "cg_sandbox_opts");
 	if (!c && !opts->no_seccomp)
 		return cg_error_set(err, -EINVAL, "no closure to enforce");
 	sb = calloc(1, sizeof(*sb));

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "closure/closure_internal.h"
 #include "runtime/syscall_fmt.h"
+#include "testing.h"
 
 enum arg_kind {
 	A_INT,      /* signed decimal */

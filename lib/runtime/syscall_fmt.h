@@ -12,8 +12,4 @@
  * the table does not know get six hexadecimal arguments. */
 void cg_syscall_fmt_call(int arch, uint32_t nr, const uint64_t args[6], struct cg_strbuf *out);
 
-/* For the unit test: the table of call shapes is sorted by name, names only
- * known calls and has at most six arguments per call. */
-bool cg_syscall_fmt_table_valid(void);
-
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "core/error_internal.h"
 #include "core/proc.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
@@ -96,14 +97,18 @@ static void keep_record_opts(struct cg_trace *t, const struct cg_trace_opts *o)
 	t->userdata = o->userdata;
 }
 
-int cg_trace_new(const struct cg_trace_opts *o, struct cg_trace **ret, struct cg_error *err)
+int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct cg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
+	struct cg_trace_opts oc = { .sz = sizeof(oc) };
+	const struct cg_trace_opts *o = &oc;
 	struct cg_trace_setup s = { .opts = o };
 	struct cg_trace *t;
 	sigset_t chld;
 	int r, modes;
 
+	if ((r = CG_OPTS_COPY(&oc, opts)) < 0)
+		return cg_opts_error(err, r, "cg_trace_opts");
 	modes = (o->argv && o->argv[0]) + (o->pid > 0) + (o->cgroup != NULL);
 	if (modes != 1)
 		return cg_error_set(err, -EINVAL, "give exactly one of a command, a pid or a cgroup");

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/error_internal.h"
 #include "core/proc.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
@@ -318,11 +319,7 @@ static int bpf_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, si
 	struct bpf_rec *b = rec(t);
 	sigset_t set;
 
-	if (sigs)
-		set = *sigs;
-	else
-		sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
+	cg_trace_wait_signals(sigs, &set);
 	for (;;) {
 		int64_t left;
 		struct timespec ts;

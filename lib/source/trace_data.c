@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error_internal.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
+#include "testing.h"
 
 static const enum cg_arch_id slot_arch[CG_TRACE_NARCH] = { CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32 };
 
@@ -230,6 +232,19 @@ void cg_trace_data_totals(const struct cg_trace_data *d, int phase, uint64_t *re
 		*ret_calls = calls;
 	if (ret_distinct)
 		*ret_distinct = distinct;
+}
+
+void cg_trace_data_info(const struct cg_trace_data *d, struct cg_trace_data_info *ret)
+{
+	*ret = (struct cg_trace_data_info){
+		.phased = d->phased,
+		.serving = d->serving,
+		.exec_seen = d->exec_seen,
+		.lost_tasks = d->lost_tasks,
+		.lost_args = d->lost_args,
+		.bad_nr = d->bad_nr,
+		.n_values = d->n_vals,
+	};
 }
 
 /* ---- values in words -------------------------------------------------------- */
@@ -551,17 +566,23 @@ static uint32_t phase_bits(const struct cg_trace_data *d, const int ph[2], uint6
 	return (n0 ? 1u << ph[0] : 0) | (n1 ? 1u << ph[1] : 0);
 }
 
-int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_closure_opts *opts,
+int cg_trace_data_closure(const struct cg_trace_data *d, const struct cg_trace_closure_opts *user_opts,
 			  struct cg_strbuf *notes, struct cg_closure **ret, struct cg_error *err)
 {
 	_cleanup_(cg_closure_freep) struct cg_closure *c = cg_closure_new();
-	const char *origin = opts && opts->origin ? opts->origin : "trace";
-	bool want_args = opts && opts->args;
-	int ph[2] = { 0, 0 }, execve_nr = cg_syscall_nr(CG_ARCH_X86_64, "execve");
+	struct cg_trace_closure_opts o = { .sz = sizeof(o) };
+	const struct cg_trace_closure_opts *opts = &o;
+	const char *origin;
+	bool want_args;
+	int ph[2] = { 0, 0 }, execve_nr = cg_syscall_nr(CG_ARCH_X86_64, "execve"), e;
 	struct cg_strbuf com;
 
 	if (!c)
 		return cg_error_set(err, -ENOMEM, "out of memory");
+	if ((e = CG_OPTS_COPY(&o, user_opts)) < 0)
+		return cg_opts_error(err, e, "cg_trace_closure_opts");
+	origin = o.origin ? o.origin : "trace";
+	want_args = o.args;
 	c->arch_mask = CG_ARCH_BIT(CG_ARCH_X86_64);
 	if (d->phased) {
 		ph[0] = cg_closure_phase(c, "startup", true);

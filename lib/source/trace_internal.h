@@ -12,6 +12,81 @@
 #include <stdint.h>
 #include <time.h>
 
+/* ---- the record (trace_data.c) ---------------------------------------- */
+
+#define CG_TRACE_NARCH 3     /* slots: 0 x86_64, 1 i386, 2 x32 */
+#define CG_TRACE_NR_MAX 1024 /* numbers per arch (x32 bit stripped) */
+#define CG_TRACE_NPHASE 2
+
+/* The architecture of a slot (CG_ARCH_X86_64, CG_ARCH_X86, CG_ARCH_X32). */
+enum cg_arch_id cg_trace_slot_arch(unsigned slot);
+
+/* One recorded argument value of a call. What "value" means depends on
+ * the call (cg_trace_arg_describe): e.g. domain << 32 | type for socket. */
+struct cg_trace_argval {
+	uint8_t slot;  /* arch slot */
+	uint8_t phase; /* enum cg_trace_phase */
+	uint16_t nr;   /* syscall number (x32 bit stripped) */
+	uint64_t value;
+	uint64_t count;
+};
+
+/* What a run recorded. Both recorders fill the same structure. */
+struct cg_trace_data {
+	uint64_t counts[CG_TRACE_NARCH][CG_TRACE_NR_MAX][CG_TRACE_NPHASE];
+	struct cg_trace_argval *vals; /* sorted by slot, nr, phase, value */
+	size_t n_vals;
+	bool phased;         /* a serving trigger was armed: phases are meaningful */
+	bool serving;        /* the serving phase was reached */
+	bool exec_seen;      /* the workload's exec was seen (spawn mode) */
+	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
+	uint64_t lost_args;  /* argument values that could not be kept */
+	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
+};
+
+/* An empty record (calloc'd). */
+struct cg_trace_data *cg_trace_data_new(void);
+/* Count one call (used by the ptrace recorder and by tests). @args may be
+ * NULL (no argument values kept). Returns 0 or -ENOMEM / -ERANGE. */
+int cg_trace_data_add(struct cg_trace_data *d, unsigned slot, uint32_t nr, unsigned phase,
+		      const uint64_t args[6], pid_t tgid);
+/* Sort and merge the value list (after adding). */
+void cg_trace_data_finish(struct cg_trace_data *d);
+
+/* Which argument values are kept for @name (enum, see lib/source/trace_shared.h);
+ * 0 for none. On i386 "mmap" is old_mmap (a struct): none. */
+int cg_trace_argkind(enum cg_arch_id arch, const char *name);
+
+/* One value in words: "AF_INET, SOCK_STREAM|SOCK_CLOEXEC", "PR_SET_NAME (15)",
+ * "SIGTERM to another process". */
+void cg_trace_arg_describe(const char *name, int kind, uint64_t value, struct cg_strbuf *out);
+
+/* ---- the steps of cg_trace_record (trace.c), also driven by the tests ---- */
+
+/* True if a TCP socket (IPv4 or IPv6) is listening on @port in this
+ * network namespace (/proc/net/tcp and /proc/net/tcp6). */
+bool cg_trace_port_listening(unsigned port);
+
+/* Let the workload run (spawn mode: release it to its exec). */
+int cg_trace_start(struct cg_trace *t, struct cg_error *err);
+
+/* Run the recording for up to @timeout_ms (ptrace: this is where the
+ * tracees are served). Waits for the signals in @sigs too (they must be
+ * blocked by the caller). Returns 0 on timeout, 1 when the workload has
+ * ended (*ret_end filled), 2 when a signal of @sigs arrived (*ret_si), or
+ * a negative errno. */
+int cg_trace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs, siginfo_t *ret_si,
+		  struct cg_trace_end *ret_end, struct cg_error *err);
+
+/* Send @sig to the workload (spawn mode: the program; with ptrace, every
+ * tracee if the program is gone). */
+int cg_trace_kill(struct cg_trace *t, int sig);
+
+/* Switch to the serving phase now (a user trigger: time, port, signal). */
+void cg_trace_serve(struct cg_trace *t);
+
+/* ---- the backends --------------------------------------------------------- */
+
 /* What cg_trace_new has checked and worked out, for the backend. */
 struct cg_trace_setup {
 	const struct cg_trace_opts *opts;
@@ -73,6 +148,17 @@ const char *cg_trace_slot_name(unsigned slot, uint32_t nr);
 /* Add one value to the record's sorted list (counts add up). 0 or -ENOMEM. */
 int cg_trace_data_add_value(struct cg_trace_data *d, const struct cg_trace_argval *v);
 
+/* The signals a backend's wait takes: the caller's @sigs (may be NULL) and
+ * SIGCHLD. */
+static inline void cg_trace_wait_signals(const sigset_t *sigs, sigset_t *ret)
+{
+	if (sigs)
+		*ret = *sigs;
+	else
+		sigemptyset(ret);
+	sigaddset(ret, SIGCHLD);
+}
+
 /* Monotonic milliseconds. */
 static inline int64_t cg_trace_now_ms(void)
 {
@@ -80,8 +166,5 @@ static inline int64_t cg_trace_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-/* Test hook: the argument-kind table is sorted and unique. */
-bool cg_trace_argkinds_sorted(void);
 
 #endif

@@ -383,11 +383,7 @@ static int ptrace_wait(struct cg_trace *t, int timeout_ms, const sigset_t *sigs,
 	struct timespec start, now;
 	sigset_t set;
 
-	if (sigs)
-		set = *sigs;
-	else
-		sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
+	cg_trace_wait_signals(sigs, &set);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct timespec ts;

@@ -17,7 +17,9 @@
 #include <sys/utsname.h>
 
 #include "closure/closure_internal.h"
+#include "core/error_internal.h"
 #include "core/json.h"
+#include "static/lint_internal.h"
 
 #define CALLS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -1394,13 +1396,13 @@ int cg_lint_profile(const struct cg_profile *p, const struct cg_lint_opts *o, st
 
 	if (!p || !ret)
 		return cg_error_set(err, -EINVAL, "lint: no profile");
-	if (o)
-		memcpy(&opts, o, o->sz < sizeof(opts) ? o->sz : sizeof(opts));
+	if ((r = CG_OPTS_COPY(&opts, o)) < 0)
+		return cg_opts_error(err, r, "cg_lint_opts");
 	if (!opts.size_bound)
 		opts.size_bound = 35;
 	x.ro = (struct cg_resolve_opts){ .sz = sizeof(x.ro), .native_arch = -1, .default_caps = true };
-	if (opts.resolve)
-		memcpy(&x.ro, opts.resolve, opts.resolve->sz < sizeof(x.ro) ? opts.resolve->sz : sizeof(x.ro));
+	if ((r = CG_OPTS_COPY(&x.ro, opts.resolve)) < 0)
+		return cg_opts_error(err, r, "cg_resolve_opts");
 	x.native = x.ro.native_arch >= 0 && x.ro.native_arch < CG_ARCH_COUNT ? (enum cg_arch_id)x.ro.native_arch
 									     : cg_arch_native();
 	x.ro.native_arch = (int)x.native;
@@ -1484,6 +1486,12 @@ size_t cg_lint_report_count(const struct cg_lint_report *r, enum cg_severity min
 	for (size_t i = 0; r && i < r->n; i++)
 		n += r->findings[i].severity >= min;
 	return n;
+}
+
+size_t cg_lint_report_findings(const struct cg_lint_report *r, const struct cg_lint_finding **ret)
+{
+	*ret = r->findings;
+	return r->n;
 }
 
 const struct cg_lint_finding *cg_lint_report_find(const struct cg_lint_report *r, const char *id)

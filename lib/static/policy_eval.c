@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/doc.h"
+#include "core/error_internal.h"
 #include "static/policy_internal.h"
 
 #define DECLARED_SEPARATORS ", \t\n\f\r[]\"" /* RE2's \s, as the Rego export splits */
@@ -539,14 +540,18 @@ static int find_layout_for(const struct cg_eval_env *env, const char *ref, struc
 	return -ENOENT;
 }
 
-int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workload *w, const struct cg_eval_env *env,
-			    struct cg_verdict *v, struct cg_error *err)
+int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workload *w,
+			    const struct cg_eval_env *user_env, struct cg_verdict *v, struct cg_error *err)
 {
 	char subject[512];
 	struct cg_k8s_violation *viol = NULL;
 	size_t n_viol = 0;
+	struct cg_eval_env ec = { .sz = sizeof(ec) };
+	const struct cg_eval_env *env = &ec;
 	int r;
 
+	if ((r = CG_OPTS_COPY(&ec, user_env)) < 0)
+		return cg_opts_error(err, r, "cg_eval_env");
 	snprintf(subject, sizeof(subject), "%s %s%s%s", w->kind, w->namespace ? w->namespace : "",
 		 w->namespace ? "/" : "", w->name ? w->name : "(unnamed)");
 	if ((r = verdict_init(v, w->kind, subject, w->source)) < 0)
@@ -737,14 +742,18 @@ static int eval_manifest_buf(const struct cg_policy *p, const char *buf, size_t 
 	return cg_report_add(into, &v, err);
 }
 
-int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
+int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *user_env,
 			struct cg_report *into, struct cg_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len, plen = strlen(path);
+	struct cg_eval_env ec = { .sz = sizeof(ec) };
+	const struct cg_eval_env *env = &ec;
 	struct stat st;
 	int r;
 
+	if ((r = CG_OPTS_COPY(&ec, user_env)) < 0)
+		return cg_opts_error(err, r, "cg_eval_env");
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return eval_image_path(p, path, true, into, err);
 	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)

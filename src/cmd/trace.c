@@ -204,6 +204,7 @@ static void describe_status(const char *what, const struct cg_trace_end *end)
 static void summary(const struct trace_args *a, const struct cg_trace *t, const struct cg_trace_data *d,
 		    const struct cg_closure *c, const struct cg_trace_end *end, const char *what)
 {
+	struct cg_trace_data_info di;
 	uint64_t calls;
 	unsigned distinct;
 	char digest[72] = "";
@@ -221,10 +222,11 @@ static void summary(const struct trace_args *a, const struct cg_trace *t, const 
 		if (c->arch_mask & CG_ARCH_BIT(i))
 			fprintf(stderr, " %s", cg_arch_info(i)->name);
 	fprintf(stderr, "\ncapgate trace: wrote %s (%s)\n", a->out, digest);
-	if (d->phased && !d->serving)
+	cg_trace_data_info(d, &di);
+	if (di.phased && !di.serving)
 		fprintf(stderr, "capgate trace: warning: the serving phase was never reached: every call is "
 				"in the startup phase\n");
-	if (d->n_vals) {
+	if (di.n_values) {
 		struct cg_strbuf av;
 		cg_strbuf_init(&av);
 		cg_trace_data_describe_args(d, &av);
@@ -236,27 +238,30 @@ static void summary(const struct trace_args *a, const struct cg_trace *t, const 
 /* Warnings about what may be missing; the exit status. */
 static int warnings(const struct cg_trace *t, const struct cg_trace_data *d, const struct cg_strbuf *notes)
 {
+	struct cg_trace_data_info di;
+
+	cg_trace_data_info(d, &di);
 	if (notes->len)
 		fprintf(stderr, "%.*s", (int)notes->len, notes->buf);
-	if (d->bad_nr)
+	if (di.bad_nr)
 		fprintf(stderr, "capgate trace: warning: %llu calls with an impossible number (they fail with ENOSYS) "
 				"are not in the closure\n",
-			(unsigned long long)d->bad_nr);
-	if (!d->lost_tasks && !d->lost_args)
+			(unsigned long long)di.bad_nr);
+	if (!di.lost_tasks && !di.lost_args)
 		return EXIT_OK;
-	if (d->lost_tasks && cg_trace_backend_used(t) == CG_TRACE_PTRACE)
+	if (di.lost_tasks && cg_trace_backend_used(t) == CG_TRACE_PTRACE)
 		fprintf(stderr, "capgate trace: the record may be incomplete: %llu processes joined the cgroup "
 				"from outside the traced tree and were attached when seen (their earlier calls "
 				"are missing)\n",
-			(unsigned long long)d->lost_tasks);
-	else if (d->lost_tasks)
+			(unsigned long long)di.lost_tasks);
+	else if (di.lost_tasks)
 		fprintf(stderr, "capgate trace: the record may be incomplete: %llu processes could not be "
 				"followed (raise --max-tasks)\n",
-			(unsigned long long)d->lost_tasks);
-	if (d->lost_args)
+			(unsigned long long)di.lost_tasks);
+	if (di.lost_args)
 		fprintf(stderr, "capgate trace: the record may be incomplete: %llu argument values could not "
 				"be kept (raise --max-values)\n",
-			(unsigned long long)d->lost_args);
+			(unsigned long long)di.lost_args);
 	return EXIT_FINDINGS;
 }
 

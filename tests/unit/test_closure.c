@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <seccomp.h>
 
+#include "closure/closure_internal.h"
 #include "t.h"
-
-CAPGATE_API bool cg__arg_width_table_sorted(void);
+#include "testing.h"
 
 static struct cg_closure *from_json(const char *json)
 {

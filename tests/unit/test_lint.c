@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "static/lint_internal.h"
 #include "t.h"
 
 static const char *const no_caps[] = { NULL };
@@ -70,9 +71,12 @@ static bool has_call(const struct cg_lint_finding *f, const char *call)
 /* The finding of rule @id that names @call (NULL if none). */
 static const struct cg_lint_finding *find_call(const struct cg_lint_report *r, const char *id, const char *call)
 {
-	for (size_t i = 0; r && i < r->n; i++)
-		if (strcmp(r->findings[i].rule, id) == 0 && (!call || has_call(&r->findings[i], call)))
-			return &r->findings[i];
+	const struct cg_lint_finding *f = NULL;
+	size_t n = r ? cg_lint_report_findings(r, &f) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].rule, id) == 0 && (!call || has_call(&f[i], call)))
+			return &f[i];
 	return NULL;
 }
 

@@ -35,6 +35,7 @@
 #include "runtime/landlock.h"
 #include "runtime/syscall_fmt.h"
 #include "t.h"
+#include "testing.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

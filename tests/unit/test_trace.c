@@ -11,6 +11,7 @@
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
 #include "t.h"
+#include "testing.h"
 
 static int nr(enum cg_arch_id a, const char *name)
 {
