@@ -5,11 +5,12 @@
  * Order of enforcement in the sandboxed process (cg_sandbox_apply):
  *   1. network namespace (--net none / loopback), through a new user
  *      namespace when not privileged;
- *   2. PR_SET_NO_NEW_PRIVS;
- *   3. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
+ *   2. the mount namespace and, with any fs_* option, the read-only view;
+ *   3. PR_SET_NO_NEW_PRIVS;
+ *   4. Landlock: filesystem rules, TCP port rules, scoping -- as much as the
  *      running kernel's Landlock ABI offers; every right the ABI lacks is
  *      listed as a *missing protection* (never dropped silently);
- *   4. the seccomp filter, with seccomp(2) directly -- the last step: after
+ *   5. the seccomp filter, with seccomp(2) directly -- the last step: after
  *      it only execve() runs (cg_sandbox_spawn), so the profile must allow
  *      execve and nothing else is needed between the two.
  *
@@ -63,6 +64,14 @@ struct cg_sandbox_opts {
 	bool no_seccomp;      /* Landlock / netns only (tests, and closure == NULL) */
 	int landlock_abi_max; /* use at most this Landlock ABI (0 = the kernel's): shows
 					what an older kernel would miss */
+	/* Mounts (lib/runtime/fsview.c). Always a new mount namespace with
+	 * private propagation; with any fs_* option a read-only view of the
+	 * tree (nosuid, nodev) with fs_rw bound rw,nosuid,nodev,noexec, a new
+	 * /proc, a minimal /dev, then pivot_root. */
+	const char *const *tmpfs; /* a new tmpfs (rw,nosuid,nodev,noexec) on each of these directories */
+	size_t n_tmpfs;
+	bool no_mount_ns;      /* keep the caller's mount namespace: no view, /proc, /dev or tmpfs */
+	bool allow_memfd_exec; /* do not set vm.memfd_noexec = 2 (programs may run from a memfd) */
 };
 
 /* Parse one --net value ("none", "loopback", "host", "tcp-connect=80,443",

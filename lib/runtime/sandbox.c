@@ -3,8 +3,8 @@
  * The runtime gate's orchestration: prepare everything that can fail in the
  * parent (paths, the Landlock plan, the compiled filter), then in a forked
  * child take the steps in the order sandbox.h gives -- network namespace,
- * no_new_privs, Landlock, seccomp -- and execve. Landlock lives in
- * landlock.c, the network namespace in netns.c, the explain supervisor in
+ * mounts, no_new_privs, Landlock, seccomp -- and execve. Landlock lives in
+ * landlock.c, the network namespace in netns.c, the mounts in fsview.c, the explain supervisor in
  * notify.c; this file holds the order and loads the filter.
  */
 #include <capgate/compile.h>
@@ -40,6 +40,8 @@ void cg_sandbox_free(struct cg_sandbox *sb)
 	cg_closure_free(sb->closure);
 	cg_bpf_prog_release(&sb->prog);
 	cg_landlock_release(&sb->ll);
+	cg_fsview_release(&sb->fsview);
+	free(sb->missing);
 	free(sb);
 }
 
@@ -75,6 +77,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 	sb->opts = *opts;
 	sb->opts.fs_ro = sb->opts.fs_rw = NULL;
 	sb->opts.n_fs_ro = sb->opts.n_fs_rw = 0;
+	sb->opts.tmpfs = NULL, sb->opts.n_tmpfs = 0;
 	cg_landlock_init(&sb->ll, opts->landlock_abi_max);
 
 	for (size_t i = 0; i < opts->n_fs_ro; i++)
@@ -91,8 +94,18 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 			if ((r = cg_landlock_add_path(&sb->ll, system_rw[i], true, true, err)) < 0)
 				return r;
 	}
+	/* No PID namespace yet: the view reports what that leaves open. */
+	if ((r = cg_fsview_plan(&sb->fsview, opts, false, &sb->ll, err)) < 0)
+		return r;
 	if ((r = cg_landlock_plan(&sb->ll, opts, err)) < 0)
 		return r;
+	sb->missing = calloc(sb->ll.n_missing + sb->fsview.n_missing + 1, sizeof(*sb->missing));
+	if (!sb->missing)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < sb->ll.n_missing; i++)
+		sb->missing[sb->n_missing++] = sb->ll.missing[i];
+	for (size_t i = 0; i < sb->fsview.n_missing; i++)
+		sb->missing[sb->n_missing++] = sb->fsview.missing[i];
 
 	if (c && !opts->no_seccomp) {
 		sb->closure = cg_closure_dup(c);
@@ -129,11 +142,11 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
 	}
 
-	if (opts->strict && sb->ll.n_missing) {
+	if (opts->strict && sb->n_missing) {
 		struct cg_strbuf sbuf;
 		cg_strbuf_init(&sbuf);
-		for (size_t i = 0; i < sb->ll.n_missing; i++)
-			cg_strbuf_addf(&sbuf, "%s%s", i ? "; " : "", sb->ll.missing[i]);
+		for (size_t i = 0; i < sb->n_missing; i++)
+			cg_strbuf_addf(&sbuf, "%s%s", i ? "; " : "", sb->missing[i]);
 		r = cg_error_set(err, -EOPNOTSUPP, "--strict: cannot enforce every requested protection: %s",
 				 sbuf.buf ? sbuf.buf : "");
 		cg_strbuf_release(&sbuf);
@@ -145,8 +158,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *opt
 
 const char *const *cg_sandbox_missing(const struct cg_sandbox *sb, size_t *ret_n)
 {
-	*ret_n = sb->ll.n_missing;
-	return (const char *const *)sb->ll.missing;
+	*ret_n = sb->n_missing;
+	return (const char *const *)sb->missing;
 }
 
 const struct cg_bpf_prog *cg_sandbox_prog(const struct cg_sandbox *sb)
@@ -238,15 +251,16 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 		cg_strbuf_addf(out, "seccomp: none\n");
 	}
 
+	cg_fsview_describe(&sb->fsview, out);
 	cg_landlock_describe(&sb->ll, o, out);
 	cg_strbuf_addf(out, "network: %s\n", o->netns == CG_NETNS_NONE ? "none (new empty network namespace)" : o->netns == CG_NETNS_LOOPBACK ? "loopback (new network namespace, lo up)"
 																	      : "host");
-	if (!sb->ll.n_missing)
+	if (!sb->n_missing)
 		cg_strbuf_addf(out, "missing protections: none\n");
 	else
-		cg_strbuf_addf(out, "missing protections: %zu\n", sb->ll.n_missing);
-	for (size_t i = 0; i < sb->ll.n_missing; i++)
-		cg_strbuf_addf(out, "  %s\n", sb->ll.missing[i]);
+		cg_strbuf_addf(out, "missing protections: %zu\n", sb->n_missing);
+	for (size_t i = 0; i < sb->n_missing; i++)
+		cg_strbuf_addf(out, "  %s\n", sb->missing[i]);
 }
 
 int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_error *err)
@@ -303,6 +317,8 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 	if (sb->listener && !ret_listener)
 		return cg_error_set(err, -EINVAL, "the filter creates a listener but no place to put it");
 	if ((r = cg_netns_enter(sb->opts.netns, err)) < 0)
+		return r;
+	if ((r = cg_fsview_apply(&sb->fsview, &sb->ll, err)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));

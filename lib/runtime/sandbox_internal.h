@@ -11,6 +11,7 @@
 #include <capgate/sandbox.h>
 #include <stdatomic.h>
 
+#include "runtime/fsview.h"
 #include "runtime/landlock.h"
 
 struct cg_sandbox {
@@ -22,6 +23,9 @@ struct cg_sandbox {
 	unsigned int flags;
 	bool listener; /* the filter creates a notification fd */
 	struct cg_landlock ll;
+	struct cg_fsview fsview;
+	char **missing; /* Landlock's and the view's missing protections (borrowed) */
+	size_t n_missing;
 };
 
 /* Shared with the child, written without system calls after the filter is on. */

@@ -25,7 +25,10 @@ extern char **environ;
 static const char run_desc[] =
 	"Run CMD with exactly the calls of the profile (seccomp-BPF), and optionally only the\n"
 	"listed paths and ports (Landlock) and no network (a new network namespace).\n"
-	"With any --fs-* option everything else on the filesystem is denied, including the\n"
+	"CMD always runs in a mount namespace of its own. With any --fs-* option it sees a\n"
+	"read-only, nosuid, nodev view of the tree (no chmod, chown, utimensat, setxattr\n"
+	"outside --fs-rw), the --fs-rw paths mounted rw,nosuid,nodev,noexec, a new /proc and\n"
+	"a minimal /dev; everything else on the filesystem is denied, including the\n"
 	"program's binary and libraries: grant them, or use --fs-system.\n"
 	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
 	"refuses to run instead).\n\n"
@@ -140,7 +143,7 @@ int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
 	const char *profile = NULL, *phase = NULL;
-	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 };
+	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, tmpfs = { 0 };
 	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
 	bool dry_run = false;
 	struct cli_resolve ro = { 0 };
@@ -150,6 +153,9 @@ int cmd_run(int argc, char **argv)
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
 		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
 		{ OPT_BOOL, 0, "fs-system", &so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
+		{ OPT_LIST, 0, "tmpfs", &tmpfs, "DIR", "mount a new tmpfs (rw,nosuid,nodev,noexec) on DIR (repeatable)", NULL },
+		{ OPT_BOOL, 0, "no-mount-ns", &so.no_mount_ns, NULL, "keep capgate's mount namespace: no read-only view, /proc, /dev or --tmpfs (Landlock alone guards --fs-*)", NULL },
+		{ OPT_BOOL, 0, "allow-memfd-exec", &so.allow_memfd_exec, NULL, "let the program run code from a memfd (vm.memfd_noexec is not set)", NULL },
 		{ OPT_LIST, 0, "net", &nets, "MODE", "none | loopback | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
 		{ OPT_BOOL, 0, "strict", &so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
 		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
@@ -188,6 +194,7 @@ int cmd_run(int argc, char **argv)
 		}
 	so.fs_ro = fs_ro.items, so.n_fs_ro = fs_ro.n;
 	so.fs_rw = fs_rw.items, so.n_fs_rw = fs_rw.n;
+	so.tmpfs = tmpfs.items, so.n_tmpfs = tmpfs.n;
 	so.landlock_abi_max = abi_max > 0 && abi_max < 1000 ? (int)abi_max : 0;
 	r = cg_sandbox_new(c, &so, &sb, &err);
 	if (r < 0) {
@@ -199,6 +206,7 @@ int cmd_run(int argc, char **argv)
 out:
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);
+	opt_list_release(&tmpfs);
 	opt_list_release(&nets);
 	opt_list_release(&ro.caps);
 	free(args);
