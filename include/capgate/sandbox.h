@@ -45,8 +45,9 @@ struct cg_sandbox_opts {
 	size_t sz;                /* sizeof(struct cg_sandbox_opts) */
 	const char *const *fs_ro; /* read + execute beneath these paths */
 	size_t n_fs_ro;
-	const char *const *fs_rw; /* read, write, create, remove beneath these (not execute:
-					also list the path in fs_ro to run programs from it) */
+	const char *const *fs_rw; /* read, write, create, remove beneath these -- never execute:
+					the view mounts them noexec (no_mount_ns: Landlock alone,
+					and fs_ro on the same path lets programs run from it) */
 	size_t n_fs_rw;
 	bool fs_system; /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
 	enum cg_sandbox_netns netns;

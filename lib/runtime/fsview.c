@@ -139,13 +139,17 @@ static int add_bind(struct cg_fsview *fv, const char *opt, const char *path, boo
 	if (r < 0)
 		return r;
 	bool in_dev = beneath(c, "/dev");
-	if (beneath(c, "/proc") || (rw && strcmp(c, "/") == 0)) {
-		r = cg_error_set(err, -EINVAL, "%s %s: %s", opt, path,
-				 strcmp(c, "/") == 0 ? "the whole tree cannot be granted read-write in the view"
-						     : "the sandbox has a /proc of its own; paths beneath it cannot be "
-						       "granted");
+	if (rw && strcmp(c, "/") == 0) {
+		r = cg_error_set(err, -EINVAL, "%s %s: the whole tree cannot be granted read-write in the view", opt,
+				 path);
 		free(c);
 		return r;
+	}
+	/* /proc is the sandbox's own: Landlock's rules follow it there, and
+	 * the mount flags are those of that /proc. */
+	if (beneath(c, "/proc")) {
+		free(c);
+		return 0;
 	}
 	/* A read-only grant needs no mount (the view is read-only), unless it
 	 * lies beneath a read-write one or in the minimal /dev. */
@@ -244,7 +248,8 @@ int cg_fsview_plan(struct cg_fsview *fv, const struct cg_sandbox_opts *o, bool p
 			free(b->path);
 	}
 	fv->n_binds = k;
-	qsort(fv->binds, fv->n_binds, sizeof(*fv->binds), cmp_bind); /* parents first */
+	if (fv->n_binds > 1)
+		qsort(fv->binds, fv->n_binds, sizeof(*fv->binds), cmp_bind); /* parents first */
 
 	for (size_t i = 0; i < o->n_tmpfs; i++) {
 		char *c;
@@ -294,6 +299,7 @@ static void describe_attr(struct cg_strbuf *out, unsigned attr)
 
 void cg_fsview_describe(const struct cg_fsview *fv, struct cg_strbuf *out)
 {
+	static const char masked[] = "/proc/{kcore,keys,timer_list,sched_debug,latency_stats,timer_stats,acpi,scsi}";
 	if (!fv->mount_ns) {
 		cg_strbuf_addf(out, "mounts: the caller's mount namespace (--no-mount-ns): no read-only view, "
 				    "metadata outside --fs-rw is not protected\n");
@@ -318,11 +324,14 @@ void cg_fsview_describe(const struct cg_fsview *fv, struct cg_strbuf *out)
 			cg_strbuf_addf(out, "%s\n", b->device ? " (device node)" : "");
 		}
 	}
-	if (fv->view || fv->pid_ns)
-		cg_strbuf_addf(out, "  /proc: new proc, rw,nosuid,nodev,noexec, %s; read-only: /proc/{sys,sysrq-trigger,irq,"
-				    "bus,fs,asound}; masked: /proc/{kcore,keys,timer_list,sched_debug,latency_stats,"
-				    "timer_stats,acpi,scsi}\n",
-			       fv->pid_ns ? "shows the sandbox's processes only" : "shows the host's processes (no PID namespace)");
+	if (fv->pid_ns)
+		cg_strbuf_addf(out, "  /proc: new proc, rw,nosuid,nodev,noexec, shows the sandbox's processes only; "
+				    "read-only: /proc/{sys,sysrq-trigger,irq,bus,fs,asound}; masked: %s\n",
+			       masked);
+	else if (fv->view)
+		cg_strbuf_addf(out, "  /proc: the host's, ro,nosuid,nodev (no PID namespace: it shows the host's "
+				    "processes); masked: %s\n",
+			       masked);
 	else
 		cg_strbuf_addf(out, "  /proc: the host's\n");
 	if (fv->view) {
@@ -437,10 +446,21 @@ static int write_at(int root, const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-/* A fresh /proc in @root, with Docker's read-only and masked paths. */
+/* /proc in @root, with Docker's read-only and masked paths: a new proc in
+ * a PID namespace of the program's own; else the host's, which the view
+ * already made read-only (a new one would show the same processes, and
+ * cannot be mounted from a user namespace that does not own the PID
+ * namespace). */
 static int setup_proc(const struct cg_fsview *fv, int root, bool in_pid_ns, struct cg_error *err)
 {
-	int pm = new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC), r = 0;
+	int pm, r = 0;
+	if (!in_pid_ns) {
+		pm = open_in(root, "/proc", O_PATH | O_DIRECTORY);
+		if (pm < 0)
+			return fail(err, errno, "/proc: opening it in the view");
+		goto mask;
+	}
+	pm = new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (pm < 0)
 		return fail(err, errno, "/proc: mounting a new proc");
 	if (attach(pm, root, "/proc") < 0) {
@@ -477,6 +497,7 @@ static int setup_proc(const struct cg_fsview *fv, int root, bool in_pid_ns, stru
 		}
 		close(m);
 	}
+mask:
 	for (size_t i = 0; i < CG_ARRAY_SIZE(proc_masked); i++) {
 		struct stat st;
 		int m;

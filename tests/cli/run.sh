@@ -196,7 +196,7 @@ else
 	rc_is $n 0 $? && has $n "$tmp/out" "/ (everything else): ro,nosuid,nodev" &&
 		has $n "$tmp/out" "$tmp/view/rw: rw,nosuid,nodev,noexec" &&
 		has $n "$tmp/out" "$tmp/view/tmp: new tmpfs, rw,nosuid,nodev,noexec" &&
-		has $n "$tmp/out" "/dev: new tmpfs, ro,nosuid,nodev,noexec" && has $n "$tmp/out" "/proc: new proc" && ok $n
+		has $n "$tmp/out" "/dev: new tmpfs, ro,nosuid,nodev,noexec" && has $n "$tmp/out" "  /proc: " && ok $n
 	n=fs_view_metadata_outside
 	$CAPGATE run "${V[@]}" -- sh -c "chmod 4755 '$tmp/view/out/f' || chown 1:1 '$tmp/view/out/f' || touch -d 2001-01-01 '$tmp/view/out/f' || exit 0; exit 9" \
 		>"$tmp/out" 2>"$tmp/err"

@@ -1653,7 +1653,7 @@ static int test_fsview_describe(void)
 		snprintf(want, sizeof(want), "%s: new tmpfs, rw,nosuid,nodev,noexec", fv_tmp);
 		CHECK_CONTAINS(d.buf, want);
 		CHECK_CONTAINS(d.buf, "/dev: new tmpfs, ro,nosuid,nodev,noexec");
-		CHECK_CONTAINS(d.buf, "shows the host's processes (no PID namespace)");
+		CHECK_CONTAINS(d.buf, "/proc: the host's, ro,nosuid,nodev (no PID namespace");
 		/* no PID namespace in this tree yet: said, never claimed */
 		CHECK_CONTAINS(d.buf, "memfd exec: not blocked");
 		CHECK_CONTAINS(d.buf, "memfd exec not blocked: no PID namespace");
@@ -1698,16 +1698,23 @@ static int test_fsview_describe(void)
 	sb = NULL;
 
 	/* errors before anything runs, naming the option and the path */
-	const char *bad_tmpfs[] = { fv_victim }, *in_proc[] = { "/proc/self" }, *gone[] = { "/nonexistent/x" };
+	const char *bad_tmpfs[] = { fv_victim }, *root[] = { "/" }, *gone[] = { "/nonexistent/x" };
+	const char *in_proc[] = { "/proc/self" };
 	o = fv_opts();
 	o.tmpfs = bad_tmpfs;
 	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -ENOTDIR);
 	CHECK_CONTAINS(err.msg, "--tmpfs");
 	CHECK_CONTAINS(err.msg, "not a directory");
 	o = fv_opts();
-	o.fs_rw = in_proc;
+	o.fs_rw = root;
 	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EINVAL);
-	CHECK_CONTAINS(err.msg, "--fs-rw /proc/self");
+	CHECK_CONTAINS(err.msg, "--fs-rw /: the whole tree cannot be granted read-write");
+	/* /proc grants need no mount: Landlock's rule follows the sandbox's /proc */
+	o = fv_opts();
+	o.fs_ro = in_proc, o.n_fs_ro = 1;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	cg_sandbox_free(sb);
+	sb = NULL;
 	o = fv_opts();
 	o.tmpfs = gone;
 	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -ENOENT);
