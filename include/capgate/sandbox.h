@@ -15,7 +15,7 @@
  *      through a new user namespace when not privileged; with tcp ports the
  *      forwarder (started by the parent side) joins it before the program
  *      goes on;
- *   2. the mount view;
+ *   2. the mount namespace and, with any fs_* option, the read-only view;
  *   3. resource limits, the user switch (opts.user) and the capability sets
  *      (bounding, permitted, effective, inheritable, ambient: all set to
  *      cg_sandbox_caps());
@@ -74,8 +74,9 @@ struct cg_sandbox_opts {
 	size_t sz;                /* sizeof(struct cg_sandbox_opts) */
 	const char *const *fs_ro; /* read + execute beneath these paths */
 	size_t n_fs_ro;
-	const char *const *fs_rw; /* read, write, create, remove beneath these (not execute:
-					also list the path in fs_ro to run programs from it) */
+	const char *const *fs_rw; /* read, write, create, remove beneath these -- never execute:
+					the view mounts them noexec (no_mount_ns: Landlock alone,
+					and fs_ro on the same path lets programs run from it) */
 	size_t n_fs_rw;
 	bool fs_system; /* add ro /usr /lib /lib64 /bin /sbin /etc, rw /dev/{null,zero,urandom} */
 	enum cg_sandbox_netns netns;
@@ -109,6 +110,14 @@ struct cg_sandbox_opts {
 	size_t n_cap_drop;
 	const char *const *rlimits; /* "NAME=SOFT[:HARD]" as prlimit(1) names them */
 	size_t n_rlimits;
+	/* Mounts (lib/runtime/fsview.c). Always a new mount namespace with
+	 * private propagation; with any fs_* option a read-only view of the
+	 * tree (nosuid, nodev) with fs_rw bound rw,nosuid,nodev,noexec, a new
+	 * /proc, a minimal /dev, then pivot_root. */
+	const char *const *tmpfs; /* a new tmpfs (rw,nosuid,nodev,noexec) on each of these directories */
+	size_t n_tmpfs;
+	bool no_mount_ns;      /* keep the caller's mount namespace: no view, /proc, /dev or tmpfs */
+	bool allow_memfd_exec; /* do not set vm.memfd_noexec = 2 (programs may run from a memfd) */
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",

@@ -7,7 +7,7 @@
  * program's process take the steps in the order sandbox.h gives -- network
  * namespace, mount view, limits/user/capabilities, no_new_privs, Landlock,
  * seccomp -- and execve. Each step lives in its own file (netns.c,
- * caps.c, rlimit.c, landlock.c; namespaces.c and pidinit.c for the process
+ * fsview.c, caps.c, rlimit.c, landlock.c; namespaces.c and pidinit.c for the process
  * layout; notify.c for the explain supervisor); this file holds the order
  * and loads the filter.
  */
@@ -51,6 +51,8 @@ void cg_sandbox_free(struct cg_sandbox *sb)
 	if (sb->net)
 		cg_netns_release(sb->net);
 	free(sb->net);
+	cg_fsview_release(&sb->fsview);
+	free(sb->missing);
 	free(sb);
 }
 
@@ -102,6 +104,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 	for (size_t i = 0; i < opts->n_rlimits; i++)
 		if ((r = cg_rlimit_parse(opts->rlimits[i], &sb->rlimits[sb->n_rlimits++], err)) < 0)
 			return r;
+	sb->opts.tmpfs = NULL, sb->opts.n_tmpfs = 0;
 	cg_landlock_init(&sb->ll, opts->landlock_abi_max);
 	sb->net = calloc(1, sizeof(*sb->net));
 	if (!sb->net)
@@ -123,8 +126,19 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 			if ((r = cg_landlock_add_path(&sb->ll, system_rw[i], true, true, err)) < 0)
 				return r;
 	}
+	/* the view mounts a fresh /proc and sets vm.memfd_noexec only in the
+	 * program's own PID namespace; without one it says what that leaves open */
+	if ((r = cg_fsview_plan(&sb->fsview, opts, (sb->ns.flags & CLONE_NEWPID) != 0, &sb->ll, err)) < 0)
+		return r;
 	if ((r = cg_landlock_plan(&sb->ll, opts, err)) < 0)
 		return r;
+	sb->missing = calloc(sb->ll.n_missing + sb->fsview.n_missing + 1, sizeof(*sb->missing));
+	if (!sb->missing)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < sb->ll.n_missing; i++)
+		sb->missing[sb->n_missing++] = sb->ll.missing[i];
+	for (size_t i = 0; i < sb->fsview.n_missing; i++)
+		sb->missing[sb->n_missing++] = sb->fsview.missing[i];
 
 	if (c && !opts->no_seccomp) {
 		sb->closure = cg_closure_dup(c);
@@ -161,11 +175,11 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
 	}
 
-	if (opts->strict && sb->ll.n_missing) {
+	if (opts->strict && sb->n_missing) {
 		struct cg_strbuf sbuf;
 		cg_strbuf_init(&sbuf);
-		for (size_t i = 0; i < sb->ll.n_missing; i++)
-			cg_strbuf_addf(&sbuf, "%s%s", i ? "; " : "", sb->ll.missing[i]);
+		for (size_t i = 0; i < sb->n_missing; i++)
+			cg_strbuf_addf(&sbuf, "%s%s", i ? "; " : "", sb->missing[i]);
 		r = cg_error_set(err, -EOPNOTSUPP, "--strict: cannot enforce every requested protection: %s",
 				 sbuf.buf ? sbuf.buf : "");
 		cg_strbuf_release(&sbuf);
@@ -177,8 +191,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 
 const char *const *cg_sandbox_missing(const struct cg_sandbox *sb, size_t *ret_n)
 {
-	*ret_n = sb->ll.n_missing;
-	return (const char *const *)sb->ll.missing;
+	*ret_n = sb->n_missing;
+	return (const char *const *)sb->missing;
 }
 
 const struct cg_bpf_prog *cg_sandbox_prog(const struct cg_sandbox *sb)
@@ -270,6 +284,7 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 		cg_strbuf_addf(out, "seccomp: none\n");
 	}
 
+	cg_fsview_describe(&sb->fsview, out);
 	cg_landlock_describe(&sb->ll, o, out);
 	cg_netns_describe(sb->net, out);
 	cg_ns_describe(&sb->ns, out);
@@ -280,12 +295,12 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 				"driven with TIOCSTI");
 	cg_caps_describe(&sb->caps, out);
 	cg_rlimit_describe(sb->rlimits, sb->n_rlimits, out);
-	if (!sb->ll.n_missing)
+	if (!sb->n_missing)
 		cg_strbuf_addf(out, "missing protections: none\n");
 	else
-		cg_strbuf_addf(out, "missing protections: %zu\n", sb->ll.n_missing);
-	for (size_t i = 0; i < sb->ll.n_missing; i++)
-		cg_strbuf_addf(out, "  %s\n", sb->ll.missing[i]);
+		cg_strbuf_addf(out, "missing protections: %zu\n", sb->n_missing);
+	for (size_t i = 0; i < sb->n_missing; i++)
+		cg_strbuf_addf(out, "  %s\n", sb->missing[i]);
 }
 
 int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_error *err)
@@ -347,7 +362,9 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		return cg_error_set(err, -EINVAL, "the filter creates a listener but no place to put it");
 	if ((r = cg_netns_enter(sb->net, err)) < 0)
 		return r;
-	/* (the mount view goes here: it needs CAP_SYS_ADMIN, dropped next) */
+	/* the mount view needs CAP_SYS_ADMIN, dropped next */
+	if ((r = cg_fsview_apply(&sb->fsview, &sb->ll, err)) < 0)
+		return r;
 	if ((r = cg_rlimit_apply(sb->rlimits, sb->n_rlimits, err)) < 0)
 		return r;
 	if ((r = cg_caps_apply(&sb->caps, err)) < 0)

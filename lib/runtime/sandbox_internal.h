@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "runtime/caps.h"
+#include "runtime/fsview.h"
 #include "runtime/landlock.h"
 #include "runtime/namespaces.h"
 #include "runtime/netns.h"
@@ -33,6 +34,9 @@ struct cg_sandbox {
 	struct cg_caps_plan caps; /* user and capability sets */
 	struct cg_rlimit rlimits[CG_SANDBOX_MAX_RLIMITS];
 	size_t n_rlimits;
+	struct cg_fsview fsview;
+	char **missing; /* Landlock's and the view's missing protections (borrowed) */
+	size_t n_missing;
 };
 
 /* Shared with the child, written without system calls after the filter is on. */

@@ -37,7 +37,10 @@ static const char run_desc[] =
 	"addresses, not names. --net unix grants AF_UNIX sockets (socketpair always works).\n"
 	"Landlock scopes (no signals, no abstract UNIX sockets outside the sandbox) are\n"
 	"applied on every run where the kernel has them.\n"
-	"With any --fs-* option everything else on the filesystem is denied, including the\n"
+	"CMD always runs in a mount namespace of its own. With any --fs-* option it sees a\n"
+	"read-only, nosuid, nodev view of the tree (no chmod, chown, utimensat, setxattr\n"
+	"outside --fs-rw), the --fs-rw paths mounted rw,nosuid,nodev,noexec, a new /proc and\n"
+	"a minimal /dev; everything else on the filesystem is denied, including the\n"
 	"program's binary and libraries: grant them, or use --fs-system.\n"
 	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
 	"refuses to run instead).\n"
@@ -159,7 +162,7 @@ int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
 	const char *profile = NULL, *phase = NULL;
-	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 };
+	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
 	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
 	const char *cap_names[64];
 	uint64_t caps = 0;
@@ -172,6 +175,9 @@ int cmd_run(int argc, char **argv)
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
 		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
 		{ OPT_BOOL, 0, "fs-system", &so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
+		{ OPT_LIST, 0, "tmpfs", &tmpfs, "DIR", "mount a new tmpfs (rw,nosuid,nodev,noexec) on DIR (repeatable)", NULL },
+		{ OPT_BOOL, 0, "no-mount-ns", &so.no_mount_ns, NULL, "keep capgate's mount namespace: no read-only view, /proc, /dev or --tmpfs (Landlock alone guards --fs-*)", NULL },
+		{ OPT_BOOL, 0, "allow-memfd-exec", &so.allow_memfd_exec, NULL, "let the program run code from a memfd (vm.memfd_noexec is not set)", NULL },
 		{ OPT_LIST, 0, "net", &nets, "MODE", "loopback (default) | none | host | unix | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
 		{ OPT_BOOL, 0, "strict", &so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
 		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
@@ -235,6 +241,7 @@ int cmd_run(int argc, char **argv)
 		}
 	so.fs_ro = fs_ro.items, so.n_fs_ro = fs_ro.n;
 	so.fs_rw = fs_rw.items, so.n_fs_rw = fs_rw.n;
+	so.tmpfs = tmpfs.items, so.n_tmpfs = tmpfs.n;
 	so.landlock_abi_max = abi_max > 0 && abi_max < 1000 ? (int)abi_max : 0;
 	r = cg_sandbox_new(c, &so, &sb, &err);
 	if (r < 0) {
@@ -246,6 +253,7 @@ int cmd_run(int argc, char **argv)
 out:
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);
+	opt_list_release(&tmpfs);
 	opt_list_release(&nets);
 	opt_list_release(&share);
 	opt_list_release(&cap_add);

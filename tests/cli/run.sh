@@ -147,7 +147,8 @@ n=strict_runs_when_complete
 if [ -z "$abi" ] || [ "$abi" -lt 6 ]; then
 	echo "skip $n: kernel Landlock ABI '${abi:-none}' < 6, something is always missing"
 else
-	$CAPGATE run --strict --fs-system --net tcp-connect=443 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+	# memfd exec needs the PID namespace: turned off here so that only Landlock counts
+	$CAPGATE run --strict --allow-memfd-exec --fs-system --net tcp-connect=443 --profile "$tmp/allow.json" -- true 2>"$tmp/err"
 	rc_is $n 0 $? && ok $n
 fi
 
@@ -269,7 +270,8 @@ if rc_is $n 0 $?; then
 	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "the program is in the caller's session"
 fi
 n=tty_keeps_session
-$CAPGATE run --tty --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
+# (--share-ns pid: a session id seen from inside a PID namespace is relative to it)
+$CAPGATE run --tty --share-ns pid --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
 if rc_is $n 0 $?; then
 	[ "$(sid_of "$tmp/out")" = "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: not the caller's session"
 fi
@@ -337,3 +339,67 @@ for _ in $(seq 200); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 kill -TERM $pid
 wait $pid
 rc_is $n 5 $? && ok $n
+
+# --- the filesystem view (mount namespace, read-only tree, /proc, /dev) -------
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skip fs_view: needs root to mount (the user namespace of the process isolation lifts this)"
+else
+	mkdir -p "$tmp/view/rw" "$tmp/view/out" "$tmp/view/tmp"
+	echo keep >"$tmp/view/out/f"
+	chmod 0644 "$tmp/view/out/f"
+	V=(--fs-system --fs-rw "$tmp/view/rw" --tmpfs "$tmp/view/tmp" --profile "$tmp/allow.json")
+	n=fs_view_dry_run
+	$CAPGATE run --dry-run "${V[@]}" -- true >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "/ (everything else): ro,nosuid,nodev" &&
+		has $n "$tmp/out" "$tmp/view/rw: rw,nosuid,nodev,noexec" &&
+		has $n "$tmp/out" "$tmp/view/tmp: new tmpfs, rw,nosuid,nodev,noexec" &&
+		has $n "$tmp/out" "/dev: new tmpfs, ro,nosuid,nodev,noexec" && has $n "$tmp/out" "  /proc: " && ok $n
+	n=fs_view_metadata_outside
+	$CAPGATE run "${V[@]}" -- sh -c "chmod 4755 '$tmp/view/out/f' || chown 1:1 '$tmp/view/out/f' || touch -d 2001-01-01 '$tmp/view/out/f' || exit 0; exit 9" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/err" "Read-only file system" &&
+		{ [ "$(stat -c '%a %u' "$tmp/view/out/f")" = "644 0" ] && ok $n || fail $n "the file changed: $(stat -c '%a %u' "$tmp/view/out/f")"; }
+	n=fs_view_rw_noexec
+	$CAPGATE run "${V[@]}" -- sh -c "cp /bin/true '$tmp/view/rw/t' && ! '$tmp/view/rw/t' && ! /lib64/ld-linux-x86-64.so.2 '$tmp/view/rw/t'" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && [ -e "$tmp/view/rw/t" ] && ok $n
+	n=fs_view_tmpfs_gone
+	$CAPGATE run "${V[@]}" -- sh -c "echo x >'$tmp/view/tmp/x' && [ -s '$tmp/view/tmp/x' ]" 2>"$tmp/err"
+	rc_is $n 0 $? && { [ ! -e "$tmp/view/tmp/x" ] && ok $n || fail $n "the tmpfs file is on the host"; }
+	n=fs_view_no_leak
+	before=$(grep -c "$tmp" /proc/self/mountinfo)
+	$CAPGATE run "${V[@]}" -- true 2>"$tmp/err"
+	rc_is $n 0 $? && { [ "$(grep -c "$tmp" /proc/self/mountinfo)" = "$before" ] && ok $n || fail $n "a mount reached the host"; }
+	n=fs_view_strict_memfd
+	$CAPGATE run --strict "${V[@]}" -- true 2>"$tmp/err"
+	rc=$?
+	if grep -q "memfd exec not blocked: no PID namespace" "$tmp/err"; then
+		rc_is $n 125 $rc && ok $n
+	else
+		rc_is $n 0 $rc && ok $n
+	fi
+	n=fs_view_bad_tmpfs
+	$CAPGATE run --tmpfs "$tmp/view/out/f" --profile "$tmp/allow.json" -- true 2>"$tmp/err"
+	rc_is $n 2 $? && has $n "$tmp/err" "--tmpfs $tmp/view/out/f: not a directory" && ok $n
+	n=fs_view_no_mount_ns
+	$CAPGATE run --dry-run --no-mount-ns --fs-system --profile "$tmp/allow.json" -- true >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "mounts: the caller's mount namespace (--no-mount-ns)" && ok $n
+	# nginx serves from its prefix (logs, temp files, pid) with the rest read-only
+	n=fs_view_nginx
+	. "$(dirname "$0")/../helpers/workloads.sh"
+	if ! command -v nginx >/dev/null || ! command -v curl >/dev/null; then
+		fail $n "nginx or curl not installed (scripts/dev.sh installs them)"
+	else
+		chmod 755 "$tmp" # the workers run as www-data
+		NG=$tmp/nginx PORT=$(free_port)
+		nginx_prepare "$NG" "$PORT"
+		$CAPGATE run --fs-system --fs-rw "$NG" --net tcp-bind=$PORT --profile "$tmp/allow.json" -- \
+			nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' >"$tmp/ng.out" 2>"$tmp/ng.err" &
+		ngp=$!
+		got=""
+		for _ in $(seq 50); do got=$(curl -s "http://127.0.0.1:$PORT/" 2>/dev/null) && [ -n "$got" ] && break; sleep 0.1; done
+		kill -TERM $ngp 2>/dev/null
+		wait $ngp
+		[ "$got" = hello ] && ok $n || fail $n "got '$got': $(head -c 400 "$tmp/ng.err") $(tail -3 "$NG/logs/error.log" 2>/dev/null)"
+	fi
+fi

@@ -15,23 +15,30 @@
 #include <capgate/sandbox.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <liburing.h>
 #include <linux/audit.h>
+#include <linux/magic.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "runtime/fsview.h"
 #include "runtime/landlock.h"
 #include "runtime/syscall_fmt.h"
 #include "t.h"
@@ -662,8 +669,8 @@ static int body_fs(void *a)
 	if ((fd = open(f, O_RDONLY)) < 0)
 		return 1; /* reading under --fs-ro works */
 	close(fd);
-	if (open(f, O_WRONLY) >= 0 || errno != EACCES)
-		return 2; /* writing under --fs-ro does not */
+	if (open(f, O_WRONLY) >= 0 || (errno != EACCES && errno != EROFS))
+		return 2; /* writing under --fs-ro does not (read-only view or Landlock) */
 	snprintf(f, sizeof(f), "%s/new.txt", p_rw);
 	if ((fd = open(f, O_CREAT | O_WRONLY, 0600)) < 0)
 		return 3; /* creating under --fs-rw works */
@@ -676,12 +683,12 @@ static int body_fs(void *a)
 	if (open(f, O_RDONLY) >= 0 || errno != EACCES)
 		return 6; /* reading outside: EACCES */
 	snprintf(f, sizeof(f), "%s/new.txt", p_out);
-	if (open(f, O_CREAT | O_WRONLY, 0600) >= 0 || errno != EACCES)
-		return 7; /* writing outside: EACCES */
+	if (open(f, O_CREAT | O_WRONLY, 0600) >= 0 || (errno != EACCES && errno != EROFS))
+		return 7; /* writing outside: EACCES or EROFS */
 	if (open("/etc/hostname", O_RDONLY) >= 0 || errno != EACCES)
 		return 8;
 	snprintf(f, sizeof(f), "%s/sub", p_ro);
-	if (mkdir(f, 0700) == 0 || errno != EACCES)
+	if (mkdir(f, 0700) == 0 || (errno != EACCES && errno != EROFS))
 		return 9;
 	return 0;
 }
@@ -714,6 +721,7 @@ static int test_landlock_fs(void)
 	const char *ro[] = { p_ro }, *rw[] = { p_rw };
 	struct cg_sandbox_opts o = base_opts();
 	o.fs_ro = ro, o.n_fs_ro = 1, o.fs_rw = rw, o.n_fs_rw = 1;
+	o.share_ns = CG_SHARE_PID; /* applied in a plain child: no PID namespace of its own */
 	struct cg_sandbox *sb = sandbox_json(NULL, &o);
 	CHECK(sb);
 	if (sb) {
@@ -958,6 +966,7 @@ static int test_missing_protections(void)
 	const char *ro[] = { "/usr" };
 	o.landlock_abi_max = 3; /* pretend to be an older kernel */
 	o.fs_ro = ro, o.n_fs_ro = 1;
+	o.allow_memfd_exec = true; /* Landlock's sentences only (memfd: test_fsview_describe) */
 	CHECK(cg_sandbox_parse_net(&o, "tcp-connect=443", &err) == 0);
 	struct cg_sandbox *sb = sandbox_json(NULL, &o);
 	CHECK(sb);
@@ -1645,10 +1654,9 @@ static int test_init(void)
 	unlink(path);
 	char script[512];
 	snprintf(script, sizeof(script),
-		 "trap 'exit 42' TERM; sh -c 'while read -r k v r; do [ $k = NSpid: ] && echo $v >%s.orphan; "
-		 "done </proc/self/status; exec sleep 1000' & "
+		 "trap 'exit 42' TERM; sh -c 'echo x >%s.orphan; exec sleep %d' & "
 		 "while [ ! -s %s.orphan ]; do sleep 0.01; done; : >%s; while :; do sleep 0.05; done",
-		 path, path, path);
+		 path, 900000 + (int)getpid() % 10000, path, path);
 	struct cg_error err = { 0 };
 	struct cg_sandbox_child ch;
 	char *argv[] = { "sh", "-c", script, NULL };
@@ -1673,15 +1681,28 @@ static int test_init(void)
 	CHECK(kill(ch.pid, SIGTERM) == 0);
 	CHECK(cg_sandbox_supervise(sb, &ch, NULL, NULL, &st, &err) == 0);
 	CHECK_EQ_INT(cg_sandbox_status_exit(&st), 42);
-	/* the orphan (sleep 1000, re-parented to the init) went with the namespace */
-	char opath[64], line[128] = "";
+	/* the orphan (sleep N, re-parented to the init) went with the namespace:
+	 * no process on the host runs "sleep N" any more (the program sees a
+	 * fresh /proc, so it cannot tell its host pid; look from outside) */
+	char opath[64], want[32], line[128] = "";
 	snprintf(opath, sizeof(opath), "%s.orphan", path);
-	FILE *f = fopen(opath, "r");
-	CHECK(f && fgets(line, sizeof(line), f));
-	if (f)
-		fclose(f);
-	int host_pid = atoi(line);
-	CHECKF(host_pid > 0 && kill(host_pid, 0) < 0 && errno == ESRCH, "orphan %d still there (%s)", host_pid, line);
+	snprintf(want, sizeof(want), "sleep%c%d", 0, 900000 + (int)getpid() % 10000);
+	size_t want_len = strlen(want) + 1 + strlen(want + strlen(want) + 1);
+	int found = 0;
+	DIR *pd = opendir("/proc");
+	for (struct dirent *de; pd && (de = readdir(pd));) {
+		char cp[64], cmd[64];
+		snprintf(cp, sizeof(cp), "/proc/%s/cmdline", de->d_name);
+		FILE *cf = de->d_name[0] >= '1' && de->d_name[0] <= '9' ? fopen(cp, "r") : NULL;
+		size_t cn = cf ? fread(cmd, 1, sizeof(cmd), cf) : 0;
+		if (cf)
+			fclose(cf);
+		if (cn >= want_len && memcmp(cmd, want, want_len) == 0)
+			found = atoi(de->d_name), snprintf(line, sizeof(line), "%s", de->d_name);
+	}
+	if (pd)
+		closedir(pd);
+	CHECKF(!found, "orphan %d still there (%s)", found, line);
 	unlink(path);
 	unlink(opath);
 	cg_sandbox_free(sb);
@@ -1789,7 +1810,8 @@ static int body_ns_refused(void *a)
 		return 33;
 	struct cg_sandbox_opts o = base_opts();
 	o.share_ns = CG_SHARE_PID;
-	o.netns = CG_NETNS_HOST; /* the filter above refuses unshare(CLONE_NEWNET) too */
+	o.netns = CG_NETNS_HOST; /* the filter above refuses unshare(CLONE_NEWNET) and */
+	o.no_mount_ns = true;    /* unshare(CLONE_NEWNS) too */
 	sb = sandbox_json(ALLOW_BUT("{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\"}"), &o);
 	if (!sb || spawn_sh(sb, "echo ran", out, sizeof(out), &st) < 0 || strcmp(out, "ran\n") != 0)
 		return 34;
@@ -1811,6 +1833,509 @@ static int test_ns_refused(void)
 	int st = run_in_child(deny, body_ns_refused, NULL);
 	CHECK_EXIT(st, 0);
 	cg_sandbox_free(deny);
+	return 0;
+}
+
+/* ---- the filesystem view (fsview.c) ---------------------------------------- */
+
+static char fv_dir[64], fv_out[96], fv_victim[128], fv_rw[96], fv_tmp[96];
+
+/* A tree: out/victim (0755, xattr, old mtime) outside every grant, rw/ granted
+ * rw, tmp/ for --tmpfs. */
+static int fv_make_tree(void)
+{
+	snprintf(fv_dir, sizeof(fv_dir), "/tmp/capgate-fsv-XXXXXX");
+	if (!mkdtemp(fv_dir))
+		return -1;
+	chmod(fv_dir, 0755);
+	snprintf(fv_out, sizeof(fv_out), "%s/out", fv_dir);
+	snprintf(fv_victim, sizeof(fv_victim), "%s/victim", fv_out);
+	snprintf(fv_rw, sizeof(fv_rw), "%s/rw", fv_dir);
+	snprintf(fv_tmp, sizeof(fv_tmp), "%s/tmp", fv_dir);
+	mkdir(fv_out, 0755), mkdir(fv_rw, 0777), mkdir(fv_tmp, 0755);
+	char cmd[320];
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s && chmod 0755 %s && touch -d 2020-01-01 %s", fv_victim, fv_victim,
+		 fv_victim);
+	if (system(cmd) != 0)
+		return -1;
+	setxattr(fv_victim, "user.tag", "orig", 4, 0);
+	return 0;
+}
+
+static void fv_remove_tree(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fv_dir);
+	if (system(cmd) != 0)
+		printf("  note: could not remove %s\n", fv_dir);
+}
+
+/* Lines of the host's mountinfo that name @dir. */
+static int mounts_beneath(const char *dir)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, dir) != NULL;
+	fclose(f);
+	return n;
+}
+
+static struct cg_sandbox_opts fv_opts(void)
+{
+	static const char *rw[1], *tmpfs[1];
+	struct cg_sandbox_opts o = base_opts();
+	rw[0] = fv_rw, tmpfs[0] = fv_tmp;
+	o.fs_rw = rw, o.n_fs_rw = 1, o.tmpfs = tmpfs, o.n_tmpfs = 1, o.no_seccomp = true;
+	o.share_ns = CG_SHARE_PID; /* applied in a plain child; test_fsview_pidns makes its own */
+	return o;
+}
+
+/* Plan in the caller, apply in the child: the mounts alone, no Landlock. */
+struct fv_ctx {
+	struct cg_fsview fv;
+	int (*body)(void *);
+};
+
+static int fv_apply_then(void *a)
+{
+	struct fv_ctx *c = a;
+	struct cg_error err = { 0 };
+	if (cg_fsview_apply(&c->fv, NULL, &err) < 0) {
+		printf("  cg_fsview_apply: %s\n", err.msg);
+		fflush(stdout);
+		return 100;
+	}
+	return c->body(NULL);
+}
+
+static int fv_run(const struct cg_sandbox_opts *o, bool pid_ns, int (*body)(void *))
+{
+	struct fv_ctx c = { .body = body };
+	struct cg_landlock ll;
+	struct cg_error err = { 0 };
+	int st;
+	cg_landlock_init(&ll, 0);
+	if (cg_fsview_plan(&c.fv, o, pid_ns, &ll, &err) < 0) {
+		printf("  cg_fsview_plan: %s\n", err.msg);
+		st = -1;
+	} else {
+		st = run_in_child(NULL, fv_apply_then, &c);
+	}
+	cg_fsview_release(&c.fv);
+	cg_landlock_release(&ll);
+	return st;
+}
+
+static int run_wait(char *const argv[])
+{
+	pid_t p = fork();
+	if (p == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 2);
+		execv(argv[0], argv);
+		_exit(99);
+	}
+	int st = 0;
+	waitpid(p, &st, 0);
+	return st;
+}
+
+/* Everything outside --fs-rw is read-only: data, names and metadata. */
+static int body_fv_readonly(void *a)
+{
+	(void)a;
+	char p[160], q[160];
+	struct timespec ts[2] = { { 0, 0 }, { 0, 0 } };
+#define ROFS(call, code)                           \
+	do {                                       \
+		if ((call) == 0 || errno != EROFS) \
+			return code;               \
+	} while (0)
+	ROFS(open(fv_victim, O_WRONLY) < 0 ? -1 : 0, 1);
+	snprintf(p, sizeof(p), "%s/new", fv_out);
+	ROFS(open(p, O_CREAT | O_WRONLY, 0600) < 0 ? -1 : 0, 2);
+	ROFS(chmod(fv_victim, 04755), 3);
+	ROFS(chown(fv_victim, 65534, 65534), 4);
+	ROFS(utimensat(AT_FDCWD, fv_victim, ts, 0), 5);
+	ROFS(setxattr(fv_victim, "user.escape", "1", 1, 0), 6);
+	ROFS(rename(fv_victim, p), 7);
+	ROFS(link(fv_victim, p), 8);
+	ROFS(unlink(fv_victim), 9);
+	ROFS(truncate(fv_victim, 0), 10);
+	ROFS(mkdir(p, 0700), 11);
+	ROFS(symlink("/etc/shadow", p), 12);
+	/* out of the grant: the other mount */
+	snprintf(q, sizeof(q), "%s/victim", fv_rw);
+	if (rename(fv_victim, q) == 0 || (errno != EXDEV && errno != EROFS))
+		return 13;
+	/* the device outside (/dev/null itself, host's inode) keeps its mode */
+	ROFS(chmod("/dev/null", 0600), 14);
+	/* /proc/sys is read-only: no sysctl of the host changes */
+	if (open("/proc/sys/kernel/hostname", O_WRONLY) >= 0 || errno != EROFS)
+		return 15;
+	return 0;
+#undef ROFS
+}
+
+/* --fs-rw: rw, but nosuid, nodev, noexec (execve, execveat on O_PATH, ld.so). */
+static int body_fv_rw(void *a)
+{
+	(void)a;
+	char prog[160], node[160];
+	snprintf(prog, sizeof(prog), "%s/prog", fv_rw);
+	snprintf(node, sizeof(node), "%s/null", fv_rw);
+	char cmd[400];
+	/* false: if it runs, this child exits 1 instead of passing */
+	snprintf(cmd, sizeof(cmd), "cp /bin/false %s && chmod 0755 %s", prog, prog);
+	if (system(cmd) != 0)
+		return 20; /* writing the grant works */
+	char *av[] = { prog, NULL };
+	execve(prog, av, (char *[]){ NULL });
+	if (errno != EACCES)
+		return 21;
+	int fd = open(prog, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return 22;
+	syscall(SYS_execveat, fd, "", av, (char *[]){ NULL }, AT_EMPTY_PATH);
+	if (errno != EACCES)
+		return 23;
+	close(fd);
+	char *ldso[] = { "/lib64/ld-linux-x86-64.so.2", prog, NULL };
+	int st = run_wait(ldso);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 127)
+		return 24; /* ld.so mapped the code (false ran: exit 1), noexec did not hold */
+	/* a device node made in the grant cannot be opened (nodev) */
+	if (mknod(node, S_IFCHR | 0666, makedev(1, 3)) < 0) {
+		printf("  mknod %s: %s\n", node, strerror(errno));
+		fflush(stdout);
+		return 25;
+	}
+	if (open(node, O_RDWR) >= 0 || errno != EACCES)
+		return 26;
+	return 0;
+}
+
+/* The minimal /dev: the usual nodes work, nothing else is there. */
+static int body_fv_dev(void *a)
+{
+	(void)a;
+	static const char *const absent[] = { "/dev/kmsg", "/dev/mem", "/dev/kmem", "/dev/port", "/dev/sda",
+					      "/dev/vda", "/dev/nvme0n1", "/dev/loop0", "/dev/fuse" };
+	struct stat st;
+	for (size_t i = 0; i < CG_ARRAY_SIZE(absent); i++)
+		if (lstat(absent[i], &st) == 0)
+			return 30;
+	DIR *d = opendir("/dev");
+	if (!d)
+		return 31;
+	for (struct dirent *e; (e = readdir(d));) {
+		char p[300];
+		snprintf(p, sizeof(p), "/dev/%s", e->d_name);
+		if (lstat(p, &st) == 0 && S_ISBLK(st.st_mode)) {
+			closedir(d);
+			return 32;
+		}
+	}
+	closedir(d);
+	int fd = open("/dev/null", O_WRONLY);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return 33;
+	close(fd);
+	char b[4];
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, b, 4) != 4)
+		return 34;
+	close(fd);
+	if (mknod("/dev/kmsg", S_IFCHR | 0600, makedev(1, 11)) == 0 || errno != EROFS)
+		return 35;
+	fd = open("/dev/shm/x", O_CREAT | O_RDWR, 0600);
+	if (fd < 0)
+		return 36;
+	close(fd);
+	return 0;
+}
+
+/* --tmpfs: writable, empty, noexec, gone afterwards. */
+static int body_fv_tmpfs(void *a)
+{
+	(void)a;
+	char p[160];
+	snprintf(p, sizeof(p), "%s/f", fv_tmp);
+	int fd = open(p, O_CREAT | O_WRONLY, 0755);
+	if (fd < 0 || write(fd, "#!/bin/sh\n", 10) != 10)
+		return 40;
+	close(fd);
+	char *av[] = { p, NULL };
+	execve(p, av, (char *[]){ NULL });
+	if (errno != EACCES)
+		return 41;
+	struct statfs sf;
+	if (statfs(fv_tmp, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+		return 42;
+	return 0;
+}
+
+static int test_fsview_view(void)
+{
+	struct stat before, after;
+	char x[8] = { 0 };
+	if (geteuid() != 0)
+		SKIP("needs root (or the user namespace the process isolation adds) to mount");
+	if (fv_make_tree() < 0) {
+		CHECKF(0, "cannot make the test tree");
+		return 0;
+	}
+	int host_mounts = mounts_beneath(fv_dir);
+	CHECK(stat(fv_victim, &before) == 0);
+	/* control: the same bodies without the view fail (root can do all of it) */
+	CHECKF(run_in_child(NULL, body_fv_readonly, NULL) != 0, "body_fv_readonly passes without the view");
+	CHECK(stat(fv_victim, &after) == 0);
+	fv_remove_tree();
+	CHECK(fv_make_tree() == 0);
+	CHECK(stat(fv_victim, &before) == 0);
+
+	struct cg_sandbox_opts o = fv_opts();
+	int (*const bodies[])(void *) = { body_fv_readonly, body_fv_rw, body_fv_dev, body_fv_tmpfs };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(bodies); i++) {
+		int st = fv_run(&o, false, bodies[i]); /* CHECK_EXIT evaluates its argument more than once */
+		CHECK_EXIT(st, 0);
+	}
+	/* the targets are unchanged, the tmpfs left nothing, no mount leaked */
+	CHECK(stat(fv_victim, &after) == 0);
+	CHECK_EQ_INT(after.st_mode, before.st_mode);
+	CHECK_EQ_INT(after.st_uid, before.st_uid);
+	CHECK_EQ_INT(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	CHECK_EQ_INT(after.st_size, before.st_size);
+	CHECK(getxattr(fv_victim, "user.tag", x, sizeof(x) - 1) == 4 && strcmp(x, "orig") == 0);
+	CHECK(getxattr(fv_victim, "user.escape", x, sizeof(x)) < 0);
+	char p[160];
+	snprintf(p, sizeof(p), "%s/f", fv_tmp);
+	CHECKF(access(p, F_OK) < 0, "a file written in the tmpfs is on the host");
+	snprintf(p, sizeof(p), "%s/prog", fv_rw);
+	CHECKF(access(p, F_OK) == 0, "a file written in --fs-rw is not on the host");
+	CHECK_EQ_INT(mounts_beneath(fv_dir), host_mounts);
+	fv_remove_tree();
+	return 0;
+}
+
+/* In a PID namespace: /proc shows only the sandbox, memfd exec is refused. */
+static int body_fv_pidns(void *a)
+{
+	(void)a;
+	if (getpid() != 1)
+		return 50;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 51;
+	int pids = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			pids++, (void)0;
+	closedir(d);
+	if (pids != 1)
+		return 52; /* only ourselves */
+	if (access("/proc/sys/vm/memfd_noexec", F_OK) < 0)
+		return 0; /* the kernel lacks it: the caller skips that part */
+	char v[4] = { 0 };
+	int fd = open("/proc/sys/vm/memfd_noexec", O_RDONLY);
+	if (fd < 0 || read(fd, v, 3) < 1 || v[0] != '2')
+		return 53;
+	close(fd);
+	if (syscall(SYS_memfd_create, "x", 0x0010U /* MFD_EXEC */) >= 0 || errno != EACCES)
+		return 54;
+	fd = (int)syscall(SYS_memfd_create, "x", 0);
+	int src = open("/bin/true", O_RDONLY);
+	char buf[65536];
+	ssize_t n;
+	if (fd < 0 || src < 0)
+		return 55;
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			return 56;
+	char *av[] = { "true", NULL };
+	syscall(SYS_execveat, fd, "", av, (char *[]){ NULL }, AT_EMPTY_PATH);
+	return errno == EACCES ? 0 : 57;
+}
+
+static int fv_pidns_child(void *a)
+{
+	struct fv_ctx *c = a;
+	if (unshare(CLONE_NEWPID) < 0)
+		return 60;
+	return WEXITSTATUS(run_in_child(NULL, fv_apply_then, c));
+}
+
+static int test_fsview_pidns(void)
+{
+	struct cg_error err = { 0 };
+	struct cg_landlock ll;
+	if (geteuid() != 0)
+		SKIP("needs root (or the user namespace the process isolation adds) to mount");
+	if (fv_make_tree() < 0) {
+		CHECKF(0, "cannot make the test tree");
+		return 0;
+	}
+	struct cg_sandbox_opts o = fv_opts();
+	struct fv_ctx c = { .body = body_fv_pidns };
+	cg_landlock_init(&ll, 0);
+	CHECK(cg_fsview_plan(&c.fv, &o, true, &ll, &err) == 0);
+	bool sysctl = c.fv.memfd_sysctl;
+	CHECK(c.fv.memfd_noexec == sysctl);
+	CHECK_EQ_INT(c.fv.n_missing, sysctl ? 0 : 1);
+	int st = run_in_child(NULL, fv_pidns_child, &c);
+	CHECK_EXIT(st, 0);
+	/* planned with a PID namespace but not in one: refused, named */
+	c.body = body_fv_dev;
+	st = run_in_child(NULL, fv_apply_then, &c);
+	CHECK_EXIT(st, 100);
+	cg_fsview_release(&c.fv);
+	cg_landlock_release(&ll);
+	fv_remove_tree();
+	if (!sysctl)
+		SKIP("the kernel has no vm.memfd_noexec (Linux 6.3): /proc checked, memfd exec not");
+	return 0;
+}
+
+/* Landlock on top: --tmpfs and the new /proc are reachable through rules
+ * re-pointed at the view (cg_sandbox_apply, the whole order). */
+static int body_fv_landlock(void *a)
+{
+	(void)a;
+	char p[160];
+	snprintf(p, sizeof(p), "%s/f", fv_tmp);
+	int fd = open(p, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0)
+		return 70; /* the tmpfs is granted */
+	close(fd);
+	snprintf(p, sizeof(p), "%s/victim", fv_out);
+	if (open(p, O_RDONLY) >= 0 || errno != EACCES)
+		return 71; /* Landlock still denies reading outside */
+	if (chmod(p, 0777) == 0 || errno != EROFS)
+		return 72; /* and the view denies metadata */
+	return 0;
+}
+
+static int test_fsview_landlock(void)
+{
+	if (geteuid() != 0)
+		SKIP("needs root (or the user namespace the process isolation adds) to mount");
+	if (cg_sandbox_landlock_abi() < 1)
+		SKIP("landlock unavailable");
+	if (fv_make_tree() < 0) {
+		CHECKF(0, "cannot make the test tree");
+		return 0;
+	}
+	struct cg_sandbox_opts o = fv_opts();
+	o.fs_system = true;
+	struct cg_sandbox *sb = sandbox_json(NULL, &o);
+	CHECK(sb);
+	if (sb) {
+		int st = run_in_child(sb, body_fv_landlock, NULL);
+		CHECK_EXIT(st, 0);
+	}
+	cg_sandbox_free(sb);
+	fv_remove_tree();
+	return 0;
+}
+
+static int test_fsview_describe(void)
+{
+	struct cg_error err = { 0 };
+	struct cg_sandbox *sb = NULL;
+	struct cg_strbuf d;
+	if (fv_make_tree() < 0) {
+		CHECKF(0, "cannot make the test tree");
+		return 0;
+	}
+	struct cg_sandbox_opts o = fv_opts();
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	if (sb) {
+		cg_strbuf_init(&d);
+		cg_sandbox_describe(sb, &d);
+		CHECK_CONTAINS(d.buf, "mounts: new mount namespace, private propagation");
+		CHECK_CONTAINS(d.buf, "/ (everything else): ro,nosuid,nodev");
+		char want[160];
+		snprintf(want, sizeof(want), "%s: rw,nosuid,nodev,noexec\n", fv_rw);
+		CHECK_CONTAINS(d.buf, want);
+		snprintf(want, sizeof(want), "%s: new tmpfs, rw,nosuid,nodev,noexec", fv_tmp);
+		CHECK_CONTAINS(d.buf, want);
+		CHECK_CONTAINS(d.buf, "/dev: new tmpfs, ro,nosuid,nodev,noexec");
+		CHECK_CONTAINS(d.buf, "/proc: the host's, ro,nosuid,nodev (no PID namespace");
+		/* no PID namespace in this tree yet: said, never claimed */
+		CHECK_CONTAINS(d.buf, "memfd exec: not blocked");
+		CHECK_CONTAINS(d.buf, "memfd exec not blocked: no PID namespace");
+		CHECK(!strstr(d.buf, "missing protections: none"));
+		cg_strbuf_release(&d);
+	}
+	cg_sandbox_free(sb);
+	sb = NULL;
+	o.allow_memfd_exec = true;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	if (sb) {
+		cg_strbuf_init(&d);
+		cg_sandbox_describe(sb, &d);
+		CHECK_CONTAINS(d.buf, "memfd exec: allowed (--allow-memfd-exec)");
+		CHECK(!strstr(d.buf, "memfd exec not blocked"));
+		cg_strbuf_release(&d);
+	}
+	cg_sandbox_free(sb);
+	sb = NULL;
+	/* without --fs-*: a mount namespace, no view */
+	o = base_opts();
+	o.no_seccomp = true;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	if (sb) {
+		cg_strbuf_init(&d);
+		cg_sandbox_describe(sb, &d);
+		CHECK(!strstr(d.buf, "everything else): ro"));
+		CHECK_CONTAINS(d.buf, "/proc: new proc"); /* the program's own PID namespace */
+		cg_strbuf_release(&d);
+	}
+	cg_sandbox_free(sb);
+	sb = NULL;
+	o.no_mount_ns = true;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	if (sb) {
+		cg_strbuf_init(&d);
+		cg_sandbox_describe(sb, &d);
+		CHECK_CONTAINS(d.buf, "mounts: the caller's mount namespace (--no-mount-ns)");
+		cg_strbuf_release(&d);
+	}
+	cg_sandbox_free(sb);
+	sb = NULL;
+
+	/* errors before anything runs, naming the option and the path */
+	const char *bad_tmpfs[] = { fv_victim }, *root[] = { "/" }, *gone[] = { "/nonexistent/x" };
+	const char *in_proc[] = { "/proc/self" };
+	o = fv_opts();
+	o.tmpfs = bad_tmpfs;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -ENOTDIR);
+	CHECK_CONTAINS(err.msg, "--tmpfs");
+	CHECK_CONTAINS(err.msg, "not a directory");
+	o = fv_opts();
+	o.fs_rw = root;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "--fs-rw /: the whole tree cannot be granted read-write");
+	/* /proc grants need no mount: Landlock's rule follows the sandbox's /proc */
+	o = fv_opts();
+	o.fs_ro = in_proc, o.n_fs_ro = 1;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
+	cg_sandbox_free(sb);
+	sb = NULL;
+	o = fv_opts();
+	o.tmpfs = gone;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -ENOENT);
+	CHECK_CONTAINS(err.msg, "--tmpfs /nonexistent/x");
+	o = fv_opts();
+	o.no_mount_ns = true;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EINVAL);
+	CHECK_CONTAINS(err.msg, "--tmpfs needs the sandbox's mount namespace");
+	fv_remove_tree();
 	return 0;
 }
 
@@ -1851,5 +2376,9 @@ int main(void)
 	RUN(test_rlimits);
 	RUN(test_rootless);
 	RUN(test_ns_refused);
+	RUN(test_fsview_describe);
+	RUN(test_fsview_view);
+	RUN(test_fsview_pidns);
+	RUN(test_fsview_landlock);
 	T_DONE();
 }
