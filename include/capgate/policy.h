@@ -93,6 +93,11 @@ struct cg_verdict {
 	bool exempt; /* exempted by namespace or label: allowed, findings dropped */
 	struct cg_finding *findings;
 	size_t n_findings;
+	/* What the verdict rests on that the input did not say, for the person
+	 * reading it: "image registry.example.com/app:1 resolved to sha256:..."
+	 * (a tag is judged by the digest it named in the layout). Not findings. */
+	char **notes;
+	size_t n_notes;
 };
 
 /* A verdict allows iff it has no findings. */

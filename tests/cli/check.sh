@@ -239,3 +239,35 @@ if command -v runsc >/dev/null 2>&1; then
 else
 	fail "gvisor-probe: runsc is not installed (scripts/dev.sh installs it)"
 fi
+
+# ---- signatures bound to the reference: the digest the Pod pins is the digest that was verified
+# (the signed layout above, its keys and policy: $t/cosign.key, $t/signpolicy.yaml)
+B64=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+printf 'images:\n  requireSignature: true\n  requireDigest: true\n  keys: [cosign.pub]\n  trustedRegistries: [registry.example.com]\n' >"$t/pinpolicy.yaml"
+podimg() { # file image
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "%s"}]\n' "$2" >"$1"
+}
+# the attack: a signed image named after a digest it does not have
+$MKOCI "$t/img-misnamed" --ref "registry.example.com/team/app@sha256:$B64" --label "$L" --sign "$t/cosign.key" >"$t/misnamed-digest"
+podimg "$t/pinned-b.yaml" "registry.example.com/team/app@sha256:$B64"
+expect sig-pinned-digest-not-the-signed-one 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-misnamed" "$t/pinned-b.yaml"
+grep -q "sha256:$B64" "$t/out" && grep -q "$(cat "$t/misnamed-digest")" "$t/out" && ok sig-pinned-mismatch-names-both \
+	|| fail sig-pinned-mismatch-names-both
+# the same image pinned by its real digest passes
+$MKOCI "$t/img-team" --ref "registry.example.com/team/app:1" --label "$L" --sign "$t/cosign.key" >"$t/team-digest"
+podimg "$t/pinned-ok.yaml" "registry.example.com/team/app@$(cat "$t/team-digest")"
+expect sig-pinned-real-digest 0 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-team" "$t/pinned-ok.yaml"
+# tag and digest: the digest decides, whatever the tag names
+podimg "$t/pinned-tagdig.yaml" "registry.example.com/team/app:1@sha256:$B64"
+expect sig-tag-and-other-digest 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-team" "$t/pinned-tagdig.yaml"
+grep -q "no manifest has digest sha256:$B64" "$t/out" && ok sig-tag-and-other-digest-reason || fail sig-tag-and-other-digest-reason
+# a signature made for another repository does not vouch for this one
+$MKOCI "$t/img-otherrepo" --ref "registry.example.com/team/app:1" --identity "registry.example.com/other/tool" \
+	--label "$L" --sign "$t/cosign.key" >"$t/otherrepo-digest"
+podimg "$t/pinned-otherrepo.yaml" "registry.example.com/team/app@$(cat "$t/otherrepo-digest")"
+expect sig-identity-other-repository 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-otherrepo" "$t/pinned-otherrepo.yaml"
+grep -q "registry.example.com/other/tool" "$t/out" && ok sig-identity-reason || fail sig-identity-reason
+# a tag-only reference (requireDigest off) is resolved to the signed digest, and the report says which
+podimg "$t/tagonly.yaml" "registry.example.com/team/app:1"
+expect sig-tag-resolved 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-team" -f json "$t/tagonly.yaml"
+grep -q "$(cat "$t/team-digest")" "$t/out" && ok sig-tag-resolved-reports-digest || fail sig-tag-resolved-reports-digest

@@ -257,6 +257,112 @@ static int test_localhost_contents(void)
 	return 0;
 }
 
+/* A Pod pinned by digest is judged by the image of that digest: the layout
+ * (built by tests/helpers/mkoci.py, signed with an openssl key) names a
+ * signed image after a digest it does not have. */
+static int run_ok(const char *cmd, char *out, size_t n_out)
+{
+	FILE *f = popen(cmd, "r");
+	size_t k = 0;
+	if (!f)
+		return -1;
+	if (out) {
+		k = fread(out, 1, n_out - 1, f);
+		out[k] = '\0';
+		if (k && out[k - 1] == '\n')
+			out[k - 1] = '\0';
+	}
+	return pclose(f) == 0 ? 0 : -1;
+}
+
+static int test_signature_bound(void)
+{
+	char dir[] = "/tmp/capgate-sigbound-XXXXXX", cmd[1400], digest[100] = "", pol[600], pod[900], lay[300];
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0;
+	struct cg_verdict v;
+	const char *layouts[1] = { lay };
+	struct cg_eval_env env = { .sz = sizeof(env), .layouts = layouts, .n_layouts = 1 };
+	const char *b64 = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl ecparam -name prime256v1 -genkey -noout -out %s/k.pem 2>/dev/null && "
+		 "openssl ec -in %s/k.pem -pubout -out %s/k.pub 2>/dev/null && "
+		 "python3 tests/helpers/mkoci.py %s/lay --ref 'registry.example.com/team/app@%s' --sign %s/k.pem "
+		 "--label io.capgate.syscalls=read",
+		 dir, dir, dir, dir, b64, dir);
+	if (run_ok(cmd, digest, sizeof(digest)) < 0) {
+		CHECKF(false, "cannot build the layout (run from the source tree; needs python3 and openssl)");
+		return 0;
+	}
+	snprintf(lay, sizeof(lay), "%s/lay", dir);
+	snprintf(pol, sizeof(pol),
+		 "images:\n  requireSignature: true\n  requireDigest: true\n  keys: [%s/k.pub]\n"
+		 "  trustedRegistries: [registry.example.com]\nprofiles: {requireContents: false}\n",
+		 dir);
+	p = policy_str(pol, &err);
+	CHECKF(p != NULL, "%s", err.msg);
+	for (int i = 0; p && i < 3; i++) {
+		char ref[200];
+		if (i < 2)
+			snprintf(ref, sizeof(ref), "registry.example.com/team/app@%s", i == 0 ? b64 : digest);
+		else
+			snprintf(ref, sizeof(ref), "registry.example.com/team/app:1");
+		snprintf(pod, sizeof(pod),
+			 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+			 "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+			 "  containers: [{name: app, image: \"%s\"}]\n",
+			 ref);
+		CHECK(cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+		if (n == 1 && cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+			if (i == 0) {
+				/* the attack: the Pod's digest is not the signed image's */
+				CHECK(!cg_verdict_allowed(&v));
+				CHECK(has_msg(&v, "pins sha256:bbbb"));
+				CHECK(has_msg(&v, digest));
+			} else if (i == 1) {
+				CHECKF(cg_verdict_allowed(&v), "%s", v.n_findings ? v.findings[0].msg : "");
+			} else {
+				/* a tag under requireDigest: not pinned, whatever the layout says */
+				CHECK(has_msg(&v, "is not pinned by digest"));
+			}
+			cg_verdict_release(&v);
+		}
+		cg_k8s_workloads_free(ws, n);
+		ws = NULL;
+		n = 0;
+	}
+	cg_policy_free(p);
+	/* without requireDigest a tag is resolved in the layout, and the verdict says to what */
+	snprintf(pol, sizeof(pol),
+		 "images:\n  requireSignature: true\n  keys: [%s/k.pub]\nprofiles: {requireContents: false}\n", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 tests/helpers/mkoci.py %s/tag --ref 'registry.example.com/team/app:1' --sign %s/k.pem "
+		 "--label io.capgate.syscalls=read >/dev/null",
+		 dir, dir);
+	snprintf(lay, sizeof(lay), "%s/tag", dir);
+	p = policy_str(pol, &err);
+	CHECK(p && run_ok(cmd, NULL, 0) == 0);
+	snprintf(pod, sizeof(pod),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+		 "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+		 "  containers: [{name: app, image: \"registry.example.com/team/app:1\"}]\n");
+	if (p && cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1 &&
+	    cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+		CHECKF(cg_verdict_allowed(&v), "%s", v.n_findings ? v.findings[0].msg : "");
+		CHECK(v.n_notes == 1 && strstr(v.notes[0], "resolved to sha256:"));
+		cg_verdict_release(&v);
+	}
+	cg_k8s_workloads_free(ws, n);
+	cg_policy_free(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	return 0;
+}
+
 static int test_exemptions(void)
 {
 	struct cg_error err = { 0 };
@@ -428,6 +534,7 @@ int main(void)
 	RUN(test_explicit_policy);
 	RUN(test_psa_corpus);
 	RUN(test_localhost_contents);
+	RUN(test_signature_bound);
 	RUN(test_exemptions);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
