@@ -28,6 +28,18 @@ enum cg_container_kind { CG_CONTAINER_APP,
 			 CG_CONTAINER_INIT,
 			 CG_CONTAINER_EPHEMERAL };
 
+/* A boolean field of a securityContext or pod spec: unset, false or true,
+ * with where it was written. */
+enum cg_k8s_bool { CG_K8S_UNSET,
+		   CG_K8S_FALSE,
+		   CG_K8S_TRUE };
+
+struct cg_k8s_flag {
+	enum cg_k8s_bool value;
+	char *path; /* "spec.containers[0].securityContext.privileged"; NULL when unset */
+	struct cg_pos pos;
+};
+
 /* The pod annotation prefix that declares a container's calls. */
 #define CG_K8S_ANN_DECLARED "io.capgate.syscalls/"
 
@@ -37,7 +49,10 @@ struct cg_k8s_container {
 	enum cg_container_kind kind;
 	struct cg_seccomp_setting own;       /* the container's own setting (field or annotation) */
 	struct cg_seccomp_setting effective; /* after the pod-level default is applied */
-	char *path;                          /* "spec.template.spec.initContainers[0]" */
+	struct cg_k8s_flag privileged;       /* securityContext.privileged */
+	char **caps_add, **caps_drop;        /* securityContext.capabilities, as written */
+	size_t n_caps_add, n_caps_drop;
+	char *path; /* "spec.template.spec.initContainers[0]" */
 	struct cg_pos pos;
 	/* The calls the container declares it needs: the pod annotation
 	 * io.capgate.syscalls/<name> (names separated by commas or spaces),

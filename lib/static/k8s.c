@@ -101,6 +101,9 @@ void cg_k8s_workload_free(struct cg_k8s_workload *w)
 		free(c->declared_path);
 		setting_release(&c->own);
 		setting_release(&c->effective);
+		free(c->privileged.path);
+		cg_strv_free(c->caps_add, c->n_caps_add);
+		cg_strv_free(c->caps_drop, c->n_caps_drop);
 	}
 	free(w->containers);
 	free(w);
@@ -543,6 +546,45 @@ static int parse_security_context(struct kctx *x, struct fy_node *sc, const char
 	return parse_seccomp_field(x, sp, sub, s);
 }
 
+/* A container's securityContext.privileged and capabilities.add/drop: they
+ * decide the capabilities its seccomp profile is resolved with. */
+static int parse_container_caps(struct kctx *x, struct fy_node *sc, const char *path, struct cg_k8s_container *c)
+{
+	static const char *const keys[] = { "privileged", "capabilities" }, *const ckeys[] = { "add", "drop" };
+	struct fy_node *v[2], *cv[2];
+	char sub[K8S_PATH_MAX], sub2[K8S_PATH_MAX];
+	bool b = false;
+	int r;
+
+	if (!sc || !fy_node_is_mapping(sc))
+		return 0; /* parse_security_context has judged it */
+	if ((r = map_pick(x, sc, path, keys, 2, v)) < 0)
+		return r;
+	path_join(sub, sizeof(sub), path, "privileged");
+	if (v[0]) {
+		if ((r = check_alias(x, v[0], sub)) < 0 || (r = cg_doc_bool(v[0], x->json, x->source, sub, &b, x->err)) < 0)
+			return r;
+		c->privileged.value = b ? CG_K8S_TRUE : CG_K8S_FALSE;
+		node_pos(v[0], &c->privileged.pos);
+		if (!(c->privileged.path = strdup(sub)))
+			return oom(x);
+	}
+	path_join(sub, sizeof(sub), path, "capabilities");
+	if ((r = want_mapping(x, v[1], sub, "an object (add, drop)")) < 0 || !v[1])
+		return r;
+	if ((r = map_pick(x, v[1], sub, ckeys, 2, cv)) < 0)
+		return r;
+	path_join(sub2, sizeof(sub2), sub, "add");
+	if ((r = check_alias(x, cv[0], sub2)) < 0 ||
+	    (cv[0] && (r = cg_doc_strv(cv[0], x->json, x->source, sub2, &c->caps_add, &c->n_caps_add, x->err)) < 0))
+		return r;
+	path_join(sub2, sizeof(sub2), sub, "drop");
+	if ((r = check_alias(x, cv[1], sub2)) < 0 ||
+	    (cv[1] && (r = cg_doc_strv(cv[1], x->json, x->source, sub2, &c->caps_drop, &c->n_caps_drop, x->err)) < 0))
+		return r;
+	return 0;
+}
+
 /* One containers/initContainers/ephemeralContainers list. The kubelet's
  * order for a container: its field, then its annotation, then the pod's field,
  * then the pod's annotation (w->pod holds the pod's winner already). */
@@ -619,6 +661,8 @@ static int parse_containers(struct kctx *x, struct fy_node *list, const char *pa
 		}
 		path_join(sub, sizeof(sub), cpath, "securityContext");
 		r = parse_security_context(x, v[2], sub, &c->own);
+		if (r == 0)
+			r = parse_container_caps(x, v[2], sub, c);
 		if (r < 0)
 			return r;
 		r = setting_copy(c->own.kind != CG_SECCOMP_UNSET ? &c->own : &w->pod, &c->effective);

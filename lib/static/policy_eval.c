@@ -518,10 +518,35 @@ static int cache_grow(struct cg_closure_cache *c)
 	return 0;
 }
 
-/* Load (or find) a profile; *ret_msg is set when it cannot be loaded. The
+/* How a profile the node loads is resolved: the node's kernel and arch
+ * unless the run names them (then the worst case over every kernel and
+ * arch), the policy's runtime, and @caps when not NULL (a container's
+ * capabilities, cg_caps_effective) instead of the run's. */
+static void node_resolve_opts(const struct cg_policy *p, const struct cg_eval_env *env, char *const *caps,
+			      size_t n_caps, struct cg_resolve_opts *ret)
+{
+	struct cg_resolve_opts o = { .sz = sizeof(o), .native_arch = -1, .default_caps = true };
+
+	if (env && env->resolve)
+		memcpy(&o, env->resolve, env->resolve->sz < sizeof(o) ? env->resolve->sz : sizeof(o));
+	o.sz = sizeof(o);
+	o.any_kernel = o.kernel_major == 0;
+	o.any_arch = o.native_arch < 0;
+	o.runtime = p->node_runtime;
+	if (caps) {
+		o.caps = (const char *const *)caps;
+		o.n_caps = n_caps;
+		o.default_caps = false;
+	}
+	*ret = o;
+}
+
+/* Load (or find) a profile resolved with @ro; @key names the pair (path and
+ * capabilities) in the cache. *ret_msg is set when it cannot be loaded. The
  * closure and message stay owned by the cache (or by *ret_owned). */
-static int load_profile(const struct cg_eval_env *env, const char *path, const struct cg_closure **ret,
-			const char **ret_msg, struct cg_closure **ret_owned, char **ret_owned_msg)
+static int load_profile(const struct cg_eval_env *env, const char *path, const char *key,
+			const struct cg_resolve_opts *ro, const struct cg_closure **ret, const char **ret_msg,
+			struct cg_closure **ret_owned, char **ret_owned_msg)
 {
 	struct cg_error e = { 0 };
 	struct cg_closure *c = NULL;
@@ -533,18 +558,18 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 	if (cache) {
 		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
 			return -ENOMEM;
-		slot = cache_slot(cache, path);
+		slot = cache_slot(cache, key);
 		if (slot->path) {
 			*ret = slot->closure;
 			*ret_msg = slot->msg;
 			return 0;
 		}
 	}
-	int r = cg_closure_load(path, env->resolve, &c, &e);
+	int r = cg_closure_load(path, ro, &c, &e);
 	char *msg = r < 0 ? strdup(e.msg) : NULL;
 	if (r < 0 && !msg)
 		return -ENOMEM;
-	if (slot && (slot->path = strdup(path))) {
+	if (slot && (slot->path = strdup(key))) {
 		slot->closure = c;
 		slot->msg = msg;
 		cache->n++;
@@ -555,6 +580,25 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 	*ret = c;
 	*ret_msg = msg;
 	return 0;
+}
+
+/* The cache key of a profile resolved with @ro: the path, everything the
+ * resolution depends on, and the capabilities. */
+static int caps_key(const char *path, const struct cg_resolve_opts *ro, char *const *caps, size_t n_caps, char **ret)
+{
+	struct cg_strbuf sb;
+
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "%s\x1f%d/%u.%u/%d/%d%d%d", path, ro->runtime, ro->kernel_major, ro->kernel_minor,
+		       ro->native_arch, ro->any_kernel, ro->any_arch, ro->default_caps);
+	for (size_t i = 0; i < n_caps; i++)
+		cg_strbuf_addf(&sb, "%c%s", i ? ',' : '\x1f', caps[i]);
+	if (sb.oom) {
+		cg_strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	*ret = sb.buf ? sb.buf : strdup("");
+	return *ret ? 0 : -ENOMEM;
 }
 
 /* ---- workloads ----------------------------------------------------------------- */
@@ -645,8 +689,19 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				const struct cg_closure *c = NULL;
 				const char *msg = NULL;
 				struct cg_closure *owned = NULL;
-				char *owned_msg = NULL;
-				r = load_profile(env, path, &c, &msg, &owned, &owned_msg);
+				char *owned_msg = NULL, **caps = NULL, *key = NULL;
+				size_t n_caps = 0;
+				struct cg_resolve_opts ro;
+				/* resolved as the node will: with the container's capabilities */
+				r = cg_caps_effective((const char *const *)ct->caps_add, ct->n_caps_add,
+						      (const char *const *)ct->caps_drop, ct->n_caps_drop,
+						      ct->privileged.value == CG_K8S_TRUE, &caps, &n_caps);
+				if (r == 0) {
+					node_resolve_opts(p, env, caps, n_caps, &ro);
+					r = caps_key(path, &ro, caps, n_caps, &key);
+				}
+				if (r == 0)
+					r = load_profile(env, path, key, &ro, &c, &msg, &owned, &owned_msg);
 				if (r == 0 && !c)
 					r = add_finding(v, "profile-missing", subject, w->source, ct->effective.pos,
 							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, msg);
@@ -659,6 +714,10 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				}
 				cg_closure_free(owned);
 				free(owned_msg);
+				free(key);
+				for (size_t k = 0; k < n_caps; k++)
+					free(caps[k]);
+				free(caps);
 				free(path);
 			}
 		}
@@ -720,7 +779,9 @@ static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t 
 		struct cg_verdict v;
 		char subject[1024];
 		snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
-		if (r == 0 && (r = cg_profile_resolve(ps[i], env ? env->resolve : NULL, &c, err)) == 0 &&
+		struct cg_resolve_opts ro;
+		node_resolve_opts(p, env, NULL, 0, &ro);
+		if (r == 0 && (r = cg_profile_resolve(ps[i], &ro, &c, err)) == 0 &&
 		    (r = cg_policy_eval_closure(p, c, subject, &v, err)) == 0)
 			r = cg_report_add(into, &v, err);
 		cg_closure_free(c);

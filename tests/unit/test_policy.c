@@ -257,6 +257,68 @@ static int test_localhost_contents(void)
 	return 0;
 }
 
+/* A Localhost profile is resolved with the container's capabilities and,
+ * the node being unknown, the worst case over kernels and runtimes. */
+static int test_localhost_as_the_node(void)
+{
+	char dir[] = "/tmp/capgate-nodeprof-XXXXXX", path[256];
+	struct cg_error err = { 0 };
+#define POD_FMT                                                                                                 \
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: app\n" \
+	"    securityContext:\n      seccompProfile: {type: Localhost, localhostProfile: c.json}\n%s"
+	struct {
+		const char *sc, *policy;
+		bool mount, kexec;
+	} cases[] = {
+		/* the attack: SYS_ADMIN added; kexec_load applies on kernels before 4.0 */
+		{ "      capabilities: {add: [SYS_ADMIN]}\n", "podSecurity: privileged\n", true, true },
+		{ "      capabilities: {add: [SYS_ADMIN]}\n", "podSecurity: privileged\nprofiles: {runtime: docker}\n", true,
+		  true },
+		/* a resolving runtime, no SYS_ADMIN: no mount */
+		{ "", "podSecurity: privileged\nprofiles: {runtime: cri-o}\n", false, true },
+		{ "      privileged: true\n", "podSecurity: privileged\nprofiles: {runtime: cri-o}\n", true, true },
+		/* containerd (and an unknown runtime) apply the entry whatever the caps */
+		{ "", "podSecurity: privileged\nprofiles: {runtime: containerd}\n", true, true },
+		{ "", "podSecurity: privileged\n", true, true },
+	};
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/c.json", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return 0;
+	fputs("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+	      "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+	      "{\"names\":[\"kexec_load\"],\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"minKernel\":\"4.0\"}}]}",
+	      f);
+	fclose(f);
+	struct cg_closure_cache *cache = cg_closure_cache_new();
+	struct cg_eval_env env = { .sz = sizeof(env), .profiles_dir = dir, .cache = cache };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+		struct cg_policy *p = policy_str(cases[i].policy, &err);
+		struct cg_k8s_workload **ws = NULL;
+		size_t n = 0;
+		struct cg_verdict v;
+		char pod[600];
+		snprintf(pod, sizeof(pod), POD_FMT, cases[i].sc);
+		CHECKF(p != NULL, "%s", err.msg);
+		CHECK(cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+		if (p && n == 1 && cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+			CHECKF(has_msg(&v, "syscall mount ") == cases[i].mount, "case %zu: mount", i);
+			CHECKF(has_msg(&v, "syscall kexec_load ") == cases[i].kexec, "case %zu: kexec_load", i);
+			cg_verdict_release(&v);
+		}
+		cg_k8s_workloads_free(ws, n);
+		cg_policy_free(p);
+	}
+	cg_closure_cache_free(cache);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+	return 0;
+}
+
 /* A Pod pinned by digest is judged by the image of that digest: the layout
  * (built by tests/helpers/mkoci.py, signed with an openssl key) names a
  * signed image after a digest it does not have. */
@@ -534,6 +596,7 @@ int main(void)
 	RUN(test_explicit_policy);
 	RUN(test_psa_corpus);
 	RUN(test_localhost_contents);
+	RUN(test_localhost_as_the_node);
 	RUN(test_signature_bound);
 	RUN(test_exemptions);
 	RUN(test_rule_table);
