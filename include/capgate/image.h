@@ -52,9 +52,15 @@ struct cg_image {
 };
 
 /* Open an image from an OCI image layout directory (oci-layout, index.json,
- * blobs/sha256/...). @ref selects the manifest by its
- * org.opencontainers.image.ref.name annotation (compared exactly) or its
- * io.containerd.image.name annotation (compared as normalised references); NULL = the only image manifest (cosign
+ * blobs/sha256/...). A @ref that pins a digest ("name@sha256:...", or a
+ * bare "sha256:...") selects the index.json entry of that digest and
+ * nothing else: names are annotations the layout's writer chose, so a
+ * manifest named after the reference but with another digest is -EBADMSG
+ * (the message names both digests), no entry of that digest -ENOENT. Any other @ref selects the manifest by
+ * its org.opencontainers.image.ref.name annotation (compared exactly) or its
+ * io.containerd.image.name annotation (compared as normalised references);
+ * then manifest_digest is what the name resolved to. NULL = the only image
+ * manifest (cosign
  * "sha256-*.sig/.att/.sbom" tags and referrer artifacts are ignored; several
  * images is an error that lists their names). A nested index resolves to its
  * one image, or to linux/<this machine's arch>.
@@ -84,16 +90,19 @@ CAPGATE_API const char *cg_image_label(const struct cg_image *img, const char *k
 
 enum cg_sign_status {
 	CG_SIGN_VALID,
-	CG_SIGN_MISSING,         /* no sha256-<digest>.sig manifest */
-	CG_SIGN_BAD_SIGNATURE,   /* no trusted key verifies it */
-	CG_SIGN_BAD_PAYLOAD,     /* payload digest, JSON or critical.type wrong */
-	CG_SIGN_DIGEST_MISMATCH, /* docker-manifest-digest is not the image's */
+	CG_SIGN_MISSING,           /* no sha256-<digest>.sig manifest */
+	CG_SIGN_BAD_SIGNATURE,     /* no trusted key verifies it */
+	CG_SIGN_BAD_PAYLOAD,       /* payload digest, JSON or critical.type wrong */
+	CG_SIGN_DIGEST_MISMATCH,   /* docker-manifest-digest is not the image's */
+	CG_SIGN_IDENTITY_MISMATCH, /* signed for this digest as another repository */
 };
 
 struct cg_sign_result {
 	enum cg_sign_status status;
 	char reason[256];   /* human text: which key, which check failed */
 	char identity[256]; /* critical.identity.docker-reference, if any */
+	char digest[80];    /* critical.image.docker-manifest-digest of the payload the verdict is about
+			     * (for VALID: the digest that was verified), "" if none was read */
 };
 
 /* Verify cosign simple-signing signatures of @img stored in the OCI layout
@@ -108,5 +117,16 @@ struct cg_sign_result {
  * EC P-256, unreadable layout, an image without a manifest digest). */
 CAPGATE_API int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const char *const *pem_keys,
 				      size_t n_keys, struct cg_sign_result *ret, struct cg_error *err);
+
+/* cg_sign_verify_layout(), and the signature bound to the reference @want
+ * the image is run as (NULL = no binding): critical.identity.docker-
+ * reference must name @want's registry (index.docker.io is docker.io) and
+ * repository; a digest in it must be the verified digest, a tag in it
+ * @want's tag when @want has one. Otherwise CG_SIGN_IDENTITY_MISMATCH. It
+ * does not compare @want's digest with the image's: the caller selects the
+ * image by that digest (cg_image_open_layout) and compares ret->digest. */
+CAPGATE_API int cg_sign_verify_ref(const char *dir, const struct cg_image *img, const struct cg_imageref *want,
+				   const char *const *pem_keys, size_t n_keys, struct cg_sign_result *ret,
+				   struct cg_error *err);
 
 #endif

@@ -26,6 +26,8 @@ struct cg_policy {
 	enum cg_pss_level pss;         /* seccomp rule level for manifests */
 	bool require_profile_contents; /* Localhost profiles must be found and pass */
 	bool deny_permissive_default;  /* a profile whose default action permits fails */
+	int node_runtime;              /* enum cg_cond_runtime: what the nodes' runtime does with a profile's
+					* includes/excludes (profiles.runtime); default CG_COND_ANY, the worst case */
 	bool require_signature;
 	char **key_files; /* PEM public keys (paths as written) */
 	size_t n_keys;
@@ -102,6 +104,11 @@ struct cg_verdict {
 	bool not_checked;
 	struct cg_finding *findings;
 	size_t n_findings;
+	/* What the verdict rests on that the input did not say, for the person
+	 * reading it: "image registry.example.com/app:1 resolved to sha256:..."
+	 * (a tag is judged by the digest it named in the layout). Not findings. */
+	char **notes;
+	size_t n_notes;
 };
 
 /* A verdict allows iff it has no findings. */
@@ -120,6 +127,10 @@ struct cg_eval_env {
 	const char *profiles_dir;   /* kubelet-style: DIR/<localhostProfile> */
 	const char *const *layouts; /* OCI layouts that can satisfy image references */
 	size_t n_layouts;
+	/* How profiles are resolved. A kernel of 0.0 and an arch of -1 mean the
+	 * node's, which the static gate does not know: the closure is the worst
+	 * case over kernels and arches. A Localhost profile is resolved with
+	 * its container's capabilities (cg_caps_effective), not these. */
 	const struct cg_resolve_opts *resolve;
 	struct cg_closure_cache *cache; /* optional */
 };

@@ -112,22 +112,59 @@ static inline void cg_profile_freep(struct cg_profile **p) { cg_profile_free(*p)
  * -ENOMEM. */
 CAPGATE_API int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *out);
 
+/* What the runtime that loads a profile does with its includes/excludes. */
+enum cg_cond_runtime {
+	/* Docker, CRI-O, Podman: resolved (moby's rules: an exclude that
+	 * matches or an include that does not skips the entry), with the
+	 * container's capabilities and the node's kernel and arch. capgate run
+	 * does the same. */
+	CG_COND_RESOLVE = 0,
+	/* containerd's CRI: a Localhost profile is decoded straight into the
+	 * OCI runtime spec, which has no includes/excludes (nor archMap): every
+	 * entry applies, whatever its conditions. */
+	CG_COND_IGNORE,
+	/* Unknown: the worst of both. A permitting entry counts (containerd
+	 * would apply it); a denying entry counts only when resolving surely
+	 * applies it too. */
+	CG_COND_ANY,
+};
+
 struct cg_resolve_opts {
 	size_t sz;               /* sizeof(struct cg_resolve_opts) */
 	const char *const *caps; /* capabilities the container has ("CAP_SYS_ADMIN") */
 	size_t n_caps;
 	bool default_caps;                   /* use Docker's default capability set */
-	unsigned kernel_major, kernel_minor; /* 0.0 = the running kernel */
-	int native_arch;                     /* -1 = the machine's */
+	unsigned kernel_major, kernel_minor; /* 0.0 = the running kernel (unless any_kernel) */
+	int native_arch;                     /* -1 = the machine's (unless any_arch) */
+	/* The node's kernel (arch) is not known -- the normal case at
+	 * admission: a permitting entry counts when some kernel (arch) could
+	 * apply it, a denying entry only when every one would. The closure is
+	 * then the union of what any node could allow. */
+	bool any_kernel, any_arch;
+	int runtime; /* enum cg_cond_runtime; 0 = CG_COND_RESOLVE */
 };
 
 /* Resolve includes/excludes and archMap for a capability set, kernel and
- * native arch, into a closure. Names unknown to capgate in a permitting
+ * native arch (or the worst case over them, and over runtimes: see
+ * cg_resolve_opts), into a closure. Names unknown to capgate in a permitting
  * rule are skipped with a log warning; in a denying rule (or any rule when
  * the default permits) they are an error: capgate cannot prove the call is
  * handled. */
 CAPGATE_API int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts *opts,
 				   struct cg_closure **ret, struct cg_error *err);
+
+/* The capabilities of a container as the node's runtime computes them from
+ * a Kubernetes securityContext: the runtime's default set (Docker's and
+ * containerd's 14; CRI-O's stock set is a subset), then "ALL" in @add gives
+ * every capability and "ALL" in @drop removes every one, then each other
+ * @add, then each other @drop (a capability both added and dropped is
+ * dropped, as containerd and CRI-O apply them). @privileged gives every
+ * capability. Names may be written with or without "CAP_", in any case;
+ * the result is "CAP_*" names, sorted, without repeats (a name that is no
+ * capability is kept: the runtime refuses the container, so it changes
+ * nothing). *ret is a malloc'd array: free each name and it. 0 or -ENOMEM. */
+CAPGATE_API int cg_caps_effective(const char *const *add, size_t n_add, const char *const *drop, size_t n_drop,
+				  bool privileged, char ***ret, size_t *ret_n);
 
 /* The closure @c as a profile (through its canonical JSON, capgate's
  * extensions included). @plain is not looked at yet. Returns 0, -ENOMEM or

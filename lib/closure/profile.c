@@ -2,9 +2,11 @@
 /* OCI / Docker / Podman seccomp profiles: parse (with positions), write, resolve. */
 #include <capgate/profile.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 
 #include "closure/closure_internal.h"
@@ -812,6 +814,51 @@ static const char *const docker_default_caps[] = {
 	"CAP_SYS_CHROOT",
 };
 
+/* Every capability of Linux 6.x, by number (capability.h). */
+static const char *const all_caps[] = {
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
 static bool has_cap(const struct cg_resolve_opts *o, const char *cap)
 {
 	for (size_t i = 0; i < o->n_caps; i++)
@@ -824,10 +871,90 @@ static bool has_cap(const struct cg_resolve_opts *o, const char *cap)
 	return false;
 }
 
+/* "sys_admin", "SYS_ADMIN", "CAP_SYS_ADMIN" -> "CAP_SYS_ADMIN" */
+static char *cap_canon(const char *name)
+{
+	size_t n = strlen(name), skip = strncasecmp(name, "CAP_", 4) == 0 ? 4 : 0;
+	char *s = malloc(n - skip + 5);
+	if (!s)
+		return NULL;
+	memcpy(s, "CAP_", 4);
+	for (size_t i = skip; i <= n; i++)
+		s[4 + i - skip] = (char)toupper((unsigned char)name[i]);
+	return s;
+}
+
+static int capset_set(char **set, size_t *n, const char *cap, bool on)
+{
+	size_t i;
+	for (i = 0; i < *n; i++)
+		if (strcmp(set[i], cap) == 0)
+			break;
+	if (on && i == *n) {
+		if (!(set[*n] = strdup(cap)))
+			return -ENOMEM;
+		(*n)++;
+	} else if (!on && i < *n) {
+		free(set[i]);
+		set[i] = set[--*n];
+	}
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int cg_caps_effective(const char *const *add, size_t n_add, const char *const *drop, size_t n_drop, bool privileged,
+		      char ***ret, size_t *ret_n)
+{
+	size_t cap = CG_ARRAY_SIZE(all_caps) + n_add, n = 0;
+	char **set = calloc(cap, sizeof(*set));
+	bool add_all = privileged, drop_all = false;
+	int r = set ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n_add; i++)
+		add_all |= strcasecmp(add[i], "ALL") == 0;
+	for (size_t i = 0; i < n_drop; i++)
+		drop_all |= strcasecmp(drop[i], "ALL") == 0;
+	for (size_t i = 0; r == 0 && !drop_all && i < CG_ARRAY_SIZE(docker_default_caps); i++)
+		r = capset_set(set, &n, docker_default_caps[i], true);
+	for (size_t i = 0; r == 0 && add_all && !(drop_all && !privileged) && i < CG_ARRAY_SIZE(all_caps); i++)
+		r = capset_set(set, &n, all_caps[i], true);
+	for (size_t i = 0; r == 0 && i < n_add; i++) {
+		char *c = strcasecmp(add[i], "ALL") == 0 ? NULL : cap_canon(add[i]);
+		if (strcasecmp(add[i], "ALL") != 0)
+			r = c ? capset_set(set, &n, c, true) : -ENOMEM;
+		free(c);
+	}
+	for (size_t i = 0; r == 0 && !privileged && i < n_drop; i++) {
+		char *c = strcasecmp(drop[i], "ALL") == 0 ? NULL : cap_canon(drop[i]);
+		if (strcasecmp(drop[i], "ALL") != 0)
+			r = c ? capset_set(set, &n, c, false) : -ENOMEM;
+		free(c);
+	}
+	if (r < 0) {
+		for (size_t i = 0; set && i < n; i++)
+			free(set[i]);
+		free(set);
+		return r;
+	}
+	qsort(set, n, sizeof(*set), str_cmp);
+	*ret = set;
+	*ret_n = n;
+	return 0;
+}
+
 static bool arch_listed(char **arches, size_t n, enum cg_arch_id native)
 {
 	for (size_t i = 0; i < n; i++)
 		if (cg_arch_lookup(arches[i]) == (int)native)
+			return true;
+	return false;
+}
+
+static bool any_arch_known(char **arches, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cg_arch_lookup(arches[i]) >= 0)
 			return true;
 	return false;
 }
@@ -840,26 +967,76 @@ static bool kernel_at_least(unsigned maj, unsigned min, const char *want)
 	return maj > a || (maj == a && min >= b);
 }
 
-/* moby's rules: an entry is skipped when an exclude matches or an include doesn't. */
-static bool entry_applies(const struct cg_profile_syscall *s, const struct cg_resolve_opts *o, enum cg_arch_id native,
-			  unsigned kmaj, unsigned kmin)
+static bool kernel_zero(const char *v) { return kernel_at_least(0, 0, v); }
+
+/* Whether an entry applies: surely, on some nodes, or on none. */
+enum applies { APPLIES_NO,
+	       APPLIES_MAYBE,
+	       APPLIES_YES };
+
+static enum applies weaker(enum applies a, enum applies b) { return a < b ? a : b; }
+
+/* moby's rules: an entry is skipped when an exclude matches or an include
+ * doesn't. With the kernel or arch unknown, a condition on it holds on some
+ * nodes and not on others (MAYBE), unless it holds on all or none. The
+ * capabilities are the container's, known. */
+static enum applies entry_applies(const struct cg_profile_syscall *s, const struct cg_resolve_opts *o,
+				  enum cg_arch_id native, unsigned kmaj, unsigned kmin)
 {
 	const struct cg_profile_filter *ex = &s->excludes, *in = &s->includes;
-	if (ex->n_arches && arch_listed(ex->arches, ex->n_arches, native))
-		return false;
+	enum applies a = APPLIES_YES;
+
 	for (size_t i = 0; i < ex->n_caps; i++)
 		if (has_cap(o, ex->caps[i]))
-			return false;
-	if (ex->min_kernel && kernel_at_least(kmaj, kmin, ex->min_kernel))
-		return false;
-	if (in->n_arches && !arch_listed(in->arches, in->n_arches, native))
-		return false;
+			return APPLIES_NO;
 	for (size_t i = 0; i < in->n_caps; i++)
 		if (!has_cap(o, in->caps[i]))
-			return false;
-	if (in->min_kernel && !kernel_at_least(kmaj, kmin, in->min_kernel))
-		return false;
-	return true;
+			return APPLIES_NO;
+	if (o->any_arch) {
+		if (ex->n_arches && any_arch_known(ex->arches, ex->n_arches))
+			a = weaker(a, APPLIES_MAYBE); /* excluded on those, applies on others */
+		if (in->n_arches)
+			a = weaker(a, any_arch_known(in->arches, in->n_arches) ? APPLIES_MAYBE : APPLIES_NO);
+	} else {
+		if (ex->n_arches && arch_listed(ex->arches, ex->n_arches, native))
+			return APPLIES_NO;
+		if (in->n_arches && !arch_listed(in->arches, in->n_arches, native))
+			return APPLIES_NO;
+	}
+	if (o->any_kernel) {
+		/* it applies on kernels in [includes.minKernel, excludes.minKernel) */
+		if (ex->min_kernel && in->min_kernel) {
+			unsigned a1 = 0, b1 = 0;
+			if (sscanf(in->min_kernel, "%u.%u", &a1, &b1) == 2 && kernel_at_least(a1, b1, ex->min_kernel))
+				return APPLIES_NO;
+		}
+		if (ex->min_kernel)
+			a = weaker(a, kernel_zero(ex->min_kernel) ? APPLIES_NO : APPLIES_MAYBE);
+		if (in->min_kernel && !kernel_zero(in->min_kernel))
+			a = weaker(a, APPLIES_MAYBE);
+	} else {
+		if (ex->min_kernel && kernel_at_least(kmaj, kmin, ex->min_kernel))
+			return APPLIES_NO;
+		if (in->min_kernel && !kernel_at_least(kmaj, kmin, in->min_kernel))
+			return APPLIES_NO;
+	}
+	return a;
+}
+
+/* Does the entry go into the closure? Under the runtime's treatment of
+ * conditions, a permitting entry when it may apply, a denying one when it
+ * surely does: the closure is what the worst node could allow. */
+static bool entry_counts(const struct cg_profile_syscall *s, const struct cg_resolve_opts *o, enum cg_arch_id native,
+			 unsigned kmaj, unsigned kmin)
+{
+	enum applies a;
+
+	if (o->runtime == CG_COND_IGNORE)
+		return true;
+	a = entry_applies(s, o, native, kmaj, kmin);
+	if (o->runtime == CG_COND_ANY && a != APPLIES_YES)
+		a = APPLIES_MAYBE; /* containerd applies it */
+	return cg_action_permits(s->action) ? a != APPLIES_NO : a == APPLIES_YES;
 }
 
 int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts *opts, struct cg_closure **ret,
@@ -874,9 +1051,11 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	if ((r = CG_OPTS_COPY(&o, opts)) < 0)
 		return cg_opts_error(err, r, "cg_resolve_opts");
 	native = o.native_arch >= 0 ? (enum cg_arch_id)o.native_arch : cg_arch_native();
+	if (o.runtime < CG_COND_RESOLVE || o.runtime > CG_COND_ANY)
+		return cg_error_set(err, -EINVAL, "unknown runtime treatment of includes/excludes (%d)", o.runtime);
 	kmaj = o.kernel_major;
 	kmin = o.kernel_minor;
-	if (kmaj == 0) {
+	if (kmaj == 0 && !o.any_kernel) {
 		struct utsname u;
 		if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &kmaj, &kmin) != 2)
 			return cg_error_set(err, -EINVAL, "cannot read the running kernel's version");
@@ -889,7 +1068,7 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	for (size_t i = 0; i < p->n_architectures; i++)
 		c->arch_mask |= CG_ARCH_BIT(cg_arch_lookup(p->architectures[i]));
 	for (size_t i = 0; i < p->n_arch_map; i++) {
-		if (cg_arch_lookup(p->arch_map[i].arch) != (int)native)
+		if (!o.any_arch && cg_arch_lookup(p->arch_map[i].arch) != (int)native)
 			continue;
 		for (size_t j = 0; j < p->arch_map[i].n_subs; j++)
 			c->arch_mask |= CG_ARCH_BIT(cg_arch_lookup(p->arch_map[i].subs[j]));
@@ -909,7 +1088,7 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	for (size_t i = 0; i < p->n_syscalls; i++) {
 		const struct cg_profile_syscall *s = &p->syscalls[i];
 		struct cg_rule rule = { 0 };
-		if (!entry_applies(s, &o, native, kmaj, kmin))
+		if (!entry_counts(s, &o, native, kmaj, kmin))
 			continue;
 		rule.action = s->action;
 		rule.n_args = (uint8_t)s->n_args;

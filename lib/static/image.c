@@ -196,14 +196,67 @@ static bool ref_matches(const char *tag, const char *ref)
 	return eq;
 }
 
+/* The digest @ref pins: "name@sha256:<hex>" or a bare "sha256:<hex>"; NULL
+ * for a name or a tag. The digest comes back in @buf. */
+static const char *ref_digest(const char *ref, char buf[72])
+{
+	struct cg_imageref r = { 0 };
+	const char *got = NULL;
+
+	if (!ref)
+		return NULL;
+	if (strncmp(ref, "sha256:", 7) == 0 && cg_oci_digest_valid(ref)) {
+		snprintf(buf, 72, "%s", ref);
+		return buf;
+	}
+	if (strchr(ref, '@') && cg_imageref_parse(ref, &r, NULL) == 0 && r.digest && strlen(r.digest) < 72) {
+		snprintf(buf, 72, "%s", r.digest);
+		got = buf;
+	}
+	cg_imageref_release(&r);
+	return got;
+}
+
+/* A reference that pins a digest selects the descriptor of that digest: a
+ * digest is what the content hashes to (cg_oci_manifest_load checks it),
+ * while a name is an annotation anyone writing the layout chooses. A layout
+ * that names a manifest after a digest it does not have is caught here. */
+static int select_by_digest(const struct cg_oci_manifest *index, const char *ref, const char *digest,
+			    const struct cg_oci_desc **ret, struct cg_error *err)
+{
+	const struct cg_oci_desc *named = NULL;
+
+	for (size_t i = 0; i < index->n_items; i++) {
+		const struct cg_oci_desc *d = &index->items[i];
+		if (!cg_oci_is_manifest_type(d->media_type) && !cg_oci_is_index_type(d->media_type))
+			continue;
+		if (strcmp(d->digest, digest) == 0) {
+			*ret = d;
+			return 0;
+		}
+		if (!named && ((d->ref_name && strcmp(d->ref_name, ref) == 0) ||
+			       (d->image_name && ref_matches(d->image_name, ref))))
+			named = d;
+	}
+	if (named)
+		return cg_error_set(err, -EBADMSG,
+				    "%s: the reference pins %s, but the manifest named '%s' is %s: a name does not "
+				    "make it that image",
+				    index->source, digest, ref, named->digest);
+	return cg_error_set(err, -ENOENT, "%s: no manifest has digest %s", index->source, digest);
+}
+
 static int select_top(const char *dir, const struct cg_oci_manifest *index, const char *ref, const struct cg_oci_desc **ret,
 		      struct cg_error *err)
 {
 	const struct cg_oci_desc *sel = NULL;
-	char names[600] = "";
+	char names[600] = "", dbuf[72];
+	const char *digest = ref_digest(ref, dbuf);
 	size_t n = 0;
 	int r;
 
+	if (digest)
+		return select_by_digest(index, ref, digest, ret, err);
 	for (size_t i = 0; i < index->n_items; i++) {
 		const struct cg_oci_desc *d = &index->items[i];
 		size_t l = strlen(names);

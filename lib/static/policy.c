@@ -169,6 +169,7 @@ static struct cg_policy *policy_new(const char *source)
 	p->pss = CG_PSS_RESTRICTED;
 	p->require_profile_contents = true;
 	p->deny_permissive_default = true;
+	p->node_runtime = CG_COND_ANY;
 	if (!p->source || !p->baseline || !p->bound_phase || policy_strv_push(&p->deny_classes, &p->n_deny_classes, "all") < 0) {
 		cg_policy_free(p);
 		return NULL;
@@ -219,6 +220,24 @@ static int get_strv(struct pp *x, struct fy_node *n, const char *path, char ***v
 	*v = NULL;
 	*nv = 0;
 	return cg_doc_strv(n, x->json, x->src, path, v, nv, x->err);
+}
+
+/* profiles.runtime: what the nodes' runtime does with includes/excludes. */
+static int get_runtime(struct pp *x, struct fy_node *n, int *ret)
+{
+	char b[32];
+	const char *s = cg_doc_is_string(n, x->json) ? cg_doc_scalar(n, b, sizeof(b)) : NULL;
+
+	if (s && (strcmp(s, "docker") == 0 || strcmp(s, "cri-o") == 0 || strcmp(s, "podman") == 0))
+		*ret = CG_COND_RESOLVE;
+	else if (s && strcmp(s, "containerd") == 0)
+		*ret = CG_COND_IGNORE;
+	else if (s && strcmp(s, "unknown") == 0)
+		*ret = CG_COND_ANY;
+	else
+		return cg_doc_error(x->err, x->src, n, "profiles.runtime",
+				    "expected docker, cri-o, podman, containerd or unknown");
+	return 0;
 }
 
 static int get_str(struct pp *x, struct fy_node *n, const char *path, char **ret)
@@ -406,8 +425,11 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 				else if (k2 && strcmp(k2, "denyPermissiveDefault") == 0)
 					r = get_bool(x, fy_node_pair_value(pp2), "profiles.denyPermissiveDefault",
 						     &p->deny_permissive_default);
+				else if (k2 && strcmp(k2, "runtime") == 0)
+					r = get_runtime(x, fy_node_pair_value(pp2), &p->node_runtime);
 				else
-					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?", "requireContents, denyPermissiveDefault");
+					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?",
+							"requireContents, denyPermissiveDefault, runtime");
 			}
 		} else if (strcmp(k, "images") == 0) {
 			r = parse_images(x, p, v);

@@ -91,6 +91,7 @@ void cg_verdict_release(struct cg_verdict *v)
 		free(v->findings[i].path);
 	}
 	free(v->findings);
+	cg_strv_free(v->notes, v->n_notes);
 	free(v->subject);
 	free(v->kind);
 	free(v->file);
@@ -120,6 +121,24 @@ static int add_finding(struct cg_verdict *v, const char *rule, const char *subje
 	n->pos = pos;
 	v->n_findings++;
 	return n->msg && n->rule ? 0 : -ENOMEM;
+}
+
+static int add_note(struct cg_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_note(struct cg_verdict *v, const char *fmt, ...)
+{
+	char **n = realloc(v->notes, (v->n_notes + 1) * sizeof(*n));
+	va_list ap;
+	int r;
+	if (!n)
+		return -ENOMEM;
+	v->notes = n;
+	va_start(ap, fmt);
+	r = vasprintf(&n[v->n_notes], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	v->n_notes++;
+	return 0;
 }
 
 static int verdict_init(struct cg_verdict *v, const char *kind, const char *subject, const char *file)
@@ -254,20 +273,42 @@ int cg_policy_eval_imageref(const struct cg_policy *p, const char *ref, const ch
 	return 0;
 }
 
+/* The signature of @img (found in @layout_dir for the reference @ref), bound
+ * to the reference: the digest a pinned reference names is the digest that
+ * was verified -- both the manifest's (what the layout holds under it) and
+ * the signed payload's critical.image.docker-manifest-digest -- and the
+ * payload's identity names the reference's repository. A tag-only
+ * reference is judged by the digest the tag named in the layout, and the
+ * verdict says which. @parsed NULL: a layout checked on its own, no
+ * reference to bind to. */
 static int sign_into(const struct cg_policy *p, const char *layout_dir, const struct cg_image *img, const char *ref,
-		     const char *subject, const char *file, struct cg_pos pos, const char *path, struct cg_verdict *v)
+		     const struct cg_imageref *parsed, const char *subject, const char *file, struct cg_pos pos,
+		     const char *path, struct cg_verdict *v)
 {
 	struct cg_sign_result sr = { 0 };
 	struct cg_error e = { 0 };
+	const char *pinned = parsed ? parsed->digest : NULL;
+
 	if (!layout_dir)
 		return add_finding(v, "unsigned-image", subject, file, pos, path,
 				   "image %s has no valid signature: no OCI layout holds it, so it cannot be verified", ref);
-	if (cg_sign_verify_layout(layout_dir, img, (const char *const *)p->key_pems, p->n_keys, &sr, &e) < 0)
+	if (pinned && strcmp(img->manifest_digest, pinned) != 0)
 		return add_finding(v, "unsigned-image", subject, file, pos, path,
-				   "image %s has no valid signature: %s", ref, e.msg);
+				   "image %s has no valid signature: it pins %s, but the image found in %s is %s", ref, pinned,
+				   layout_dir, img->manifest_digest[0] ? img->manifest_digest : "without a manifest digest");
+	if (cg_sign_verify_ref(layout_dir, img, parsed, (const char *const *)p->key_pems, p->n_keys, &sr, &e) < 0)
+		return add_finding(v, "unsigned-image", subject, file, pos, path, "image %s has no valid signature: %s", ref,
+				   e.msg);
 	if (sr.status != CG_SIGN_VALID)
 		return add_finding(v, "unsigned-image", subject, file, pos, path, "image %s has no valid signature: %s", ref,
 				   sr.reason);
+	if (strcmp(sr.digest, img->manifest_digest) != 0 || (pinned && strcmp(sr.digest, pinned) != 0))
+		return add_finding(v, "unsigned-image", subject, file, pos, path,
+				   "image %s has no valid signature: the signature is for %s, the reference pins %s", ref,
+				   sr.digest, pinned ? pinned : img->manifest_digest);
+	if (parsed && !pinned)
+		return add_note(v, "image %s resolved to %s in %s (signed; the tag may name another image when the node pulls)",
+				ref, sr.digest, layout_dir);
 	return 0;
 }
 
@@ -332,8 +373,14 @@ int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, 
 	const char *label;
 	int r = verdict_init(v, "image", subject, img->source);
 
-	if (r == 0 && ref)
-		r = eval_ref_into(p, ref, subject, img->source, none, NULL, v, NULL);
+	struct cg_imageref parsed = { 0 };
+	bool have_ref = false;
+
+	if (r == 0 && ref) {
+		size_t before = v->n_findings;
+		r = eval_ref_into(p, ref, subject, img->source, none, NULL, v, &parsed);
+		have_ref = r == 0 && v->n_findings == before;
+	}
 	/* the syscalls the image declares it needs */
 	label = cg_image_label(img, CG_LABEL_SYSCALLS);
 	if (!label)
@@ -376,7 +423,8 @@ int cg_policy_eval_image(const struct cg_policy *p, const struct cg_image *img, 
 				"checked",
 				CG_LABEL_SYSCALLS, CG_LABEL_SYSCALLS_MISSION);
 	if (r == 0 && p->require_signature)
-		r = sign_into(p, layout_dir, img, subject, subject, img->source, none, NULL, v);
+		r = sign_into(p, layout_dir, img, subject, have_ref ? &parsed : NULL, subject, img->source, none, NULL, v);
+	cg_imageref_release(&parsed);
 	if (r < 0) {
 		cg_verdict_release(v);
 		return cg_error_set(err, r, "out of memory");
@@ -486,10 +534,35 @@ static int cache_grow(struct cg_closure_cache *c)
 	return 0;
 }
 
-/* Load (or find) a profile; *ret_msg is set when it cannot be loaded. The
+/* How a profile the node loads is resolved: the node's kernel and arch
+ * unless the run names them (then the worst case over every kernel and
+ * arch), the policy's runtime, and @caps when not NULL (a container's
+ * capabilities, cg_caps_effective) instead of the run's. */
+static void node_resolve_opts(const struct cg_policy *p, const struct cg_eval_env *env, char *const *caps,
+			      size_t n_caps, struct cg_resolve_opts *ret)
+{
+	struct cg_resolve_opts o = { .sz = sizeof(o), .native_arch = -1, .default_caps = true };
+
+	if (env && env->resolve)
+		memcpy(&o, env->resolve, env->resolve->sz < sizeof(o) ? env->resolve->sz : sizeof(o));
+	o.sz = sizeof(o);
+	o.any_kernel = o.kernel_major == 0;
+	o.any_arch = o.native_arch < 0;
+	o.runtime = p->node_runtime;
+	if (caps) {
+		o.caps = (const char *const *)caps;
+		o.n_caps = n_caps;
+		o.default_caps = false;
+	}
+	*ret = o;
+}
+
+/* Load (or find) a profile resolved with @ro; @key names the pair (path and
+ * capabilities) in the cache. *ret_msg is set when it cannot be loaded. The
  * closure and message stay owned by the cache (or by *ret_owned). */
-static int load_profile(const struct cg_eval_env *env, const char *path, const struct cg_closure **ret,
-			const char **ret_msg, struct cg_closure **ret_owned, char **ret_owned_msg)
+static int load_profile(const struct cg_eval_env *env, const char *path, const char *key,
+			const struct cg_resolve_opts *ro, const struct cg_closure **ret, const char **ret_msg,
+			struct cg_closure **ret_owned, char **ret_owned_msg)
 {
 	struct cg_error e = { 0 };
 	struct cg_closure *c = NULL;
@@ -501,18 +574,18 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 	if (cache) {
 		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
 			return -ENOMEM;
-		slot = cache_slot(cache, path);
+		slot = cache_slot(cache, key);
 		if (slot->path) {
 			*ret = slot->closure;
 			*ret_msg = slot->msg;
 			return 0;
 		}
 	}
-	int r = cg_closure_load(path, env->resolve, &c, &e);
+	int r = cg_closure_load(path, ro, &c, &e);
 	char *msg = r < 0 ? strdup(e.msg) : NULL;
 	if (r < 0 && !msg)
 		return -ENOMEM;
-	if (slot && (slot->path = strdup(path))) {
+	if (slot && (slot->path = strdup(key))) {
 		slot->closure = c;
 		slot->msg = msg;
 		cache->n++;
@@ -525,16 +598,51 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 	return 0;
 }
 
+/* The cache key of a profile resolved with @ro: the path, everything the
+ * resolution depends on, and the capabilities. */
+static int caps_key(const char *path, const struct cg_resolve_opts *ro, char *const *caps, size_t n_caps, char **ret)
+{
+	struct cg_strbuf sb;
+
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "%s\x1f%d/%u.%u/%d/%d%d%d", path, ro->runtime, ro->kernel_major, ro->kernel_minor,
+		       ro->native_arch, ro->any_kernel, ro->any_arch, ro->default_caps);
+	for (size_t i = 0; i < n_caps; i++)
+		cg_strbuf_addf(&sb, "%c%s", i ? ',' : '\x1f', caps[i]);
+	if (sb.oom) {
+		cg_strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	*ret = sb.buf ? sb.buf : strdup("");
+	return *ret ? 0 : -ENOMEM;
+}
+
 /* ---- workloads ----------------------------------------------------------------- */
 
-static int find_layout_for(const struct cg_eval_env *env, const char *ref, struct cg_image **ret, const char **dir)
+/* The image @ref names, from the first layout that holds it: by the digest
+ * it pins, else by name (cg_image_open_layout). When none does, @why says
+ * what a layout said about it -- a manifest named after the reference with
+ * another digest, say -- or is left empty. */
+static int find_layout_for(const struct cg_eval_env *env, const char *ref, struct cg_image **ret, const char **dir,
+			   char *why, size_t n_why)
 {
+	int rank = 0; /* what @why holds: 1 not there, 2 the layout is broken, 3 a name that lies */
+
+	why[0] = '\0';
 	for (size_t i = 0; env && i < env->n_layouts; i++) {
 		struct cg_image *img = NULL;
-		if (cg_image_open_layout(env->layouts[i], ref, &img, NULL) == 0) {
+		struct cg_error e = { 0 };
+		int r = cg_image_open_layout(env->layouts[i], ref, &img, &e);
+		int k = r == -EBADMSG ? 3 : r == -ENOENT ? 1
+							 : 2;
+		if (r == 0) {
 			*ret = img;
 			*dir = env->layouts[i];
 			return 0;
+		}
+		if (k > rank) {
+			snprintf(why, n_why, "%s", e.msg);
+			rank = k;
 		}
 	}
 	return -ENOENT;
@@ -619,8 +727,19 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				const struct cg_closure *c = NULL;
 				const char *msg = NULL;
 				struct cg_closure *owned = NULL;
-				char *owned_msg = NULL;
-				r = load_profile(env, path, &c, &msg, &owned, &owned_msg);
+				char *owned_msg = NULL, **caps = NULL, *key = NULL;
+				size_t n_caps = 0;
+				struct cg_resolve_opts ro;
+				/* resolved as the node will: with the container's capabilities */
+				r = cg_caps_effective((const char *const *)ct->caps_add, ct->n_caps_add,
+						      (const char *const *)ct->caps_drop, ct->n_caps_drop,
+						      ct->privileged.value == CG_K8S_TRUE, &caps, &n_caps);
+				if (r == 0) {
+					node_resolve_opts(p, env, caps, n_caps, &ro);
+					r = caps_key(path, &ro, caps, n_caps, &key);
+				}
+				if (r == 0)
+					r = load_profile(env, path, key, &ro, &c, &msg, &owned, &owned_msg);
 				if (r == 0 && !c)
 					r = add_finding(v, "profile-missing", subject, w->source, enf->pos, enf->path,
 							"%sLocalhost profile %s: %s", prefix, lp, msg);
@@ -633,6 +752,10 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 				}
 				cg_closure_free(owned);
 				free(owned_msg);
+				free(key);
+				for (size_t k = 0; k < n_caps; k++)
+					free(caps[k]);
+				free(caps);
 				free(path);
 			}
 		}
@@ -647,12 +770,13 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 		if (r == 0 && p->require_signature && v->n_findings == before) {
 			struct cg_image *img = NULL;
 			const char *dir = NULL;
-			if (find_layout_for(env, ct->image, &img, &dir) < 0)
+			char why[512];
+			if (find_layout_for(env, ct->image, &img, &dir, why, sizeof(why)) < 0)
 				r = add_finding(v, "unsigned-image", subject, w->source, ct->pos, ipath,
-						"image %s has no valid signature: no OCI layout given (--layout) holds it",
-						ct->image);
+						"image %s has no valid signature: no OCI layout given (--layout) holds it%s%s",
+						ct->image, why[0] ? "; " : "", why);
 			else
-				r = sign_into(p, dir, img, ct->image, subject, w->source, ct->pos, ipath, v);
+				r = sign_into(p, dir, img, ct->image, &ref, subject, w->source, ct->pos, ipath, v);
 			cg_image_free(img);
 		}
 		cg_imageref_release(&ref);
@@ -693,7 +817,9 @@ static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t 
 		struct cg_verdict v;
 		char subject[1024];
 		snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
-		if (r == 0 && (r = cg_profile_resolve(ps[i], env ? env->resolve : NULL, &c, err)) == 0 &&
+		struct cg_resolve_opts ro;
+		node_resolve_opts(p, env, NULL, 0, &ro);
+		if (r == 0 && (r = cg_profile_resolve(ps[i], &ro, &c, err)) == 0 &&
 		    (r = cg_policy_eval_closure(p, c, subject, &v, err)) == 0)
 			r = cg_report_add(into, &v, err);
 		cg_closure_free(c);

@@ -99,6 +99,8 @@ static void write_text(const struct cg_report *r, struct cg_strbuf *sb, bool qui
 			pass++;
 			if (!quiet)
 				cg_strbuf_addf(sb, "pass    %s\n", v->subject);
+			for (size_t k = 0; !quiet && k < v->n_notes; k++)
+				cg_strbuf_addf(sb, "  note: %s\n", v->notes[k]);
 			continue;
 		}
 		fail++;
@@ -112,6 +114,8 @@ static void write_text(const struct cg_report *r, struct cg_strbuf *sb, bool qui
 			else
 				cg_strbuf_addf(sb, "  %s [%s]\n", f->msg, f->rule);
 		}
+		for (size_t k = 0; k < v->n_notes; k++)
+			cg_strbuf_addf(sb, "  note: %s\n", v->notes[k]);
 	}
 	cg_strbuf_addf(sb, "%zu checked against %s: %zu passed, %zu failed, %zu exempt\n", r->n, r->policy, pass, fail,
 		       exempt);
@@ -156,6 +160,13 @@ static int write_json(const struct cg_report *r, struct cg_strbuf *sb)
 			cg_json_obj_close(&j);
 		}
 		cg_json_arr_close(&j);
+		if (v->n_notes) {
+			cg_json_key(&j, "notes");
+			cg_json_arr_open(&j);
+			for (size_t k = 0; k < v->n_notes; k++)
+				cg_json_str(&j, v->notes[k]);
+			cg_json_arr_close(&j);
+		}
 		cg_json_obj_close(&j);
 	}
 	cg_json_arr_close(&j);

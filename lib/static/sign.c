@@ -18,8 +18,18 @@
  *   2. a trusted key verifies the signature over it         else BAD_SIGNATURE
  *   3. the payload is JSON with critical.type as above      else BAD_PAYLOAD
  *   4. docker-manifest-digest is the image's own digest     else DIGEST_MISMATCH
- * One layer passing all four makes the image VALID. Otherwise the verdict is
+ *   5. with a reference to bind to (cg_sign_verify_ref), identity.docker-
+ *      reference names its repository                      else IDENTITY_MISMATCH
+ * One layer passing them all makes the image VALID. Otherwise the verdict is
  * that of the layer that got furthest (the most specific failure).
+ *
+ * Why step 5: a key signs (digest, repository) pairs. Without it, an image
+ * signed as registry.example.com/tools/debug would vouch for a Pod that runs
+ * it as registry.example.com/team/app. The identity is compared as
+ * containers/image's matchRepoDigestOrExact does: the same registry (Docker
+ * Hub's aliases folded) and repository; a digest in the identity must be the
+ * verified one; a tag in the identity must be the reference's tag when the
+ * reference has one. cosign writes the repository alone.
  *
  * Keys: each entry of pem_keys is PEM text (it starts with "-----BEGIN") or
  * the path of a PEM file. Only EC P-256 public keys are accepted; anything
@@ -39,6 +49,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "static/oci.h"
 #include "static/sign.h"
@@ -150,6 +161,7 @@ enum stage {
 	STAGE_SIGNATURE, /* no trusted key verifies it */
 	STAGE_PAYLOAD,   /* signed, but not a cosign payload */
 	STAGE_DIGEST,    /* signed, but for another image */
+	STAGE_IDENTITY,  /* signed for this digest, but as another repository */
 	STAGE_VALID,
 };
 
@@ -158,6 +170,7 @@ struct verdict {
 	enum cg_sign_status status;
 	char reason[256];
 	char identity[256];
+	char digest[80];
 };
 
 static void verdict_offer(struct verdict *best, enum stage st, enum cg_sign_status status, const char *identity,
@@ -204,10 +217,51 @@ int cg_sign_payload_parse(const char *buf, size_t len, const char *source, struc
 	return 0;
 }
 
-/* Steps 3 and 4 on a payload a trusted key signed. */
-static void payload_check(const char *buf, size_t len, const char *source, const char *image_digest,
-			  const char *key_name, struct verdict *best)
+static const char *hub_fold(const char *registry)
 {
+	return strcasecmp(registry, "index.docker.io") == 0 || strcasecmp(registry, "registry-1.docker.io") == 0
+		       ? "docker.io"
+		       : registry;
+}
+
+/* Step 5: does the signed identity name the reference's repository? On a
+ * mismatch, why goes to @why. */
+static bool identity_matches(const char *identity, const struct cg_imageref *want, const char *digest, char *why,
+			     size_t n_why)
+{
+	struct cg_imageref id = { 0 };
+	struct cg_error e = { 0 };
+	bool ok = false;
+
+	if (!identity[0]) {
+		snprintf(why, n_why, "the payload names no repository (critical.identity.docker-reference)");
+		return false;
+	}
+	if (cg_imageref_parse(identity, &id, &e) < 0) {
+		snprintf(why, n_why, "critical.identity.docker-reference '%.100s' is not a reference: %.80s", identity,
+			 e.msg);
+		return false;
+	}
+	if (strcasecmp(hub_fold(id.registry), hub_fold(want->registry)) != 0 ||
+	    strcmp(id.repository, want->repository) != 0)
+		snprintf(why, n_why, "it was signed as %.100s, not as repository %.60s/%.60s", identity, want->registry,
+			 want->repository);
+	else if (id.digest && strcmp(id.digest, digest) != 0)
+		snprintf(why, n_why, "its identity %.120s names another digest", identity);
+	else if (id.tag && want->tag && strcmp(id.tag, want->tag) != 0)
+		snprintf(why, n_why, "its identity %.120s names tag %.40s, not %.40s", identity, id.tag, want->tag);
+	else
+		ok = true;
+	cg_imageref_release(&id);
+	return ok;
+}
+
+/* Steps 3 to 5 on a payload a trusted key signed. */
+static void payload_check(const char *buf, size_t len, const char *source, const char *image_digest,
+			  const struct cg_imageref *want, const char *key_name, struct verdict *best)
+{
+	char why[300];
+	enum stage before = best->stage;
 	struct cg_error perr = { 0 };
 	struct cg_sign_payload p;
 	const char *id;
@@ -227,14 +281,21 @@ static void payload_check(const char *buf, size_t len, const char *source, const
 			      "%s: payload has no critical.image.docker-manifest-digest", source);
 	else if (strcmp(p.digest, image_digest) != 0)
 		verdict_offer(best, STAGE_DIGEST, CG_SIGN_DIGEST_MISMATCH, id,
-			      "%s: signed by %s for image %.71s, not this one", source, key_name, p.digest);
+			      "%s: signed by %s for image %.71s, not this one (%.71s)", source, key_name, p.digest,
+			      image_digest);
+	else if (want && !identity_matches(p.identity, want, p.digest, why, sizeof(why)))
+		verdict_offer(best, STAGE_IDENTITY, CG_SIGN_IDENTITY_MISMATCH, id, "%s: signed by %s, but %s", source,
+			      key_name, why);
 	else
 		verdict_offer(best, STAGE_VALID, CG_SIGN_VALID, id, "%s: signed by %s", source, key_name);
+	if (best->stage != before) /* this layer's verdict was taken: so is the digest it signs */
+		snprintf(best->digest, sizeof(best->digest), "%s", p.digest);
 }
 
 /* One signature layer, steps 1 to 4. @where names it: "signature sha256:1234abcd layers[0]". */
 static void layer_check(const char *dir, const struct cg_oci_desc *l, const char *where, EVP_PKEY **keys,
-			const char *const *key_names, size_t n_keys, const char *image_digest, struct verdict *best)
+			const char *const *key_names, size_t n_keys, const char *image_digest,
+			const struct cg_imageref *want, struct verdict *best)
 {
 	struct cg_error lerr = { 0 };
 	_cleanup_free_ char *payload = NULL;
@@ -273,11 +334,17 @@ static void layer_check(const char *dir, const struct cg_oci_desc *l, const char
 			      "%s: no trusted key (of %zu) verifies the signature", where, n_keys);
 		return;
 	}
-	payload_check(payload, len, where, image_digest, key_names[k], best);
+	payload_check(payload, len, where, image_digest, want, key_names[k], best);
 }
 
 int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const char *const *pem_keys, size_t n_keys,
 			  struct cg_sign_result *ret, struct cg_error *err)
+{
+	return cg_sign_verify_ref(dir, img, NULL, pem_keys, n_keys, ret, err);
+}
+
+int cg_sign_verify_ref(const char *dir, const struct cg_image *img, const struct cg_imageref *want,
+		       const char *const *pem_keys, size_t n_keys, struct cg_sign_result *ret, struct cg_error *err)
 {
 	struct cg_oci_manifest index = { 0 };
 	struct verdict best = { .stage = STAGE_NONE, .status = CG_SIGN_MISSING };
@@ -295,6 +362,8 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 				    img->source ? img->source : "image");
 	if (n_keys == 0)
 		return cg_error_set(err, -EINVAL, "no trusted public key given");
+	if (want && (!want->registry || !want->repository))
+		return cg_error_set(err, -EINVAL, "the reference to bind the signature to has no repository");
 	keys = calloc(n_keys, sizeof(*keys));
 	names = calloc(n_keys, sizeof(*names));
 	if (!keys || !names) {
@@ -342,7 +411,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 			char where[96];
 			snprintf(where, sizeof(where), "signature %.19s %s", d->digest, sig.items[l].path);
 			layer_check(dir, &sig.items[l], where, keys, (const char *const *)names, n_keys,
-				    img->manifest_digest, &best);
+				    img->manifest_digest, want, &best);
 		}
 		cg_oci_manifest_release(&sig);
 		if (best.stage == STAGE_VALID)
@@ -358,6 +427,7 @@ int cg_sign_verify_layout(const char *dir, const struct cg_image *img, const cha
 	ret->status = best.status;
 	snprintf(ret->reason, sizeof(ret->reason), "%s", best.reason);
 	snprintf(ret->identity, sizeof(ret->identity), "%s", best.identity);
+	snprintf(ret->digest, sizeof(ret->digest), "%s", best.digest);
 out:
 	cg_oci_manifest_release(&index);
 	if (keys)

@@ -377,3 +377,88 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: e, labels: {capgate.io/exemp
 expect example-policy-no-label-exemption 1 "$C" check --policy "$ex" "$k/selfexempt.yaml"
 sed 's/name: e,/name: e, namespace: kube-system,/' "$k/selfexempt.yaml" >"$k/nsexempt.yaml"
 expect example-policy-namespace-exemption 0 "$C" check --policy "$ex" "$k/nsexempt.yaml"
+
+# ---- signatures bound to the reference: the digest the Pod pins is the digest that was verified
+# (the signed layout above, its keys and policy: $t/cosign.key, $t/signpolicy.yaml)
+B64=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+printf 'images:\n  requireSignature: true\n  requireDigest: true\n  keys: [cosign.pub]\n  trustedRegistries: [registry.example.com]\n' >"$t/pinpolicy.yaml"
+podimg() { # file image
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "%s", securityContext: {allowPrivilegeEscalation: false}}]\n' "$2" >"$1"
+}
+# the attack: a signed image named after a digest it does not have
+$MKOCI "$t/img-misnamed" --ref "registry.example.com/team/app@sha256:$B64" --label "$L" --sign "$t/cosign.key" >"$t/misnamed-digest"
+podimg "$t/pinned-b.yaml" "registry.example.com/team/app@sha256:$B64"
+expect sig-pinned-digest-not-the-signed-one 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-misnamed" "$t/pinned-b.yaml"
+grep -q "sha256:$B64" "$t/out" && grep -q "$(cat "$t/misnamed-digest")" "$t/out" && ok sig-pinned-mismatch-names-both \
+	|| fail sig-pinned-mismatch-names-both
+# the same image pinned by its real digest passes
+$MKOCI "$t/img-team" --ref "registry.example.com/team/app:1" --label "$L" --sign "$t/cosign.key" >"$t/team-digest"
+podimg "$t/pinned-ok.yaml" "registry.example.com/team/app@$(cat "$t/team-digest")"
+expect sig-pinned-real-digest 0 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-team" "$t/pinned-ok.yaml"
+# tag and digest: the digest decides, whatever the tag names
+podimg "$t/pinned-tagdig.yaml" "registry.example.com/team/app:1@sha256:$B64"
+expect sig-tag-and-other-digest 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-team" "$t/pinned-tagdig.yaml"
+grep -q "no manifest has digest sha256:$B64" "$t/out" && ok sig-tag-and-other-digest-reason || fail sig-tag-and-other-digest-reason
+# a signature made for another repository does not vouch for this one
+$MKOCI "$t/img-otherrepo" --ref "registry.example.com/team/app:1" --identity "registry.example.com/other/tool" \
+	--label "$L" --sign "$t/cosign.key" >"$t/otherrepo-digest"
+podimg "$t/pinned-otherrepo.yaml" "registry.example.com/team/app@$(cat "$t/otherrepo-digest")"
+expect sig-identity-other-repository 1 "$C" check --policy "$t/pinpolicy.yaml" --layout "$t/img-otherrepo" "$t/pinned-otherrepo.yaml"
+grep -q "registry.example.com/other/tool" "$t/out" && ok sig-identity-reason || fail sig-identity-reason
+# a tag-only reference (requireDigest off) is resolved to the signed digest, and the report says which
+podimg "$t/tagonly.yaml" "registry.example.com/team/app:1"
+expect sig-tag-resolved 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-team" -f json "$t/tagonly.yaml"
+grep -q "$(cat "$t/team-digest")" "$t/out" && ok sig-tag-resolved-reports-digest || fail sig-tag-resolved-reports-digest
+
+# ---- Localhost profiles judged as the node will enforce them: the container's capabilities, and the
+# worst case over kernels, arches and runtimes the static gate cannot know
+mkdir -p "$t/nodeprof/profiles"
+cat >"$t/nodeprof/profiles/cond.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+ {"names": ["read", "write", "close", "execve", "brk", "mmap", "munmap", "exit_group", "arch_prctl", "rt_sigreturn"],
+  "action": "SCMP_ACT_ALLOW"},
+ {"names": ["mount", "bpf", "ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+ {"names": ["kexec_load"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "4.0"}}]}
+JSON
+condpod() { # file capabilities-json [privileged]
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: app\n    securityContext:\n      seccompProfile: {type: Localhost, localhostProfile: profiles/cond.json}\n      capabilities: %s\n%s' \
+		"$2" "${3:+      privileged: true
+}" >"$1"
+}
+printf 'podSecurity: privileged\n' >"$t/node-unknown.yaml"
+printf 'podSecurity: privileged\nprofiles: {runtime: docker}\n' >"$t/node-docker.yaml"
+printf 'podSecurity: privileged\nprofiles: {runtime: containerd}\n' >"$t/node-containerd.yaml"
+condpod "$t/cond-admin.yaml" '{add: [SYS_ADMIN]}'
+condpod "$t/cond-plain.yaml" '{drop: [NET_RAW]}'
+condpod "$t/cond-priv.yaml" '{}' yes
+condpod "$t/cond-add-drop.yaml" '{add: [SYS_ADMIN], drop: [SYS_ADMIN]}'
+# the attack: SYS_ADMIN added, so mount/bpf/ptrace are in; kexec_load is in on a node older than 4.0
+expect node-sysadmin-localhost 1 "$C" check --policy "$t/node-unknown.yaml" --profiles "$t/nodeprof" "$t/cond-admin.yaml"
+for call in mount bpf ptrace kexec_load; do
+	grep -q "syscall $call " "$t/out" && ok "node-sysadmin-$call" || fail "node-sysadmin-$call"
+done
+# a known node (--kernel) with a resolving runtime and no SYS_ADMIN: none of them
+expect node-known-kernel-plain 0 "$C" check --policy "$t/node-docker.yaml" --kernel 5.15 --arch x86_64 --profiles "$t/nodeprof" "$t/cond-plain.yaml"
+expect node-known-kernel-add-drop 0 "$C" check --policy "$t/node-docker.yaml" --kernel 5.15 --arch x86_64 --profiles "$t/nodeprof" "$t/cond-add-drop.yaml"
+# the same node, SYS_ADMIN added or privileged: mount is in
+expect node-known-kernel-sysadmin 1 "$C" check --policy "$t/node-docker.yaml" --kernel 5.15 --profiles "$t/nodeprof" "$t/cond-admin.yaml"
+grep -q "syscall mount " "$t/out" && ! grep -q "kexec_load" "$t/out" && ok node-known-kernel-sysadmin-reason || fail node-known-kernel-sysadmin-reason
+expect node-privileged-all-caps 1 "$C" check --policy "$t/node-docker.yaml" --kernel 5.15 --profiles "$t/nodeprof" "$t/cond-priv.yaml"
+grep -q "syscall mount " "$t/out" && ok node-privileged-reason || fail node-privileged-reason
+# containerd ignores includes/excludes, and an unknown runtime may be containerd: mount is in without SYS_ADMIN
+expect node-containerd-ignores-includes 1 "$C" check --policy "$t/node-containerd.yaml" --kernel 5.15 --profiles "$t/nodeprof" "$t/cond-plain.yaml"
+grep -q "syscall mount " "$t/out" && ok node-containerd-reason || fail node-containerd-reason
+expect node-runtime-unknown 1 "$C" check --policy "$t/node-unknown.yaml" --kernel 5.15 --profiles "$t/nodeprof" "$t/cond-plain.yaml"
+printf 'profiles: {runtime: crun-ng}\n' >"$t/node-bad.yaml"
+expect node-runtime-bad-value 2 "$C" check --policy "$t/node-bad.yaml" "$t/cond-plain.yaml"
+grep -q "profiles.runtime: expected docker, cri-o, podman, containerd or unknown" "$t/err" && ok node-runtime-bad-reason || fail node-runtime-bad-reason
+# the corpus's Docker default profile as a Localhost profile of a container that adds SYS_ADMIN
+if [ -f "$S/corpus/profiles/docker-default.json" ]; then
+	cp "$S/corpus/profiles/docker-default.json" "$t/nodeprof/profiles/docker.json"
+	sed 's/cond.json/docker.json/' "$t/cond-admin.yaml" >"$t/docker-admin.yaml"
+	printf 'podSecurity: privileged\nbaseline: docker-default\ndenyClasses: []\nmaxCalls: 0\nprofiles: {runtime: docker}\n' >"$t/node-dd.yaml"
+	expect node-docker-default-sysadmin 1 "$C" check --policy "$t/node-dd.yaml" --kernel 5.15 --profiles "$t/nodeprof" "$t/docker-admin.yaml"
+	grep -q "syscall mount " "$t/out" && ok node-docker-default-sysadmin-reason || fail node-docker-default-sysadmin-reason
+else
+	echo "skip node-docker-default-sysadmin: $S/corpus is absent (the shared corpus beside the checkout)"
+fi

@@ -3,14 +3,18 @@
 way cosign signs (simple signing), with the signature made by openssl.
 
   mkoci.py DIR [--ref NAME] [--label K=V ...] [--sign KEY.pem]
-               [--sign-digest sha256:...] [--tamper-payload]
+               [--sign-digest sha256:...] [--identity REPO] [--tamper-payload]
 
 The image is one empty layer and a config carrying the labels. With --sign,
 a signature manifest tagged sha256-<hex>.sig holds the payload layer and the
 base64 DER ECDSA signature in its annotation. --sign-digest signs another
 digest (a signature that names the wrong image); --tamper-payload changes the
 payload after signing (its blob digest is updated, so only the signature can
-catch it). Prints the image manifest's digest.
+catch it); --identity sets critical.identity.docker-reference (default: the
+repository of --ref, without tag or digest, as cosign writes it; "" leaves it
+out). --ref may carry a digest that is not the image's: the attack where a
+layout names a signed image after a digest it does not have. Prints the
+image manifest's digest.
 """
 import argparse
 import base64
@@ -41,6 +45,7 @@ def main():
     ap.add_argument("--label", action="append", default=[])
     ap.add_argument("--sign")
     ap.add_argument("--sign-digest")
+    ap.add_argument("--identity")
     ap.add_argument("--tamper-payload", action="store_true")
     a = ap.parse_args()
 
@@ -62,11 +67,15 @@ def main():
     index = {"schemaVersion": 2, "manifests": [mdesc]}
 
     if a.sign:
-        repo = a.ref.rsplit(":", 1)[0] if ":" in a.ref.rsplit("/", 1)[-1] else a.ref
-        payload = canon({"critical": {"identity": {"docker-reference": repo},
-                                      "image": {"docker-manifest-digest": a.sign_digest or mdesc["digest"]},
-                                      "type": "cosign container image signature"},
-                         "optional": None})
+        repo = a.ref.split("@", 1)[0]
+        repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+        ident = repo if a.identity is None else a.identity
+        critical = {"identity": {"docker-reference": ident},
+                    "image": {"docker-manifest-digest": a.sign_digest or mdesc["digest"]},
+                    "type": "cosign container image signature"}
+        if ident == "":
+            del critical["identity"]
+        payload = canon({"critical": critical, "optional": None})
         der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", a.sign], input=payload,
                              capture_output=True, check=True).stdout
         if a.tamper_payload:

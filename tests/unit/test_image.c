@@ -1093,6 +1093,124 @@ static int test_sign_verify(void)
 	return 0;
 }
 
+/* Signatures bound to the reference: a Pod pinned to name@sha256:B is judged
+ * by the image whose digest is B, never by one a layout names after B; and a
+ * signature vouches only for the repository it names. */
+static void verify_ref_expect(const char *name, const struct sign_fixture *fx, const char *identity, const char *ref,
+			      enum cg_sign_status want, const char *want_reason)
+{
+	struct layout l;
+	struct cg_image *img = NULL;
+	struct cg_error err = { 0 };
+	struct cg_sign_result res;
+	struct cg_imageref r = { 0 };
+	const char *keys[] = { fx->key_path };
+	char d[72], payload[1024], full[300];
+	size_t s;
+
+	layout_init(&l, name);
+	s = make_image(&l, NULL, NULL, MT_MANIFEST, d, NULL);
+	index_add(&l, MT_MANIFEST, d, s, "app", NULL);
+	if (identity)
+		payload_json(payload, sizeof(payload), "cosign container image signature", d, identity);
+	else
+		snprintf(payload, sizeof(payload),
+			 "{\"critical\":{\"image\":{\"docker-manifest-digest\":\"%s\"},\"type\":\"cosign container image "
+			 "signature\"},\"optional\":null}",
+			 d);
+	struct sig_layer ok[] = { { payload, NULL, fx->key, false } };
+	add_signature(&l, d, ok, 1);
+	layout_finish(&l);
+	/* "%D" in @ref stands for the image's digest */
+	snprintf(full, sizeof(full), "%s", ref);
+	if (strstr(full, "%D")) {
+		char tail[300];
+		snprintf(tail, sizeof(tail), "%s", strstr(ref, "%D") + 2);
+		snprintf(strstr(full, "%D"), sizeof(full) - (size_t)(strstr(full, "%D") - full), "%s%s", d, tail);
+	}
+	CHECKF(cg_imageref_parse(full, &r, &err) == 0, "%s: %s", name, err.msg);
+	CHECKF(cg_image_open_layout(l.dir, r.digest ? full : "app", &img, &err) == 0, "%s: %s", name, err.msg);
+	if (img) {
+		memset(&res, 0x55, sizeof(res));
+		CHECKF(cg_sign_verify_ref(l.dir, img, &r, keys, 1, &res, &err) == 0, "%s: %s", name, err.msg);
+		CHECKF(res.status == want, "%s: status %d, expected %d (%s)", name, res.status, want, res.reason);
+		CHECKF(strstr(res.reason, want_reason) != NULL, "%s: reason \"%s\" lacks \"%s\"", name, res.reason,
+		       want_reason);
+		CHECK_STR(res.digest, d);
+	}
+	cg_image_free(img);
+	cg_imageref_release(&r);
+}
+
+#define B64 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static int test_sign_bound_to_ref(void)
+{
+	struct sign_fixture fx = { 0 };
+	struct layout l;
+	struct cg_image *img = NULL;
+	struct cg_error err = { 0 };
+	char d[72], ref[200], good[1024];
+	size_t s;
+
+	fx.key = keygen("EC", "P-256");
+	CHECK(fx.key);
+	if (!fx.key)
+		return 0;
+	snprintf(fx.key_path, sizeof(fx.key_path), "%s/bound.pub", tmp_root);
+	write_pub(fx.key, fx.key_path);
+
+	/* the attack: a signed image named after a digest it does not have */
+	layout_init(&l, "b-misnamed");
+	s = make_image(&l, NULL, NULL, MT_MANIFEST, d, NULL);
+	index_add(&l, MT_MANIFEST, d, s, "registry.example.com/team/app@sha256:" B64, NULL);
+	payload_json(good, sizeof(good), "cosign container image signature", d, "registry.example.com/team/app");
+	{
+		struct sig_layer ok[] = { { good, NULL, fx.key, false } };
+		add_signature(&l, d, ok, 1);
+	}
+	layout_finish(&l);
+	CHECK_EQ_INT(cg_image_open_layout(l.dir, "registry.example.com/team/app@sha256:" B64, &img, &err), -EBADMSG);
+	CHECK(img == NULL);
+	CHECK_CONTAINS(err.msg, "pins sha256:" B64);
+	CHECK_CONTAINS(err.msg, d);
+	/* the same name with a tag and the other digest: the digest decides */
+	CHECK_EQ_INT(cg_image_open_layout(l.dir, "registry.example.com/team/app:1@sha256:" B64, &img, &err), -ENOENT);
+	CHECK_CONTAINS(err.msg, "no manifest has digest sha256:" B64);
+	CHECK_EQ_INT(cg_image_open_layout(l.dir, "sha256:" B64, &img, &err), -ENOENT);
+	/* pinned to the digest it has, under whatever name: that image */
+	snprintf(ref, sizeof(ref), "registry.example.com/team/app@%s", d);
+	CHECKF(cg_image_open_layout(l.dir, ref, &img, &err) == 0, "%s", err.msg);
+	if (img)
+		CHECK_STR(img->manifest_digest, d);
+	cg_image_free(img);
+	img = NULL;
+	CHECKF(cg_image_open_layout(l.dir, d, &img, &err) == 0, "%s", err.msg);
+	cg_image_free(img);
+	img = NULL;
+
+	/* the identity the payload names */
+	verify_ref_expect("b-same", &fx, "registry.example.com/team/app", "registry.example.com/team/app@%D", CG_SIGN_VALID,
+			  "signed by");
+	verify_ref_expect("b-other-repo", &fx, "registry.example.com/other/tool", "registry.example.com/team/app@%D",
+			  CG_SIGN_IDENTITY_MISMATCH, "signed as registry.example.com/other/tool");
+	verify_ref_expect("b-other-host", &fx, "registry.example.com.evil.io/team/app", "registry.example.com/team/app@%D",
+			  CG_SIGN_IDENTITY_MISMATCH, "not as repository registry.example.com/team/app");
+	verify_ref_expect("b-no-identity", &fx, NULL, "registry.example.com/team/app@%D", CG_SIGN_IDENTITY_MISMATCH,
+			  "names no repository");
+	verify_ref_expect("b-bad-identity", &fx, "Not A Reference", "registry.example.com/team/app@%D",
+			  CG_SIGN_IDENTITY_MISMATCH, "is not a reference");
+	verify_ref_expect("b-hub", &fx, "index.docker.io/library/nginx", "nginx@%D", CG_SIGN_VALID, "signed by");
+	verify_ref_expect("b-id-digest", &fx, "registry.example.com/team/app@sha256:" B64, "registry.example.com/team/app@%D",
+			  CG_SIGN_IDENTITY_MISMATCH, "names another digest");
+	verify_ref_expect("b-id-tag", &fx, "registry.example.com/team/app:1", "registry.example.com/team/app:2",
+			  CG_SIGN_IDENTITY_MISMATCH, "names tag 1, not 2");
+	verify_ref_expect("b-id-tag-ok", &fx, "registry.example.com/team/app:1", "registry.example.com/team/app:1",
+			  CG_SIGN_VALID, "signed by");
+	EVP_PKEY_free(fx.key);
+	return 0;
+}
+
 /* ---- docker-archive -------------------------------------------------------- */
 
 struct tar_member {
@@ -1424,6 +1542,7 @@ int main(void)
 	RUN(test_layout_nested_index);
 	RUN(test_layout_tampering_and_errors);
 	RUN(test_sign_verify);
+	RUN(test_sign_bound_to_ref);
 	RUN(test_docker_archive);
 	RUN(test_tar_reader);
 	RUN(test_sign_payload_parse);

@@ -269,6 +269,174 @@ static int test_localhost_contents(void)
 	return 0;
 }
 
+/* A Localhost profile is resolved with the container's capabilities and,
+ * the node being unknown, the worst case over kernels and runtimes. */
+static int test_localhost_as_the_node(void)
+{
+	char dir[] = "/tmp/capgate-nodeprof-XXXXXX", path[256];
+	struct cg_error err = { 0 };
+#define POD_FMT                                                                                                 \
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: app\n" \
+	"    securityContext:\n      seccompProfile: {type: Localhost, localhostProfile: c.json}\n%s"
+	struct {
+		const char *sc, *policy;
+		bool mount, kexec;
+	} cases[] = {
+		/* the attack: SYS_ADMIN added; kexec_load applies on kernels before 4.0 */
+		{ "      capabilities: {add: [SYS_ADMIN]}\n", "podSecurity: privileged\n", true, true },
+		{ "      capabilities: {add: [SYS_ADMIN]}\n", "podSecurity: privileged\nprofiles: {runtime: docker}\n", true,
+		  true },
+		/* a resolving runtime, no SYS_ADMIN: no mount */
+		{ "", "podSecurity: privileged\nprofiles: {runtime: cri-o}\n", false, true },
+		{ "      privileged: true\n", "podSecurity: privileged\nprofiles: {runtime: cri-o}\n", true, true },
+		/* containerd (and an unknown runtime) apply the entry whatever the caps */
+		{ "", "podSecurity: privileged\nprofiles: {runtime: containerd}\n", true, true },
+		{ "", "podSecurity: privileged\n", true, true },
+	};
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/c.json", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return 0;
+	fputs("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+	      "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+	      "{\"names\":[\"kexec_load\"],\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"minKernel\":\"4.0\"}}]}",
+	      f);
+	fclose(f);
+	struct cg_closure_cache *cache = cg_closure_cache_new();
+	struct cg_eval_env env = { .sz = sizeof(env), .profiles_dir = dir, .cache = cache };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+		struct cg_policy *p = policy_str(cases[i].policy, &err);
+		struct cg_k8s_workload **ws = NULL;
+		size_t n = 0;
+		struct cg_verdict v;
+		char pod[600];
+		snprintf(pod, sizeof(pod), POD_FMT, cases[i].sc);
+		CHECKF(p != NULL, "%s", err.msg);
+		CHECK(cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+		if (p && n == 1 && cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+			CHECKF(has_msg(&v, "syscall mount ") == cases[i].mount, "case %zu: mount", i);
+			CHECKF(has_msg(&v, "syscall kexec_load ") == cases[i].kexec, "case %zu: kexec_load", i);
+			cg_verdict_release(&v);
+		}
+		cg_k8s_workloads_free(ws, n);
+		cg_policy_free(p);
+	}
+	cg_closure_cache_free(cache);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+	return 0;
+}
+
+/* A Pod pinned by digest is judged by the image of that digest: the layout
+ * (built by tests/helpers/mkoci.py, signed with an openssl key) names a
+ * signed image after a digest it does not have. */
+static int run_ok(const char *cmd, char *out, size_t n_out)
+{
+	FILE *f = popen(cmd, "r");
+	size_t k = 0;
+	if (!f)
+		return -1;
+	if (out) {
+		k = fread(out, 1, n_out - 1, f);
+		out[k] = '\0';
+		if (k && out[k - 1] == '\n')
+			out[k - 1] = '\0';
+	}
+	return pclose(f) == 0 ? 0 : -1;
+}
+
+static int test_signature_bound(void)
+{
+	char dir[] = "/tmp/capgate-sigbound-XXXXXX", cmd[1400], digest[100] = "", pol[600], pod[900], lay[300];
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0;
+	struct cg_verdict v;
+	const char *layouts[1] = { lay };
+	struct cg_eval_env env = { .sz = sizeof(env), .layouts = layouts, .n_layouts = 1 };
+	const char *b64 = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl ecparam -name prime256v1 -genkey -noout -out %s/k.pem 2>/dev/null && "
+		 "openssl ec -in %s/k.pem -pubout -out %s/k.pub 2>/dev/null && "
+		 "python3 tests/helpers/mkoci.py %s/lay --ref 'registry.example.com/team/app@%s' --sign %s/k.pem "
+		 "--label io.capgate.syscalls=read",
+		 dir, dir, dir, dir, b64, dir);
+	if (run_ok(cmd, digest, sizeof(digest)) < 0) {
+		CHECKF(false, "cannot build the layout (run from the source tree; needs python3 and openssl)");
+		return 0;
+	}
+	snprintf(lay, sizeof(lay), "%s/lay", dir);
+	snprintf(pol, sizeof(pol),
+		 "images:\n  requireSignature: true\n  requireDigest: true\n  keys: [%s/k.pub]\n"
+		 "  trustedRegistries: [registry.example.com]\nprofiles: {requireContents: false}\n",
+		 dir);
+	p = policy_str(pol, &err);
+	CHECKF(p != NULL, "%s", err.msg);
+	for (int i = 0; p && i < 3; i++) {
+		char ref[200];
+		if (i < 2)
+			snprintf(ref, sizeof(ref), "registry.example.com/team/app@%s", i == 0 ? b64 : digest);
+		else
+			snprintf(ref, sizeof(ref), "registry.example.com/team/app:1");
+		snprintf(pod, sizeof(pod),
+			 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+			 "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+			 "  containers: [{name: app, image: \"%s\", securityContext: {allowPrivilegeEscalation: false}}]\n",
+			 ref);
+		CHECK(cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1);
+		if (n == 1 && cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+			if (i == 0) {
+				/* the attack: the Pod's digest is not the signed image's */
+				CHECK(!cg_verdict_allowed(&v));
+				CHECK(has_msg(&v, "pins sha256:bbbb"));
+				CHECK(has_msg(&v, digest));
+			} else if (i == 1) {
+				CHECKF(cg_verdict_allowed(&v), "%s", v.n_findings ? v.findings[0].msg : "");
+			} else {
+				/* a tag under requireDigest: not pinned, whatever the layout says */
+				CHECK(has_msg(&v, "is not pinned by digest"));
+			}
+			cg_verdict_release(&v);
+		}
+		cg_k8s_workloads_free(ws, n);
+		ws = NULL;
+		n = 0;
+	}
+	cg_policy_free(p);
+	/* without requireDigest a tag is resolved in the layout, and the verdict says to what */
+	snprintf(pol, sizeof(pol),
+		 "images:\n  requireSignature: true\n  keys: [%s/k.pub]\nprofiles: {requireContents: false}\n", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 tests/helpers/mkoci.py %s/tag --ref 'registry.example.com/team/app:1' --sign %s/k.pem "
+		 "--label io.capgate.syscalls=read >/dev/null",
+		 dir, dir);
+	snprintf(lay, sizeof(lay), "%s/tag", dir);
+	p = policy_str(pol, &err);
+	CHECK(p && run_ok(cmd, NULL, 0) == 0);
+	snprintf(pod, sizeof(pod),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+		 "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+		 "  containers: [{name: app, image: \"registry.example.com/team/app:1\", securityContext: {allowPrivilegeEscalation: false}}]\n");
+	if (p && cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1 &&
+	    cg_policy_eval_workload(p, ws[0], &env, &v, &err) == 0) {
+		CHECKF(cg_verdict_allowed(&v), "%s", v.n_findings ? v.findings[0].msg : "");
+		CHECK(v.n_notes == 1 && strstr(v.notes[0], "resolved to sha256:"));
+		cg_verdict_release(&v);
+	}
+	cg_k8s_workloads_free(ws, n);
+	cg_policy_free(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	return 0;
+}
+
 static int test_exemptions(void)
 {
 	struct cg_error err = { 0 };
@@ -579,6 +747,8 @@ int main(void)
 	RUN(test_explicit_policy);
 	RUN(test_psa_corpus);
 	RUN(test_localhost_contents);
+	RUN(test_localhost_as_the_node);
+	RUN(test_signature_bound);
 	RUN(test_exemptions);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);

@@ -4,6 +4,7 @@
 #include <capgate/profile.h>
 #include <dirent.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "t.h"
 
@@ -208,6 +209,210 @@ static int test_docker_includes(void)
 	return 0;
 }
 
+/* Judged as the node will enforce it: the container's capabilities, and
+ * the worst case over kernels, arches and runtimes when they are unknown.
+ * The profile is the one of the attack: mount, bpf and ptrace only under
+ * CAP_SYS_ADMIN, kexec_load excluded from kernel 4.0 on. */
+static const char cond_profile[] =
+	"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":["
+	"{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+	"{\"names\":[\"mount\",\"bpf\",\"ptrace\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+	"{\"names\":[\"kexec_load\"],\"action\":\"SCMP_ACT_ALLOW\",\"excludes\":{\"minKernel\":\"4.0\"}},"
+	"{\"names\":[\"modify_ldt\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"arches\":[\"s390x\"]}},"
+	"{\"names\":[\"swapon\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"5.0\"},"
+	"\"excludes\":{\"minKernel\":\"4.0\"}}]}";
+
+static bool permits(const struct cg_closure *c, const char *name)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	bool found = false;
+	if (cg_closure_permitted_names(c, -1, &names, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		found |= strcmp(names[i], name) == 0;
+	free(names);
+	return found;
+}
+
+static struct cg_closure *resolve_str(const char *json, const struct cg_resolve_opts *ro)
+{
+	struct cg_profile *p = NULL;
+	struct cg_closure *c = NULL;
+	struct cg_error err = { 0 };
+	CHECKF(parse_str(json, &p, &err) == 0, "%s", err.msg);
+	if (p)
+		CHECKF(cg_profile_resolve(p, ro, &c, &err) == 0, "%s", err.msg);
+	cg_profile_free(p);
+	return c;
+}
+
+static int test_resolve_as_the_node(void)
+{
+	const char *admin[] = { "CAP_SYS_ADMIN" };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true };
+	struct cg_closure *c;
+
+	/* the CI host's kernel and Docker's caps: what was judged before */
+	c = resolve_str(cond_profile, &ro);
+	if (c) {
+		CHECK(permits(c, "read") && !permits(c, "mount") && !permits(c, "kexec_load"));
+		cg_closure_free(c);
+	}
+	/* the container's capabilities, a resolving runtime, kernel and arch unknown */
+	ro.caps = admin;
+	ro.n_caps = 1;
+	ro.any_kernel = ro.any_arch = true;
+	c = resolve_str(cond_profile, &ro);
+	if (c) {
+		CHECK(permits(c, "mount") && permits(c, "bpf") && permits(c, "ptrace"));
+		CHECK(permits(c, "kexec_load")); /* some kernel (3.x) applies it */
+		CHECK(permits(c, "modify_ldt")); /* some arch (s390x) applies it */
+		CHECK(!permits(c, "swapon"));    /* [5.0, 4.0): no kernel applies it */
+		cg_closure_free(c);
+	}
+	/* a known node: kernel 5.15, amd64 */
+	ro.any_kernel = ro.any_arch = false;
+	ro.kernel_major = 5;
+	ro.kernel_minor = 15;
+	ro.native_arch = CG_ARCH_X86_64;
+	ro.n_caps = 0;
+	c = resolve_str(cond_profile, &ro);
+	if (c) {
+		CHECK(!permits(c, "mount") && !permits(c, "kexec_load") && !permits(c, "modify_ldt"));
+		cg_closure_free(c);
+	}
+	/* containerd reads the profile as the OCI spec: every entry applies */
+	ro.runtime = CG_COND_IGNORE;
+	c = resolve_str(cond_profile, &ro);
+	if (c) {
+		CHECK(permits(c, "mount") && permits(c, "kexec_load") && permits(c, "modify_ldt") && permits(c, "swapon"));
+		cg_closure_free(c);
+	}
+	/* unknown runtime: permits from either */
+	ro.runtime = CG_COND_ANY;
+	c = resolve_str(cond_profile, &ro);
+	if (c) {
+		CHECK(permits(c, "mount") && permits(c, "kexec_load"));
+		cg_closure_free(c);
+	}
+	ro.runtime = 7;
+	{
+		struct cg_profile *p = NULL;
+		struct cg_error err = { 0 };
+		c = NULL;
+		CHECK(parse_str(cond_profile, &p, &err) == 0);
+		CHECK(p && cg_profile_resolve(p, &ro, &c, &err) == -EINVAL);
+		CHECK_CONTAINS(err.msg, "unknown runtime");
+		cg_profile_free(p);
+	}
+
+	/* a denial that holds only on some kernels does not count when the
+	 * kernel is unknown: the call falls to the permitting default */
+	static const char deny_some[] =
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":["
+		"{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_ERRNO\",\"excludes\":{\"minKernel\":\"5.0\"}},"
+		"{\"names\":[\"kexec_load\"],\"action\":\"SCMP_ACT_ERRNO\",\"includes\":{\"caps\":[\"CAP_SYS_ADMIN\"]}},"
+		"{\"names\":[\"reboot\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+	uint64_t z[6] = { 0 };
+	struct cg_resolve_opts any = { .sz = sizeof(any), .native_arch = -1, .caps = admin, .n_caps = 1, .any_kernel = true, .any_arch = true };
+	c = resolve_str(deny_some, &any);
+	if (c) {
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "ptrace", z, -1, NULL).kind == CG_ACT_ALLOW);
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "kexec_load", z, -1, NULL).kind == CG_ACT_ERRNO);
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "reboot", z, -1, NULL).kind == CG_ACT_ERRNO);
+		cg_closure_free(c);
+	}
+	/* ... and under an unknown runtime a capability-conditional denial is only sure for the caps it needs */
+	any.runtime = CG_COND_ANY;
+	any.n_caps = 0;
+	c = resolve_str(deny_some, &any);
+	if (c) {
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "kexec_load", z, -1, NULL).kind == CG_ACT_ALLOW);
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "reboot", z, -1, NULL).kind == CG_ACT_ERRNO);
+		cg_closure_free(c);
+	}
+	return 0;
+}
+
+/* The corpus's Docker default profile, judged for a container that adds
+ * SYS_ADMIN on an unknown node. */
+static int test_docker_default_worst_case(void)
+{
+	char path[1024];
+	struct cg_closure *c = NULL;
+	struct cg_error err = { 0 };
+	struct cg_resolve_opts ro = { .sz = sizeof(ro), .native_arch = -1, .default_caps = true, .any_kernel = true, .any_arch = true };
+	uint64_t z[6] = { 0 };
+
+	snprintf(path, sizeof(path), "%s/corpus/profiles/docker-default.json", t_shared());
+	if (access(path, R_OK) != 0)
+		SKIP("%s is absent (the shared corpus is not beside the checkout)", path);
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (c) {
+		/* no SYS_ADMIN: still no mount; the other arches' calls count */
+		CHECK(!permits(c, "mount"));
+		CHECK(permits(c, "ptrace")); /* minKernel 4.8: some kernels */
+		CHECK(permits(c, "arch_prctl") && permits(c, "s390_runtime_instr"));
+		/* clone3's ENOSYS holds without SYS_ADMIN on every node */
+		CHECK(cg_closure_decide(c, CG_ARCH_X86_64, "clone3", z, -1, NULL).kind == CG_ACT_ERRNO);
+	}
+	cg_closure_free(c);
+	c = NULL;
+	ro.runtime = CG_COND_ANY; /* containerd applies the SYS_ADMIN entries too */
+	CHECK(cg_closure_load(path, &ro, &c, &err) == 0);
+	if (c)
+		CHECK(permits(c, "mount") && permits(c, "bpf") && permits(c, "clone3"));
+	cg_closure_free(c);
+	return 0;
+}
+
+/* Capabilities as containerd and CRI-O compute them from a securityContext. */
+static bool caps_has(char **v, size_t n, const char *cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], cap) == 0)
+			return true;
+	return false;
+}
+
+static void caps_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int test_caps_effective(void)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *add[] = { "SYS_ADMIN", "net_admin" }, *drop[] = { "NET_RAW", "CAP_CHOWN" }, *all[] = { "ALL" };
+
+	CHECK(cg_caps_effective(NULL, 0, NULL, 0, false, &v, &n) == 0 && n == 14);
+	CHECK(caps_has(v, n, "CAP_NET_RAW") && !caps_has(v, n, "CAP_SYS_ADMIN"));
+	for (size_t i = 1; i < n; i++)
+		CHECK(strcmp(v[i - 1], v[i]) < 0);
+	caps_free(v, n);
+	CHECK(cg_caps_effective(add, 2, drop, 2, false, &v, &n) == 0 && n == 14);
+	CHECK(caps_has(v, n, "CAP_SYS_ADMIN") && caps_has(v, n, "CAP_NET_ADMIN"));
+	CHECK(!caps_has(v, n, "CAP_NET_RAW") && !caps_has(v, n, "CAP_CHOWN"));
+	caps_free(v, n);
+	/* drop ALL, add one: just that one */
+	CHECK(cg_caps_effective(add, 1, all, 1, false, &v, &n) == 0 && n == 1 && caps_has(v, n, "CAP_SYS_ADMIN"));
+	caps_free(v, n);
+	/* added and dropped: dropped */
+	CHECK(cg_caps_effective(add, 1, add, 1, false, &v, &n) == 0 && !caps_has(v, n, "CAP_SYS_ADMIN"));
+	caps_free(v, n);
+	/* add ALL, drop one */
+	CHECK(cg_caps_effective(all, 1, drop, 1, false, &v, &n) == 0 && n == 40 && !caps_has(v, n, "CAP_NET_RAW"));
+	caps_free(v, n);
+	/* privileged: every capability, drops or not */
+	CHECK(cg_caps_effective(NULL, 0, all, 1, true, &v, &n) == 0 && n == 41 && caps_has(v, n, "CAP_BPF"));
+	caps_free(v, n);
+	return 0;
+}
+
 static int test_moby_clone3_per_arch(void)
 {
 	char path[1024];
@@ -300,6 +505,9 @@ int main(void)
 	RUN(test_corpus_round_trip);
 	RUN(test_docker_includes);
 	RUN(test_moby_clone3_per_arch);
+	RUN(test_resolve_as_the_node);
+	RUN(test_docker_default_worst_case);
+	RUN(test_caps_effective);
 	RUN(test_seccompprofile_yaml);
 	RUN(test_podman_errno_names);
 	T_DONE();
