@@ -75,6 +75,13 @@ CAPGATE_API int cg_k8s_parse(const char *buf, size_t len, const char *source, st
 enum { CG_K8S_KEEP_JSON = 1 };
 CAPGATE_API int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags,
 				   struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped, struct cg_error *err);
+/* Called with each workload as soon as its document has been read; a
+ * negative return stops the parse and is returned. */
+typedef int (*cg_k8s_workload_fn)(const struct cg_k8s_workload *w, void *ctx);
+/* cg_k8s_parse_flags() that hands each workload to @fn and frees it, so a
+ * stream of any length holds one document's workloads at a time. */
+CAPGATE_API int cg_k8s_parse_each(const char *buf, size_t len, const char *source, unsigned flags,
+				  cg_k8s_workload_fn fn, void *ctx, size_t *ret_skipped, struct cg_error *err);
 /* Free one workload (NULL-safe), or the array @v of @n workloads from
  * cg_k8s_parse(). */
 CAPGATE_API void cg_k8s_workload_free(struct cg_k8s_workload *w);

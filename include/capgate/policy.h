@@ -26,6 +26,7 @@ struct cg_policy {
 	enum cg_pss_level pss;         /* seccomp rule level for manifests */
 	bool require_profile_contents; /* Localhost profiles must be found and pass */
 	bool deny_permissive_default;  /* a profile whose default action permits fails */
+	bool require_startable;        /* a profile no program can start under fails (capgate lint's cannot-start) */
 	bool require_signature;
 	char **key_files; /* PEM public keys (paths as written) */
 	size_t n_keys;
@@ -64,11 +65,15 @@ CAPGATE_API int cg_baseline_calls(const char *name, const char *const **ret, siz
 CAPGATE_API const char *cg_baseline_origin(const char *name);
 
 /* One rule of the static gate: the stable id a finding carries, a short
- * name (SARIF's reportingDescriptor.name) and one line of help. */
+ * name (SARIF's reportingDescriptor.name), one line of help, what to do
+ * about it, and how serious a finding is (SARIF's level: critical and high
+ * are errors, medium a warning, low and info a note). */
 struct cg_policy_rule {
 	const char *id;   /* "syscall-not-allowed" */
 	const char *name; /* "SyscallNotAllowed" */
 	const char *help;
+	const char *fix; /* what a person does about a finding */
+	enum cg_severity severity;
 };
 
 /* Every rule a verdict can carry, sorted by id; *ret_n receives the count. */
@@ -132,12 +137,19 @@ CAPGATE_API int cg_policy_eval_imageref(const struct cg_policy *p, const char *r
 					struct cg_verdict *v, struct cg_error *err);
 
 struct cg_report;
-/* Whatever @path holds, decided by looking at it: an OCI layout directory or
- * a docker-archive (*.tar) is an image; a seccomp profile or capgate closure
- * (a list of them too) is evaluated as closures, resolved with
- * @env->resolve; anything else must be a Kubernetes manifest. Appends one
- * verdict per subject to @into (see capgate/report.h). An input that cannot be
- * read or parsed, or is none of these, fails with its position in @err. */
+/* Whatever @path holds, decided by looking at it: an OCI layout directory
+ * (one with an oci-layout file) or a docker-archive (*.tar) is an image; any
+ * other directory is walked (recursively, names in byte order, hidden
+ * entries skipped, as kubectl -f DIR: *.yaml, *.yml, *.json, *.tar); a
+ * seccomp profile or capgate closure (a list of them too) is evaluated as
+ * closures, resolved with @env->resolve, and also fails when no program
+ * could start under it (the policy's requireStartable: capgate lint's
+ * cannot-start); anything else must be a Kubernetes manifest, evaluated one
+ * document at a time. Appends one verdict per subject to @into (see
+ * capgate/report.h). An input that cannot be read or parsed, or is none of
+ * these, is an input-error verdict at the position of the error, and the
+ * walk goes on. Fails only when the run cannot go on (out of memory, the
+ * report cannot be written). */
 CAPGATE_API int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
 				    struct cg_report *into, struct cg_error *err);
 

@@ -36,6 +36,8 @@ struct kctx {
 	struct cg_k8s_workload **v;
 	size_t n, cap;
 	size_t skipped;
+	cg_k8s_workload_fn each; /* cg_k8s_parse_each: hand over each document's workloads */
+	void *each_ctx;
 };
 
 /* A container annotation, found before the containers it names are read:
@@ -887,6 +889,10 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
  * (and stops at 10000), which for a cluster dump costs more in allocation
  * than the walk itself. (cg_doc_stream_* gives the same checks and errors.)
  */
+static int k8s_parse(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_workload_fn each,
+		     void *each_ctx, struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped,
+		     struct cg_error *err);
+
 int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret, size_t *ret_n,
 		 size_t *ret_skipped, struct cg_error *err)
 {
@@ -896,7 +902,18 @@ int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_
 int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned flags, struct cg_k8s_workload ***ret,
 		       size_t *ret_n, size_t *ret_skipped, struct cg_error *err)
 {
-	struct kctx x = { .source = source ? source : "<input>", .err = err, .keep_json = flags & CG_K8S_KEEP_JSON };
+	return k8s_parse(buf, len, source, flags, NULL, NULL, ret, ret_n, ret_skipped, err);
+}
+
+static int k8s_parse(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_workload_fn each,
+		     void *each_ctx, struct cg_k8s_workload ***ret, size_t *ret_n, size_t *ret_skipped,
+		     struct cg_error *err)
+{
+	struct kctx x = { .source = source ? source : "<input>",
+			  .err = err,
+			  .keep_json = flags & CG_K8S_KEEP_JSON,
+			  .each = each,
+			  .each_ctx = each_ctx };
 	struct cg_doc_stream *st = NULL;
 	struct fy_document *d;
 	int r;
@@ -915,6 +932,13 @@ int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned
 		if (!cg_doc_is_null(root))
 			r = parse_resource(&x, root, "", 0);
 		cg_doc_stream_destroy_doc(st, d);
+		for (size_t i = 0; x.each && i < x.n; i++) {
+			if (r >= 0)
+				r = x.each(x.v[i], x.each_ctx);
+			cg_k8s_workload_free(x.v[i]);
+		}
+		if (x.each)
+			x.n = 0;
 		if (r < 0)
 			break;
 	}
@@ -928,6 +952,20 @@ int cg_k8s_parse_flags(const char *buf, size_t len, const char *source, unsigned
 	if (ret_skipped)
 		*ret_skipped = x.skipped;
 	return 0;
+}
+
+int cg_k8s_parse_each(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_workload_fn fn,
+		      void *ctx, size_t *ret_skipped, struct cg_error *err)
+{
+	struct cg_k8s_workload **v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!fn)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	r = k8s_parse(buf, len, source, flags, fn, ctx, &v, &n, ret_skipped, err);
+	cg_k8s_workloads_free(v, n);
+	return r;
 }
 
 const char *cg_k8s_label(const struct cg_k8s_workload *w, const char *key)

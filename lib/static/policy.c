@@ -169,6 +169,7 @@ static struct cg_policy *policy_new(const char *source)
 	p->pss = CG_PSS_RESTRICTED;
 	p->require_profile_contents = true;
 	p->deny_permissive_default = true;
+	p->require_startable = true;
 	if (!p->source || !p->baseline || !p->bound_phase || policy_strv_push(&p->deny_classes, &p->n_deny_classes, "all") < 0) {
 		cg_policy_free(p);
 		return NULL;
@@ -406,8 +407,12 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 				else if (k2 && strcmp(k2, "denyPermissiveDefault") == 0)
 					r = get_bool(x, fy_node_pair_value(pp2), "profiles.denyPermissiveDefault",
 						     &p->deny_permissive_default);
+				else if (k2 && strcmp(k2, "requireStartable") == 0)
+					r = get_bool(x, fy_node_pair_value(pp2), "profiles.requireStartable",
+						     &p->require_startable);
 				else
-					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?", "requireContents, denyPermissiveDefault");
+					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?",
+							"requireContents, denyPermissiveDefault, requireStartable");
 			}
 		} else if (strcmp(k, "images") == 0) {
 			r = parse_images(x, p, v);

@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <capgate/lint.h>
 
 #include "core/doc.h"
 #include "static/policy_internal.h"
@@ -23,28 +29,64 @@
 /* Every finding carries one of these ids; tests/unit/test_policy.c checks that
  * each id used below is here and each one here is used. */
 static const struct cg_policy_rule policy_rules[] = {
+	{ "cannot-start", "CannotStart", "no program can start or exit under the profile (what capgate lint reports)",
+	  "allow the calls every program needs to start and exit (execve, brk or mmap, exit_group, arch_prctl on "
+	  "x86_64); run capgate lint on the profile for the list, or record the closure from the program's start "
+	  "rather than attaching to a running process",
+	  CG_SEV_CRITICAL },
 	{ "closure-digest-mismatch", "ClosureDigestMismatch",
-	  "the attached closure is not the one the image label names" },
-	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure" },
-	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound" },
-	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure" },
-	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest" },
-	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse" },
-	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse" },
-	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed" },
-	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read" },
-	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory" },
-	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked" },
-	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted" },
-	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met" },
-	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted" },
-	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline" },
+	  "the attached closure is not the one the image label names",
+	  "attach the closure the image was built with, or correct the io.capgate.closure.digest label",
+	  CG_SEV_HIGH },
+	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure",
+	  "attach the closure the label names to the image", CG_SEV_HIGH },
+	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound",
+	  "record the workload again and remove the calls it does not need in the phase the bound applies to, or "
+	  "raise maxCalls in the policy",
+	  CG_SEV_MEDIUM },
+	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure",
+	  "label the image with the calls it needs (io.capgate.syscalls) or attach its closure", CG_SEV_MEDIUM },
+	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest",
+	  "refer to the image as name@sha256:... so the image that runs is the image that was checked",
+	  CG_SEV_MEDIUM },
+	{ CG_RULE_INPUT_ERROR, "InputError", "the input cannot be read or parsed, so nothing in it was checked",
+	  "fix the syntax error at the position given; the other inputs were still checked", CG_SEV_HIGH },
+	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse",
+	  "attach a closure written by capgate trace, resolve or merge", CG_SEV_HIGH },
+	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse",
+	  "write the reference as [registry/]repository[:tag][@digest]", CG_SEV_HIGH },
+	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed",
+	  "make the default action deny (SCMP_ACT_ERRNO) and list the calls the workload needs", CG_SEV_HIGH },
+	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read",
+	  "give the kubelet profile directory with --profiles, or correct localhostProfile", CG_SEV_HIGH },
+	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory",
+	  "name the profile by a path inside the kubelet's seccomp directory, without .. or a leading /",
+	  CG_SEV_HIGH },
+	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked",
+	  "give the kubelet profile directory with --profiles, or set profiles.requireContents: false in the policy",
+	  CG_SEV_MEDIUM },
+	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted",
+	  "remove the call from the profile; if the workload truly needs it, allow it by name in the policy",
+	  CG_SEV_HIGH },
+	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met",
+	  "set securityContext.seccompProfile to RuntimeDefault or Localhost on the Pod or on every container",
+	  CG_SEV_HIGH },
+	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted",
+	  "remove the call from the profile or closure", CG_SEV_HIGH },
+	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline",
+	  "remove the call, or add it to the policy's allow list if the workload needs it", CG_SEV_MEDIUM },
 	{ "undeclared-call", "UndeclaredCall",
-	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare" },
+	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare",
+	  "declare the call in the annotation, or remove it from the profile, so both gates judge the same calls",
+	  CG_SEV_MEDIUM },
 	{ "unknown-syscall", "UnknownSyscall",
-	  "an image label or pod annotation names a syscall capgate does not know" },
-	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key" },
-	{ "untrusted-registry", "UntrustedRegistry", "the image is not from a trusted registry" },
+	  "an image label or pod annotation names a syscall capgate does not know",
+	  "correct the name (see the system call table of the architecture)", CG_SEV_MEDIUM },
+	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key",
+	  "sign the image with a key the policy trusts (cosign sign) and give its OCI layout with --layout",
+	  CG_SEV_HIGH },
+	{ "untrusted-registry", "UntrustedRegistry", "the image is not from a trusted registry",
+	  "pull the image from a registry in the policy's images.trustedRegistries", CG_SEV_HIGH },
 };
 
 const struct cg_policy_rule *cg_policy_rules(size_t *ret_n)
@@ -629,77 +671,259 @@ oom:
 
 /* ---- paths -------------------------------------------------------------------- */
 
-static int eval_image_path(const struct cg_policy *p, const char *path, bool layout, struct cg_report *into,
-			   struct cg_error *err)
+/* One run over one input: where verdicts go, and the first error that is not
+ * the input's fault (out of memory, the report cannot be written), which
+ * stops the run instead of becoming the input's verdict. */
+struct path_run {
+	const struct cg_policy *p;
+	const struct cg_eval_env *env;
+	struct cg_report *into;
+	struct cg_error *err;
+	int fatal;
+};
+
+static int add_verdict(struct path_run *x, struct cg_verdict *v)
+{
+	int r = cg_report_add(x->into, v, x->err);
+	if (r < 0 && !x->fatal)
+		x->fatal = r;
+	return r;
+}
+
+/* "file:12:7: rest" -> 12, 7 and "rest"; anything else has no position. */
+static const char *split_position(const char *msg, const char *file, struct cg_pos *pos)
+{
+	size_t fl = strlen(file);
+	const char *s = msg;
+	char *end;
+
+	pos->line = pos->col = 0;
+	if (strncmp(s, file, fl) != 0 || s[fl] != ':')
+		return msg;
+	s += fl + 1;
+	if (*s == ' ')
+		return s + 1;
+	long line = strtol(s, &end, 10);
+	if (end == s || *end != ':' || line <= 0 || line > INT32_MAX)
+		return msg;
+	long col = strtol(end + 1, &end, 10);
+	if (*end != ':' || col <= 0 || col > INT32_MAX)
+		return msg;
+	pos->line = (int)line;
+	pos->col = (int)col;
+	return end[1] == ' ' ? end + 2 : end + 1;
+}
+
+/* The verdict for an input that cannot be read: one input-error finding at
+ * the position the error names. */
+static int input_error(struct path_run *x, const char *path, const struct cg_error *why)
+{
+	struct cg_verdict v;
+	struct cg_pos pos;
+	const char *msg = split_position(why->msg[0] ? why->msg : "cannot be read", path, &pos);
+	int r = verdict_init(&v, "input", path, path);
+
+	v.pos = pos;
+	if (r == 0)
+		r = add_finding(&v, "input-error", path, path, pos, NULL, "%s", msg);
+	if (r < 0) {
+		cg_verdict_release(&v);
+		x->fatal = cg_error_set(x->err, -ENOMEM, "out of memory");
+		return x->fatal;
+	}
+	return add_verdict(x, &v);
+}
+
+static int eval_image_path(struct path_run *x, const char *path, bool layout)
 {
 	struct cg_image *img = NULL;
+	struct cg_error e = { 0 };
 	struct cg_verdict v;
-	int r = layout ? cg_image_open_layout(path, NULL, &img, err) : cg_image_open_archive(path, NULL, &img, err);
+	int r = layout ? cg_image_open_layout(path, NULL, &img, &e) : cg_image_open_archive(path, NULL, &img, &e);
 
-	if (r == 0 && (r = cg_policy_eval_image(p, img, NULL, layout ? path : NULL, &v, err)) == 0)
-		r = cg_report_add(into, &v, err);
+	if (r < 0)
+		return input_error(x, path, &e);
+	if ((r = cg_policy_eval_image(x->p, img, NULL, layout ? path : NULL, &v, x->err)) < 0)
+		x->fatal = r;
+	else
+		r = add_verdict(x, &v);
 	cg_image_free(img);
 	return r;
 }
 
+/* What capgate lint says about starting a program under @prof: a
+ * cannot-start finding of lint's own becomes the policy's. */
+static int startable_into(const struct cg_policy *p, const struct cg_profile *prof, const struct cg_eval_env *env,
+			  const char *subject, const char *file, struct cg_verdict *v, struct cg_error *err)
+{
+	struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = env ? env->resolve : NULL };
+	struct cg_lint_report *lr = NULL;
+	const struct cg_lint_finding *f;
+	int r;
+
+	if (!p->require_startable)
+		return 0;
+	if ((r = cg_lint_profile(prof, &lo, &lr, err)) < 0)
+		return r;
+	f = cg_lint_report_find(lr, "cannot-start");
+	r = f ? add_finding(v, "cannot-start", subject, file, f->pos, NULL, "%s", f->message) : 0;
+	cg_lint_report_free(lr);
+	return r < 0 ? cg_error_set(err, r, "out of memory") : 0;
+}
+
 /* Each profile of the file is one subject: "file#name" when it has a name. */
-static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
-			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+static int eval_profiles_buf(struct path_run *x, const char *buf, size_t len, const char *path)
 {
 	struct cg_profile **ps = NULL;
+	struct cg_error e = { 0 };
 	size_t n = 0;
-	int r = cg_profile_parse_all(buf, len, path, &ps, &n, err);
+	int r = cg_profile_parse_all(buf, len, path, &ps, &n, &e);
+	bool bad = r < 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct cg_closure *c = NULL;
 		struct cg_verdict v;
 		char subject[1024];
 		snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
-		if (r == 0 && (r = cg_profile_resolve(ps[i], env ? env->resolve : NULL, &c, err)) == 0 &&
-		    (r = cg_policy_eval_closure(p, c, subject, &v, err)) == 0)
-			r = cg_report_add(into, &v, err);
+		if (!bad && cg_profile_resolve(ps[i], x->env ? x->env->resolve : NULL, &c, &e) < 0)
+			bad = true;
+		else if (!bad && !x->fatal) {
+			if ((r = cg_policy_eval_closure(x->p, c, subject, &v, x->err)) < 0)
+				x->fatal = r;
+			else if ((r = startable_into(x->p, ps[i], x->env, subject, path, &v, &e)) < 0) {
+				cg_verdict_release(&v);
+				bad = true;
+			} else
+				add_verdict(x, &v);
+		}
 		cg_closure_free(c);
 		cg_profile_free(ps[i]);
 	}
 	free(ps);
+	if (x->fatal)
+		return x->fatal;
+	return bad ? input_error(x, path, &e) : 0;
+}
+
+static int each_workload(const struct cg_k8s_workload *w, void *ctx)
+{
+	struct path_run *x = ctx;
+	struct cg_verdict v;
+	int r = cg_policy_eval_workload(x->p, w, x->env, &v, x->err);
+
+	if (r < 0)
+		return x->fatal = r;
+	return add_verdict(x, &v);
+}
+
+/* The workloads of a manifest, evaluated and reported one document at a
+ * time, so a cluster dump of any size is held one document at a time. */
+static int eval_manifest_buf(struct path_run *x, const char *buf, size_t len, const char *path)
+{
+	struct cg_error e = { 0 };
+	size_t skipped = 0, before = cg_report_count(x->into);
+	int r = cg_k8s_parse_each(buf, len, path, 0, each_workload, x, &skipped, &e);
+
+	if (x->fatal)
+		return x->fatal;
+	if (r < 0)
+		return input_error(x, path, &e);
+	if (cg_report_count(x->into) == before && skipped == 0) {
+		cg_error_set(&e, -EINVAL, "%s: neither a seccomp profile nor a Kubernetes workload", path);
+		return input_error(x, path, &e);
+	}
+	return 0;
+}
+
+/* A directory that is an OCI image layout rather than a tree of inputs. */
+static bool is_oci_layout(const char *dir)
+{
+	char f[PATH_MAX];
+	struct stat st;
+	snprintf(f, sizeof(f), "%s/oci-layout", dir);
+	return stat(f, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Files a directory walk reads, as kubectl does for -f DIR (and image
+ * archives). */
+static bool walk_wants(const char *name)
+{
+	static const char *const exts[] = { ".yaml", ".yml", ".json", ".tar" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < CG_ARRAY_SIZE(exts); i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && strcmp(name + n - e, exts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+static int eval_one(struct path_run *x, const char *path, int depth);
+
+/* Every input below @dir in byte order of names, hidden entries skipped,
+ * symbolic links to directories not followed (no cycles). */
+static int eval_dir(struct path_run *x, const char *dir, int depth)
+{
+	struct dirent **ents = NULL;
+	struct cg_error e = { 0 };
+	int n = scandir(dir, &ents, NULL, name_cmp), r = 0;
+
+	if (n < 0) {
+		cg_error_set(&e, -errno, "%s: cannot read the directory: %m", dir);
+		return input_error(x, dir, &e);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		char *child = NULL;
+		struct stat st;
+		if (r >= 0 && name[0] != '.' && asprintf(&child, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) >= 0 &&
+		    lstat(child, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				r = eval_one(x, child, depth + 1);
+			else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && walk_wants(name))
+				r = eval_one(x, child, depth + 1);
+		} else if (r >= 0 && name[0] != '.' && !child) {
+			r = x->fatal = cg_error_set(x->err, -ENOMEM, "out of memory");
+		}
+		free(child);
+		free(ents[i]);
+	}
+	free(ents);
 	return r;
 }
 
-static int eval_manifest_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
-			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+static int eval_one(struct path_run *x, const char *path, int depth)
 {
-	struct cg_k8s_workload **ws = NULL;
-	size_t n = 0, skipped = 0;
-	int r = cg_k8s_parse(buf, len, path, &ws, &n, &skipped, err);
+	_cleanup_free_ char *buf = NULL;
+	struct cg_error e = { 0 };
+	size_t len, plen = strlen(path);
+	struct stat st;
 
-	if (r < 0)
-		return r;
-	if (n == 0 && skipped == 0)
-		r = cg_error_set(err, -EINVAL, "%s: neither a seccomp profile nor a Kubernetes workload", path);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct cg_verdict v;
-		if ((r = cg_policy_eval_workload(p, ws[i], env, &v, err)) == 0)
-			r = cg_report_add(into, &v, err);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (is_oci_layout(path))
+			return eval_image_path(x, path, true);
+		if (depth >= 32) {
+			cg_error_set(&e, -ELOOP, "%s: directories nested more than 32 deep", path);
+			return input_error(x, path, &e);
+		}
+		return eval_dir(x, path, depth);
 	}
-	cg_k8s_workloads_free(ws, n);
-	return r;
+	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
+		return eval_image_path(x, path, false);
+	if (cg_read_file(path, &buf, &len, &e) < 0)
+		return input_error(x, path, &e);
+	if (cg_profile_sniff(buf, len))
+		return eval_profiles_buf(x, buf, len, path);
+	return eval_manifest_buf(x, buf, len, path);
 }
 
 int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
 			struct cg_report *into, struct cg_error *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len, plen = strlen(path);
-	struct stat st;
-	int r;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return eval_image_path(p, path, true, into, err);
-	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
-		return eval_image_path(p, path, false, into, err);
-	if ((r = cg_read_file(path, &buf, &len, err)) < 0)
-		return r;
-	if (cg_profile_sniff(buf, len))
-		return eval_profiles_buf(p, buf, len, path, env, into, err);
-	return eval_manifest_buf(p, buf, len, path, env, into, err);
+	struct path_run x = { .p = p, .env = env, .into = into, .err = err };
+	int r = eval_one(&x, path, 0);
+	return x.fatal ? x.fatal : r < 0 ? r
+					 : 0;
 }

@@ -5,6 +5,7 @@
 #include <capgate/report.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "t.h"
 
@@ -362,14 +363,20 @@ static int test_eval_path_report(void)
 	CHECK(cg_report_count(rep) == 1 && cg_report_failed(rep));
 	CHECK(cg_report_verdict(rep, 0) && has_msg(cg_report_verdict(rep, 0), "syscall ptrace is in the denied"));
 	CHECK(cg_report_verdict(rep, 1) == NULL);
-	/* not an input: a position-less error, the report unchanged */
+	/* not an input: an input-error verdict naming it; the run goes on */
 	snprintf(path, sizeof(path), "%s/none.yaml", dir);
-	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) < 0 && strstr(err.msg, "none.yaml"));
-	CHECK(cg_report_count(rep) == 1);
+	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) == 0);
+	CHECK(cg_report_count(rep) == 2);
+	const struct cg_verdict *ev = cg_report_verdict(rep, 1);
+	CHECK(ev && ev->n_findings == 1 && strcmp(ev->findings[0].rule, CG_RULE_INPUT_ERROR) == 0 &&
+	      strstr(ev->findings[0].file, "none.yaml"));
+	struct cg_report_counts cnt;
+	cg_report_counts(rep, &cnt);
+	CHECK(cnt.checked == 1 && cnt.failed == 1 && cnt.errors == 1 && cnt.passed == 0);
 	CHECK(cg_report_format_parse("xml", &f) == -EINVAL);
 	static const char *const formats[][2] = {
 		{ "text", "FAIL    " },
-		{ "json", "\"summary\": {\"checked\": 1, \"failed\": 1}" },
+		{ "json", "\"summary\": {\"checked\": 1, \"failed\": 1, \"passed\": 0, \"exempt\": 0, \"notChecked\": 0, \"inputErrors\": 1}" },
 		{ "sarif", "\"ruleId\": \"risk-class-denied\"" },
 		{ "junit", "<failure message=\"syscall ptrace" },
 	};
@@ -389,6 +396,77 @@ static int test_eval_path_report(void)
 }
 
 /* The embedded Rego file: exported whole, notes dropped, markers replaced. */
+/* A streamed report writes what a kept one does, byte for byte, and a run
+ * that does not finish leaves no file behind. */
+static int test_report_stream(void)
+{
+	char dir[] = "/tmp/capgate-stream-XXXXXX", in[300], bad[300], out[300];
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_eval_env env = { .sz = sizeof(env) };
+	FILE *fp;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(in, sizeof(in), "%s/p.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+	snprintf(out, sizeof(out), "%s/report", dir);
+	if ((fp = fopen(in, "w"))) {
+		fputs("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"ptrace\"],"
+		      "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+		      fp);
+		fclose(fp);
+	}
+	if ((fp = fopen(bad, "w"))) {
+		fputs("apiVersion: v1\nkind: Pod\nspec: [\n", fp);
+		fclose(fp);
+	}
+	CHECK(cg_policy_default(&p, &err) == 0);
+	for (int f = CG_REPORT_TEXT; p && f <= CG_REPORT_JUNIT; f++) {
+		struct cg_report *kept = NULL, *st = NULL;
+		struct cg_report_opts o = { .sz = sizeof(o), .format = (enum cg_report_format)f, .output = out };
+		struct cg_strbuf sb;
+		char *got = NULL;
+		size_t len = 0;
+
+		cg_strbuf_init(&sb);
+		CHECK(cg_report_new(p->source, &kept, &err) == 0);
+		CHECK(cg_report_open(p->source, &o, &st, &err) == 0);
+		if (!kept || !st)
+			break;
+		for (int k = 0; k < 2; k++) {
+			CHECK(cg_policy_eval_path(p, in, &env, kept, &err) == 0);
+			CHECK(cg_policy_eval_path(p, bad, &env, kept, &err) == 0);
+			CHECK(cg_policy_eval_path(p, in, &env, st, &err) == 0);
+			CHECK(cg_policy_eval_path(p, bad, &env, st, &err) == 0);
+		}
+		CHECKF(access(out, F_OK) < 0, "format %d: the report exists before it is finished", f);
+		CHECK(cg_report_verdict(st, 0) == NULL && cg_report_count(st) == 4 && cg_report_failed(st));
+		CHECK(cg_report_finish(st, &err) == 0);
+		CHECK(cg_report_write(kept, (enum cg_report_format)f, 0, &sb) == 0);
+		CHECK(cg_read_file(out, &got, &len, &err) == 0);
+		CHECKF(got && sb.buf && len == sb.len && memcmp(got, sb.buf, len) == 0,
+		       "format %d: streamed and kept reports differ:\n%s\n----\n%s", f, got ? got : "",
+		       sb.buf ? sb.buf : "");
+		CHECK(cg_report_write(st, (enum cg_report_format)f, 0, &sb) == -EINVAL);
+		free(got);
+		cg_strbuf_release(&sb);
+		cg_report_free(kept);
+		cg_report_free(st);
+		unlink(out);
+		/* not finished: nothing is left, not even the temporary file */
+		CHECK(cg_report_open(p->source, &o, &st, &err) == 0);
+		CHECK(st && cg_policy_eval_path(p, in, &env, st, &err) == 0);
+		cg_report_free(st);
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s | grep -v -e '^p.json$' -e '^bad.yaml$')\"", dir);
+		CHECKF(system(cmd) == 0, "format %d: an unfinished report left a file", f);
+	}
+	cg_policy_free(p);
+	snprintf(in, sizeof(in), "rm -rf '%s'", dir);
+	CHECK(system(in) == 0);
+	return 0;
+}
+
 static int test_rego_export(void)
 {
 	struct cg_error err = { 0 };
@@ -431,6 +509,7 @@ int main(void)
 	RUN(test_exemptions);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
+	RUN(test_report_stream);
 	RUN(test_rego_export);
 	T_DONE();
 }
