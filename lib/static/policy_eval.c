@@ -482,6 +482,21 @@ void cg_closure_cache_free(struct cg_closure_cache *cache)
 	free(cache);
 }
 
+/* Profiles kept at once: a run naming more distinct profiles starts over
+ * rather than growing with its input. */
+#define CACHE_MAX 1024
+
+static void cache_clear(struct cg_closure_cache *cache)
+{
+	for (size_t i = 0; i < cache->cap; i++) {
+		free(cache->v[i].path);
+		cg_closure_free(cache->v[i].closure);
+		free(cache->v[i].msg);
+		memset(&cache->v[i], 0, sizeof(cache->v[i]));
+	}
+	cache->n = 0;
+}
+
 static size_t hash_str(const char *s)
 {
 	size_t h = 1469598103934665603ULL;
@@ -525,6 +540,8 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 	*ret_owned = NULL;
 	*ret_owned_msg = NULL;
 	if (cache) {
+		if (cache->n >= CACHE_MAX)
+			cache_clear(cache);
 		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
 			return -ENOMEM;
 		slot = cache_slot(cache, path);

@@ -374,7 +374,12 @@ static void sarif_result(const struct cg_report *r, const struct cg_verdict *v, 
 	cg_strbuf_init(&uri);
 	if (file)
 		sarif_uri(r, file, &uri, &rel);
-	const char *parts[] = { f->rule, uri.buf, subject, f->msg };
+	/* a subject named by its path ("profile.json#name") is keyed by the
+	 * URI instead, so the fingerprint does not depend on how it was named */
+	const char *skey = subject;
+	if (skey && file && strncmp(skey, file, strlen(file)) == 0)
+		skey += strlen(file);
+	const char *parts[] = { f->rule, uri.buf, skey, f->msg };
 	fingerprint(parts, CG_ARRAY_SIZE(parts), fp);
 
 	cg_strbuf_addf(sb, "%s\n        ", first ? "" : ",");

@@ -2,6 +2,7 @@
 # capgate check end to end: exit codes, formats, positions, registry confusion.
 set -u
 C=${CAPGATE:-./build/capgate}
+CAPGATE_ABS=$(cd "$(dirname "$C")" && pwd)/$(basename "$C")
 S=${CAPGATE_SHARED:-../shared}
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
@@ -245,3 +246,138 @@ if command -v runsc >/dev/null 2>&1; then
 else
 	fail "gvisor-probe: runsc is not installed (scripts/dev.sh installs it)"
 fi
+
+# ---- CI fit: inputs, input errors, cannot-start, SARIF, JUnit, memory --------
+ci=$t/ci
+mkdir -p "$ci/deploy/apps/web" "$ci/deploy/.git" "$ci/deploy/profiles"
+pod() { # name seccomp-type
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  securityContext: {seccompProfile: {type: %s}}\n  containers: [{name: a, image: x}]\n' "$1" "$2"
+}
+pod b-good RuntimeDefault >"$ci/deploy/apps/b.yaml"
+pod a-bad Unconfined >"$ci/deploy/apps/web/a.yml"
+pod hidden Unconfined >"$ci/deploy/.git/c.yaml"
+cp "$t/startable.json" "$ci/deploy/profiles/ok.json"
+echo "not an input" >"$ci/deploy/README.md"
+# a directory is walked (the docs' own example), in byte order, hidden entries skipped
+expect dir-walk 1 "$C" check "$ci/deploy/"
+grep -q "FAIL    Pod a-bad" "$t/out" && ! grep -q "hidden" "$t/out" && ok dir-walk-hidden-skipped || { fail dir-walk-hidden-skipped; cat "$t/out"; }
+[ "$(grep -E '^(pass|FAIL) ' "$t/out" | awk '{print $NF}' | tr '\n' ' ')" = "b-good a-bad $ci/deploy/profiles/ok.json " ] &&
+	ok dir-walk-order || { fail dir-walk-order; cat "$t/out"; }
+grep -q "^3 checked against .*: 2 passed, 1 failed, 0 exempt, 0 not checked$" "$t/out" && ok summary-counts || { fail summary-counts; tail -1 "$t/out"; }
+# a quoted glob is expanded by capgate itself
+expect glob-quoted 0 "$C" check "$ci/deploy/apps/*.yaml"
+grep -q "pass    Pod b-good" "$t/out" && ok glob-expanded || fail glob-expanded
+# an OCI layout directory is still read as an image
+mkdir -p "$ci/layout" && echo '{"imageLayoutVersion": "1.0.0"}' >"$ci/layout/oci-layout"
+expect layout-is-image 2 "$C" check "$ci/layout"
+grep -q "ERROR   $ci/layout" "$t/out" && grep -q "index.json" "$t/out" && ok layout-read-as-image || { fail layout-read-as-image; cat "$t/out"; }
+
+# one malformed input: its own error verdict with a position, the others still checked
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec:\n  containers: [{name: a, image: x\n' >"$ci/broken.yaml"
+expect malformed-exit 2 "$C" check "$ci/deploy/apps/b.yaml" "$ci/broken.yaml" "$ci/deploy/apps/web/a.yml"
+grep -q "pass    Pod b-good" "$t/out" && grep -q "FAIL    Pod a-bad" "$t/out" && ok malformed-others-checked || { fail malformed-others-checked; cat "$t/out"; }
+grep -q "^  $ci/broken.yaml:6:1: .*\[input-error\]" "$t/out" && ok malformed-position || { fail malformed-position; cat "$t/out"; }
+expect malformed-json 2 "$C" check -f json "$ci/broken.yaml" "$ci/deploy/apps/b.yaml"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = [v["status"] for v in d["verdicts"]]
+assert st == ["error", "pass"], st
+f = d["verdicts"][0]["findings"][0]
+assert f["rule"] == "input-error" and f["line"] == 6, f
+assert d["summary"]["inputErrors"] == 1 and d["summary"]["passed"] == 1, d["summary"]
+' "$t/out" && ok malformed-json-document || fail malformed-json-document
+rm -f "$ci/x.sarif"
+expect malformed-sarif 2 "$C" check -f sarif -o "$ci/x.sarif" "$ci/broken.yaml" "$ci/deploy/apps/web/a.yml"
+[ -s "$ci/x.sarif" ] && ok malformed-sarif-written || fail malformed-sarif-written
+expect malformed-junit 2 "$C" check -f junit -o "$ci/x.xml" "$ci/broken.yaml" "$ci/deploy/apps/b.yaml"
+python3 -c '
+import sys, xml.etree.ElementTree as ET
+s = ET.parse(sys.argv[1]).getroot().find("testsuite")
+assert (s.get("tests"), s.get("errors"), s.get("failures")) == ("2", "1", "0"), s.attrib
+assert s.find("testcase/error").get("type") == "input-error"
+' "$ci/x.xml" && ok junit-valid-with-error || fail junit-valid-with-error
+# exit status: a failure alone is 1, an unreadable input wins
+expect failed-only 1 "$C" check "$ci/deploy/apps/web/a.yml"
+expect unreadable-wins 2 "$C" check "$ci/deploy/apps/web/a.yml" "$ci/none.yaml"
+
+# cannot-start: what lint says, check fails too (on by default, a rule with help)
+if [ -d "$S/mission/profiles" ]; then
+	for p in seed-minimal seed-web-server seed-database; do
+		expect "cannot-start-$p" 1 "$C" check "$S/mission/profiles/$p.json"
+		grep -q "no program can run under this profile.*\[cannot-start\]" "$t/out" && ok "cannot-start-$p-reason" || fail "cannot-start-$p-reason"
+	done
+	printf 'profiles: {requireStartable: false}\n' >"$ci/nostart.yaml"
+	expect cannot-start-off 0 "$C" check --policy "$ci/nostart.yaml" "$S/mission/profiles/seed-minimal.json"
+else
+	echo "skip cannot-start-mission-profiles: the shared corpus is not at $S"
+fi
+# a recording attached to a running process (trace --pid) has no start-up calls
+cat >"$ci/pid-recording.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+ "syscalls": [{"names": ["read", "write", "epoll_wait", "accept4", "close", "futex"], "action": "SCMP_ACT_ALLOW"}]}
+JSON
+"$C" resolve "$ci/pid-recording.json" >"$ci/pid-closure.json" 2>/dev/null
+expect cannot-start-pid-recording 1 "$C" check "$ci/pid-closure.json"
+grep -q "\[cannot-start\]" "$t/out" && ok cannot-start-pid-recording-reason || { fail cannot-start-pid-recording-reason; cat "$t/out"; }
+
+# SARIF that code scanning consumes: schema-valid, relative paths under a base id,
+# levels by severity, help for every rule, stable fingerprints
+printf 'maxCalls: 3\nprofiles: {requireStartable: false}\n' >"$ci/small.yaml"
+(cd "$ci" && "$CAPGATE_ABS" check -f sarif --policy small.yaml deploy/ broken.yaml >s1.sarif 2>/dev/null)
+"$C" check -f sarif --base "$ci" --policy "$ci/small.yaml" "$ci/deploy/" "$ci/broken.yaml" >"$ci/s2.sarif" 2>/dev/null
+pod a-bad Unconfined | sed '1i # a comment that moves every line' >"$ci/deploy/apps/web/a.yml"
+"$C" check -f sarif --base "$ci" --policy "$ci/small.yaml" "$ci/deploy/" "$ci/broken.yaml" >"$ci/s3.sarif" 2>/dev/null
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 - "$ci" tests/sarif/sarif-schema-2.1.0.json <<'PY' && ok sarif-code-scanning || fail sarif-code-scanning
+import json, sys
+import jsonschema
+ci, schema = sys.argv[1], json.load(open(sys.argv[2]))
+logs = [json.load(open(f"{ci}/s{i}.sarif")) for i in (1, 2, 3)]
+for d in logs:
+    jsonschema.Draft4Validator(schema).validate(d)
+run = logs[0]["runs"][0]
+base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+assert base == "file://" + ci + "/", base
+rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+assert "informationUri" not in run["tool"]["driver"]
+for r in rules.values():
+    assert r["help"]["text"] and r["shortDescription"]["text"] and r["fullDescription"]["text"], r
+levels = set()
+for res in run["results"]:
+    assert res["ruleId"] in rules, res["ruleId"]
+    loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc["uriBaseId"] == "%SRCROOT%" and not loc["uri"].startswith("/"), loc
+    assert res["partialFingerprints"]["capgateFinding/v1"]
+    levels.add((res["ruleId"], res["level"]))
+assert ("closure-too-large", "warning") in levels and ("seccomp-profile", "error") in levels, levels
+fp = [sorted(r["partialFingerprints"]["capgateFinding/v1"] for r in d["runs"][0]["results"]) for d in logs]
+assert fp[0] == fp[1] == fp[2], "fingerprints changed with the working directory or line numbers"
+lines = [sorted(r["locations"][0]["physicalLocation"].get("region", {}).get("startLine", 0) for r in d["runs"][0]["results"]) for d in logs]
+assert lines[1] != lines[2], "the edit did not move any finding"
+PY
+else
+	echo "skip sarif-code-scanning: python3-jsonschema is not installed (scripts/dev.sh installs it)"
+fi
+
+# memory does not grow with the number of workloads (only with the bytes read)
+gen_pods() { python3 -c '
+import sys
+for i in range(int(sys.argv[1])):
+    print(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: n{i % 7}}}\nspec:\n  securityContext: {{seccompProfile: {{type: RuntimeDefault}}}}\n  containers: [{{name: a, image: registry.example.com/a:{i}}}]")
+' "$1"; }
+gen_pods 1000 >"$ci/p1k.yaml"
+gen_pods 40000 >"$ci/p40k.yaml"
+for f in text junit; do
+	/usr/bin/time -f %M -o "$ci/rss1" "$C" check -q -f $f -o "$ci/r1" "$ci/p1k.yaml" >/dev/null 2>&1
+	/usr/bin/time -f %M -o "$ci/rss40" "$C" check -q -f $f -o "$ci/r40" "$ci/p40k.yaml" >/dev/null 2>&1
+	python3 - "$(tail -1 "$ci/rss1")" "$(tail -1 "$ci/rss40")" "$(stat -c %s "$ci/p1k.yaml")" "$(stat -c %s "$ci/p40k.yaml")" <<'PY' &&
+import sys
+r1, r40, b1, b40 = map(int, sys.argv[1:])
+growth = (r40 - r1) * 1024 / 39000
+per_pod = (b40 - b1) / 39000
+assert growth < 2 * per_pod, f"peak RSS grows {growth:.0f} B per Pod for {per_pod:.0f} B of input per Pod ({r1} KiB -> {r40} KiB)"
+PY
+		ok "memory-flat-$f" || fail "memory-flat-$f"
+done
+grep -c "<testcase" "$ci/r40" | grep -qx 40000 && ok junit-40k-cases || fail junit-40k-cases
