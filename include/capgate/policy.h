@@ -13,7 +13,7 @@
 
 struct cg_policy {
 	char *source;        /* file, or "<built-in>" */
-	char *baseline;      /* "gvisor", "docker-default", "mission-example", "none" */
+	char *baseline;      /* "gvisor", "docker-default", "example", "none" */
 	char *baseline_file; /* a probed baseline (capgate policy probe-gvisor -o FILE) */
 	char **allow;        /* added to the baseline */
 	size_t n_allow;
@@ -43,7 +43,7 @@ struct cg_policy {
 	size_t n_allowed;
 };
 
-/* The built-in default: the mission's rules (gVisor baseline, at most 35
+/* The built-in default (gVisor baseline, at most 35
  * calls in the serving phase, every risk class denied, every Pod names a
  * seccomp profile at the restricted level, permissive profiles denied). */
 CAPGATE_API int cg_policy_default(struct cg_policy **ret, struct cg_error *err);

@@ -344,7 +344,7 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 			r = get_str(x, v, "baseline", &p->baseline);
 			if (r == 0 && strcmp(p->baseline, "none") != 0 && !baseline_find(p->baseline))
 				r = cg_doc_error(x->err, x->src, v, "baseline",
-						 "unknown baseline '%s' (expected gvisor, docker-default, mission-example or none)",
+						 "unknown baseline '%s' (expected gvisor, docker-default, example or none)",
 						 p->baseline);
 		} else if (strcmp(k, "baselineFile") == 0) {
 			r = get_str(x, v, "baselineFile", &p->baseline_file);

@@ -52,7 +52,7 @@ static int test_builtin_baselines(void)
 		kexec |= strcmp(calls[i], "kexec_load") == 0;
 	}
 	CHECK(read && !kexec);
-	CHECK(cg_baseline_calls("mission-example", &calls, &n) == 0 && n == 358);
+	CHECK(cg_baseline_calls("example", &calls, &n) == 0 && n == 358);
 	CHECK(cg_baseline_calls("docker-default", &calls, &n) == 0 && n > 300);
 	CHECK(cg_baseline_calls("nope", &calls, &n) == -ENOENT);
 	return 0;
@@ -137,7 +137,7 @@ static int test_policy_errors(void)
 static int test_explicit_policy(void)
 {
 	struct cg_error err = { 0 };
-	struct cg_policy *p = policy_str("baseline: mission-example\ndeny: [ptrace]\ndenyClasses: [kexec]\nmaxCalls: 0\n"
+	struct cg_policy *p = policy_str("baseline: example\ndeny: [ptrace]\ndenyClasses: [kexec]\nmaxCalls: 0\n"
 					 "images:\n  trustedRegistries: [registry.example.com]\n  requireDigest: true\n",
 					 &err);
 	struct cg_verdict v;
@@ -147,7 +147,7 @@ static int test_explicit_policy(void)
 	CHECK(cg_policy_allows(p, "mount")); /* only kexec denied as a class */
 	CHECK(!cg_policy_allows(p, "kexec_load"));
 	CHECK(!cg_policy_allows(p, "ptrace"));
-	CHECK(!cg_policy_allows(p, "mseal")); /* not in the mission's list */
+	CHECK(!cg_policy_allows(p, "mseal")); /* not in the example list */
 	/* registry confusion: decided on the parsed reference */
 	CHECK(cg_policy_eval_imageref(p, "registry.example.com.evil.io/app:1", NULL, &v, &err) == 0);
 	CHECK(has_msg(&v, "image registry.example.com.evil.io/app:1 is not from a trusted registry"));
