@@ -24,7 +24,7 @@
 struct ref_case {
 	const char *in;
 	const char *registry, *repository, *tag, *digest; /* registry NULL = must fail */
-	const char *why; /* valid: "d" when registry_defaulted; invalid: a piece of the message */
+	const char *why;                                  /* valid: "d" when registry_defaulted; invalid: a piece of the message */
 };
 
 static const struct ref_case ref_cases[] = {
@@ -324,6 +324,7 @@ static bool naive_prefix(const char *img)
 
 static int test_ref_gatekeeper_samples(void)
 {
+	NEED_SHARED("corpus");
 	char pattern[512];
 	glob_t g;
 	size_t n_images = 0, n_differ = 0;
@@ -879,10 +880,10 @@ static void payload_json(char *out, size_t n, const char *type, const char *dige
 }
 
 struct sig_layer {
-	const char *payload;    /* signed and stored */
-	const char *stored;     /* stored instead of payload (tampering); NULL = payload */
+	const char *payload; /* signed and stored */
+	const char *stored;  /* stored instead of payload (tampering); NULL = payload */
 	EVP_PKEY *key;
-	bool bad_digest_field;  /* the layer descriptor names the payload's digest but the blob differs */
+	bool bad_digest_field; /* the layer descriptor names the payload's digest but the blob differs */
 };
 
 /* Write the "sha256-<hex>.sig" manifest for image digest @img_dig. */
@@ -1109,7 +1110,9 @@ static void tar_header(FILE *fp, const char *name, size_t size, char type)
 	snprintf((char *)h + 136, 12, "%011o", 0);
 	memset(h + 148, ' ', 8);
 	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257, "ustar\0"
+			"00",
+	       8);
 	for (int i = 0; i < 512; i++)
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);

@@ -175,6 +175,7 @@ static void psa_dir(const char *dir, enum cg_pss_level level, bool want_pass)
 
 static int test_psa_corpus(void)
 {
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *name;
 		enum cg_pss_level level;
@@ -210,6 +211,7 @@ static int test_psa_corpus(void)
 /* The messages for one fixture, with path and position. */
 static int test_psa_messages(void)
 {
+	NEED_SHARED("corpus");
 	char path[1024];
 	struct parsed p;
 	struct cg_k8s_violation *v = NULL;
@@ -270,6 +272,7 @@ static int test_psa_messages(void)
 
 static int test_docs_pods(void)
 {
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *file;
 		enum cg_seccomp_kind kind;
@@ -481,6 +484,7 @@ static void gk_suite(const char *dir)
 
 static int test_gatekeeper(void)
 {
+	NEED_SHARED("corpus");
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/corpus/gatekeeper/pod-security-policy/seccomp", t_shared());
 	gk_suite(dir);
@@ -496,6 +500,7 @@ static int test_gatekeeper(void)
  * (v2 baseline/restricted, images not exempt), the verdicts agree. */
 static int test_gatekeeper_pss(void)
 {
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *file;
 		enum cg_pss_level level;
@@ -618,6 +623,7 @@ static void ky_test(const char *dir, enum cg_pss_level level)
 
 static int test_kyverno(void)
 {
+	NEED_SHARED("corpus");
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/corpus/kyverno/pod-security/baseline/restrict-seccomp", t_shared());
 	ky_test(dir, CG_PSS_BASELINE);

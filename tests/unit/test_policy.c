@@ -167,6 +167,7 @@ static int test_explicit_policy(void)
 /* The PSA fixtures through the policy engine: pass/ allowed, fail/ denied. */
 static int test_psa_corpus(void)
 {
+	NEED_SHARED("corpus/k8s-psa");
 	const char *levels[] = { "baseline", "restricted" };
 	int checked = 0;
 	for (int l = 0; l < 2; l++) {
