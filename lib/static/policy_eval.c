@@ -460,6 +460,7 @@ struct cache_entry {
 	char *path;
 	struct cg_closure *closure; /* NULL: loading failed with msg */
 	char *msg;
+	char *nostart; /* capgate lint's cannot-start message, or NULL */
 };
 
 struct cg_closure_cache {
@@ -477,6 +478,7 @@ void cg_closure_cache_free(struct cg_closure_cache *cache)
 		free(cache->v[i].path);
 		cg_closure_free(cache->v[i].closure);
 		free(cache->v[i].msg);
+		free(cache->v[i].nostart);
 	}
 	free(cache->v);
 	free(cache);
@@ -492,6 +494,7 @@ static void cache_clear(struct cg_closure_cache *cache)
 		free(cache->v[i].path);
 		cg_closure_free(cache->v[i].closure);
 		free(cache->v[i].msg);
+		free(cache->v[i].nostart);
 		memset(&cache->v[i], 0, sizeof(cache->v[i]));
 	}
 	cache->n = 0;
@@ -527,18 +530,26 @@ static int cache_grow(struct cg_closure_cache *c)
 	return 0;
 }
 
-/* Load (or find) a profile; *ret_msg is set when it cannot be loaded. The
- * closure and message stay owned by the cache (or by *ret_owned). */
-static int load_profile(const struct cg_eval_env *env, const char *path, const struct cg_closure **ret,
-			const char **ret_msg, struct cg_closure **ret_owned, char **ret_owned_msg)
+/* A loaded Localhost profile: its closure (NULL when it cannot be loaded,
+ * with msg), and lint's cannot-start message when the policy asks for it. */
+struct loaded {
+	const struct cg_closure *closure;
+	const char *msg, *nostart;
+};
+
+/* Load (or find) a profile. What it returns stays owned by the cache, or by
+ * *own when there is no cache (release it with loaded_release). */
+static int load_profile(const struct cg_policy *p, const struct cg_eval_env *env, const char *path,
+			struct loaded *ret, struct cache_entry *own)
 {
 	struct cg_error e = { 0 };
 	struct cg_closure *c = NULL;
+	struct cg_profile *prof = NULL;
 	struct cg_closure_cache *cache = env->cache;
-	struct cache_entry *slot = NULL;
+	struct cache_entry *slot = NULL, n = { 0 };
+	int r;
 
-	*ret_owned = NULL;
-	*ret_owned_msg = NULL;
+	memset(own, 0, sizeof(*own));
 	if (cache) {
 		if (cache->n >= CACHE_MAX)
 			cache_clear(cache);
@@ -546,26 +557,48 @@ static int load_profile(const struct cg_eval_env *env, const char *path, const s
 			return -ENOMEM;
 		slot = cache_slot(cache, path);
 		if (slot->path) {
-			*ret = slot->closure;
-			*ret_msg = slot->msg;
+			*ret = (struct loaded){ slot->closure, slot->msg, slot->nostart };
 			return 0;
 		}
 	}
-	int r = cg_closure_load(path, env->resolve, &c, &e);
-	char *msg = r < 0 ? strdup(e.msg) : NULL;
-	if (r < 0 && !msg)
+	r = cg_profile_load(path, &prof, &e);
+	if (r == 0)
+		r = cg_profile_resolve(prof, env->resolve, &c, &e);
+	if (r == 0 && p->require_startable) {
+		struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = env->resolve };
+		struct cg_lint_report *lr = NULL;
+		if ((r = cg_lint_profile(prof, &lo, &lr, &e)) == 0) {
+			const struct cg_lint_finding *f = cg_lint_report_find(lr, "cannot-start");
+			if (f && !(n.nostart = strdup(f->message)))
+				r = cg_error_set(&e, -ENOMEM, "out of memory");
+		}
+		cg_lint_report_free(lr);
+		if (r < 0) {
+			cg_closure_free(c);
+			c = NULL;
+		}
+	}
+	cg_profile_free(prof);
+	n.closure = c;
+	if (r < 0 && !(n.msg = strdup(e.msg))) {
+		free(n.nostart);
 		return -ENOMEM;
-	if (slot && (slot->path = strdup(path))) {
-		slot->closure = c;
-		slot->msg = msg;
+	}
+	if (slot && (n.path = strdup(path))) {
+		*slot = n;
 		cache->n++;
 	} else {
-		*ret_owned = c;
-		*ret_owned_msg = msg;
+		*own = n;
 	}
-	*ret = c;
-	*ret_msg = msg;
+	*ret = (struct loaded){ n.closure, n.msg, n.nostart };
 	return 0;
+}
+
+static void loaded_release(struct cache_entry *own)
+{
+	cg_closure_free(own->closure);
+	free(own->msg);
+	free(own->nostart);
 }
 
 /* ---- workloads ----------------------------------------------------------------- */
@@ -637,23 +670,24 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 			} else if (asprintf(&path, "%s/%s", env->profiles_dir, lp) < 0) {
 				r = -ENOMEM;
 			} else {
-				const struct cg_closure *c = NULL;
-				const char *msg = NULL;
-				struct cg_closure *owned = NULL;
-				char *owned_msg = NULL;
-				r = load_profile(env, path, &c, &msg, &owned, &owned_msg);
-				if (r == 0 && !c)
+				struct loaded ld = { 0 };
+				struct cache_entry own;
+				r = load_profile(p, env, path, &ld, &own);
+				if (r == 0 && !ld.closure)
 					r = add_finding(v, "profile-missing", subject, w->source, ct->effective.pos,
-							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, msg);
+							ct->effective.path, "%sLocalhost profile %s: %s", prefix, lp, ld.msg);
 				else if (r == 0) {
 					char pre2[512];
 					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
-					r = eval_closure_into(p, c, subject, w->source, pre2, v);
+					r = eval_closure_into(p, ld.closure, subject, w->source, pre2, v);
+					if (r == 0 && ld.nostart)
+						r = add_finding(v, "cannot-start", subject, w->source, ct->effective.pos,
+								ct->effective.path, "%s%s", pre2, ld.nostart);
 					if (r == 0 && ct->declared)
-						r = declared_covers(c, declared, n_declared, what, subject, w->source, ct, pre2, v);
+						r = declared_covers(ld.closure, declared, n_declared, what, subject, w->source, ct,
+								    pre2, v);
 				}
-				cg_closure_free(owned);
-				free(owned_msg);
+				loaded_release(&own);
 				free(path);
 			}
 		}

@@ -53,7 +53,11 @@ cp "$S/corpus/profiles/k8s-docs-violation.json" "$t/kubelet/profiles/violation.j
 cp "$S/corpus/profiles/k8s-docs-fine-grained.json" "$t/kubelet/profiles/fine-grained.json"
 expect audit-pod-fails-closed 1 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/audit-pod.yaml"
 grep -q "profiles/audit.json" "$t/out" && ok audit-pod-reason || fail audit-pod-reason
-expect violation-pod-passes 0 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
+# the tutorial's violation profile denies everything: its Pod cannot even start
+expect violation-pod-cannot-start 1 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
+grep -q "profile profiles/violation.json: no program can run.*\[cannot-start\]" "$t/out" && ok violation-pod-reason || fail violation-pod-reason
+printf 'profiles: {requireStartable: false}\n' >"$t/nostart.yaml"
+expect violation-pod-passes-without-start-rule 0 "$C" check --policy "$t/nostart.yaml" --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
 else
 	echo "skip corpus-profiles-and-manifests: the shared corpus is not at $S (set CAPGATE_SHARED; see README)"
 fi
@@ -105,7 +109,8 @@ YAML
 expect undeclared-call 1 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
 grep -q "permits getpid, which annotation io.capgate.syscalls/app does not declare" "$t/out" && ok undeclared-reason || fail undeclared-reason
 sed -i 's/exit_group"/exit_group,getpid"/' "$t/undeclared.yaml"
-expect declared-covers-profile 0 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
+printf 'profiles: {requireStartable: false}\n' >"$t/nostart.yaml"
+expect declared-covers-profile 0 "$C" check --policy "$t/nostart.yaml" --profiles "$t/kubelet" "$t/undeclared.yaml"
 sed -i 's/exit_group,getpid"/exit_group"/' "$t/undeclared.yaml"
 "$C" check -f sarif --profiles "$t/kubelet" "$t/undeclared.yaml" "$t/declared.yaml" "$t/declared36.yaml" >"$t/s2" 2>/dev/null
 python3 -c '
@@ -340,6 +345,18 @@ JSON
 "$C" resolve "$ci/pid-recording.json" >"$ci/pid-closure.json" 2>/dev/null
 expect cannot-start-pid-recording 1 "$C" check "$ci/pid-closure.json"
 grep -q "\[cannot-start\]" "$t/out" && ok cannot-start-pid-recording-reason || { fail cannot-start-pid-recording-reason; cat "$t/out"; }
+
+# a Localhost profile a Pod names is judged the same way
+mkdir -p "$ci/kubelet/team"
+cp "$ci/pid-recording.json" "$ci/kubelet/team/pid.json"
+cp "$t/startable.json" "$ci/kubelet/team/ok.json"
+for prof in pid ok; do
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  securityContext: {seccompProfile: {type: Localhost, localhostProfile: team/%s.json}}\n  containers: [{name: a, image: x}]\n' "$prof" "$prof" >"$ci/lh-$prof.yaml"
+done
+expect cannot-start-localhost 1 "$C" check --profiles "$ci/kubelet" "$ci/lh-pid.yaml"
+grep -q "lh-pid.yaml:5:.*profile team/pid.json: no program can run under this profile.*\[cannot-start\]" "$t/out" &&
+	ok cannot-start-localhost-reason || { fail cannot-start-localhost-reason; cat "$t/out"; }
+expect startable-localhost 0 "$C" check --profiles "$ci/kubelet" "$ci/lh-ok.yaml"
 
 # SARIF that code scanning consumes: schema-valid, relative paths under a base id,
 # levels by severity, help for every rule, stable fingerprints
