@@ -63,10 +63,11 @@ CAPGATE_API int cg_report_add(struct cg_report *r, struct cg_verdict *v, struct 
  * assembled document) and put its file in place. 0 or the write error. */
 CAPGATE_API int cg_report_finish(struct cg_report *r, struct cg_error *err);
 
-/* What a run found, verdict by verdict. A verdict is exactly one of: an
- * input error (the input could not be read: rule input-error), not checked
- * (an object the policy has no rule for), exempt, passed or failed. checked
- * counts the rest: passed + failed + exempt. */
+/* What a run found, verdict by verdict: an input error (the input could not
+ * be read: rule input-error), not checked (an object the policy has no rule
+ * for), exempt, passed or failed. checked counts the verdicts that were
+ * checked (passed, failed or exempt); a not-checked object the policy
+ * denies counts as not checked and as failed. */
 struct cg_report_counts {
 	size_t checked, passed, failed, exempt, not_checked, errors;
 };

@@ -58,18 +58,21 @@ static bool verdict_input_error(const struct cg_verdict *v)
 }
 
 /* An object the policy has no rule for. The verdict kinds that say so come
- * with the manifest reader; until then nothing is reported as not checked. */
+ * with the manifest reader; until then nothing is reported as not checked.
+ * (Wire it here: return whatever marks such a verdict.) */
 static bool verdict_not_checked(const struct cg_verdict *v)
 {
 	(void)v;
 	return false;
 }
 
+/* A not-checked verdict with findings (a policy that denies what it cannot
+ * check) fails: it is counted both as not checked and as failed. */
 static enum vstate verdict_state(const struct cg_verdict *v)
 {
 	if (verdict_input_error(v))
 		return V_ERROR;
-	if (verdict_not_checked(v))
+	if (verdict_not_checked(v) && !v->exempt && cg_verdict_allowed(v))
 		return V_NOT_CHECKED;
 	if (v->exempt)
 		return V_EXEMPT;
@@ -84,7 +87,10 @@ static void count(struct cg_report_counts *c, const struct cg_verdict *v)
 		c->passed++;
 		break;
 	case V_FAIL:
-		c->checked++;
+		if (verdict_not_checked(v))
+			c->not_checked++;
+		else
+			c->checked++;
 		c->failed++;
 		break;
 	case V_EXEMPT:
