@@ -70,11 +70,21 @@ void cg_strbuf_add_json_str(struct cg_strbuf *sb, const char *s)
 	cg_strbuf_add(sb, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '"': cg_strbuf_add(sb, "\\\"", 2); break;
-		case '\\': cg_strbuf_add(sb, "\\\\", 2); break;
-		case '\n': cg_strbuf_add(sb, "\\n", 2); break;
-		case '\t': cg_strbuf_add(sb, "\\t", 2); break;
-		case '\r': cg_strbuf_add(sb, "\\r", 2); break;
+		case '"':
+			cg_strbuf_add(sb, "\\\"", 2);
+			break;
+		case '\\':
+			cg_strbuf_add(sb, "\\\\", 2);
+			break;
+		case '\n':
+			cg_strbuf_add(sb, "\\n", 2);
+			break;
+		case '\t':
+			cg_strbuf_add(sb, "\\t", 2);
+			break;
+		case '\r':
+			cg_strbuf_add(sb, "\\r", 2);
+			break;
 		default:
 			if (*p < 0x20)
 				cg_strbuf_addf(sb, "\\u%04x", *p);

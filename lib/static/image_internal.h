@@ -26,22 +26,22 @@
 
 /* A content descriptor (index entry, config, layer, subject). */
 struct oci_desc {
-	char path[96];        /* JSON path of the descriptor, "manifests[2]" */
+	char path[96]; /* JSON path of the descriptor, "manifests[2]" */
 	char *media_type;
-	char digest[72];      /* "sha256:<64 hex>" (other algorithms are refused) */
+	char digest[72]; /* "sha256:<64 hex>" (other algorithms are refused) */
 	uint64_t size;
-	char *artifact_type;  /* NULL if absent */
-	char *ref_name;       /* annotation org.opencontainers.image.ref.name */
-	char *image_name;     /* annotation io.containerd.image.name */
-	char *ref_type;       /* annotation vnd.docker.reference.type (buildkit attestations) */
-	char *signature;      /* annotation dev.cosignproject.cosign/signature */
+	char *artifact_type;       /* NULL if absent */
+	char *ref_name;            /* annotation org.opencontainers.image.ref.name */
+	char *image_name;          /* annotation io.containerd.image.name */
+	char *ref_type;            /* annotation vnd.docker.reference.type (buildkit attestations) */
+	char *signature;           /* annotation dev.cosignproject.cosign/signature */
 	char *os, *arch, *variant; /* platform, if given */
 };
 
 /* A parsed image manifest or index. */
 struct oci_manifest {
-	char *source;         /* file the JSON came from, for messages */
-	char digest[72];      /* its own digest ("" for index.json) */
+	char *source;    /* file the JSON came from, for messages */
+	char digest[72]; /* its own digest ("" for index.json) */
 	char *media_type;
 	char *artifact_type;
 	bool is_index;
