@@ -42,7 +42,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++)
 		if (commands[i].summary)
 			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'capgate <command> --help' describes a command. Exit status: 0 ok, 1 findings or\n"
+	fprintf(f, "\n'capgate help <command>' (or 'capgate <command> --help') describes a command. Exit status: 0 ok, 1 findings or\n"
 		   "a denied verdict, 2 usage or input error; 'run' exits with the program's status.\n");
 }
 
@@ -61,6 +61,16 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		/* capgate help CMD is capgate CMD --help */
+		if (argc >= 3 && strcmp(argv[1], "help") == 0) {
+			char *hargv[] = { argv[2], (char *)"--help", NULL };
+			for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++)
+				if (commands[i].summary && strcmp(argv[2], commands[i].name) == 0)
+					return commands[i].fn(1, hargv + 1);
+			fprintf(stderr, "capgate: unknown command '%s'\n\n", argv[2]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
 		usage(stdout);
 		return EXIT_OK;
 	}

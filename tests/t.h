@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int t_passed, t_failed, t_skipped;
 static int t_cur_failed;
@@ -99,5 +100,15 @@ static inline const char *t_shared(void)
 	const char *s = getenv("CAPGATE_SHARED");
 	return s ? s : "../shared";
 }
+
+/* A test that reads the shared corpus (../shared, or $CAPGATE_SHARED) skips
+ * with the reason when it is not there: CI has it (README, "The corpus"). */
+#define NEED_SHARED(rel)                                                                                     \
+	do {                                                                                                 \
+		char _p[4096];                                                                               \
+		snprintf(_p, sizeof(_p), "%s/%s", t_shared(), rel);                                          \
+		if (access(_p, F_OK) != 0)                                                                   \
+			SKIP("the shared corpus is not at %s (set CAPGATE_SHARED; see README)", t_shared()); \
+	} while (0)
 
 #endif

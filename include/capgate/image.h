@@ -84,7 +84,7 @@ CAPGATE_API const char *cg_image_label(const struct cg_image *img, const char *k
 
 /* Labels capgate reads. */
 #define CG_LABEL_SYSCALLS "io.capgate.syscalls" /* comma/space separated names */
-#define CG_LABEL_SYSCALLS_MISSION "syscalls"    /* the mission's policy uses this one */
+#define CG_LABEL_SYSCALLS_MISSION "syscalls"    /* the plain label some policies read */
 #define CG_LABEL_CLOSURE_DIGEST "io.capgate.closure.digest"
 #define CG_CLOSURE_MEDIA_TYPE "application/vnd.capgate.closure.v1+json"
 

@@ -41,7 +41,7 @@ struct cg_lint_report;
 struct cg_lint_opts {
 	size_t sz;                             /* sizeof(struct cg_lint_opts) */
 	const struct cg_resolve_opts *resolve; /* capabilities, kernel, arch; NULL = defaults */
-	unsigned size_bound;                   /* bound on permitted calls; 0 = the mission's 35 */
+	unsigned size_bound;                   /* bound on permitted calls; 0 = 35, the built-in policy's */
 };
 
 /* Lint @p as resolved with @o (NULL = defaults). On success *ret is a new

@@ -13,7 +13,7 @@
 
 struct cg_policy {
 	char *source;        /* file, or "<built-in>" */
-	char *baseline;      /* "gvisor", "docker-default", "mission-example", "none" */
+	char *baseline;      /* "gvisor", "docker-default", "example", "none" */
 	char *baseline_file; /* a probed baseline (capgate policy probe-gvisor -o FILE) */
 	char **allow;        /* added to the baseline */
 	size_t n_allow;
@@ -28,6 +28,7 @@ struct cg_policy {
 	bool deny_permissive_default;  /* a profile whose default action permits fails */
 	int node_runtime;              /* enum cg_cond_runtime: what the nodes' runtime does with a profile's
 					* includes/excludes (profiles.runtime); default CG_COND_ANY, the worst case */
+	bool require_startable;        /* a profile no program can start under fails (capgate lint's cannot-start) */
 	bool require_signature;
 	char **key_files; /* PEM public keys (paths as written) */
 	size_t n_keys;
@@ -47,7 +48,7 @@ struct cg_policy {
 	size_t n_allowed;
 };
 
-/* The built-in default: the mission's rules (gVisor baseline, at most 35
+/* The built-in default (gVisor baseline, at most 35
  * calls in the serving phase, every risk class denied, every Pod names a
  * seccomp profile at the restricted level, permissive profiles denied). */
 CAPGATE_API int cg_policy_default(struct cg_policy **ret, struct cg_error *err);
@@ -69,11 +70,15 @@ CAPGATE_API int cg_baseline_calls(const char *name, const char *const **ret, siz
 CAPGATE_API const char *cg_baseline_origin(const char *name);
 
 /* One rule of the static gate: the stable id a finding carries, a short
- * name (SARIF's reportingDescriptor.name) and one line of help. */
+ * name (SARIF's reportingDescriptor.name), one line of help, what to do
+ * about it, and how serious a finding is (SARIF's level: critical and high
+ * are errors, medium a warning, low and info a note). */
 struct cg_policy_rule {
 	const char *id;   /* "syscall-not-allowed" */
 	const char *name; /* "SyscallNotAllowed" */
 	const char *help;
+	const char *fix; /* what a person does about a finding */
+	enum cg_severity severity;
 };
 
 /* Every rule a verdict can carry, sorted by id; *ret_n receives the count. */
@@ -156,12 +161,19 @@ CAPGATE_API int cg_policy_eval_imageref(const struct cg_policy *p, const char *r
 					struct cg_verdict *v, struct cg_error *err);
 
 struct cg_report;
-/* Whatever @path holds, decided by looking at it: an OCI layout directory or
- * a docker-archive (*.tar) is an image; a seccomp profile or capgate closure
- * (a list of them too) is evaluated as closures, resolved with
- * @env->resolve; anything else must be a Kubernetes manifest. Appends one
- * verdict per subject to @into (see capgate/report.h). An input that cannot be
- * read or parsed, or is none of these, fails with its position in @err. */
+/* Whatever @path holds, decided by looking at it: an OCI layout directory
+ * (one with an oci-layout file) or a docker-archive (*.tar) is an image; any
+ * other directory is walked (recursively, names in byte order, hidden
+ * entries skipped, as kubectl -f DIR: *.yaml, *.yml, *.json, *.tar); a
+ * seccomp profile or capgate closure (a list of them too) is evaluated as
+ * closures, resolved with @env->resolve, and also fails when no program
+ * could start under it (the policy's requireStartable: capgate lint's
+ * cannot-start); anything else must be a Kubernetes manifest, evaluated one
+ * document at a time. Appends one verdict per subject to @into (see
+ * capgate/report.h). An input that cannot be read or parsed, or is none of
+ * these, is an input-error verdict at the position of the error, and the
+ * walk goes on. Fails only when the run cannot go on (out of memory, the
+ * report cannot be written). */
 CAPGATE_API int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *env,
 				    struct cg_report *into, struct cg_error *err);
 

@@ -23,6 +23,7 @@ struct cg_summary_risk {
 	const struct cg_risk_class *cls;
 	const char **calls; /* point into the class table */
 	size_t n_calls;
+	enum cg_severity severity; /* the class's, or lint's for this profile (cg_summary_apply_lint) */
 };
 
 struct cg_summary {
@@ -40,6 +41,10 @@ struct cg_summary {
  * permits it, or, under a permitting default, when @c permits it on the
  * native arch. The summary refers to names in @c: free it first. */
 CAPGATE_API int cg_summary_closure(const struct cg_closure *c, struct cg_summary **ret, struct cg_error *err);
+struct cg_lint_report;
+/* Take each risk class's severity from capgate lint's report on the same
+ * profile, so info and lint never disagree on how serious a class is. */
+CAPGATE_API void cg_summary_apply_lint(struct cg_summary *s, const struct cg_lint_report *lr);
 /* Free (NULL-safe). */
 CAPGATE_API void cg_summary_free(struct cg_summary *s);
 static inline void cg_summary_freep(struct cg_summary **s) { cg_summary_free(*s); }

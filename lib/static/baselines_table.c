@@ -655,7 +655,7 @@ static const char *const docker_default[] = {
 	"writev",
 };
 
-static const char *const mission_example[] = {
+static const char *const example_list[] = {
 	"accept",
 	"accept4",
 	"access",
@@ -1019,7 +1019,7 @@ static const char *const mission_example[] = {
 const struct cg_baseline cg_baselines[] = {
 	{ "docker-default", "Docker's default seccomp profile (moby/profiles), resolved for x86_64 with Docker's default capabilities", docker_default, sizeof(docker_default) / sizeof(docker_default[0]) },
 	{ "gvisor", "the x86_64 calls gVisor implements: every call capgate knows minus those runsc 0.0~20221219.0 (Debian 12) answers ENOSYS to (capgate policy probe-gvisor measures your version)", gvisor, sizeof(gvisor) / sizeof(gvisor[0]) },
-	{ "mission-example", "the example admission list of the capgate mission (seed-admission.rego)", mission_example, sizeof(mission_example) / sizeof(mission_example[0]) },
+	{ "example", "the admission list of the example Rego policy (seed-admission.rego)", example_list, sizeof(example_list) / sizeof(example_list[0]) },
 };
 
 const size_t cg_baselines_len = sizeof(cg_baselines) / sizeof(cg_baselines[0]);

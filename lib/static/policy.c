@@ -170,6 +170,7 @@ static struct cg_policy *policy_new(const char *source)
 	p->require_profile_contents = true;
 	p->deny_permissive_default = true;
 	p->node_runtime = CG_COND_ANY;
+	p->require_startable = true;
 	if (!p->source || !p->baseline || !p->bound_phase || policy_strv_push(&p->deny_classes, &p->n_deny_classes, "all") < 0) {
 		cg_policy_free(p);
 		return NULL;
@@ -362,7 +363,7 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 			r = get_str(x, v, "baseline", &p->baseline);
 			if (r == 0 && strcmp(p->baseline, "none") != 0 && !baseline_find(p->baseline))
 				r = cg_doc_error(x->err, x->src, v, "baseline",
-						 "unknown baseline '%s' (expected gvisor, docker-default, mission-example or none)",
+						 "unknown baseline '%s' (expected gvisor, docker-default, example or none)",
 						 p->baseline);
 		} else if (strcmp(k, "baselineFile") == 0) {
 			r = get_str(x, v, "baselineFile", &p->baseline_file);
@@ -427,9 +428,12 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 						     &p->deny_permissive_default);
 				else if (k2 && strcmp(k2, "runtime") == 0)
 					r = get_runtime(x, fy_node_pair_value(pp2), &p->node_runtime);
+				else if (k2 && strcmp(k2, "requireStartable") == 0)
+					r = get_bool(x, fy_node_pair_value(pp2), "profiles.requireStartable",
+						     &p->require_startable);
 				else
 					r = unknown_key(x, pp2, "profiles", k2 ? k2 : "?",
-							"requireContents, denyPermissiveDefault, runtime");
+							"requireContents, denyPermissiveDefault, runtime, requireStartable");
 			}
 		} else if (strcmp(k, "images") == 0) {
 			r = parse_images(x, p, v);

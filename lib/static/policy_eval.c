@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <capgate/lint.h>
 
 #include "core/doc.h"
 #include "core/error_internal.h"
@@ -25,42 +31,96 @@
  * each id used below (and by the Pod Security checks in k8s.c) is here and
  * each one here is used. */
 static const struct cg_policy_rule policy_rules[] = {
+	{ "cannot-start", "CannotStart", "no program can start or exit under the profile (what capgate lint reports)",
+	  "allow the calls every program needs to start and exit (execve, brk or mmap, exit_group, arch_prctl on "
+	  "x86_64); run capgate lint on the profile for the list, or record the closure from the program's start "
+	  "rather than attaching to a running process",
+	  CG_SEV_CRITICAL },
 	{ "capability-added", "CapabilityAdded",
 	  "a container adds a capability the Pod Security Standards level does not allow (baseline: beyond its list; "
-	  "restricted: anything but NET_BIND_SERVICE)" },
+	  "restricted: anything but NET_BIND_SERVICE)",
+	  "drop the capability from securityContext.capabilities.add (restricted allows only NET_BIND_SERVICE); if "
+	  "the workload truly needs it, run it under a policy at a lower podSecurity level",
+	  CG_SEV_MEDIUM },
 	{ "closure-digest-mismatch", "ClosureDigestMismatch",
-	  "the attached closure is not the one the image label names" },
-	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure" },
-	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound" },
-	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure" },
-	{ "host-namespace", "HostNamespace", "the pod shares the node's network, PID or IPC namespace" },
-	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest" },
-	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse" },
-	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse" },
-	{ "nothing-checked", "NothingChecked", "the file holds no object capgate could check" },
-	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed" },
+	  "the attached closure is not the one the image label names",
+	  "attach the closure the image was built with, or correct the io.capgate.closure.digest label",
+	  CG_SEV_HIGH },
+	{ "closure-missing", "ClosureMissing", "the image names a closure digest but carries no closure",
+	  "attach the closure the label names to the image", CG_SEV_HIGH },
+	{ "closure-too-large", "ClosureTooLarge", "the closure has more calls than the policy's bound",
+	  "record the workload again and remove the calls it does not need in the phase the bound applies to, or "
+	  "raise maxCalls in the policy",
+	  CG_SEV_MEDIUM },
+	{ "closure-unknown", "ClosureUnknown", "the image declares no syscalls and carries no closure",
+	  "label the image with the calls it needs (io.capgate.syscalls) or attach its closure", CG_SEV_MEDIUM },
+	{ "host-namespace", "HostNamespace",
+	  "the pod shares the node's network, PID or IPC namespace",
+	  "remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to false)",
+	  CG_SEV_HIGH },
+	{ "image-not-pinned", "ImageNotPinned", "the image reference is not pinned by digest",
+	  "refer to the image as name@sha256:... so the image that runs is the image that was checked",
+	  CG_SEV_MEDIUM },
+	{ CG_RULE_INPUT_ERROR, "InputError", "the input cannot be read or parsed, so nothing in it was checked",
+	  "fix the syntax error at the position given; the other inputs were still checked", CG_SEV_HIGH },
+	{ "invalid-closure", "InvalidClosure", "the attached closure does not parse",
+	  "attach a closure written by capgate trace, resolve or merge", CG_SEV_HIGH },
+	{ "invalid-image-reference", "InvalidImageReference", "the image reference does not parse",
+	  "write the reference as [registry/]repository[:tag][@digest]", CG_SEV_HIGH },
+	{ "nothing-checked", "NothingChecked",
+	  "the file holds no object capgate could check",
+	  "give a file with the workloads to check, or remove the empty file or list from the inputs",
+	  CG_SEV_MEDIUM },
+	{ "permissive-profile", "PermissiveProfile", "the profile's default action permits every call not listed",
+	  "make the default action deny (SCMP_ACT_ERRNO) and list the calls the workload needs", CG_SEV_HIGH },
 	{ "privilege-escalation", "PrivilegeEscalation",
-	  "a container does not set allowPrivilegeEscalation: false (the restricted level requires it)" },
+	  "a container does not set allowPrivilegeEscalation: false (the restricted level requires it)",
+	  "set securityContext.allowPrivilegeEscalation: false on every container",
+	  CG_SEV_MEDIUM },
 	{ "privileged-container", "PrivilegedContainer",
-	  "a container is privileged: runtimes apply no seccomp filter to it, so no profile is enforced" },
-	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read" },
-	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory" },
-	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked" },
-	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted" },
+	  "a container is privileged: runtimes apply no seccomp filter to it, so no profile is enforced",
+	  "remove securityContext.privileged (or set it to false) and add only the capabilities the container needs",
+	  CG_SEV_HIGH },
+	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read",
+	  "give the kubelet profile directory with --profiles, or correct localhostProfile", CG_SEV_HIGH },
+	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory",
+	  "name the profile by a path inside the kubelet's seccomp directory, without .. or a leading /",
+	  CG_SEV_HIGH },
+	{ "profile-unchecked", "ProfileUnchecked", "the Localhost profile's contents cannot be checked",
+	  "give the kubelet profile directory with --profiles, or set profiles.requireContents: false in the policy",
+	  CG_SEV_MEDIUM },
+	{ "risk-class-denied", "RiskClassDenied", "a call of a denied risk class is permitted",
+	  "remove the call from the profile; if the workload truly needs it, allow it by name in the policy",
+	  CG_SEV_HIGH },
 	{ "seccomp-not-enforced", "SeccompNotEnforced",
-	  "the Localhost profile checked is not what runs: the container is privileged, so no seccomp filter applies" },
-	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met" },
-	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted" },
-	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline" },
+	  "the Localhost profile checked is not what runs: the container is privileged, so no seccomp filter applies",
+	  "do not run the container privileged: its Localhost profile applies only when privileged is false",
+	  CG_SEV_HIGH },
+	{ "seccomp-profile", "SeccompProfile", "the Pod Security Standards seccomp rule is not met",
+	  "set securityContext.seccompProfile to RuntimeDefault or Localhost on the Pod or on every container",
+	  CG_SEV_HIGH },
+	{ "syscall-denied", "SyscallDenied", "a call the policy denies is permitted",
+	  "remove the call from the profile or closure", CG_SEV_HIGH },
+	{ "syscall-not-allowed", "SyscallNotAllowed", "a permitted call is outside the allowed baseline",
+	  "remove the call, or add it to the policy's allow list if the workload needs it", CG_SEV_MEDIUM },
 	{ "undeclared-call", "UndeclaredCall",
-	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare" },
+	  "the Localhost profile permits a call the pod's io.capgate.syscalls annotation does not declare",
+	  "declare the call in the annotation, or remove it from the profile, so both gates judge the same calls",
+	  CG_SEV_MEDIUM },
 	{ "unknown-kind", "UnknownKind",
 	  "an object is not a workload capgate reads and has no pod template, so it was not checked "
-	  "(policy unknownKinds: ignore lets it pass)" },
+	  "(policy unknownKinds: ignore lets it pass)",
+	  "check the kind for a typo; if the object is no workload, leave it out of the inputs or set unknownKinds: "
+	  "ignore in the policy",
+	  CG_SEV_MEDIUM },
 	{ "unknown-syscall", "UnknownSyscall",
-	  "an image label or pod annotation names a syscall capgate does not know" },
-	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key" },
-	{ "untrusted-registry", "UntrustedRegistry", "the image is not from a trusted registry" },
+	  "an image label or pod annotation names a syscall capgate does not know",
+	  "correct the name (see the system call table of the architecture)", CG_SEV_MEDIUM },
+	{ "unsigned-image", "UnsignedImage", "the image has no valid signature from a trusted key",
+	  "sign the image with a key the policy trusts (cosign sign) and give its OCI layout with --layout",
+	  CG_SEV_HIGH },
+	{ "untrusted-registry", "UntrustedRegistry", "the image is not from a trusted registry",
+	  "pull the image from a registry in the policy's images.trustedRegistries", CG_SEV_HIGH },
 };
 
 const struct cg_policy_rule *cg_policy_rules(size_t *ret_n)
@@ -482,6 +542,7 @@ struct cache_entry {
 	char *path;
 	struct cg_closure *closure; /* NULL: loading failed with msg */
 	char *msg;
+	char *nostart; /* capgate lint's cannot-start message, or NULL */
 };
 
 struct cg_closure_cache {
@@ -499,9 +560,26 @@ void cg_closure_cache_free(struct cg_closure_cache *cache)
 		free(cache->v[i].path);
 		cg_closure_free(cache->v[i].closure);
 		free(cache->v[i].msg);
+		free(cache->v[i].nostart);
 	}
 	free(cache->v);
 	free(cache);
+}
+
+/* Profiles kept at once: a run naming more distinct profiles starts over
+ * rather than growing with its input. */
+#define CACHE_MAX 1024
+
+static void cache_clear(struct cg_closure_cache *cache)
+{
+	for (size_t i = 0; i < cache->cap; i++) {
+		free(cache->v[i].path);
+		cg_closure_free(cache->v[i].closure);
+		free(cache->v[i].msg);
+		free(cache->v[i].nostart);
+		memset(&cache->v[i], 0, sizeof(cache->v[i]));
+	}
+	cache->n = 0;
 }
 
 static size_t hash_str(const char *s)
@@ -557,56 +635,82 @@ static void node_resolve_opts(const struct cg_policy *p, const struct cg_eval_en
 	*ret = o;
 }
 
-/* Load (or find) a profile resolved with @ro; @key names the pair (path and
- * capabilities) in the cache. *ret_msg is set when it cannot be loaded. The
- * closure and message stay owned by the cache (or by *ret_owned). */
-static int load_profile(const struct cg_eval_env *env, const char *path, const char *key,
-			const struct cg_resolve_opts *ro, const struct cg_closure **ret, const char **ret_msg,
-			struct cg_closure **ret_owned, char **ret_owned_msg)
+/* A loaded Localhost profile: its closure (NULL when it cannot be loaded,
+ * with msg), and lint's cannot-start message when the policy asks for it. */
+struct loaded {
+	const struct cg_closure *closure;
+	const char *msg, *nostart;
+};
+
+/* Load (or find) a profile resolved with @ro; @key names it in the cache
+ * (path, everything the resolution depends on, the capabilities: caps_key).
+ * What it returns stays owned by the cache, or by *own when there is no
+ * cache (release it with loaded_release). */
+static int load_profile(const struct cg_policy *p, const struct cg_eval_env *env, const char *path, const char *key,
+			const struct cg_resolve_opts *ro, struct loaded *ret, struct cache_entry *own)
 {
 	struct cg_error e = { 0 };
 	struct cg_closure *c = NULL;
+	struct cg_profile *prof = NULL;
 	struct cg_closure_cache *cache = env->cache;
-	struct cache_entry *slot = NULL;
+	struct cache_entry *slot = NULL, n = { 0 };
+	int r;
 
-	*ret_owned = NULL;
-	*ret_owned_msg = NULL;
+	memset(own, 0, sizeof(*own));
 	if (cache) {
+		if (cache->n >= CACHE_MAX)
+			cache_clear(cache);
 		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
 			return -ENOMEM;
 		slot = cache_slot(cache, key);
 		if (slot->path) {
-			*ret = slot->closure;
-			*ret_msg = slot->msg;
+			*ret = (struct loaded){ slot->closure, slot->msg, slot->nostart };
 			return 0;
 		}
 	}
-	int r = cg_closure_load(path, ro, &c, &e);
-	char *msg = r < 0 ? strdup(e.msg) : NULL;
-	if (r < 0 && !msg)
+	r = cg_profile_load(path, &prof, &e);
+	if (r == 0)
+		r = cg_profile_resolve(prof, ro, &c, &e);
+	if (r == 0 && p->require_startable) {
+		struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = ro };
+		struct cg_lint_report *lr = NULL;
+		if ((r = cg_lint_profile(prof, &lo, &lr, &e)) == 0) {
+			const struct cg_lint_finding *f = cg_lint_report_find(lr, "cannot-start");
+			if (f && !(n.nostart = strdup(f->message)))
+				r = cg_error_set(&e, -ENOMEM, "out of memory");
+		}
+		cg_lint_report_free(lr);
+		if (r < 0) {
+			cg_closure_free(c);
+			c = NULL;
+		}
+	}
+	cg_profile_free(prof);
+	n.closure = c;
+	if (r < 0 && !(n.msg = strdup(e.msg))) {
+		free(n.nostart);
 		return -ENOMEM;
-	if (slot && (slot->path = strdup(key))) {
-		slot->closure = c;
-		slot->msg = msg;
+	}
+	if (slot && (n.path = strdup(key))) {
+		*slot = n;
 		cache->n++;
 	} else {
-		*ret_owned = c;
-		*ret_owned_msg = msg;
+		*own = n;
 	}
-	*ret = c;
-	*ret_msg = msg;
+	*ret = (struct loaded){ n.closure, n.msg, n.nostart };
 	return 0;
 }
 
 /* The cache key of a profile resolved with @ro: the path, everything the
- * resolution depends on, and the capabilities. */
-static int caps_key(const char *path, const struct cg_resolve_opts *ro, char *const *caps, size_t n_caps, char **ret)
+ * resolution depends on, the capabilities, and whether it was linted. */
+static int caps_key(const char *path, const struct cg_resolve_opts *ro, char *const *caps, size_t n_caps,
+		    bool startable, char **ret)
 {
 	struct cg_strbuf sb;
 
 	cg_strbuf_init(&sb);
-	cg_strbuf_addf(&sb, "%s\x1f%d/%u.%u/%d/%d%d%d", path, ro->runtime, ro->kernel_major, ro->kernel_minor,
-		       ro->native_arch, ro->any_kernel, ro->any_arch, ro->default_caps);
+	cg_strbuf_addf(&sb, "%s\x1f%d/%u.%u/%d/%d%d%d%d", path, ro->runtime, ro->kernel_major, ro->kernel_minor,
+		       ro->native_arch, ro->any_kernel, ro->any_arch, ro->default_caps, startable);
 	for (size_t i = 0; i < n_caps; i++)
 		cg_strbuf_addf(&sb, "%c%s", i ? ',' : '\x1f', caps[i]);
 	if (sb.oom) {
@@ -615,6 +719,13 @@ static int caps_key(const char *path, const struct cg_resolve_opts *ro, char *co
 	}
 	*ret = sb.buf ? sb.buf : strdup("");
 	return *ret ? 0 : -ENOMEM;
+}
+
+static void loaded_release(struct cache_entry *own)
+{
+	cg_closure_free(own->closure);
+	free(own->msg);
+	free(own->nostart);
 }
 
 /* ---- workloads ----------------------------------------------------------------- */
@@ -724,10 +835,9 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 			} else if (asprintf(&path, "%s/%s", env->profiles_dir, lp) < 0) {
 				r = -ENOMEM;
 			} else {
-				const struct cg_closure *c = NULL;
-				const char *msg = NULL;
-				struct cg_closure *owned = NULL;
-				char *owned_msg = NULL, **caps = NULL, *key = NULL;
+				struct loaded ld = { 0 };
+				struct cache_entry own = { 0 };
+				char **caps = NULL, *key = NULL;
 				size_t n_caps = 0;
 				struct cg_resolve_opts ro;
 				/* resolved as the node will: with the container's capabilities */
@@ -736,22 +846,25 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 						      ct->privileged.value == CG_K8S_TRUE, &caps, &n_caps);
 				if (r == 0) {
 					node_resolve_opts(p, env, caps, n_caps, &ro);
-					r = caps_key(path, &ro, caps, n_caps, &key);
+					r = caps_key(path, &ro, caps, n_caps, p->require_startable, &key);
 				}
 				if (r == 0)
-					r = load_profile(env, path, key, &ro, &c, &msg, &owned, &owned_msg);
-				if (r == 0 && !c)
+					r = load_profile(p, env, path, key, &ro, &ld, &own);
+				if (r == 0 && !ld.closure)
 					r = add_finding(v, "profile-missing", subject, w->source, enf->pos, enf->path,
-							"%sLocalhost profile %s: %s", prefix, lp, msg);
+							"%sLocalhost profile %s: %s", prefix, lp, ld.msg);
 				else if (r == 0) {
 					char pre2[512];
 					snprintf(pre2, sizeof(pre2), "%sprofile %s: ", prefix, lp);
-					r = eval_closure_into(p, c, subject, w->source, pre2, v);
+					r = eval_closure_into(p, ld.closure, subject, w->source, pre2, v);
+					if (r == 0 && ld.nostart)
+						r = add_finding(v, "cannot-start", subject, w->source, enf->pos, enf->path,
+								"%s%s", pre2, ld.nostart);
 					if (r == 0 && ct->declared)
-						r = declared_covers(c, declared, n_declared, what, subject, w->source, ct, pre2, v);
+						r = declared_covers(ld.closure, declared, n_declared, what, subject, w->source, ct,
+								    pre2, v);
 				}
-				cg_closure_free(owned);
-				free(owned_msg);
+				loaded_release(&own);
 				free(key);
 				for (size_t k = 0; k < n_caps; k++)
 					free(caps[k]);
@@ -791,26 +904,115 @@ oom:
 
 /* ---- paths -------------------------------------------------------------------- */
 
-static int eval_image_path(const struct cg_policy *p, const char *path, bool layout, struct cg_report *into,
-			   struct cg_error *err)
+/* One run over one input: where verdicts go, and the first error that is not
+ * the input's fault (out of memory, the report cannot be written), which
+ * stops the run instead of becoming the input's verdict. */
+struct path_run {
+	const struct cg_policy *p;
+	const struct cg_eval_env *env;
+	struct cg_report *into;
+	struct cg_error *err;
+	int fatal;
+	size_t n_objects; /* objects of the current manifest, checked or not */
+};
+
+static int add_verdict(struct path_run *x, struct cg_verdict *v)
+{
+	int r = cg_report_add(x->into, v, x->err);
+	if (r < 0 && !x->fatal)
+		x->fatal = r;
+	return r;
+}
+
+/* "file:12:7: rest" -> 12, 7 and "rest"; anything else has no position. */
+static const char *split_position(const char *msg, const char *file, struct cg_pos *pos)
+{
+	size_t fl = strlen(file);
+	const char *s = msg;
+	char *end;
+
+	pos->line = pos->col = 0;
+	if (strncmp(s, file, fl) != 0 || s[fl] != ':')
+		return msg;
+	s += fl + 1;
+	if (*s == ' ')
+		return s + 1;
+	long line = strtol(s, &end, 10);
+	if (end == s || *end != ':' || line <= 0 || line > INT32_MAX)
+		return msg;
+	long col = strtol(end + 1, &end, 10);
+	if (*end != ':' || col <= 0 || col > INT32_MAX)
+		return msg;
+	pos->line = (int)line;
+	pos->col = (int)col;
+	return end[1] == ' ' ? end + 2 : end + 1;
+}
+
+/* The verdict for an input that cannot be read: one input-error finding at
+ * the position the error names. */
+static int input_error(struct path_run *x, const char *path, const struct cg_error *why)
+{
+	struct cg_verdict v;
+	struct cg_pos pos;
+	const char *msg = split_position(why->msg[0] ? why->msg : "cannot be read", path, &pos);
+	int r = verdict_init(&v, "input", path, path);
+
+	v.pos = pos;
+	if (r == 0)
+		r = add_finding(&v, "input-error", path, path, pos, NULL, "%s", msg);
+	if (r < 0) {
+		cg_verdict_release(&v);
+		x->fatal = cg_error_set(x->err, -ENOMEM, "out of memory");
+		return x->fatal;
+	}
+	return add_verdict(x, &v);
+}
+
+static int eval_image_path(struct path_run *x, const char *path, bool layout)
 {
 	struct cg_image *img = NULL;
+	struct cg_error e = { 0 };
 	struct cg_verdict v;
-	int r = layout ? cg_image_open_layout(path, NULL, &img, err) : cg_image_open_archive(path, NULL, &img, err);
+	int r = layout ? cg_image_open_layout(path, NULL, &img, &e) : cg_image_open_archive(path, NULL, &img, &e);
 
-	if (r == 0 && (r = cg_policy_eval_image(p, img, NULL, layout ? path : NULL, &v, err)) == 0)
-		r = cg_report_add(into, &v, err);
+	if (r < 0)
+		return input_error(x, path, &e);
+	if ((r = cg_policy_eval_image(x->p, img, NULL, layout ? path : NULL, &v, x->err)) < 0)
+		x->fatal = r;
+	else
+		r = add_verdict(x, &v);
 	cg_image_free(img);
 	return r;
 }
 
+/* What capgate lint says about starting a program under @prof: a
+ * cannot-start finding of lint's own becomes the policy's. */
+static int startable_into(const struct cg_policy *p, const struct cg_profile *prof, const struct cg_resolve_opts *ro,
+			  const char *subject, const char *file, struct cg_verdict *v, struct cg_error *err)
+{
+	struct cg_lint_opts lo = { .sz = sizeof(lo), .resolve = ro };
+	struct cg_lint_report *lr = NULL;
+	const struct cg_lint_finding *f;
+	int r;
+
+	if (!p->require_startable)
+		return 0;
+	if ((r = cg_lint_profile(prof, &lo, &lr, err)) < 0)
+		return r;
+	f = cg_lint_report_find(lr, "cannot-start");
+	r = f ? add_finding(v, "cannot-start", subject, file, f->pos, NULL, "%s", f->message) : 0;
+	cg_lint_report_free(lr);
+	return r < 0 ? cg_error_set(err, r, "out of memory") : 0;
+}
+
 /* Each profile of the file is one subject: "file#name" when it has a name. */
-static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
-			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+static int eval_profiles_buf(struct path_run *x, const char *buf, size_t len, const char *path)
 {
 	struct cg_profile **ps = NULL;
+	struct cg_error e = { 0 };
 	size_t n = 0;
-	int r = cg_profile_parse_all(buf, len, path, &ps, &n, err);
+	int r = cg_profile_parse_all(buf, len, path, &ps, &n, &e);
+	bool bad = r < 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct cg_closure *c = NULL;
@@ -818,75 +1020,164 @@ static int eval_profiles_buf(const struct cg_policy *p, const char *buf, size_t 
 		char subject[1024];
 		snprintf(subject, sizeof(subject), "%s%s%s", path, ps[i]->name ? "#" : "", ps[i]->name ? ps[i]->name : "");
 		struct cg_resolve_opts ro;
-		node_resolve_opts(p, env, NULL, 0, &ro);
-		if (r == 0 && (r = cg_profile_resolve(ps[i], &ro, &c, err)) == 0 &&
-		    (r = cg_policy_eval_closure(p, c, subject, &v, err)) == 0)
-			r = cg_report_add(into, &v, err);
+		node_resolve_opts(x->p, x->env, NULL, 0, &ro);
+		if (!bad && cg_profile_resolve(ps[i], &ro, &c, &e) < 0)
+			bad = true;
+		else if (!bad && !x->fatal) {
+			if ((r = cg_policy_eval_closure(x->p, c, subject, &v, x->err)) < 0)
+				x->fatal = r;
+			else if ((r = startable_into(x->p, ps[i], &ro, subject, path, &v, &e)) < 0) {
+				cg_verdict_release(&v);
+				bad = true;
+			} else
+				add_verdict(x, &v);
+		}
 		cg_closure_free(c);
 		cg_profile_free(ps[i]);
 	}
 	free(ps);
-	return r;
+	if (x->fatal)
+		return x->fatal;
+	return bad ? input_error(x, path, &e) : 0;
 }
 
-struct manifest_ctx {
-	const struct cg_policy *p;
-	const struct cg_eval_env *env;
-	struct cg_report *into;
-	size_t n; /* objects seen, checked or not */
-};
-
-static int eval_manifest_one(const struct cg_k8s_workload *w, void *user, struct cg_error *err)
+/* Every object gets a verdict as its document is read, a not-checked one
+ * too (w->not_checked: a kind capgate does not know). */
+static int each_workload(const struct cg_k8s_workload *w, void *user, struct cg_error *err)
 {
-	struct manifest_ctx *m = user;
+	struct path_run *x = user;
 	struct cg_verdict v;
-	int r = cg_policy_eval_workload(m->p, w, m->env, &v, err);
-	m->n++;
-	return r < 0 ? r : cg_report_add(m->into, &v, err);
+	int r = cg_policy_eval_workload(x->p, w, x->env, &v, x->err);
+
+	(void)err;
+	x->n_objects++;
+	if (r < 0)
+		return x->fatal = r;
+	return add_verdict(x, &v);
 }
 
-/* One document at a time: each object's verdict is made as its document is
- * read. Every object gets a verdict, a not-checked one too; a file with no
- * object at all is itself a failing verdict. */
-static int eval_manifest_buf(const struct cg_policy *p, const char *buf, size_t len, const char *path,
-			     const struct cg_eval_env *env, struct cg_report *into, struct cg_error *err)
+/* The objects of a manifest, evaluated and reported one document at a time,
+ * so a cluster dump of any size is held one document at a time. A file with
+ * no object at all is itself a failing (not-checked) verdict. */
+static int eval_manifest_buf(struct path_run *x, const char *buf, size_t len, const char *path)
 {
-	struct manifest_ctx m = { p, env, into, 0 };
+	struct cg_error e = { 0 };
 	struct cg_verdict v;
 	struct cg_pos none = { 0, 0 };
-	int r = cg_k8s_parse_each(buf, len, path, CG_K8S_KEEP_UNCHECKED, eval_manifest_one, &m, NULL, err);
+	int r;
 
-	if (r < 0 || m.n > 0)
-		return r;
+	x->n_objects = 0;
+	r = cg_k8s_parse_each(buf, len, path, CG_K8S_KEEP_UNCHECKED, each_workload, x, NULL, &e);
+	if (x->fatal)
+		return x->fatal;
+	if (r < 0)
+		return input_error(x, path, &e);
+	if (x->n_objects > 0)
+		return 0;
 	if ((r = verdict_init(&v, "file", path, path)) < 0 ||
 	    (v.not_checked = true,
 	     r = add_finding(&v, "nothing-checked", path, path, none, NULL,
 			     "the file holds no Kubernetes object (an empty list?): nothing in it was checked")) < 0) {
 		cg_verdict_release(&v);
-		return cg_error_set(err, -ENOMEM, "out of memory");
+		return x->fatal = cg_error_set(x->err, -ENOMEM, "out of memory");
 	}
-	return cg_report_add(into, &v, err);
+	return add_verdict(x, &v);
+}
+
+/* A directory that is an OCI image layout rather than a tree of inputs. */
+static bool is_oci_layout(const char *dir)
+{
+	char f[PATH_MAX];
+	struct stat st;
+	snprintf(f, sizeof(f), "%s/oci-layout", dir);
+	return stat(f, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Files a directory walk reads, as kubectl does for -f DIR (and image
+ * archives). */
+static bool walk_wants(const char *name)
+{
+	static const char *const exts[] = { ".yaml", ".yml", ".json", ".tar" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < CG_ARRAY_SIZE(exts); i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && strcmp(name + n - e, exts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int name_cmp(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+static int eval_one(struct path_run *x, const char *path, int depth);
+
+/* Every input below @dir in byte order of names, hidden entries skipped,
+ * symbolic links to directories not followed (no cycles). */
+static int eval_dir(struct path_run *x, const char *dir, int depth)
+{
+	struct dirent **ents = NULL;
+	struct cg_error e = { 0 };
+	int n = scandir(dir, &ents, NULL, name_cmp), r = 0;
+
+	if (n < 0) {
+		cg_error_set(&e, -errno, "%s: cannot read the directory: %m", dir);
+		return input_error(x, dir, &e);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		char *child = NULL;
+		struct stat st;
+		if (r >= 0 && name[0] != '.' && asprintf(&child, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) >= 0 &&
+		    lstat(child, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				r = eval_one(x, child, depth + 1);
+			else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && walk_wants(name))
+				r = eval_one(x, child, depth + 1);
+		} else if (r >= 0 && name[0] != '.' && !child) {
+			r = x->fatal = cg_error_set(x->err, -ENOMEM, "out of memory");
+		}
+		free(child);
+		free(ents[i]);
+	}
+	free(ents);
+	return r;
+}
+
+static int eval_one(struct path_run *x, const char *path, int depth)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct cg_error e = { 0 };
+	size_t len, plen = strlen(path);
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (is_oci_layout(path))
+			return eval_image_path(x, path, true);
+		if (depth >= 32) {
+			cg_error_set(&e, -ELOOP, "%s: directories nested more than 32 deep", path);
+			return input_error(x, path, &e);
+		}
+		return eval_dir(x, path, depth);
+	}
+	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
+		return eval_image_path(x, path, false);
+	if (cg_read_file(path, &buf, &len, &e) < 0)
+		return input_error(x, path, &e);
+	if (cg_profile_sniff(buf, len))
+		return eval_profiles_buf(x, buf, len, path);
+	return eval_manifest_buf(x, buf, len, path);
 }
 
 int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *user_env,
 			struct cg_report *into, struct cg_error *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len, plen = strlen(path);
 	struct cg_eval_env ec = { .sz = sizeof(ec) };
-	const struct cg_eval_env *env = &ec;
-	struct stat st;
+	struct path_run x = { .p = p, .env = &ec, .into = into, .err = err };
 	int r;
 
 	if ((r = CG_OPTS_COPY(&ec, user_env)) < 0)
 		return cg_opts_error(err, r, "cg_eval_env");
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return eval_image_path(p, path, true, into, err);
-	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
-		return eval_image_path(p, path, false, into, err);
-	if ((r = cg_read_file(path, &buf, &len, err)) < 0)
-		return r;
-	if (cg_profile_sniff(buf, len))
-		return eval_profiles_buf(p, buf, len, path, env, into, err);
-	return eval_manifest_buf(p, buf, len, path, env, into, err);
+	r = eval_one(&x, path, 0);
+	return x.fatal ? x.fatal : r < 0 ? r
+					 : 0;
 }

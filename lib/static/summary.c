@@ -7,9 +7,12 @@
  */
 #include <capgate/bpf.h>
 #include <capgate/compile.h>
+#include <capgate/lint.h>
 #include <capgate/summary.h>
 #include <errno.h>
 #include <string.h>
+
+#include "static/lint_internal.h"
 
 /* Of the @n permitted numbers @nrs on @arch, how many the kernel caches. */
 static int count_cached(const struct cg_bpf_prog *prog, enum cg_arch_id arch, const uint32_t *nrs, size_t n,
@@ -77,6 +80,7 @@ static int summarise_risks(const struct cg_closure *c, struct cg_summary *s)
 		if (!sr->calls)
 			return -ENOMEM;
 		sr->cls = &rc[i];
+		sr->severity = rc[i].severity;
 		for (const char *const *call = rc[i].calls; *call; call++)
 			if (permits_call(c, s, *call))
 				sr->calls[sr->n_calls++] = *call;
@@ -127,4 +131,30 @@ void cg_summary_free(struct cg_summary *s)
 	free(s->risks);
 	free(s->names);
 	free(s);
+}
+
+/* A class's severity is lint's judgement of it for this profile (lint lowers
+ * a class for calls allowed only under conditions, or mitigated by the
+ * kernel or a missing capability): the highest dangerous-call finding that
+ * names one of the class's permitted calls. A class lint does not report
+ * keeps the class table's severity. */
+void cg_summary_apply_lint(struct cg_summary *s, const struct cg_lint_report *lr)
+{
+	for (size_t i = 0; s && lr && i < s->n_risks; i++) {
+		struct cg_summary_risk *sr = &s->risks[i];
+		bool found = false;
+		for (size_t k = 0; k < lr->n; k++) {
+			const struct cg_lint_finding *f = &lr->findings[k];
+			bool hit = false;
+			if (strcmp(f->rule, "dangerous-call") != 0)
+				continue;
+			for (size_t a = 0; a < f->n_calls && !hit; a++)
+				for (size_t b = 0; b < sr->n_calls && !hit; b++)
+					hit = strcmp(f->calls[a], sr->calls[b]) == 0;
+			if (hit && (!found || f->severity > sr->severity)) {
+				sr->severity = f->severity;
+				found = true;
+			}
+		}
+	}
 }

@@ -12,7 +12,7 @@
 
 #include "../cli.h"
 
-static const char usage[] = "P.json [P2 ...] [--fail-on SEVERITY] [--format text|json] [--cap CAP]...";
+static const char usage[] = "P.json [P2 ...] [--fail-on SEVERITY] [-f text|json] [--cap CAP]...";
 static const char desc[] =
 	"Report what makes seccomp profiles unsafe or broken: permissive defaults, dangerous calls\n"
 	"(and those a capability would add), TRACE/NOTIFY actions, extra architectures, argument\n"
@@ -31,7 +31,7 @@ int cmd_lint(int argc, char **argv)
 	struct cli_resolve rr = { 0 };
 	const struct opt opts[] = {
 		{ OPT_STRING, 0, "fail-on", &fail_on, "SEVERITY", "exit 1 at or above: info, low, medium, high (default), critical", NULL },
-		{ OPT_STRING, 0, "format", &format, "FORMAT", "text (default) or json", NULL },
+		{ OPT_STRING, 'f', "format", &format, "FMT", "text (default) or json", NULL },
 		CLI_RESOLVE_OPTS(&rr),
 		OPT_END_MARK,
 	};

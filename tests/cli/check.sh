@@ -2,6 +2,7 @@
 # capgate check end to end: exit codes, formats, positions, registry confusion.
 set -u
 C=${CAPGATE:-./build/capgate}
+CAPGATE_ABS=$(cd "$(dirname "$C")" && pwd)/$(basename "$C")
 S=${CAPGATE_SHARED:-../shared}
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
@@ -14,11 +15,30 @@ expect() { # name want-exit cmd...
 	if [ "$rc" -eq "$want" ]; then ok "$name"; else fail "$name (exit $rc, want $want)"; sed 's/^/    /' "$t/out" "$t/err" | head -20; fi
 }
 
-# the mission's restrictive example allows reboot and kexec_load: denied
+# The shared corpus (../shared, or $CAPGATE_SHARED; README: "The corpus") holds the
+# example profiles and the Kubernetes test manifests; without it those cases skip.
+have_S=false
+mkdir -p "$t/kubelet/profiles"
+[ -d "$S/mission/profiles" ] && [ -d "$S/corpus/k8s-psa" ] && have_S=true
+# a profile a program can start under passes the default policy
+cat >"$t/startable.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["execve", "brk",
+ "mmap", "munmap", "mprotect", "exit_group", "exit", "arch_prctl", "read", "write", "close", "openat", "newfstatat",
+ "rt_sigaction", "rt_sigprocmask", "set_tid_address", "set_robust_list", "prlimit64", "getrandom", "futex",
+ "pread64"], "action": "SCMP_ACT_ALLOW"}]}
+JSON
+expect startable-passes 0 "$C" check "$t/startable.json"
+# a profile that permits dangerous calls, written here: denied
+cat >"$t/denied.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["execve", "brk",
+ "mmap", "exit_group", "arch_prctl", "read", "reboot", "kexec_load"], "action": "SCMP_ACT_ALLOW"}]}
+JSON
+expect denied-local 1 "$C" check "$t/denied.json"
+grep -q "syscall reboot is in the denied risk class reboot" "$t/out" && ok denied-local-reason || fail denied-local-reason
+if $have_S; then
+# the restrictive example profile allows reboot and kexec_load: denied
 expect restrictive-denied 1 "$C" check "$S/mission/profiles/seed-restrictive.json"
 grep -q "syscall reboot is in the denied risk class reboot" "$t/out" && ok restrictive-reason || fail restrictive-reason
-# a minimal profile passes the default policy
-expect minimal-passes 0 "$C" check "$S/mission/profiles/seed-minimal.json"
 # a permissive profile is a denylist
 expect permissive-denied 1 "$C" check "$S/corpus/profiles/spo-test-profiles-permissive.json"
 grep -q "default action is allow" "$t/out" && ok permissive-reason || fail permissive-reason
@@ -28,12 +48,19 @@ expect psa-pass 0 "$C" check --policy /dev/stdin "$S/corpus/k8s-psa/restricted/v
 expect psa-fail 1 "$C" check "$S/corpus/k8s-psa/restricted/v1.19/fail/seccompprofile_restricted1.yaml"
 grep -q "Unconfined" "$t/out" && ok psa-fail-reason || fail psa-fail-reason
 # Localhost contents: the tutorial pod names a profile missing from the corpus: fail closed
-mkdir -p "$t/kubelet/profiles"
+mkdir -p "$t/kubelet/profiles" # also for the cases below
 cp "$S/corpus/profiles/k8s-docs-violation.json" "$t/kubelet/profiles/violation.json"
 cp "$S/corpus/profiles/k8s-docs-fine-grained.json" "$t/kubelet/profiles/fine-grained.json"
 expect audit-pod-fails-closed 1 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/audit-pod.yaml"
 grep -q "profiles/audit.json" "$t/out" && ok audit-pod-reason || fail audit-pod-reason
-expect violation-pod-passes 0 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
+# the tutorial's violation profile denies everything: its Pod cannot even start
+expect violation-pod-cannot-start 1 "$C" check --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
+grep -q "profile profiles/violation.json: no program can run.*\[cannot-start\]" "$t/out" && ok violation-pod-reason || fail violation-pod-reason
+printf 'profiles: {requireStartable: false}\n' >"$t/nostart.yaml"
+expect violation-pod-passes-without-start-rule 0 "$C" check --policy "$t/nostart.yaml" --profiles "$t/kubelet" "$S/corpus/k8s-docs/pods/violation-pod.yaml"
+else
+	echo "skip corpus-profiles-and-manifests: the shared corpus is not at $S (set CAPGATE_SHARED; see README)"
+fi
 
 # declared calls: the pod annotation io.capgate.syscalls/<container> (the Rego export reads it too)
 cat >"$t/declared.yaml" <<'YAML'
@@ -82,7 +109,8 @@ YAML
 expect undeclared-call 1 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
 grep -q "permits getpid, which annotation io.capgate.syscalls/app does not declare" "$t/out" && ok undeclared-reason || fail undeclared-reason
 sed -i 's/exit_group"/exit_group,getpid"/' "$t/undeclared.yaml"
-expect declared-covers-profile 0 "$C" check --profiles "$t/kubelet" "$t/undeclared.yaml"
+printf 'profiles: {requireStartable: false}\n' >"$t/nostart.yaml"
+expect declared-covers-profile 0 "$C" check --policy "$t/nostart.yaml" --profiles "$t/kubelet" "$t/undeclared.yaml"
 sed -i 's/exit_group,getpid"/exit_group"/' "$t/undeclared.yaml"
 "$C" check -f sarif --profiles "$t/kubelet" "$t/undeclared.yaml" "$t/declared.yaml" "$t/declared36.yaml" >"$t/s2" 2>/dev/null
 python3 -c '
@@ -94,7 +122,7 @@ assert "undeclared-call" in got and got <= ids, (got - ids)
 ' "$t/s2" && ok sarif-declared-rules || fail sarif-declared-rules
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  annotations: {io.capgate.syscalls/app: [read]}\nspec:\n  containers: [{name: app}]\n' >"$t/badann.yaml"
 expect declared-not-string 2 "$C" check "$t/badann.yaml"
-grep -q "badann.yaml:4:.*io.capgate.syscalls/app" "$t/err" && ok declared-not-string-position || { fail declared-not-string-position; cat "$t/err"; }
+grep -q "badann.yaml:4:.*io.capgate.syscalls/app" "$t/out" && ok declared-not-string-position || { fail declared-not-string-position; cat "$t/err"; }
 
 # registry confusion, on parsed references
 cat >"$t/policy.yaml" <<'YAML'
@@ -138,9 +166,9 @@ expect pod-wrongkey-image 1 "$C" check --policy "$t/signpolicy.yaml" --layout "$
 expect pod-no-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/signedpod.yaml"
 
 # formats
-"$C" check -f json "$S/mission/profiles/seed-restrictive.json" >"$t/j" 2>/dev/null
+"$C" check -f json "$t/denied.json" >"$t/j" 2>/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["summary"]["failed"] == 1' "$t/j" && ok json || fail json
-"$C" check -f sarif "$S/mission/profiles/seed-restrictive.json" >"$t/s" 2>/dev/null
+"$C" check -f sarif "$t/denied.json" >"$t/s" 2>/dev/null
 python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1]))
@@ -149,31 +177,31 @@ r=d["runs"][0]
 ids={x["id"] for x in r["tool"]["driver"]["rules"]}
 assert r["results"] and all(x["ruleId"] in ids for x in r["results"])
 ' "$t/s" && ok sarif || fail sarif
-"$C" check -f junit "$S/mission/profiles/seed-restrictive.json" "$S/mission/profiles/seed-minimal.json" >"$t/x" 2>/dev/null
+"$C" check -f junit "$t/denied.json" "$t/startable.json" >"$t/x" 2>/dev/null
 python3 -c '
 import sys, xml.etree.ElementTree as ET
 s=ET.parse(sys.argv[1]).getroot().find("testsuite")
 assert s.get("tests") == "2" and s.get("failures") == "1", s.attrib
 ' "$t/x" && ok junit || fail junit
 # -o writes atomically; a failing run leaves no partial file
-expect output-file 1 "$C" check -o "$t/report.txt" "$S/mission/profiles/seed-restrictive.json"
+expect output-file 1 "$C" check -o "$t/report.txt" "$t/denied.json"
 [ -s "$t/report.txt" ] && ok output-written || fail output-written
 
 # input errors: exit 2 with a position
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers: {name: x}\n' >"$t/bad.yaml"
 expect bad-manifest 2 "$C" check "$t/bad.yaml"
-grep -q "bad.yaml:4:" "$t/err" && ok bad-manifest-position || { fail bad-manifest-position; cat "$t/err"; }
+grep -q "bad.yaml:4:" "$t/out" && ok bad-manifest-position || { fail bad-manifest-position; cat "$t/out"; }
 printf 'baseline: gvisor\nmaxCals: 3\n' >"$t/badpolicy.yaml"
-expect bad-policy 2 "$C" check --policy "$t/badpolicy.yaml" "$S/mission/profiles/seed-minimal.json"
+expect bad-policy 2 "$C" check --policy "$t/badpolicy.yaml" "$t/startable.json"
 grep -q "badpolicy.yaml:2:1: unknown field 'maxCals'" "$t/err" && ok bad-policy-position || fail bad-policy-position
 printf 'baseline: gvisor\nmaxCalls: 3\ndeny: [ptrace]\nmaxCalls: 40\n' >"$t/duppolicy.yaml"
-expect dup-policy-key 2 "$C" check --policy "$t/duppolicy.yaml" "$S/mission/profiles/seed-minimal.json"
+expect dup-policy-key 2 "$C" check --policy "$t/duppolicy.yaml" "$t/startable.json"
 grep -q "duppolicy.yaml:4:1: duplicate key 'maxCalls'" "$t/err" && ok dup-policy-key-position || { fail dup-policy-key-position; cat "$t/err"; }
 # a manifest that merely mentions defaultAction (a ConfigMap holding a profile) is read as a manifest
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata:\n  p.json: "{\\"defaultAction\\": \\"SCMP_ACT_ERRNO\\"}"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: a, image: x, securityContext: {allowPrivilegeEscalation: false}}]\n' >"$t/configmap.yaml"
 expect manifest-mentions-defaultaction 0 "$C" check --policy /dev/stdin "$t/configmap.yaml" <<<"unknownKinds: ignore"
 expect missing-input 2 "$C" check "$t/nope.json"
-expect bad-format 2 "$C" check -f xml "$S/mission/profiles/seed-minimal.json"
+expect bad-format 2 "$C" check -f xml "$t/startable.json"
 expect no-input 2 "$C" check
 
 # policy export: structure
@@ -189,6 +217,7 @@ assert "kind: ConstraintTemplate" in t and "kind: K8sCapgate" in t and "violatio
 ' "$t/gk.yaml" && ok gatekeeper || fail gatekeeper
 # OPA tests from capgate's verdicts: one test per workload, the verdict capgate gives under the
 # rules the Rego implements, the object as JSON (OPA is not in Debian 12: `opa test` is in the docs)
+if $have_S; then
 psa="$S/corpus/k8s-psa/restricted/v1.19"
 "$C" policy export --rego-tests -o "$t/capgate_test.rego" "$psa"/pass/*.yaml "$psa"/fail/*.yaml "$t/declared36.yaml" \
 	"$t/configmap.yaml" && ok rego-tests-written || fail rego-tests-written
@@ -214,6 +243,9 @@ for src, verdict, op, obj in tests:
     else:
         assert verdict == "allowed", src
 PY
+else
+	echo "skip rego-tests-corpus: the shared corpus is not at $S"
+fi
 expect rego-tests-need-input 2 "$C" policy export --rego-tests
 # names from the manifest cannot end a comment and smuggle Rego into the test module
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb"}\nspec:\n  containers: [{name: "x\\ntest_evil if true", image: x}]\n' >"$t/evil.yaml"
@@ -235,7 +267,7 @@ if command -v runsc >/dev/null 2>&1; then
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["implemented"]) > 250' "$t/gvisor.json" \
 		&& ok gvisor-probe-output || fail gvisor-probe-output
 	printf 'baselineFile: %s\n' "$t/gvisor.json" >"$t/probed.yaml"
-	expect probed-baseline-policy 0 "$C" check --policy "$t/probed.yaml" "$S/mission/profiles/seed-minimal.json"
+	expect probed-baseline-policy 0 "$C" check --policy "$t/probed.yaml" "$t/startable.json"
 else
 	fail "gvisor-probe: runsc is not installed (scripts/dev.sh installs it)"
 fi
@@ -305,25 +337,25 @@ fi
 # ---- YAML merge keys in every spelling, alias keys: refused with a position ------------
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n  - name: a\n    securityContext:\n      seccompProfile: {type: RuntimeDefault}\n      !!merge "<<": {seccompProfile: {type: Unconfined}}\n' >"$k/merge-tagged.yaml"
 expect merge-tagged-quoted 2 "$C" check "$k/merge-tagged.yaml"
-grep -q 'merge-tagged.yaml:9:.*spec.containers\[0\].securityContext: YAML merge keys' "$t/err" && ok merge-tagged-position \
-	|| { fail merge-tagged-position; cat "$t/err"; }
+grep -q 'merge-tagged.yaml:9:.*spec.containers\[0\].securityContext: YAML merge keys' "$t/out" && ok merge-tagged-position \
+	|| { fail merge-tagged-position; cat "$t/out"; }
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: m\n  annotations:\n    <<: {container.seccomp.security.alpha.kubernetes.io/a: unconfined}\nspec:\n  containers: [{name: a}]\n' >"$k/merge-ann.yaml"
 expect merge-in-annotations 2 "$C" check "$k/merge-ann.yaml"
-grep -q "merge-ann.yaml:6:5: metadata.annotations: YAML merge keys" "$t/err" && ok merge-in-annotations-position \
-	|| { fail merge-in-annotations-position; cat "$t/err"; }
+grep -q "merge-ann.yaml:6:5: metadata.annotations: YAML merge keys" "$t/out" && ok merge-in-annotations-position \
+	|| { fail merge-in-annotations-position; cat "$t/out"; }
 printf "apiVersion: v1\nkind: Pod\nmetadata: {name: m, labels: {'<<': {a: b}}}\nspec:\n  containers: [{name: a}]\n" >"$k/merge-quoted.yaml"
 expect merge-single-quoted 2 "$C" check "$k/merge-quoted.yaml"
-grep -q "merge-quoted.yaml:3:.*metadata.labels: YAML merge keys" "$t/err" && ok merge-single-quoted-reason \
-	|| { fail merge-single-quoted-reason; cat "$t/err"; }
+grep -q "merge-quoted.yaml:3:.*metadata.labels: YAML merge keys" "$t/out" && ok merge-single-quoted-reason \
+	|| { fail merge-single-quoted-reason; cat "$t/out"; }
 printf '%%TAG !e! tag:yaml.org,2002:\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n  - name: a\n    securityContext:\n      !e!merge x: {privileged: true}\n' >"$k/merge-tagdirective.yaml"
 expect merge-tag-directive 2 "$C" check "$k/merge-tagdirective.yaml"
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: m, labels: {k: &p privileged}}\nspec:\n  containers:\n  - name: a\n    securityContext:\n      *p : true\n' >"$k/alias-key.yaml"
 expect alias-key 2 "$C" check "$k/alias-key.yaml"
-grep -q "alias-key.yaml:8:.*a YAML alias as a key" "$t/err" && ok alias-key-reason || { fail alias-key-reason; cat "$t/err"; }
+grep -q "alias-key.yaml:8:.*a YAML alias as a key" "$t/out" && ok alias-key-reason || { fail alias-key-reason; cat "$t/out"; }
 
 # ---- the Pod Security fields that decide whether the checked closure is what runs ----------
 mkdir -p "$k/kubelet/profiles"
-printf '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}\n' >"$k/kubelet/profiles/p.json"
+cp "$t/startable.json" "$k/kubelet/profiles/p.json"
 psa_pod() { # name extra-container-fields [pod-spec-fields]
 	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n%b  containers:\n  - name: a\n    image: x\n    securityContext:\n      seccompProfile: {type: Localhost, localhostProfile: profiles/p.json}\n%b' \
 		"$1" "${3:-}" "$2" >"$k/$1.yaml"
@@ -462,3 +494,190 @@ if [ -f "$S/corpus/profiles/docker-default.json" ]; then
 else
 	echo "skip node-docker-default-sysadmin: $S/corpus is absent (the shared corpus beside the checkout)"
 fi
+# ---- CI fit: inputs, input errors, cannot-start, SARIF, JUnit, memory --------
+ci=$t/ci
+mkdir -p "$ci/deploy/apps/web" "$ci/deploy/.git" "$ci/deploy/profiles"
+pod() { # name seccomp-type
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  securityContext: {seccompProfile: {type: %s}}\n  containers: [{name: a, image: x, securityContext: {allowPrivilegeEscalation: false}}]\n' "$1" "$2"
+}
+pod b-good RuntimeDefault >"$ci/deploy/apps/b.yaml"
+pod a-bad Unconfined >"$ci/deploy/apps/web/a.yml"
+pod hidden Unconfined >"$ci/deploy/.git/c.yaml"
+cp "$t/startable.json" "$ci/deploy/profiles/ok.json"
+echo "not an input" >"$ci/deploy/README.md"
+# a directory is walked (the docs' own example), in byte order, hidden entries skipped
+expect dir-walk 1 "$C" check "$ci/deploy/"
+grep -q "FAIL    Pod a-bad" "$t/out" && ! grep -q "hidden" "$t/out" && ok dir-walk-hidden-skipped || { fail dir-walk-hidden-skipped; cat "$t/out"; }
+[ "$(grep -E '^(pass|FAIL) ' "$t/out" | awk '{print $NF}' | tr '\n' ' ')" = "b-good a-bad $ci/deploy/profiles/ok.json " ] &&
+	ok dir-walk-order || { fail dir-walk-order; cat "$t/out"; }
+grep -q "^3 checked against .*: 2 passed, 1 failed, 0 exempt, 0 not checked$" "$t/out" && ok summary-counts || { fail summary-counts; tail -1 "$t/out"; }
+# a quoted glob is expanded by capgate itself
+expect glob-quoted 0 "$C" check "$ci/deploy/apps/*.yaml"
+grep -q "pass    Pod b-good" "$t/out" && ok glob-expanded || fail glob-expanded
+# an OCI layout directory is still read as an image
+mkdir -p "$ci/layout" && echo '{"imageLayoutVersion": "1.0.0"}' >"$ci/layout/oci-layout"
+expect layout-is-image 2 "$C" check "$ci/layout"
+grep -q "ERROR   $ci/layout" "$t/out" && grep -q "index.json" "$t/out" && ok layout-read-as-image || { fail layout-read-as-image; cat "$t/out"; }
+
+# one malformed input: its own error verdict with a position, the others still checked
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec:\n  containers: [{name: a, image: x\n' >"$ci/broken.yaml"
+expect malformed-exit 2 "$C" check "$ci/deploy/apps/b.yaml" "$ci/broken.yaml" "$ci/deploy/apps/web/a.yml"
+grep -q "pass    Pod b-good" "$t/out" && grep -q "FAIL    Pod a-bad" "$t/out" && ok malformed-others-checked || { fail malformed-others-checked; cat "$t/out"; }
+grep -q "^  $ci/broken.yaml:6:1: .*\[input-error\]" "$t/out" && ok malformed-position || { fail malformed-position; cat "$t/out"; }
+expect malformed-json 2 "$C" check -f json "$ci/broken.yaml" "$ci/deploy/apps/b.yaml"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = [v["status"] for v in d["verdicts"]]
+assert st == ["error", "pass"], st
+f = d["verdicts"][0]["findings"][0]
+assert f["rule"] == "input-error" and f["line"] == 6, f
+assert d["summary"]["inputErrors"] == 1 and d["summary"]["passed"] == 1, d["summary"]
+' "$t/out" && ok malformed-json-document || fail malformed-json-document
+rm -f "$ci/x.sarif"
+expect malformed-sarif 2 "$C" check -f sarif -o "$ci/x.sarif" "$ci/broken.yaml" "$ci/deploy/apps/web/a.yml"
+[ -s "$ci/x.sarif" ] && ok malformed-sarif-written || fail malformed-sarif-written
+expect malformed-junit 2 "$C" check -f junit -o "$ci/x.xml" "$ci/broken.yaml" "$ci/deploy/apps/b.yaml"
+python3 -c '
+import sys, xml.etree.ElementTree as ET
+s = ET.parse(sys.argv[1]).getroot().find("testsuite")
+assert (s.get("tests"), s.get("errors"), s.get("failures")) == ("2", "1", "0"), s.attrib
+assert s.find("testcase/error").get("type") == "input-error"
+' "$ci/x.xml" && ok junit-valid-with-error || fail junit-valid-with-error
+# exit status: a failure alone is 1, an unreadable input wins
+expect failed-only 1 "$C" check "$ci/deploy/apps/web/a.yml"
+expect unreadable-wins 2 "$C" check "$ci/deploy/apps/web/a.yml" "$ci/none.yaml"
+
+# cannot-start: what lint says, check fails too (on by default, a rule with help)
+if [ -d "$S/mission/profiles" ]; then
+	for p in seed-minimal seed-web-server seed-database; do
+		expect "cannot-start-$p" 1 "$C" check "$S/mission/profiles/$p.json"
+		grep -q "no program can run under this profile.*\[cannot-start\]" "$t/out" && ok "cannot-start-$p-reason" || fail "cannot-start-$p-reason"
+	done
+	printf 'profiles: {requireStartable: false}\n' >"$ci/nostart.yaml"
+	expect cannot-start-off 0 "$C" check --policy "$ci/nostart.yaml" "$t/startable.json"
+else
+	echo "skip cannot-start-mission-profiles: the shared corpus is not at $S"
+fi
+# a recording attached to a running process (trace --pid) has no start-up calls
+cat >"$ci/pid-recording.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+ "syscalls": [{"names": ["read", "write", "epoll_wait", "accept4", "close", "futex"], "action": "SCMP_ACT_ALLOW"}]}
+JSON
+"$C" resolve "$ci/pid-recording.json" >"$ci/pid-closure.json" 2>/dev/null
+expect cannot-start-pid-recording 1 "$C" check "$ci/pid-closure.json"
+grep -q "\[cannot-start\]" "$t/out" && ok cannot-start-pid-recording-reason || { fail cannot-start-pid-recording-reason; cat "$t/out"; }
+
+# a Localhost profile a Pod names is judged the same way
+mkdir -p "$ci/kubelet/team"
+cp "$ci/pid-recording.json" "$ci/kubelet/team/pid.json"
+cp "$t/startable.json" "$ci/kubelet/team/ok.json"
+for prof in pid ok; do
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  securityContext: {seccompProfile: {type: Localhost, localhostProfile: team/%s.json}}\n  containers: [{name: a, image: x, securityContext: {allowPrivilegeEscalation: false}}]\n' "$prof" "$prof" >"$ci/lh-$prof.yaml"
+done
+expect cannot-start-localhost 1 "$C" check --profiles "$ci/kubelet" "$ci/lh-pid.yaml"
+grep -q "lh-pid.yaml:5:.*profile team/pid.json: no program can run under this profile.*\[cannot-start\]" "$t/out" &&
+	ok cannot-start-localhost-reason || { fail cannot-start-localhost-reason; cat "$t/out"; }
+expect startable-localhost 0 "$C" check --profiles "$ci/kubelet" "$ci/lh-ok.yaml"
+
+# SARIF that code scanning consumes: schema-valid, relative paths under a base id,
+# levels by severity, help for every rule, stable fingerprints
+printf 'maxCalls: 3\nprofiles: {requireStartable: false}\n' >"$ci/small.yaml"
+(cd "$ci" && "$CAPGATE_ABS" check -f sarif --policy small.yaml deploy/ broken.yaml >s1.sarif 2>/dev/null)
+"$C" check -f sarif --base "$ci" --policy "$ci/small.yaml" "$ci/deploy/" "$ci/broken.yaml" >"$ci/s2.sarif" 2>/dev/null
+pod a-bad Unconfined | sed '1i # a comment that moves every line' >"$ci/deploy/apps/web/a.yml"
+"$C" check -f sarif --base "$ci" --policy "$ci/small.yaml" "$ci/deploy/" "$ci/broken.yaml" >"$ci/s3.sarif" 2>/dev/null
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 - "$ci" tests/sarif/sarif-schema-2.1.0.json <<'PY' && ok sarif-code-scanning || fail sarif-code-scanning
+import json, sys
+import jsonschema
+ci, schema = sys.argv[1], json.load(open(sys.argv[2]))
+logs = [json.load(open(f"{ci}/s{i}.sarif")) for i in (1, 2, 3)]
+for d in logs:
+    jsonschema.Draft4Validator(schema).validate(d)
+run = logs[0]["runs"][0]
+base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+assert base == "file://" + ci + "/", base
+rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+assert "informationUri" not in run["tool"]["driver"]
+for r in rules.values():
+    assert r["help"]["text"] and r["shortDescription"]["text"] and r["fullDescription"]["text"], r
+levels = set()
+for res in run["results"]:
+    assert res["ruleId"] in rules, res["ruleId"]
+    loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc["uriBaseId"] == "%SRCROOT%" and not loc["uri"].startswith("/"), loc
+    assert res["partialFingerprints"]["capgateFinding/v1"]
+    levels.add((res["ruleId"], res["level"]))
+assert ("closure-too-large", "warning") in levels and ("seccomp-profile", "error") in levels, levels
+fp = [sorted(r["partialFingerprints"]["capgateFinding/v1"] for r in d["runs"][0]["results"]) for d in logs]
+assert fp[0] == fp[1] == fp[2], "fingerprints changed with the working directory or line numbers"
+lines = [sorted(r["locations"][0]["physicalLocation"].get("region", {}).get("startLine", 0) for r in d["runs"][0]["results"]) for d in logs]
+assert lines[1] != lines[2], "the edit did not move any finding"
+PY
+else
+	echo "skip sarif-code-scanning: python3-jsonschema is not installed (scripts/dev.sh installs it)"
+fi
+
+# memory does not grow with the number of workloads (only with the bytes read)
+gen_pods() { python3 -c '
+import sys
+for i in range(int(sys.argv[1])):
+    print(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: n{i % 7}}}\nspec:\n  securityContext: {{seccompProfile: {{type: RuntimeDefault}}}}\n  containers: [{{name: a, image: registry.example.com/a:{i}, securityContext: {{allowPrivilegeEscalation: false}}}}]")
+' "$1"; }
+gen_pods 1000 >"$ci/p1k.yaml"
+gen_pods 40000 >"$ci/p40k.yaml"
+for f in text junit; do
+	/usr/bin/time -f %M -o "$ci/rss1" "$C" check -q -f $f -o "$ci/r1" "$ci/p1k.yaml" >/dev/null 2>&1
+	/usr/bin/time -f %M -o "$ci/rss40" "$C" check -q -f $f -o "$ci/r40" "$ci/p40k.yaml" >/dev/null 2>&1
+	python3 - "$(tail -1 "$ci/rss1")" "$(tail -1 "$ci/rss40")" "$(stat -c %s "$ci/p1k.yaml")" "$(stat -c %s "$ci/p40k.yaml")" <<'PY' &&
+import sys
+r1, r40, b1, b40 = map(int, sys.argv[1:])
+growth = (r40 - r1) * 1024 / 39000
+per_pod = (b40 - b1) / 39000
+assert growth < 2 * per_pod, f"peak RSS grows {growth:.0f} B per Pod for {per_pod:.0f} B of input per Pod ({r1} KiB -> {r40} KiB)"
+PY
+		ok "memory-flat-$f" || fail "memory-flat-$f"
+done
+grep -c "<testcase" "$ci/r40" | grep -qx 40000 && ok junit-40k-cases || fail junit-40k-cases
+
+# ---- one interface convention: -f text|json, help CMD, one severity, plain words ----
+for cmd in check lint info diff; do
+	"$C" help "$cmd" >"$ci/h1" 2>&1; "$C" "$cmd" --help >"$ci/h2" 2>&1
+	cmp -s "$ci/h1" "$ci/h2" && grep -q -- "-f, --format" "$ci/h1" && ok "help-$cmd" || { fail "help-$cmd"; head -3 "$ci/h1"; }
+done
+expect help-unknown 2 "$C" help nosuchcommand
+"$C" check -f json "$t/startable.json" >"$ci/j.check" 2>/dev/null
+"$C" lint -f json "$t/startable.json" >"$ci/j.lint" 2>/dev/null
+"$C" info -f json "$t/startable.json" >"$ci/j.info" 2>/dev/null
+"$C" diff -f json "$t/startable.json" "$ci/pid-recording.json" >"$ci/j.diff" 2>/dev/null
+python3 - "$ci" <<'PY' && ok format-json-everywhere || fail format-json-everywhere
+import json, sys
+d = {k: json.load(open(f"{sys.argv[1]}/j.{k}")) for k in ("check", "lint", "info", "diff")}
+assert d["check"]["summary"]["passed"] == 1
+assert isinstance(d["lint"], list)
+assert "execve" in d["info"]["calls"] and d["info"]["permitted"] == len(d["info"]["calls"])
+assert d["diff"]["same"] is False and {"name": "execve", "a": "allow", "b": None} in d["diff"]["calls"]
+PY
+expect format-bad-info 2 "$C" info -f xml "$t/startable.json"
+if [ -f "$S/corpus/profiles/docker-default.json" ]; then
+	# info and lint judge a risk class alike (docker-default's ptrace is conditional on the kernel)
+	"$C" info -f json "$S/corpus/profiles/docker-default.json" >"$ci/dd.info" 2>/dev/null
+	"$C" lint -f json "$S/corpus/profiles/docker-default.json" >"$ci/dd.lint" 2>/dev/null
+	python3 - "$ci/dd.info" "$ci/dd.lint" <<'PY' && ok severity-info-equals-lint || fail severity-info-equals-lint
+import json, sys
+info, lint = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+order = ["info", "low", "medium", "high", "critical"]
+for rc in info["riskClasses"]:
+    sev = [f["severity"] for f in lint if f["rule"] == "dangerous-call" and set(f["calls"]) & set(rc["calls"])]
+    assert sev and rc["severity"] == max(sev, key=order.index), (rc, sev)
+PY
+else
+	echo "skip severity-info-equals-lint: the shared corpus is not at $S"
+fi
+# messages name things as a user would
+if git -C "$(dirname "$0")" rev-parse --git-dir >/dev/null 2>&1; then
+	hits=$(git -C "$(dirname "$0")/../.." grep -n -e "the mission's bound" -e "|Capability|" -e "mission-example" -- src lib include examples docs tools || true)
+	[ -z "$hits" ] && ok no-internal-words || { fail no-internal-words; echo "$hits"; }
+fi
+"$C" policy show 2>/dev/null | grep -q "mission" && fail policy-show-plain-words || ok policy-show-plain-words

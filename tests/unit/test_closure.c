@@ -178,6 +178,7 @@ static int test_tables_sorted(void)
 /* Every row of the kernel's syscall_64.tbl agrees with capgate's table. */
 static int test_kernel_tbl(void)
 {
+	NEED_SHARED("corpus/syscall-tables");
 	char path[1024], line[512];
 	FILE *f;
 	int rows = 0;

@@ -201,6 +201,8 @@ static int for_each_profile(const char *dir, long *total)
 
 static int test_corpus_agreement(void)
 {
+	NEED_SHARED("mission/profiles");
+	NEED_SHARED("corpus/profiles");
 	char dir[1024];
 	long total = 0;
 	int n;

@@ -489,6 +489,7 @@ static bool has_bpf_sim(const char *path)
 
 static int test_libseccomp_tables(void)
 {
+	NEED_SHARED("corpus/libseccomp-tests");
 	char path[1024], dir[1024];
 	struct manifest *man = malloc(sizeof(*man));
 	long rows = 0, evals = 0, differ = 0, used = 0;

@@ -327,6 +327,7 @@ static bool naive_prefix(const char *img)
 
 static int test_ref_gatekeeper_samples(void)
 {
+	NEED_SHARED("corpus");
 	char pattern[512];
 	glob_t g;
 	size_t n_images = 0, n_differ = 0;

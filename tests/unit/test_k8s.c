@@ -18,16 +18,6 @@
 #include "core/doc.h"
 #include "t.h"
 
-/* The shared corpus (Kubernetes, Gatekeeper and Kyverno fixtures) is not part
- * of the checkout: without it, the tests that read it skip and say why. */
-#define NEED_CORPUS()                                                                              \
-	do {                                                                                       \
-		char _c[1024];                                                                     \
-		snprintf(_c, sizeof(_c), "%s/corpus", t_shared());                                 \
-		if (access(_c, R_OK) != 0)                                                         \
-			SKIP("no corpus at %s (set CAPGATE_SHARED to the shared/ directory)", _c); \
-	} while (0)
-
 /* ---- helpers ------------------------------------------------------------ */
 
 struct parsed {
@@ -186,7 +176,7 @@ static void psa_dir(const char *dir, enum cg_pss_level level, bool want_pass)
 
 static int test_psa_corpus(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *name;
 		enum cg_pss_level level;
@@ -222,7 +212,7 @@ static int test_psa_corpus(void)
 /* The messages for one fixture, with path and position. */
 static int test_psa_messages(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	char path[1024];
 	struct parsed p;
 	struct cg_k8s_violation *v = NULL;
@@ -283,7 +273,7 @@ static int test_psa_messages(void)
 
 static int test_docs_pods(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *file;
 		enum cg_seccomp_kind kind;
@@ -495,7 +485,7 @@ static void gk_suite(const char *dir)
 
 static int test_gatekeeper(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/corpus/gatekeeper/pod-security-policy/seccomp", t_shared());
 	gk_suite(dir);
@@ -511,7 +501,7 @@ static int test_gatekeeper(void)
  * (v2 baseline/restricted, images not exempt), the verdicts agree. */
 static int test_gatekeeper_pss(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	static const struct {
 		const char *file;
 		enum cg_pss_level level;
@@ -638,7 +628,7 @@ static void ky_test(const char *dir, enum cg_pss_level level)
 
 static int test_kyverno(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/corpus/kyverno/pod-security/baseline/restrict-seccomp", t_shared());
 	ky_test(dir, CG_PSS_BASELINE);
@@ -1210,7 +1200,7 @@ static int test_foreign_policies(void)
 		"gatekeeper/pod-security-policy/seccompv2/samples/psp-seccomp-restricted/constraint.yaml",
 	};
 	char path[1024];
-	NEED_CORPUS();
+	NEED_SHARED("corpus");
 	for (size_t i = 0; i < CG_ARRAY_SIZE(files); i++) {
 		char *buf = NULL;
 		size_t len;

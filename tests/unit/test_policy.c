@@ -9,16 +9,6 @@
 
 #include "t.h"
 
-/* The shared corpus (Kubernetes, Gatekeeper and Kyverno fixtures) is not part
- * of the checkout: without it, the tests that read it skip and say why. */
-#define NEED_CORPUS()                                                                              \
-	do {                                                                                       \
-		char _c[1024];                                                                     \
-		snprintf(_c, sizeof(_c), "%s/corpus", t_shared());                                 \
-		if (access(_c, R_OK) != 0)                                                         \
-			SKIP("no corpus at %s (set CAPGATE_SHARED to the shared/ directory)", _c); \
-	} while (0)
-
 static struct cg_policy *policy_str(const char *s, struct cg_error *err)
 {
 	struct cg_policy *p = NULL;
@@ -62,7 +52,7 @@ static int test_builtin_baselines(void)
 		kexec |= strcmp(calls[i], "kexec_load") == 0;
 	}
 	CHECK(read && !kexec);
-	CHECK(cg_baseline_calls("mission-example", &calls, &n) == 0 && n == 358);
+	CHECK(cg_baseline_calls("example", &calls, &n) == 0 && n == 358);
 	CHECK(cg_baseline_calls("docker-default", &calls, &n) == 0 && n > 300);
 	CHECK(cg_baseline_calls("nope", &calls, &n) == -ENOENT);
 	return 0;
@@ -147,7 +137,7 @@ static int test_policy_errors(void)
 static int test_explicit_policy(void)
 {
 	struct cg_error err = { 0 };
-	struct cg_policy *p = policy_str("baseline: mission-example\ndeny: [ptrace]\ndenyClasses: [kexec]\nmaxCalls: 0\n"
+	struct cg_policy *p = policy_str("baseline: example\ndeny: [ptrace]\ndenyClasses: [kexec]\nmaxCalls: 0\n"
 					 "images:\n  trustedRegistries: [registry.example.com]\n  requireDigest: true\n",
 					 &err);
 	struct cg_verdict v;
@@ -157,7 +147,7 @@ static int test_explicit_policy(void)
 	CHECK(cg_policy_allows(p, "mount")); /* only kexec denied as a class */
 	CHECK(!cg_policy_allows(p, "kexec_load"));
 	CHECK(!cg_policy_allows(p, "ptrace"));
-	CHECK(!cg_policy_allows(p, "mseal")); /* not in the mission's list */
+	CHECK(!cg_policy_allows(p, "mseal")); /* not in the example list */
 	/* registry confusion: decided on the parsed reference */
 	CHECK(cg_policy_eval_imageref(p, "registry.example.com.evil.io/app:1", NULL, &v, &err) == 0);
 	CHECK(has_msg(&v, "image registry.example.com.evil.io/app:1 is not from a trusted registry"));
@@ -177,7 +167,7 @@ static int test_explicit_policy(void)
 /* The PSA fixtures through the policy engine: pass/ allowed, fail/ denied. */
 static int test_psa_corpus(void)
 {
-	NEED_CORPUS();
+	NEED_SHARED("corpus/k8s-psa");
 	const char *levels[] = { "baseline", "restricted" };
 	int checked = 0;
 	for (int l = 0; l < 2; l++) {
@@ -555,14 +545,20 @@ static int test_eval_path_report(void)
 	CHECK(cg_report_count(rep) == 1 && cg_report_failed(rep));
 	CHECK(cg_report_verdict(rep, 0) && has_msg(cg_report_verdict(rep, 0), "syscall ptrace is in the denied"));
 	CHECK(cg_report_verdict(rep, 1) == NULL);
-	/* not an input: a position-less error, the report unchanged */
+	/* not an input: an input-error verdict naming it; the run goes on */
 	snprintf(path, sizeof(path), "%s/none.yaml", dir);
-	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) < 0 && strstr(err.msg, "none.yaml"));
-	CHECK(cg_report_count(rep) == 1);
+	CHECK(cg_policy_eval_path(p, path, &env, rep, &err) == 0);
+	CHECK(cg_report_count(rep) == 2);
+	const struct cg_verdict *ev = cg_report_verdict(rep, 1);
+	CHECK(ev && ev->n_findings == 1 && strcmp(ev->findings[0].rule, CG_RULE_INPUT_ERROR) == 0 &&
+	      strstr(ev->findings[0].file, "none.yaml"));
+	struct cg_report_counts cnt;
+	cg_report_counts(rep, &cnt);
+	CHECK(cnt.checked == 1 && cnt.failed == 1 && cnt.errors == 1 && cnt.passed == 0);
 	CHECK(cg_report_format_parse("xml", &f) == -EINVAL);
 	static const char *const formats[][2] = {
 		{ "text", "FAIL    " },
-		{ "json", "\"summary\": {\"checked\": 1, \"failed\": 1}" },
+		{ "json", "\"summary\": {\"checked\": 1, \"failed\": 1, \"passed\": 0, \"exempt\": 0, \"notChecked\": 0, \"inputErrors\": 1}" },
 		{ "sarif", "\"ruleId\": \"risk-class-denied\"" },
 		{ "junit", "<failure message=\"syscall ptrace" },
 	};
@@ -582,6 +578,77 @@ static int test_eval_path_report(void)
 }
 
 /* The embedded Rego file: exported whole, notes dropped, markers replaced. */
+/* A streamed report writes what a kept one does, byte for byte, and a run
+ * that does not finish leaves no file behind. */
+static int test_report_stream(void)
+{
+	char dir[] = "/tmp/capgate-stream-XXXXXX", in[300], bad[300], out[300];
+	struct cg_error err = { 0 };
+	struct cg_policy *p = NULL;
+	struct cg_eval_env env = { .sz = sizeof(env) };
+	FILE *fp;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(in, sizeof(in), "%s/p.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+	snprintf(out, sizeof(out), "%s/report", dir);
+	if ((fp = fopen(in, "w"))) {
+		fputs("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"ptrace\"],"
+		      "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+		      fp);
+		fclose(fp);
+	}
+	if ((fp = fopen(bad, "w"))) {
+		fputs("apiVersion: v1\nkind: Pod\nspec: [\n", fp);
+		fclose(fp);
+	}
+	CHECK(cg_policy_default(&p, &err) == 0);
+	for (int f = CG_REPORT_TEXT; p && f <= CG_REPORT_JUNIT; f++) {
+		struct cg_report *kept = NULL, *st = NULL;
+		struct cg_report_opts o = { .sz = sizeof(o), .format = (enum cg_report_format)f, .output = out };
+		struct cg_strbuf sb;
+		char *got = NULL;
+		size_t len = 0;
+
+		cg_strbuf_init(&sb);
+		CHECK(cg_report_new(p->source, &kept, &err) == 0);
+		CHECK(cg_report_open(p->source, &o, &st, &err) == 0);
+		if (!kept || !st)
+			break;
+		for (int k = 0; k < 2; k++) {
+			CHECK(cg_policy_eval_path(p, in, &env, kept, &err) == 0);
+			CHECK(cg_policy_eval_path(p, bad, &env, kept, &err) == 0);
+			CHECK(cg_policy_eval_path(p, in, &env, st, &err) == 0);
+			CHECK(cg_policy_eval_path(p, bad, &env, st, &err) == 0);
+		}
+		CHECKF(access(out, F_OK) < 0, "format %d: the report exists before it is finished", f);
+		CHECK(cg_report_verdict(st, 0) == NULL && cg_report_count(st) == 4 && cg_report_failed(st));
+		CHECK(cg_report_finish(st, &err) == 0);
+		CHECK(cg_report_write(kept, (enum cg_report_format)f, 0, &sb) == 0);
+		CHECK(cg_read_file(out, &got, &len, &err) == 0);
+		CHECKF(got && sb.buf && len == sb.len && memcmp(got, sb.buf, len) == 0,
+		       "format %d: streamed and kept reports differ:\n%s\n----\n%s", f, got ? got : "",
+		       sb.buf ? sb.buf : "");
+		CHECK(cg_report_write(st, (enum cg_report_format)f, 0, &sb) == -EINVAL);
+		free(got);
+		cg_strbuf_release(&sb);
+		cg_report_free(kept);
+		cg_report_free(st);
+		unlink(out);
+		/* not finished: nothing is left, not even the temporary file */
+		CHECK(cg_report_open(p->source, &o, &st, &err) == 0);
+		CHECK(st && cg_policy_eval_path(p, in, &env, st, &err) == 0);
+		cg_report_free(st);
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s | grep -v -e '^p.json$' -e '^bad.yaml$')\"", dir);
+		CHECKF(system(cmd) == 0, "format %d: an unfinished report left a file", f);
+	}
+	cg_policy_free(p);
+	snprintf(in, sizeof(in), "rm -rf '%s'", dir);
+	CHECK(system(in) == 0);
+	return 0;
+}
+
 static int test_rego_export(void)
 {
 	struct cg_error err = { 0 };
@@ -752,6 +819,7 @@ int main(void)
 	RUN(test_exemptions);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
+	RUN(test_report_stream);
 	RUN(test_rego_export);
 	RUN(test_unknown_kinds);
 	RUN(test_example_policy_exemptions);

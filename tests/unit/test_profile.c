@@ -140,6 +140,7 @@ static int round_trip(const char *path, int *count)
 
 static int test_corpus_round_trip(void)
 {
+	NEED_SHARED("corpus/profiles");
 	const char *dirs[] = { "corpus/profiles", "mission/profiles" };
 	int count = 0;
 	for (size_t d = 0; d < 2; d++) {
@@ -167,6 +168,7 @@ static int test_corpus_round_trip(void)
 /* Docker's default profile resolves differently per capability and kernel. */
 static int test_docker_includes(void)
 {
+	NEED_SHARED("corpus/profiles");
 	char path[1024];
 	struct cg_closure *c = NULL;
 	struct cg_error err = { 0 };
@@ -415,6 +417,7 @@ static int test_caps_effective(void)
 
 static int test_moby_clone3_per_arch(void)
 {
+	NEED_SHARED("corpus/profiles");
 	char path[1024];
 	struct cg_closure *c = NULL;
 	struct cg_error err = { 0 };
@@ -439,6 +442,7 @@ static int test_moby_clone3_per_arch(void)
 
 static int test_seccompprofile_yaml(void)
 {
+	NEED_SHARED("corpus/profiles");
 	char path[1024], *buf = NULL;
 	size_t len, n = 0;
 	struct cg_profile **ps = NULL;
