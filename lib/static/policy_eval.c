@@ -697,7 +697,7 @@ int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struc
 		return eval_image_path(p, path, true, into, err);
 	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
 		return eval_image_path(p, path, false, into, err);
-	if ((r = cg_read_file(path, &buf, &len, err)) < 0)
+	if ((r = cg_read_file_max(path, CG_READ_MANIFEST_MAX, 0, &buf, &len, err)) < 0)
 		return r;
 	if (cg_profile_sniff(buf, len))
 		return eval_profiles_buf(p, buf, len, path, env, into, err);
