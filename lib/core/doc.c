@@ -814,6 +814,12 @@ int cg_doc_json_string(struct fy_node *n, const char *source, char **ret, struct
 	struct cg_json j;
 	int r;
 
+	char path[512] = "";
+
+	/* a duplicate key would make the JSON mean whatever its reader picks;
+	 * Kubernetes refuses them */
+	if ((r = check_duplicates(n, source, path, 0, sizeof(path), 0, err)) < 0)
+		return r;
 	cg_strbuf_init(&sb);
 	cg_json_init(&j, &sb, 0);
 	/* two levels spare: callers wrap the object ({"review": {"object": ...}}) */

@@ -1386,6 +1386,16 @@ static int test_json_aliases(void)
 	cg_k8s_workloads_free(w, n);
 	cg_strbuf_release(&sb);
 
+	/* a duplicate key, even where capgate reads nothing, would make the JSON
+	 * mean whatever its reader picks (found by fuzz_k8s) */
+	static const char dup[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n"
+				  "  containers: [{name: a, image: a}]\nx: {a: 1, a: 2}\n";
+	w = NULL;
+	n = 0;
+	CHECK(cg_k8s_parse_flags(dup, sizeof(dup) - 1, "d.yaml", CG_K8S_KEEP_JSON, &w, &n, NULL, &err) < 0);
+	CHECK_CONTAINS(err.msg, "d.yaml:6:11: x: duplicate key 'a'");
+	cg_k8s_workloads_free(w, n);
+
 	/* and the command's path: policy export --rego-tests */
 	char path[] = "/tmp/capgate-alias-XXXXXX";
 	int fd = mkstemp(path);
