@@ -53,14 +53,19 @@ for t in tests/cli/*.sh; do
 	rm -f "$out"
 done
 
-# Fuzz targets: every seed must run clean (libFuzzer, no new inputs).
+# Fuzz targets: every seed must run clean (libFuzzer, no new inputs), and
+# no input may take more than 512 MB (a leak or a blow-up fails the run, as
+# it would take down a webhook). Longer runs: fuzz/README.md.
 for f in build-fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	seeds=fuzz/corpus/${name#fuzz_}
 	scratch=$(mktemp -d)
-	if [ -d "$seeds" ] && "$f" -runs=0 -timeout=30 "$seeds" >/tmp/capgate-$name.log 2>&1 &&
-		"$f" -runs=2000 -max_len=8192 -timeout=30 -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
+	limits=(-timeout=30 -rss_limit_mb=512 -malloc_limit_mb=512)
+	dict=()
+	case $name in fuzz_k8s | fuzz_policy | fuzz_profile) dict=(-dict=fuzz/yaml.dict) ;; esac
+	if [ -d "$seeds" ] && "$f" -runs=0 "${limits[@]}" "$seeds" >/tmp/capgate-$name.log 2>&1 &&
+		"$f" -runs=2000 -max_len=8192 "${limits[@]}" "${dict[@]}" -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
 		echo "ok $name (seed corpus + 2000 mutations)"; passed=$((passed + 1))
 	else
 		echo "FAIL $name"; tail -30 /tmp/capgate-$name.log; failed=$((failed + 1)); failures+=("$name")

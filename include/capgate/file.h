@@ -14,6 +14,16 @@
 /* The most cg_read_file() reads. */
 #define CG_READ_FILE_MAX ((size_t)256 << 20)
 
+/* The most capgate reads of each kind of input it parses (cg_read_file_max).
+ * The parser's own bounds (docs/LIBFYAML.md) limit what a document costs;
+ * these limit the buffer. A profile or closure: 16 MiB (the largest real
+ * ones are tens of KiB). A policy or baseline file: 1 MiB. A manifest
+ * stream (check's inputs, which may also be profiles): 64 MiB, about
+ * 100,000 Pods; larger streams can be split across files. */
+#define CG_READ_PROFILE_MAX ((size_t)16 << 20)
+#define CG_READ_POLICY_MAX ((size_t)1 << 20)
+#define CG_READ_MANIFEST_MAX ((size_t)64 << 20)
+
 /* cg_read_file_max() flags. */
 enum {
 	/* A regular file only: "-" is a file of that name (not stdin), and a

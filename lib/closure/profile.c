@@ -635,7 +635,7 @@ int cg_profile_load(const char *path, struct cg_profile **ret, struct cg_error *
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	int r = cg_read_file(path, &buf, &len, err);
+	int r = cg_read_file_max(path, CG_READ_PROFILE_MAX, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
 	return cg_profile_parse(buf, len, strcmp(path, "-") == 0 ? "<stdin>" : path, ret, err);

@@ -1,5 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * Every JSON and YAML input capgate reads goes through here, so this is where
+ * the parser is kept from being turned against capgate: libfyaml 0.7.12
+ * (Debian 12) loops on some malformed directives, misreads and leaks on
+ * single-quoted strings with adjacent '' escapes, crashes when a parser is
+ * freed after one tab error, and costs memory by structure rather than size.
+ * Each of these is refused here, before or right after libfyaml reads the
+ * document and before anyone reads a value from it, with a positioned error.
+ * docs/LIBFYAML.md has the details, reproducers and the upstream fixes.
+ */
 #include "core/doc.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -97,8 +108,79 @@ static int check_utf8(const char *buf, size_t len, const char *source, struct cg
 	return 0;
 }
 
+/*
+ * Bounds and a crash, found byte by byte before libfyaml sees the input.
+ *
+ * Size: CG_DOC_MAX_SEPARATORS per document (per input when @whole), counted
+ * without a lexer so that no quoting trick can hide structure from it. YAML
+ * documents are split at "---" and "..." lines: the spec forbids those in
+ * content, so nothing libfyaml reads as one document spans one.
+ *
+ * Crash: libfyaml 0.7.12 recycles a simple key twice when a ':' that follows
+ * a key inside an explicit '?' key is followed by blanks with a tab and then
+ * one of ?:|>- (its "tab used for indentation" error path), and the parser
+ * then crashes in fy_parser_destroy(). The input is an error anyway wherever
+ * the '?' really opens a key; where it does not (a '?' in a comment or a
+ * string), a tab there is rare enough that refusing it costs nothing.
+ */
+static bool is_blankz(const char *buf, size_t len, size_t i)
+{
+	return i >= len || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n';
+}
+
+static int check_bounds(const char *buf, size_t len, const char *source, bool json, bool whole, struct cg_error *err)
+{
+	size_t seps = 0;
+	int line = 1, col = 1, doc_line = 1;
+	bool qmark = false;
+
+	for (size_t i = 0; i < len; i++, col++) {
+		char c = buf[i];
+		if (c == '\n') {
+			line++;
+			col = 0;
+			continue;
+		}
+		if (!json && !whole && col == 1 && i + 3 <= len &&
+		    (memcmp(buf + i, "---", 3) == 0 || memcmp(buf + i, "...", 3) == 0) && is_blankz(buf, len, i + 3)) {
+			seps = 0;
+			doc_line = line;
+		}
+		if (c == '?' && is_blankz(buf, len, i + 1))
+			qmark = true;
+		if (c == ':' && qmark) {
+			size_t k = i + 1;
+			bool tab = false;
+			while (k < len && (buf[k] == ' ' || buf[k] == '\t'))
+				tab |= buf[k++] == '\t';
+			if (tab && k < len && (strchr("?:|>", buf[k]) || (buf[k] == '-' && is_blankz(buf, len, k + 1))))
+				return cg_error_set(err, -EINVAL,
+						    "%s:%d:%d: a tab between ':' and '%c' in a document with explicit '?' "
+						    "keys: libfyaml 0.7 crashes on it (use spaces)",
+						    source, line, col, buf[k]);
+		}
+		if (c == ',' || c == ':' || c == '-' || c == '?' || c == '[' || c == '{') {
+			if (++seps <= CG_DOC_MAX_SEPARATORS)
+				continue;
+			if (whole)
+				return cg_error_set(err, -E2BIG,
+						    "%s:%d:%d: more than %d separators (',' ':' '-' '?' '[' '{') in one "
+						    "file: capgate parses at most that many, to bound its memory",
+						    source, line, col, CG_DOC_MAX_SEPARATORS);
+			return cg_error_set(err, -E2BIG,
+					    "%s:%d:%d: more than %d separators (',' ':' '-' '?' '[' '{') in the "
+					    "document that starts on line %d: capgate parses at most that many in one "
+					    "document, to bound its memory",
+					    source, line, col, CG_DOC_MAX_SEPARATORS, doc_line);
+		}
+	}
+	return 0;
+}
+
 struct cg_doc_stream {
 	const char *source;
+	const char *buf;
+	size_t len;
 	bool json;
 	size_t n_docs;
 	struct diag_capture cap;
@@ -138,10 +220,14 @@ int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned
 		return r;
 	if (!json && (r = cg_doc_check_directives(buf, len, source, err)) < 0)
 		return r;
+	if ((r = check_bounds(buf, len, source, json, flags & CG_DOC_WHOLE, err)) < 0)
+		return r;
 
 	if (!(s = calloc(1, sizeof(*s))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	s->source = source;
+	s->buf = buf;
+	s->len = len;
 	s->json = json;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
@@ -178,6 +264,7 @@ static int syntax_error(const char *source, const char *m, struct cg_error *err)
 	const char *p = strstr(m, ": error: "), *q;
 	size_t skip = 9;
 	int colons = 0;
+	char depth[96];
 
 	if (!p) {
 		p = strstr(m, ": warning: ");
@@ -189,13 +276,71 @@ static int syntax_error(const char *source, const char *m, struct cg_error *err)
 		if (*--q == ':')
 			colons++;
 	q = colons == 2 ? q + 1 : m;
+	if (strstr(p + skip, "Max depth")) {
+		snprintf(depth, sizeof(depth), "nested deeper than %d levels (the most capgate parses)", CG_DOC_MAX_DEPTH);
+		return cg_error_set(err, -E2BIG, "%s:%.*s: %s", source, (int)(p - q), q, depth);
+	}
 	return cg_error_set(err, -EINVAL, "%s:%.*s: %s", source, (int)(p - q), q, p + skip);
+}
+
+/*
+ * libfyaml 0.7.12 formats a single-quoted scalar wrongly when two '' escapes
+ * follow each other: 'a''''b' reads as a''' instead of a''b (the unescaping
+ * loop steps one byte past the first pair instead of two, so the second
+ * quote of the pair starts another escape), and the chunk array is then
+ * leaked because the longer text does not fit the buffer sized for the right
+ * one: 8 KB and more per scalar, 400 MB for a 12 MB file. A value capgate
+ * read would not be the value Kubernetes reads, so such a scalar is refused
+ * before anyone asks libfyaml for its text. The raw bytes between the
+ * token's marks are the scalar's content without its quotes.
+ */
+static int check_scalars(struct cg_doc_stream *s, struct fy_node *n, int depth, struct cg_error *err)
+{
+	void *it = NULL;
+	int r = 0;
+
+	if (!n || depth > 2 * CG_DOC_MAX_DEPTH)
+		return 0;
+	if (fy_node_is_scalar(n)) {
+		struct fy_token *t = fy_node_get_style(n) == FYNS_SINGLE_QUOTED ? fy_node_get_scalar_token(n) : NULL;
+		const struct fy_mark *a = t ? fy_token_start_mark(t) : NULL, *b = t ? fy_token_end_mark(t) : NULL;
+		if (!a || !b || b->input_pos > s->len || a->input_pos > b->input_pos)
+			return 0;
+		if (memmem(s->buf + a->input_pos, b->input_pos - a->input_pos, "''''", 4))
+			return cg_doc_error(err, s->source, n, NULL,
+					    "a single-quoted string with two '' escapes in a row, which libfyaml 0.7 "
+					    "misreads: write it double-quoted");
+		return 0;
+	}
+	if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		while (r == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL)
+			r = check_scalars(s, item, depth + 1, err);
+		return r;
+	}
+	if (fy_node_is_mapping(n)) {
+		struct fy_node_pair *p;
+		while (r == 0 && (p = fy_node_mapping_iterate(n, &it)) != NULL)
+			if ((r = check_scalars(s, fy_node_pair_key(p), depth + 1, err)) == 0)
+				r = check_scalars(s, fy_node_pair_value(p), depth + 1, err);
+	}
+	return r;
 }
 
 int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, struct cg_error *err)
 {
-	struct fy_document *d = fy_parse_load_document(s->fyp);
+	struct fy_document *d;
+	int r;
+
+	if (s->n_docs >= CG_DOC_MAX_DOCS)
+		return cg_error_set(err, -E2BIG, "%s: more than %d documents in one stream (the most capgate reads)",
+				    s->source, CG_DOC_MAX_DOCS);
+	d = fy_parse_load_document(s->fyp);
 	if (d) {
+		if ((r = check_scalars(s, fy_document_root(d), 0, err)) < 0) {
+			fy_parse_document_destroy(s->fyp, d);
+			return r;
+		}
 		s->n_docs++;
 		*ret_doc = d;
 		return 1;
@@ -301,7 +446,7 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 	size_t n = 0;
 	int r;
 
-	if ((r = cg_doc_stream_open(buf, len, source, CG_DOC_ALLOW_DUPLICATE_KEYS, &s, err)) < 0)
+	if ((r = cg_doc_stream_open(buf, len, source, CG_DOC_ALLOW_DUPLICATE_KEYS | CG_DOC_WHOLE, &s, err)) < 0)
 		return r;
 	while ((r = cg_doc_stream_next(s, &d, err)) > 0) {
 		struct fy_document **nd;
@@ -310,9 +455,10 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 			cg_doc_stream_destroy_doc(s, d);
 			break;
 		}
-		if (n >= 10000) {
+		if (n >= CG_DOC_MAX_DOCS_HELD) {
 			cg_doc_stream_destroy_doc(s, d);
-			r = cg_error_set(err, -E2BIG, "%s: more than 10000 documents", source);
+			r = cg_error_set(err, -E2BIG, "%s: more than %d documents (the most capgate reads from one file)",
+					 source, CG_DOC_MAX_DOCS_HELD);
 			break;
 		}
 		if (!(nd = realloc(docs, (n + 1) * sizeof(*nd)))) {
@@ -539,4 +685,150 @@ int cg_doc_bool(struct fy_node *n, bool json, const char *source, const char *pa
 const char *cg_doc_key(struct fy_node_pair *p, char *buf, size_t n_buf)
 {
 	return cg_doc_scalar(fy_node_pair_key(p), buf, n_buf);
+}
+
+/* JSON's number grammar: what may be written unquoted. */
+static bool json_number(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return false;
+	if (i < n && s[i] == '.') {
+		size_t d = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t d;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
+struct json_walk {
+	struct cg_json *j;
+	const char *source;
+	size_t nodes;
+	unsigned max_depth;
+	struct cg_error *err;
+};
+
+static int json_node(struct json_walk *w, struct fy_node *n, const char *path, unsigned depth)
+{
+	void *it = NULL;
+	size_t len;
+	const char *s;
+	int r = 0;
+
+	for (int hops = 0; n && fy_node_is_alias(n); hops++) {
+		struct fy_node *t = hops < CG_DOC_MAX_DEPTH ? fy_node_resolve_alias(n) : NULL;
+		if (!t)
+			return cg_doc_error(w->err, w->source, n, path, "an alias that names no anchor before it");
+		n = t;
+	}
+	if (++w->nodes > CG_DOC_MAX_SEPARATORS)
+		return cg_doc_error(w->err, w->source, n, path, "aliases expand to more than %d nodes",
+				    CG_DOC_MAX_SEPARATORS);
+	if (depth > w->max_depth)
+		return cg_doc_error(w->err, w->source, n, path,
+				    "nested deeper than %u levels once aliases are expanded", w->max_depth);
+	if (!n) {
+		cg_json_null(w->j);
+		return 0;
+	}
+	if (fy_node_is_sequence(n)) {
+		struct fy_node *item;
+		cg_json_arr_open(w->j);
+		while (r == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL)
+			r = json_node(w, item, path, depth + 1);
+		cg_json_arr_close(w->j);
+		return r;
+	}
+	if (fy_node_is_mapping(n)) {
+		struct fy_node_pair *p;
+		cg_json_obj_open(w->j);
+		while (r == 0 && (p = fy_node_mapping_iterate(n, &it)) != NULL) {
+			struct fy_node *k = fy_node_pair_key(p);
+			while (k && fy_node_is_alias(k) && fy_node_resolve_alias(k) && fy_node_is_scalar(fy_node_resolve_alias(k)))
+				k = fy_node_resolve_alias(k);
+			if (!k || !fy_node_is_scalar(k) || fy_node_is_alias(k) || !(s = fy_node_get_scalar(k, &len)) ||
+			    memchr(s, '\0', len))
+				return cg_doc_error(w->err, w->source, k ? k : n, path,
+						    "a key that is not a string cannot be written as JSON");
+			_cleanup_free_ char *key = strndup(s, len);
+			if (!key)
+				return cg_error_set(w->err, -ENOMEM, "out of memory");
+			cg_json_key(w->j, key);
+			r = json_node(w, fy_node_pair_value(p), path, depth + 1);
+		}
+		cg_json_obj_close(w->j);
+		return r;
+	}
+	s = fy_node_get_scalar(n, &len);
+	if (!s)
+		return cg_error_set(w->err, -ENOMEM, "out of memory");
+	if (fy_node_get_style(n) == FYNS_PLAIN) {
+		size_t tl = 0;
+		const char *tag = fy_node_get_tag(n, &tl);
+		bool str_tag = tag && ((tl == 1 && tag[0] == '!') || (tl == 21 && memcmp(tag, "tag:yaml.org,2002:str", 21) == 0) ||
+				       (tl == 5 && memcmp(tag, "!!str", 5) == 0));
+		if (len == 0 && !str_tag) {
+			cg_json_null(w->j);
+			return 0;
+		}
+		if (!str_tag && ((len == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) ||
+				 (len == 5 && memcmp(s, "false", 5) == 0) || json_number(s, len))) {
+			cg_json_raw(w->j, s, len);
+			return 0;
+		}
+	}
+	cg_json_strn(w->j, s, len);
+	return 0;
+}
+
+int cg_doc_json(struct fy_node *n, struct cg_json *j, unsigned max_depth, const char *source, const char *path,
+		struct cg_error *err)
+{
+	struct json_walk w = { .j = j, .source = source, .max_depth = max_depth, .err = err };
+	return json_node(&w, n, path ? path : "", 0);
+}
+
+int cg_doc_json_string(struct fy_node *n, const char *source, char **ret, struct cg_error *err)
+{
+	struct cg_strbuf sb;
+	struct cg_json j;
+	int r;
+
+	char path[512] = "";
+
+	/* a duplicate key would make the JSON mean whatever its reader picks;
+	 * Kubernetes refuses them */
+	if ((r = check_duplicates(n, source, path, 0, sizeof(path), 0, err)) < 0)
+		return r;
+	cg_strbuf_init(&sb);
+	cg_json_init(&j, &sb, 0);
+	/* two levels spare: callers wrap the object ({"review": {"object": ...}}) */
+	if ((r = cg_doc_json(n, &j, CG_JSON_MAX_DEPTH - 3, source, NULL, err)) == 0 && (r = cg_json_finish(&j)) < 0)
+		r = cg_error_set(err, r, r == -ENOMEM ? "out of memory" : "%s: cannot write the document as JSON", source);
+	if (r < 0) {
+		cg_strbuf_release(&sb);
+		return r;
+	}
+	*ret = sb.buf ? sb.buf : strdup("null");
+	return *ret ? 0 : cg_error_set(err, -ENOMEM, "out of memory");
 }

@@ -9,6 +9,28 @@
 #include <capgate/error.h>
 #include <libfyaml.h>
 
+struct cg_json;
+
+/*
+ * Bounds on what one parse may cost, whatever the input (docs/LIBFYAML.md).
+ * libfyaml 0.7 spends 300-550 bytes per node or token, and queues every
+ * token of a line that could still turn out to be an implicit key, so the
+ * memory a document costs follows its structure, not its size.
+ *
+ * CG_DOC_MAX_SEPARATORS: the most ',' ':' '-' '?' '[' '{' bytes in one
+ * document of a stream (in the whole input for cg_doc_parse_all, which holds
+ * every document). Every node but the first is introduced by one of them,
+ * and one introduces at most three, so this bounds nodes and tokens (about
+ * 280 MB in the worst case) without a lexer that could be fooled; it counts
+ * them inside strings and comments too, so real documents stay far below.
+ * CG_DOC_MAX_DOCS: documents in one stream (cg_doc_parse_all: 10000).
+ * Nesting: libfyaml's own limit of 64 levels, reported as such.
+ */
+#define CG_DOC_MAX_SEPARATORS 500000
+#define CG_DOC_MAX_DOCS 1000000
+#define CG_DOC_MAX_DOCS_HELD 10000
+#define CG_DOC_MAX_DEPTH 64
+
 struct cg_pos;
 
 /* Parse @buf as a stream of documents. JSON input (first non-blank byte '{'
@@ -20,7 +42,10 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 /* A stream of documents read one at a time, with the same checks and error
  * format as cg_doc_parse_all (which is a loop over it). */
 struct cg_doc_stream;
-enum { CG_DOC_ALLOW_DUPLICATE_KEYS = 1 }; /* the caller detects duplicates (libfyaml's check is quadratic) */
+enum {
+	CG_DOC_ALLOW_DUPLICATE_KEYS = 1, /* the caller detects duplicates (libfyaml's check is quadratic) */
+	CG_DOC_WHOLE = 2,                /* the caller holds every document: bound the input, not each one */
+};
 int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned flags, struct cg_doc_stream **ret,
 		       struct cg_error *err);
 /* 1: *ret_doc is the next document (free it with cg_doc_stream_destroy_doc);
@@ -66,6 +91,16 @@ int cg_doc_bool(struct fy_node *n, bool json, const char *source, const char *pa
 
 /* Key text of a mapping pair (borrowed, NUL-terminated in @buf). */
 const char *cg_doc_key(struct fy_node_pair *p, char *buf, size_t n_buf);
+
+/* Write @n as JSON into @j the way Kubernetes reads YAML: aliases expanded
+ * (at most CG_DOC_MAX_SEPARATORS nodes in all, nesting at most @max_depth),
+ * plain true/false/null/numbers unquoted, an empty plain scalar null,
+ * everything else a string. libfyaml's JSON emitter refuses aliases. */
+int cg_doc_json(struct fy_node *n, struct cg_json *j, unsigned max_depth, const char *source, const char *path,
+		struct cg_error *err);
+
+/* The same, compact, into a new malloc'd string (free it). */
+int cg_doc_json_string(struct fy_node *n, const char *source, char **ret, struct cg_error *err);
 
 /* Free a string vector. */
 void cg_strv_free(char **v, size_t n);

@@ -1167,9 +1167,9 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
 	r = parse_pod(x, meta, mpath, spec, spath, w);
 	if (r < 0)
 		return r;
-	if (x->keep_json &&
-	    !(w->object_json = fy_emit_node_to_string(root, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE)))
-		return oom(x);
+	/* not libfyaml's JSON emitter: it refuses aliases, which Kubernetes expands */
+	if (x->keep_json && (r = cg_doc_json_string(root, x->source, &w->object_json, x->err)) < 0)
+		return r;
 	r = push_workload(x, w);
 	if (r < 0)
 		return r;

@@ -1570,7 +1570,7 @@ int cg_lint_path(const char *path, const struct cg_lint_opts *o, struct cg_lint_
 	size_t len = 0, n = 0, done = 0;
 	int r;
 
-	r = cg_read_file(path, &buf, &len, err);
+	r = cg_read_file_max(path, CG_READ_PROFILE_MAX, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
 	r = cg_profile_parse_all(buf, len, source, &profiles, &n, err);

@@ -105,7 +105,7 @@ static int policy_finish(struct cg_policy *p, struct cg_error *err)
 		size_t len;
 		struct fy_document **docs = NULL;
 		size_t nd = 0;
-		int r = cg_read_file(p->baseline_file, &buf, &len, err);
+		int r = cg_read_file_max(p->baseline_file, CG_READ_POLICY_MAX, 0, &buf, &len, err);
 		if (r < 0)
 			return cg_error_prefix(err, "%s: baselineFile: ", p->source);
 		if ((r = cg_doc_parse_all(buf, len, p->baseline_file, &docs, &nd, NULL, err)) < 0)
@@ -149,7 +149,7 @@ static int policy_finish(struct cg_policy *p, struct cg_error *err)
 		if (!p->key_pems)
 			return cg_error_set(err, -ENOMEM, "out of memory");
 		for (size_t i = 0; i < p->n_keys; i++) {
-			int r = cg_read_file(p->key_files[i], &p->key_pems[i], NULL, err);
+			int r = cg_read_file_max(p->key_files[i], CG_READ_POLICY_MAX, 0, &p->key_pems[i], NULL, err);
 			if (r < 0)
 				return cg_error_prefix(err, "%s: images.keys[%zu]: ", p->source, i);
 		}
@@ -493,7 +493,7 @@ int cg_policy_load(const char *path, struct cg_policy **ret, struct cg_error *er
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	int r = cg_read_file(path, &buf, &len, err);
+	int r = cg_read_file_max(path, CG_READ_POLICY_MAX, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
 	return cg_policy_parse(buf, len, path, ret, err);

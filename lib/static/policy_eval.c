@@ -1161,7 +1161,7 @@ static int eval_one(struct path_run *x, const char *path, int depth)
 	}
 	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
 		return eval_image_path(x, path, false);
-	if (cg_read_file(path, &buf, &len, &e) < 0)
+	if (cg_read_file_max(path, CG_READ_MANIFEST_MAX, 0, &buf, &len, &e) < 0)
 		return input_error(x, path, &e);
 	if (cg_profile_sniff(buf, len))
 		return eval_profiles_buf(x, buf, len, path);

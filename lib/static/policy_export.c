@@ -228,7 +228,7 @@ int cg_policy_export_rego_tests(const struct cg_policy *p, const char *const *ma
 		_cleanup_free_ char *buf = NULL;
 		struct cg_k8s_workload **ws = NULL;
 		size_t len, n = 0;
-		if ((r = cg_read_file(manifests[i], &buf, &len, err)) < 0 ||
+		if ((r = cg_read_file_max(manifests[i], CG_READ_MANIFEST_MAX, 0, &buf, &len, err)) < 0 ||
 		    (r = cg_k8s_parse_flags(buf, len, manifests[i], CG_K8S_KEEP_JSON, &ws, &n, NULL, err)) < 0)
 			break;
 		for (size_t k = 0; k < n && r == 0; k++) {

@@ -6,6 +6,8 @@
  * that report size 0, and an atomic write read back.
  */
 #include <capgate/file.h>
+#include <capgate/policy.h>
+#include <capgate/profile.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,6 +161,48 @@ static int test_write_atomic(void)
 	return 0;
 }
 
+/* Each kind of input capgate parses has its own bound, named with the file
+ * when it is passed (a sparse file: refused from its size, never read). */
+static int test_input_bounds(void)
+{
+	struct {
+		const char *name;
+		size_t max;
+		const char *limit;
+	} k[] = {
+		{ "profile.json", CG_READ_PROFILE_MAX, "16 MiB" },
+		{ "policy.yaml", CG_READ_POLICY_MAX, "1 MiB" },
+		{ "pods.yaml", CG_READ_MANIFEST_MAX, "64 MiB" },
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct cg_error err = { 0 };
+		char path[300], *buf = NULL;
+		struct cg_policy *pol = NULL;
+		struct cg_profile *prof = NULL;
+		int fd, r;
+
+		snprintf(path, sizeof(path), "%s/%s", tmp, k[i].name);
+		fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+		CHECK(fd >= 0 && ftruncate(fd, (off_t)k[i].max + 1) == 0);
+		if (fd >= 0)
+			close(fd);
+		if (i == 0)
+			r = cg_profile_load(path, &prof, &err);
+		else if (i == 1)
+			r = cg_policy_load(path, &pol, &err);
+		else
+			r = cg_read_file_max(path, k[i].max, 0, &buf, NULL, &err);
+		CHECK_EQ_INT(r, -EFBIG);
+		CHECK_CONTAINS(err.msg, path);
+		CHECK_CONTAINS(err.msg, k[i].limit);
+		cg_profile_free(prof);
+		cg_policy_free(pol);
+		free(buf);
+		unlink(path);
+	}
+	return 0;
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(p);
@@ -175,6 +219,7 @@ int main(void)
 	RUN(test_proc_size_zero);
 	RUN(test_fifo_and_stdin);
 	RUN(test_write_atomic);
+	RUN(test_input_bounds);
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	T_DONE();
 }

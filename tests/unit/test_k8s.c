@@ -12,6 +12,7 @@
 #include <capgate/strbuf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <time.h>
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -1449,6 +1450,333 @@ static int test_parse_each(void)
 	return 0;
 }
 
+/* ---- the parser cannot be turned against capgate (issue 11) -------------- */
+
+#include <capgate/policy.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct parse_case {
+	const char *buf;
+	size_t len;
+	bool k8s;         /* cg_k8s_parse (streaming) rather than cg_doc_parse_all */
+	const char *want; /* the error wanted, or NULL for success */
+};
+
+/* Run @fn(@arg) in a child: its exit status (or minus the signal that ended
+ * it) and its peak resident set in KiB. */
+static int in_child(int (*fn)(const void *), const void *arg, long *ret_rss_kb)
+{
+	struct rusage ru;
+	int st;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid)
+		return -1000;
+	if (ret_rss_kb)
+		*ret_rss_kb = ru.ru_maxrss;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+static int noop(const void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* The peak RSS a child adds to what it shares with this process at fork. */
+static long rss_base_kb(void)
+{
+	long kb = 0;
+	in_child(noop, NULL, &kb);
+	return kb;
+}
+
+/* 0: the outcome wanted; 1: parsed though an error was wanted; 2: another
+ * error (printed) */
+static int parse_in_child(const void *arg)
+{
+	const struct parse_case *c = arg;
+	struct cg_error err = { 0 };
+	int r;
+
+	if (c->k8s) {
+		struct cg_k8s_workload **w = NULL;
+		size_t n = 0;
+		r = cg_k8s_parse_flags(c->buf, c->len, "m.yaml", CG_K8S_KEEP_JSON, &w, &n, NULL, &err);
+		if (r == 0)
+			cg_k8s_workloads_free(w, n);
+	} else {
+		struct fy_document **docs = NULL;
+		size_t n = 0;
+		r = cg_doc_parse_all(c->buf, c->len, "m.yaml", &docs, &n, NULL, &err);
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			struct fy_node *root = fy_document_root(docs[i]);
+			void *it = NULL;
+			struct fy_node_pair *pr;
+			size_t l;
+			/* read every key and value, as the readers do */
+			while (root && fy_node_is_mapping(root) && (pr = fy_node_mapping_iterate(root, &it)) != NULL) {
+				fy_node_get_scalar(fy_node_pair_key(pr), &l);
+				if (fy_node_is_scalar(fy_node_pair_value(pr)))
+					fy_node_get_scalar(fy_node_pair_value(pr), &l);
+			}
+		}
+		docs_free(docs, r == 0 ? n : 0, NULL);
+	}
+	if (!c->want)
+		return r == 0 ? 0 : (printf("  unexpected error: %s\n", err.msg), 2);
+	if (r == 0)
+		return 1;
+	if (!strstr(err.msg, c->want))
+		return printf("  error \"%s\" lacks \"%s\"\n", err.msg, c->want), 2;
+	return 0;
+}
+
+static int test_quote_leak(void)
+{
+	/* 2000 keys, each with 2000 '' escapes in a row: 8 MB. libfyaml 0.7.12
+	 * leaks 8 KB and more per key reading them (270 MB here) */
+	struct cg_strbuf sb;
+	long rss = 0, base;
+	int st;
+
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n");
+	for (int i = 0; i < 2000; i++) {
+		cg_strbuf_addf(&sb, "    'k%d", i);
+		for (int k = 0; k < 2000; k++)
+			cg_strbuf_addf(&sb, "''");
+		cg_strbuf_addf(&sb, "': v\n");
+	}
+	cg_strbuf_addf(&sb, "spec:\n  containers: [{name: a, image: a}]\n");
+	base = rss_base_kb();
+	for (int k8s = 0; k8s < 2 && !sb.oom; k8s++) {
+		struct parse_case c = { sb.buf, sb.len, k8s, "two '' escapes in a row" };
+		st = in_child(parse_in_child, &c, &rss);
+		CHECKF(st == 0, "%s: child status %d", k8s ? "k8s" : "doc", st);
+		CHECKF(rss - base < 48 * 1024, "%s: peak RSS %ld KiB more than at fork for an 8 MB input",
+		       k8s ? "k8s" : "doc", rss - base);
+	}
+	cg_strbuf_release(&sb);
+
+	/* what is refused and what is not: the position is the scalar's */
+	expect_error("apiVersion: v1\nkind: Pod\nmetadata:\n  name: 'a''''b'\n", "t.yaml:4:9: ");
+	{
+		const char *ok = "a: 'x''y'\nb: ''''\nc: \"x''''y\"\nd: x''''y\n'e''f': '''x'''\n";
+		struct fy_document **docs = NULL;
+		struct cg_error err = { 0 };
+		size_t n = 0;
+		char b[32];
+		CHECKF(cg_doc_parse_all(ok, strlen(ok), "ok.yaml", &docs, &n, NULL, &err) == 0, "%s", err.msg);
+		if (n == 1) {
+			struct fy_node *r = fy_document_root(docs[0]);
+			CHECK_STR(cg_doc_scalar(fy_node_mapping_lookup_by_string(r, "a", -1), b, sizeof(b)), "x'y");
+			CHECK_STR(cg_doc_scalar(fy_node_mapping_lookup_by_string(r, "b", -1), b, sizeof(b)), "'");
+			CHECK_STR(cg_doc_scalar(fy_node_mapping_lookup_by_string(r, "c", -1), b, sizeof(b)), "x''''y");
+			CHECK_STR(cg_doc_scalar(fy_node_mapping_lookup_by_string(r, "d", -1), b, sizeof(b)), "x''''y");
+			CHECK_STR(cg_doc_scalar(fy_node_mapping_lookup_by_string(r, "e'f", -1), b, sizeof(b)), "'x'");
+		}
+		docs_free(docs, n, NULL);
+	}
+	return 0;
+}
+
+static int test_tab_crash(void)
+{
+	/* six bytes that make fy_parser_destroy() crash in libfyaml 0.7.12 */
+	static const char crash[] = "? ::\t?";
+	struct parse_case c = { crash, sizeof(crash) - 1, false, "m.yaml:1:4: a tab between ':' and '?'" };
+	int st = in_child(parse_in_child, &c, NULL);
+	CHECKF(st == 0, "cg_doc_parse_all: child status %d", st);
+	c.k8s = true;
+	st = in_child(parse_in_child, &c, NULL);
+	CHECKF(st == 0, "cg_k8s_parse: child status %d", st);
+
+	/* explicit keys, and tabs elsewhere, still parse */
+	static const char *ok[] = {
+		"? a\n: b\n",
+		"? [a, b]\n: c\n",
+		"a:\tb\n",
+		"a:\t|\n  x\n",
+		"a: b # why? because\n",
+		"? a\n: b\nc:\td\n",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct parse_case g = { ok[i], strlen(ok[i]), false, NULL };
+		st = in_child(parse_in_child, &g, NULL);
+		CHECKF(st == 0, "\"%s\": child status %d", ok[i], st);
+	}
+	/* the same six bytes with a space: libfyaml's own error, no crash */
+	struct parse_case sp = { "? :: ?", 6, false, "m.yaml:1:" };
+	st = in_child(parse_in_child, &sp, NULL);
+	CHECKF(st == 0 || st == 1, "\"? :: ?\": child status %d", st);
+	return 0;
+}
+
+static int test_structure_bounds(void)
+{
+	struct cg_strbuf sb;
+	long rss = 0, base;
+	int st;
+
+	/* 2,000,000 items on one line: 4 MB that libfyaml 0.7 turned into
+	 * 800 MB of queued tokens before the bound */
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "[");
+	for (int i = 0; i < 2000000 && !sb.oom; i++)
+		cg_strbuf_addf(&sb, "1,");
+	cg_strbuf_addf(&sb, "1]\n");
+	base = rss_base_kb();
+	struct parse_case c = { sb.buf, sb.len, false, "more than 500000 separators" };
+	st = in_child(parse_in_child, &c, &rss);
+	CHECKF(st == 0, "doc: child status %d", st);
+	CHECKF(rss - base < 48 * 1024, "doc: peak RSS %ld KiB more than at fork for a 4 MB input", rss - base);
+	c.k8s = true;
+	st = in_child(parse_in_child, &c, &rss);
+	CHECKF(st == 0, "k8s: child status %d", st);
+	CHECKF(rss - base < 48 * 1024, "k8s: peak RSS %ld KiB more than at fork for a 4 MB input", rss - base);
+	cg_strbuf_release(&sb);
+
+	/* the bound is per document in a stream, per input when all are held */
+	cg_strbuf_init(&sb);
+	for (int d = 0; d < 2; d++) {
+		cg_strbuf_addf(&sb, "---\n");
+		for (int i = 0; i < 300000 && !sb.oom; i++)
+			cg_strbuf_addf(&sb, "-\n");
+	}
+	{
+		struct cg_doc_stream *s = NULL;
+		struct fy_document *d;
+		struct cg_error err = { 0 };
+		int n = 0, r = cg_doc_stream_open(sb.buf, sb.len, "s.yaml", 0, &s, &err);
+		while (r == 0 && (r = cg_doc_stream_next(s, &d, &err)) > 0) {
+			n++;
+			cg_doc_stream_destroy_doc(s, d);
+			r = 0;
+		}
+		CHECKF(r == 0 && n == 2, "stream: r=%d n=%d %s", r, n, err.msg);
+		cg_doc_stream_close(s);
+	}
+	struct parse_case w = { sb.buf, sb.len, false, "m.yaml:" };
+	w.want = "in one file";
+	st = in_child(parse_in_child, &w, NULL);
+	CHECKF(st == 0, "whole: child status %d", st);
+	cg_strbuf_release(&sb);
+
+	/* one document too big in a stream: named by its first line */
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "a: 1\n---\n");
+	for (int i = 0; i < 500001 && !sb.oom; i++)
+		cg_strbuf_addf(&sb, "-\n");
+	{
+		struct cg_doc_stream *s = NULL;
+		struct cg_error err = { 0 };
+		CHECK(cg_doc_stream_open(sb.buf, sb.len, "s.yaml", 0, &s, &err) == -E2BIG);
+		CHECK_CONTAINS(err.msg, "s.yaml:500000:1: more than 500000 separators");
+		CHECK_CONTAINS(err.msg, "document that starts on line 2");
+		cg_doc_stream_close(s);
+	}
+	cg_strbuf_release(&sb);
+
+	/* nesting: libfyaml's limit, reported as one */
+	cg_strbuf_init(&sb);
+	for (int i = 0; i < 70; i++)
+		cg_strbuf_addf(&sb, "[");
+	{
+		struct fy_document **docs = NULL;
+		struct cg_error err = { 0 };
+		size_t n = 0;
+		CHECK(cg_doc_parse_all(sb.buf, sb.len, "d.yaml", &docs, &n, NULL, &err) < 0);
+		CHECK_CONTAINS(err.msg, "d.yaml:1:");
+		CHECK_CONTAINS(err.msg, "nested deeper than 64 levels");
+	}
+	cg_strbuf_release(&sb);
+
+	/* documents held at once */
+	cg_strbuf_init(&sb);
+	for (int i = 0; i < 10001; i++)
+		cg_strbuf_addf(&sb, "--- 1\n");
+	{
+		struct fy_document **docs = NULL;
+		struct cg_error err = { 0 };
+		size_t n = 0;
+		CHECK(cg_doc_parse_all(sb.buf, sb.len, "n.yaml", &docs, &n, NULL, &err) == -E2BIG);
+		CHECK_CONTAINS(err.msg, "n.yaml: more than 10000 documents");
+	}
+	cg_strbuf_release(&sb);
+	return 0;
+}
+
+static int test_json_aliases(void)
+{
+	/* the object kept for Rego tests is written as Kubernetes reads it:
+	 * libfyaml's JSON emitter refused aliases ("out of memory") */
+	static const char pod[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
+				  "  - name: app\n    image: a\n    args: [&x a, *x, 1, -2.5e3, true, null, '3', 010, ~, ]\n"
+				  "    env: [{name: E, value: &v \"q\\\"\"}, {name: F, value: *v}]\n";
+	struct cg_k8s_workload **w = NULL;
+	struct cg_error err = { 0 };
+	size_t n = 0;
+
+	CHECKF(cg_k8s_parse_flags(pod, sizeof(pod) - 1, "a.yaml", CG_K8S_KEEP_JSON, &w, &n, NULL, &err) == 0, "%s",
+	       err.msg);
+	if (n == 1) {
+		CHECK_CONTAINS(w[0]->object_json, "\"args\":[\"a\",\"a\",1,-2.5e3,true,null,\"3\",\"010\",\"~\"]");
+		CHECK_CONTAINS(w[0]->object_json, "{\"name\":\"F\",\"value\":\"q\\\"\"}");
+	}
+	cg_k8s_workloads_free(w, n);
+
+	/* billion laughs: aliases may not expand without bound */
+	struct cg_strbuf sb;
+	cg_strbuf_init(&sb);
+	cg_strbuf_addf(&sb, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nx-laughs:\n"
+			    "  l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
+	for (int i = 1; i < 9; i++)
+		cg_strbuf_addf(&sb, "  l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i - 1,
+			       i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+	cg_strbuf_addf(&sb, "spec:\n  containers: [{name: a, image: a}]\n");
+	w = NULL;
+	n = 0;
+	CHECK(cg_k8s_parse_flags(sb.buf, sb.len, "b.yaml", CG_K8S_KEEP_JSON, &w, &n, NULL, &err) < 0);
+	CHECK_CONTAINS(err.msg, "aliases expand to more than 500000 nodes");
+	cg_k8s_workloads_free(w, n);
+	cg_strbuf_release(&sb);
+
+	/* a duplicate key, even where capgate reads nothing, would make the JSON
+	 * mean whatever its reader picks (found by fuzz_k8s) */
+	static const char dup[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n"
+				  "  containers: [{name: a, image: a}]\nx: {a: 1, a: 2}\n";
+	w = NULL;
+	n = 0;
+	CHECK(cg_k8s_parse_flags(dup, sizeof(dup) - 1, "d.yaml", CG_K8S_KEEP_JSON, &w, &n, NULL, &err) < 0);
+	CHECK_CONTAINS(err.msg, "d.yaml:6:11: x: duplicate key 'a'");
+	cg_k8s_workloads_free(w, n);
+
+	/* and the command's path: policy export --rego-tests */
+	char path[] = "/tmp/capgate-alias-XXXXXX";
+	int fd = mkstemp(path);
+	struct cg_policy *p = NULL;
+	if (fd >= 0) {
+		CHECK(write(fd, pod, sizeof(pod) - 1) == (ssize_t)(sizeof(pod) - 1));
+		close(fd);
+		const char *files[] = { path };
+		cg_strbuf_init(&sb);
+		CHECKF(cg_policy_default(&p, &err) == 0, "%s", err.msg);
+		CHECKF(p && cg_policy_export_rego_tests(p, files, 1, &sb, &err) == 0, "%s", err.msg);
+		CHECK_CONTAINS(sb.buf, "\"args\":[\"a\",\"a\",");
+		cg_policy_free(p);
+		cg_strbuf_release(&sb);
+		unlink(path);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_psa_corpus);
@@ -1470,5 +1798,9 @@ int main(void)
 	RUN(test_parse_each);
 	RUN(test_throughput);
 	RUN(test_big_mapping);
+	RUN(test_quote_leak);
+	RUN(test_tab_crash);
+	RUN(test_structure_bounds);
+	RUN(test_json_aliases);
 	T_DONE();
 }

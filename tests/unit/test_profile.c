@@ -4,6 +4,7 @@
 #include <capgate/profile.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "t.h"
@@ -501,6 +502,29 @@ static int test_duplicate_keys(void)
 	return 0;
 }
 
+/* libfyaml 0.7.12 crashes freeing the parser after these six bytes: the
+ * profile reader refuses them first, with a position (in a child, so that a
+ * crash is a failure rather than the end of the test binary). */
+static int test_libfyaml_tab_crash(void)
+{
+	static const char crash[] = "? ::\t?";
+	pid_t pid;
+	int st = 0;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct cg_profile *p = NULL;
+		struct cg_error err = { 0 };
+		int r = cg_profile_parse(crash, sizeof(crash) - 1, "p.yaml", &p, &err);
+		cg_profile_free(p);
+		_exit(r < 0 && strstr(err.msg, "p.yaml:1:4: a tab between ':' and '?'") ? 0 : 1);
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_errors_have_positions);
@@ -514,5 +538,6 @@ int main(void)
 	RUN(test_caps_effective);
 	RUN(test_seccompprofile_yaml);
 	RUN(test_podman_errno_names);
+	RUN(test_libfyaml_tab_crash);
 	T_DONE();
 }
