@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OCI / Docker / Podman seccomp profiles: parse (with positions), write, resolve. */
 #include <capgate/profile.h>
+#include <capgate/sandbox.h> /* cg_cap_name: the one capability table */
 
 #include <ctype.h>
 #include <errno.h>
@@ -814,51 +815,6 @@ static const char *const docker_default_caps[] = {
 	"CAP_SYS_CHROOT",
 };
 
-/* Every capability of Linux 6.x, by number (capability.h). */
-static const char *const all_caps[] = {
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",
-	"CAP_NET_RAW",
-	"CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",
-	"CAP_SYS_BOOT",
-	"CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",
-	"CAP_LEASE",
-	"CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",
-	"CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",
-	"CAP_SYSLOG",
-	"CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",
-	"CAP_AUDIT_READ",
-	"CAP_PERFMON",
-	"CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-};
-
 static bool has_cap(const struct cg_resolve_opts *o, const char *cap)
 {
 	for (size_t i = 0; i < o->n_caps; i++)
@@ -906,7 +862,10 @@ static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *
 int cg_caps_effective(const char *const *add, size_t n_add, const char *const *drop, size_t n_drop, bool privileged,
 		      char ***ret, size_t *ret_n)
 {
-	size_t cap = CG_ARRAY_SIZE(all_caps) + n_add, n = 0;
+	size_t n_all = 0;
+	while (cg_cap_name((int)n_all))
+		n_all++;
+	size_t cap = n_all + n_add, n = 0;
 	char **set = calloc(cap, sizeof(*set));
 	bool add_all = privileged, drop_all = false;
 	int r = set ? 0 : -ENOMEM;
@@ -917,8 +876,9 @@ int cg_caps_effective(const char *const *add, size_t n_add, const char *const *d
 		drop_all |= strcasecmp(drop[i], "ALL") == 0;
 	for (size_t i = 0; r == 0 && !drop_all && i < CG_ARRAY_SIZE(docker_default_caps); i++)
 		r = capset_set(set, &n, docker_default_caps[i], true);
-	for (size_t i = 0; r == 0 && add_all && !(drop_all && !privileged) && i < CG_ARRAY_SIZE(all_caps); i++)
-		r = capset_set(set, &n, all_caps[i], true);
+	/* every capability the kernel knows: the one table, in caps.c */
+	for (size_t i = 0; r == 0 && add_all && !(drop_all && !privileged) && i < n_all; i++)
+		r = capset_set(set, &n, cg_cap_name((int)i), true);
 	for (size_t i = 0; r == 0 && i < n_add; i++) {
 		char *c = strcasecmp(add[i], "ALL") == 0 ? NULL : cap_canon(add[i]);
 		if (strcasecmp(add[i], "ALL") != 0)
