@@ -187,3 +187,14 @@ void cg_exec_or_report(const char *path, char *const argv[], char *const envp[],
 		_exit(127);
 	_exit(e == ENOENT ? 127 : 126);
 }
+
+int cg_proc_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, s, strlen(s));
+	int e = n < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}

@@ -30,4 +30,8 @@ int cg_exec_find(const char *file, char **ret, struct cg_error *err);
  * or 126. */
 _Noreturn void cg_exec_or_report(const char *path, char *const argv[], char *const envp[], int errfd);
 
+/* Write @s to the existing file @path (a /proc or /sys setting such as
+ * uid_map): 0 or -errno. */
+int cg_proc_write(const char *path, const char *s);
+
 #endif

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "runtime/namespaces.h"
 
 static const struct {
@@ -132,17 +133,6 @@ pid_t cg_ns_clone(const struct cg_ns_plan *p, struct cg_error *err)
 	return pid;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, s, strlen(s));
-	int e = n < 0 ? -errno : 0;
-	close(fd);
-	return e;
-}
-
 int cg_ns_map_self(const struct cg_ns_plan *p, struct cg_error *err)
 {
 	char map[64];
@@ -155,15 +145,15 @@ int cg_ns_map_self(const struct cg_ns_plan *p, struct cg_error *err)
 	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (dumpable == 0)
 		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	if ((r = write_file("/proc/self/setgroups", "deny")) < 0) {
+	if ((r = cg_proc_write("/proc/self/setgroups", "deny")) < 0) {
 		cg_error_set(err, r, "user namespace: cannot deny setgroups: %s", strerror(-r));
 	} else {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->uid, (unsigned)p->uid);
-		if ((r = write_file("/proc/self/uid_map", map)) < 0) {
+		if ((r = cg_proc_write("/proc/self/uid_map", map)) < 0) {
 			cg_error_set(err, r, "user namespace: cannot map uid %u: %s", (unsigned)p->uid, strerror(-r));
 		} else {
 			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)p->gid, (unsigned)p->gid);
-			if ((r = write_file("/proc/self/gid_map", map)) < 0)
+			if ((r = cg_proc_write("/proc/self/gid_map", map)) < 0)
 				cg_error_set(err, r, "user namespace: cannot map gid %u: %s", (unsigned)p->gid,
 					     strerror(-r));
 		}

@@ -50,6 +50,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "runtime/netns.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -252,17 +253,6 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, s, strlen(s));
-	int e = w < 0 ? -errno : 0;
-	close(fd);
-	return e;
-}
-
 /* One message with a text (may be empty) and up to 4 descriptors. */
 static int send_msg(int sock, const char *text, const int *fds, size_t n_fds)
 {
@@ -333,14 +323,14 @@ static int enter_userns(struct cg_error *err)
 	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	if (dumpable == 0)
 		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	int r = write_file("/proc/self/setgroups", "deny");
+	int r = cg_proc_write("/proc/self/setgroups", "deny");
 	if (r == 0) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-		r = write_file("/proc/self/uid_map", map);
+		r = cg_proc_write("/proc/self/uid_map", map);
 	}
 	if (r == 0) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-		r = write_file("/proc/self/gid_map", map);
+		r = cg_proc_write("/proc/self/gid_map", map);
 	}
 	if (dumpable == 0)
 		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
