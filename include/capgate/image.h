@@ -56,7 +56,10 @@ struct cg_image {
  * bare "sha256:...") selects the index.json entry of that digest and
  * nothing else: names are annotations the layout's writer chose, so a
  * manifest named after the reference but with another digest is -EBADMSG
- * (the message names both digests), no entry of that digest -ENOENT. Any other @ref selects the manifest by
+ * (the message names both digests). A digest index.json does not list is
+ * looked up through its multi-platform indexes (a platform manifest pinned
+ * by digest; manifest_digest is then that digest); none of that digest is
+ * -ENOENT. Any other @ref selects the manifest by
  * its org.opencontainers.image.ref.name annotation (compared exactly) or its
  * io.containerd.image.name annotation (compared as normalised references);
  * then manifest_digest is what the name resolved to. NULL = the only image
@@ -128,5 +131,31 @@ CAPGATE_API int cg_sign_verify_layout(const char *dir, const struct cg_image *im
 CAPGATE_API int cg_sign_verify_ref(const char *dir, const struct cg_image *img, const struct cg_imageref *want,
 				   const char *const *pem_keys, size_t n_keys, struct cg_sign_result *ret,
 				   struct cg_error *err);
+
+/* The image build step (lib/static/imagewrite.c). Both write atomically:
+ * new blobs first, index.json last in one rename, so an interrupted call
+ * leaves the layout as readers saw it. */
+
+/* Attach closure @c to the image @ref (as cg_image_open_layout selects it;
+ * a platform manifest pinned by digest inside an index is refused: name
+ * the index.json entry) of the OCI layout @dir: the image config gains the
+ * labels io.capgate.closure.digest (cg_closure_digest) and
+ * io.capgate.syscalls (the permitted names), so the image gets a new
+ * digest (into @ret_image; its index.json entry keeps its names and
+ * annotations); the canonical closure JSON becomes a referrer artifact
+ * (artifactType CG_CLOSURE_MEDIA_TYPE) whose subject is the new image.
+ * @ret_image and @ret_closure may be NULL. */
+CAPGATE_API int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c, char ret_image[72],
+				char ret_closure[72], struct cg_error *err);
+
+/* Sign the image @ref of layout @dir with the ECDSA P-256 private key in
+ * PEM file @key_path, in cosign's simple-signing format (the manifest
+ * tagged sha256-<hex>.sig; an existing one gains a layer). The payload's
+ * critical.identity.docker-reference is @identity's registry/repository,
+ * or (NULL) the image's name in the layout when that is a full reference
+ * (io.containerd.image.name or a ref name with a '/'); otherwise -EINVAL.
+ * The signed digest (the image's manifest_digest) into @ret_image. */
+CAPGATE_API int cg_image_sign(const char *dir, const char *ref, const char *key_path, const char *identity,
+			      char ret_image[72], struct cg_error *err);
 
 #endif

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "static/image_internal.h"
 #include "static/oci.h"
 #include "static/tar.h"
 
@@ -93,8 +94,7 @@ static const char *host_goarch(void)
 	return "amd64";
 }
 
-/* In a (nested) index, the image manifest for this machine. */
-static int index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_desc **ret, struct cg_error *err)
+int cg_image_index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_desc **ret, struct cg_error *err)
 {
 	const struct cg_oci_desc *only = NULL, *host = NULL;
 	const char *arch = host_goarch();
@@ -246,8 +246,42 @@ static int select_by_digest(const struct cg_oci_manifest *index, const char *ref
 	return cg_error_set(err, -ENOENT, "%s: no manifest has digest %s", index->source, digest);
 }
 
-static int select_top(const char *dir, const struct cg_oci_manifest *index, const char *ref, const struct cg_oci_desc **ret,
-		      struct cg_error *err)
+/* A digest the reference pins that index.json does not list may be a
+ * platform manifest (or index) inside a multi-platform index: look for it
+ * through the nesting, every level read digest-checked. 1 found (*ret
+ * points into @holder, which the caller releases), 0 not found, < 0 error. */
+static int find_nested(const char *dir, const struct cg_oci_manifest *idx, const char *digest, size_t depth,
+		       struct cg_oci_manifest *holder, const struct cg_oci_desc **ret, struct cg_error *err)
+{
+	for (size_t i = 0; i < idx->n_items; i++) {
+		const struct cg_oci_desc *d = &idx->items[i];
+		struct cg_oci_manifest m = { 0 };
+		int r = 0;
+
+		if (!cg_oci_is_index_type(d->media_type))
+			continue;
+		if ((r = cg_oci_manifest_load(dir, d, &m, err)) < 0)
+			return r;
+		for (size_t k = 0; k < m.n_items; k++) {
+			const struct cg_oci_desc *c = &m.items[k];
+			if ((cg_oci_is_manifest_type(c->media_type) || cg_oci_is_index_type(c->media_type)) &&
+			    strcmp(c->digest, digest) == 0) {
+				*holder = m;
+				*ret = &holder->items[k];
+				return 1;
+			}
+		}
+		if (depth < 4)
+			r = find_nested(dir, &m, digest, depth + 1, holder, ret, err);
+		cg_oci_manifest_release(&m);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int cg_image_select_top(const char *dir, const struct cg_oci_manifest *index, const char *ref,
+			const struct cg_oci_desc **ret, struct cg_error *err)
 {
 	const struct cg_oci_desc *sel = NULL;
 	char names[600] = "", dbuf[72];
@@ -305,8 +339,10 @@ static int select_top(const char *dir, const struct cg_oci_manifest *index, cons
 
 static int open_layout(const char *dir, const char *ref, struct cg_image *img, struct cg_error *err)
 {
-	struct cg_oci_manifest index = { 0 }, top = { 0 }, man = { 0 }, nested = { 0 };
+	struct cg_oci_manifest index = { 0 }, top = { 0 }, man = { 0 }, nested = { 0 }, holder = { 0 };
 	struct closure_found found;
+	char dbuf[72];
+	const char *pinned = ref_digest(ref, dbuf);
 	const struct cg_oci_desc *sel = NULL, *plat = NULL;
 	_cleanup_free_ char *cfg = NULL;
 	size_t cfg_len = 0, depth = 0;
@@ -317,7 +353,17 @@ static int open_layout(const char *dir, const char *ref, struct cg_image *img, s
 		return r;
 	if ((r = cg_oci_index_load(dir, &index, err)) < 0)
 		return r;
-	if ((r = select_top(dir, &index, ref, &sel, err)) < 0)
+	r = cg_image_select_top(dir, &index, ref, &sel, err);
+	if (r == -ENOENT && pinned) {
+		/* not an entry of index.json: perhaps a platform of a nested index */
+		struct cg_error nerr = { 0 };
+		int f = find_nested(dir, &index, pinned, 1, &holder, &sel, &nerr);
+		if (f < 0)
+			r = cg_error_set(err, f, "%s", nerr.msg);
+		else if (f > 0)
+			r = 0;
+	}
+	if (r < 0)
 		goto out;
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", sel->digest);
 	if (sel->ref_name && !(img->ref_name = strdup(sel->ref_name))) {
@@ -334,7 +380,7 @@ static int open_layout(const char *dir, const char *ref, struct cg_image *img, s
 			r = cg_error_set(err, -ELOOP, "%s: indexes nested more than 4 deep", man.source);
 			goto out;
 		}
-		if ((r = index_pick(&man, &plat, err)) < 0 || (r = cg_oci_manifest_load(dir, plat, &nested, err)) < 0)
+		if ((r = cg_image_index_pick(&man, &plat, err)) < 0 || (r = cg_oci_manifest_load(dir, plat, &nested, err)) < 0)
 			goto out;
 		cg_oci_manifest_release(&man);
 		man = nested;
@@ -357,6 +403,11 @@ static int open_layout(const char *dir, const char *ref, struct cg_image *img, s
 		if ((r = config_labels(cfg, cfg_len, cfg_src, img, err)) < 0)
 			goto out;
 	}
+	/* the layers the image runs: a byte changed in one of them is a changed
+	 * image, whatever its manifest and signature say */
+	for (size_t i = 0; i < man.n_items; i++)
+		if ((r = cg_oci_blob_verify(dir, &man.items[i], err)) < 0)
+			goto out;
 	/* attached closure: a layer of the image manifest ... */
 	for (size_t i = 0; i < man.n_items; i++) {
 		char where[200];
@@ -400,6 +451,7 @@ out:
 	cg_oci_manifest_release(&top);
 	cg_oci_manifest_release(&man);
 	cg_oci_manifest_release(&nested);
+	cg_oci_manifest_release(&holder);
 	return r;
 }
 

@@ -18,9 +18,11 @@
 #include <capgate/file.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- digests and blobs -------------------------------------------------- */
 
@@ -75,6 +77,58 @@ int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const c
 	*ret = TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = len;
+	return 0;
+}
+
+int cg_oci_blob_verify(const char *dir, const struct cg_oci_desc *d, struct cg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
+	unsigned int mdlen = 0;
+	uint64_t total = 0;
+	char got[72];
+	EVP_MD_CTX *ctx;
+	ssize_t n;
+	int r = 0;
+
+	if (!cg_oci_digest_valid(d->digest))
+		return cg_error_set(err, -EINVAL, "%s: digest '%s' is not sha256:<64 hex>", d->path, d->digest);
+	if (asprintf(&path, "%s/blobs/sha256/%s", dir, d->digest + 7) < 0)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return cg_error_set(err, -errno, "%s: blob %s: %m", d->path, path);
+	if (!(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = cg_error_set(err, -errno, "%s: %s: %m", d->path, path);
+			break;
+		}
+		total += (uint64_t)n;
+		if (total > d->size)
+			break; /* longer than its descriptor says: reported below */
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	}
+	if (r == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		r = cg_error_set(err, -EIO, "sha-256 failed");
+	EVP_MD_CTX_free(ctx);
+	if (r < 0)
+		return r;
+	if (total != d->size)
+		return cg_error_set(err, -EBADMSG, "%s: blob %s has %s%llu bytes, its descriptor says %llu", d->path,
+				    path, total > d->size ? "more than " : "", (unsigned long long)(total > d->size ? d->size : total),
+				    (unsigned long long)d->size);
+	memcpy(got, "sha256:", 7);
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(got + 7 + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(got, d->digest) != 0)
+		return cg_error_set(err, -EBADMSG, "%s: blob %s does not match its digest (content hashes to %s)", d->path,
+				    path, got);
 	return 0;
 }
 

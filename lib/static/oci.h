@@ -73,6 +73,10 @@ bool cg_oci_is_index_type(const char *mt);
 int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const char *what, char **ret,
 		     size_t *ret_len, struct cg_error *err);
 
+/* Check the blob @d names (a layer: any size, streamed) against its size
+ * and digest without keeping it: -EBADMSG when it was altered. */
+int cg_oci_blob_verify(const char *dir, const struct cg_oci_desc *d, struct cg_error *err);
+
 /* The first character after leading JSON whitespace, '\0' if none: what
  * a document must start with ('{', '[') is checked before it is parsed, so
  * that untrusted image data never reaches the YAML parser. */

@@ -14,6 +14,7 @@
  * 126 when the program cannot be executed (permission, or a profile that
  * does not allow execve); 127 when it cannot be found.
  */
+#include <capgate/bundle.h>
 #include <capgate/sandbox.h>
 #include <errno.h>
 #include <signal.h>
@@ -158,10 +159,29 @@ static int run_program(const struct cg_sandbox *sb, char **args, const struct cg
 	return cg_sandbox_status_exit(&st);
 }
 
+/* --runtime: the closure enforced by an OCI runtime, in a bundle over --rootfs. */
+static int run_container(const struct cg_closure *c, const char *runtime, const char *rootfs, char **args, int nargs)
+{
+	struct cg_bundle_opts bo = { .sz = sizeof(bo), .runtime = runtime, .rootfs = rootfs, .args = args };
+	struct cg_error err = { 0 };
+	int status = 0;
+
+	if (!runtime || !rootfs) {
+		cli_error("run", "--runtime and --rootfs go together");
+		return EXIT_USAGE;
+	}
+	bo.n_args = (size_t)nargs;
+	if (cg_bundle_run(c, &bo, &status, &err) < 0) {
+		cli_error("run", "%s", err.msg);
+		return err.code == -EINVAL ? EXIT_USAGE : EXIT_SETUP;
+	}
+	return status;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
-	const char *profile = NULL, *phase = NULL;
+	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL;
 	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
 	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
 	const char *cap_names[64];
@@ -193,6 +213,8 @@ int cmd_run(int argc, char **argv)
 		{ OPT_LIST, 0, "rlimit", &rlimits, "NAME=SOFT[:HARD]", "resource limit as prlimit(1) names it: nofile, nproc, as, core, ... (repeatable)", NULL },
 		{ OPT_STRING, 0, "kernel", &ro.kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },
 		{ OPT_STRING, 0, "arch", &ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },
+		{ OPT_STRING, 0, "runtime", &runtime, "NAME", "run CMD in a container of this OCI runtime (runsc, crun, runc) over --rootfs", NULL },
+		{ OPT_STRING, 0, "rootfs", &rootfs, "DIR", "--runtime: the container's root file system (read-only)", NULL },
 		OPT_END_MARK,
 	};
 	char **args = NULL;
@@ -234,6 +256,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (phase && (so.phase = phase_index(c, phase)) < 0)
 		goto out;
+	if (runtime || rootfs) {
+		rc = run_container(c, runtime, rootfs, args, nargs);
+		goto out;
+	}
 	for (size_t i = 0; i < nets.n; i++)
 		if (cg_sandbox_parse_net(&so, nets.items[i], &err) < 0) {
 			cli_error("run", "%s", err.msg);

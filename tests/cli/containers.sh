@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The mission's flow end to end on real tools: an image built locally (umoci,
+# busybox-static), traced, its closure attached and signed (capgate image),
+# checked (capgate check), and run by OCI runtimes (runsc, crun, runc) with
+# the closure enforced; the same calls denied as under 'capgate run'.
+set -u
+C=${CAPGATE:-./build/capgate}
+C=$(cd "$(dirname "$C")" && pwd)/$(basename "$C")
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1"; }
+expect() { # name want-exit cmd...
+	local name=$1 want=$2; shift 2
+	"$@" >"$t/out" 2>"$t/err" <"$t/empty"
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$name"; else fail "$name (exit $rc, want $want)"; sed 's/^/    /' "$t/out" "$t/err" | head -20; fi
+}
+# stdin for every runtime is a file of this test's own: runsc as root chowns
+# the stdio it is given to nobody, and must never be handed /dev/null
+: >"$t/empty"
+
+for tool in umoci jq openssl busybox; do
+	if ! command -v $tool >/dev/null; then
+		echo "skip containers: $tool is not installed (scripts/dev.sh installs it)"
+		exit 0
+	fi
+done
+BUSYBOX=$(command -v busybox)
+file -L "$BUSYBOX" 2>/dev/null | grep -q "statically linked" || { echo "skip containers: $BUSYBOX is not static (busybox-static)"; exit 0; }
+
+# ---- build: a busybox image in an OCI layout, made with umoci --------------
+L=$t/layout
+umoci init --layout "$L" && umoci new --image "$L:app" && umoci unpack --image "$L:app" "$t/b" >/dev/null \
+	&& mkdir -p "$t/b/rootfs/bin" && cp "$BUSYBOX" "$t/b/rootfs/bin/busybox" \
+	&& umoci repack --image "$L:app" "$t/b" && umoci config --image "$L:app" --config.cmd /bin/busybox \
+	|| { fail umoci-build; exit 0; }
+ok umoci-build
+
+# ---- trace the workload; gVisor implements no rseq (glibc falls back when it
+# fails), so the closure for gVisor leaves it out: with it, the image is the
+# "138th call" case below
+W='echo hi; ls /'
+if ! "$C" trace -o "$t/traced.json" -- "$t/b/rootfs/bin/busybox" sh -c "$W" >"$t/out" 2>"$t/err" </dev/zero; then
+	fail trace; cat "$t/err"; exit 0
+fi
+ok trace
+jq '.syscalls |= map(select(.names != ["rseq"]))' "$t/traced.json" >"$t/good.json"
+cp -r "$L" "$t/layout-bad"
+
+# ---- attach and sign --------------------------------------------------------
+openssl ecparam -name prime256v1 -genkey -noout -out "$t/cosign.key" 2>/dev/null
+openssl ec -in "$t/cosign.key" -pubout -out "$t/cosign.pub" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$t/other.key" 2>/dev/null
+openssl ec -in "$t/other.key" -pubout -out "$t/other.pub" 2>/dev/null
+printf 'images:\n  requireSignature: true\n  keys: [cosign.pub]\n' >"$t/policy.yaml"
+printf 'images:\n  requireSignature: true\n  keys: [other.pub]\n' >"$t/other-policy.yaml"
+cp -r "$L" "$t/layout-orig"
+expect attach 0 "$C" image attach --closure "$t/good.json" "$L:app"
+new=$(head -1 "$t/out")
+# the closure's digest is the label, and the image got a new digest
+cdig=$(sed -n 's/^closure //p' "$t/out")
+cfg=$(jq -r '.config.digest' "$L/blobs/sha256/${new#sha256:}" | cut -d: -f2)
+[ "$(jq -r '.config.Labels["io.capgate.closure.digest"]' "$L/blobs/sha256/$cfg")" = "$cdig" ] && ok attach-label || fail attach-label
+jq -e '.config.Labels["io.capgate.syscalls"] | split(",") | index("execve")' "$L/blobs/sha256/$cfg" >/dev/null && ok attach-syscalls-label || fail attach-syscalls-label
+# everything else of the config kept (umoci's history and Cmd)
+jq -e '.config.Cmd == ["/bin/busybox"] and (.history | length) >= 1' "$L/blobs/sha256/$cfg" >/dev/null && ok attach-keeps-config || fail attach-keeps-config
+expect sign-needs-identity 2 "$C" image sign --key "$t/cosign.key" "$L:app"
+grep -q "give the identity" "$t/err" && ok sign-needs-identity-reason || fail sign-needs-identity-reason
+expect sign 0 "$C" image sign --key "$t/cosign.key" --identity registry.example.com/bb "$L:app"
+[ "$(cat "$t/out")" = "$new" ] && ok sign-digest || fail sign-digest
+expect check-pass 0 "$C" check --policy "$t/policy.yaml" "$L"
+# umoci still reads the layout and unpacks the attached image
+umoci unpack --image "$L:app" "$t/run" >/dev/null 2>&1 && [ -x "$t/run/rootfs/bin/busybox" ] && ok umoci-reads-attached || fail umoci-reads-attached
+# an unlisted key
+expect check-unlisted-key 1 "$C" check --policy "$t/other-policy.yaml" "$L"
+grep -q "no trusted key" "$t/out" && ok check-unlisted-key-reason || fail check-unlisted-key-reason
+# a private key that is not P-256
+openssl genrsa -out "$t/rsa.key" 2048 2>/dev/null
+expect sign-rsa-refused 2 "$C" image sign --key "$t/rsa.key" --identity registry.example.com/bb "$L:app"
+
+# one byte of the image changed: in its config, in its manifest, in its layer
+mutate() { # layout blob-hex
+	python3 - "$1/blobs/sha256/$2" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+b[len(b) // 2] ^= 1
+open(p, 'wb').write(bytes(b))
+PY
+}
+for what in config manifest layer; do
+	rm -rf "$t/mut"; cp -r "$L" "$t/mut"
+	case $what in
+	config) h=$cfg ;;
+	manifest) h=${new#sha256:} ;;
+	layer) h=$(jq -r '.layers[0].digest' "$L/blobs/sha256/${new#sha256:}" | cut -d: -f2) ;;
+	esac
+	mutate "$t/mut" "$h"
+	"$C" check --policy "$t/policy.yaml" "$t/mut" >"$t/out" 2>&1 </dev/null
+	rc=$?
+	[ $rc -ne 0 ] && ok "one-byte-$what-fails" || { fail "one-byte-$what-fails (exit $rc)"; cat "$t/out"; }
+done
+
+# atomic: a closure that cannot be read leaves the layout as it was
+cp "$L/index.json" "$t/index.before"
+expect attach-bad-closure 2 "$C" image attach --closure /nonexistent.json "$L:app"
+cmp -s "$L/index.json" "$t/index.before" && ok attach-bad-closure-untouched || fail attach-bad-closure-untouched
+# a full blob store: attach fails before index.json is replaced
+if mkdir "$t/small" && mount -t tmpfs -o size=4m tmpfs "$t/small" 2>/dev/null; then
+	cp -r "$t/layout-orig" "$t/small/l"
+	head -c 5000000 /dev/zero >"$t/small/fill" 2>/dev/null
+	cp "$t/small/l/index.json" "$t/index.before"
+	expect attach-disk-full 2 "$C" image attach --closure "$t/good.json" "$t/small/l:app"
+	cmp -s "$t/small/l/index.json" "$t/index.before" && ok attach-disk-full-untouched || fail attach-disk-full-untouched
+	umount "$t/small"
+else
+	echo "skip attach-disk-full: cannot mount a small tmpfs"
+fi
+
+# ---- the 138th call: a closure outside the gVisor baseline is rejected ----
+expect attach-rseq 0 "$C" image attach --closure "$t/traced.json" "$t/layout-bad:app"
+expect sign-rseq 0 "$C" image sign --key "$t/cosign.key" --identity registry.example.com/bb "$t/layout-bad:app"
+expect check-outside-gvisor 1 "$C" check --policy "$t/policy.yaml" "$t/layout-bad"
+grep -q "attached closure: syscall rseq is not in the allowed list (baseline: gvisor)" "$t/out" && ok check-outside-gvisor-reason || fail check-outside-gvisor-reason
+
+# ---- a multi-platform index whose entries are indexes: a platform manifest
+# pinned by digest is found through the nesting --------------------------------
+N=$t/nested
+cp -r "$L" "$N"
+python3 - "$N" "$new" <<'PY'
+import hashlib, json, os, sys
+root, man = sys.argv[1], sys.argv[2]
+def put(obj):
+    b = json.dumps(obj, separators=(",", ":")).encode()
+    d = hashlib.sha256(b).hexdigest()
+    open(os.path.join(root, "blobs", "sha256", d), "wb").write(b)
+    return {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + d, "size": len(b)}
+size = os.path.getsize(os.path.join(root, "blobs", "sha256", man[7:]))
+inner = put({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man, "size": size,
+     "platform": {"os": "linux", "architecture": "amd64"}}]})
+inner["platform"] = {"os": "linux", "architecture": "amd64"}
+outer = put({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [inner]})
+idx = json.load(open(os.path.join(root, "index.json")))
+outer["annotations"] = {"org.opencontainers.image.ref.name": "app"}
+idx["manifests"] = [outer] + [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != "app"]
+json.dump(idx, open(os.path.join(root, "index.json"), "w"))
+PY
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "registry.example.com/bb@%s", securityContext: {allowPrivilegeEscalation: false}}]\n' "$new" >"$t/nested-pod.yaml"
+printf 'images:\n  requireSignature: false\n' >"$t/nosign.yaml"
+expect nested-digest-found 0 "$C" check --policy "$t/nosign.yaml" --layout "$N" "$t/nested-pod.yaml"
+grep -q "no manifest has digest" "$t/out" && fail nested-digest-reason || ok nested-digest-reason
+
+# ---- oci apply ---------------------------------------------------------------
+B=$t/bundle
+mkdir -p "$B" && (cd "$B" && runc spec 2>/dev/null || umoci unpack --image "$L:app" . >/dev/null) || true
+if [ -f "$B/config.json" ]; then
+	jq '.annotations = {"keep": "me"} | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW"}' "$B/config.json" >"$B/c" && mv "$B/c" "$B/config.json"
+	jq -S 'del(.linux.seccomp) | del(.annotations["io.capgate.closure.digest"])' "$B/config.json" >"$t/before.json"
+	expect oci-apply 0 "$C" oci apply --closure "$t/good.json" "$B"
+	jq -S 'del(.linux.seccomp) | del(.annotations["io.capgate.closure.digest"])' "$B/config.json" >"$t/after.json"
+	cmp -s "$t/before.json" "$t/after.json" && ok oci-apply-keeps-the-rest || { fail oci-apply-keeps-the-rest; diff "$t/before.json" "$t/after.json" | head; }
+	[ "$(jq -r '.annotations["io.capgate.closure.digest"]' "$B/config.json")" = "$cdig" ] && ok oci-apply-annotation || fail oci-apply-annotation
+	jq -e '.linux.seccomp.defaultAction == "SCMP_ACT_ERRNO" and ([.linux.seccomp.syscalls[].names[]] | index("execve")) and ([.linux.seccomp.syscalls[] | has("comment") or has("count")] | any | not)' "$B/config.json" >/dev/null \
+		&& ok oci-apply-profile || fail oci-apply-profile
+	cp "$B/config.json" "$t/cfg.before"
+	printf '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["opne"], "action": "SCMP_ACT_ALLOW"}]}' >"$t/badname.json"
+	printf '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [' >"$t/broken.json"
+	expect oci-apply-broken-closure 2 "$C" oci apply --closure "$t/broken.json" "$B"
+	cmp -s "$B/config.json" "$t/cfg.before" && ok oci-apply-broken-untouched || fail oci-apply-broken-untouched
+	mkdir -p "$t/badcfg" && printf '{"linux": [1]}' >"$t/badcfg/config.json"
+	expect oci-apply-bad-config 2 "$C" oci apply --closure "$t/good.json" "$t/badcfg"
+	grep -q "config.json:1:.*linux: expected an object" "$t/err" && ok oci-apply-bad-config-position || { fail oci-apply-bad-config-position; cat "$t/err"; }
+else
+	fail oci-apply-bundle
+fi
+
+# ---- run the good image in each runtime with its closure ------------------
+R=$t/run/rootfs
+"$C" run --profile "$t/good.json" -- "$R/bin/busybox" sh -c "$W" >"$t/host.out" 2>&1 </dev/zero
+"$C" run --profile "$t/good.json" -- "$R/bin/busybox" mount -t tmpfs none /tmp >"$t/host-mount.out" 2>&1 </dev/zero
+host_mount_rc=$?
+# runc (Go) runs on after it installs the filter: fstatfs and futex always,
+# and its Go runtime's calls (signals, threads, memory) at random moments
+RUNC_CALLS='"fstatfs","futex","nanosleep","sched_yield","rt_sigprocmask","rt_sigreturn","sigaltstack","mmap","munmap","madvise","getpid","gettid","tgkill","write","read","epoll_pwait","epoll_ctl","newfstatat","fstat"'
+jq ".syscalls += [{\"names\": [$RUNC_CALLS], \"action\": \"SCMP_ACT_ALLOW\"}]" "$t/good.json" >"$t/good-runc.json"
+for rt in runsc crun runc; do
+	if ! command -v $rt >/dev/null; then
+		echo "skip run-$rt: $rt is not installed"
+		continue
+	fi
+	prof=$t/good.json
+	[ $rt = runc ] && prof=$t/good-runc.json
+	expect "run-$rt" 0 "$C" run --runtime $rt --rootfs "$R" --profile "$prof" -- /bin/busybox sh -c "$W"
+	grep -q '^hi$' "$t/out" && grep -q '^bin$' "$t/out" && ok "run-$rt-output" || fail "run-$rt-output"
+	# mount is outside the closure: denied with the errno capgate run gives
+	"$C" run --runtime $rt --rootfs "$R" --profile "$prof" -- /bin/busybox mount -t tmpfs none /tmp >"$t/mount.out" 2>&1 <"$t/empty"
+	rc=$?
+	[ $rc -eq $host_mount_rc ] && [ $rc -ne 0 ] && ok "run-$rt-mount-denied" || { fail "run-$rt-mount-denied (exit $rc, capgate run $host_mount_rc)"; cat "$t/mount.out"; }
+	grep -q "must be root\|Operation not permitted" "$t/mount.out" && diff -q <(grep -o "mount: .*" "$t/mount.out") <(grep -o "mount: .*" "$t/host-mount.out") >/dev/null \
+		&& ok "run-$rt-mount-errno-same" || { fail "run-$rt-mount-errno-same"; cat "$t/mount.out" "$t/host-mount.out"; }
+done
+ls -l /dev/null | grep -q " root root " && ok dev-null-untouched || fail dev-null-untouched
+# runc without fstatfs: refused up front, with the reason
+expect run-runc-needs-fstatfs 2 "$C" run --runtime runc --rootfs "$R" --profile "$t/good.json" -- /bin/busybox true
+grep -q "must permit fstatfs for runc" "$t/err" && ok run-runc-needs-fstatfs-reason || fail run-runc-needs-fstatfs-reason
+expect run-unknown-runtime 2 "$C" run --runtime kata --rootfs "$R" --profile "$t/good.json" -- /bin/busybox true
