@@ -13,6 +13,7 @@ PKGS=(
 	python3 python3-jsonschema strace iproute2 openssl clang-format
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
+	umoci jq busybox-static crun runc
 )
 
 install_deps() {
