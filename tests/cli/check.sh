@@ -695,3 +695,30 @@ if git -C "$(dirname "$0")" rev-parse --git-dir >/dev/null 2>&1; then
 	[ -z "$hits" ] && ok no-internal-words || { fail no-internal-words; echo "$hits"; }
 fi
 "$C" policy show 2>/dev/null | grep -q "mission" && fail policy-show-plain-words || ok policy-show-plain-words
+# policy show shows every setting a policy file can change, not the default
+cat >"$ci/every.yaml" <<'YAML'
+baseline: docker-default
+allow: [ptrace]
+deny: [chmod]
+denyClasses: [bpf, clock]
+maxCalls: 50
+boundPhase: startup
+podSecurity: baseline
+profiles: {requireContents: false, denyPermissiveDefault: false, runtime: containerd, requireStartable: false}
+images: {requireSignature: false, requireDigest: true, trustedRegistries: [registry.example.com/team]}
+exemptions: {namespaces: [kube-system], labels: {capgate.io/exempt: "yes"}}
+unknownKinds: ignore
+YAML
+"$C" policy show --policy "$ci/every.yaml" >"$ci/every.out" 2>&1
+miss=""
+for want in "docker-default" "allow:  *ptrace" "deny:  *chmod" "denied classes: *bpf clock" "50 calls in phase startup" \
+	"pod security: *baseline" "contents not checked" "permissive default allowed" "runtime: *containerd" \
+	"startable: *not required" "digest pinning required" "registry.example.com/team" "namespaces: *kube-system" \
+	"labels: *capgate.io/exempt=yes" "unknown kinds: *ignored"; do
+	grep -q -- "$want" "$ci/every.out" || miss="$miss [$want]"
+done
+"$C" policy show >"$ci/default.out" 2>&1
+for want in "runtime: *unknown" "startable: *required" "unknown kinds: *denied"; do
+	grep -q -- "$want" "$ci/default.out" || miss="$miss [default: $want]"
+done
+[ -z "$miss" ] && ok policy-show-every-setting || { fail policy-show-every-setting; echo "missing:$miss"; cat "$ci/every.out"; }
