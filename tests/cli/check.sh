@@ -441,6 +441,38 @@ grep -q "registry.example.com/other/tool" "$t/out" && ok sig-identity-reason || 
 podimg "$t/tagonly.yaml" "registry.example.com/team/app:1"
 expect sig-tag-resolved 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-team" -f json "$t/tagonly.yaml"
 grep -q "$(cat "$t/team-digest")" "$t/out" && ok sig-tag-resolved-reports-digest || fail sig-tag-resolved-reports-digest
+# the note reaches every report format: SARIF (a passing verdict's note as a
+# notification of the run, a failing one's in its results' properties, the
+# log schema-valid) and JUnit (the test case's system-out)
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers:\n  - {name: app, image: "registry.example.com/team/app:1", securityContext: {allowPrivilegeEscalation: false}}\n  - {name: other, image: "registry.example.com/team/none:1", securityContext: {allowPrivilegeEscalation: false}}\n' >"$t/tagonly-fail.yaml"
+for f in sarif junit; do
+	"$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-team" -f $f -o "$t/notes.$f" "$t/tagonly.yaml" "$t/tagonly-fail.yaml" >/dev/null 2>&1
+done
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 - "$t/notes.sarif" tests/sarif/sarif-schema-2.1.0.json "$(cat "$t/team-digest")" <<'PY' && ok notes-in-sarif || fail notes-in-sarif
+import json, sys
+import jsonschema
+d, schema, digest = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+jsonschema.Draft4Validator(schema).validate(d)
+run = d["runs"][0]
+notes = [n for inv in run.get("invocations", []) for n in inv.get("toolExecutionNotifications", [])]
+assert any(digest in n["message"]["text"] and "tagonly.yaml" in n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes), notes
+res = [r for r in run["results"] if "tagonly-fail.yaml" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]]
+assert res and all(any(digest in n for n in r["properties"]["notes"]) for r in res), res
+PY
+else
+	echo "skip notes-in-sarif: python3-jsonschema is not installed (scripts/dev.sh installs it)"
+fi
+python3 - "$t/notes.junit" "$(cat "$t/team-digest")" <<'PY' && ok notes-in-junit || fail notes-in-junit
+import sys, xml.etree.ElementTree as ET
+root, digest = ET.parse(sys.argv[1]).getroot(), sys.argv[2]
+cases = root.findall(".//testcase")
+assert len(cases) == 2, len(cases)
+for c in cases:
+    out = c.find("system-out")
+    assert out is not None and digest in out.text, ET.tostring(c)
+assert cases[1].find("failure") is not None
+PY
 
 # ---- Localhost profiles judged as the node will enforce them: the container's capabilities, and the
 # worst case over kernels, arches and runtimes the static gate cannot know
