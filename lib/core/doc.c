@@ -218,8 +218,8 @@ struct cg_doc_stream {
 	struct doc_origin origin;
 	/* file mode */
 	int fd;   /* -1: a buffer */
-	char *rb; /* read buffer: the current piece starts at 0 */
-	size_t rb_len, rb_cap;
+	char *rb; /* read buffer: the current piece starts at rb_off */
+	size_t rb_off, rb_len, rb_cap;
 	size_t max_doc;    /* the longest piece read */
 	bool eof, started; /* started: the first non-blank byte was seen */
 };
@@ -357,6 +357,11 @@ static int read_more(struct cg_doc_stream *s, int line0, struct cg_error *err)
 {
 	ssize_t k;
 
+	if (s->rb_off) { /* drop what was parsed: once per read, not per piece */
+		memmove(s->rb, s->rb + s->rb_off, s->rb_len - s->rb_off);
+		s->rb_len -= s->rb_off;
+		s->rb_off = 0;
+	}
 	if (s->rb_len >= s->max_doc)
 		return cg_error_set(err, -EFBIG,
 				    "%s:%d: a document of more than %zu bytes: capgate reads at most that much at "
@@ -401,7 +406,7 @@ static int count_lines(const char *b, size_t len)
  * The next piece of the file into rb[0, *ret_len): 1, or 0 at the end.
  * A piece ends before a "---" line once it holds content (a line that is not
  * blank, a comment or a directive: directives belong to the document after
- * them), or after a "..." line. JSON is one document: the whole file.
+ * them), or after a "..." line that follows content. JSON is one document: the whole file.
  */
 static int next_piece(struct cg_doc_stream *s, int line0, size_t *ret_len, struct cg_error *err)
 {
@@ -409,9 +414,12 @@ static int next_piece(struct cg_doc_stream *s, int line0, size_t *ret_len, struc
 	bool content = false;
 	int r;
 
+	/* the unparsed bytes (read_more moves them to the front of rb) */
+#define B (s->rb + s->rb_off)
+#define N (s->rb_len - s->rb_off)
 	while (!s->started) {
-		bool json = json_start(s->rb, s->rb_len, &i);
-		if (i < s->rb_len) {
+		bool json = json_start(B, N, &i);
+		if (i < N) {
 			s->started = true;
 			s->json = json;
 		} else if (s->eof) {
@@ -426,36 +434,44 @@ static int next_piece(struct cg_doc_stream *s, int line0, size_t *ret_len, struc
 		while (!s->eof)
 			if ((r = read_more(s, line0, err)) < 0)
 				return r;
-		*ret_len = s->rb_len;
-		return s->rb_len > 0;
+		*ret_len = N;
+		return N > 0;
 	}
 	for (;;) {
-		char *nl = memchr(s->rb + pos, '\n', s->rb_len - pos);
+		char *nl = memchr(B + pos, '\n', N - pos);
 		size_t end;
 		if (!nl && !s->eof) {
 			if ((r = read_more(s, line0, err)) < 0)
 				return r;
 			continue;
 		}
-		if (pos == s->rb_len) { /* the end of the file */
+		if (pos == N) { /* the end of the file */
 			*ret_len = pos;
 			return pos > 0;
 		}
-		end = nl ? (size_t)(nl - s->rb) + 1 : s->rb_len;
-		if (content && marker_at(s->rb, s->rb_len, pos, "---")) {
+		end = nl ? (size_t)(nl - B) + 1 : N;
+		if (content && marker_at(B, N, pos, "---")) {
 			*ret_len = pos;
 			return 1;
 		}
-		if (marker_at(s->rb, s->rb_len, pos, "...")) {
-			*ret_len = end;
-			return 1;
+		/* a "..." before any content stays with what follows (so a file
+		 * of end markers is one bounded piece, not a parser each) */
+		if (marker_at(B, N, pos, "...")) {
+			if (content) {
+				*ret_len = end;
+				return 1;
+			}
+			pos = end;
+			continue;
 		}
-		for (i = pos; i < end && (s->rb[i] == ' ' || s->rb[i] == '\t' || s->rb[i] == '\r' || s->rb[i] == '\n');)
+		for (i = pos; i < end && (B[i] == ' ' || B[i] == '\t' || B[i] == '\r' || B[i] == '\n');)
 			i++;
-		if (i < end && s->rb[i] != '#' && !(i == pos && s->rb[i] == '%'))
+		if (i < end && B[i] != '#' && !(i == pos && B[i] == '%'))
 			content = true;
 		pos = end;
 	}
+#undef B
+#undef N
 }
 
 /* The current piece is done: drop it from rb and start the next. */
@@ -466,8 +482,7 @@ static int stream_advance(struct cg_doc_stream *s, struct cg_error *err)
 
 	if (s->fyp) {
 		line0 += count_lines(s->buf, s->len);
-		memmove(s->rb, s->rb + s->len, s->rb_len - s->len);
-		s->rb_len -= s->len;
+		s->rb_off += s->len;
 		fy_parser_destroy(s->fyp);
 		s->fyp = NULL;
 		s->buf = NULL;
@@ -476,7 +491,7 @@ static int stream_advance(struct cg_doc_stream *s, struct cg_error *err)
 	s->origin.line0 = line0;
 	if ((r = next_piece(s, line0, &len, err)) <= 0)
 		return r;
-	if ((r = stream_start(s, s->rb, len, line0, err)) < 0)
+	if ((r = stream_start(s, s->rb + s->rb_off, len, line0, err)) < 0)
 		return r;
 	return 1;
 }
@@ -496,7 +511,7 @@ int cg_doc_stream_slurp(struct cg_doc_stream *s, char **ret, size_t *ret_len, st
 {
 	int r;
 
-	if (s->fd < 0 || s->n_docs > 0 || s->origin.line0 > 0)
+	if (s->fd < 0 || s->n_docs > 0 || s->origin.line0 > 0 || s->rb_off > 0)
 		return cg_error_set(err, -EINVAL, "invalid argument");
 	if (s->fyp) {
 		fy_parser_destroy(s->fyp);
