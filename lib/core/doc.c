@@ -417,6 +417,8 @@ static int next_piece(struct cg_doc_stream *s, int line0, size_t *ret_len, struc
 	/* the unparsed bytes (read_more moves them to the front of rb) */
 #define B (s->rb + s->rb_off)
 #define N (s->rb_len - s->rb_off)
+	if (!s->rb && (r = read_more(s, line0, err)) < 0)
+		return r;
 	while (!s->started) {
 		bool json = json_start(B, N, &i);
 		if (i < N) {
