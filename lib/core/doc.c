@@ -290,7 +290,9 @@ static int stream_start(struct cg_doc_stream *s, const char *buf, size_t len, in
 	if (s->flags & CG_DOC_ALLOW_DUPLICATE_KEYS)
 		cfg.flags |= FYPCF_ALLOW_DUPLICATE_KEYS;
 	cfg.diag = s->diag;
-	cfg.userdata = &s->origin;
+	/* a file's pieces only: documents of a buffer may outlive the stream
+	 * (cg_doc_parse_all), and their lines need no shift */
+	cfg.userdata = s->fd >= 0 ? &s->origin : NULL;
 	if (!(s->fyp = fy_parser_create(&cfg)) || fy_parser_set_string(s->fyp, buf, len) != 0)
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	return 0;
