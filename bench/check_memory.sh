@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Peak memory of `capgate check` over one generated manifest of 1,000 Pods and
 # one of 40,000 (each Pod with three containers naming one of 8 Localhost
-# profiles), in every report format. `check` evaluates and reports one
-# document at a time, so the peak should grow only by the manifest's own
-# bytes (the file is read whole), not per workload. Prints peak RSS for each
-# size, the ratio, and the growth per Pod beside the input bytes per Pod.
+# profiles), in every report format. `check` reads, evaluates and reports
+# one document at a time (the file is never held whole), so the peak should
+# not grow with the number of Pods nor with the file's size. Prints peak RSS
+# for each size, the ratio, and the growth per Pod beside the input bytes per
+# Pod.
 # Peak RSS is getrusage's ru_maxrss as /usr/bin/time -f %M reports it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,14 +8,19 @@
  *   - a set setting has a path, a Localhost one a profile name;
  *   - checks at every level succeed, restricted finds at least what baseline
  *     finds, privileged finds nothing, and every violation has a message and
- *     a path.
+ *     a path;
+ *   - the same bytes read from a file, one document at a time (what `capgate
+ *     check` does), give the same objects at the same positions.
  */
 #include <capgate/k8s.h>
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/doc.h"
+#include "static/k8s_internal.h"
 #include "fuzz.h"
 
 static void check_setting(const struct cg_seccomp_setting *s, const char *what)
@@ -71,6 +76,52 @@ static void check_workload(const struct cg_k8s_workload *w)
 		FAIL("restricted found %zu violations, baseline %zu", nr, nb);
 }
 
+struct same {
+	struct cg_k8s_workload **w;
+	size_t n, i;
+};
+
+static int same_each(const struct cg_k8s_workload *w, void *user, struct cg_error *err)
+{
+	struct same *x = user;
+	const struct cg_k8s_workload *o = x->i < x->n ? x->w[x->i] : NULL;
+	(void)err;
+	if (!o)
+		FAIL("the file stream gives more objects than the buffer (%zu)", x->n);
+	if (o->pos.line != w->pos.line || o->pos.col != w->pos.col || o->n_containers != w->n_containers ||
+	    (o->kind == NULL) != (w->kind == NULL) || (o->kind && strcmp(o->kind, w->kind) != 0))
+		FAIL("object %zu: %s at %d:%d with %zu containers from the buffer, %s at %d:%d with %zu from the file",
+		     x->i, o->kind ? o->kind : "?", o->pos.line, o->pos.col, o->n_containers, w->kind ? w->kind : "?",
+		     w->pos.line, w->pos.col, w->n_containers);
+	x->i++;
+	return 0;
+}
+
+/* The bytes as a file, read one document at a time: wherever the buffer
+ * reader accepts them, the same objects at the same positions. */
+static void check_file_stream(const uint8_t *data, size_t size, struct cg_k8s_workload **w, size_t n)
+{
+	struct cg_doc_stream *st = NULL;
+	struct cg_error err = { 0 };
+	struct same x = { w, n, 0 };
+	char path[64];
+	int fd = memfd_create("fuzz", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (cg_doc_stream_open_file(path, CG_DOC_ALLOW_DUPLICATE_KEYS, 1 << 20, &st, &err) < 0 ||
+	    cg_k8s_parse_stream_each(st, path, 0, same_each, &x, NULL, &err) < 0)
+		FAIL("the buffer reader accepts what the file stream refuses: %s", err.msg);
+	if (x.i != n)
+		FAIL("the file stream gives %zu objects, the buffer %zu", x.i, n);
+	cg_doc_stream_close(st);
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cg_k8s_workload **w = NULL;
@@ -89,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < n; i++)
 		check_workload(w[i]);
+	check_file_stream(data, size, w, n);
 	cg_k8s_workloads_free(w, n);
 
 	/* the objects kept as JSON (Rego tests, the webhook) are JSON that

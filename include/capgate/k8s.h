@@ -100,7 +100,8 @@ struct cg_k8s_workload {
  * @ret_skipped, if not NULL, receives how many.
  * YAML merge keys ("<<" in any spelling, or a !!merge tag), alias keys and
  * non-string keys are errors anywhere in a document: Kubernetes would merge
- * or resolve fields capgate would not see.
+ * or resolve fields capgate would not see. So are duplicate keys, wherever
+ * they are: kubectl and the API server refuse the object.
  * *ret is a malloc'd array of *ret_n workloads (cg_k8s_workloads_free).
  * Errors name source:line:col and the field path. */
 CAPGATE_API int cg_k8s_parse(const char *buf, size_t len, const char *source, struct cg_k8s_workload ***ret,

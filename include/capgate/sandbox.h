@@ -131,11 +131,6 @@ CAPGATE_API int cg_sandbox_parse_net(struct cg_sandbox_opts *opts, const char *s
 CAPGATE_API int cg_sandbox_parse_share_ns(struct cg_sandbox_opts *opts, const char *spec,
 					  struct cg_error *err);
 
-/* A capability's name ("CAP_CHOWN" for 0), NULL if capgate does not know it. */
-CAPGATE_API const char *cg_cap_name(int cap);
-/* A capability's number from "CAP_NET_ADMIN" or "net_admin"; -ENOENT if unknown. */
-CAPGATE_API int cg_cap_lookup(const char *name);
-
 /* The capability set the program runs with (bit N = capability N): Docker's
  * default 14 for a root program, none for any other uid, then opts->cap_add
  * and opts->cap_drop ("ALL" in either first). The profile must be resolved

@@ -100,4 +100,11 @@ CAPGATE_API const char *cg_severity_name(enum cg_severity s);
 /* Parse a severity name (any case); -1 if unknown. */
 CAPGATE_API int cg_severity_parse(const char *s);
 
+/* A capability's name ("CAP_CHOWN" for 0), NULL if capgate does not know it.
+ * Profiles name capabilities in includes/excludes and closures are resolved
+ * with a set of them, so the table is the closure's (lib/closure). */
+CAPGATE_API const char *cg_cap_name(int cap);
+/* A capability's number from "CAP_NET_ADMIN" or "net_admin"; -ENOENT if unknown. */
+CAPGATE_API int cg_cap_lookup(const char *name);
+
 #endif

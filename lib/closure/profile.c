@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OCI / Docker / Podman seccomp profiles: parse (with positions), write, resolve. */
 #include <capgate/profile.h>
-#include <capgate/sandbox.h> /* cg_cap_name: the one capability table */
 
 #include <ctype.h>
 #include <errno.h>

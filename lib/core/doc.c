@@ -13,10 +13,12 @@
 #include "core/json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct diag_capture {
 	char first[512];
@@ -41,9 +43,9 @@ static void diag_out(struct fy_diag *diag, void *user, const char *buf, size_t l
 /* libfyaml 0.7 can loop forever scanning a malformed directive line
  * ("%(\xff..."): a line starting with '%' must be a well-formed directive
  * before the parser sees it. */
-int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err)
+static int check_directives(const char *buf, size_t len, const char *source, int line0, struct cg_error *err)
 {
-	int line = 1;
+	int line = line0 + 1;
 	for (size_t i = 0; i < len; i++) {
 		bool bol = i == 0 || buf[i - 1] == '\n' || (buf[i - 1] == '\r' && buf[i] != '\n');
 		if (i > 0 && buf[i - 1] == '\n')
@@ -72,12 +74,17 @@ int cg_doc_check_directives(const char *buf, size_t len, const char *source, str
 	return 0;
 }
 
+int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err)
+{
+	return check_directives(buf, len, source, 0, err);
+}
+
 /* libfyaml 0.7 can also loop on invalid UTF-8 after a directive: the text
  * must be valid UTF-8 (no overlongs, no surrogates) before it is parsed. */
-static int check_utf8(const char *buf, size_t len, const char *source, struct cg_error *err)
+static int check_utf8(const char *buf, size_t len, const char *source, int line0, struct cg_error *err)
 {
 	const unsigned char *s = (const unsigned char *)buf;
-	int line = 1, col = 1;
+	int line = line0 + 1, col = 1;
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
 		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2
@@ -128,10 +135,11 @@ static bool is_blankz(const char *buf, size_t len, size_t i)
 	return i >= len || buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n';
 }
 
-static int check_bounds(const char *buf, size_t len, const char *source, bool json, bool whole, struct cg_error *err)
+static int check_bounds(const char *buf, size_t len, const char *source, int line0, bool json, bool whole,
+			struct cg_error *err)
 {
 	size_t seps = 0;
-	int line = 1, col = 1, doc_line = 1;
+	int line = line0 + 1, col = 1, doc_line = line0 + 1;
 	bool qmark = false;
 
 	for (size_t i = 0; i < len; i++, col++) {
@@ -177,15 +185,43 @@ static int check_bounds(const char *buf, size_t len, const char *source, bool js
 	return 0;
 }
 
+/*
+ * A stream is a buffer the caller holds (cg_doc_stream_open: one parser over
+ * all of it) or a file read one document at a time (cg_doc_stream_open_file).
+ * A file is not handed to libfyaml as a FILE *: the workarounds above look at
+ * the bytes before libfyaml does (check_utf8, check_directives, check_bounds)
+ * and at a scalar's raw bytes by its marks after (check_scalars), so capgate
+ * must hold the bytes of the document being read. The file is cut into
+ * pieces of one document each, at "---" and "..." lines (which YAML forbids
+ * inside content, so no document spans one), and each piece gets the checks
+ * and a parser of its own, destroyed with the piece. The piece's first line
+ * is kept in the parser's userdata, which every document of that parser
+ * carries: positions in errors are the file's (cg_doc_pos, syntax_error).
+ */
+#define ORIGIN_MAGIC 0x63676f72u
+
+struct doc_origin {
+	uint32_t magic;
+	int line0; /* lines before the piece (0-based line of its first byte) */
+};
+
 struct cg_doc_stream {
 	const char *source;
-	const char *buf;
+	const char *buf; /* the whole buffer, or the current piece */
 	size_t len;
 	bool json;
+	unsigned flags;
 	size_t n_docs;
 	struct diag_capture cap;
 	struct fy_diag *diag;
 	struct fy_parser *fyp;
+	struct doc_origin origin;
+	/* file mode */
+	int fd;   /* -1: a buffer */
+	char *rb; /* read buffer: the current piece starts at rb_off */
+	size_t rb_off, rb_len, rb_cap;
+	size_t max_doc;    /* the longest piece read */
+	bool eof, started; /* started: the first non-blank byte was seen */
 };
 
 void cg_doc_stream_close(struct cg_doc_stream *s)
@@ -195,40 +231,25 @@ void cg_doc_stream_close(struct cg_doc_stream *s)
 	if (s->fyp)
 		fy_parser_destroy(s->fyp);
 	fy_diag_destroy(s->diag);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->rb);
 	free(s);
 }
 
-int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned flags, struct cg_doc_stream **ret,
-		       struct cg_error *err)
+static struct cg_doc_stream *stream_new(const char *source, unsigned flags, struct cg_error *err)
 {
 	struct fy_diag_cfg dcfg;
-	struct fy_parse_cfg cfg = { 0 };
-	struct cg_doc_stream *s;
-	size_t i = 0;
-	bool json = false;
-	int r;
+	struct cg_doc_stream *s = calloc(1, sizeof(*s));
 
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-		i++;
-	if (i < len && (buf[i] == '{' || buf[i] == '['))
-		json = true;
-	if (i == len)
-		return cg_error_set(err, -EINVAL, "%s: empty document", source);
-	if (memchr(buf, '\0', len))
-		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", source);
-	if ((r = check_utf8(buf, len, source, err)) < 0)
-		return r;
-	if (!json && (r = cg_doc_check_directives(buf, len, source, err)) < 0)
-		return r;
-	if ((r = check_bounds(buf, len, source, json, flags & CG_DOC_WHOLE, err)) < 0)
-		return r;
-
-	if (!(s = calloc(1, sizeof(*s))))
-		return cg_error_set(err, -ENOMEM, "out of memory");
+	if (!s) {
+		cg_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
 	s->source = source;
-	s->buf = buf;
-	s->len = len;
-	s->json = json;
+	s->flags = flags;
+	s->fd = -1;
+	s->origin.magic = ORIGIN_MAGIC;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = diag_out;
@@ -239,14 +260,88 @@ int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned
 	dcfg.show_type = false;
 	dcfg.show_module = false;
 	dcfg.level = FYET_ERROR;
-	cfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
-	if (flags & CG_DOC_ALLOW_DUPLICATE_KEYS)
-		cfg.flags |= FYPCF_ALLOW_DUPLICATE_KEYS;
-	if (!(s->diag = fy_diag_create(&dcfg)) || (cfg.diag = s->diag, !(s->fyp = fy_parser_create(&cfg))) ||
-	    fy_parser_set_string(s->fyp, buf, len) != 0) {
-		cg_doc_stream_close(s);
-		return cg_error_set(err, -ENOMEM, "out of memory");
+	if (!(s->diag = fy_diag_create(&dcfg))) {
+		free(s);
+		cg_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
 	}
+	return s;
+}
+
+/* The byte checks of one piece (or the whole buffer), then its parser. */
+static int stream_start(struct cg_doc_stream *s, const char *buf, size_t len, int line0, struct cg_error *err)
+{
+	struct fy_parse_cfg cfg = { 0 };
+	int r;
+
+	if (memchr(buf, '\0', len))
+		return cg_error_set(err, -EINVAL, "%s: contains a NUL byte: not a text document", s->source);
+	if ((r = check_utf8(buf, len, s->source, line0, err)) < 0)
+		return r;
+	if (!s->json && (r = check_directives(buf, len, s->source, line0, err)) < 0)
+		return r;
+	if ((r = check_bounds(buf, len, s->source, line0, s->json, s->flags & CG_DOC_WHOLE, err)) < 0)
+		return r;
+	s->buf = buf;
+	s->len = len;
+	s->origin.line0 = line0;
+	s->cap.first[0] = '\0';
+	cfg.flags = FYPCF_QUIET | (s->json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+	if (s->flags & CG_DOC_ALLOW_DUPLICATE_KEYS)
+		cfg.flags |= FYPCF_ALLOW_DUPLICATE_KEYS;
+	cfg.diag = s->diag;
+	/* a file's pieces only: documents of a buffer may outlive the stream
+	 * (cg_doc_parse_all), and their lines need no shift */
+	cfg.userdata = s->fd >= 0 ? &s->origin : NULL;
+	if (!(s->fyp = fy_parser_create(&cfg)) || fy_parser_set_string(s->fyp, buf, len) != 0)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static bool json_start(const char *buf, size_t len, size_t *ret_i)
+{
+	size_t i = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	*ret_i = i;
+	return i < len && (buf[i] == '{' || buf[i] == '[');
+}
+
+int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned flags, struct cg_doc_stream **ret,
+		       struct cg_error *err)
+{
+	struct cg_doc_stream *s;
+	size_t i;
+	bool json = json_start(buf, len, &i);
+	int r;
+
+	if (i == len)
+		return cg_error_set(err, -EINVAL, "%s: empty document", source);
+	if (!(s = stream_new(source, flags, err)))
+		return -ENOMEM;
+	s->json = json;
+	if ((r = stream_start(s, buf, len, 0, err)) < 0) {
+		cg_doc_stream_close(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int cg_doc_stream_open_file(const char *path, unsigned flags, size_t max_doc, struct cg_doc_stream **ret,
+			    struct cg_error *err)
+{
+	struct cg_doc_stream *s;
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cg_error_set(err, -errno, "%s: %m", path);
+	if (!(s = stream_new(path, flags & ~CG_DOC_WHOLE, err))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	s->max_doc = max_doc;
 	*ret = s;
 	return 0;
 }
@@ -258,13 +353,201 @@ void cg_doc_stream_destroy_doc(struct cg_doc_stream *s, struct fy_document *d)
 	fy_parse_document_destroy(s->fyp, d);
 }
 
-/* libfyaml writes "<source>:L:C: error: msg"; keep "source:L:C: msg". */
-static int syntax_error(const char *source, const char *m, struct cg_error *err)
+/* Read more of the file into rb: 0, or -EFBIG once a piece would be longer
+ * than max_doc. */
+static int read_more(struct cg_doc_stream *s, int line0, struct cg_error *err)
+{
+	ssize_t k;
+
+	if (s->rb_off) { /* drop what was parsed: once per read, not per piece */
+		memmove(s->rb, s->rb + s->rb_off, s->rb_len - s->rb_off);
+		s->rb_len -= s->rb_off;
+		s->rb_off = 0;
+	}
+	if (s->rb_len >= s->max_doc)
+		return cg_error_set(err, -EFBIG,
+				    "%s:%d: a document of more than %zu bytes: capgate reads at most that much at "
+				    "once",
+				    s->source, line0 + 1, s->max_doc);
+	if (s->rb_cap - s->rb_len < 65536) {
+		size_t nc = s->rb_cap ? s->rb_cap * 2 : 131072;
+		char *n;
+		if (nc > s->max_doc + 65536)
+			nc = s->max_doc + 65536;
+		if (!(n = realloc(s->rb, nc)))
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		s->rb = n;
+		s->rb_cap = nc;
+	}
+	do
+		k = read(s->fd, s->rb + s->rb_len, s->rb_cap - s->rb_len);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return cg_error_set(err, -errno, "%s: %m", s->source);
+	if (k == 0)
+		s->eof = true;
+	s->rb_len += (size_t)k;
+	return 0;
+}
+
+static bool marker_at(const char *b, size_t len, size_t i, const char *m)
+{
+	return i + 3 <= len && memcmp(b + i, m, 3) == 0 && is_blankz(b, len, i + 3);
+}
+
+/* Line breaks as libfyaml counts them: \n, \r\n and a lone \r. */
+static int count_lines(const char *b, size_t len)
+{
+	int n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += b[i] == '\n' || (b[i] == '\r' && (i + 1 >= len || b[i + 1] != '\n'));
+	return n;
+}
+
+/*
+ * The next piece of the file into rb[0, *ret_len): 1, or 0 at the end.
+ * A piece ends before a "---" line once it holds content (a line that is not
+ * blank, a comment or a directive: directives belong to the document after
+ * them), or after a "..." line that follows content. JSON is one document: the whole file.
+ */
+static int next_piece(struct cg_doc_stream *s, int line0, size_t *ret_len, struct cg_error *err)
+{
+	size_t pos = 0, i;
+	bool content = false;
+	int r;
+
+	/* the unparsed bytes (read_more moves them to the front of rb) */
+#define B (s->rb + s->rb_off)
+#define N (s->rb_len - s->rb_off)
+	if (!s->rb && (r = read_more(s, line0, err)) < 0)
+		return r;
+	while (!s->started) {
+		bool json = json_start(B, N, &i);
+		if (i < N) {
+			s->started = true;
+			s->json = json;
+		} else if (s->eof) {
+			if (s->n_docs == 0 && line0 == 0)
+				return cg_error_set(err, -EINVAL, "%s: empty document", s->source);
+			return 0;
+		} else if ((r = read_more(s, line0, err)) < 0) {
+			return r;
+		}
+	}
+	if (s->json) {
+		while (!s->eof)
+			if ((r = read_more(s, line0, err)) < 0)
+				return r;
+		*ret_len = N;
+		return N > 0;
+	}
+	for (;;) {
+		char *nl = memchr(B + pos, '\n', N - pos);
+		size_t end;
+		if (!nl && !s->eof) {
+			if ((r = read_more(s, line0, err)) < 0)
+				return r;
+			continue;
+		}
+		if (pos == N) { /* the end of the file */
+			*ret_len = pos;
+			return pos > 0;
+		}
+		end = nl ? (size_t)(nl - B) + 1 : N;
+		if (content && marker_at(B, N, pos, "---")) {
+			*ret_len = pos;
+			return 1;
+		}
+		/* a "..." before any content stays with what follows (so a file
+		 * of end markers is one bounded piece, not a parser each) */
+		if (marker_at(B, N, pos, "...")) {
+			if (content) {
+				*ret_len = end;
+				return 1;
+			}
+			pos = end;
+			continue;
+		}
+		for (i = pos; i < end && (B[i] == ' ' || B[i] == '\t' || B[i] == '\r' || B[i] == '\n');)
+			i++;
+		if (i < end && B[i] != '#' && !(i == pos && B[i] == '%'))
+			content = true;
+		pos = end;
+	}
+#undef B
+#undef N
+}
+
+/* The current piece is done: drop it from rb and start the next. */
+static int stream_advance(struct cg_doc_stream *s, struct cg_error *err)
+{
+	int line0 = s->origin.line0, r;
+	size_t len = 0;
+
+	if (s->fyp) {
+		line0 += count_lines(s->buf, s->len);
+		s->rb_off += s->len;
+		fy_parser_destroy(s->fyp);
+		s->fyp = NULL;
+		s->buf = NULL;
+		s->len = 0;
+	}
+	s->origin.line0 = line0;
+	if ((r = next_piece(s, line0, &len, err)) <= 0)
+		return r;
+	if ((r = stream_start(s, s->rb + s->rb_off, len, line0, err)) < 0)
+		return r;
+	return 1;
+}
+
+int cg_doc_stream_head(struct cg_doc_stream *s, const char **ret_buf, size_t *ret_len, struct cg_error *err)
+{
+	int r;
+
+	if (s->fd >= 0 && !s->fyp && !s->started && (r = stream_advance(s, err)) < 0)
+		return r;
+	*ret_buf = s->buf ? s->buf : "";
+	*ret_len = s->len;
+	return 0;
+}
+
+int cg_doc_stream_slurp(struct cg_doc_stream *s, char **ret, size_t *ret_len, struct cg_error *err)
+{
+	int r;
+
+	if (s->fd < 0 || s->n_docs > 0 || s->origin.line0 > 0 || s->rb_off > 0)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	if (s->fyp) {
+		fy_parser_destroy(s->fyp);
+		s->fyp = NULL;
+	}
+	while (!s->eof)
+		if ((r = read_more(s, 0, err)) < 0)
+			return r;
+	if (s->rb_cap == s->rb_len) {
+		char *n = realloc(s->rb, s->rb_len + 1);
+		if (!n)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		s->rb = n;
+	}
+	s->rb[s->rb_len] = '\0';
+	*ret = s->rb;
+	*ret_len = s->rb_len;
+	s->rb = NULL;
+	s->rb_len = s->rb_cap = 0;
+	s->buf = NULL;
+	s->len = 0;
+	return 0;
+}
+
+/* libfyaml writes "<source>:L:C: error: msg"; keep "source:L:C: msg", with
+ * L the file's line, not the piece's. */
+static int syntax_error(const char *source, int line0, const char *m, struct cg_error *err)
 {
 	const char *p = strstr(m, ": error: "), *q;
 	size_t skip = 9;
-	int colons = 0;
-	char depth[96];
+	int colons = 0, line, col;
+	char depth[96], at[48];
 
 	if (!p) {
 		p = strstr(m, ": warning: ");
@@ -276,11 +559,15 @@ static int syntax_error(const char *source, const char *m, struct cg_error *err)
 		if (*--q == ':')
 			colons++;
 	q = colons == 2 ? q + 1 : m;
+	if (sscanf(q, "%d:%d", &line, &col) == 2)
+		snprintf(at, sizeof(at), "%d:%d", line + line0, col);
+	else
+		snprintf(at, sizeof(at), "%.*s", (int)(p - q), q);
 	if (strstr(p + skip, "Max depth")) {
 		snprintf(depth, sizeof(depth), "nested deeper than %d levels (the most capgate parses)", CG_DOC_MAX_DEPTH);
-		return cg_error_set(err, -E2BIG, "%s:%.*s: %s", source, (int)(p - q), q, depth);
+		return cg_error_set(err, -E2BIG, "%s:%s: %s", source, at, depth);
 	}
-	return cg_error_set(err, -EINVAL, "%s:%.*s: %s", source, (int)(p - q), q, p + skip);
+	return cg_error_set(err, -EINVAL, "%s:%s: %s", source, at, p + skip);
 }
 
 /*
@@ -335,23 +622,38 @@ int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, st
 	if (s->n_docs >= CG_DOC_MAX_DOCS)
 		return cg_error_set(err, -E2BIG, "%s: more than %d documents in one stream (the most capgate reads)",
 				    s->source, CG_DOC_MAX_DOCS);
-	d = fy_parse_load_document(s->fyp);
-	if (d) {
-		if ((r = check_scalars(s, fy_document_root(d), 0, err)) < 0) {
-			fy_parse_document_destroy(s->fyp, d);
-			return r;
+	for (;;) {
+		if (!s->fyp) {
+			r = s->fd >= 0 ? stream_advance(s, err) : 0;
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
 		}
-		s->n_docs++;
-		*ret_doc = d;
-		return 1;
+		d = fy_parse_load_document(s->fyp);
+		if (d) {
+			if ((r = check_scalars(s, fy_document_root(d), 0, err)) < 0) {
+				fy_parse_document_destroy(s->fyp, d);
+				return r;
+			}
+			s->n_docs++;
+			*ret_doc = d;
+			return 1;
+		}
+		if (fy_parser_get_stream_error(s->fyp) || s->cap.first[0])
+			return syntax_error(s->source, s->origin.line0, s->cap.first, err);
+		if (s->fd < 0)
+			break;
+		/* this piece is done: the next one */
+		if ((r = stream_advance(s, err)) < 0)
+			return r;
+		if (r == 0)
+			break;
 	}
-	if (fy_parser_get_stream_error(s->fyp) || s->cap.first[0])
-		return syntax_error(s->source, s->cap.first, err);
 	if (s->n_docs == 0)
 		return cg_error_set(err, -EINVAL, "%s: no document", s->source);
 	return 0;
 }
-
 /* Duplicate keys, found in O(n log n) per mapping: libfyaml's own check
  * compares every key with every other, which a hostile file with a huge
  * mapping turns into minutes. The error names the second occurrence. */
@@ -438,6 +740,12 @@ static int check_duplicates(struct fy_node *n, const char *source, char *path, s
 	return r;
 }
 
+int cg_doc_check_duplicates(struct fy_node *n, const char *source, struct cg_error *err)
+{
+	char path[512] = "";
+	return check_duplicates(n, source, path, 0, sizeof(path), 0, err);
+}
+
 int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_document ***ret_docs,
 		     size_t *ret_n, bool *ret_json, struct cg_error *err)
 {
@@ -488,7 +796,10 @@ int cg_doc_parse_all(const char *buf, size_t len, const char *source, struct fy_
 void cg_doc_pos(struct fy_node *n, int *line, int *col)
 {
 	const struct fy_mark *m = NULL;
-	int depth = 0;
+	struct fy_document *d = n ? fy_node_document(n) : NULL;
+	const struct fy_parse_cfg *cfg = d ? fy_document_get_cfg(d) : NULL;
+	const struct doc_origin *o = cfg ? cfg->userdata : NULL;
+	int depth = 0, line0 = o && o->magic == ORIGIN_MAGIC ? o->line0 : 0;
 
 	while (n && !m && depth++ < 64) {
 		void *it = NULL;
@@ -498,7 +809,7 @@ void cg_doc_pos(struct fy_node *n, int *line, int *col)
 			m = t ? fy_token_start_mark(t) : NULL;
 			if (m) {
 				/* point at the opening quote, not the first character */
-				*line = m->line + 1;
+				*line = line0 + m->line + 1;
 				*col = m->column + 1 -
 				       ((st == FYNS_DOUBLE_QUOTED || st == FYNS_SINGLE_QUOTED) && m->column > 0);
 				return;
@@ -514,7 +825,7 @@ void cg_doc_pos(struct fy_node *n, int *line, int *col)
 			n = NULL;
 		}
 	}
-	*line = m ? m->line + 1 : 0;
+	*line = m ? line0 + m->line + 1 : 0;
 	*col = m ? m->column + 1 : 0;
 }
 

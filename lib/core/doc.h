@@ -53,11 +53,29 @@ int cg_doc_stream_open(const char *buf, size_t len, const char *source, unsigned
 int cg_doc_stream_next(struct cg_doc_stream *s, struct fy_document **ret_doc, struct cg_error *err);
 void cg_doc_stream_destroy_doc(struct cg_doc_stream *s, struct fy_document *d);
 bool cg_doc_stream_json(const struct cg_doc_stream *s);
+/* A file (or "-": standard input) read one document at a time: memory
+ * follows the largest document, not the file. The file is cut at "---" and
+ * "..." lines and each piece gets a parser of its own; positions stay the
+ * file's. A document must be destroyed before the next one is asked for.
+ * A document (all of a JSON file) longer than @max_doc bytes is an error. */
+int cg_doc_stream_open_file(const char *path, unsigned flags, size_t max_doc, struct cg_doc_stream **ret,
+			    struct cg_error *err);
+/* The bytes of the first document of a file stream (read if needed), for a
+ * look before parsing: borrowed until the stream moves on. */
+int cg_doc_stream_head(struct cg_doc_stream *s, const char **ret_buf, size_t *ret_len, struct cg_error *err);
+/* The whole file of a stream no document was taken from, as one malloc'd
+ * NUL-terminated buffer (at most the stream's @max_doc bytes); the stream
+ * has nothing left to read afterwards. */
+int cg_doc_stream_slurp(struct cg_doc_stream *s, char **ret, size_t *ret_len, struct cg_error *err);
 void cg_doc_stream_close(struct cg_doc_stream *s);
 
 /* Refuse malformed YAML directive lines (libfyaml 0.7 can loop forever on
  * them). cg_doc_parse_all calls it for YAML. */
 int cg_doc_check_directives(const char *buf, size_t len, const char *source, struct cg_error *err);
+
+/* Refuse a mapping anywhere below @n that has a key twice (O(n log n) per
+ * mapping), naming the second one: "source:L:C: path: duplicate key 'k'". */
+int cg_doc_check_duplicates(struct fy_node *n, const char *source, struct cg_error *err);
 
 /* 1-based line and column of a node (0/0 if unknown). */
 void cg_doc_pos(struct fy_node *n, int *line, int *col);

@@ -27,51 +27,6 @@
 
 #include "runtime/caps.h"
 
-/* Indexed by capability number (linux/capability.h). */
-static const char *const cap_names[] = {
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",
-	"CAP_NET_RAW",
-	"CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",
-	"CAP_SYS_BOOT",
-	"CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",
-	"CAP_LEASE",
-	"CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",
-	"CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",
-	"CAP_SYSLOG",
-	"CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",
-	"CAP_AUDIT_READ",
-	"CAP_PERFMON",
-	"CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-};
-
 #define BIT(c) (UINT64_C(1) << (c))
 
 /* Docker's default set (moby oci/caps/defaults.go), for a root program. */
@@ -79,21 +34,6 @@ static const uint64_t docker_default =
 	BIT(CAP_CHOWN) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_FSETID) | BIT(CAP_FOWNER) | BIT(CAP_MKNOD) |
 	BIT(CAP_NET_RAW) | BIT(CAP_SETGID) | BIT(CAP_SETUID) | BIT(CAP_SETFCAP) | BIT(CAP_SETPCAP) |
 	BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_SYS_CHROOT) | BIT(CAP_KILL) | BIT(CAP_AUDIT_WRITE);
-
-const char *cg_cap_name(int cap)
-{
-	return cap >= 0 && (size_t)cap < CG_ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
-}
-
-int cg_cap_lookup(const char *name)
-{
-	if (strncasecmp(name, "CAP_", 4) == 0)
-		name += 4;
-	for (size_t i = 0; i < CG_ARRAY_SIZE(cap_names); i++)
-		if (strcasecmp(cap_names[i] + 4, name) == 0)
-			return (int)i;
-	return -ENOENT;
-}
 
 /* The highest capability the running kernel knows. */
 static int last_cap(void)
@@ -171,7 +111,7 @@ static int apply_names(const char *const *names, size_t n, const char *opt, uint
 			return cg_error_set(err, -EINVAL, "%s: unknown capability '%s'", opt, names[i]);
 		if (c > last_cap())
 			return cg_error_set(err, -EINVAL, "%s: %s is not known to the running kernel", opt,
-					    cap_names[c]);
+					    cg_cap_name(c));
 		*set = add ? *set | BIT(c) : *set & ~BIT(c);
 	}
 	return 0;

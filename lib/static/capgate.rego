@@ -6,6 +6,9 @@
 #: The rules follow capgate's own reading rule by rule (lib/static/k8s.c,
 #: lib/static/policy_eval.c, lib/static/imageref.c); `capgate policy export
 #: --rego-tests` writes OPA tests that hold them to capgate's verdicts.
+#: Every PARAM.name must be in the parameter table of lib/static/policy_export.c,
+#: which writes the values, the Constraint's parameters and the template's schema
+#: (tests/unit/test_policy.c test_rego_params fails otherwise).
 # The pod spec and the pod's metadata, for any workload kind.
 pod_spec = input.review.object.spec if input.review.object.kind == "Pod"
 pod_spec = input.review.object.spec.jobTemplate.spec.template.spec if input.review.object.kind == "CronJob"

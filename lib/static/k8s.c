@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "core/doc.h"
+#include "static/k8s_internal.h"
 
 #define K8S_PATH_MAX 512
 #define K8S_LIST_DEPTH 4
@@ -1185,10 +1186,9 @@ static int parse_resource(struct kctx *x, struct fy_node *root, const char *path
  * With @fn, the workloads of each document are handed over and freed before
  * the next is read; without, they are gathered into x->v.
  */
-static int parse_stream(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_each_fn fn,
-			void *user, struct kctx *x, struct cg_error *err)
+static int walk_stream(struct cg_doc_stream *st, const char *source, unsigned flags, cg_k8s_each_fn fn, void *user,
+		       struct kctx *x, struct cg_error *err)
 {
-	struct cg_doc_stream *st = NULL;
 	struct fy_document *d;
 	int r;
 
@@ -1196,22 +1196,21 @@ static int parse_stream(const char *buf, size_t len, const char *source, unsigne
 			    .err = err,
 			    .keep_json = flags & CG_K8S_KEEP_JSON,
 			    .keep_unchecked = flags & CG_K8S_KEEP_UNCHECKED };
-	if (!buf)
-		return cg_error_set(err, -EINVAL, "invalid argument");
-	/* libfyaml checks duplicate keys by comparing every key with every
-	 * earlier one: quadratic in a mapping's size. Let them through and catch
-	 * them where capgate reads (map_pick, labels, annotations). */
-	if ((r = cg_doc_stream_open(buf, len, x->source, CG_DOC_ALLOW_DUPLICATE_KEYS, &st, err)) < 0)
-		return r;
-	x->json = cg_doc_stream_json(st);
 	for (x->doc_index = 0; (r = cg_doc_stream_next(st, &d, err)) > 0; x->doc_index++) {
 		struct fy_node *root = fy_document_root(d);
 		char kpath[K8S_PATH_MAX] = "";
 		size_t first = x->n;
+		/* known only once the first document is read (a file stream) */
+		x->json = cg_doc_stream_json(st);
 		/* an empty document (a trailing "---") is no resource */
 		r = check_keys(x, root, kpath, 0, sizeof(kpath), 0);
 		if (r == 0 && !cg_doc_is_null(root))
 			r = parse_resource(x, root, "", 0);
+		/* duplicates where capgate reads nothing too: kubectl and the API
+		 * server refuse the object (the reader's own errors, where it
+		 * reads, come first and name the field as it reads it) */
+		if (r == 0)
+			r = cg_doc_check_duplicates(root, x->source, err);
 		cg_doc_stream_destroy_doc(st, d);
 		if (r < 0)
 			break;
@@ -1225,7 +1224,40 @@ static int parse_stream(const char *buf, size_t len, const char *source, unsigne
 		if (r < 0)
 			break;
 	}
+	return r;
+}
+
+static int parse_stream(const char *buf, size_t len, const char *source, unsigned flags, cg_k8s_each_fn fn,
+			void *user, struct kctx *x, struct cg_error *err)
+{
+	struct cg_doc_stream *st = NULL;
+	int r;
+
+	*x = (struct kctx){ 0 };
+	if (!buf)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	/* libfyaml checks duplicate keys by comparing every key with every
+	 * earlier one: quadratic in a mapping's size. Let them through and catch
+	 * them in check_keys, in O(n log n). */
+	if ((r = cg_doc_stream_open(buf, len, source ? source : "<input>", CG_DOC_ALLOW_DUPLICATE_KEYS, &st, err)) < 0)
+		return r;
+	r = walk_stream(st, source, flags, fn, user, x, err);
 	cg_doc_stream_close(st);
+	return r;
+}
+
+int cg_k8s_parse_stream_each(struct cg_doc_stream *st, const char *source, unsigned flags, cg_k8s_each_fn fn,
+			     void *user, size_t *ret_skipped, struct cg_error *err)
+{
+	struct kctx x;
+	int r;
+
+	if (!fn || !st)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	r = walk_stream(st, source, flags, fn, user, &x, err);
+	cg_k8s_workloads_free(x.v, x.n);
+	if (r == 0 && ret_skipped)
+		*ret_skipped = x.skipped;
 	return r;
 }
 

@@ -21,6 +21,7 @@
 
 #include "core/doc.h"
 #include "core/error_internal.h"
+#include "static/k8s_internal.h"
 #include "static/policy_internal.h"
 
 #define DECLARED_SEPARATORS ", \t\n\f\r[]\"" /* RE2's \s, as the Rego export splits */
@@ -1059,7 +1060,7 @@ static int each_workload(const struct cg_k8s_workload *w, void *user, struct cg_
 /* The objects of a manifest, evaluated and reported one document at a time,
  * so a cluster dump of any size is held one document at a time. A file with
  * no object at all is itself a failing (not-checked) verdict. */
-static int eval_manifest_buf(struct path_run *x, const char *buf, size_t len, const char *path)
+static int eval_manifest_stream(struct path_run *x, struct cg_doc_stream *st, const char *path)
 {
 	struct cg_error e = { 0 };
 	struct cg_verdict v;
@@ -1067,7 +1068,7 @@ static int eval_manifest_buf(struct path_run *x, const char *buf, size_t len, co
 	int r;
 
 	x->n_objects = 0;
-	r = cg_k8s_parse_each(buf, len, path, CG_K8S_KEEP_UNCHECKED, each_workload, x, NULL, &e);
+	r = cg_k8s_parse_stream_each(st, path, CG_K8S_KEEP_UNCHECKED, each_workload, x, NULL, &e);
 	if (x->fatal)
 		return x->fatal;
 	if (r < 0)
@@ -1143,11 +1144,41 @@ static int eval_dir(struct path_run *x, const char *dir, int depth)
 	return r;
 }
 
+/* A file is read one document at a time (a cluster dump of any size costs
+ * the memory of its largest document), after a look at the first document:
+ * a seccomp profile file is read whole, as profiles are. */
+static int eval_file(struct path_run *x, const char *path)
+{
+	struct cg_doc_stream *st = NULL;
+	struct cg_error e = { 0 };
+	const char *head;
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if (cg_doc_stream_open_file(path, CG_DOC_ALLOW_DUPLICATE_KEYS, CG_READ_MANIFEST_MAX, &st, &e) < 0 ||
+	    cg_doc_stream_head(st, &head, &len, &e) < 0) {
+		cg_doc_stream_close(st);
+		return input_error(x, path, &e);
+	}
+	if (!cg_profile_sniff(head, len)) {
+		r = eval_manifest_stream(x, st, path);
+		cg_doc_stream_close(st);
+		return r;
+	}
+	r = cg_doc_stream_slurp(st, &buf, &len, &e);
+	cg_doc_stream_close(st);
+	if (r < 0)
+		return input_error(x, path, &e);
+	r = eval_profiles_buf(x, buf, len, path);
+	free(buf);
+	return r;
+}
+
 static int eval_one(struct path_run *x, const char *path, int depth)
 {
-	_cleanup_free_ char *buf = NULL;
 	struct cg_error e = { 0 };
-	size_t len, plen = strlen(path);
+	size_t plen = strlen(path);
 	struct stat st;
 
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -1161,11 +1192,7 @@ static int eval_one(struct path_run *x, const char *path, int depth)
 	}
 	if (plen > 4 && strcmp(path + plen - 4, ".tar") == 0)
 		return eval_image_path(x, path, false);
-	if (cg_read_file_max(path, CG_READ_MANIFEST_MAX, 0, &buf, &len, &e) < 0)
-		return input_error(x, path, &e);
-	if (cg_profile_sniff(buf, len))
-		return eval_profiles_buf(x, buf, len, path);
-	return eval_manifest_buf(x, buf, len, path);
+	return eval_file(x, path);
 }
 
 int cg_policy_eval_path(const struct cg_policy *p, const char *path, const struct cg_eval_env *user_env,

@@ -37,10 +37,12 @@ struct cg_report {
 	int fd;      /* stdout or the temporary file */
 	char *path;  /* the final file, NULL for stdout */
 	char *tmp;   /* the temporary file beside it */
-	FILE *spool; /* JUnit test cases until the counts are known */
+	FILE *spool; /* JUnit test cases until the counts are known, SARIF
+		      * notifications until the results are written */
 	struct cg_strbuf out, cases;
-	int werr;   /* first write error (negative errno) */
-	bool first; /* no JSON verdict or SARIF result written yet */
+	int werr;        /* first write error (negative errno) */
+	bool first;      /* no JSON verdict or SARIF result written yet */
+	bool first_note; /* no SARIF notification written yet */
 	bool finished;
 };
 
@@ -437,6 +439,16 @@ static void sarif_result(const struct cg_report *r, const struct cg_verdict *v, 
 	cg_json_obj_open(&j);
 	cg_json_kv_str(&j, "capgateFinding/v1", fp);
 	cg_json_obj_close(&j);
+	if (v->n_notes) { /* what the verdict rests on, beside each of its results */
+		cg_json_key(&j, "properties");
+		cg_json_obj_open(&j);
+		cg_json_key(&j, "notes");
+		cg_json_arr_open(&j);
+		for (size_t k = 0; k < v->n_notes; k++)
+			cg_json_str(&j, v->notes[k]);
+		cg_json_arr_close(&j);
+		cg_json_obj_close(&j);
+	}
 	cg_json_obj_close(&j);
 	cg_json_finish(&j);
 	if (sb->len && sb->buf[sb->len - 1] == '\n')
@@ -452,9 +464,76 @@ static bool sarif_verdict(const struct cg_report *r, const struct cg_verdict *v,
 	return first;
 }
 
-static void sarif_tail(bool any, struct cg_strbuf *sb)
+/* The notes of a verdict that has no result to carry them (it passed, or is
+ * exempt) are notifications of the run (invocations[0]), with the verdict's
+ * place: a tag resolved to a digest is worth knowing about a passing Pod. */
+static bool sarif_notes(const struct cg_report *r, const struct cg_verdict *v, bool first, struct cg_strbuf *sb)
 {
-	cg_strbuf_addf(sb, "%s]\n    }\n  ]\n}\n", any ? "\n      " : "");
+	if (shows_findings(v) && v->n_findings)
+		return first;
+	for (size_t k = 0; k < v->n_notes; k++, first = false) {
+		struct cg_strbuf uri, text;
+		struct cg_json j;
+		bool rel = false;
+
+		cg_strbuf_init(&uri);
+		cg_strbuf_init(&text);
+		if (v->file)
+			sarif_uri(r, v->file, &uri, &rel);
+		cg_strbuf_addf(&text, "%s: %s", v->subject ? v->subject : "", v->notes[k]);
+		cg_strbuf_addf(sb, "%s\n          ", first ? "" : ",");
+		cg_json_init(&j, sb, 2);
+		cg_json_obj_open_inline(&j);
+		cg_json_kv_str(&j, "level", "note");
+		cg_json_key(&j, "message");
+		cg_json_obj_open(&j);
+		kv_str0(&j, "text", text.buf);
+		cg_json_obj_close(&j);
+		if (v->file && uri.buf) {
+			cg_json_key(&j, "locations");
+			cg_json_arr_open(&j);
+			cg_json_obj_open(&j);
+			cg_json_key(&j, "physicalLocation");
+			cg_json_obj_open(&j);
+			cg_json_key(&j, "artifactLocation");
+			cg_json_obj_open(&j);
+			cg_json_kv_str(&j, "uri", uri.buf);
+			if (rel)
+				cg_json_kv_str(&j, "uriBaseId", "%SRCROOT%");
+			cg_json_obj_close(&j);
+			if (v->pos.line > 0) {
+				cg_json_key(&j, "region");
+				cg_json_obj_open(&j);
+				cg_json_kv_int(&j, "startLine", v->pos.line);
+				cg_json_kv_int(&j, "startColumn", v->pos.col > 0 ? v->pos.col : 1);
+				cg_json_obj_close(&j);
+			}
+			cg_json_obj_close(&j);
+			cg_json_obj_close(&j);
+			cg_json_arr_close(&j);
+		}
+		cg_json_obj_close(&j);
+		cg_json_finish(&j);
+		if (sb->len && sb->buf[sb->len - 1] == '\n')
+			sb->buf[--sb->len] = '\0';
+		cg_strbuf_release(&uri);
+		cg_strbuf_release(&text);
+	}
+	return first;
+}
+
+/* The results end; the notifications follow in one invocation. */
+static void sarif_tail_open(const struct cg_report *r, bool any, struct cg_strbuf *sb)
+{
+	cg_strbuf_addf(sb,
+		       "%s],\n      \"invocations\": [\n        {\"executionSuccessful\": %s, "
+		       "\"toolExecutionNotifications\": [",
+		       any ? "\n      " : "", r->c.errors ? "false" : "true");
+}
+
+static void sarif_tail_close(bool any_note, struct cg_strbuf *sb)
+{
+	cg_strbuf_addf(sb, "%s]}\n      ]\n    }\n  ]\n}\n", any_note ? "\n        " : "");
 }
 
 /* ---- JUnit XML ----------------------------------------------------------------- */
@@ -487,7 +566,7 @@ static void xml_str(struct cg_strbuf *sb, const char *s)
 
 /* One testcase per verdict: exempt and not checked ones are skipped, an
  * input that cannot be read is an error, failing ones carry every finding
- * in their failure text. */
+ * in their failure text; the verdict's notes are its system-out. */
 static void junit_case(const struct cg_verdict *v, struct cg_strbuf *sb)
 {
 	enum vstate st = verdict_state(v);
@@ -499,12 +578,15 @@ static void junit_case(const struct cg_verdict *v, struct cg_strbuf *sb)
 	CG_STRBUF_LIT(sb, "\" file=\"");
 	xml_str(sb, v->file);
 	CG_STRBUF_LIT(sb, "\"");
-	if (st == V_EXEMPT || st == V_NOT_CHECKED) {
-		cg_strbuf_addf(sb, "><skipped message=\"%s\"/></testcase>\n", st == V_EXEMPT ? "exempt" : "not checked");
-	} else if (st == V_PASS) {
+	if (st == V_PASS && !v->n_notes) {
 		CG_STRBUF_LIT(sb, "/>\n");
-	} else {
-		cg_strbuf_addf(sb, ">\n    <%s message=\"", st == V_ERROR ? "error" : "failure");
+		return;
+	}
+	CG_STRBUF_LIT(sb, ">");
+	if (st == V_EXEMPT || st == V_NOT_CHECKED) {
+		cg_strbuf_addf(sb, "<skipped message=\"%s\"/>", st == V_EXEMPT ? "exempt" : "not checked");
+	} else if (st != V_PASS) {
+		cg_strbuf_addf(sb, "\n    <%s message=\"", st == V_ERROR ? "error" : "failure");
 		xml_str(sb, v->findings[0].msg);
 		CG_STRBUF_LIT(sb, "\" type=\"");
 		xml_str(sb, v->findings[0].rule);
@@ -516,8 +598,18 @@ static void junit_case(const struct cg_verdict *v, struct cg_strbuf *sb)
 			xml_str(sb, f->msg);
 			CG_STRBUF_LIT(sb, "\n");
 		}
-		cg_strbuf_addf(sb, "</%s>\n  </testcase>\n", st == V_ERROR ? "error" : "failure");
+		cg_strbuf_addf(sb, "</%s>", st == V_ERROR ? "error" : "failure");
 	}
+	if (v->n_notes) {
+		CG_STRBUF_LIT(sb, "\n    <system-out>");
+		for (size_t k = 0; k < v->n_notes; k++) {
+			CG_STRBUF_LIT(sb, "note: ");
+			xml_str(sb, v->notes[k]);
+			CG_STRBUF_LIT(sb, "\n");
+		}
+		CG_STRBUF_LIT(sb, "</system-out>");
+	}
+	cg_strbuf_addf(sb, "%s</testcase>\n", st == V_EXEMPT || st == V_NOT_CHECKED ? "" : "\n  ");
 }
 
 static void junit_head(const struct cg_report *r, struct cg_strbuf *sb)
@@ -593,6 +685,7 @@ int cg_report_open(const char *policy_source, const struct cg_report_opts *o, st
 	}
 	r->fd = -1;
 	r->first = true;
+	r->first_note = true;
 	cg_strbuf_init(&r->out);
 	cg_strbuf_init(&r->cases);
 	if (!realpath(b, base)) {
@@ -629,7 +722,7 @@ int cg_report_open(const char *policy_source, const struct cg_report_opts *o, st
 				return e;
 			}
 		}
-		if (r->fmt == CG_REPORT_JUNIT && !(r->spool = tmpfile())) {
+		if ((r->fmt == CG_REPORT_JUNIT || r->fmt == CG_REPORT_SARIF) && !(r->spool = tmpfile())) {
 			int e = -errno;
 			cg_report_free(r);
 			return cg_error_set(err, e, "cannot create a temporary file for the report: %s", strerror(-e));
@@ -672,9 +765,10 @@ void cg_report_free(struct cg_report *r)
 	free(r);
 }
 
-/* One verdict in format @f; *first tracks the first JSON verdict or SARIF result. */
+/* One verdict in format @f; *first tracks the first JSON verdict or SARIF
+ * result, *first_note the first SARIF notification (written to @cases). */
 static void emit(const struct cg_report *r, enum cg_report_format f, unsigned flags, const struct cg_verdict *v,
-		 bool *first, struct cg_strbuf *sb, struct cg_strbuf *cases)
+		 bool *first, bool *first_note, struct cg_strbuf *sb, struct cg_strbuf *cases)
 {
 	switch (f) {
 	case CG_REPORT_JSON:
@@ -683,6 +777,7 @@ static void emit(const struct cg_report *r, enum cg_report_format f, unsigned fl
 		break;
 	case CG_REPORT_SARIF:
 		*first = sarif_verdict(r, v, *first, sb);
+		*first_note = sarif_notes(r, v, *first_note, cases);
 		break;
 	case CG_REPORT_JUNIT:
 		junit_case(v, cases);
@@ -699,7 +794,7 @@ int cg_report_add(struct cg_report *r, struct cg_verdict *v, struct cg_error *er
 	if (r->stream) {
 		count(&r->c, v);
 		r->n++;
-		emit(r, r->fmt, r->flags, v, &r->first, &r->out, &r->cases);
+		emit(r, r->fmt, r->flags, v, &r->first, &r->first_note, &r->out, &r->cases);
 		cg_verdict_release(v);
 		flush(r, false);
 		if (r->werr)
@@ -722,6 +817,26 @@ int cg_report_add(struct cg_report *r, struct cg_verdict *v, struct cg_error *er
 	return 0;
 }
 
+/* Write what the spool holds (JUnit cases, SARIF notifications) after what
+ * is buffered. */
+static void copy_spool(struct cg_report *r)
+{
+	flush(r, true);
+	if (!r->werr && (fflush(r->spool) != 0 || fseek(r->spool, 0, SEEK_SET) != 0))
+		r->werr = -EIO;
+	for (char buf[16384]; !r->werr;) {
+		size_t n = fread(buf, 1, sizeof(buf), r->spool);
+		if (n == 0) {
+			if (ferror(r->spool))
+				r->werr = -EIO;
+			break;
+		}
+		int e = write_all(r->fd, buf, n);
+		if (e)
+			r->werr = e;
+	}
+}
+
 int cg_report_finish(struct cg_report *r, struct cg_error *err)
 {
 	if (!r->stream || r->finished)
@@ -732,25 +847,15 @@ int cg_report_finish(struct cg_report *r, struct cg_error *err)
 		json_tail(r, &r->out);
 		break;
 	case CG_REPORT_SARIF:
-		sarif_tail(!r->first, &r->out);
+		flush(r, true);
+		sarif_tail_open(r, !r->first, &r->out);
+		copy_spool(r);
+		sarif_tail_close(!r->first_note, &r->out);
 		break;
 	case CG_REPORT_JUNIT:
 		flush(r, true);
 		junit_head(r, &r->out);
-		flush(r, true);
-		if (!r->werr && (fflush(r->spool) != 0 || fseek(r->spool, 0, SEEK_SET) != 0))
-			r->werr = -EIO;
-		for (char buf[16384]; !r->werr;) {
-			size_t n = fread(buf, 1, sizeof(buf), r->spool);
-			if (n == 0) {
-				if (ferror(r->spool))
-					r->werr = -EIO;
-				break;
-			}
-			int e = write_all(r->fd, buf, n);
-			if (e)
-				r->werr = e;
-		}
+		copy_spool(r);
 		junit_tail(&r->out);
 		break;
 	case CG_REPORT_TEXT:
@@ -791,10 +896,12 @@ bool cg_report_failed(const struct cg_report *r) { return r->c.failed || r->c.er
 
 int cg_report_write(const struct cg_report *r, enum cg_report_format f, unsigned flags, struct cg_strbuf *sb)
 {
-	bool first = true;
+	struct cg_strbuf notes;
+	bool first = true, first_note = true;
 
 	if (r->stream)
 		return -EINVAL;
+	cg_strbuf_init(&notes);
 	if (f == CG_REPORT_JSON)
 		json_head(r, sb);
 	else if (f == CG_REPORT_SARIF)
@@ -802,14 +909,21 @@ int cg_report_write(const struct cg_report *r, enum cg_report_format f, unsigned
 	else if (f == CG_REPORT_JUNIT)
 		junit_head(r, sb);
 	for (size_t i = 0; i < r->n; i++)
-		emit(r, f, flags, &r->v[i], &first, sb, sb);
-	if (f == CG_REPORT_JSON)
+		emit(r, f, flags, &r->v[i], &first, &first_note, sb, f == CG_REPORT_SARIF ? &notes : sb);
+	if (f == CG_REPORT_JSON) {
 		json_tail(r, sb);
-	else if (f == CG_REPORT_SARIF)
-		sarif_tail(!first, sb);
-	else if (f == CG_REPORT_JUNIT)
+	} else if (f == CG_REPORT_SARIF) {
+		sarif_tail_open(r, !first, sb);
+		if (notes.len)
+			cg_strbuf_add(sb, notes.buf, notes.len);
+		sarif_tail_close(!first_note, sb);
+	} else if (f == CG_REPORT_JUNIT) {
 		junit_tail(sb);
-	else
+	} else {
 		text_tail(r, sb);
+	}
+	if (notes.oom)
+		sb->oom = true;
+	cg_strbuf_release(&notes);
 	return sb->oom ? -ENOMEM : 0;
 }

@@ -29,6 +29,17 @@ static int load_policy(const char *path, struct cg_policy **p)
 	return 0;
 }
 
+/* "label: a b c", or "label: none"; the values start in column 20. */
+static void print_list(const char *label, char *const *v, size_t n)
+{
+	printf("%-18s", label);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", v[i]);
+	printf("%s\n", n ? "" : " none");
+}
+
+/* Every setting a policy file can change, so that what a policy does can
+ * be read without its file (and the built-in one without the source). */
 static int do_show(struct cg_policy *p, bool list, bool classes)
 {
 	size_t nc, nb;
@@ -40,18 +51,40 @@ static int do_show(struct cg_policy *p, bool list, bool classes)
 	if (p->baseline && cg_baseline_origin(p->baseline))
 		printf("                   (%s)\n", cg_baseline_origin(p->baseline));
 	printf("allowed calls:     %zu\n", p->n_allowed);
-	printf("bound:             %ld calls%s%s\n", p->max_calls, p->bound_phase ? " in phase " : "",
-	       p->bound_phase ? p->bound_phase : "");
-	printf("denied classes:   ");
-	for (size_t i = 0; i < p->n_deny_classes; i++)
-		printf(" %s", p->deny_classes[i]);
-	printf("\npod security:      %s\n", p->pss == CG_PSS_RESTRICTED ? "restricted" : p->pss == CG_PSS_BASELINE ? "baseline"
-														   : "privileged");
+	print_list("allow:", p->allow, p->n_allow);
+	print_list("deny:", p->deny, p->n_deny);
+	if (p->max_calls > 0)
+		printf("bound:             %ld calls%s%s\n", p->max_calls, p->bound_phase ? " in phase " : "",
+		       p->bound_phase ? p->bound_phase : "");
+	else
+		printf("bound:             none\n");
+	print_list("denied classes:", p->deny_classes, p->n_deny_classes);
+	printf("pod security:      %s\n", p->pss == CG_PSS_RESTRICTED ? "restricted" : p->pss == CG_PSS_BASELINE ? "baseline"
+														 : "privileged");
 	printf("profiles:          contents %s, permissive default %s\n",
 	       p->require_profile_contents ? "checked" : "not checked", p->deny_permissive_default ? "denied" : "allowed");
+	printf("  runtime:         %s\n", p->node_runtime == CG_COND_RESOLVE  ? "docker, cri-o or podman (includes and "
+										"excludes resolved with each container's "
+										"capabilities)"
+					  : p->node_runtime == CG_COND_IGNORE ? "containerd (includes and excludes "
+										"ignored)"
+									      : "unknown (the worst case of "
+										"includes and excludes)");
+	printf("  startable:       %s\n", p->require_startable ? "required (a profile no program can start under fails)"
+							       : "not required");
 	printf("images:            signature %s (%zu keys), %zu trusted registries%s\n",
 	       p->require_signature ? "required" : "not required", p->n_keys, p->n_trusted,
 	       p->require_digest ? ", digest pinning required" : "");
+	print_list("  keys:", p->key_files, p->n_keys);
+	print_list("  registries:", p->trusted_registries, p->n_trusted);
+	printf("exemptions:\n");
+	print_list("  namespaces:", p->exempt_namespaces, p->n_exempt_namespaces);
+	printf("  labels:         ");
+	for (size_t i = 0; i < p->n_exempt_labels; i++)
+		printf(" %s=%s", p->exempt_label_keys[i], p->exempt_label_values[i]);
+	printf("%s\n", p->n_exempt_labels ? "" : " none");
+	printf("unknown kinds:     %s\n", p->ignore_unknown_kinds ? "ignored (reported as not checked)"
+								  : "denied (an object capgate does not check fails)");
 	if (classes)
 		for (size_t i = 0; i < nc; i++) {
 			printf("class %-15s %-8s %s:", rc[i].name, cg_severity_name(rc[i].severity), rc[i].reason);

@@ -1777,6 +1777,30 @@ static int test_json_aliases(void)
 	return 0;
 }
 
+/* Duplicate keys where capgate reads nothing are refused too: kubectl and
+ * the API server refuse the whole object ("mapping key already defined"),
+ * so a file capgate passes must be a file they accept. */
+static int test_duplicates_unread(void)
+{
+	/* a field capgate never reads */
+	expect_error("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: a, image: a}]\n"
+		     "status: {phase: Running, phase: Failed}\n",
+		     "t.yaml:6:26: status: duplicate key 'phase'");
+	/* inside a container, beside fields capgate reads */
+	expect_error("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: a\n"
+		     "    resources: {limits: {cpu: 1, cpu: 2}}\n",
+		     "t.yaml:7:34: spec.containers[0].resources.limits: duplicate key 'cpu'");
+	/* an object capgate does not check, after one it does */
+	expect_error("apiVersion: v1\nkind: Pod\nspec: {containers: [{name: a, image: a}]}\n---\n"
+		     "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: x\n  a: y\n",
+		     "t.yaml:9:3: data: duplicate key 'a'");
+	/* an item of a List */
+	expect_error("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n"
+		     "  spec: {ports: [{port: 80, port: 81}]}\n",
+		     "t.yaml:6:29: items[0].spec.ports[0]: duplicate key 'port'");
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_psa_corpus);
@@ -1802,5 +1826,6 @@ int main(void)
 	RUN(test_tab_crash);
 	RUN(test_structure_bounds);
 	RUN(test_json_aliases);
+	RUN(test_duplicates_unread);
 	T_DONE();
 }

@@ -806,6 +806,65 @@ static int test_privileged_not_enforced(void)
 	return 0;
 }
 
+/* Names in @text that follow @prefix (an identifier each), added to @v. */
+static size_t names_after(const char *text, const char *prefix, char v[][64], size_t n, size_t max)
+{
+	for (const char *q = text; (q = strstr(q, prefix)) != NULL;) {
+		size_t l = 0;
+		char name[64];
+		q += strlen(prefix);
+		while (l < sizeof(name) - 1 && ((*q >= 'a' && *q <= 'z') || *q == '_'))
+			name[l++] = *q++;
+		name[l] = '\0';
+		bool seen = l == 0;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(v[i], name) == 0;
+		if (!seen && n < max)
+			snprintf(v[n++], 64, "%s", name);
+	}
+	return n;
+}
+
+/* The parameters the exported rules read are exactly those the export
+ * writes: the rules (capgate.rego) and the parameter table in
+ * policy_export.c are written by hand separately, so this holds them
+ * together (a PARAM.x the table lacks, or a table entry no rule reads). */
+static int test_rego_params(void)
+{
+	struct cg_policy *p = NULL;
+	struct cg_error err = { 0 };
+	struct cg_strbuf sb;
+	char used[32][64], schema[32][64], given[32][64];
+	size_t nu = 0, ns = 0, ng = 0;
+
+	CHECKF(cg_policy_default(&p, &err) == 0, "%s", err.msg);
+	cg_strbuf_init(&sb);
+	CHECK(p && cg_policy_export_gatekeeper(p, &sb) == 0 && sb.buf);
+	if (sb.buf) {
+		char *targets = strstr(sb.buf, "  targets:"), *constraint = strstr(sb.buf, "\n  parameters:\n");
+		CHECK(targets && constraint);
+		if (targets && constraint) {
+			nu = names_after(targets, "input.parameters.", used, 0, 32);
+			*targets = '\0';
+			ns = names_after(strstr(sb.buf, "properties:\n"), "\n            ", schema, 0, 32);
+			ng = names_after(constraint, "\n    ", given, 0, 32);
+		}
+	}
+	CHECKF(nu >= 8 && nu == ns && nu == ng, "rules read %zu parameters, the schema has %zu, the constraint %zu", nu,
+	       ns, ng);
+	for (size_t i = 0; i < nu; i++) {
+		bool in_schema = false, in_given = false;
+		for (size_t k = 0; k < ns; k++)
+			in_schema |= strcmp(used[i], schema[k]) == 0;
+		for (size_t k = 0; k < ng; k++)
+			in_given |= strcmp(used[i], given[k]) == 0;
+		CHECKF(in_schema && in_given, "the rules read %s, which the export does not write", used[i]);
+	}
+	cg_strbuf_release(&sb);
+	cg_policy_free(p);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_builtin_baselines);
@@ -821,6 +880,7 @@ int main(void)
 	RUN(test_eval_path_report);
 	RUN(test_report_stream);
 	RUN(test_rego_export);
+	RUN(test_rego_params);
 	RUN(test_unknown_kinds);
 	RUN(test_example_policy_exemptions);
 	RUN(test_privileged_not_enforced);
