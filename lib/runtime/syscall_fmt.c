@@ -425,8 +425,10 @@ static void add_flags(struct cg_strbuf *out, const struct flag *t, size_t n, uin
 static void format_arg(struct cg_strbuf *out, enum arg_kind kind, const char *name, unsigned idx, uint64_t v,
 		       bool is64, pid_t pid)
 {
-	/* What the kernel sees for an int-sized argument is the low 32 bits. */
-	if (is64 && cg_syscall_arg_bits(name, idx) == 32 && (v >> 32)) {
+	/* What the kernel sees for an int-sized argument is the low 32 bits;
+	 * other high bits than a sign extension are shown as they are. */
+	if (is64 && cg_syscall_arg_bits(name, idx) == 32 && (v >> 32) &&
+	    !((v >> 32) == 0xffffffffu && (int32_t)(uint32_t)v < 0)) {
 		cg_strbuf_addf(out, "%#llx", (unsigned long long)v);
 		return;
 	}
