@@ -118,6 +118,13 @@ struct cg_sandbox_opts {
 	size_t n_tmpfs;
 	bool no_mount_ns;      /* keep the caller's mount namespace: no view, /proc, /dev or tmpfs */
 	bool allow_memfd_exec; /* do not set vm.memfd_noexec = 2 (programs may run from a memfd) */
+	/* Called by cg_sandbox_spawn in capgate while the program, its filter
+	 * loaded, waits just before its execve (NULL = no wait): the moment to
+	 * attach a recorder to it (run --coverage). @program is its pid as
+	 * capgate sees it. A negative return kills the program and is
+	 * reported as a setup failure. */
+	int (*before_exec)(pid_t program, void *user);
+	void *before_exec_user;
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",
@@ -216,6 +223,7 @@ struct cg_sandbox_event {
 	const struct cg_rule *rule; /* deciding rule, NULL = the default action */
 	bool allowed;               /* audit mode: the call was let through */
 	const char *text;           /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
+	int phase;                  /* phase index the call was made in, -1 = no phases */
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
 

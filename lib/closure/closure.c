@@ -473,6 +473,12 @@ static bool cond_holds(const struct cg_arg_cond *k, uint64_t x, unsigned bits)
 	return false;
 }
 
+bool cg_arg_cond_holds(const struct cg_arg_cond *k, enum cg_arch_id arch, const char *name, const uint64_t args[6])
+{
+	unsigned bits = cg_arch_info(arch)->bits == 32 ? 32 : cg_syscall_arg_bits(name, k->index);
+	return k->index < 6 && cond_holds(k, args[k->index], bits);
+}
+
 /* All indexes ANDed; several conditions on one index ORed (runc). */
 static bool cg_rule_matches(const struct cg_rule *r, enum cg_arch_id arch, const uint64_t args[6])
 {

@@ -14,6 +14,11 @@
  * (lib/closure/syscalls.c) */
 unsigned cg_syscall_arg_bits(const char *name, unsigned idx);
 
+/* Does condition @k of a rule for @name hold for the call's @args on
+ * @arch, compared at the argument's real width (cg_closure_decide's own
+ * test, for explaining why a rule did not match)? */
+bool cg_arg_cond_holds(const struct cg_arg_cond *k, enum cg_arch_id arch, const char *name, const uint64_t args[6]);
+
 /* OCI name of @op ("SCMP_CMP_EQ"), "?" if out of range. */
 const char *cg_op_name(enum cg_cmp_op op);
 /* Parse an OCI operator name; -1 if unknown. */

@@ -73,6 +73,7 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 	if (ev.name && ev.arch >= 0)
 		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args, sb->opts.phase, &rule);
 	ev.rule = rule;
+	ev.phase = sb->opts.phase;
 	ev.allowed = sb->opts.audit;
 	memset(resp, 0, resp_size);
 	resp->id = req->id;
@@ -85,7 +86,7 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 	}
 
 	cg_strbuf_init(&text);
-	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, &text);
+	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, ev.pid, &text);
 	cg_strbuf_addf(&text, ": %s %s%s", rule ? "rule" : "default action",
 		       cg_action_describe(ev.action, abuf, sizeof(abuf)),
 		       ev.allowed ? " (audit: allowed)" : "");

@@ -426,9 +426,10 @@ static void program_run(void *arg)
 
 	if (cg_sandbox_apply(x->sb, &lfd, &cerr) < 0)
 		setup_failed(sh, &cerr);
-	/* From here on only the profile's calls: no syscalls until execve. */
-	if (lfd >= 0) {
-		atomic_store_explicit(&sh->listener_fd, lfd, memory_order_release);
+	/* From here on only the profile's calls: no syscalls until execve.
+	 * With a listener or a before_exec hook, wait for capgate's go. */
+	if (lfd >= 0 || x->sb->opts.before_exec) {
+		atomic_store_explicit(&sh->listener_fd, lfd >= 0 ? lfd : CG_SANDBOX_HELD, memory_order_release);
 		while (!atomic_load_explicit(&sh->acked, memory_order_acquire))
 			__builtin_ia32_pause();
 	}
@@ -451,6 +452,23 @@ static pid_t pidfd_pid(int pidfd)
 			break;
 	fclose(f);
 	return pid > 0 ? pid : 0;
+}
+
+/* The program waits before its execve: run the before_exec hook (a failure
+ * kills it and becomes its setup failure), then let it go on. */
+static void hold_release(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, struct cg_sandbox_shared *sh)
+{
+	int r = 0;
+
+	if (sb->opts.before_exec && (r = sb->opts.before_exec(ch->program, sb->opts.before_exec_user)) < 0) {
+		kill(ch->pid, SIGKILL);
+		if (ch->program > 0)
+			kill(ch->program, SIGKILL);
+		snprintf(sh->setup_msg, sizeof(sh->setup_msg), "cannot prepare the program before its execve: %s",
+			 strerror(-r));
+		sh->setup_errno = -r;
+	}
+	atomic_store_explicit(&sh->acked, 1, memory_order_release);
 }
 
 int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *const envp[],
@@ -499,7 +517,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		 * waiting for a hand-over that cannot come). With a PID
 		 * namespace the parent is outside it (getppid() is 0): the
 		 * init's hand-over of the pidfd fails instead if capgate is gone. */
-		if (sb->listener && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (!pidns && getppid() != parent)))
+		if ((sb->listener || sb->opts.before_exec) && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (!pidns && getppid() != parent)))
 			child_exit(125);
 		if (cg_ns_map_self(&sb->ns, &cerr) < 0)
 			setup_failed(sh, &cerr);
@@ -529,12 +547,16 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		ret->program = pid;
 	}
 	int ppidfd = pidns ? ret->program_pidfd : ret->pidfd;
-	if (sb->listener) {
+	if (sb->listener || sb->opts.before_exec) {
 		/* Wait for the program to load its filter (or to fail), then
 		 * take its listener: pidfd_getfd needs no call from it. */
 		for (;;) {
 			int lfd = atomic_load_explicit(&sh->listener_fd, memory_order_acquire);
 			siginfo_t si = { 0 };
+			if (lfd == CG_SANDBOX_HELD) {
+				hold_release(sb, ret, sh);
+				break;
+			}
 			if (lfd >= 0) {
 				if (ppidfd >= 0)
 					ret->listener = (int)syscall(SYS_pidfd_getfd, ppidfd, lfd, 0);
@@ -551,7 +573,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 					return 0; /* cg_sandbox_supervise reports it */
 				}
 				fcntl(ret->listener, F_SETFD, FD_CLOEXEC);
-				atomic_store_explicit(&sh->acked, 1, memory_order_release);
+				hold_release(sb, ret, sh);
 				break;
 			}
 			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)

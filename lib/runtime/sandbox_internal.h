@@ -39,6 +39,9 @@ struct cg_sandbox {
 	size_t n_missing;
 };
 
+/* listener_fd when the program waits before its execve without a listener. */
+#define CG_SANDBOX_HELD (-2)
+
 /* Shared with the child, written without system calls after the filter is on. */
 struct cg_sandbox_shared {
 	atomic_int listener_fd;  /* child -> parent: the listener's number, -1 until loaded */

@@ -15,7 +15,9 @@
  * does not allow execve); 127 when it cannot be found.
  */
 #include <capgate/bundle.h>
+#include <capgate/learn.h>
 #include <capgate/sandbox.h>
+#include <capgate/trace.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +52,13 @@ static const char run_desc[] =
 	"Docker's 14 capabilities as root, none as any other user (--cap-add, --cap-drop);\n"
 	"an ordinary user runs it in a user namespace mapping only its own ids. A\n"
 	"protection that cannot be set up stops the run (exit 125) and is named.\n\n"
+	"--explain reports each call the profile denies, decoded (paths, flag names), with\n"
+	"why: the rule that came closest when the call is allowed with other arguments;\n"
+	"repeats are counted, not printed (a summary per call at the end).\n"
+	"--learn lets the calls outside the profile through (log-only), writes them as a\n"
+	"closure (-o FILE) ready for 'capgate merge', or merges them at once into the\n"
+	"profile (--merge-into FILE), and prints the command that runs with them.\n"
+	"--coverage FILE records (eBPF) which calls of the profile the run used.\n\n"
 	"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
 	"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
 	"(permission, or the profile does not allow execve), 127 command not found";
@@ -80,10 +89,62 @@ static void install_forwarding(pid_t pid, bool tty)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static void print_event(const struct cg_sandbox_event *ev, void *user)
+/* What the supervisor's events become: grouped, explained, learned. */
+struct watch {
+	struct cg_learn *learn;
+	bool json;
+	bool quiet; /* learn mode without --explain: only new calls, no forms */
+	const struct cg_closure *c;
+	int err; /* first error of the learner */
+};
+
+static void print_form(const struct watch *w, const struct cg_learn_call *call, const struct cg_learn_form *f)
 {
-	(void)user;
-	fprintf(stderr, "capgate run: %s %s\n", ev->allowed ? "would deny" : "denied", ev->text);
+	if (w->json) {
+		struct cg_strbuf line;
+		cg_strbuf_init(&line);
+		if (cg_learn_json_line(call, f, (const char *const *)w->c->phase_names, &line) == 0)
+			fputs(line.buf, stderr);
+		cg_strbuf_release(&line);
+		return;
+	}
+	if (f)
+		fprintf(stderr, "capgate run: %s %s -- %s\n", call->allowed ? "would deny" : "denied", f->text, f->why);
+	else
+		fprintf(stderr, "capgate run:   %llu x %s [%s]%s%s%s%.0llu%s\n", (unsigned long long)call->count,
+			call->name ? call->name : "(no name)", call->arch >= 0 ? cg_arch_info(call->arch)->name : "?",
+			call->phase >= 0 ? " in phase " : "", call->phase >= 0 ? w->c->phase_names[call->phase] : "",
+			call->unshown ? " (" : "", (unsigned long long)call->unshown,
+			call->unshown ? " with other arguments not shown)" : "");
+}
+
+static void on_event(const struct cg_sandbox_event *ev, void *user)
+{
+	struct watch *w = user;
+	const struct cg_learn_call *call = NULL;
+	enum cg_learn_seen seen;
+	int r = cg_learn_add(w->learn, ev, &seen, &call);
+
+	if (r < 0) {
+		if (!w->err)
+			w->err = r;
+		return;
+	}
+	if (seen == CG_LEARN_NEW_CALL || (seen == CG_LEARN_NEW_FORM && !w->quiet))
+		print_form(w, call, &call->forms[call->n_forms - 1]);
+}
+
+/* The per-call counts, once the program has ended. */
+static void print_summary(const struct watch *w)
+{
+	size_t n = cg_learn_n_calls(w->learn);
+	if (!n)
+		return;
+	if (!w->json)
+		fprintf(stderr, "capgate run: %llu calls outside the profile, %zu distinct:\n",
+			(unsigned long long)cg_learn_n_events(w->learn), n);
+	for (size_t i = 0; i < n; i++)
+		print_form(w, cg_learn_call_at(w->learn, i), NULL);
 }
 
 static int phase_index(struct cg_closure *c, const char *name)
@@ -125,8 +186,133 @@ static int print_plan(const struct cg_sandbox *sb, const char *profile, char **a
 	return rc;
 }
 
+/* --coverage: the eBPF recorder, attached to the program while it waits
+ * before its execve (so nothing it calls is missed). */
+struct coverage {
+	struct cg_trace *t;
+	struct cg_error err;
+};
+
+static int coverage_attach(pid_t program, void *user)
+{
+	struct coverage *cov = user;
+	struct cg_trace_opts to = { .sz = sizeof(to), .backend = CG_TRACE_BPF, .pid = program };
+	return cg_trace_new(&to, &cov->t, &cov->err);
+}
+
+/* Write the coverage report of the run; 0 or -1 (printed). */
+static int coverage_write(struct coverage *cov, const struct cg_closure *c, const char *path)
+{
+	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = NULL;
+	_cleanup_(cg_closure_freep) struct cg_closure *used = NULL;
+	struct cg_trace_closure_opts co = { .sz = sizeof(co), .no_execve = true, .origin = "coverage" };
+	struct cg_strbuf out, text;
+	size_t n_used = 0, total = 0;
+	int r;
+
+	if (cg_trace_snapshot(cov->t, &d, &cov->err) < 0 || cg_trace_data_closure(d, &co, NULL, &used, &cov->err) < 0) {
+		cli_error("run", "coverage: %s", cov->err.msg);
+		return -1;
+	}
+	cg_strbuf_init(&out);
+	cg_strbuf_init(&text);
+	r = cg_learn_coverage(c, used, true, &out, &n_used, &total);
+	if (r == 0)
+		r = cg_learn_coverage(c, used, false, &text, NULL, NULL);
+	if (r == 0 && (r = cli_write("run", path, &out)) == 0) {
+		fprintf(stderr, "capgate run: coverage: %zu of %zu calls of the profile used (%s)", n_used, total, path);
+		bool first = true;
+		for (char *l = text.buf; l && *l; l = strchr(l, '\n') + 1) {
+			if (strncmp(l, "unused ", 7) == 0) {
+				fprintf(stderr, "%s%.*s", first ? "; never called: " : ", ", (int)strcspn(l + 7, "\n"), l + 7);
+				first = false;
+			}
+		}
+		fprintf(stderr, "\n");
+	} else if (r != -1) {
+		cli_error("run", "coverage: %s", strerror(-r));
+	}
+	cg_strbuf_release(&out);
+	cg_strbuf_release(&text);
+	return r < 0 ? -1 : 0;
+}
+
+struct learn_out {
+	const char *out, *merge_into, *profile;
+};
+
+/* What this run does beside enforcing. */
+struct run_mode {
+	bool learn, explain, json;
+	const char *coverage;
+	struct learn_out lo;
+};
+
+/* Write what learn mode found: the learned closure and/or the merge; say
+ * how to run with it. 0 or -1 (printed). */
+static int learn_write(const struct watch *w, const struct cg_closure *c, const struct learn_out *lo, char **args,
+		       int nargs)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *k = NULL, *u = NULL;
+	struct cg_error err = { 0 };
+	struct cg_strbuf notes, sb;
+	char digest[72] = "", merged[4096] = "";
+	int r = 0;
+
+	cg_strbuf_init(&notes);
+	cg_strbuf_init(&sb);
+	if (cg_learn_closure(w->learn, &notes, &k, &err) < 0) {
+		cli_error("run", "learn: %s", err.msg);
+		r = -1;
+		goto out;
+	}
+	if (notes.len)
+		fprintf(stderr, "capgate run: learn: %.*s", (int)notes.len, notes.buf);
+	if (lo->out) {
+		cg_closure_serialize(k, false, &sb);
+		if ((r = cli_write("run", lo->out, &sb)) < 0)
+			goto out;
+		cg_closure_digest(k, digest);
+		fprintf(stderr, "capgate run: learned %zu rules (%llu calls outside the profile): wrote %s (%s)\n",
+			k->n_rules, (unsigned long long)cg_learn_n_events(w->learn), lo->out, digest);
+	}
+	if (lo->merge_into) {
+		if (cg_closure_union(c, k, &u) < 0) {
+			cli_error("run", "learn: cannot merge: out of memory or too many phases");
+			r = -1;
+			goto out;
+		}
+		cg_closure_canonicalize(u);
+		sb.len = 0;
+		cg_closure_serialize(u, false, &sb);
+		if ((r = cli_write("run", lo->merge_into, &sb)) < 0)
+			goto out;
+		cg_closure_digest(u, digest);
+		fprintf(stderr, "capgate run: merged %zu learned rules into %s (%s)\n", k->n_rules, lo->merge_into,
+			digest);
+	}
+	fprintf(stderr, "capgate run: run with them: ");
+	if (!lo->merge_into) {
+		size_t n = strlen(lo->profile);
+		if (n > 5 && strcmp(lo->profile + n - 5, ".json") == 0)
+			n -= 5;
+		snprintf(merged, sizeof(merged), "%.*s.learned.json", (int)n, lo->profile);
+		fprintf(stderr, "capgate merge %s %s -o %s && ", lo->profile, lo->out, merged);
+	}
+	fprintf(stderr, "capgate run --profile %s", lo->merge_into ? lo->merge_into : merged);
+	fprintf(stderr, " --");
+	for (int i = 0; i < nargs; i++)
+		fprintf(stderr, " %s", args[i]);
+	fprintf(stderr, "\n");
+out:
+	cg_strbuf_release(&notes);
+	cg_strbuf_release(&sb);
+	return r;
+}
+
 /* Start the program, supervise it until it ends; its exit status. */
-static int run_program(const struct cg_sandbox *sb, char **args, const struct cg_sandbox_opts *so)
+static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, char **args, int nargs,
+		       const struct cg_sandbox_opts *so, const struct run_mode *m, struct coverage *cov)
 {
 	struct cg_sandbox_child child;
 	struct cg_sandbox_status st;
@@ -134,29 +320,53 @@ static int run_program(const struct cg_sandbox *sb, char **args, const struct cg
 	struct cg_strbuf why;
 	size_t n_missing;
 	const char *const *missing = cg_sandbox_missing(sb, &n_missing);
-	int r;
+	struct cg_learn_opts lopts = { .sz = sizeof(lopts), .closure = c };
+	struct watch w = { .json = m->json, .quiet = m->learn && !m->explain, .c = c };
+	int r, rc;
 
 	for (size_t i = 0; i < n_missing; i++)
 		fprintf(stderr, "capgate run: warning: missing protection: %s\n", missing[i]);
 	if (so->audit && !so->explain)
 		fprintf(stderr, "capgate run: audit mode: denials are logged by the kernel (audit log / dmesg), "
 				"not enforced\n");
+	if (m->learn)
+		fprintf(stderr, "capgate run: learn mode: calls outside the profile are let through and recorded\n");
+	if (so->explain && cg_learn_new(&lopts, &w.learn, &err) < 0) {
+		cli_error("run", "%s", err.msg);
+		return EXIT_SETUP;
+	}
 	r = cg_sandbox_spawn(sb, args, environ, &child, &err);
 	if (r < 0) {
 		cli_error("run", "%s", err.msg);
+		cg_learn_free(w.learn);
 		return r == -ENOENT ? 127 : 126;
 	}
 	install_forwarding(child.pid, so->tty);
-	r = cg_sandbox_supervise(sb, &child, so->explain ? print_event : NULL, NULL, &st, &err);
+	r = cg_sandbox_supervise(sb, &child, w.learn ? on_event : NULL, &w, &st, &err);
 	forward_pid = 0;
 	if (r < 0)
 		cli_error("run", "supervisor: %s", err.msg);
+	if (cov->err.code && st.setup_errno)
+		cli_error("run", "coverage: %s", cov->err.msg);
 	cg_strbuf_init(&why);
 	cg_sandbox_status_describe(&st, args[0], &why);
 	if (why.len)
 		cli_error("run", "%s", why.buf);
 	cg_strbuf_release(&why);
-	return cg_sandbox_status_exit(&st);
+	rc = cg_sandbox_status_exit(&st);
+	if (w.learn)
+		print_summary(&w);
+	if (w.err) {
+		/* the record is incomplete: no closure that looks whole */
+		cli_error("run", "learn: %s: nothing written", strerror(-w.err));
+		rc = EXIT_SETUP;
+	} else if (m->learn && !st.setup_errno && !st.exec_errno && learn_write(&w, c, &m->lo, args, nargs) < 0) {
+		rc = EXIT_USAGE;
+	}
+	if (cov->t && !st.setup_errno && coverage_write(cov, c, m->coverage) < 0)
+		rc = EXIT_USAGE;
+	cg_learn_free(w.learn);
+	return rc;
 }
 
 /* --runtime: the closure enforced by an OCI runtime, in a bundle over --rootfs. */
@@ -190,6 +400,9 @@ int cmd_run(int argc, char **argv)
 	bool dry_run = false;
 	struct cli_resolve ro = { 0 };
 	long abi_max = 0;
+	struct run_mode m = { 0 };
+	const char *explain_format = NULL;
+	struct coverage cov = { 0 };
 	const struct opt opts[] = {
 		{ OPT_STRING, 'p', "profile", &profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
 		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
@@ -203,6 +416,11 @@ int cmd_run(int argc, char **argv)
 		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
 		{ OPT_BOOL, 0, "audit", &so.audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
 		{ OPT_BOOL, 0, "explain", &so.explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
+		{ OPT_STRING, 0, "explain-format", &explain_format, "FORMAT", "text (default) or json: one JSON line per reported call and a summary line per call", NULL },
+		{ OPT_BOOL, 0, "learn", &m.learn, NULL, "let calls outside the profile through (log-only) and write them as a closure (-o, --merge-into)", NULL },
+		{ OPT_STRING, 'o', "output", &m.lo.out, "FILE", "--learn: write the learned closure here (atomically), ready for 'capgate merge'", NULL },
+		{ OPT_STRING, 0, "merge-into", &m.lo.merge_into, "FILE", "--learn: write the profile with the learned calls merged in (may be the profile itself)", NULL },
+		{ OPT_STRING, 0, "coverage", &m.coverage, "FILE", "write which calls of the profile the run used (JSON; needs the eBPF recorder)", NULL },
 		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
 		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
 		{ OPT_LIST, 0, "cap-add", &cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
@@ -233,6 +451,29 @@ int cmd_run(int argc, char **argv)
 	if (nargs == 0 && !dry_run) {
 		cli_error("run", "no command given: capgate run --profile P.json -- CMD [ARGS...]");
 		goto out;
+	}
+	if (explain_format && strcmp(explain_format, "json") != 0 && strcmp(explain_format, "text") != 0) {
+		cli_error("run", "--explain-format: expected text or json, not '%s'", explain_format);
+		goto out;
+	}
+	if (m.learn && !m.lo.out && !m.lo.merge_into) {
+		cli_error("run", "--learn needs -o FILE or --merge-into FILE (where the learned calls go)");
+		goto out;
+	}
+	if (!m.learn && (m.lo.out || m.lo.merge_into)) {
+		cli_error("run", "-o and --merge-into only go with --learn");
+		goto out;
+	}
+	m.json = explain_format && strcmp(explain_format, "json") == 0;
+	m.explain = so.explain;
+	m.lo.profile = profile;
+	if (m.learn)
+		so.audit = so.explain = true; /* log-only, through the supervisor */
+	if (m.json)
+		so.explain = true;
+	if (m.coverage) {
+		so.before_exec = coverage_attach;
+		so.before_exec_user = &cov;
 	}
 	for (size_t i = 0; i < share.n; i++)
 		if (cg_sandbox_parse_share_ns(&so, share.items[i], &err) < 0) {
@@ -274,9 +515,10 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "%s", err.msg);
 		rc = r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
 	} else {
-		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, args, &so);
+		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, c, args, nargs, &so, &m, &cov);
 	}
 out:
+	cg_trace_free(cov.t);
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);
 	opt_list_release(&tmpfs);

@@ -1064,14 +1064,14 @@ static int test_format_call(void)
 	uint64_t a[6] = { AF_INET, SOCK_STREAM, 0 };
 	CHECK(cg_syscall_fmt_table_valid());
 	cg_strbuf_init(&s);
-	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, a, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, a, 0, &s);
 	CHECK_STR(s.buf, "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]");
 	s.len = 0;
 	uint64_t b[6] = { 0x100000028ULL, SOCK_STREAM | SOCK_CLOEXEC, 0 };
-	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, b, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86_64, 41, b, 0, &s);
 	CHECK_STR(s.buf, "socket(0x100000028, SOCK_STREAM|SOCK_CLOEXEC=524289, 0) [x86_64 nr 41]");
 	s.len = 0;
-	cg_syscall_fmt_call(CG_ARCH_X86, 20, a, &s);
+	cg_syscall_fmt_call(CG_ARCH_X86, 20, a, 0, &s);
 	CHECK_STR(s.buf, "getpid() [x86 nr 20]");
 	cg_strbuf_release(&s);
 	return 0;
