@@ -95,9 +95,13 @@ int cg_cap_lookup(const char *name)
 	return -ENOENT;
 }
 
-/* The highest capability the running kernel knows. */
+/* The highest capability the running kernel knows (asked once: the sandbox
+ * setup asks for every capability it sets). */
 static int last_cap(void)
 {
+	static int cached = -1;
+	if (cached >= 0)
+		return cached;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 	int n = -1;
 	if (f) {
@@ -108,7 +112,8 @@ static int last_cap(void)
 	if (n < 0) /* no /proc: ask the bounding set */
 		for (n = 0; n < 63 && prctl(PR_CAPBSET_READ, n + 1, 0, 0, 0) >= 0; n++)
 			;
-	return n < 63 ? n : 63;
+	cached = n < 63 ? n : 63;
+	return cached;
 }
 
 static uint64_t all_caps(void) { return (BIT(last_cap()) << 1) - 1; }

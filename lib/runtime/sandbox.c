@@ -144,8 +144,6 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		sb->closure = cg_closure_dup(c);
 		if (!sb->closure)
 			return cg_error_set(err, -ENOMEM, "out of memory");
-		if ((r = cg_closure_digest(sb->closure, sb->digest)) < 0)
-			return cg_error_set(err, r, "cannot compute the closure digest");
 		sb->copts = (struct cg_compile_opts){ .sz = sizeof(sb->copts), .phase = opts->phase, .audit = opts->audit };
 		if (opts->explain) {
 			compiled = closure_for_explain(sb->closure);
@@ -259,7 +257,12 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 
 	if (sb->closure) {
 		const struct cg_closure *c = sb->closure;
-		cg_strbuf_addf(out, "digest: %s\n", sb->digest);
+		/* computed here, not at every start: the digest is for people, and
+		 * hashing initialises libcrypto (its configuration file included) */
+		char digest[72];
+		if (cg_closure_digest(c, digest) < 0)
+			snprintf(digest, sizeof(digest), "(cannot be computed)");
+		cg_strbuf_addf(out, "digest: %s\n", digest);
 		cg_strbuf_addf(out, "mode: %s\n", o->explain && o->audit ? "audit + explain (nothing is denied, denials are reported)" : o->audit ? "audit (denials are logged, not enforced)"
 																 : o->explain     ? "enforce + explain (denials are reported)"
 																		  : "enforce");

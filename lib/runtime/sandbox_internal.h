@@ -24,7 +24,6 @@ struct cg_sandbox {
 	struct cg_sandbox_opts opts; /* pointers cleared: the plans below own what they said */
 	struct cg_closure *closure;  /* the enforced closure as given (NULL: no seccomp) */
 	struct cg_compile_opts copts;
-	char digest[72];
 	struct cg_bpf_prog prog;
 	unsigned int flags;
 	bool listener; /* the filter creates a notification fd */
