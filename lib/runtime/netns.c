@@ -141,8 +141,13 @@ int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t 
 	}
 	n->forward = ports;
 	n->unix_sockets = o->net_unix;
-	if (n->mode == CG_NETNS_HOST)
+	if (n->mode == CG_NETNS_HOST) {
+		/* no socket rules; cg_netns_deny_memfd_exec may still need the filter */
+		n->rules = (struct cg_socket_rules){
+			.sz = sizeof(n->rules), .sockets_free = true, .audit = o->audit, .arch_mask = arch_mask
+		};
 		return 0;
+	}
 
 	/* the socket rules: an explicit "loopback" keeps UDP next to tcp ports */
 	r = 0;
@@ -166,6 +171,16 @@ int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t 
 		.arch_mask = arch_mask,
 	};
 	if ((r = cg_compile_socket_filter(&n->rules, &n->prog, err)) < 0)
+		return cg_error_prefix(err, "compiling the socket rules: ");
+	return 0;
+}
+
+int cg_netns_deny_memfd_exec(struct cg_netns *n, struct cg_error *err)
+{
+	n->rules.memfd_noexec = true;
+	n->filter = true;
+	cg_bpf_prog_release(&n->prog);
+	if (cg_compile_socket_filter(&n->rules, &n->prog, err) < 0)
 		return cg_error_prefix(err, "compiling the socket rules: ");
 	return 0;
 }
@@ -211,6 +226,10 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 {
 	if (n->mode == CG_NETNS_HOST) {
 		cg_strbuf_addf(out, "network: the host's (--net host: no network namespace, no socket rules)\n");
+		if (n->rules.memfd_noexec)
+			cg_strbuf_addf(out, "memfd rule (seccomp, %zu instructions): memfd_create without "
+					    "MFD_NOEXEC_SEAL: %s\n",
+				       n->prog.len, n->rules.audit ? "logged (audit)" : "denied (EACCES)");
 		return;
 	}
 	cg_strbuf_addf(out, "network: new network namespace, %s\n",
@@ -249,6 +268,9 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 	if (n->rules.deny_fastopen)
 		cg_strbuf_addf(out, "  MSG_FASTOPEN on sendto/sendmsg/sendmmsg: denied (it connects past connect())\n");
 	cg_strbuf_addf(out, "  io_uring_setup: denied (io_uring creates sockets out of seccomp's sight)\n");
+	if (n->rules.memfd_noexec)
+		cg_strbuf_addf(out, "  memfd_create without MFD_NOEXEC_SEAL: %s (no executable memfd)\n",
+			       n->rules.audit ? "logged (audit)" : "denied (EACCES)");
 }
 
 /* ---- small helpers ------------------------------------------------------------ */

@@ -130,6 +130,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 	 * program's own PID namespace; without one it says what that leaves open */
 	if ((r = cg_fsview_plan(&sb->fsview, opts, (sb->ns.flags & CLONE_NEWPID) != 0, &sb->ll, err)) < 0)
 		return r;
+	if (sb->fsview.memfd_seccomp && (r = cg_netns_deny_memfd_exec(sb->net, err)) < 0)
+		return r;
 	if ((r = cg_landlock_plan(&sb->ll, opts, err)) < 0)
 		return r;
 	sb->missing = calloc(sb->ll.n_missing + sb->fsview.n_missing + 1, sizeof(*sb->missing));

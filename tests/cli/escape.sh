@@ -17,11 +17,8 @@ set -u
 cd "$(dirname "$0")/../.."
 
 # Attack names or shell patterns (nobody_* for the ordinary user's run) whose
-# protection is not built yet. nobody_memfd_exec: an ordinary user cannot
-# set vm.memfd_noexec (the sysctl file is the host root's), so a rootless run
-# reports "memfd exec not blocked" as a missing protection instead.
+# protection is not built yet (none at present).
 PENDING="
-nobody_memfd_exec
 "
 pending() { # NAME: true (and says skip) when NAME waits for its protection
 	[ "${CAPGATE_PENDING:-0}" = 1 ] && return 1

@@ -378,6 +378,29 @@ else
 	else
 		rc_is $n 0 $rc && ok $n
 	fi
+	# where vm.memfd_noexec cannot be set (no PID namespace of its own; an
+	# ordinary user), a seccomp rule requires MFD_NOEXEC_SEAL instead
+	MFD="import os
+fd = os.memfd_create('s', 9)  # MFD_CLOEXEC | MFD_NOEXEC_SEAL
+print('sealed', oct(os.fstat(fd).st_mode & 0o777))
+try:
+    os.memfd_create('p', 1)
+    print('plain created')
+except OSError as e:
+    print('plain', e.errno)"
+	for how in share_pid net_host; do
+		n=memfd_seccomp_$how
+		X=(--share-ns pid)
+		[ $how = net_host ] && X=(--share-ns pid --net host)
+		$CAPGATE run --dry-run "${X[@]}" "${V[@]}" -- true >"$tmp/out" 2>"$tmp/err"
+		rc_is $n 0 $? && has $n "$tmp/out" "memfd exec: denied (seccomp: memfd_create must ask for MFD_NOEXEC_SEAL" &&
+			has $n "$tmp/out" "missing protections: none" || continue
+		$CAPGATE run "${X[@]}" "${V[@]}" -- /usr/bin/python3 -c "$MFD" >"$tmp/out" 2>"$tmp/err"
+		rc_is $n 0 $? && has $n "$tmp/out" "sealed 0o666" && has $n "$tmp/out" "plain 13" && ok $n
+	done
+	n=memfd_seccomp_allow_memfd_exec
+	$CAPGATE run --share-ns pid --allow-memfd-exec "${V[@]}" -- /usr/bin/python3 -c "$MFD" >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "plain created" && ok $n
 	n=fs_view_bad_tmpfs
 	$CAPGATE run --tmpfs "$tmp/view/out/f" --profile "$tmp/allow.json" -- true 2>"$tmp/err"
 	rc_is $n 2 $? && has $n "$tmp/err" "--tmpfs $tmp/view/out/f: not a directory" && ok $n
