@@ -33,6 +33,7 @@
 #include "core/proc.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
+#include "runtime/pty.h"
 #include "runtime/pidinit.h"
 #include "runtime/sandbox_internal.h"
 
@@ -294,8 +295,8 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	cg_netns_describe(sb->net, out);
 	cg_ns_describe(&sb->ns, out);
 	cg_strbuf_addf(out, "session: %s\n",
-		       o->tty ? "capgate's (--tty): the program keeps the caller's terminal as its controlling "
-				"terminal and can push input into it (TIOCSTI) where the kernel allows that"
+		       o->tty ? "new (setsid), a new pty as controlling terminal, stdin, stdout and stderr (--tty), "
+				"relayed by capgate: the caller's terminal cannot be driven with TIOCSTI"
 			      : "new (setsid), no controlling terminal: the caller's terminal cannot be "
 				"driven with TIOCSTI");
 	cg_caps_describe(&sb->caps, out);
@@ -464,7 +465,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	_cleanup_free_ char *path = NULL;
 	struct cg_sandbox_shared *sh;
 	bool pidns = sb->ns.flags & CLONE_NEWPID;
-	int socks[2] = { -1, -1 };
+	int socks[2] = { -1, -1 }, pty[2] = { -1, -1 };
 	int r;
 
 	if (!argv || !argv[0])
@@ -475,8 +476,12 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		return r;
 	if ((r = cg_netns_spawn_prepare(sb->net, err)) < 0)
 		return r;
-	if (pidns && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
-		return cg_error_set(err, -errno, "socketpair: %s", strerror(errno));
+	if (sb->opts.tty && (r = cg_pty_open(&pty[0], &pty[1], err)) < 0)
+		return r;
+	if (pidns && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+		r = cg_error_set(err, -errno, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
 		r = cg_error_set(err, -errno, "mmap: %s", strerror(errno));
@@ -508,9 +513,14 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 			child_exit(125);
 		if (cg_ns_map_self(&sb->ns, &cerr) < 0)
 			setup_failed(sh, &cerr);
-		if (!sb->opts.tty && setsid() < 0) {
+		if (setsid() < 0) {
 			cg_error_set(&cerr, -errno, "setsid: %s", strerror(errno));
 			setup_failed(sh, &cerr);
+		}
+		if (pty[0] >= 0) {
+			close(pty[0]);
+			if (cg_pty_attach(pty[1], &cerr) < 0)
+				setup_failed(sh, &cerr);
 		}
 		if (pidns)
 			cg_pidinit_run(socks[1], sh, program_run, &x);
@@ -518,7 +528,11 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		child_exit(125);
 	}
 
-	*ret = (struct cg_sandbox_child){ .pid = pid, .pidfd = -1, .listener = -1, .shared = sh, .program_pidfd = -1 };
+	*ret = (struct cg_sandbox_child){
+		.pid = pid, .pidfd = -1, .listener = -1, .shared = sh, .program_pidfd = -1, .pty_master = pty[0]
+	};
+	if (pty[1] >= 0)
+		close(pty[1]);
 	/* the forwarder, once the child's network namespace exists; a failure
 	 * is told to the child, which reports it as its setup failure */
 	(void)cg_netns_spawn_parent(sb->net, pid, NULL);
@@ -571,5 +585,8 @@ fail:
 		close(socks[0]);
 		close(socks[1]);
 	}
+	for (int i = 0; i < 2; i++)
+		if (pty[i] >= 0)
+			close(pty[i]);
 	return r;
 }

@@ -298,7 +298,29 @@ tiocsti() { # NAME PREFIX...: the same control/capgate logic, through the pty
 		echo "FAIL $n: no verdict, exit $rc: $(head -c 300 <<<"$out")"
 	fi
 }
+# --tty: the program gets a pty of its own, relayed; even with CAP_SYS_ADMIN
+# (TIOCSTI on any terminal) what it pushes reaches only that pty
+tiocsti_tty() {
+	local n=${SECTION}tiocsti_tty rc line
+	pending "$n" && return
+	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$E" tiocsti "echo INJECTED" 2>&1); rc=$?
+	if [ $rc -ne 0 ] || ! grep -q '^PENDING-INPUT: echo INJECTED' <<<"$out"; then
+		echo "skip $n: control without capgate does not inject here: exit $rc"
+		return
+	fi
+	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$CAPGATE" run --tty --cap-add SYS_ADMIN --profile "$DOCKER" -- \
+		"$E" tiocsti "echo INJECTED" 2>&1); rc=$?
+	line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' <<<"$out")
+	if grep -q '^PENDING-INPUT: .*INJECTED' <<<"$out"; then
+		echo "FAIL $n: '${line:-no verdict}' and the caller's terminal holds the injected input"
+	elif [ -n "$line" ]; then
+		echo "ok $n: the caller's terminal holds nothing (${line})"
+	else
+		echo "FAIL $n: no verdict, exit $rc: $(head -c 300 <<<"$out")"
+	fi
+}
 tiocsti
+tiocsti_tty
 
 # ---- 5. network rules with holes -----------------------------------------------
 PA=$((20000 + RANDOM % 10000)); PB=$((PA + 1)); PC=$((PA + 2))
@@ -415,6 +437,7 @@ if [ "${CAPGATE_ESCAPE_ROOTLESS:-1}" = 1 ] && ! pending nobody_capgate_runs; the
 	fs_attacks
 	attack cap_sys_nice "" - nice
 	tiocsti
+	tiocsti_tty
 	net_attacks
 fi
 exit 0

@@ -269,11 +269,12 @@ $CAPGATE run --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$
 if rc_is $n 0 $?; then
 	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "the program is in the caller's session"
 fi
-n=tty_keeps_session
+n=tty_new_session
+# --tty too: a new session whose terminal is a pty of its own
 # (--share-ns pid: a session id seen from inside a PID namespace is relative to it)
-$CAPGATE run --tty --share-ns pid --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
+$CAPGATE run --tty --share-ns pid --profile "$tmp/allow.json" -- cat /proc/self/stat </dev/null >"$tmp/out" 2>"$tmp/err"
 if rc_is $n 0 $?; then
-	[ "$(sid_of "$tmp/out")" = "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: not the caller's session"
+	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: the program is in the caller's session"
 fi
 n=pid_namespace
 out=$($CAPGATE run --profile "$tmp/allow.json" -- sh -c 'echo $$; readlink /proc/self/ns/pid' 2>"$tmp/err")
@@ -339,6 +340,18 @@ for _ in $(seq 200); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 kill -TERM $pid
 wait $pid
 rc_is $n 5 $? && ok $n
+
+# --- --tty: a pty of the program's own, relayed ------------------------------------
+n=tty_relay
+printf 'abc\n' | $CAPGATE run --tty --profile "$tmp/allow.json" -- \
+	sh -c 'test -t 0 && test -t 1 && test -t 2 && read x && echo "got=$x"' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "got=abc" && ok $n
+n=tty_exit_status
+$CAPGATE run --tty --profile "$tmp/allow.json" -- sh -c 'echo last words; exit 7' </dev/null >"$tmp/out" 2>"$tmp/err"
+rc_is $n 7 $? && has $n "$tmp/out" "last words" && ok $n
+n=tty_dry_run
+$CAPGATE run --dry-run --tty --profile "$tmp/allow.json" -- true >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "a new pty as controlling terminal" && ok $n
 
 # --- the filesystem view (mount namespace, read-only tree, /proc, /dev) -------
 if [ "$(id -u)" -ne 0 ]; then
