@@ -50,7 +50,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/proc.h"
+#include "runtime/namespaces.h"
 #include "runtime/netns.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -329,36 +329,18 @@ static ssize_t recv_msg(int sock, char *text, size_t size, int *fds, size_t max_
 
 /* ---- entering the namespace (the child) -------------------------------------- */
 
-/* Unprivileged: own a user namespace, mapped to ourselves. */
+/* Unprivileged (cg_sandbox_apply called outside cg_sandbox_spawn's user
+ * namespace): own a user namespace, mapped to ourselves as the namespaces
+ * module maps the spawned child's. */
 static int enter_userns(struct cg_error *err)
 {
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-	char map[64];
+	struct cg_ns_plan self = { .flags = CLONE_NEWUSER, .rootless = true, .uid = getuid(), .gid = getgid() };
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
 		return cg_error_set(err, -errno, "cannot create a network namespace (also not through a user "
 						 "namespace): %s",
 				    strerror(errno));
-	/* A process that changed its ids is not dumpable, and its /proc
-	 * files belong to root: dumpable just long enough to map. */
-	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (dumpable == 0)
-		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	int r = cg_proc_write("/proc/self/setgroups", "deny");
-	if (r == 0) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-		r = cg_proc_write("/proc/self/uid_map", map);
-	}
-	if (r == 0) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-		r = cg_proc_write("/proc/self/gid_map", map);
-	}
-	if (dumpable == 0)
-		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (r < 0)
-		return cg_error_set(err, r, "cannot map ids in the new user namespace: %s", strerror(-r));
-	return 0;
+	return cg_ns_map_self(&self, err);
 }
 
 static int loopback_up(struct cg_error *err)

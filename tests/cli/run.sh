@@ -341,6 +341,62 @@ kill -TERM $pid
 wait $pid
 rc_is $n 5 $? && ok $n
 
+# --- opt-outs: what --net unix and --share-ns grant, and what stays denied -----------
+# a pathname UNIX socket served on the host
+/usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello-unix'); c.close()
+" "$tmp/host.sock" &
+unix_srv=$!
+for _ in $(seq 50); do [ -S "$tmp/host.sock" ] && break; sleep 0.1; done
+PROBE='import errno, socket, sys
+def try_(name, fam, typ, connect=None):
+    try:
+        s = socket.socket(fam, typ)
+        if connect:
+            s.connect(connect)
+            print(name, "ok", s.recv(32).decode())
+        else:
+            print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno, e.errno))
+try_("unix", socket.AF_UNIX, socket.SOCK_STREAM, sys.argv[1])
+try_("udp", socket.AF_INET, socket.SOCK_DGRAM)
+try_("vsock", socket.AF_VSOCK, socket.SOCK_STREAM)
+try_("packet", socket.AF_PACKET, socket.SOCK_RAW)'
+n=net_unix_grants_unix_only
+$CAPGATE run --net unix --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix ok hello-unix" && has $n "$tmp/out" "vsock EACCES" &&
+	has $n "$tmp/out" "packet EACCES" && has $n "$tmp/out" "udp ok" && ok $n
+n=net_unix_with_tcp_keeps_udp_denied
+$CAPGATE run --net unix --net tcp-connect=1 --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix ok hello-unix" && has $n "$tmp/out" "udp EACCES" && ok $n
+n=net_default_denies_unix
+$CAPGATE run --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix EACCES" && has $n "$tmp/out" "vsock EACCES" && ok $n
+kill $unix_srv 2>/dev/null
+wait $unix_srv 2>/dev/null
+# each --share-ns value keeps exactly that namespace; the others, the network
+# namespace and the capability set stay the sandbox's
+NSPROBE='for x in pid ipc uts cgroup net; do echo "$x $(readlink /proc/self/ns/$x)"; done; grep CapBnd /proc/self/status'
+for ns in pid ipc uts cgroup all; do
+	n=share_ns_keeps_only_$ns
+	$CAPGATE run --share-ns $ns --profile "$tmp/allow.json" -- sh -c "$NSPROBE" >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? || continue
+	bad=""
+	for x in pid ipc uts cgroup net; do
+		same=no
+		[ "$(awk -v x=$x '$1 == x { print $2 }' "$tmp/out")" = "$(readlink /proc/self/ns/$x)" ] && same=yes
+		want=no
+		{ [ $ns = $x ] || { [ $ns = all ] && [ $x != net ]; }; } && want=yes
+		[ $same = $want ] || bad="$bad $x(shared=$same)"
+	done
+	grep -q "CapBnd:	$(grep CapBnd /proc/self/status | cut -f2)" "$tmp/out" && [ "$(id -u)" = 0 ] && bad="$bad capabilities-not-dropped"
+	[ -z "$bad" ] && ok $n || fail $n "namespaces:$bad: $(tr '\n' ' ' <"$tmp/out")"
+done
+
 # --- --tty: a pty of the program's own, relayed ------------------------------------
 n=tty_relay
 printf 'abc\n' | $CAPGATE run --tty --profile "$tmp/allow.json" -- \
