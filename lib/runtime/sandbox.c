@@ -72,6 +72,47 @@ static struct cg_closure *closure_for_explain(const struct cg_closure *c)
 	return x;
 }
 
+/* Explain mode and the socket rules: a process can have one filter with a
+ * listener only, and a notification goes to the filter that returned it.
+ * So the socket rules are put at the head of the closure's program: where
+ * they allow, they jump to its first instruction; where they deny, they
+ * notify the supervisor, which answers with the denial they stand for
+ * (cg_sandbox_original_action). The separate socket filter is not loaded. */
+static int fold_socket_rules(struct cg_sandbox *sb, struct cg_error *err)
+{
+	const struct cg_bpf_prog *sp = &sb->net->prog;
+	size_t n = sp->len + sb->prog.len;
+	struct sock_filter *v;
+
+	if (n > BPF_MAXINSNS)
+		return cg_error_set(err, -E2BIG,
+				    "--explain: the socket rules and the filter together exceed %d instructions",
+				    BPF_MAXINSNS);
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < sp->len; i++) {
+		struct sock_filter f = sp->insns[i];
+		if (BPF_CLASS(f.code) == BPF_RET && BPF_RVAL(f.code) == BPF_K) {
+			if (f.k == SECCOMP_RET_ALLOW)
+				f = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(sp->len - i - 1), 0, 0);
+			else
+				f = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+		}
+		v[i] = f;
+	}
+	memcpy(v + sp->len, sb->prog.insns, sb->prog.len * sizeof(*v));
+	if (cg_bpf_validate(v, n, err) < 0) {
+		free(v);
+		return cg_error_prefix(err, "internal error, the folded socket rules are invalid: ");
+	}
+	cg_bpf_prog_release(&sb->prog);
+	sb->prog.insns = v;
+	sb->prog.len = n;
+	sb->sockets_folded = true;
+	return 0;
+}
+
 int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *user_opts, struct cg_sandbox **ret,
 		   struct cg_error *err)
 {
@@ -174,6 +215,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 			sb->flags &= ~(unsigned)SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		}
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
+		if (sb->listener && sb->net->filter && (r = fold_socket_rules(sb, err)) < 0)
+			return r;
 	}
 
 	if (opts->strict && sb->n_missing) {
@@ -208,7 +251,26 @@ struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_
 {
 	struct cg_compile_opts o = sb->copts;
 	o.audit = with_audit && sb->copts.audit;
-	return cg_action_from_ret(cg_compile_expect(sb->closure, &o, audit_arch, nr, args));
+	uint32_t ret = cg_compile_expect(sb->closure, &o, audit_arch, nr, args);
+	/* the socket rules are a filter of their own: the kernel takes the
+	 * action of higher precedence, the closure's (the later filter) on a tie */
+	if (sb->net && sb->net->filter) {
+		struct cg_socket_rules sr = sb->net->rules;
+		sr.audit = with_audit && sr.audit;
+		uint32_t s = cg_compile_socket_expect(&sr, audit_arch, nr, args);
+		if ((int32_t)(s & SECCOMP_RET_ACTION_FULL) < (int32_t)(ret & SECCOMP_RET_ACTION_FULL))
+			ret = s;
+	}
+	return cg_action_from_ret(ret);
+}
+
+bool cg_sandbox_socket_denies(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr, const uint64_t args[6])
+{
+	if (!sb->net || !sb->net->filter)
+		return false;
+	struct cg_socket_rules sr = sb->net->rules;
+	sr.audit = false;
+	return cg_compile_socket_expect(&sr, audit_arch, nr, args) != SECCOMP_RET_ALLOW;
 }
 
 int cg_sandbox_check_exec(const struct cg_sandbox *sb, struct cg_error *err)
@@ -379,7 +441,7 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
 		return r;
-	if ((r = cg_netns_apply_filter(sb->net, err)) < 0)
+	if (!sb->sockets_folded && (r = cg_netns_apply_filter(sb->net, err)) < 0)
 		return r;
 	if (sb->closure) {
 		struct sock_fprog fprog = { .len = (unsigned short)sb->prog.len, .filter = sb->prog.insns };

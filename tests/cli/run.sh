@@ -397,6 +397,26 @@ for ns in pid ipc uts cgroup all; do
 	[ -z "$bad" ] && ok $n || fail $n "namespaces:$bad: $(tr '\n' ' ' <"$tmp/out")"
 done
 
+# --- --explain names the socket rules' denials too (they are folded into the one
+# filter that has the listener), and the program still gets their EACCES -----------
+SOCKP='import errno, socket
+for f, t in ((socket.AF_INET, socket.SOCK_DGRAM), (socket.AF_VSOCK, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_STREAM)):
+    try:
+        socket.socket(f, t).close(); print("created", f, t)
+    except OSError as e:
+        print("error", errno.errorcode[e.errno])'
+n=explain_socket_rules
+$CAPGATE run --explain --net tcp-connect=1 --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$SOCKP" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "denied socket(AF_INET=2, SOCK_DGRAM" && has $n "$tmp/err" "socket rules (--net) errno(EACCES)" &&
+	has $n "$tmp/err" "denied socket(AF_VSOCK=40" && has $n "$tmp/out" "created 2 1" &&
+	{ [ "$(grep -c '^error EACCES' "$tmp/out")" = 2 ] && ok $n || fail $n "the program did not get EACCES twice: $(cat "$tmp/out")"; }
+n=explain_socket_rules_audit
+$CAPGATE run --explain --audit --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$SOCKP" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "would deny socket(AF_VSOCK=40" && has $n "$tmp/out" "created 40 1" && ok $n
+n=explain_closure_denial_beside_socket_rules
+$CAPGATE run --explain --profile "$tmp/allow.json" -- /usr/bin/python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "denied ptrace(0, 0, 0, 0)" && has $n "$tmp/err" ": rule errno(EPERM)" && ok $n
+
 # --- --tty: a pty of the program's own, relayed ------------------------------------
 n=tty_relay
 printf 'abc\n' | $CAPGATE run --tty --profile "$tmp/allow.json" -- \
