@@ -153,6 +153,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	if ((r = cg_netns_plan(sb->net, opts, c && !opts->no_seccomp ? c->arch_mask : 0, err)) < 0)
 		return r;
+	sb->net->sandbox_pidns = (sb->ns.flags & CLONE_NEWPID) != 0;
 
 	for (size_t i = 0; i < opts->n_fs_ro; i++)
 		if ((r = cg_landlock_add_path(&sb->ll, opts->fs_ro[i], false, false, err)) < 0)

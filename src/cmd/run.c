@@ -37,8 +37,9 @@ static const char run_desc[] =
 	"socket rules (every socket family, type and protocol not granted is denied), unless\n"
 	"--net host. --net tcp-connect/tcp-bind=PORTS: capgate's forwarder is the only way\n"
 	"out -- connections from inside to any address on those ports are made from the host;\n"
-	"the host's PORTS (every address) reach 127.0.0.1:PORT inside. Only TCP: give\n"
-	"addresses, not names. --net unix grants AF_UNIX sockets (socketpair always works).\n"
+	"the host's PORTS (every address) reach 127.0.0.1:PORT inside. Only TCP, no name\n"
+	"lookups (DNS over UDP would be a second way out): give addresses. --net unix\n"
+	"grants AF_UNIX sockets (socketpair always works).\n"
 	"Landlock scopes (no signals, no abstract UNIX sockets outside the sandbox) are\n"
 	"applied on every run where the kernel has them.\n"
 	"CMD always runs in a mount namespace of its own. With any --fs-* option it sees a\n"
@@ -226,6 +227,9 @@ static int run_program(const struct cg_sandbox *sb, char **args, const struct cg
 	if (why.len)
 		cli_error("run", "%s", why.buf);
 	cg_strbuf_release(&why);
+	if ((so->n_tcp_connect || so->n_tcp_bind) && cg_sandbox_status_exit(&st) != 0)
+		fprintf(stderr, "capgate run: note: under --net tcp-connect/tcp-bind only TCP leaves the sandbox; "
+				"name lookups (DNS) are not offered: give addresses, not names\n");
 	return cg_sandbox_status_exit(&st);
 }
 

@@ -417,6 +417,50 @@ n=explain_closure_denial_beside_socket_rules
 $CAPGATE run --explain --profile "$tmp/allow.json" -- /usr/bin/python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)' >"$tmp/out" 2>"$tmp/err"
 rc_is $n 0 $? && has $n "$tmp/err" "denied ptrace(0, 0, 0, 0)" && has $n "$tmp/err" ": rule errno(EPERM)" && ok $n
 
+# --- the forwarder serves the whole sandbox: without a PID namespace, a process the
+# program left behind still gets out after the program (and capgate) ended ---------
+fwd_port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+/usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello-tcp'); c.close()
+" "$fwd_port" &
+fwd_srv=$!
+LATE="import socket, sys, time
+time.sleep(1.5)
+try:
+    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+    open(sys.argv[2], 'w').write(s.recv(32).decode())
+except OSError as e:
+    open(sys.argv[2], 'w').write('error %s' % e)"
+n=forwarder_outlives_child
+rm -f "$tmp/late"
+$CAPGATE run --share-ns pid --net tcp-connect=$fwd_port --profile "$tmp/allow.json" -- \
+	sh -c '/usr/bin/python3 -c "$0" "$1" "$2" </dev/null >/dev/null 2>&1 & exit 0' "$LATE" "$fwd_port" "$tmp/late" 2>"$tmp/err"
+if rc_is $n 0 $?; then
+	for _ in $(seq 60); do [ -s "$tmp/late" ] && break; sleep 0.1; done
+	[ "$(cat "$tmp/late" 2>/dev/null)" = hello-tcp ] && ok $n || fail $n "the late connection: $(cat "$tmp/late" 2>/dev/null)"
+fi
+n=forwarder_ends_with_sandbox
+# and it ends once nothing of the sandbox is left (no forwarder left listening)
+for _ in $(seq 30); do pgrep -f "capgate run --share-ns pid --net tcp-connect=$fwd_port" >/dev/null || break; sleep 0.1; done
+if pgrep -f "capgate run --share-ns pid --net tcp-connect=$fwd_port" >/dev/null; then
+	fail $n "a forwarder is still running: $(pgrep -af "tcp-connect=$fwd_port")"
+else
+	ok $n
+fi
+kill $fwd_srv 2>/dev/null
+wait $fwd_srv 2>/dev/null
+# name lookups under tcp-*: not offered, and said so (dry run; a failed run's note)
+n=tcp_ports_no_dns
+$CAPGATE run --dry-run --net tcp-connect=443 --profile "$tmp/allow.json" -- true >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "name lookups: not offered" || true
+$CAPGATE run --net tcp-connect=443 --profile "$tmp/allow.json" -- /usr/bin/python3 -c \
+	'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 1 $? && has $n "$tmp/err" "name lookups (DNS) are not offered: give addresses" && ok $n
+
 # --- --tty: a pty of the program's own, relayed ------------------------------------
 n=tty_relay
 printf 'abc\n' | $CAPGATE run --tty --profile "$tmp/allow.json" -- \
