@@ -314,7 +314,7 @@ tiocsti_tty() {
 	if grep -q '^PENDING-INPUT: .*INJECTED' <<<"$out"; then
 		echo "FAIL $n: '${line:-no verdict}' and the caller's terminal holds the injected input"
 	elif [ -n "$line" ]; then
-		echo "ok $n: the caller's terminal holds nothing (${line})"
+		echo "ok $n: TIOCSTI reached only the program's own pty, the caller's terminal holds nothing"
 	else
 		echo "FAIL $n: no verdict, exit $rc: $(head -c 300 <<<"$out")"
 	fi
