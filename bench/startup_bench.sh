@@ -10,6 +10,9 @@
 # Each round times RUNS_PER_ROUND back-to-back starts of every tool (order
 # rotated each round) and keeps the mean per start; the table gives the median
 # over rounds, min and max, and the median of the per-round ratios to bwrap.
+# Where perf is installed, each round also counts the CPU time of the starts
+# (perf stat task-clock, children included): on a machine shared with other
+# work, wall time mostly measures the wait for a CPU, CPU time much less.
 set -u
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-11}
@@ -60,7 +63,10 @@ echo "  profile: $PROFILE"
 for i in $(seq 0 $((n - 1))); do printf '  %-8s %s\n' "${names[$i]}" "${cmds[$i]}"; done
 
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+cpufile=$(mktemp)
+trap 'rm -f "$results" "$cpufile"' EXIT
+PERF=$(command -v perf || true)
+if [ -n "$PERF" ] && ! $PERF stat -x, -e task-clock -- /bin/true >/dev/null 2>&1; then PERF=""; fi
 for r in $(seq 0 $((ROUNDS - 1))); do
 	for k in $(seq 0 $((n - 1))); do
 		i=$(((k + r) % n))
@@ -70,23 +76,37 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 		for _ in $(seq "$RUNS"); do "$@" >/dev/null 2>&1; done
 		t1=$(date +%s%N)
 		echo "$r ${names[$i]} $(((t1 - t0) / RUNS))" >>"$results"
+		if [ -n "$PERF" ]; then
+			cpu=$($PERF stat -x, -e task-clock -r "$RUNS" -- "$@" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" { print $1 }')
+			[ -n "$cpu" ] && echo "$r ${names[$i]} $cpu" >>"$cpufile"
+		fi
 	done
 done
 
-python3 - "$results" "${names[@]}" <<'P'
+python3 - "$results" "$cpufile" "${names[@]}" <<'P'
 import statistics, sys
-rows = [l.split() for l in open(sys.argv[1])]
-names = sys.argv[2:]
-per = {n: {} for n in names}
-for r, n, ns in rows:
-    per[n][int(r)] = int(ns) / 1e6
+names = sys.argv[3:]
 base = "bwrap" if "bwrap" in names else None
-print(f"{'tool':<10}{'median ms':>11}{'min':>9}{'max':>9}{'x bwrap':>10}")
-for n in names:
-    v = list(per[n].values())
-    ratio = ""
-    if base:
-        ratio = "%.2fx" % statistics.median(per[n][r] / per[base][r] for r in per[n])
-    print(f"{n:<10}{statistics.median(v):>11.2f}{min(v):>9.2f}{max(v):>9.2f}{ratio:>10}")
+
+def table(path, scale, what):
+    per = {n: {} for n in names}
+    for l in open(path):
+        r, n, v = l.split()
+        per[n][int(r)] = float(v) / scale
+    if not any(per.values()):
+        return
+    print(what)
+    print(f"{'tool':<10}{'median ms':>11}{'min':>9}{'max':>9}{'x bwrap':>10}")
+    for n in names:
+        v = list(per[n].values())
+        if not v:
+            continue
+        ratio = ""
+        if base:
+            ratio = "%.2fx" % statistics.median(per[n][r] / per[base][r] for r in per[n] if r in per[base])
+        print(f"{n:<10}{statistics.median(v):>11.2f}{min(v):>9.2f}{max(v):>9.2f}{ratio:>10}")
+
+table(sys.argv[1], 1e6, "wall time per start:")
+table(sys.argv[2], 1.0, "CPU time per start (perf stat task-clock, children included):")
 print("(ms per start; x bwrap: median over rounds of the ratio within the round)")
 P

@@ -104,6 +104,10 @@ struct cg_socket_rules {
 	uint32_t errno_val; /* errno of a denial (0: EACCES, as an LSM denial) */
 	uint32_t arch_mask; /* CG_ARCH_BIT()s decided here (0: every arch capgate has a table
 			       for); other arches are allowed: give the closure's arch mask */
+	bool memfd_noexec;  /* memfd_create must ask for MFD_NOEXEC_SEAL (else the denial): what
+			       vm.memfd_noexec = 2 enforces, where the sysctl cannot be set */
+	bool sockets_free;  /* socket, socketpair, socketcall and the send calls are not decided
+			       here (--net host): only io_uring_setup and memfd_create are */
 };
 
 /* Compile @r into a program for the architectures of r->arch_mask (other

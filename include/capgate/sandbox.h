@@ -6,7 +6,8 @@
  * outer process with clone(2) into new namespaces -- a user namespace first
  * when capgate is not root (the caller's uid and gid mapped to themselves,
  * setgroups denied), then PID, IPC, UTS and cgroup namespaces unless shared
- * (opts.share_ns) -- in a new session (setsid) unless opts.tty. With a PID
+ * (opts.share_ns) -- in a new session (setsid), with a new pty as its
+ * controlling terminal and stdin/stdout/stderr when opts.tty. With a PID
  * namespace the outer process is a minimal init (PID 1: forwards signals,
  * reaps, exits with the program's status) and the program is its child.
  *
@@ -102,7 +103,7 @@ struct cg_sandbox_opts {
 					what an older kernel would miss */
 	/* The process: namespaces, session, user, capabilities, limits. */
 	unsigned share_ns;          /* enum cg_sandbox_share bits: namespaces not created */
-	bool tty;                   /* keep the caller's session and terminal (no setsid) */
+	bool tty;                   /* a pty of the program's own as its terminal (the caller relays) */
 	const char *user;           /* "UID[:GID]" to run as (root only), NULL = capgate's ids */
 	const char *const *cap_add; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
 	size_t n_cap_add;
@@ -200,6 +201,8 @@ struct cg_sandbox_child {
 	void *shared;      /* internal: page shared with the child */
 	pid_t program;     /* the program's pid as capgate sees it (0 if unknown) */
 	int program_pidfd; /* its pidfd, -1 if none (the program is not capgate's child) */
+	int pty_master;    /* opts.tty: the master end of the program's own pty (relay it with
+			      cg_sandbox_tty_relay, then close it), else -1 */
 };
 
 /* Resolve @argv[0] (PATH search), create the namespaces and the session
@@ -211,6 +214,16 @@ struct cg_sandbox_child {
  * cg_sandbox_supervise. */
 CAPGATE_API int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *const envp[],
 				 struct cg_sandbox_child *ret, struct cg_error *err);
+
+/* opts.tty: copy bytes between the program's pty and the caller (@in, put
+ * in raw mode while relaying when it is a terminal, restored after; @out)
+ * until the program's side of the pty is closed or @stop_fd becomes
+ * readable (then what the program wrote last is copied first). Run it
+ * beside cg_sandbox_supervise (another thread), and make @stop_fd readable
+ * once that returns: a process the program left behind may hold the pty.
+ * At the end of @in the program reads end of file (^D). */
+CAPGATE_API int cg_sandbox_tty_relay(const struct cg_sandbox_child *ch, int in, int out, int stop_fd,
+				     struct cg_error *err);
 
 /* One denied call seen by the explain supervisor. */
 struct cg_sandbox_event {

@@ -35,9 +35,13 @@ static const uint64_t docker_default =
 	BIT(CAP_NET_RAW) | BIT(CAP_SETGID) | BIT(CAP_SETUID) | BIT(CAP_SETFCAP) | BIT(CAP_SETPCAP) |
 	BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_SYS_CHROOT) | BIT(CAP_KILL) | BIT(CAP_AUDIT_WRITE);
 
-/* The highest capability the running kernel knows. */
+/* The highest capability the running kernel knows (asked once: the sandbox
+ * setup asks for every capability it sets). */
 static int last_cap(void)
 {
+	static int cached = -1;
+	if (cached >= 0)
+		return cached;
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 	int n = -1;
 	if (f) {
@@ -48,7 +52,8 @@ static int last_cap(void)
 	if (n < 0) /* no /proc: ask the bounding set */
 		for (n = 0; n < 63 && prctl(PR_CAPBSET_READ, n + 1, 0, 0, 0) >= 0; n++)
 			;
-	return n < 63 ? n : 63;
+	cached = n < 63 ? n : 63;
+	return cached;
 }
 
 static uint64_t all_caps(void) { return (BIT(last_cap()) << 1) - 1; }

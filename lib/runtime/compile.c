@@ -712,6 +712,7 @@ void cg_compile_sim_release(struct cg_compile_sim *s)
 /* Only these bits may accompany a socket type (net/socket.c). */
 #define SOCK_FLAGS_MASK 0x80800u /* SOCK_CLOEXEC | SOCK_NONBLOCK */
 #define CG_MSG_FASTOPEN 0x20000000u
+#define CG_MFD_NOEXEC_SEAL 0x8u /* linux/memfd.h, Linux 6.3 */
 #define CG_SYS_SOCKET 1u
 #define CG_SYS_SOCKETPAIR 8u
 
@@ -779,13 +780,17 @@ uint32_t cg_compile_socket_expect(const struct cg_socket_rules *r, uint32_t audi
 	name = cg_syscall_name((enum cg_arch_id)arch, nr);
 	if (!name)
 		return SECCOMP_RET_ALLOW;
+	if (strcmp(name, "io_uring_setup") == 0)
+		return r->deny_io_uring ? sock_deny(r) : SECCOMP_RET_ALLOW;
+	if (strcmp(name, "memfd_create") == 0) /* flags: an unsigned int */
+		return r->memfd_noexec && !((uint32_t)args[1] & CG_MFD_NOEXEC_SEAL) ? sock_deny(r) : SECCOMP_RET_ALLOW;
+	if (r->sockets_free)
+		return SECCOMP_RET_ALLOW;
 	if (strcmp(name, "socket") == 0)
 		return socket_granted(r, args) ? SECCOMP_RET_ALLOW : sock_deny(r);
 	if (strcmp(name, "socketpair") == 0)
 		return (r->unix_pairs && (uint32_t)args[0] == AF_UNIX) || socket_granted(r, args) ? SECCOMP_RET_ALLOW
 												  : sock_deny(r);
-	if (strcmp(name, "io_uring_setup") == 0)
-		return r->deny_io_uring ? sock_deny(r) : SECCOMP_RET_ALLOW;
 	if (strcmp(name, "socketcall") == 0) {
 		uint32_t call = (uint32_t)args[0];
 		if (call == CG_SYS_SOCKET || call == CG_SYS_SOCKETPAIR)
@@ -840,6 +845,14 @@ static uint32_t emit_socket_arch(struct emitter *e, const struct cg_socket_rules
 	 * number falls through to allow, decided on (arch, nr) alone */
 	if ((nr = cg_syscall_nr(arch, "io_uring_setup")) >= 0 && r->deny_io_uring)
 		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, emit_ret(e, sock_deny(r)), next);
+	if ((nr = cg_syscall_nr(arch, "memfd_create")) >= 0 && r->memfd_noexec) {
+		uint32_t l = emit_jmp(e, BPF_JSET, CG_MFD_NOEXEC_SEAL, emit_ret(e, SECCOMP_RET_ALLOW),
+				      emit_ret(e, sock_deny(r)));
+		l = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_ARG_LO(1));
+		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, l, next);
+	}
+	if (r->sockets_free)
+		goto out;
 	for (size_t i = 0; i < CG_ARRAY_SIZE(send_calls) && r->deny_fastopen; i++) {
 		if ((nr = cg_syscall_nr(arch, send_calls[i].name)) < 0)
 			continue;
@@ -868,6 +881,7 @@ static uint32_t emit_socket_arch(struct emitter *e, const struct cg_socket_rules
 	}
 	if ((nr = cg_syscall_nr(arch, "socket")) >= 0)
 		next = emit_jmp(e, BPF_JEQ, (uint32_t)nr, grants, next);
+out:
 	if (load_nr) {
 		fall_to(e, next);
 		next = emit_stmt(e, BPF_LD | BPF_W | BPF_ABS, OFF_NR);

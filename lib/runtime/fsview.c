@@ -277,17 +277,20 @@ int cg_fsview_plan(struct cg_fsview *fv, const struct cg_sandbox_opts *o, bool p
 
 	fv->memfd_sysctl = access("/proc/sys/vm/memfd_noexec", F_OK) == 0;
 	if (fv->view && !o->allow_memfd_exec) {
-		if (!pid_ns)
-			r = add_missing(fv, "memfd exec not blocked: no PID namespace (vm.memfd_noexec is set per PID "
-					    "namespace); a program written to a memfd can run");
-		else if (geteuid() != 0)
-			r = add_missing(fv, "memfd exec not blocked: an ordinary user cannot set vm.memfd_noexec (the "
-					    "sysctl file belongs to the host's root); a program written to a memfd can run");
-		else if (!fv->memfd_sysctl)
-			r = add_missing(fv, "memfd exec not blocked: the kernel has no vm.memfd_noexec (Linux 6.3); a "
-					    "program written to a memfd can run");
+		/* vm.memfd_noexec = 2 where it can be set: root with a PID namespace
+		 * of its own. The sysctl is per PID namespace, but its file checks
+		 * the host's root uid, so an ordinary user cannot write it even in
+		 * its own user and PID namespaces; without a PID namespace it would
+		 * change the host's. There a seccomp rule does it instead: every
+		 * memfd_create must ask for MFD_NOEXEC_SEAL (the same flag, 6.3). */
+		r = 0;
+		if (!fv->memfd_sysctl)
+			r = add_missing(fv, "memfd exec not blocked: the kernel has no vm.memfd_noexec nor "
+					    "MFD_NOEXEC_SEAL (Linux 6.3); a program written to a memfd can run");
+		else if (pid_ns && geteuid() == 0)
+			fv->memfd_noexec = true;
 		else
-			fv->memfd_noexec = true, r = 0;
+			fv->memfd_seccomp = true;
 		if (r < 0)
 			return cg_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -351,9 +354,11 @@ void cg_fsview_describe(const struct cg_fsview *fv, struct cg_strbuf *out)
 	}
 	if (fv->view)
 		cg_strbuf_addf(out, "  memfd exec: %s\n",
-			       fv->memfd_noexec ? "denied (vm.memfd_noexec = 2 in the PID namespace)"
-			       : fv->n_missing  ? "not blocked (see missing protections)"
-						: "allowed (--allow-memfd-exec)");
+			       fv->memfd_noexec    ? "denied (vm.memfd_noexec = 2 in the PID namespace)"
+			       : fv->memfd_seccomp ? "denied (seccomp: memfd_create must ask for MFD_NOEXEC_SEAL; "
+						     "vm.memfd_noexec cannot be set here)"
+			       : fv->n_missing     ? "not blocked (see missing protections)"
+						   : "allowed (--allow-memfd-exec)");
 }
 
 /* ---- applying (child) ------------------------------------------------------- */

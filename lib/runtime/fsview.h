@@ -45,6 +45,7 @@ struct cg_fsview {
 	bool pid_ns;                  /* the orchestrator puts the program in a new PID namespace */
 	bool memfd_noexec;            /* vm.memfd_noexec = 2 is set in that PID namespace */
 	bool memfd_sysctl;            /* the kernel has vm.memfd_noexec */
+	bool memfd_seccomp;           /* instead: a seccomp rule requires MFD_NOEXEC_SEAL */
 	ino_t host_pid_ns;            /* the parent's PID namespace, to tell a new one apart */
 	struct cg_fsview_bind *binds; /* sorted: parents first */
 	size_t n_binds;

@@ -32,6 +32,7 @@
  * program (or with capgate). Only TCP is forwarded; a name lookup needs
  * UDP, so give addresses (or /etc/hosts entries).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
@@ -46,11 +47,12 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/proc.h"
+#include "runtime/namespaces.h"
 #include "runtime/netns.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -141,8 +143,13 @@ int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t 
 	}
 	n->forward = ports;
 	n->unix_sockets = o->net_unix;
-	if (n->mode == CG_NETNS_HOST)
+	if (n->mode == CG_NETNS_HOST) {
+		/* no socket rules; cg_netns_deny_memfd_exec may still need the filter */
+		n->rules = (struct cg_socket_rules){
+			.sz = sizeof(n->rules), .sockets_free = true, .audit = o->audit, .arch_mask = arch_mask
+		};
 		return 0;
+	}
 
 	/* the socket rules: an explicit "loopback" keeps UDP next to tcp ports */
 	r = 0;
@@ -166,6 +173,16 @@ int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t 
 		.arch_mask = arch_mask,
 	};
 	if ((r = cg_compile_socket_filter(&n->rules, &n->prog, err)) < 0)
+		return cg_error_prefix(err, "compiling the socket rules: ");
+	return 0;
+}
+
+int cg_netns_deny_memfd_exec(struct cg_netns *n, struct cg_error *err)
+{
+	n->rules.memfd_noexec = true;
+	n->filter = true;
+	cg_bpf_prog_release(&n->prog);
+	if (cg_compile_socket_filter(&n->rules, &n->prog, err) < 0)
 		return cg_error_prefix(err, "compiling the socket rules: ");
 	return 0;
 }
@@ -211,6 +228,10 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 {
 	if (n->mode == CG_NETNS_HOST) {
 		cg_strbuf_addf(out, "network: the host's (--net host: no network namespace, no socket rules)\n");
+		if (n->rules.memfd_noexec)
+			cg_strbuf_addf(out, "memfd rule (seccomp, %zu instructions): memfd_create without "
+					    "MFD_NOEXEC_SEAL: %s\n",
+				       n->prog.len, n->rules.audit ? "logged (audit)" : "denied (EACCES)");
 		return;
 	}
 	cg_strbuf_addf(out, "network: new network namespace, %s\n",
@@ -219,6 +240,10 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 		cg_strbuf_addf(out, "  way out: none\n");
 	} else {
 		cg_strbuf_addf(out, "  way out: capgate's TCP forwarder, nothing else leaves the namespace\n");
+		/* a choice: a resolver inside would be a second way out (UDP to
+		 * the host's resolver, and through it DNS tunnels to anywhere) */
+		cg_strbuf_addf(out, "  name lookups: not offered (DNS over UDP would be a way out of its own: give "
+				    "addresses, or resolve before the run)\n");
 		if (n->n_connect) {
 			cg_strbuf_addf(out, "  tcp-connect ");
 			describe_ports(out, n->connect, n->n_connect);
@@ -249,6 +274,9 @@ void cg_netns_describe(const struct cg_netns *n, struct cg_strbuf *out)
 	if (n->rules.deny_fastopen)
 		cg_strbuf_addf(out, "  MSG_FASTOPEN on sendto/sendmsg/sendmmsg: denied (it connects past connect())\n");
 	cg_strbuf_addf(out, "  io_uring_setup: denied (io_uring creates sockets out of seccomp's sight)\n");
+	if (n->rules.memfd_noexec)
+		cg_strbuf_addf(out, "  memfd_create without MFD_NOEXEC_SEAL: %s (no executable memfd)\n",
+			       n->rules.audit ? "logged (audit)" : "denied (EACCES)");
 }
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -307,36 +335,18 @@ static ssize_t recv_msg(int sock, char *text, size_t size, int *fds, size_t max_
 
 /* ---- entering the namespace (the child) -------------------------------------- */
 
-/* Unprivileged: own a user namespace, mapped to ourselves. */
+/* Unprivileged (cg_sandbox_apply called outside cg_sandbox_spawn's user
+ * namespace): own a user namespace, mapped to ourselves as the namespaces
+ * module maps the spawned child's. */
 static int enter_userns(struct cg_error *err)
 {
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-	char map[64];
+	struct cg_ns_plan self = { .flags = CLONE_NEWUSER, .rootless = true, .uid = getuid(), .gid = getgid() };
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
 		return cg_error_set(err, -errno, "cannot create a network namespace (also not through a user "
 						 "namespace): %s",
 				    strerror(errno));
-	/* A process that changed its ids is not dumpable, and its /proc
-	 * files belong to root: dumpable just long enough to map. */
-	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (dumpable == 0)
-		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	int r = cg_proc_write("/proc/self/setgroups", "deny");
-	if (r == 0) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-		r = cg_proc_write("/proc/self/uid_map", map);
-	}
-	if (r == 0) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-		r = cg_proc_write("/proc/self/gid_map", map);
-	}
-	if (dumpable == 0)
-		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (r < 0)
-		return cg_error_set(err, r, "cannot map ids in the new user namespace: %s", strerror(-r));
-	return 0;
+	return cg_ns_map_self(&self, err);
 }
 
 static int loopback_up(struct cg_error *err)
@@ -697,22 +707,52 @@ static void serve(int ctl, const struct listener *ls, size_t n_ls, const struct 
 		close(ns[i]);
 }
 
+/* Whether a process other than @skip is in the network namespace @ns. */
+static bool netns_in_use(const struct stat *ns, pid_t skip)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool used = false;
+	char path[64];
+	struct stat st;
+
+	if (!d)
+		return true; /* cannot tell: keep serving */
+	while (!used && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == skip)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		used = stat(path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
+	}
+	closedir(d);
+	return used;
+}
+
 /* The forwarder: fd 0 reports to capgate ("." = listening, else why not),
- * fds 1 and 2 are the program's network and user namespaces. */
-static _Noreturn void forwarder_main(pid_t child, pid_t capgate, const struct cg_netns *n)
+ * fds 1 and 2 are the program's network and user namespaces.
+ *
+ * It serves as long as the sandbox lives, not only capgate's child: with a
+ * PID namespace that is the init (PID 1's end kills every process in it);
+ * without one, a process the program left behind (a daemon) may still use
+ * the network, so once the child is gone it serves until no process but its
+ * own helper is in the namespace. capgate's own end does not stop it. */
+static _Noreturn void forwarder_main(pid_t child, const struct cg_netns *n)
 {
 	struct listener ls[4 * CG_SANDBOX_MAX_PORTS];
 	struct pollfd pf[4 * CG_SANDBOX_MAX_PORTS + 2];
 	size_t n_ls = 0;
 	char msg[CG_ERROR_MAX];
-	int ctl[2], pc, pg;
+	int ctl[2], pc;
+	struct stat nsst;
+	bool lingering = false;
 
 	signal(SIGCHLD, SIG_IGN); /* connections end on their own */
 	signal(SIGPIPE, SIG_IGN);
 	setsid(); /* the terminal's ^C is for the program; the forwarder ends with it */
 	pc = (int)syscall(SYS_pidfd_open, child, 0);
-	pg = (int)syscall(SYS_pidfd_open, capgate, 0);
-	if (pc < 0 || pg < 0) {
+	if (pc < 0 || fstat(1, &nsst) < 0) {
 		snprintf(msg, sizeof(msg), "pidfd_open: %s", strerror(errno));
 		goto fail;
 	}
@@ -736,7 +776,7 @@ static _Noreturn void forwarder_main(pid_t child, pid_t capgate, const struct cg
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			_exit(1);
 		close_listeners(ls, n_ls);
-		close(ctl[0]), close(pc), close(pg), close(0);
+		close(ctl[0]), close(pc), close(0);
 		inside_main(ctl[1], 1, 2, n);
 	}
 	close(ctl[1]), close(1), close(2);
@@ -766,17 +806,24 @@ static _Noreturn void forwarder_main(pid_t child, pid_t capgate, const struct cg
 	send_msg(0, ".", NULL, 0);
 	close(0);
 	for (;;) {
-		pf[0] = (struct pollfd){ .fd = pc, .events = POLLIN };
-		pf[1] = (struct pollfd){ .fd = pg, .events = POLLIN };
+		/* pf[0]: the child's pidfd until it ends, then nothing (-1) */
+		pf[0] = (struct pollfd){ .fd = lingering ? -1 : pc, .events = POLLIN };
+		pf[1] = (struct pollfd){ .fd = -1 };
 		for (size_t i = 0; i < n_ls; i++)
 			pf[i + 2] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
-		if (poll(pf, n_ls + 2, -1) < 0) {
+		int pr = poll(pf, n_ls + 2, lingering ? 500 : -1);
+		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
-		if (pf[0].revents || pf[1].revents)
-			_exit(0); /* the program (or capgate) is gone */
+		if (pf[0].revents) {
+			if (n->sandbox_pidns)
+				_exit(0); /* the init is gone, and every process of the sandbox with it */
+			lingering = true;
+		}
+		if (lingering && pr == 0 && !netns_in_use(&nsst, h))
+			_exit(0); /* nothing of the sandbox is left */
 		for (size_t i = 0; i < n_ls; i++)
 			if (pf[i + 2].revents & POLLIN)
 				serve(ctl[0], ls, n_ls, &ls[i]);
@@ -806,7 +853,6 @@ int cg_netns_spawn_parent(struct cg_netns *n, pid_t child, struct cg_error *err)
 		send_msg(n->link[0], "cannot start the forwarder", NULL, 0);
 		goto out;
 	}
-	pid_t capgate = getpid();
 	pid_t q = fork();
 	if (q == 0) {
 		/* twice, so that the forwarder is nobody's child to reap */
@@ -819,7 +865,7 @@ int cg_netns_spawn_parent(struct cg_netns *n, pid_t child, struct cg_error *err)
 		for (int i = 0; i < 3; i++)
 			dup2(keep[i], i);
 		syscall(SYS_close_range, 3, ~0U, 0);
-		forwarder_main(child, capgate, n);
+		forwarder_main(child, n);
 	}
 	if (q < 0) {
 		r = cg_error_set(err, -errno, "fork: %s", strerror(errno));

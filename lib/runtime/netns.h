@@ -21,9 +21,10 @@ struct cg_netns {
 	enum cg_sandbox_netns mode; /* resolved: LOOPBACK, NONE or HOST */
 	bool forward;               /* tcp ports: capgate's forwarder is the way out */
 	bool unix_sockets;          /* --net unix */
+	bool sandbox_pidns;         /* the program has a PID namespace (the forwarder's lifetime) */
 	uint16_t connect[CG_SANDBOX_MAX_PORTS], bind[CG_SANDBOX_MAX_PORTS];
 	size_t n_connect, n_bind;
-	bool filter; /* socket rules in force (every mode but host) */
+	bool filter; /* the filter is loaded: socket rules (every mode but host), the memfd rule */
 	struct cg_socket_grant grants[CG_NETNS_MAX_GRANTS];
 	size_t n_grants;
 	struct cg_socket_rules rules;
@@ -36,6 +37,10 @@ struct cg_netns {
  * rules, and compile them for the arches of @arch_mask (the closure's; 0
  * without a closure: every arch). */
 int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t arch_mask, struct cg_error *err);
+/* Add the memfd_create rule (MFD_NOEXEC_SEAL required) to the filter, which
+ * --net host then carries for this rule alone; for where vm.memfd_noexec
+ * cannot be set (an ordinary user, no PID namespace). */
+int cg_netns_deny_memfd_exec(struct cg_netns *n, struct cg_error *err);
 /* Free the program and close the link (not @n itself). */
 void cg_netns_release(struct cg_netns *n);
 

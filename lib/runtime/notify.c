@@ -70,7 +70,8 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 	ev.name = ev.arch >= 0 ? cg_syscall_name((enum cg_arch_id)ev.arch, ev.nr) : NULL;
 	memcpy(ev.args, req->data.args, sizeof(ev.args));
 	ev.action = cg_sandbox_original_action(sb, req->data.arch, ev.nr, ev.args, false);
-	if (ev.name && ev.arch >= 0)
+	bool sock = cg_sandbox_socket_denies(sb, req->data.arch, ev.nr, ev.args);
+	if (ev.name && ev.arch >= 0 && !sock)
 		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args, sb->opts.phase, &rule);
 	ev.rule = rule;
 	ev.phase = sb->opts.phase;
@@ -87,7 +88,8 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 
 	cg_strbuf_init(&text);
 	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, ev.pid, &text);
-	cg_strbuf_addf(&text, ": %s %s%s", rule ? "rule" : "default action",
+	cg_strbuf_addf(&text, ": %s %s%s", sock ? "socket rules (--net)" : rule ? "rule"
+										: "default action",
 		       cg_action_describe(ev.action, abuf, sizeof(abuf)),
 		       ev.allowed ? " (audit: allowed)" : "");
 	ev.text = text.buf ? text.buf : "";

@@ -33,6 +33,7 @@
 #include "core/proc.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
+#include "runtime/pty.h"
 #include "runtime/pidinit.h"
 #include "runtime/sandbox_internal.h"
 
@@ -69,6 +70,47 @@ static struct cg_closure *closure_for_explain(const struct cg_closure *c)
 		if (!cg_action_permits(x->rules[i].action))
 			x->rules[i].action = notify;
 	return x;
+}
+
+/* Explain mode and the socket rules: a process can have one filter with a
+ * listener only, and a notification goes to the filter that returned it.
+ * So the socket rules are put at the head of the closure's program: where
+ * they allow, they jump to its first instruction; where they deny, they
+ * notify the supervisor, which answers with the denial they stand for
+ * (cg_sandbox_original_action). The separate socket filter is not loaded. */
+static int fold_socket_rules(struct cg_sandbox *sb, struct cg_error *err)
+{
+	const struct cg_bpf_prog *sp = &sb->net->prog;
+	size_t n = sp->len + sb->prog.len;
+	struct sock_filter *v;
+
+	if (n > BPF_MAXINSNS)
+		return cg_error_set(err, -E2BIG,
+				    "--explain: the socket rules and the filter together exceed %d instructions",
+				    BPF_MAXINSNS);
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < sp->len; i++) {
+		struct sock_filter f = sp->insns[i];
+		if (BPF_CLASS(f.code) == BPF_RET && BPF_RVAL(f.code) == BPF_K) {
+			if (f.k == SECCOMP_RET_ALLOW)
+				f = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(sp->len - i - 1), 0, 0);
+			else
+				f = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+		}
+		v[i] = f;
+	}
+	memcpy(v + sp->len, sb->prog.insns, sb->prog.len * sizeof(*v));
+	if (cg_bpf_validate(v, n, err) < 0) {
+		free(v);
+		return cg_error_prefix(err, "internal error, the folded socket rules are invalid: ");
+	}
+	cg_bpf_prog_release(&sb->prog);
+	sb->prog.insns = v;
+	sb->prog.len = n;
+	sb->sockets_folded = true;
+	return 0;
 }
 
 int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *user_opts, struct cg_sandbox **ret,
@@ -111,6 +153,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	if ((r = cg_netns_plan(sb->net, opts, c && !opts->no_seccomp ? c->arch_mask : 0, err)) < 0)
 		return r;
+	sb->net->sandbox_pidns = (sb->ns.flags & CLONE_NEWPID) != 0;
 
 	for (size_t i = 0; i < opts->n_fs_ro; i++)
 		if ((r = cg_landlock_add_path(&sb->ll, opts->fs_ro[i], false, false, err)) < 0)
@@ -130,6 +173,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 	 * program's own PID namespace; without one it says what that leaves open */
 	if ((r = cg_fsview_plan(&sb->fsview, opts, (sb->ns.flags & CLONE_NEWPID) != 0, &sb->ll, err)) < 0)
 		return r;
+	if (sb->fsview.memfd_seccomp && (r = cg_netns_deny_memfd_exec(sb->net, err)) < 0)
+		return r;
 	if ((r = cg_landlock_plan(&sb->ll, opts, err)) < 0)
 		return r;
 	sb->missing = calloc(sb->ll.n_missing + sb->fsview.n_missing + 1, sizeof(*sb->missing));
@@ -144,8 +189,6 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		sb->closure = cg_closure_dup(c);
 		if (!sb->closure)
 			return cg_error_set(err, -ENOMEM, "out of memory");
-		if ((r = cg_closure_digest(sb->closure, sb->digest)) < 0)
-			return cg_error_set(err, r, "cannot compute the closure digest");
 		sb->copts = (struct cg_compile_opts){ .sz = sizeof(sb->copts), .phase = opts->phase, .audit = opts->audit };
 		if (opts->explain) {
 			compiled = closure_for_explain(sb->closure);
@@ -173,6 +216,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 			sb->flags &= ~(unsigned)SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		}
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
+		if (sb->listener && sb->net->filter && (r = fold_socket_rules(sb, err)) < 0)
+			return r;
 	}
 
 	if (opts->strict && sb->n_missing) {
@@ -207,7 +252,26 @@ struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_
 {
 	struct cg_compile_opts o = sb->copts;
 	o.audit = with_audit && sb->copts.audit;
-	return cg_action_from_ret(cg_compile_expect(sb->closure, &o, audit_arch, nr, args));
+	uint32_t ret = cg_compile_expect(sb->closure, &o, audit_arch, nr, args);
+	/* the socket rules are a filter of their own: the kernel takes the
+	 * action of higher precedence, the closure's (the later filter) on a tie */
+	if (sb->net && sb->net->filter) {
+		struct cg_socket_rules sr = sb->net->rules;
+		sr.audit = with_audit && sr.audit;
+		uint32_t s = cg_compile_socket_expect(&sr, audit_arch, nr, args);
+		if ((int32_t)(s & SECCOMP_RET_ACTION_FULL) < (int32_t)(ret & SECCOMP_RET_ACTION_FULL))
+			ret = s;
+	}
+	return cg_action_from_ret(ret);
+}
+
+bool cg_sandbox_socket_denies(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr, const uint64_t args[6])
+{
+	if (!sb->net || !sb->net->filter)
+		return false;
+	struct cg_socket_rules sr = sb->net->rules;
+	sr.audit = false;
+	return cg_compile_socket_expect(&sr, audit_arch, nr, args) != SECCOMP_RET_ALLOW;
 }
 
 int cg_sandbox_check_exec(const struct cg_sandbox *sb, struct cg_error *err)
@@ -259,7 +323,12 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 
 	if (sb->closure) {
 		const struct cg_closure *c = sb->closure;
-		cg_strbuf_addf(out, "digest: %s\n", sb->digest);
+		/* computed here, not at every start: the digest is for people, and
+		 * hashing initialises libcrypto (its configuration file included) */
+		char digest[72];
+		if (cg_closure_digest(c, digest) < 0)
+			snprintf(digest, sizeof(digest), "(cannot be computed)");
+		cg_strbuf_addf(out, "digest: %s\n", digest);
 		cg_strbuf_addf(out, "mode: %s\n", o->explain && o->audit ? "audit + explain (nothing is denied, denials are reported)" : o->audit ? "audit (denials are logged, not enforced)"
 																 : o->explain     ? "enforce + explain (denials are reported)"
 																		  : "enforce");
@@ -289,8 +358,8 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	cg_netns_describe(sb->net, out);
 	cg_ns_describe(&sb->ns, out);
 	cg_strbuf_addf(out, "session: %s\n",
-		       o->tty ? "capgate's (--tty): the program keeps the caller's terminal as its controlling "
-				"terminal and can push input into it (TIOCSTI) where the kernel allows that"
+		       o->tty ? "new (setsid), a new pty as controlling terminal, stdin, stdout and stderr (--tty), "
+				"relayed by capgate: the caller's terminal cannot be driven with TIOCSTI"
 			      : "new (setsid), no controlling terminal: the caller's terminal cannot be "
 				"driven with TIOCSTI");
 	cg_caps_describe(&sb->caps, out);
@@ -373,7 +442,7 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
 		return r;
-	if ((r = cg_netns_apply_filter(sb->net, err)) < 0)
+	if (!sb->sockets_folded && (r = cg_netns_apply_filter(sb->net, err)) < 0)
 		return r;
 	if (sb->closure) {
 		struct sock_fprog fprog = { .len = (unsigned short)sb->prog.len, .filter = sb->prog.insns };
@@ -477,7 +546,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	_cleanup_free_ char *path = NULL;
 	struct cg_sandbox_shared *sh;
 	bool pidns = sb->ns.flags & CLONE_NEWPID;
-	int socks[2] = { -1, -1 };
+	int socks[2] = { -1, -1 }, pty[2] = { -1, -1 };
 	int r;
 
 	if (!argv || !argv[0])
@@ -488,8 +557,12 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		return r;
 	if ((r = cg_netns_spawn_prepare(sb->net, err)) < 0)
 		return r;
-	if (pidns && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
-		return cg_error_set(err, -errno, "socketpair: %s", strerror(errno));
+	if (sb->opts.tty && (r = cg_pty_open(&pty[0], &pty[1], err)) < 0)
+		return r;
+	if (pidns && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+		r = cg_error_set(err, -errno, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
 		r = cg_error_set(err, -errno, "mmap: %s", strerror(errno));
@@ -521,9 +594,14 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 			child_exit(125);
 		if (cg_ns_map_self(&sb->ns, &cerr) < 0)
 			setup_failed(sh, &cerr);
-		if (!sb->opts.tty && setsid() < 0) {
+		if (setsid() < 0) {
 			cg_error_set(&cerr, -errno, "setsid: %s", strerror(errno));
 			setup_failed(sh, &cerr);
+		}
+		if (pty[0] >= 0) {
+			close(pty[0]);
+			if (cg_pty_attach(pty[1], &cerr) < 0)
+				setup_failed(sh, &cerr);
 		}
 		if (pidns)
 			cg_pidinit_run(socks[1], sh, program_run, &x);
@@ -531,7 +609,11 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 		child_exit(125);
 	}
 
-	*ret = (struct cg_sandbox_child){ .pid = pid, .pidfd = -1, .listener = -1, .shared = sh, .program_pidfd = -1 };
+	*ret = (struct cg_sandbox_child){
+		.pid = pid, .pidfd = -1, .listener = -1, .shared = sh, .program_pidfd = -1, .pty_master = pty[0]
+	};
+	if (pty[1] >= 0)
+		close(pty[1]);
 	/* the forwarder, once the child's network namespace exists; a failure
 	 * is told to the child, which reports it as its setup failure */
 	(void)cg_netns_spawn_parent(sb->net, pid, NULL);
@@ -588,5 +670,8 @@ fail:
 		close(socks[0]);
 		close(socks[1]);
 	}
+	for (int i = 0; i < 2; i++)
+		if (pty[i] >= 0)
+			close(pty[i]);
 	return r;
 }

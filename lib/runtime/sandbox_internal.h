@@ -24,10 +24,10 @@ struct cg_sandbox {
 	struct cg_sandbox_opts opts; /* pointers cleared: the plans below own what they said */
 	struct cg_closure *closure;  /* the enforced closure as given (NULL: no seccomp) */
 	struct cg_compile_opts copts;
-	char digest[72];
 	struct cg_bpf_prog prog;
 	unsigned int flags;
-	bool listener; /* the filter creates a notification fd */
+	bool listener;       /* the filter creates a notification fd */
+	bool sockets_folded; /* explain: the socket rules run at the head of prog (one listener) */
 	struct cg_landlock ll;
 	struct cg_netns *net;     /* network namespace, forwarder link, socket rules */
 	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */
@@ -58,5 +58,7 @@ struct cg_sandbox_shared {
  * supervisor asks this for the effect a denial should have. */
 struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr,
 					    const uint64_t args[6], bool with_audit);
+/* Whether the socket rules (--net) deny this call, whatever the closure says. */
+bool cg_sandbox_socket_denies(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr, const uint64_t args[6]);
 
 #endif

@@ -19,9 +19,13 @@
 #include <capgate/sandbox.h>
 #include <capgate/trace.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "../cli.h"
 
@@ -36,8 +40,9 @@ static const char run_desc[] =
 	"socket rules (every socket family, type and protocol not granted is denied), unless\n"
 	"--net host. --net tcp-connect/tcp-bind=PORTS: capgate's forwarder is the only way\n"
 	"out -- connections from inside to any address on those ports are made from the host;\n"
-	"the host's PORTS (every address) reach 127.0.0.1:PORT inside. Only TCP: give\n"
-	"addresses, not names. --net unix grants AF_UNIX sockets (socketpair always works).\n"
+	"the host's PORTS (every address) reach 127.0.0.1:PORT inside. Only TCP, no name\n"
+	"lookups (DNS over UDP would be a second way out): give addresses. --net unix\n"
+	"grants AF_UNIX sockets (socketpair always works).\n"
 	"Landlock scopes (no signals, no abstract UNIX sockets outside the sandbox) are\n"
 	"applied on every run where the kernel has them.\n"
 	"CMD always runs in a mount namespace of its own. With any --fs-* option it sees a\n"
@@ -48,7 +53,7 @@ static const char run_desc[] =
 	"Landlock rights the kernel lacks are reported as missing protections (--strict\n"
 	"refuses to run instead).\n"
 	"The program gets new PID (under a small init), IPC, UTS and cgroup namespaces\n"
-	"(--share-ns to keep capgate's), a new session (--tty to keep the terminal), and\n"
+	"(--share-ns to keep capgate's), a new session (--tty: with a terminal of its own), and\n"
 	"Docker's 14 capabilities as root, none as any other user (--cap-add, --cap-drop);\n"
 	"an ordinary user runs it in a user namespace mapping only its own ids. A\n"
 	"protection that cannot be set up stops the run (exit 125) and is named.\n\n"
@@ -63,30 +68,89 @@ static const char run_desc[] =
 	"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
 	"(permission, or the profile does not allow execve), 127 command not found";
 
-static volatile sig_atomic_t forward_pid, forward_all;
+static volatile sig_atomic_t forward_pid, pty_master = -1;
 
-/* Forward signals sent to capgate (kill, systemd, a supervisor), and in its
- * own session also the terminal's (^C): the program is in another session
- * and does not get them. With --tty the terminal's signals (si_code
- * SI_KERNEL) reach the program's process group already: not sent twice. */
+/* Forward signals sent to capgate (kill, systemd, a supervisor) and the
+ * terminal's (^C): the program is in another session and does not get
+ * them. With --tty the caller's terminal is in raw mode (^C reaches the
+ * program's pty as a byte) and a window size change is copied to the pty,
+ * whose kernel side signals the program. */
 static void forward_signal(int sig, siginfo_t *si, void *uctx)
 {
-	(void)uctx;
-	if (forward_pid > 0 && (forward_all || !si || si->si_code <= 0))
+	(void)si, (void)uctx;
+	if (sig == SIGWINCH && pty_master >= 0) {
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+			(void)ioctl(pty_master, TIOCSWINSZ, &ws);
+		return;
+	}
+	if (forward_pid > 0)
 		kill((pid_t)forward_pid, sig);
 }
 
-static void install_forwarding(pid_t pid, bool tty)
+static void install_forwarding(pid_t pid, int master)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	struct sigaction sa = { 0 };
 	forward_pid = pid;
-	forward_all = !tty;
+	pty_master = master;
 	sa.sa_sigaction = forward_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < CG_ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/* --tty: the relay runs beside the supervisor. */
+struct relay {
+	const struct cg_sandbox_child *child;
+	int stop[2];
+	pthread_t thread;
+	bool running;
+};
+
+static void *relay_main(void *arg)
+{
+	struct relay *rl = arg;
+	struct cg_error err = { 0 };
+	if (cg_sandbox_tty_relay(rl->child, STDIN_FILENO, STDOUT_FILENO, rl->stop[0], &err) < 0)
+		cli_error("run", "%s", err.msg);
+	return NULL;
+}
+
+static int relay_start(struct relay *rl, const struct cg_sandbox_child *child)
+{
+	sigset_t all, old;
+	int r;
+	*rl = (struct relay){ .child = child, .stop = { -1, -1 } };
+	if (child->pty_master < 0)
+		return 0;
+	if (pipe2(rl->stop, O_CLOEXEC) < 0) {
+		cli_error("run", "--tty: pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* signals stay with the main thread (the forwarding handler) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&rl->thread, NULL, relay_main, rl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		cli_error("run", "--tty: cannot start the terminal relay: %s", strerror(r));
+		return -1;
+	}
+	rl->running = true;
+	return 0;
+}
+
+static void relay_stop(struct relay *rl)
+{
+	if (rl->running) {
+		(void)!write(rl->stop[1], "", 1);
+		pthread_join(rl->thread, NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		if (rl->stop[i] >= 0)
+			close(rl->stop[i]);
 }
 
 /* What the supervisor's events become: grouped, explained, learned. */
@@ -341,9 +405,17 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 		cg_learn_free(w.learn);
 		return r == -ENOENT ? 127 : 126;
 	}
-	install_forwarding(child.pid, so->tty);
+	struct relay rl;
+	int master = child.pty_master;
+	install_forwarding(child.pid, master);
+	if (relay_start(&rl, &child) < 0)
+		kill(child.pid, SIGKILL); /* no terminal: the supervisor reports the end */
 	r = cg_sandbox_supervise(sb, &child, w.learn ? on_event : NULL, &w, &st, &err);
 	forward_pid = 0;
+	relay_stop(&rl);
+	pty_master = -1;
+	if (master >= 0)
+		close(master);
 	if (r < 0)
 		cli_error("run", "supervisor: %s", err.msg);
 	if (cov->err.code && st.setup_errno)
@@ -353,6 +425,9 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 	if (why.len)
 		cli_error("run", "%s", why.buf);
 	cg_strbuf_release(&why);
+	if ((so->n_tcp_connect || so->n_tcp_bind) && cg_sandbox_status_exit(&st) != 0)
+		fprintf(stderr, "capgate run: note: under --net tcp-connect/tcp-bind only TCP leaves the sandbox; "
+				"name lookups (DNS) are not offered: give addresses, not names\n");
 	rc = cg_sandbox_status_exit(&st);
 	if (w.learn)
 		print_summary(&w);
@@ -427,7 +502,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_LIST, 0, "cap-drop", &cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
 		{ OPT_STRING, 0, "user", &so.user, "UID[:GID]", "run as this user and group, supplementary groups cleared (root only)", NULL },
 		{ OPT_LIST, 0, "share-ns", &share, "NS", "keep capgate's namespace: pid, ipc, uts, cgroup, all (comma-separated, repeatable)", NULL },
-		{ OPT_BOOL, 0, "tty", &so.tty, NULL, "keep capgate's session and terminal (interactive programs; gives up the TIOCSTI protection)", NULL },
+		{ OPT_BOOL, 0, "tty", &so.tty, NULL, "give the program a terminal of its own (a new pty, relayed to capgate's): interactive programs", NULL },
 		{ OPT_LIST, 0, "rlimit", &rlimits, "NAME=SOFT[:HARD]", "resource limit as prlimit(1) names it: nofile, nproc, as, core, ... (repeatable)", NULL },
 		{ OPT_STRING, 0, "kernel", &ro.kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },
 		{ OPT_STRING, 0, "arch", &ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },

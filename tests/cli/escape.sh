@@ -17,11 +17,8 @@ set -u
 cd "$(dirname "$0")/../.."
 
 # Attack names or shell patterns (nobody_* for the ordinary user's run) whose
-# protection is not built yet. nobody_memfd_exec: an ordinary user cannot
-# set vm.memfd_noexec (the sysctl file is the host root's), so a rootless run
-# reports "memfd exec not blocked" as a missing protection instead.
+# protection is not built yet (none at present).
 PENDING="
-nobody_memfd_exec
 "
 pending() { # NAME: true (and says skip) when NAME waits for its protection
 	[ "${CAPGATE_PENDING:-0}" = 1 ] && return 1
@@ -301,7 +298,29 @@ tiocsti() { # NAME PREFIX...: the same control/capgate logic, through the pty
 		echo "FAIL $n: no verdict, exit $rc: $(head -c 300 <<<"$out")"
 	fi
 }
+# --tty: the program gets a pty of its own, relayed; even with CAP_SYS_ADMIN
+# (TIOCSTI on any terminal) what it pushes reaches only that pty
+tiocsti_tty() {
+	local n=${SECTION}tiocsti_tty rc line
+	pending "$n" && return
+	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$E" tiocsti "echo INJECTED" 2>&1); rc=$?
+	if [ $rc -ne 0 ] || ! grep -q '^PENDING-INPUT: echo INJECTED' <<<"$out"; then
+		echo "skip $n: control without capgate does not inject here: exit $rc"
+		return
+	fi
+	out=$("${AS[@]}" $PY "$tmp/ttyrun.py" "$CAPGATE" run --tty --cap-add SYS_ADMIN --profile "$DOCKER" -- \
+		"$E" tiocsti "echo INJECTED" 2>&1); rc=$?
+	line=$(grep -m1 -E '^(ESCAPED|BLOCKED)' <<<"$out")
+	if grep -q '^PENDING-INPUT: .*INJECTED' <<<"$out"; then
+		echo "FAIL $n: '${line:-no verdict}' and the caller's terminal holds the injected input"
+	elif [ -n "$line" ]; then
+		echo "ok $n: TIOCSTI reached only the program's own pty, the caller's terminal holds nothing"
+	else
+		echo "FAIL $n: no verdict, exit $rc: $(head -c 300 <<<"$out")"
+	fi
+}
 tiocsti
+tiocsti_tty
 
 # ---- 5. network rules with holes -----------------------------------------------
 PA=$((20000 + RANDOM % 10000)); PB=$((PA + 1)); PC=$((PA + 2))
@@ -418,6 +437,7 @@ if [ "${CAPGATE_ESCAPE_ROOTLESS:-1}" = 1 ] && ! pending nobody_capgate_runs; the
 	fs_attacks
 	attack cap_sys_nice "" - nice
 	tiocsti
+	tiocsti_tty
 	net_attacks
 fi
 exit 0

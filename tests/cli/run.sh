@@ -269,11 +269,12 @@ $CAPGATE run --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$
 if rc_is $n 0 $?; then
 	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "the program is in the caller's session"
 fi
-n=tty_keeps_session
+n=tty_new_session
+# --tty too: a new session whose terminal is a pty of its own
 # (--share-ns pid: a session id seen from inside a PID namespace is relative to it)
-$CAPGATE run --tty --share-ns pid --profile "$tmp/allow.json" -- cat /proc/self/stat >"$tmp/out" 2>"$tmp/err"
+$CAPGATE run --tty --share-ns pid --profile "$tmp/allow.json" -- cat /proc/self/stat </dev/null >"$tmp/out" 2>"$tmp/err"
 if rc_is $n 0 $?; then
-	[ "$(sid_of "$tmp/out")" = "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: not the caller's session"
+	[ "$(sid_of "$tmp/out")" != "$(sid_of /proc/$$/stat)" ] && ok $n || fail $n "--tty: the program is in the caller's session"
 fi
 n=pid_namespace
 out=$($CAPGATE run --profile "$tmp/allow.json" -- sh -c 'echo $$; readlink /proc/self/ns/pid' 2>"$tmp/err")
@@ -340,6 +341,138 @@ kill -TERM $pid
 wait $pid
 rc_is $n 5 $? && ok $n
 
+# --- opt-outs: what --net unix and --share-ns grant, and what stays denied -----------
+# a pathname UNIX socket served on the host
+/usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello-unix'); c.close()
+" "$tmp/host.sock" &
+unix_srv=$!
+for _ in $(seq 50); do [ -S "$tmp/host.sock" ] && break; sleep 0.1; done
+PROBE='import errno, socket, sys
+def try_(name, fam, typ, connect=None):
+    try:
+        s = socket.socket(fam, typ)
+        if connect:
+            s.connect(connect)
+            print(name, "ok", s.recv(32).decode())
+        else:
+            print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno, e.errno))
+try_("unix", socket.AF_UNIX, socket.SOCK_STREAM, sys.argv[1])
+try_("udp", socket.AF_INET, socket.SOCK_DGRAM)
+try_("vsock", socket.AF_VSOCK, socket.SOCK_STREAM)
+try_("packet", socket.AF_PACKET, socket.SOCK_RAW)'
+n=net_unix_grants_unix_only
+$CAPGATE run --net unix --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix ok hello-unix" && has $n "$tmp/out" "vsock EACCES" &&
+	has $n "$tmp/out" "packet EACCES" && has $n "$tmp/out" "udp ok" && ok $n
+n=net_unix_with_tcp_keeps_udp_denied
+$CAPGATE run --net unix --net tcp-connect=1 --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix ok hello-unix" && has $n "$tmp/out" "udp EACCES" && ok $n
+n=net_default_denies_unix
+$CAPGATE run --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$PROBE" "$tmp/host.sock" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "unix EACCES" && has $n "$tmp/out" "vsock EACCES" && ok $n
+kill $unix_srv 2>/dev/null
+wait $unix_srv 2>/dev/null
+# each --share-ns value keeps exactly that namespace; the others, the network
+# namespace and the capability set stay the sandbox's
+NSPROBE='for x in pid ipc uts cgroup net; do echo "$x $(readlink /proc/self/ns/$x)"; done; grep CapBnd /proc/self/status'
+for ns in pid ipc uts cgroup all; do
+	n=share_ns_keeps_only_$ns
+	$CAPGATE run --share-ns $ns --profile "$tmp/allow.json" -- sh -c "$NSPROBE" >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? || continue
+	bad=""
+	for x in pid ipc uts cgroup net; do
+		same=no
+		[ "$(awk -v x=$x '$1 == x { print $2 }' "$tmp/out")" = "$(readlink /proc/self/ns/$x)" ] && same=yes
+		want=no
+		{ [ $ns = $x ] || { [ $ns = all ] && [ $x != net ]; }; } && want=yes
+		[ $same = $want ] || bad="$bad $x(shared=$same)"
+	done
+	grep -q "CapBnd:	$(grep CapBnd /proc/self/status | cut -f2)" "$tmp/out" && [ "$(id -u)" = 0 ] && bad="$bad capabilities-not-dropped"
+	[ -z "$bad" ] && ok $n || fail $n "namespaces:$bad: $(tr '\n' ' ' <"$tmp/out")"
+done
+
+# --- --explain names the socket rules' denials too (they are folded into the one
+# filter that has the listener), and the program still gets their EACCES -----------
+SOCKP='import errno, socket
+for f, t in ((socket.AF_INET, socket.SOCK_DGRAM), (socket.AF_VSOCK, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_STREAM)):
+    try:
+        socket.socket(f, t).close(); print("created", f, t)
+    except OSError as e:
+        print("error", errno.errorcode[e.errno])'
+n=explain_socket_rules
+$CAPGATE run --explain --net tcp-connect=1 --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$SOCKP" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "denied socket(AF_INET=2, SOCK_DGRAM" && has $n "$tmp/err" "socket rules (--net) errno(EACCES)" &&
+	has $n "$tmp/err" "denied socket(AF_VSOCK=40" && has $n "$tmp/out" "created 2 1" &&
+	{ [ "$(grep -c '^error EACCES' "$tmp/out")" = 2 ] && ok $n || fail $n "the program did not get EACCES twice: $(cat "$tmp/out")"; }
+n=explain_socket_rules_audit
+$CAPGATE run --explain --audit --profile "$tmp/allow.json" -- /usr/bin/python3 -c "$SOCKP" >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "would deny socket(AF_VSOCK=40" && has $n "$tmp/out" "created 40 1" && ok $n
+n=explain_closure_denial_beside_socket_rules
+$CAPGATE run --explain --profile "$tmp/allow.json" -- /usr/bin/python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/err" "denied ptrace(0, 0, 0, 0)" && has $n "$tmp/err" ": rule errno(EPERM)" && ok $n
+
+# --- the forwarder serves the whole sandbox: without a PID namespace, a process the
+# program left behind still gets out after the program (and capgate) ended ---------
+fwd_port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+/usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello-tcp'); c.close()
+" "$fwd_port" &
+fwd_srv=$!
+LATE="import socket, sys, time
+time.sleep(1.5)
+try:
+    s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5)
+    open(sys.argv[2], 'w').write(s.recv(32).decode())
+except OSError as e:
+    open(sys.argv[2], 'w').write('error %s' % e)"
+n=forwarder_outlives_child
+rm -f "$tmp/late"
+$CAPGATE run --share-ns pid --net tcp-connect=$fwd_port --profile "$tmp/allow.json" -- \
+	sh -c '/usr/bin/python3 -c "$0" "$1" "$2" </dev/null >/dev/null 2>&1 & exit 0' "$LATE" "$fwd_port" "$tmp/late" 2>"$tmp/err"
+if rc_is $n 0 $?; then
+	for _ in $(seq 60); do [ -s "$tmp/late" ] && break; sleep 0.1; done
+	[ "$(cat "$tmp/late" 2>/dev/null)" = hello-tcp ] && ok $n || fail $n "the late connection: $(cat "$tmp/late" 2>/dev/null)"
+fi
+n=forwarder_ends_with_sandbox
+# and it ends once nothing of the sandbox is left (no forwarder left listening)
+for _ in $(seq 30); do pgrep -f "capgate run --share-ns pid --net tcp-connect=$fwd_port" >/dev/null || break; sleep 0.1; done
+if pgrep -f "capgate run --share-ns pid --net tcp-connect=$fwd_port" >/dev/null; then
+	fail $n "a forwarder is still running: $(pgrep -af "tcp-connect=$fwd_port")"
+else
+	ok $n
+fi
+kill $fwd_srv 2>/dev/null
+wait $fwd_srv 2>/dev/null
+# name lookups under tcp-*: not offered, and said so (dry run; a failed run's note)
+n=tcp_ports_no_dns
+$CAPGATE run --dry-run --net tcp-connect=443 --profile "$tmp/allow.json" -- true >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "name lookups: not offered" || true
+$CAPGATE run --net tcp-connect=443 --profile "$tmp/allow.json" -- /usr/bin/python3 -c \
+	'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 1 $? && has $n "$tmp/err" "name lookups (DNS) are not offered: give addresses" && ok $n
+
+# --- --tty: a pty of the program's own, relayed ------------------------------------
+n=tty_relay
+printf 'abc\n' | $CAPGATE run --tty --profile "$tmp/allow.json" -- \
+	sh -c 'test -t 0 && test -t 1 && test -t 2 && read x && echo "got=$x"' >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "got=abc" && ok $n
+n=tty_exit_status
+$CAPGATE run --tty --profile "$tmp/allow.json" -- sh -c 'echo last words; exit 7' </dev/null >"$tmp/out" 2>"$tmp/err"
+rc_is $n 7 $? && has $n "$tmp/out" "last words" && ok $n
+n=tty_dry_run
+$CAPGATE run --dry-run --tty --profile "$tmp/allow.json" -- true >"$tmp/out" 2>"$tmp/err"
+rc_is $n 0 $? && has $n "$tmp/out" "a new pty as controlling terminal" && ok $n
+
 # --- the filesystem view (mount namespace, read-only tree, /proc, /dev) -------
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skip fs_view: needs root to mount (the user namespace of the process isolation lifts this)"
@@ -378,6 +511,29 @@ else
 	else
 		rc_is $n 0 $rc && ok $n
 	fi
+	# where vm.memfd_noexec cannot be set (no PID namespace of its own; an
+	# ordinary user), a seccomp rule requires MFD_NOEXEC_SEAL instead
+	MFD="import os
+fd = os.memfd_create('s', 9)  # MFD_CLOEXEC | MFD_NOEXEC_SEAL
+print('sealed', oct(os.fstat(fd).st_mode & 0o777))
+try:
+    os.memfd_create('p', 1)
+    print('plain created')
+except OSError as e:
+    print('plain', e.errno)"
+	for how in share_pid net_host; do
+		n=memfd_seccomp_$how
+		X=(--share-ns pid)
+		[ $how = net_host ] && X=(--share-ns pid --net host)
+		$CAPGATE run --dry-run "${X[@]}" "${V[@]}" -- true >"$tmp/out" 2>"$tmp/err"
+		rc_is $n 0 $? && has $n "$tmp/out" "memfd exec: denied (seccomp: memfd_create must ask for MFD_NOEXEC_SEAL" &&
+			has $n "$tmp/out" "missing protections: none" || continue
+		$CAPGATE run "${X[@]}" "${V[@]}" -- /usr/bin/python3 -c "$MFD" >"$tmp/out" 2>"$tmp/err"
+		rc_is $n 0 $? && has $n "$tmp/out" "sealed 0o666" && has $n "$tmp/out" "plain 13" && ok $n
+	done
+	n=memfd_seccomp_allow_memfd_exec
+	$CAPGATE run --share-ns pid --allow-memfd-exec "${V[@]}" -- /usr/bin/python3 -c "$MFD" >"$tmp/out" 2>"$tmp/err"
+	rc_is $n 0 $? && has $n "$tmp/out" "plain created" && ok $n
 	n=fs_view_bad_tmpfs
 	$CAPGATE run --tmpfs "$tmp/view/out/f" --profile "$tmp/allow.json" -- true 2>"$tmp/err"
 	rc_is $n 2 $? && has $n "$tmp/err" "--tmpfs $tmp/view/out/f: not a directory" && ok $n

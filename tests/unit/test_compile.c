@@ -359,11 +359,15 @@ static int test_socket_filter(void)
 		size_t n;
 		bool fastopen;
 		uint32_t arch_mask;
+		bool memfd, sockets_free;
 	} cases[] = {
-		{ g_loopback, CG_ARRAY_SIZE(g_loopback), false, 0 },
-		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, 0 },
-		{ NULL, 0, false, 0 },
-		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, CG_ARCH_BIT(CG_ARCH_X86_64) | CG_ARCH_BIT(CG_ARCH_X86) },
+		{ g_loopback, CG_ARRAY_SIZE(g_loopback), false, 0, false, false },
+		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, 0, true, false },
+		{ NULL, 0, false, 0, false, false },
+		{ g_tcp_unix, CG_ARRAY_SIZE(g_tcp_unix), true, CG_ARCH_BIT(CG_ARCH_X86_64) | CG_ARCH_BIT(CG_ARCH_X86),
+		  true, false },
+		/* --net host with memfd exec denied: only memfd_create is decided */
+		{ NULL, 0, false, 0, true, true },
 	};
 	static const uint32_t types[] = { 0, 1, 2, 3, 4, 5, 6, 10, 1 | 04000, 2 | 02000000, 1 | 0x100, 0xf };
 	static const uint64_t protos[] = { 0, 1, 6, 17, 58, 132, 136, 255, 262, 0x100000006ull, 0xffffffffull };
@@ -376,7 +380,9 @@ static int test_socket_filter(void)
 					     .unix_pairs = true,
 					     .deny_fastopen = cases[ci].fastopen,
 					     .deny_io_uring = true,
-					     .arch_mask = cases[ci].arch_mask };
+					     .arch_mask = cases[ci].arch_mask,
+					     .memfd_noexec = cases[ci].memfd,
+					     .sockets_free = cases[ci].sockets_free };
 		struct cg_bpf_prog p = { 0 };
 		struct cg_error err = { 0 };
 		CHECKF(cg_compile_socket_filter(&r, &p, &err) == 0, "%s", err.msg);
@@ -411,6 +417,16 @@ static int test_socket_filter(void)
 				evals++;
 				mismatches += got != cg_compile_socket_expect(&r, audit, (uint32_t)sc, args);
 			}
+			/* memfd_create's flags (MFD_CLOEXEC 1, MFD_ALLOW_SEALING 2, MFD_NOEXEC_SEAL 8,
+			 * MFD_EXEC 0x10), upper bits set to show they are ignored */
+			static const uint64_t mfd[] = { 0, 1, 2, 3, 8, 9, 0x10, 0x11, 0x18, 0x100000000ull, 0x100000008ull };
+			int mc = cg_syscall_nr(a, "memfd_create");
+			for (size_t k = 0; mc >= 0 && k < CG_ARRAY_SIZE(mfd); k++) {
+				uint64_t args[6] = { 0x1000, mfd[k] };
+				uint32_t got = run_sock(&p, audit, (uint32_t)mc, args);
+				evals++;
+				mismatches += got != cg_compile_socket_expect(&r, audit, (uint32_t)mc, args);
+			}
 			static const char *const sends[] = { "sendto", "sendmsg", "sendmmsg", "send", "io_uring_setup", "read" };
 			for (size_t k = 0; k < CG_ARRAY_SIZE(sends); k++) {
 				int nr = cg_syscall_nr(a, sends[k]);
@@ -433,26 +449,39 @@ static int test_socket_filter(void)
 			 unix_[6] = { AF_UNIX, SOCK_STREAM, 0 }, nl[6] = { AF_NETLINK, SOCK_RAW, 0 },
 			 tfo[6] = { 3, 0, 1, 0x20000000 }, sys_socket[6] = { 1, 0 }, sys_pair[6] = { 8, 0 },
 			 sys_connect[6] = { 3, 0 }, sys_sendto[6] = { 11, 0 };
-		bool tcp_rules = cases[ci].fastopen, any = cases[ci].n > 0;
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, mptcp), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, tcp), any ? SECCOMP_RET_ALLOW : DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, udp), any && !tcp_rules ? SECCOMP_RET_ALLOW : DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, raw), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, packet), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, vsock), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, nl), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, unix_), tcp_rules ? SECCOMP_RET_ALLOW : DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, unix_), SECCOMP_RET_ALLOW);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, vsock), DENY);
-		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sendto, tfo), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
-		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_socket), DENY);
-		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_pair), DENY);
-		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_connect), SECCOMP_RET_ALLOW);
-		CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_sendto), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
-		/* x32: socket | 0x40000000 under AUDIT_ARCH_X86_64 */
-		int x32sock = cg_syscall_nr(CG_ARCH_X32, "socket");
-		if (x32sock >= 0 && (!cases[ci].arch_mask || (cases[ci].arch_mask & CG_ARCH_BIT(CG_ARCH_X32))))
-			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)x32sock, mptcp), DENY);
+		bool tcp_rules = cases[ci].fastopen, any = cases[ci].n > 0, free_ = cases[ci].sockets_free;
+		int mfd = cg_syscall_nr(CG_ARCH_X86_64, "memfd_create");
+		uint64_t mfd_plain[6] = { 0x1000, 1 /* MFD_CLOEXEC */ }, mfd_exec[6] = { 0x1000, 0x10 },
+			 mfd_seal[6] = { 0x1000, 0x9 };
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)mfd, mfd_plain), cases[ci].memfd ? DENY : SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)mfd, mfd_exec), cases[ci].memfd ? DENY : SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)mfd, mfd_seal), SECCOMP_RET_ALLOW);
+		if (free_) { /* --net host: the socket calls are not decided here */
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, mptcp), SECCOMP_RET_ALLOW);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, packet), SECCOMP_RET_ALLOW);
+			CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_socket), SECCOMP_RET_ALLOW);
+		}
+		for (int pin = 0; pin < !free_; pin++) {
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, mptcp), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, tcp), any ? SECCOMP_RET_ALLOW : DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, udp), any && !tcp_rules ? SECCOMP_RET_ALLOW : DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, raw), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, packet), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, vsock), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, nl), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sock, unix_), tcp_rules ? SECCOMP_RET_ALLOW : DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, unix_), SECCOMP_RET_ALLOW);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)pair, vsock), DENY);
+			CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)sendto, tfo), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
+			CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_socket), DENY);
+			CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_pair), DENY);
+			CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_connect), SECCOMP_RET_ALLOW);
+			CHECK_EQ_INT(run_sock(&p, x86, (uint32_t)sc86, sys_sendto), tcp_rules ? DENY : SECCOMP_RET_ALLOW);
+			/* x32: socket | 0x40000000 under AUDIT_ARCH_X86_64 */
+			int x32sock = cg_syscall_nr(CG_ARCH_X32, "socket");
+			if (x32sock >= 0 && (!cases[ci].arch_mask || (cases[ci].arch_mask & CG_ARCH_BIT(CG_ARCH_X32))))
+				CHECK_EQ_INT(run_sock(&p, x64, (uint32_t)x32sock, mptcp), DENY);
+		}
 		/* the kernel's action cache: everything but the calls decided here */
 		for (int a = 0; a < CG_ARCH_COUNT; a++) {
 			int max = cg_syscall_max_nr(a);
@@ -467,8 +496,10 @@ static int test_socket_filter(void)
 			size_t decided = 0;
 			for (int nr = 0; nr <= max; nr++) {
 				const char *name = cg_syscall_name(a, (uint32_t)nr);
-				bool here = name && (!strcmp(name, "socket") || !strcmp(name, "socketpair") ||
-						     !strcmp(name, "socketcall") || !strcmp(name, "io_uring_setup") ||
+				bool here = name && ((!free_ && (!strcmp(name, "socket") || !strcmp(name, "socketpair") ||
+								 !strcmp(name, "socketcall"))) ||
+						     !strcmp(name, "io_uring_setup") ||
+						     (cases[ci].memfd && !strcmp(name, "memfd_create")) ||
 						     (tcp_rules && (!strcmp(name, "sendto") || !strcmp(name, "sendmsg") ||
 								    !strcmp(name, "sendmmsg") || !strcmp(name, "send"))));
 				bool cached = bits[nr / 8] & (1u << (nr % 8));
