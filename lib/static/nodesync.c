@@ -86,6 +86,12 @@ static void names_release(struct names *l)
 
 static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
 /* "sha256-" + 64 lowercase hex + ".json": the only names ever removed. */
 static bool is_profile_name(const char *s)
 {
@@ -95,6 +101,30 @@ static bool is_profile_name(const char *s)
 		return false;
 	for (size_t i = pre; i < pre + 64; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Is @name one of the source entries installed under their own name? */
+static bool is_named(const struct cg_nodesync_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_named; i++)
+		if (strcmp(o->named[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A name --named accepts: a plain file name ending in .json that cannot be
+ * taken for a digest name or a hidden file. */
+static bool named_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 6 || n > 200 || s[0] == '.' || strncmp(s, PROFILE_PREFIX, strlen(PROFILE_PREFIX)) == 0 ||
+	    !has_suffix(s, PROFILE_SUFFIX))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		      s[i] == '.'))
 			return false;
 	return true;
 }
@@ -241,12 +271,6 @@ static int open_source(const char *source, struct cg_error *err)
 	return data;
 }
 
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
 /* The visible entries of @dirfd in name order. */
 static int list_dir(int dirfd, struct names *ret)
 {
@@ -298,7 +322,7 @@ static int entry_error(struct cg_nodesync_result *res, struct cg_nodesync_entry 
 }
 
 /* The owned list: profile names one a line; anything else is ignored. */
-static int owned_load(int dirfd, struct names *ret)
+static int owned_load(int dirfd, const struct cg_nodesync_opts *o, struct names *ret)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -309,7 +333,7 @@ static int owned_load(int dirfd, struct names *ret)
 	if (r < 0)
 		return r;
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (is_profile_name(line) && !names_has(ret, line) && (r = names_add(ret, line)) < 0)
+		if ((is_profile_name(line) || is_named(o, line)) && !names_has(ret, line) && (r = names_add(ret, line)) < 0)
 			return r;
 	return 0;
 }
@@ -413,6 +437,11 @@ int cg_nodesync_once(const struct cg_nodesync_opts *opts, struct cg_nodesync_res
 	struct cg_nodesync_opts o = { .sz = sizeof(o) };
 	struct names owned = { 0 }, desired = { 0 };
 	struct cg_strbuf *bodies = NULL;
+	struct pending {
+		size_t entry;
+		char name[NAME_MAX + 1];
+	} *pending = NULL;
+	size_t n_pending = 0;
 	_cleanup_close_ int srcfd = -1, dirfd = -1;
 	bool owned_changed = false;
 	int r;
@@ -422,11 +451,16 @@ int cg_nodesync_once(const struct cg_nodesync_opts *opts, struct cg_nodesync_res
 		return cg_opts_error(err, r, "cg_nodesync_opts");
 	if (!o.source || !o.kubelet_root)
 		return cg_error_set(err, -EINVAL, "a source and a kubelet root are required");
+	for (size_t i = 0; i < o.n_named; i++)
+		if (!named_ok(o.named[i]))
+			return cg_error_set(err, -EINVAL, "--named %s: not a profile name to install (lowercase letters, digits, "
+							  "'-', '_' and '.', ending in .json, not sha256-*)",
+					    o.named[i]);
 	if ((srcfd = open_source(o.source, err)) < 0)
 		return srcfd;
 	if ((dirfd = open_profile_dir(o.kubelet_root, err)) < 0)
 		return dirfd;
-	if ((r = owned_load(dirfd, &owned)) < 0) {
+	if ((r = owned_load(dirfd, &o, &owned)) < 0) {
 		cg_error_set(err, r, "%s/" CG_NODESYNC_SUBDIR "/" CG_NODESYNC_OWNED ": %s", o.kubelet_root, strerror(-r));
 		goto out;
 	}
@@ -437,58 +471,67 @@ int cg_nodesync_once(const struct cg_nodesync_opts *opts, struct cg_nodesync_res
 		goto out;
 	}
 
-	/* Claim what is about to be written before writing it: a pass killed
-	 * between the two leaves an owned name, never an unowned profile. */
+	/* The files each valid entry stands for: its digest name, and its own
+	 * name when --named asks for it. Claim what is about to be written
+	 * before writing it: a pass killed between the two leaves an owned
+	 * name, never an unowned profile. */
+	if (ret->n_entries && !(pending = calloc(2 * ret->n_entries, sizeof(*pending))))
+		goto oom;
 	for (size_t i = 0; i < ret->n_entries; i++) {
 		struct cg_nodesync_entry *e = &ret->entries[i];
-		_cleanup_free_ char *cur = NULL;
-		char name[80];
-		size_t len;
+		char targets[2][NAME_MAX + 1];
+		size_t n_targets = 1, n_new = 0;
 
-		if (e->state != CG_NODESYNC_WRITTEN || !e->digest[0])
+		if (e->state != CG_NODESYNC_WRITTEN)
 			continue;
-		profile_name(e->digest, name);
-		if (names_has(&desired, name)) {
-			e->state = CG_NODESYNC_UNCHANGED; /* a second entry with the same closure */
-			continue;
-		}
-		if ((r = names_add(&desired, name)) < 0)
-			goto oom;
-		if (read_at(dirfd, name, CG_READ_PROFILE_MAX, &cur, &len) == 0 && len == bodies[i].len &&
-		    memcmp(cur, bodies[i].buf, len) == 0) {
-			e->state = CG_NODESYNC_UNCHANGED;
-			continue;
-		}
-		if (!names_has(&owned, name)) {
-			if ((r = names_add(&owned, name)) < 0)
+		profile_name(e->digest, targets[0]);
+		if (is_named(&o, e->name))
+			snprintf(targets[n_targets++], sizeof(targets[0]), "%s", e->name);
+		for (size_t t = 0; t < n_targets; t++) {
+			_cleanup_free_ char *cur = NULL;
+			size_t len;
+
+			if (names_has(&desired, targets[t])) /* a second entry with the same closure */
+				continue;
+			if ((r = names_add(&desired, targets[t])) < 0)
 				goto oom;
-			owned_changed = true;
+			if (read_at(dirfd, targets[t], CG_READ_PROFILE_MAX, &cur, &len) == 0 && len == bodies[i].len &&
+			    memcmp(cur, bodies[i].buf, len) == 0)
+				continue;
+			if (!names_has(&owned, targets[t])) {
+				if ((r = names_add(&owned, targets[t])) < 0)
+					goto oom;
+				owned_changed = true;
+			}
+			pending[n_pending].entry = i;
+			snprintf(pending[n_pending++].name, sizeof(pending[0].name), "%s", targets[t]);
+			n_new++;
 		}
+		if (!n_new)
+			e->state = CG_NODESYNC_UNCHANGED;
 	}
 	if (owned_changed && (r = owned_store(dirfd, &owned)) < 0) {
 		cg_error_set(err, r, "%s/" CG_NODESYNC_SUBDIR "/" CG_NODESYNC_OWNED ": %s", o.kubelet_root, strerror(-r));
 		goto out;
 	}
 	owned_changed = false;
-	for (size_t i = 0; i < ret->n_entries; i++) {
-		struct cg_nodesync_entry *e = &ret->entries[i];
-		char name[80], msg[CG_ERROR_MAX];
+	for (size_t k = 0; k < n_pending; k++) {
+		struct cg_nodesync_entry *e = &ret->entries[pending[k].entry];
+		char msg[CG_ERROR_MAX];
 
-		if (e->state == CG_NODESYNC_UNCHANGED) {
-			ret->n_unchanged++;
+		if (e->state == CG_NODESYNC_ERROR) /* its other file could not be written */
 			continue;
-		}
-		if (e->state != CG_NODESYNC_WRITTEN)
-			continue;
-		profile_name(e->digest, name);
-		if ((r = write_at(dirfd, name, bodies[i].buf, bodies[i].len)) < 0) {
-			snprintf(msg, sizeof(msg), "%s/" CG_NODESYNC_SUBDIR "/%s: cannot write: %s", o.kubelet_root, name,
-				 strerror(-r));
+		r = write_at(dirfd, pending[k].name, bodies[pending[k].entry].buf, bodies[pending[k].entry].len);
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "%s/" CG_NODESYNC_SUBDIR "/%s: cannot write: %s", o.kubelet_root,
+				 pending[k].name, strerror(-r));
 			if ((r = entry_error(ret, e, msg)) < 0)
 				goto oom;
-			continue;
 		}
-		ret->n_written++;
+	}
+	for (size_t i = 0; i < ret->n_entries; i++) {
+		ret->n_written += ret->entries[i].state == CG_NODESYNC_WRITTEN;
+		ret->n_unchanged += ret->entries[i].state == CG_NODESYNC_UNCHANGED;
 	}
 
 	/* Remove what left the source, when every entry could be read. */
@@ -525,6 +568,7 @@ out:
 	for (size_t i = 0; bodies && i < ret->n_entries; i++)
 		cg_strbuf_release(&bodies[i]);
 	free(bodies);
+	free(pending);
 	names_release(&owned);
 	names_release(&desired);
 	return r < 0 ? r : 0;

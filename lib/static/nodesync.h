@@ -18,6 +18,10 @@ struct cg_nodesync_opts {
 	size_t sz;                /* sizeof(struct cg_nodesync_opts) */
 	const char *source;       /* a directory of closures, or a mounted ConfigMap */
 	const char *kubelet_root; /* e.g. /var/lib/kubelet */
+	/* Source entries also installed under their own name (capgate/NAME),
+	 * for a profile a manifest names directly: capgate's own. */
+	const char *const *named;
+	size_t n_named;
 };
 
 enum cg_nodesync_state {

@@ -10,14 +10,16 @@
 #include "../cli.h"
 #include "static/nodesync.h"
 
-static const char usage[] = "--source DIR --kubelet-root DIR [--once] [--interval S]";
+static const char usage[] = "--source DIR --kubelet-root DIR [--named FILE]... [--once] [--interval S]";
 static const char desc[] =
 	"Install every closure of --source (a directory, or a mounted ConfigMap: read through its\n"
 	"..data link, one version at a time) as <kubelet-root>/seccomp/capgate/sha256-<hex>.json, the\n"
 	"Localhost profile a Pod names as 'capgate/sha256-<hex>.json' (hex = the closure digest, as\n"
 	"'capgate resolve --digest' prints it). Each file is validated first; a bad one is reported\n"
 	"and skipped, never half written. Profiles this agent wrote that left the source are\n"
-	"removed, except in a pass where some entry was bad. Without --once it runs until SIGTERM,\n"
+	"removed, except in a pass where some entry was bad. --named FILE installs the source entry\n"
+	"FILE under its own name too (capgate/FILE), for a profile a manifest names directly, such\n"
+	"as capgate's own (capgate/capgate-webhook.json). Without --once it runs until SIGTERM,\n"
 	"passing again on every change of the source (inotify) and every --interval seconds.\n"
 	"Exit status with --once: 0 every entry installed, 1 some entry bad, 2 the source or the\n"
 	"profile directory cannot be used.";
@@ -54,10 +56,12 @@ int cmd_node_sync(int argc, char **argv)
 	const char *source = NULL, *root = NULL;
 	long interval = 60;
 	bool once = false;
+	struct opt_list named = { 0 };
 	struct opt opts[] = {
 		{ OPT_STRING, 0, "source", &source, "DIR", "directory or mounted ConfigMap of closures (required)", NULL },
 		{ OPT_STRING, 0, "kubelet-root", &root, "DIR", "the kubelet's root directory, e.g. /var/lib/kubelet (required)",
 		  NULL },
+		{ OPT_LIST, 0, "named", &named, "FILE", "also install this source entry as capgate/FILE (repeatable)", NULL },
 		{ OPT_BOOL, 0, "once", &once, NULL, "one pass, then exit", NULL },
 		{ OPT_INT, 0, "interval", &interval, "S", "seconds between passes without a change (default 60)", NULL },
 		OPT_END_MARK,
@@ -73,6 +77,7 @@ int cmd_node_sync(int argc, char **argv)
 	if ((r = opt_parse("node-sync", usage, desc, argc, argv, opts, false, &args, &nargs)))
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (nargs || !source || !root) {
+		opt_list_release(&named);
 		if (nargs)
 			cli_error("node-sync", "unexpected argument '%s'", args[0]);
 		else
@@ -81,10 +86,13 @@ int cmd_node_sync(int argc, char **argv)
 	}
 	if (interval < 1 || interval > 86400) {
 		cli_error("node-sync", "--interval: %ld is not between 1 and 86400 seconds", interval);
+		opt_list_release(&named);
 		return EXIT_USAGE;
 	}
 	o.source = source;
 	o.kubelet_root = root;
+	o.named = named.items;
+	o.n_named = named.n;
 	if (!once) {
 		/* PID 1 of a container ignores SIGTERM unless it handles it. */
 		sigaction(SIGTERM, &sa, NULL);
@@ -116,5 +124,6 @@ int cmd_node_sync(int argc, char **argv)
 			wfd = -1;
 		}
 	}
+	opt_list_release(&named);
 	return once ? status : EXIT_OK;
 }
