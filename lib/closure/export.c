@@ -20,6 +20,7 @@
 #include <libfyaml.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <capgate/image.h>
 #include <capgate/profile.h>
@@ -130,8 +131,28 @@ static void write_spec(struct cg_json *j, const struct cg_profile *p)
 	cg_json_obj_close(j);
 }
 
-/* Re-emit the JSON in @in as block YAML into @out. */
-static int json_to_yaml(const struct cg_strbuf *in, struct cg_strbuf *out, struct cg_error *err)
+/* Whether a DNS-1123 name reads back as a string when written plain: not
+ * one of YAML 1.1's booleans or null, not number-like ("123", "1e3", "1.5"). */
+static bool yaml_plain_safe(const char *s)
+{
+	static const char *const words[] = { "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf" };
+
+	if ((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < CG_ARRAY_SIZE(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return false;
+	return true;
+}
+
+/* Re-emit the JSON in @in as block YAML into @out. libfyaml's "de-JSON"
+ * mode writes strings plain where it can, and it writes the string "true"
+ * plain too, which YAML reads back as a boolean. Every string of the
+ * resource is an enum name, a syscall name, a validated object name or the
+ * digest, none of which YAML can misread, except the free-form listener
+ * fields and names such as "true" or "123": with those, @quoted keeps every
+ * scalar double-quoted (valid, only less pretty). */
+static int json_to_yaml(const struct cg_strbuf *in, bool quoted, struct cg_strbuf *out, struct cg_error *err)
 {
 	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_JSON_FORCE };
 	struct fy_document *fyd = fy_document_build_from_string(&cfg, in->buf, in->len);
@@ -139,7 +160,8 @@ static int json_to_yaml(const struct cg_strbuf *in, struct cg_strbuf *out, struc
 
 	if (!fyd)
 		return cg_error_set(err, -ENOMEM, "cannot re-read the resource for YAML");
-	s = fy_emit_document_to_string(fyd, FYECF_MODE_DEJSON | FYECF_INDENT_2 | FYECF_WIDTH_INF | FYECF_DOC_START_MARK_ON);
+	s = fy_emit_document_to_string(fyd, (quoted ? FYECF_MODE_BLOCK : FYECF_MODE_DEJSON) | FYECF_INDENT_2 |
+						    FYECF_WIDTH_INF | FYECF_DOC_START_MARK_ON);
 	fy_document_destroy(fyd);
 	if (!s)
 		return cg_error_set(err, -ENOMEM, "cannot write the resource as YAML");
@@ -205,7 +227,10 @@ int cg_closure_write_spo(const struct cg_closure *c, const struct cg_spo_opts *o
 		cg_strbuf_add(out, sb.buf, sb.len);
 		r = out->oom ? -ENOMEM : 0;
 	} else {
-		r = json_to_yaml(&sb, out, err);
+		r = json_to_yaml(&sb,
+				 p->listener_path || p->listener_metadata || !yaml_plain_safe(o.name) ||
+					 (o.namespace && !yaml_plain_safe(o.namespace)),
+				 out, err);
 	}
 	cg_strbuf_release(&sb);
 	return r;

@@ -797,6 +797,25 @@ for case in "per-arch.json|--name x|holds only on x86" "enoent-default.json|--na
 		fail "spo-export-refuses-$t" "$in $args: exit $rc; $(cat "$tmp/err")"
 	fi
 done
+# Free-form strings stay strings in YAML ("true" is not a boolean).
+cat >"$tmp/listener.json" <<'J'
+{"defaultAction":"SCMP_ACT_ERRNO","listenerPath":"/run/a: b.sock","listenerMetadata":"true",
+ "syscalls":[{"names":["read"],"action":"SCMP_ACT_NOTIFY"}]}
+J
+if [ $have_yaml = 1 ] && "$CAPGATE" export spo --name l "$tmp/listener.json" -o "$tmp/listener.yaml" 2>"$tmp/err" &&
+	$PY -c 'import sys, yaml; s = yaml.safe_load(open(sys.argv[1]))["spec"]; sys.exit(s["listenerMetadata"] != "true" or s["listenerPath"] != "/run/a: b.sock")' "$tmp/listener.yaml"; then
+	ok spo-export-yaml-strings
+else
+	fail spo-export-yaml-strings "$(cat "$tmp/err" "$tmp/listener.yaml" 2>/dev/null | head -c 600)"
+fi
+for nm in 123 1e3 true no null; do
+	if [ $have_yaml = 1 ] && "$CAPGATE" export spo --name $nm --namespace $nm examples/demo.json -o "$tmp/n.yaml" 2>"$tmp/err" &&
+		$PY -c 'import sys, yaml; m = yaml.safe_load(open(sys.argv[1]))["metadata"]; sys.exit(m["name"] != sys.argv[2] or m["namespace"] != sys.argv[2])' "$tmp/n.yaml" "$nm"; then
+		ok "spo-export-yaml-name-$nm"
+	else
+		fail "spo-export-yaml-name-$nm" "$(cat "$tmp/err" "$tmp/n.yaml" 2>/dev/null | head -c 400)"
+	fi
+done
 # A per-arch rule that denies (stricter everywhere) or covers every listed
 # arch is fine.
 cat >"$tmp/per-arch-ok.json" <<'J'
