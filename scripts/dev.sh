@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libseccomp-dev libfyaml-dev libssl-dev liburing-dev
-	python3 python3-jsonschema strace iproute2 openssl clang-format
+	python3 python3-jsonschema python3-yaml strace iproute2 openssl clang-format
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
 	umoci jq busybox-static crun runc
