@@ -6,6 +6,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WARN)
 LIBS    := -lseccomp -lfyaml -lcrypto
+# The command alone links the HTTP server (capgate webhook); the library does not.
+CLI_LIBS := -lh2o-evloop -lssl
 BUILD   ?= build
 
 LIB_SRC  := $(sort $(filter-out %.bpf.c,$(wildcard lib/*/*.c)))
@@ -56,7 +58,7 @@ $(BUILD)/examples/%: examples/%.c $(wildcard include/capgate/*.h) $(BUILD)/libca
 		$(BUILD)/libcapgate.so.0 -Wl,-rpath,'$$ORIGIN/..'
 
 $(BUILD)/capgate: $(CLI_OBJ) $(BUILD)/libcapgate.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/t.h $(BUILD)/libcapgate.a
 	@mkdir -p $(dir $@)
