@@ -138,13 +138,27 @@ static void json_pointer(const char *path, char *buf, size_t n)
 		buf[0] = '\0'; /* the root itself */
 }
 
+/* The node at JSON pointer @ptr below @root (plain segments only, as
+ * json_pointer() writes them), or NULL when absent or null. */
 static struct fy_node *node_at(struct fy_node *root, const char *ptr)
 {
-	struct fy_node *n;
+	struct fy_node *n = root;
+	char seg[256];
 
-	if (!*ptr)
-		return root;
-	n = fy_node_by_path(root, ptr, FY_NT, FYNWF_PTR_JSON | FYNWF_DONT_FOLLOW);
+	while (n && *ptr == '/') {
+		size_t l = strcspn(ptr + 1, "/");
+		if (l >= sizeof(seg))
+			return NULL;
+		memcpy(seg, ptr + 1, l);
+		seg[l] = '\0';
+		ptr += 1 + l;
+		if (fy_node_is_mapping(n))
+			n = fy_node_mapping_lookup_by_string(n, seg, l);
+		else if (fy_node_is_sequence(n))
+			n = fy_node_sequence_get_by_index(n, atoi(seg));
+		else
+			n = NULL;
+	}
 	return n && !cg_doc_is_null(n) ? n : NULL;
 }
 
