@@ -100,6 +100,8 @@ static struct server {
 	size_t n_reasons;
 	long open_conns;
 	bool ready;
+	SSL_CTX **retired; /* contexts replaced by a reload */
+	size_t n_retired;
 } S;
 
 static volatile sig_atomic_t got_hup, got_term;
@@ -191,7 +193,10 @@ static unsigned long long profiles_signature(void)
 
 static void tls_info(const SSL *ssl, int where, int ret)
 {
-	if ((where & SSL_CB_EXIT) && ret == 0)
+	/* a handshake step that failed with an error queued: not the "want
+	 * more input" of a handshake in progress (a fatal error sends no
+	 * alert when the peer does not speak TLS at all) */
+	if ((where & SSL_CB_EXIT) && ret <= 0 && ERR_peek_error() != 0)
 		S.tls_errors++;
 }
 
@@ -249,8 +254,16 @@ static int reload(bool force, bool first)
 		goto fail;
 	}
 	if (nt) {
-		/* connections in flight keep a reference to the old context */
-		SSL_CTX_free(S.accept_ctx.ssl_ctx);
+		/* The replaced context is kept, not freed: libh2o 2.2 goes on
+		 * using it after the swap (ASan saw SSL_new read a freed part of
+		 * it). A few KB per certificate rotation, until exit. */
+		SSL_CTX **nr = realloc(S.retired, (S.n_retired + 1) * sizeof(*nr));
+		if (!nr) {
+			snprintf(why, sizeof(why), "out of memory");
+			goto fail;
+		}
+		S.retired = nr;
+		S.retired[S.n_retired++] = S.accept_ctx.ssl_ctx;
 		S.accept_ctx.ssl_ctx = nt;
 		S.st_cert = sc;
 		S.st_key = sk;
@@ -648,6 +661,10 @@ out:
 	free(args);
 	cg_policy_free(S.policy);
 	cg_closure_cache_free(S.cache);
+	for (size_t i = 0; i < S.n_retired; i++)
+		SSL_CTX_free(S.retired[i]);
+	free(S.retired);
+	SSL_CTX_free(S.accept_ctx.ssl_ctx);
 	opt_list_release(&S.layouts);
 	opt_list_release(&ro.caps);
 	return rc;
