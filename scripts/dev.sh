@@ -13,6 +13,7 @@ PKGS=(
 	python3 python3-jsonschema strace iproute2 openssl clang-format
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
+	libh2o-evloop-dev wrk python3-yaml
 )
 
 install_deps() {
