@@ -12,7 +12,8 @@ DUR=${DUR:-5}
 PY=python3
 /usr/bin/python3 -c 'import yaml' 2>/dev/null && PY=/usr/bin/python3
 t=$(mktemp -d)
-trap 'kill $WPID 2>/dev/null; rm -rf "$t"' EXIT
+WPID=
+trap '[ -n "$WPID" ] && kill $WPID 2>/dev/null; rm -rf "$t"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t/key.pem" -out "$t/cert.pem" \
 	-days 2 -subj /CN=bench -addext subjectAltName=IP:127.0.0.1 2>/dev/null
 # a typical restricted Pod: two containers, pod-level RuntimeDefault, labels
@@ -37,7 +38,7 @@ spec:
     securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 YAML
 $PY tests/helpers/admission_review.py one "$t/pod.yaml" >"$t/review.json"
-for i in $(seq 10000); do echo '---'; sed "s/name: web$/name: web-$i/" "$t/pod.yaml"; done >"$t/pods.yaml"
+awk 'NR == FNR { pod = pod $0 "\n"; next } END { for (i = 0; i < 10000; i++) { p = pod; sub(/name: web\n/, "name: web-" i "\n", p); printf "---\n%s", p } }' "$t/pod.yaml" /dev/null >"$t/pods.yaml"
 s=$(date +%s.%N)
 ./build/capgate check -q "$t/pods.yaml" >/dev/null
 e=$(date +%s.%N)
