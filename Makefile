@@ -6,6 +6,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WARN)
 LIBS    := -lseccomp -lfyaml -lcrypto
+# The HTTP server (capgate webhook) is its own binary, capgate-webhook, with
+# the shared OpenSSL that libh2o needs; the library and capgate do not link it.
+WEBHOOK_LIBS := -lh2o-evloop -lssl
 BUILD   ?= build
 
 LIB_SRC  := $(sort $(filter-out %.bpf.c,$(wildcard lib/*/*.c)))
@@ -20,7 +23,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
-all: $(BUILD)/capgate $(BUILD)/libcapgate.a $(BUILD)/libcapgate.so.0 $(BUILD)/examples/digest $(TESTS) $(HELPERS)
+all: $(BUILD)/capgate $(BUILD)/capgate-webhook $(BUILD)/libcapgate.a $(BUILD)/libcapgate.so.0 $(BUILD)/examples/digest $(TESTS) $(HELPERS)
 
 $(BUILD)/%.o: %.c $(wildcard include/capgate/*.h lib/*/*.h src/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -61,6 +64,11 @@ $(BUILD)/examples/%: examples/%.c $(wildcard include/capgate/*.h) $(BUILD)/libca
 CLI_LIBS = -Wl,-Bstatic $(LIBS) -Wl,-Bdynamic
 $(BUILD)/capgate: $(CLI_OBJ) $(BUILD)/libcapgate.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(CLI_LIBS)
+
+# `capgate webhook` execs this binary from capgate's own directory.
+WEBHOOK_OBJ := $(BUILD)/src/webhook/main.o $(BUILD)/src/webhook/server.o $(BUILD)/src/cli.o $(BUILD)/src/opt.o
+$(BUILD)/capgate-webhook: $(WEBHOOK_OBJ) $(BUILD)/libcapgate.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(WEBHOOK_OBJ) $(BUILD)/libcapgate.a $(LIBS) $(WEBHOOK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/t.h $(BUILD)/libcapgate.a
 	@mkdir -p $(dir $@)

@@ -25,6 +25,7 @@ int cmd_resolve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
 
 /* Options every command that reads a profile understands: --cap (repeatable),
  * --kernel X.Y, --arch NAME. Add CLI_RESOLVE_OPTS(&ro) to an option table. */

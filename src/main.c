@@ -36,6 +36,7 @@ static const struct cmd commands[] = {
 	{ "run", cmd_run, "run a program under a profile (seccomp + Landlock + network rules)" },
 	{ "sim", cmd_sim, "evaluate one call through the compiled filter in capgate's emulator" },
 	{ "trace", cmd_trace, "record what a workload really calls: its closure per arch and phase" },
+	{ "webhook", cmd_webhook, "serve the static gate as a Kubernetes admission webhook over HTTPS" },
 	/* internal: run inside a sandbox by 'policy probe-gvisor' */
 	{ "__probe-syscalls", cmd_probe_syscalls, NULL },
 };

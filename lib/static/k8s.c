@@ -1544,3 +1544,29 @@ int cg_k8s_check_pss(const struct cg_k8s_workload *w, enum cg_pss_level level, s
 	*ret_n = l.n;
 	return 0;
 }
+
+int cg_k8s_parse_node(struct fy_node *root, bool json, const char *source, const char *path, unsigned flags,
+		      struct cg_k8s_workload ***ret, size_t *ret_n, struct cg_error *err)
+{
+	struct kctx x = { .source = source ? source : "<input>",
+			  .json = json,
+			  .err = err,
+			  .keep_json = flags & CG_K8S_KEEP_JSON,
+			  .keep_unchecked = flags & CG_K8S_KEEP_UNCHECKED };
+	char kpath[K8S_PATH_MAX];
+	int r;
+
+	if (!root || !path || !ret || !ret_n)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	snprintf(kpath, sizeof(kpath), "%s", path);
+	r = check_keys(&x, root, kpath, strlen(kpath), sizeof(kpath), 0);
+	if (r == 0)
+		r = parse_resource(&x, root, path, 0);
+	if (r < 0) {
+		cg_k8s_workloads_free(x.v, x.n);
+		return r;
+	}
+	*ret = x.v;
+	*ret_n = x.n;
+	return 0;
+}
