@@ -24,6 +24,7 @@ static const struct cmd commands[] = {
 	{ "compile", cmd_compile, "compile a profile into a raw seccomp-BPF program" },
 	{ "diff", cmd_diff, "compare two profiles or closures call by call" },
 	{ "disasm", cmd_disasm, "print a seccomp-BPF program (or a profile's) as readable text" },
+	{ "fallback", cmd_fallback, "answer ENOSYS to calls libc probes and survives ENOSYS for (rseq, clone3, ...)" },
 	{ "info", cmd_info, "summarise a profile: calls per arch, digest, groups, action cache" },
 	{ "lint", cmd_lint, "report what makes a profile unsafe or broken" },
 	{ "merge", cmd_merge, "union of several closures (runs of a trace), canonical and deterministic" },
