@@ -24,6 +24,7 @@ struct cg_fallback {
 	const char *source; /* where the fallback is written: file and function */
 	const char *then;   /* what the caller does when the call answers ENOSYS */
 	const char *check;  /* the program tests/cli/fallback.sh checks it with */
+	const char *needs;  /* calls the fallback path makes instead, space separated (x86_64 names) */
 };
 
 /* Every known fallback, sorted by call; *ret_n receives the count. */
@@ -47,8 +48,10 @@ struct cg_fallback_opts {
 
 /* Rewrite @c in place so that each selected call the closure permits is
  * answered ENOSYS: every rule for it is replaced by one errno(ENOSYS) rule
- * on every arch and in every phase. Calls the closure does not permit are
- * left alone. *ret_marked (optional) receives the calls rewritten, sorted
+ * on every arch and in every phase, and the calls its fallback makes
+ * instead (cg_fallback.needs) are allowed in the phases the call was (a
+ * trace never saw them: the fallback did not run). Calls the closure does
+ * not permit are left alone. On -ENOMEM @c may be partly rewritten. *ret_marked (optional) receives the calls rewritten, sorted
  * (static names from the table; free the array). Errors: a call of
  * @o->calls with no known fallback (-EINVAL, naming it), -ENOMEM. */
 CAPGATE_API int cg_closure_fallback_enosys(struct cg_closure *c, const struct cg_fallback_opts *o,

@@ -11,6 +11,7 @@
  */
 #include <capgate/fallback.h>
 #include <capgate/policy.h>
+#include <capgate/syscalls.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -25,30 +26,30 @@ static const struct cg_fallback fallbacks[] = {
 	{ "clone3", "glibc 2.36",
 	  "sysdeps/unix/sysv/linux/clone-internal.c: __clone_internal (pthread_create, posix_spawn)",
 	  "falls back to clone when clone3 answers ENOSYS (and only ENOSYS)",
-	  "python3: start and join a thread" },
+	  "python3: start and join a thread", "clone" },
 	{ "close_range", "glibc 2.36, Python 3.11",
 	  "glibc sysdeps/unix/sysv/linux/closefrom.c: __closefrom; Python/fileutils.c: _Py_closerange",
 	  "closes descriptors one by one (glibc walks /proc/self/fd) when close_range fails",
-	  "python3: os.closerange(3, 100)" },
+	  "python3: os.closerange(3, 100)", "close openat getdents64" },
 	{ "copy_file_range", "coreutils 9.1",
 	  "src/copy.c: sparse_copy", "copies with read and write when copy_file_range answers ENOSYS",
-	  "cp FILE COPY" },
+	  "cp FILE COPY", "read write" },
 	{ "faccessat2", "glibc 2.36",
 	  "sysdeps/unix/sysv/linux/faccessat.c: __faccessat",
 	  "calls faccessat, emulating AT_EACCESS with fstatat, when faccessat2 answers ENOSYS",
-	  "python3: os.access(path, os.X_OK, effective_ids=True)" },
+	  "python3: os.access(path, os.X_OK, effective_ids=True)", "faccessat newfstatat" },
 	{ "getrandom", "glibc 2.36", "malloc/malloc.c: tcache_key_initialize",
-	  "seeds malloc's tcache key from the clock when getrandom fails", "ls -l /" },
+	  "seeds malloc's tcache key from the clock when getrandom fails", "ls -l /", "clock_gettime" },
 	{ "rseq", "glibc 2.36",
 	  "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp; sysdeps/unix/sysv/linux/rseq-internal.h: "
 	  "rseq_register_current_thread",
-	  "sets __rseq_size to 0 and runs without restartable sequences when registration fails", "true" },
+	  "sets __rseq_size to 0 and runs without restartable sequences when registration fails", "true", "" },
 	{ "set_robust_list", "glibc 2.36", "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp",
 	  "marks robust mutexes unavailable (they fail with ENOTSUP; plain mutexes work) when set_robust_list fails",
-	  "true" },
+	  "true", "" },
 	{ "statx", "glibc 2.36",
 	  "sysdeps/unix/sysv/linux/statx.c: statx (statx_generic)",
-	  "fills struct statx from fstatat when statx answers ENOSYS", "ls -l /" },
+	  "fills struct statx from fstatat when statx answers ENOSYS", "ls -l /", "newfstatat" },
 };
 
 const struct cg_fallback *cg_fallbacks(size_t *ret_n)
@@ -81,13 +82,54 @@ static bool closure_permits(const struct cg_closure *c, const char *name)
 	return false;
 }
 
-/* Replace every rule for @f->call with one errno(ENOSYS) rule. */
+/* The phases @name is permitted in: 0 when some rule holds in every phase. */
+static uint32_t permitted_phases(const struct cg_closure *c, const char *name)
+{
+	uint32_t ph = 0;
+
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct cg_rule *r = &c->rules[i];
+		if (strcmp(r->name, name) != 0 || !cg_action_permits(r->action))
+			continue;
+		if (!r->phases)
+			return 0;
+		ph |= r->phases;
+	}
+	return ph;
+}
+
+/* Allow the calls @f's fallback makes, in @phases. */
+static int add_needs(struct cg_closure *c, const struct cg_fallback *f, uint32_t phases)
+{
+	char origin[160], name[64];
+	struct cg_rule nr = { .name = name, .action = { CG_ACT_ALLOW, 0 }, .phases = phases, .origin = origin };
+
+	snprintf(origin, sizeof(origin), "the fallback of %s (%s)", f->call, f->who);
+	for (const char *s = f->needs; *s;) {
+		size_t n = strcspn(s, " ");
+		int r;
+		if (n && n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			if (cg_syscall_known(name) && (r = cg_closure_add_rule(c, &nr)) < 0)
+				return r;
+		}
+		s += n + (s[n] == ' ');
+	}
+	return 0;
+}
+
+/* Replace every rule for @f->call with one errno(ENOSYS) rule, and allow
+ * what its fallback needs. */
 static int mark_enosys(struct cg_closure *c, const struct cg_fallback *f)
 {
 	struct cg_rule nr = { .name = (char *)f->call, .action = { CG_ACT_ERRNO, ENOSYS } };
 	char origin[160];
 	size_t k = 0, added;
 	int r;
+
+	if ((r = add_needs(c, f, permitted_phases(c, f->call))) < 0)
+		return r;
 
 	snprintf(origin, sizeof(origin), "answered ENOSYS: %s falls back", f->who);
 	nr.origin = origin;

@@ -15,7 +15,8 @@ static const char usage[] = "CLOSURE -o OUT [--policy FILE] [--call NAME]... | -
 static const char desc[] =
 	"Answer ENOSYS to the calls of a closure that the policy does not allow but that libc or\n"
 	"the runtime probes and survives ENOSYS for (rseq, clone3, statx, ...: --list shows each\n"
-	"with the code that falls back). Each such call's rules become one errno(ENOSYS) rule;\n"
+	"with the code that falls back). Each such call's rules become one errno(ENOSYS) rule,\n"
+	"and the calls its fallback makes instead are allowed where it was (a trace never saw them);\n"
 	"'capgate run' then answers it ENOSYS, and 'capgate check' reports it as a warning,\n"
 	"not a denial. --call NAME marks a call of the table whatever the policy says.\n"
 	"Typical use, after a trace:\n"
@@ -41,13 +42,15 @@ static int list(const char *format)
 			cg_json_kv_str(&j, "source", f[i].source);
 			cg_json_kv_str(&j, "then", f[i].then);
 			cg_json_kv_str(&j, "check", f[i].check);
+			cg_json_kv_str(&j, "needs", f[i].needs);
 			cg_json_obj_close(&j);
 		}
 		cg_json_arr_close(&j);
 		cg_json_finish(&j);
 	} else {
 		for (size_t i = 0; i < n; i++)
-			cg_strbuf_addf(&sb, "%-16s %s: %s\n%16s %s\n", f[i].call, f[i].who, f[i].then, "", f[i].source);
+			cg_strbuf_addf(&sb, "%-16s %s: %s\n%16s %s%s%s\n", f[i].call, f[i].who, f[i].then, "", f[i].source,
+				       *f[i].needs ? "; the fallback calls " : "", f[i].needs);
 	}
 	r = cli_write("fallback", "-", &sb);
 	cg_strbuf_release(&sb);
