@@ -32,10 +32,6 @@ CAPGATE_API const struct cg_fallback *cg_fallbacks(size_t *ret_n);
 /* The entry for @call, or NULL when no fallback is known. */
 CAPGATE_API const struct cg_fallback *cg_fallback_find(const char *call);
 
-/* Is @r a rule that answers its call ENOSYS whatever the arguments, on
- * every arch and in every phase of @c? */
-CAPGATE_API bool cg_fallback_rule_enosys(const struct cg_rule *r);
-
 struct cg_fallback_opts {
 	size_t sz; /* sizeof(struct cg_fallback_opts) */
 	/* Mark the table's calls this policy does not allow (NULL: none) */

@@ -39,17 +39,17 @@ static const struct cg_fallback fallbacks[] = {
 	  "calls faccessat, emulating AT_EACCESS with fstatat, when faccessat2 answers ENOSYS",
 	  "python3: os.access(path, os.X_OK, effective_ids=True)", "faccessat newfstatat" },
 	{ "getrandom", "glibc 2.36", "malloc/malloc.c: tcache_key_initialize",
-	  "seeds malloc's tcache key from the clock when getrandom fails", "ls -l /", "clock_gettime" },
+	  "seeds malloc's tcache key from the clock when getrandom fails", "ls -l /usr", "clock_gettime" },
 	{ "rseq", "glibc 2.36",
 	  "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp; sysdeps/unix/sysv/linux/rseq-internal.h: "
 	  "rseq_register_current_thread",
-	  "sets __rseq_size to 0 and runs without restartable sequences when registration fails", "true", "" },
+	  "sets __rseq_size to 0 and runs without restartable sequences when registration fails", "ls -l /usr", "" },
 	{ "set_robust_list", "glibc 2.36", "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp",
 	  "marks robust mutexes unavailable (they fail with ENOTSUP; plain mutexes work) when set_robust_list fails",
-	  "true", "" },
+	  "ls -l /usr", "" },
 	{ "statx", "glibc 2.36",
 	  "sysdeps/unix/sysv/linux/statx.c: statx (statx_generic)",
-	  "fills struct statx from fstatat when statx answers ENOSYS", "ls -l /", "newfstatat" },
+	  "fills struct statx from fstatat when statx answers ENOSYS", "ls -l /usr", "newfstatat" },
 };
 
 const struct cg_fallback *cg_fallbacks(size_t *ret_n)
@@ -66,12 +66,6 @@ static int fallback_cmp(const void *key, const void *elem)
 const struct cg_fallback *cg_fallback_find(const char *call)
 {
 	return call ? bsearch(call, fallbacks, CG_ARRAY_SIZE(fallbacks), sizeof(fallbacks[0]), fallback_cmp) : NULL;
-}
-
-bool cg_fallback_rule_enosys(const struct cg_rule *r)
-{
-	return r->action.kind == CG_ACT_ERRNO && r->action.data == ENOSYS && r->n_args == 0 && r->arch_mask == 0 &&
-	       r->phases == 0;
 }
 
 static bool closure_permits(const struct cg_closure *c, const char *name)
@@ -151,20 +145,17 @@ static int mark_enosys(struct cg_closure *c, const struct cg_fallback *f)
 int cg_closure_fallback_enosys(struct cg_closure *c, const struct cg_fallback_opts *o, const char ***ret_marked,
 			       size_t *ret_n, struct cg_error *err)
 {
-	const struct cg_policy *policy = o && o->sz >= offsetof(struct cg_fallback_opts, policy) + sizeof(o->policy)
-						 ? o->policy
-						 : NULL;
-	const char *const *calls = NULL;
-	size_t n_calls = 0;
+	struct cg_fallback_opts opts = { .sz = sizeof(opts) };
 	bool want[CG_ARRAY_SIZE(fallbacks)] = { false };
 	_cleanup_free_ const char **marked = NULL;
 	size_t n_marked = 0;
 	int r;
 
-	if (o && o->sz >= offsetof(struct cg_fallback_opts, n_calls) + sizeof(o->n_calls)) {
-		calls = o->calls;
-		n_calls = o->n_calls;
-	}
+	if ((r = CG_OPTS_COPY(&opts, o)) < 0)
+		return cg_opts_error(err, r, "cg_fallback_opts");
+	const struct cg_policy *policy = opts.policy;
+	const char *const *calls = opts.calls;
+	size_t n_calls = opts.n_calls;
 	for (size_t i = 0; i < n_calls; i++) {
 		const struct cg_fallback *f = cg_fallback_find(calls[i]);
 		if (!f)
