@@ -219,10 +219,10 @@ server_case() { # NAME EXERCISE PORT CMD...
 	local rc0=$? other
 	other=$(grep "\[" "$T/$name.chk0" | grep -v "syscall rseq is not in the allowed list")
 	if [ $rc0 -eq 1 ] && [ -z "$other" ]; then ok "$name-denied-for-rseq-only"; else
-		fail "$name-denied-for-rseq-only" "exit $rc0: $(head -5 "$T/$name.chk0")"; fi
+		fail "$name-denied-for-rseq-only" "exit $rc0: $(grep "\[" "$T/$name.chk0" | head -5 | tr "\n" " ")"; fi
 	"$CAPGATE" fallback -q -o "$T/$name.fb.json" "$T/$name.json" &&
 		"$CAPGATE" check "$T/$name.fb.json" >"$T/$name.chk1" 2>&1 && grep -q "warning: syscall rseq" "$T/$name.chk1" &&
-		ok "$name-passes-builtin" || fail "$name-passes-builtin" "$(head -5 "$T/$name.chk1")"
+		ok "$name-passes-builtin" || fail "$name-passes-builtin" "$(grep "\[" "$T/$name.chk1" | head -5 | tr "\n" " ")"
 	local serving
 	serving=$("$CAPGATE" info "$T/$name.fb.json" | sed -n 's/.*serving=\([0-9]*\).*/\1/p')
 	printf 'maxCalls: %d\n' $((serving - 1)) >"$T/$name.tight.yaml"
