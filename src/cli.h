@@ -11,6 +11,7 @@
 int cmd_check(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_fallback(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_image(int argc, char **argv);

@@ -25,6 +25,7 @@ static const struct cmd commands[] = {
 	{ "diff", cmd_diff, "compare two profiles or closures call by call" },
 	{ "disasm", cmd_disasm, "print a seccomp-BPF program (or a profile's) as readable text" },
 	{ "export", cmd_export, "write a closure as another tool's resource (Security Profiles Operator)" },
+	{ "fallback", cmd_fallback, "answer ENOSYS to calls libc probes and survives ENOSYS for (rseq, clone3, ...)" },
 	{ "image", cmd_image, "attach a closure to an OCI image layout and sign the image (the build step)" },
 	{ "info", cmd_info, "summarise a profile: calls per arch, digest, groups, action cache" },
 	{ "lint", cmd_lint, "report what makes a profile unsafe or broken" },

@@ -185,7 +185,7 @@ struct cg_closure_diff {
 };
 
 /* Compare @a and @b: default actions, architectures, and every call whose
- * rules (actions, argument conditions, arch masks) differ. Returns 0 or
+ * rules (actions, argument conditions, arch masks, phases by name) differ. Returns 0 or
  * -ENOMEM. The result refers to names in @a and @b: free it first. */
 CAPGATE_API int cg_closure_diff(const struct cg_closure *a, const struct cg_closure *b,
 				struct cg_closure_diff **ret);

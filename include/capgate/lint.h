@@ -42,6 +42,11 @@ struct cg_lint_opts {
 	size_t sz;                             /* sizeof(struct cg_lint_opts) */
 	const struct cg_resolve_opts *resolve; /* capabilities, kernel, arch; NULL = defaults */
 	unsigned size_bound;                   /* bound on permitted calls; 0 = 35, the built-in policy's */
+	/* The program the profile is for (an ELF file), or NULL. With it the
+	 * start-up calls are judged by how it is linked: none for a static
+	 * program, its loader's for one dynamically linked against glibc; an
+	 * unreadable or non-ELF file is an error. */
+	const char *binary;
 };
 
 /* Lint @p as resolved with @o (NULL = defaults). On success *ret is a new

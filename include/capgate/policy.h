@@ -46,10 +46,18 @@ struct cg_policy {
 	/* computed: the allowed calls, sorted */
 	char **allowed;
 	size_t n_allowed;
+	/* phaseBounds: a bound per named phase (<= 0: that phase is not
+	 * bounded). A phase of a closure that has the bound phase and is not
+	 * named here (a maintenance phase, say) is held to max_calls. Every
+	 * policy starts with startup: not bounded. */
+	char **phase_bound_names;
+	long *phase_bound_max;
+	size_t n_phase_bounds;
 };
 
 /* The built-in default (gVisor baseline, at most 35
- * calls in the serving phase, every risk class denied, every Pod names a
+ * calls in the serving phase and in any maintenance phase, the start-up
+ * phase not bounded, every risk class denied, every Pod names a
  * seccomp profile at the restricted level, permissive profiles denied). */
 CAPGATE_API int cg_policy_default(struct cg_policy **ret, struct cg_error *err);
 /* Parse a policy (YAML or JSON). Errors name file:line:col and field path. */
@@ -58,6 +66,10 @@ CAPGATE_API int cg_policy_parse(const char *buf, size_t len, const char *source,
 CAPGATE_API int cg_policy_load(const char *path, struct cg_policy **ret, struct cg_error *err);
 CAPGATE_API void cg_policy_free(struct cg_policy *p);
 static inline void cg_policy_freep(struct cg_policy **p) { cg_policy_free(*p); }
+
+/* The bound on phase @name of a closure that has @p's bound phase: its
+ * phaseBounds entry, else max_calls; <= 0 when the phase is not bounded. */
+CAPGATE_API long cg_policy_phase_bound(const struct cg_policy *p, const char *name);
 
 /* Is @name in the policy's allowed set (baseline + allow - deny - classes)? */
 CAPGATE_API bool cg_policy_allows(const struct cg_policy *p, const char *name);

@@ -4,7 +4,9 @@
  * reviews a change of profile: the comparison lives here so that every front
  * end (the CLI today, the admission webhook later) reports the same
  * differences. A call's rules are compared as one text, which is also what a
- * person is shown.
+ * person is shown: its actions, argument conditions, arches and phases (by
+ * name), so that two closures that differ only in which phase a call
+ * belongs to are not "the same enforcement".
  */
 #include <capgate/closure.h>
 #include <errno.h>
@@ -27,6 +29,18 @@ static void rules_text(const struct cg_closure *c, const char *name, struct cg_s
 				       (unsigned long long)r->args[k].value);
 		if (r->arch_mask)
 			cg_strbuf_addf(sb, " [arch mask 0x%x]", r->arch_mask);
+		/* phases by name: two closures may number them differently; a
+		 * rule in every phase reads as one without phases */
+		if (r->phases && r->phases != (c->n_phases >= 32 ? ~0u : (1u << c->n_phases) - 1)) {
+			bool first = true;
+			cg_strbuf_addf(sb, " [phase");
+			for (unsigned p = 0; p < c->n_phases; p++)
+				if (r->phases & (1u << p)) {
+					cg_strbuf_addf(sb, "%s%s", first ? " " : ",", c->phase_names[p]);
+					first = false;
+				}
+			cg_strbuf_addf(sb, "]");
+		}
 	}
 }
 

@@ -60,6 +60,31 @@ bool cg_policy_class_denied(const struct cg_policy *p, const char *name, const s
 	       policy_in_list(p->deny_classes, p->n_deny_classes, rc->name);
 }
 
+long cg_policy_phase_bound(const struct cg_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_phase_bounds; i++)
+		if (strcmp(p->phase_bound_names[i], name) == 0)
+			return p->phase_bound_max[i];
+	return p->max_calls;
+}
+
+/* Set the bound of phase @name (replacing an earlier one); 0 or -ENOMEM. */
+static int set_phase_bound(struct cg_policy *p, const char *name, long max)
+{
+	long *nm;
+
+	for (size_t i = 0; i < p->n_phase_bounds; i++)
+		if (strcmp(p->phase_bound_names[i], name) == 0) {
+			p->phase_bound_max[i] = max;
+			return 0;
+		}
+	if (!(nm = realloc(p->phase_bound_max, (p->n_phase_bounds + 1) * sizeof(*nm))))
+		return -ENOMEM;
+	p->phase_bound_max = nm;
+	nm[p->n_phase_bounds] = max;
+	return policy_strv_push(&p->phase_bound_names, &p->n_phase_bounds, name);
+}
+
 bool cg_policy_allows(const struct cg_policy *p, const char *name)
 {
 	return policy_in_sorted(p->allowed, p->n_allowed, name);
@@ -83,6 +108,8 @@ void cg_policy_free(struct cg_policy *p)
 	cg_strv_free(p->exempt_label_keys, p->n_exempt_labels);
 	cg_strv_free(p->exempt_label_values, p->n_exempt_labels);
 	cg_strv_free(p->allowed, p->n_allowed);
+	cg_strv_free(p->phase_bound_names, p->n_phase_bounds);
+	free(p->phase_bound_max);
 	free(p);
 }
 /* baseline (+ file) + allow - deny - denied classes, sorted and unique. */
@@ -171,7 +198,8 @@ static struct cg_policy *policy_new(const char *source)
 	p->deny_permissive_default = true;
 	p->node_runtime = CG_COND_ANY;
 	p->require_startable = true;
-	if (!p->source || !p->baseline || !p->bound_phase || policy_strv_push(&p->deny_classes, &p->n_deny_classes, "all") < 0) {
+	if (!p->source || !p->baseline || !p->bound_phase || policy_strv_push(&p->deny_classes, &p->n_deny_classes, "all") < 0 ||
+	    set_phase_bound(p, "startup", 0) < 0) {
 		cg_policy_free(p);
 		return NULL;
 	}
@@ -343,6 +371,32 @@ static int parse_exemptions(struct pp *x, struct cg_policy *p, struct fy_node *n
 	return 0;
 }
 
+/* phaseBounds: {PHASE: N or null}: a bound per phase, null = not bounded. */
+static int parse_phase_bounds(struct pp *x, struct cg_policy *p, struct fy_node *n)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[64], path[96];
+
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->src, n, "phaseBounds", "expected an object: {phase: calls or null}");
+	while ((pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *v = fy_node_pair_value(pair);
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		uint64_t u = 0;
+		int r;
+
+		if (!k || !*k)
+			return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), "phaseBounds", "expected a phase name");
+		snprintf(path, sizeof(path), "phaseBounds.%s", k);
+		if (!cg_doc_is_null(v) && (r = cg_doc_u64(v, x->json, x->src, path, &u, x->err)) < 0)
+			return r;
+		if (set_phase_bound(p, k, (long)(u > 100000 ? 100000 : u)) < 0)
+			return cg_error_set(x->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *root)
 {
 	void *it = NULL;
@@ -403,6 +457,8 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 				p->max_calls = (long)(u > 100000 ? 100000 : u);
 		} else if (strcmp(k, "boundPhase") == 0) {
 			r = get_str(x, v, "boundPhase", &p->bound_phase);
+		} else if (strcmp(k, "phaseBounds") == 0) {
+			r = parse_phase_bounds(x, p, v);
 		} else if (strcmp(k, "podSecurity") == 0) {
 			const char *s = cg_doc_scalar(v, b, sizeof(b));
 			if (s && strcmp(s, "restricted") == 0)
@@ -449,7 +505,8 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 				r = cg_doc_error(x->err, x->src, v, "unknownKinds", "expected deny or ignore");
 		} else {
 			r = unknown_key(x, pair, "", k,
-					"baseline, baselineFile, allow, deny, denyClasses, maxCalls, boundPhase, podSecurity, "
+					"baseline, baselineFile, allow, deny, denyClasses, maxCalls, boundPhase, phaseBounds, "
+					"podSecurity, "
 					"profiles, images, exemptions, unknownKinds");
 		}
 		if (r < 0)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <capgate/fallback.h>
 #include <capgate/lint.h>
 
 #include "core/doc.h"
@@ -234,6 +235,85 @@ static int call_finding(const struct cg_policy *p, struct cg_verdict *v, const c
 			   "%ssyscall %s is not in the allowed list (baseline: %s)", prefix, name, baseline_label(p));
 }
 
+/* Warnings, not denials: calls outside the allowed list that the closure
+ * answers ENOSYS (the runtime gate answers them so too). */
+static int fallback_notes(const struct cg_policy *p, const struct cg_closure *c, const char *prefix,
+			  const char **permitted, size_t n_permitted, struct cg_verdict *v)
+{
+	const char *last = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_rules && r == 0; i++) {
+		const struct cg_rule *rule = &c->rules[i];
+		const struct cg_fallback *f;
+
+		if (rule->action.kind != CG_ACT_ERRNO || rule->action.data != ENOSYS || cg_policy_allows(p, rule->name) ||
+		    (last && strcmp(last, rule->name) == 0))
+			continue;
+		last = rule->name;
+		if (policy_in_sorted((char *const *)permitted, n_permitted, rule->name))
+			continue; /* permitted too: a finding already says so */
+		if ((f = cg_fallback_find(rule->name)))
+			r = add_note(v,
+				     "%swarning: syscall %s is not in the allowed list (baseline: %s); the closure answers it "
+				     "ENOSYS, and %s falls back (%s: %s)",
+				     prefix, rule->name, baseline_label(p), f->who, f->source, f->then);
+		else
+			r = add_note(v,
+				     "%swarning: syscall %s is answered ENOSYS by the closure, and capgate knows no fallback "
+				     "for it (capgate fallback --list): the workload may fail where it makes it",
+				     prefix, rule->name);
+	}
+	return r;
+}
+
+/* The size bounds: the bound phase (or the whole closure when it has no
+ * such phase), and every other phase by its own bound when the closure has
+ * the bound phase or the policy names the phase (cg_policy_phase_bound). */
+static int bound_into(const struct cg_policy *p, const struct cg_closure *c, const char *subject, const char *file,
+		      const char *prefix, struct cg_verdict *v)
+{
+	struct cg_pos none = { 0, 0 };
+	int phase = p->bound_phase ? cg_closure_phase((struct cg_closure *)c, p->bound_phase, false) : -1;
+	int r = 0;
+
+	for (int ph = phase < 0 ? -1 : 0; ph < (int)c->n_phases && r == 0; ph++) {
+		const char *name = ph >= 0 ? c->phase_names[ph] : NULL;
+		bool named = false;
+		const char **names = NULL;
+		long bound;
+		size_t n = 0;
+
+		for (size_t i = 0; name && i < p->n_phase_bounds; i++)
+			named |= strcmp(p->phase_bound_names[i], name) == 0;
+		if (ph < 0)
+			bound = p->max_calls;
+		else if (phase < 0 && !named)
+			continue; /* the whole closure is held to the bound already */
+		else
+			bound = cg_policy_phase_bound(p, name);
+		if (bound <= 0)
+			continue;
+		if ((r = cg_closure_permitted_names(c, ph, &names, &n)) < 0)
+			return r;
+		free(names);
+		if ((long)n <= bound)
+			continue;
+		if (ph < 0)
+			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
+					"%sclosure has %zu calls; the bound is %ld", prefix, n, bound);
+		else if (ph == phase || !named)
+			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
+					"%sclosure has %zu calls in phase %s; the bound is %ld%s", prefix, n, name, bound,
+					ph == phase || named ? "" : " (maxCalls: phaseBounds does not name the phase)");
+		else
+			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
+					"%sclosure has %zu calls in phase %s; the bound is %ld (phaseBounds)", prefix, n, name,
+					bound);
+	}
+	return r;
+}
+
 static int eval_closure_into(const struct cg_policy *p, const struct cg_closure *c, const char *subject,
 			     const char *file, const char *prefix, struct cg_verdict *v)
 {
@@ -255,24 +335,12 @@ static int eval_closure_into(const struct cg_policy *p, const struct cg_closure 
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (!cg_policy_allows(p, names[i]))
 			r = call_finding(p, v, subject, file, none, NULL, prefix, names[i]);
+	if (r == 0)
+		r = fallback_notes(p, c, prefix, names, n, v);
 	free(names);
-	if (r < 0 || p->max_calls <= 0)
+	if (r < 0)
 		return r;
-	/* the bound: the serving phase when the closure has phases */
-	int phase = p->bound_phase ? cg_closure_phase((struct cg_closure *)c, p->bound_phase, false) : -1;
-	if ((r = cg_closure_permitted_names(c, phase, &names, &n)) < 0)
-		return r;
-	free(names);
-	if ((long)n > p->max_calls) {
-		if (phase >= 0)
-			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
-					"%sclosure has %zu calls in phase %s; the bound is %ld", prefix, n, p->bound_phase,
-					p->max_calls);
-		else
-			r = add_finding(v, "closure-too-large", subject, file, none, NULL,
-					"%sclosure has %zu calls; the bound is %ld", prefix, n, p->max_calls);
-	}
-	return r;
+	return bound_into(p, c, subject, file, prefix, v);
 }
 
 int cg_policy_eval_closure(const struct cg_policy *p, const struct cg_closure *c, const char *subject,

@@ -19,8 +19,10 @@ static const char desc[] =
 	"reading *.yaml, *.yml, *.json and *.tar) or a quoted glob ('deploy/*.yaml').\n"
 	"--image REF checks a bare image reference (registry, digest pinning).\n"
 	"Without --policy the built-in policy applies: gVisor baseline, at most 35 calls (serving\n"
-	"phase), dangerous risk classes denied, every Pod names a seccomp profile, and a profile no\n"
-	"program can start under fails (what 'capgate lint' calls cannot-start).\n"
+	"phase, and any maintenance phase), dangerous risk classes denied, every Pod names a seccomp\n"
+	"profile, and a profile no program can start under fails (what 'capgate lint' calls\n"
+	"cannot-start). A call the closure answers ENOSYS is not permitted: outside the baseline it\n"
+	"is a warning note, not a denial ('capgate fallback' marks the calls libc falls back from).\n"
 	"An input that cannot be read is reported as an error at its position; the others are\n"
 	"still checked and the report is still written. Verdicts are written as they come.\n"
 	"Exit status: 0 every input passes, 1 any fails, 2 usage error or an input could not be read.";

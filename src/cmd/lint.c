@@ -12,14 +12,16 @@
 
 #include "../cli.h"
 
-static const char usage[] = "P.json [P2 ...] [--fail-on SEVERITY] [-f text|json] [--cap CAP]...";
+static const char usage[] = "P.json [P2 ...] [--fail-on SEVERITY] [-f text|json] [--binary PROG] [--cap CAP]...";
 static const char desc[] =
 	"Report what makes seccomp profiles unsafe or broken: permissive defaults, dangerous calls\n"
 	"(and those a capability would add), TRACE/NOTIFY actions, extra architectures, argument\n"
 	"rules runc compares differently, profiles no program can start under, unknown calls,\n"
 	"ignored fields, conflicting rules, size. Profiles are judged as resolved for the given\n"
 	"capabilities (Docker's default set unless --no-default-caps), kernel and architecture.\n"
-	"Multi-document YAML files of SeccompProfile resources are linted document by document.\n\n"
+	"Multi-document YAML files of SeccompProfile resources are linted document by document.\n"
+	"With --binary PROG the calls made before main() are judged by how PROG is linked (its\n"
+	"ELF interpreter): none for a static program, glibc's loader's for a glibc one.\n\n"
 	"output: FILE:LINE:COL: SEVERITY: RULE: MESSAGE, or with --format json an array of\n"
 	"{file, line, column, severity, rule, message, calls}\n"
 	"exit status: 1 if a finding is at or above --fail-on (default high), 0 otherwise,\n"
@@ -27,11 +29,12 @@ static const char desc[] =
 
 int cmd_lint(int argc, char **argv)
 {
-	const char *fail_on = "high", *format = "text";
+	const char *fail_on = "high", *format = "text", *binary = NULL;
 	struct cli_resolve rr = { 0 };
 	const struct opt opts[] = {
 		{ OPT_STRING, 0, "fail-on", &fail_on, "SEVERITY", "exit 1 at or above: info, low, medium, high (default), critical", NULL },
 		{ OPT_STRING, 'f', "format", &format, "FMT", "text (default) or json", NULL },
+		{ OPT_STRING, 0, "binary", &binary, "PROG", "the program the profiles are for: judge its start-up calls by how it is linked", NULL },
 		CLI_RESOLVE_OPTS(&rr),
 		OPT_END_MARK,
 	};
@@ -63,6 +66,7 @@ int cmd_lint(int argc, char **argv)
 	}
 	if (cli_resolve_opts("lint", &rr, &ro) < 0)
 		goto out;
+	lo.binary = binary;
 
 	/* a file that cannot be read or parsed is reported; the others are still linted */
 	for (int i = 0; i < nargs; i++) {

@@ -124,3 +124,28 @@ if [ -d "$SHARED/mission/profiles" ]; then
 else
 	echo "skip corpus: shared corpus not found at $SHARED"
 fi
+
+# --binary: the start-up calls are judged by how the program is linked. A
+# profile with what glibc's loader makes but not rt_sigaction, futex, ...
+cat >"$tmp/loader.json" <<'J'
+{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["execve","brk",
+"exit_group","arch_prctl","write","mmap","mprotect","openat","read","close","newfstatat","pread64","munmap",
+"set_tid_address","set_robust_list","rseq","prlimit64"],"action":"SCMP_ACT_ALLOW"}]}
+J
+run startup-unknown 1 "$tmp/loader.json" --fail-on medium && grep -q "startup-calls: a dynamically linked program.*rt_sigaction.*--binary" "$tmp/out" &&
+	ok startup-unknown-warns || fail startup-unknown-warns "$(cat "$tmp/out" "$tmp/err")"
+"$CAPGATE" lint --fail-on medium --binary /bin/true "$tmp/loader.json" >"$tmp/out" 2>&1 && ! grep -q startup-calls "$tmp/out" &&
+	ok startup-glibc-loader-only || fail startup-glibc-loader-only "$(cat "$tmp/out")"
+# without rseq, glibc's loader set is still checked
+sed 's/"rseq",//' "$tmp/loader.json" >"$tmp/norseq.json"
+"$CAPGATE" lint --binary /bin/true "$tmp/norseq.json" >"$tmp/out" 2>&1
+grep -q "/bin/true is dynamically linked against glibc.*: rseq" "$tmp/out" && ok startup-glibc-rseq ||
+	fail startup-glibc-rseq "$(cat "$tmp/out")"
+if [ -x /bin/busybox ] && ! readelf -l /bin/busybox 2>/dev/null | grep -q INTERP; then
+	"$CAPGATE" lint --fail-on medium --binary /bin/busybox "$tmp/norseq.json" >"$tmp/out" 2>&1 &&
+		! grep -q startup-calls "$tmp/out" && ok startup-static-none || fail startup-static-none "$(cat "$tmp/out")"
+else
+	fail startup-static-none "no static busybox (busybox-static: scripts/dev.sh installs it)"
+fi
+"$CAPGATE" lint --binary /etc/hostname "$tmp/loader.json" >"$tmp/out" 2>&1
+[ $? -eq 2 ] && grep -q "not a little-endian ELF file" "$tmp/out" && ok binary-not-elf || fail binary-not-elf "$(cat "$tmp/out")"

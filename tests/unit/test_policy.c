@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The static gate: policy parsing, the built-in baselines, and verdicts on
  * closures, manifests and image references. */
+#include <capgate/fallback.h>
 #include <capgate/policy.h>
 #include <capgate/report.h>
 #include <errno.h>
@@ -865,6 +866,115 @@ static int test_rego_params(void)
 	return 0;
 }
 
+/* The fallback table: sorted, every entry sourced and checked, its calls
+ * and the calls its fallbacks need all known. */
+static int test_fallback_table(void)
+{
+	size_t n;
+	const struct cg_fallback *f = cg_fallbacks(&n);
+
+	CHECK(n >= 8);
+	for (size_t i = 0; i < n; i++) {
+		char buf[128];
+		CHECKF(i == 0 || strcmp(f[i - 1].call, f[i].call) < 0, "fallbacks not sorted at %s", f[i].call);
+		CHECKF(cg_syscall_known(f[i].call), "unknown call %s", f[i].call);
+		CHECKF(*f[i].who && *f[i].source && *f[i].then && *f[i].check, "%s lacks a source or check", f[i].call);
+		CHECK(cg_fallback_find(f[i].call) == &f[i]);
+		snprintf(buf, sizeof(buf), "%s", f[i].needs);
+		for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			CHECKF(cg_syscall_known(tok), "%s: the fallback needs unknown call %s", f[i].call, tok);
+	}
+	CHECK(cg_fallback_find("ptrace") == NULL && cg_fallback_find(NULL) == NULL);
+	return 0;
+}
+
+static bool has_note(const struct cg_verdict *v, const char *needle)
+{
+	for (size_t i = 0; i < v->n_notes; i++)
+		if (strstr(v->notes[i], needle))
+			return true;
+	return false;
+}
+
+/* The rewrite answers rseq and clone3 ENOSYS, allows clone for clone3's
+ * fallback in the phase clone3 was, and the verdict turns from a denial
+ * into a warning. */
+static int test_fallback_rewrite(void)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *c = closure_str(
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"capgate\":{\"phases\":[\"startup\",\"serving\"]},"
+		"\"syscalls\":[{\"names\":[\"execve\",\"brk\",\"mmap\",\"exit_group\",\"arch_prctl\",\"read\"],"
+		"\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"rseq\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":1,"
+		"\"value\":32,\"op\":\"SCMP_CMP_EQ\"}]},{\"names\":[\"clone3\"],\"action\":\"SCMP_ACT_LOG\","
+		"\"phases\":[\"startup\"]}]}");
+	_cleanup_(cg_policy_freep) struct cg_policy *p = NULL;
+	struct cg_error err = { 0 };
+	struct cg_verdict v;
+	const char **marked = NULL;
+	size_t n = 0;
+	const char *ptrace[] = { "ptrace" };
+	struct cg_fallback_opts fo = { .sz = sizeof(fo), .calls = ptrace, .n_calls = 1 };
+	uint64_t z[6] = { 0 };
+
+	/* nothing allowed: the table's calls are all outside */
+	CHECK(c && (p = policy_str("baseline: none\ndenyClasses: []\n", &err)));
+	if (!c || !p)
+		return 0;
+	CHECK(cg_policy_eval_closure(p, c, "c", &v, &err) == 0 && has_msg(&v, "syscall rseq is not in the allowed"));
+	cg_verdict_release(&v);
+	CHECK(cg_closure_fallback_enosys(c, &fo, &marked, &n, &err) == -EINVAL && strstr(err.msg, "ptrace"));
+	fo.calls = NULL;
+	fo.n_calls = 0;
+	fo.policy = p;
+	CHECK(cg_closure_fallback_enosys(c, &fo, &marked, &n, &err) == 0);
+	CHECKF(n == 2 && strcmp(marked[0], "clone3") == 0 && strcmp(marked[1], "rseq") == 0, "marked %zu", n);
+	free(marked);
+	for (int ph = -1; ph < 2; ph++) {
+		struct cg_action a = cg_closure_decide(c, cg_arch_native(), "rseq", z, ph, NULL);
+		CHECK(a.kind == CG_ACT_ERRNO && a.data == ENOSYS);
+		a = cg_closure_decide(c, cg_arch_native(), "clone3", z, ph, NULL);
+		CHECK(a.kind == CG_ACT_ERRNO && a.data == ENOSYS);
+	}
+	/* clone3 was in start-up only: its fallback too */
+	CHECK(cg_action_permits(cg_closure_decide(c, cg_arch_native(), "clone", z, 0, NULL)));
+	CHECK(!cg_action_permits(cg_closure_decide(c, cg_arch_native(), "clone", z, 1, NULL)));
+	CHECK(cg_policy_eval_closure(p, c, "c", &v, &err) == 0);
+	CHECK(!has_msg(&v, "rseq") && !has_msg(&v, "clone3") && has_note(&v, "warning: syscall rseq"));
+	cg_verdict_release(&v);
+	return 0;
+}
+
+static int test_phase_bounds(void)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *c = closure_str(
+		"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"capgate\":{\"phases\":[\"startup\",\"serving\",\"reload\"]},"
+		"\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"open\",\"close\",\"dup\"],\"action\":\"SCMP_ACT_ALLOW\",\"phases\":[\"startup\"]},"
+		"{\"names\":[\"getpid\",\"getuid\",\"getgid\",\"dup2\"],\"action\":\"SCMP_ACT_ALLOW\","
+		"\"phases\":[\"reload\"]}]}");
+	struct cg_error err = { 0 };
+	struct cg_verdict v;
+	struct cg_policy *p;
+
+	/* serving 2, startup 5, reload 6 */
+	p = policy_str("baseline: docker-default\nmaxCalls: 3\n", &err);
+	CHECK(p && c && cg_policy_phase_bound(p, "startup") == 0 && cg_policy_phase_bound(p, "reload") == 3);
+	CHECK(p && c && cg_policy_eval_closure(p, c, "c", &v, &err) == 0 && v.n_findings == 1 &&
+	      has_msg(&v, "6 calls in phase reload; the bound is 3 (maxCalls"));
+	if (p && c)
+		cg_verdict_release(&v);
+	cg_policy_free(p);
+	p = policy_str("baseline: docker-default\nmaxCalls: 3\nphaseBounds: {reload: 6, startup: 4}\n", &err);
+	CHECK(p && c && cg_policy_eval_closure(p, c, "c", &v, &err) == 0 && v.n_findings == 1 &&
+	      has_msg(&v, "5 calls in phase startup; the bound is 4 (phaseBounds)"));
+	if (p && c)
+		cg_verdict_release(&v);
+	cg_policy_free(p);
+	CHECK(!policy_str("phaseBounds: [1]\n", &err) && strstr(err.msg, "phaseBounds"));
+	CHECK(!policy_str("phaseBounds: {reload: -1}\n", &err) && strstr(err.msg, "phaseBounds.reload"));
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_builtin_baselines);
@@ -884,5 +994,8 @@ int main(void)
 	RUN(test_unknown_kinds);
 	RUN(test_example_policy_exemptions);
 	RUN(test_privileged_not_enforced);
+	RUN(test_fallback_table);
+	RUN(test_fallback_rewrite);
+	RUN(test_phase_bounds);
 	T_DONE();
 }
