@@ -12,35 +12,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "../cli.h"
 
 int cmd_webhook(int argc, char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-	char **nargv;
+	/* The path capgate was started by (from the aux vector: no system call,
+	 * so the webhook's own profile needs nothing beyond execve). */
+	const char *self = (const char *)getauxval(AT_EXECFN);
+	const char *slash = self ? strrchr(self, '/') : NULL;
+	char path[PATH_MAX];
+	char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
 
-	if (n <= 0) {
-		cli_error("webhook", "cannot find capgate's own binary: %s", strerror(errno));
-		return EXIT_USAGE;
-	}
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(path, sizeof(path), "%s/capgate-webhook", slash ? self : ".");
-	nargv = calloc((size_t)argc + 2, sizeof(*nargv));
 	if (!nargv) {
 		cli_error("webhook", "out of memory");
 		return EXIT_USAGE;
 	}
+	if (slash)
+		snprintf(path, sizeof(path), "%.*s/capgate-webhook", (int)(slash - self), self);
+	else
+		snprintf(path, sizeof(path), "capgate-webhook"); /* found through PATH, as capgate was */
 	nargv[0] = path;
 	for (int i = 0; i < argc; i++)
 		nargv[i + 1] = argv[i];
-	execv(path, nargv);
+	if (slash)
+		execv(path, nargv);
+	else
+		execvp(path, nargv);
 	cli_error("webhook", "cannot run %s: %s (the HTTPS server is a separate binary, installed beside capgate)",
 		  path, strerror(errno));
 	free(nargv);
