@@ -110,6 +110,10 @@ struct cg_closure {
 	char *phase_names[CG_MAX_PHASES];
 	size_t n_rules, cap_rules;
 	struct cg_rule *rules; /* canonical order after cg_closure_canonicalize */
+	/* When the serving phase starts, as the closure was traced
+	 * (capgate/phase.h's trigger text: "listening:8080", "call:accept4",
+	 * "after:5", "sd-notify", "signal"); NULL = not recorded. */
+	char *serve_when;
 };
 
 /* Allocate an empty closure (default: errno EPERM, native arch only). */

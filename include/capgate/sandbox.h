@@ -42,6 +42,7 @@
 
 #include <capgate/bpf.h>
 #include <capgate/closure.h>
+#include <capgate/phase.h>
 #include <capgate/error.h>
 #include <capgate/strbuf.h>
 #include <sys/types.h>
@@ -118,6 +119,14 @@ struct cg_sandbox_opts {
 	size_t n_tmpfs;
 	bool no_mount_ns;      /* keep the caller's mount namespace: no view, /proc, /dev or tmpfs */
 	bool allow_memfd_exec; /* do not set vm.memfd_noexec = 2 (programs may run from a memfd) */
+	/* Phases (docs/PHASES.md): with phased (and phase -1) the calls of the
+	 * closure's "serving" phase are allowed by the filter, the calls of its
+	 * other phases go to the supervisor, which lets them run until the
+	 * serving trigger and denies them after it (the closure's action, or
+	 * kill with phase_kill). */
+	bool phased;
+	struct cg_serve_trigger serve; /* kind NONE: the closure's serve_when (SIGUSR1 always works) */
+	bool phase_kill;               /* a start-up call after readiness kills the process */
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",
@@ -221,6 +230,7 @@ struct cg_sandbox_event {
 	const struct cg_rule *rule; /* deciding rule, NULL = the default action */
 	bool allowed;               /* audit mode: the call was let through */
 	const char *text;           /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
+	int phase;                  /* phase index the call was made in, -1 = no phases */
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
 
@@ -233,6 +243,12 @@ struct cg_sandbox_status {
 	int setup_errno;   /* the sandbox could not be applied in the child */
 	char setup_msg[CG_ERROR_MAX];
 	unsigned n_denied; /* calls reported by the supervisor */
+	/* phases (opts.phased) */
+	bool serving;                /* the serving phase was reached */
+	uint64_t serving_ms;         /* when, in ms after the start */
+	char serving_why[64];        /* the trigger that fired ("listening:8080", "SIGUSR1") */
+	uint64_t n_notified_startup; /* notifications answered before serving */
+	uint64_t n_notified_serving; /* ... and after: 0 on a serving path the filter answers alone */
 };
 
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),

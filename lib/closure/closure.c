@@ -296,6 +296,7 @@ void cg_closure_free(struct cg_closure *c)
 		free(c->phase_names[i]);
 	free(c->listener_path);
 	free(c->listener_metadata);
+	free(c->serve_when);
 	free(c);
 }
 
@@ -339,6 +340,8 @@ struct cg_closure *cg_closure_dup(const struct cg_closure *c)
 	if (c->listener_path && !(d->listener_path = strdup(c->listener_path)))
 		goto fail;
 	if (c->listener_metadata && !(d->listener_metadata = strdup(c->listener_metadata)))
+		goto fail;
+	if (c->serve_when && !(d->serve_when = strdup(c->serve_when)))
 		goto fail;
 	for (unsigned i = 0; i < c->n_phases; i++) {
 		if (!(d->phase_names[i] = strdup(c->phase_names[i])))
@@ -818,6 +821,8 @@ static void add_closure(struct cg_json *j, const struct cg_closure *c, const str
 		for (unsigned i = 0; i < c->n_phases; i++)
 			cg_json_str(j, c->phase_names[i]);
 		cg_json_arr_close(j);
+		if (c->serve_when)
+			cg_json_kv_str(j, "serveWhen", c->serve_when);
 		cg_json_obj_close(j);
 	}
 	cg_json_key(j, "syscalls");

@@ -16,6 +16,7 @@
 #include "runtime/landlock.h"
 #include "runtime/namespaces.h"
 #include "runtime/netns.h"
+#include "runtime/phases.h"
 #include "runtime/rlimit.h"
 
 #define CG_SANDBOX_MAX_RLIMITS 16
@@ -27,7 +28,10 @@ struct cg_sandbox {
 	char digest[72];
 	struct cg_bpf_prog prog;
 	unsigned int flags;
-	bool listener; /* the filter creates a notification fd */
+	bool listener;                /* the filter creates a notification fd */
+	bool phased;                  /* phase-aware enforcement (runtime/phases.h) */
+	int serving, startup;         /* phase indexes when phased */
+	struct cg_serve_trigger trig; /* the trigger in force when phased */
 	struct cg_landlock ll;
 	struct cg_netns *net;     /* network namespace, forwarder link, socket rules */
 	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */
@@ -55,5 +59,9 @@ struct cg_sandbox_shared {
  * supervisor asks this for the effect a denial should have. */
 struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr,
 					    const uint64_t args[6], bool with_audit);
+/* The same in phase @phase (-1 = every phase): the phase-aware supervisor's
+ * decision. */
+struct cg_action cg_sandbox_phase_action(const struct cg_sandbox *sb, int phase, uint32_t audit_arch, uint32_t nr,
+					 const uint64_t args[6]);
 
 #endif
