@@ -21,6 +21,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+[ -n "${PHASES_KEEP:-}" ] && trap - EXIT
 . "$(dirname "$0")/../helpers/workloads.sh" # free_port, nginx_prepare
 
 ok() { echo "ok $1"; }
@@ -153,3 +154,134 @@ kill -TERM "$WC"
 [ "$(grep serving "$T/inject.txt")" = "serving bind errno=38" ] && ok supervisor-dead-calls-fail ||
 	fail supervisor-dead-calls-fail "$(cat "$T/inject.txt")"
 unset CG_INJECT CG_INJECT_OUT
+
+# ---- nginx and redis: traced with their trigger, run under the phase closure --
+# serving_set NAME: print the serving set of $T/NAME.json, fail if > 35
+serving_set() {
+	python3 - "$T/$1.json" "$1" <<'P'
+import json, sys
+c = json.load(open(sys.argv[1]))
+ph = {}
+for s in c['syscalls']:
+    if s['action'] in ('SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'):
+        for n in s['names']:
+            ph.setdefault(n, set()).update(s.get('phases', ['startup', 'serving']))
+serving = sorted(n for n, p in ph.items() if 'serving' in p)
+print(f"{sys.argv[2]}: whole life {len(ph)} calls, serving {len(serving)}: {' '.join(serving)}", file=sys.stderr)
+sys.exit(0 if len(serving) <= 35 else 1)
+P
+}
+# server_pid CG NAME: the pid of the server process NAME under capgate CG
+server_pid() { desc_named "$1" "$2" | head -1; }
+
+if command -v nginx >/dev/null && command -v curl >/dev/null; then
+	NG=$T/nginx
+	PORT=$(free_port)
+	nginx_prepare "$NG" "$PORT"
+	head -c 3000000 /dev/urandom >"$NG/html/big.bin"
+	chmod a+r "$NG/html/big.bin"
+	NGINX=(nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;')
+	# nginx_exercise SIGNAL_TO: static file, 404, keep-alive, large file,
+	# HEAD, reload (SIGHUP), the same again (graceful quit: the caller)
+	nginx_exercise() {
+		local to=$1 u="http://127.0.0.1:$PORT"
+		wait_for 20 curl -sf -o /dev/null "$u/" || { echo "not serving"; return 1; }
+		[ "$(curl -s "$u/")" = hello ] || { echo "GET /"; return 1; }
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$u/nope")" = 404 ] || { echo 404; return 1; }
+		[ "$(curl -s "$u/" "$u/" "$u/")" = "hello
+hello
+hello" ] || { echo keep-alive; return 1; }
+		curl -s -o "$T/big.out" "$u/big.bin" && cmp -s "$T/big.out" "$NG/html/big.bin" || { echo "large file"; return 1; }
+		curl -sI "$u/" | grep -q '^HTTP/1.1 200' || { echo HEAD; return 1; }
+		kill -HUP "$to"; sleep 1.5
+		[ "$(curl -s "$u/" "$u/")" = "hello
+hello" ] || { echo "after reload"; return 1; }
+		curl -s -o "$T/big.out" "$u/big.bin" && cmp -s "$T/big.out" "$NG/html/big.bin" || { echo "large file after reload"; return 1; }
+		return 0
+	}
+	export CG_INJECT=bind CG_INJECT_OUT="$T/ng-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE trace -q --serve-when-listening "$PORT" -o "$T/nginx.json" -- "${NGINX[@]}" 2>"$T/ng-trace.err" &
+	TP=$!; PIDS+=($TP)
+	wait_for 20 test -s "$NG/nginx.pid"
+	why=$(nginx_exercise "$(cat "$NG/nginx.pid")") && ok nginx-traced || fail nginx-traced "$why"
+	kill -QUIT "$(cat "$NG/nginx.pid")"
+	wait $TP
+	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/nginx.json" && ok nginx-closure-trigger ||
+		fail nginx-closure-trigger "$(grep -o '"capgate".*' "$T/nginx.json" | head -1)"
+	serving_set nginx && ok nginx-serving-set-bounded || fail nginx-serving-set-bounded "more than 35 calls (above)"
+
+	: >"$T/ng-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE run --net tcp-bind="$PORT" --profile "$T/nginx.json" -- "${NGINX[@]}" 2>"$T/ng-run.err" &
+	CG=$!; PIDS+=($CG)
+	# signals to capgate reach nginx's master (it forwards HUP and QUIT)
+	why=$(nginx_exercise $CG) && ok nginx-phases-exercise || fail nginx-phases-exercise "$why: $(cat "$T/ng-run.err")"
+	# the attacker in a serving worker
+	WK=$(server_pid $CG "nginx: worker process")
+	[ -n "$WK" ] && kill -RTMIN+3 "$WK"; sleep 0.5
+	kill -QUIT $CG; wait $CG; RC=$?
+	if [ "$(grep -c '^serving bind errno=1$' "$T/ng-inject.txt")" -eq 1 ] &&
+		grep -q 'denied bind(-1, 0, 0).*a start-up call while serving' "$T/ng-run.err"; then
+		ok nginx-worker-startup-call-denied
+	else fail nginx-worker-startup-call-denied "worker $WK: $(cat "$T/ng-inject.txt") $(cat "$T/ng-run.err")"; fi
+	# zero denials besides the injected one, and a clean graceful quit
+	if [ $RC -eq 0 ] && [ "$(grep -c denied "$T/ng-run.err")" -eq 1 ]; then ok nginx-no-other-denial
+	else fail nginx-no-other-denial "exit $RC: $(cat "$T/ng-run.err")"; fi
+	grep 'capgate run: phases:' "$T/ng-run.err" >&2
+	unset CG_INJECT CG_INJECT_OUT
+else
+	skip nginx "nginx or curl not installed (scripts/dev.sh installs them)"
+fi
+
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	RD=$T/redis
+	mkdir -p "$RD" && chmod 777 "$RD"
+	PORT=$(free_port)
+	REDIS=(redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RD" --daemonize no)
+	rcli() { redis-cli -p "$PORT" "$@"; }
+	# GET/SET/INCR/LPUSH, BGSAVE, BGREWRITEAOF, CONFIG SET (SHUTDOWN: the caller)
+	redis_exercise() {
+		wait_for 20 sh -c "redis-cli -p $PORT ping | grep -q PONG" || { echo "not serving"; return 1; }
+		[ "$(rcli set k v)" = OK ] && [ "$(rcli get k)" = v ] || { echo SET/GET; return 1; }
+		[ "$(rcli incr n)" = 1 ] && [ "$(rcli incr n)" = 2 ] || { echo INCR; return 1; }
+		[ "$(rcli lpush l a b c)" = 3 ] || { echo LPUSH; return 1; }
+		rcli bgsave | grep -q 'Background saving started' || { echo BGSAVE; return 1; }
+		wait_for 20 sh -c "redis-cli -p $PORT info persistence | grep -q 'rdb_bgsave_in_progress:0'"
+		rcli info persistence | grep -q 'rdb_last_bgsave_status:ok' || { echo "BGSAVE failed"; return 1; }
+		rcli bgrewriteaof | grep -qi 'rewriting' || { echo BGREWRITEAOF; return 1; }
+		wait_for 20 sh -c "redis-cli -p $PORT info persistence | grep -q 'aof_rewrite_in_progress:0'"
+		rcli info persistence | grep -q 'aof_last_bgrewrite_status:ok' || { echo "BGREWRITEAOF failed"; return 1; }
+		[ "$(rcli config set maxmemory 100mb)" = OK ] || { echo "CONFIG SET"; return 1; }
+		[ "$(rcli get k)" = v ] || { echo "GET after"; return 1; }
+		return 0
+	}
+	export CG_INJECT=bind CG_INJECT_OUT="$T/rd-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE trace -q --serve-when-listening "$PORT" -o "$T/redis.json" -- "${REDIS[@]}" 2>"$T/rd-trace.err" &
+	TP=$!; PIDS+=($TP)
+	why=$(redis_exercise) && ok redis-traced || fail redis-traced "$why"
+	kill -RTMIN+4 "$(desc_named $TP redis-server)" # a signal while serving (rt_sigreturn)
+	sleep 0.3
+	rcli shutdown >/dev/null 2>&1
+	wait $TP
+	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/redis.json" && ok redis-closure-trigger || fail redis-closure-trigger "no trigger"
+	serving_set redis && ok redis-serving-set-bounded || fail redis-serving-set-bounded "more than 35 calls (above)"
+
+	: >"$T/rd-inject.txt"
+	rm -rf "${RD:?}"/* # what the traced run saved
+	LD_PRELOAD=$INJ $CAPGATE run --net tcp-bind="$PORT" --profile "$T/redis.json" -- "${REDIS[@]}" 2>"$T/rd-run.err" &
+	CG=$!; PIDS+=($CG)
+	why=$(redis_exercise) && ok redis-phases-exercise || fail redis-phases-exercise "$why: $(cat "$T/rd-run.err")"
+	RS=$(server_pid $CG "redis-server")
+	[ -n "$RS" ] && kill -RTMIN+3 "$RS"; sleep 0.5
+	rcli shutdown >/dev/null 2>&1
+	wait $CG; RC=$?
+	if [ "$(grep -c '^serving bind errno=1$' "$T/rd-inject.txt")" -eq 1 ] &&
+		grep -q 'denied bind(-1, 0, 0).*a start-up call while serving' "$T/rd-run.err"; then
+		ok redis-startup-call-denied
+	else fail redis-startup-call-denied "redis $RS: $(cat "$T/rd-inject.txt") $(cat "$T/rd-run.err")"; fi
+	if [ $RC -eq 0 ] && [ "$(grep -c denied "$T/rd-run.err")" -eq 1 ]; then ok redis-no-other-denial
+	else fail redis-no-other-denial "exit $RC: $(cat "$T/rd-run.err")"; fi
+	grep 'capgate run: phases:' "$T/rd-run.err" >&2
+	unset CG_INJECT CG_INJECT_OUT
+else
+	skip redis "redis-server or redis-cli not installed (scripts/dev.sh installs them)"
+fi
