@@ -208,7 +208,11 @@ hello" ] || { echo "after reload"; return 1; }
 	wait $TP
 	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/nginx.json" && ok nginx-closure-trigger ||
 		fail nginx-closure-trigger "$(grep -o '"capgate".*' "$T/nginx.json" | head -1)"
-	serving_set nginx && ok nginx-serving-set-bounded || fail nginx-serving-set-bounded "more than 35 calls (above)"
+	# Known gap: nginx's workers start after the master's listen(), so their
+	# own start-up (setuid, epoll_create, ...) is serving for a run-wide
+	# phase; per-process start-up windows would fix it (docs/PHASES.md).
+	serving_set nginx && ok nginx-serving-set-bounded ||
+		fail nginx-serving-set-bounded "more than 35 calls (above): per-process start-up windows are not implemented (docs/PHASES.md)"
 
 	: >"$T/ng-inject.txt"
 	LD_PRELOAD=$INJ $CAPGATE run --net tcp-bind="$PORT" --profile "$T/nginx.json" -- "${NGINX[@]}" 2>"$T/ng-run.err" &
