@@ -623,6 +623,8 @@ int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b, str
 	u->arch_mask |= b->arch_mask;
 	if (phases_merge(u, b) < 0)
 		goto fail;
+	if (!u->serve_when && b->serve_when && !(u->serve_when = strdup(b->serve_when)))
+		goto fail;
 	for (size_t i = 0; i < b->n_rules; i++) {
 		struct cg_rule r = b->rules[i];
 		r.phases = phases_translate(r.phases, b, u);
