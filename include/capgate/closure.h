@@ -110,6 +110,10 @@ struct cg_closure {
 	char *phase_names[CG_MAX_PHASES];
 	size_t n_rules, cap_rules;
 	struct cg_rule *rules; /* canonical order after cg_closure_canonicalize */
+	/* When the serving phase starts, as the closure was traced
+	 * (capgate/phase.h's trigger text: "listening:8080", "call:accept4",
+	 * "after:5", "sd-notify", "signal"); NULL = not recorded. */
+	char *serve_when;
 };
 
 /* Allocate an empty closure (default: errno EPERM, native arch only). */
@@ -158,7 +162,7 @@ CAPGATE_API int cg_closure_permitted_names(const struct cg_closure *c, int phase
 CAPGATE_API int cg_closure_outside(const struct cg_closure *a, const struct cg_closure *b,
 				   int phase, const char ***ret_outside, size_t *ret_n);
 /* Union: every rule of both, the architectures and phases of both, the
- * default action and flags of @a. Returns 0 or -ENOMEM (also when the
+ * default action and flags of @a (its serving trigger, else @b's). Returns 0 or -ENOMEM (also when the
  * phases together are more than CG_MAX_PHASES). */
 CAPGATE_API int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b,
 				 struct cg_closure **ret);

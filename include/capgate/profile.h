@@ -7,7 +7,7 @@
  *
  * capgate's own extra fields ride along in the same JSON, ignored by other
  * runtimes: per syscall entry "phases" (list of names) and "count" (number),
- * and at the top "capgate": {"phases": [...]}.
+ * and at the top "capgate": {"phases": [...], "serveWhen": "listening:8080"}.
  */
 #ifndef CAPGATE_PROFILE_H
 #define CAPGATE_PROFILE_H
@@ -81,6 +81,7 @@ struct cg_profile {
 	struct cg_profile_note *notes;
 	size_t n_notes;
 	bool syscalls_null; /* "syscalls": null */
+	char *serve_when;   /* capgate extension: "capgate": {"serveWhen": ...} (capgate/phase.h) */
 };
 
 /* Parse a profile from memory. @source names it in errors. JSON is parsed

@@ -43,6 +43,7 @@
 
 #include <capgate/bpf.h>
 #include <capgate/closure.h>
+#include <capgate/phase.h>
 #include <capgate/error.h>
 #include <capgate/strbuf.h>
 #include <sys/types.h>
@@ -126,6 +127,14 @@ struct cg_sandbox_opts {
 	 * reported as a setup failure. */
 	int (*before_exec)(pid_t program, void *user);
 	void *before_exec_user;
+	/* Phases (docs/PHASES.md): with phased (and phase -1) the calls of the
+	 * closure's "serving" phase are allowed by the filter, the calls of its
+	 * other phases go to the supervisor, which lets them run until the
+	 * serving trigger and denies them after it (the closure's action, or
+	 * kill with phase_kill). */
+	bool phased;
+	struct cg_serve_trigger serve; /* kind NONE: the closure's serve_when (SIGUSR1 always works) */
+	bool phase_kill;               /* a start-up call after readiness kills the process */
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",
@@ -249,6 +258,12 @@ struct cg_sandbox_status {
 	int setup_errno;   /* the sandbox could not be applied in the child */
 	char setup_msg[CG_ERROR_MAX];
 	unsigned n_denied; /* calls reported by the supervisor */
+	/* phases (opts.phased) */
+	bool serving;                /* the serving phase was reached */
+	uint64_t serving_ms;         /* when, in ms after the start */
+	char serving_why[64];        /* the trigger that fired ("listening:8080", "SIGUSR1") */
+	uint64_t n_notified_startup; /* notifications answered before serving */
+	uint64_t n_notified_serving; /* ... and after: 0 on a serving path the filter answers alone */
 };
 
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),

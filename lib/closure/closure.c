@@ -296,6 +296,7 @@ void cg_closure_free(struct cg_closure *c)
 		free(c->phase_names[i]);
 	free(c->listener_path);
 	free(c->listener_metadata);
+	free(c->serve_when);
 	free(c);
 }
 
@@ -339,6 +340,8 @@ struct cg_closure *cg_closure_dup(const struct cg_closure *c)
 	if (c->listener_path && !(d->listener_path = strdup(c->listener_path)))
 		goto fail;
 	if (c->listener_metadata && !(d->listener_metadata = strdup(c->listener_metadata)))
+		goto fail;
+	if (c->serve_when && !(d->serve_when = strdup(c->serve_when)))
 		goto fail;
 	for (unsigned i = 0; i < c->n_phases; i++) {
 		if (!(d->phase_names[i] = strdup(c->phase_names[i])))
@@ -626,6 +629,8 @@ int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b, str
 	u->arch_mask |= b->arch_mask;
 	if (phases_merge(u, b) < 0)
 		goto fail;
+	if (!u->serve_when && b->serve_when && !(u->serve_when = strdup(b->serve_when)))
+		goto fail;
 	for (size_t i = 0; i < b->n_rules; i++) {
 		struct cg_rule r = b->rules[i];
 		r.phases = phases_translate(r.phases, b, u);
@@ -824,6 +829,8 @@ static void add_closure(struct cg_json *j, const struct cg_closure *c, const str
 		for (unsigned i = 0; i < c->n_phases; i++)
 			cg_json_str(j, c->phase_names[i]);
 		cg_json_arr_close(j);
+		if (c->serve_when)
+			cg_json_kv_str(j, "serveWhen", c->serve_when);
 		cg_json_obj_close(j);
 	}
 	cg_json_key(j, "syscalls");

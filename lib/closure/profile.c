@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OCI / Docker / Podman seccomp profiles: parse (with positions), write, resolve. */
+#include <capgate/phase.h>
 #include <capgate/profile.h>
 
 #include <ctype.h>
@@ -462,6 +463,15 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 						x->err);
 			if (r == 0 && p->n_phase_names > CG_MAX_PHASES)
 				r = cg_doc_error(x->err, x->source, ph, "capgate.phases", "at most %d phases", CG_MAX_PHASES);
+			struct fy_node *sw = cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "serveWhen", -1) : NULL;
+			struct cg_serve_trigger trig;
+			if (r == 0 && sw)
+				r = cg_doc_strdup(sw, x->json, x->source, "capgate.serveWhen", &p->serve_when, x->err);
+			if (r == 0 && sw && cg_serve_trigger_parse(p->serve_when, &trig, NULL) < 0) {
+				struct cg_error e2 = { 0 };
+				(void)cg_serve_trigger_parse(p->serve_when, &trig, &e2);
+				r = cg_doc_error(x->err, x->source, sw, "capgate.serveWhen", "%s", e2.msg);
+			}
 		} else if (strcmp(k, "baseProfileName") == 0 || strcmp(k, "disabled") == 0) {
 			r = add_note(x, fy_node_pair_key(pair), sub,
 				     "'%s' is a Security Profiles Operator field capgate does not resolve", k);
@@ -681,6 +691,7 @@ void cg_profile_free(struct cg_profile *p)
 	free(p->notes);
 	free(p->listener_path);
 	free(p->listener_metadata);
+	free(p->serve_when);
 	free(p->default_errno_name);
 	free(p->source);
 	free(p->name);
@@ -779,6 +790,8 @@ int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 		cg_json_key(&j, "capgate");
 		cg_json_obj_open(&j);
 		write_strv(&j, "phases", p->phase_names, p->n_phase_names);
+		if (p->serve_when)
+			cg_json_kv_str(&j, "serveWhen", p->serve_when);
 		cg_json_obj_close(&j);
 	}
 	cg_json_key(&j, "syscalls");
@@ -1035,7 +1048,8 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 	for (size_t i = 0; i < p->n_flags; i++)
 		c->flags |= (uint32_t)cg_flag_parse(p->flags[i]);
 	if ((p->listener_path && !(c->listener_path = strdup(p->listener_path))) ||
-	    (p->listener_metadata && !(c->listener_metadata = strdup(p->listener_metadata)))) {
+	    (p->listener_metadata && !(c->listener_metadata = strdup(p->listener_metadata))) ||
+	    (p->serve_when && !(c->serve_when = strdup(p->serve_when)))) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}

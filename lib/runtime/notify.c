@@ -14,11 +14,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/proc.h"
+#include "runtime/phases.h"
 #include "runtime/sandbox_internal.h"
 #include "runtime/syscall_fmt.h"
 
@@ -54,49 +56,134 @@ static int arch_from_audit(uint32_t audit, uint32_t nr)
 	return -1;
 }
 
+/* Phases: decide a notification by the phase the run is in. Fills @ev's
+ * action, rule and phase and @why; may switch to serving (the trigger
+ * call, decided in the start-up phase first). Returns 1 when the call is
+ * to be denied with ev->action, 0 when it runs, -1 when the caller is gone. */
+static int phase_decide(const struct cg_sandbox *sb, struct cg_phases *ph, int listener, struct seccomp_notif *req,
+			struct cg_sandbox_event *ev, struct cg_strbuf *why)
+{
+	char tbuf[48];
+	bool fire = false;
+	int port;
+
+	ev->phase = ph->ready ? sb->serving : sb->startup;
+	ev->action = cg_sandbox_phase_action(sb, ph->ready ? sb->serving : -1, req->data.arch, ev->nr, ev->args);
+	if (!ph->ready && ph->trig_nr >= 0 && ev->arch == (int)cg_arch_native() && ev->nr == (uint32_t)ph->trig_nr) {
+		if (ph->trig.kind != CG_SERVE_LISTENING) {
+			fire = true;
+		} else if ((port = cg_phases_socket_port(ev->pid, (int)ev->args[0])) < 0) {
+			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+				return -1;
+			/* fail closed: without the port capgate cannot tell readiness */
+			ev->action = (struct cg_action){ CG_ACT_ERRNO, EPERM };
+			cg_strbuf_addf(why, "cannot tell the port listen() is made on (%s), so not when serving "
+					    "starts: denied",
+				       strerror(-port));
+			return 1;
+		} else {
+			fire = (unsigned)port == ph->trig.port;
+		}
+	}
+	if (cg_action_permits(ev->action)) {
+		if (fire)
+			cg_phases_serve(ph, cg_serve_trigger_format(&ph->trig, tbuf, sizeof(tbuf)));
+		return 0;
+	}
+	/* denied in this phase: a start-up call made while serving? */
+	struct cg_action any = cg_sandbox_phase_action(sb, -1, req->data.arch, ev->nr, ev->args);
+	const struct cg_rule *rule = NULL;
+	if (ev->name && ev->arch >= 0)
+		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev->arch, ev->name, ev->args, -1, &rule);
+	if (ph->ready && cg_action_permits(any)) {
+		if (sb->opts.phase_kill)
+			ev->action = (struct cg_action){ CG_ACT_KILL_PROCESS, 0 };
+		cg_strbuf_addf(why, "a start-up call while serving (it belongs to phase");
+		for (unsigned p = 0; rule && p < sb->closure->n_phases; p++)
+			if (rule->phases & (1u << p))
+				cg_strbuf_addf(why, " %s", sb->closure->phase_names[p]);
+		cg_strbuf_addf(why, "%s; serving since %s at %.1fs, the closure's serving phase does not allow it)",
+			       rule && rule->phases ? "" : " startup", ph->why, (double)ph->ready_ms / 1000);
+		ev->rule = NULL;
+		return 1;
+	}
+	ev->rule = rule;
+	return 1;
+}
+
 /* One notification: report it, then answer with the original action's effect. */
-static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_notif *req,
+static void serve_one(const struct cg_sandbox *sb, struct cg_phases *ph, int listener, struct seccomp_notif *req,
 		      struct seccomp_notif_resp *resp, size_t resp_size, cg_sandbox_event_fn fn, void *user,
 		      struct cg_sandbox_status *st, pid_t child, bool *killed_child)
 {
-	struct cg_sandbox_event ev = { 0 };
-	struct cg_strbuf text;
+	struct cg_sandbox_event ev = { .phase = -1 };
+	struct cg_strbuf text, why;
 	char abuf[64];
 	const struct cg_rule *rule = NULL;
+	bool report;
 
 	ev.pid = (pid_t)req->pid;
 	ev.nr = (uint32_t)req->data.nr;
 	ev.arch = arch_from_audit(req->data.arch, ev.nr);
 	ev.name = ev.arch >= 0 ? cg_syscall_name((enum cg_arch_id)ev.arch, ev.nr) : NULL;
 	memcpy(ev.args, req->data.args, sizeof(ev.args));
-	ev.action = cg_sandbox_original_action(sb, req->data.arch, ev.nr, ev.args, false);
 	bool sock = cg_sandbox_socket_denies(sb, req->data.arch, ev.nr, ev.args);
-	if (ev.name && ev.arch >= 0 && !sock)
-		(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args, sb->opts.phase, &rule);
-	ev.rule = rule;
-	ev.phase = sb->opts.phase;
 	ev.allowed = sb->opts.audit;
 	memset(resp, 0, resp_size);
 	resp->id = req->id;
+	cg_strbuf_init(&why);
+	if (ph && !sock) {
+		if (ph->ready)
+			st->n_notified_serving++;
+		else
+			st->n_notified_startup++;
+		int d = phase_decide(sb, ph, listener, req, &ev, &why);
+		if (d < 0) {
+			cg_strbuf_release(&why);
+			return;
+		}
+		rule = ev.rule;
+		/* a phase denial is always reported, any other one with --explain */
+		report = why.len || sb->opts.explain;
+	} else {
+		/* the socket rules (--net, folded into the filter in explain
+		 * mode) deny whatever the closure and the phase say */
+		ev.action = cg_sandbox_original_action(sb, req->data.arch, ev.nr, ev.args, false);
+		if (ev.name && ev.arch >= 0 && !sock)
+			(void)cg_closure_decide(sb->closure, (enum cg_arch_id)ev.arch, ev.name, ev.args,
+						sb->opts.phase, &rule);
+		ev.rule = rule;
+		ev.phase = sb->opts.phase;
+		report = true;
+	}
 	if (ev.action.kind == CG_ACT_ALLOW || ev.action.kind == CG_ACT_LOG) {
-		/* not a denial of the profile (e.g. a number above the floor that
-		 * the rewritten program sends here): let it run, say nothing */
+		/* not a denial (e.g. a number above the floor that the rewritten
+		 * program sends here, a start-up call before serving): let it
+		 * run, say nothing */
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+		cg_strbuf_release(&why);
 		return;
 	}
 
 	cg_strbuf_init(&text);
 	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, ev.pid, &text);
-	cg_strbuf_addf(&text, ": %s %s%s", sock ? "socket rules (--net)" : rule ? "rule"
-										: "default action",
-		       cg_action_describe(ev.action, abuf, sizeof(abuf)),
-		       ev.allowed ? " (audit: allowed)" : "");
+	if (why.len)
+		cg_strbuf_addf(&text, ": %s: %s", why.buf, cg_action_describe(ev.action, abuf, sizeof(abuf)));
+	else
+		cg_strbuf_addf(&text, ": %s %s", sock ? "socket rules (--net)" : rule ? "rule"
+										      : "default action",
+			       cg_action_describe(ev.action, abuf, sizeof(abuf)));
+	if (ev.allowed)
+		cg_strbuf_addf(&text, " (audit: allowed)");
 	ev.text = text.buf ? text.buf : "";
-	st->n_denied++;
-	if (fn)
-		fn(&ev, user);
+	if (report) {
+		st->n_denied++;
+		if (fn)
+			fn(&ev, user);
+	}
 	cg_strbuf_release(&text);
+	cg_strbuf_release(&why);
 
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
 		return; /* the caller is gone (killed, or a signal interrupted it) */
@@ -134,8 +221,9 @@ static void serve_one(const struct cg_sandbox *sb, int listener, struct seccomp_
 	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 }
 
-static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sandbox_event_fn fn, void *user,
-		 struct cg_sandbox_status *st, bool *killed_child, struct cg_error *err)
+static int serve(const struct cg_sandbox *sb, struct cg_phases *ph, int sigfd, struct cg_sandbox_child *ch,
+		 cg_sandbox_event_fn fn, void *user, struct cg_sandbox_status *st, bool *killed_child,
+		 struct cg_error *err)
 {
 	struct seccomp_notif_sizes sizes = { 0 };
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
@@ -151,11 +239,25 @@ static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sa
 		return cg_error_set(err, -ENOMEM, "out of memory");
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = ch->listener, .events = POLLIN },
 			{ .fd = ch->pidfd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
 		};
-		int n = poll(pfd, ch->pidfd >= 0 ? 2 : 1, ch->pidfd >= 0 ? -1 : 100);
+		int timeout = ch->pidfd >= 0 ? -1 : 100;
+		if (ph && !ph->ready && ph->trig.kind == CG_SERVE_AFTER) {
+			uint64_t now = cg_phases_now_ms() - ph->t0_ms;
+			if (now >= ph->trig.ms) {
+				char tbuf[48];
+				cg_phases_serve(ph, cg_serve_trigger_format(&ph->trig, tbuf, sizeof(tbuf)));
+			} else if (timeout < 0 || ph->trig.ms - now < (uint64_t)timeout) {
+				timeout = (int)(ph->trig.ms - now);
+			}
+		}
+		/* a negative fd in slot 1 (no pidfd) is skipped by poll */
+		int n = poll(pfd, sigfd >= 0 ? 3 : ch->pidfd >= 0 ? 2
+								  : 1,
+			     timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -164,8 +266,19 @@ static int serve(const struct cg_sandbox *sb, struct cg_sandbox_child *ch, cg_sa
 		if (pfd[0].revents & POLLIN) {
 			memset(req, 0, req_size);
 			if (ioctl(ch->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
-				serve_one(sb, ch->listener, req, resp, resp_size, fn, user, st, ch->program, killed_child);
+				serve_one(sb, ph, ch->listener, req, resp, resp_size, fn, user, st, ch->program,
+					  killed_child);
 			continue; /* drain notifications before looking at exits */
+		}
+		if (sigfd >= 0 && (pfd[2].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				/* SIGUSR1: serving starts now; once serving, the program gets it */
+				if (ph && !ph->ready)
+					cg_phases_serve(ph, "SIGUSR1 to capgate");
+				else
+					kill(ch->pid, (int)si.ssi_signo);
+			}
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
 			return 0; /* no task uses the filter any more */
@@ -187,8 +300,34 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 	bool killed_child = false;
 	int r = 0, status = 0;
 
+	struct cg_phases ph = { 0 };
+	sigset_t usr1, oldmask;
+	int sigfd = -1;
+	if (sb->phased) {
+		ph.serving = sb->serving;
+		ph.startup = sb->startup;
+		ph.trig = sb->trig;
+		ph.trig_nr = -1;
+		if (ph.trig.kind == CG_SERVE_LISTENING || ph.trig.kind == CG_SERVE_CALL)
+			ph.trig_nr = cg_syscall_nr(cg_arch_native(),
+						   ph.trig.kind == CG_SERVE_LISTENING ? "listen" : ph.trig.call);
+		ph.t0_ms = cg_phases_now_ms();
+		/* SIGUSR1 to capgate is always a way to say "serving now" */
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, &oldmask);
+		sigfd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
 	if (ch->listener >= 0)
-		r = serve(sb, ch, fn, user, &st, &killed_child, err);
+		r = serve(sb, sb->phased ? &ph : NULL, sigfd, ch, fn, user, &st, &killed_child, err);
+	if (sb->phased) {
+		if (sigfd >= 0)
+			close(sigfd);
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		st.serving = ph.ready;
+		st.serving_ms = ph.ready_ms;
+		snprintf(st.serving_why, sizeof(st.serving_why), "%s", ph.why);
+	}
 	for (;;) {
 		pid_t w = waitpid(ch->pid, &status, 0);
 		if (w == ch->pid)

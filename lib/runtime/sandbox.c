@@ -113,6 +113,33 @@ static int fold_socket_rules(struct cg_sandbox *sb, struct cg_error *err)
 	return 0;
 }
 
+/* Phases: the trigger in force and the filter's closure (runtime/phases.h). */
+static int phased_plan(struct cg_sandbox *sb, const struct cg_sandbox_opts *opts, struct cg_closure **ret,
+		       struct cg_error *err)
+{
+	int r;
+
+	sb->serving = cg_closure_phase(sb->closure, "serving", false);
+	sb->startup = cg_closure_phase(sb->closure, "startup", false);
+	if (sb->serving < 0)
+		return cg_error_set(err, -EINVAL, "phases: the closure has no 'serving' phase");
+	sb->trig = opts->serve;
+	if (sb->trig.kind == CG_SERVE_NONE && sb->closure->serve_when &&
+	    (r = cg_serve_trigger_parse(sb->closure->serve_when, &sb->trig, err)) < 0)
+		return cg_error_prefix(err, "the closure's serveWhen: ");
+	if (sb->trig.kind == CG_SERVE_NONE)
+		sb->trig.kind = CG_SERVE_SIGNAL;
+	if (sb->trig.kind == CG_SERVE_SD_NOTIFY)
+		return cg_error_set(err, -EOPNOTSUPP,
+				    "phases: the sd-notify trigger is not supported by run yet; give "
+				    "--serve-when-listening, --serve-after-call or --serve-after");
+	if ((r = cg_phases_filter_closure(sb->closure, sb->serving, &sb->trig, ret, err)) < 0)
+		return r;
+	sb->phased = true;
+	sb->copts.phase = -1;
+	return 0;
+}
+
 int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *user_opts, struct cg_sandbox **ret,
 		   struct cg_error *err)
 {
@@ -190,12 +217,20 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		if (!sb->closure)
 			return cg_error_set(err, -ENOMEM, "out of memory");
 		sb->copts = (struct cg_compile_opts){ .sz = sizeof(sb->copts), .phase = opts->phase, .audit = opts->audit };
-		if (opts->explain) {
-			compiled = closure_for_explain(sb->closure);
+		if (opts->phased && opts->phase < 0) {
+			if ((r = phased_plan(sb, opts, &compiled, err)) < 0)
+				return r;
+		}
+		if (opts->explain || compiled) {
+			struct cg_closure *src = compiled ? compiled : sb->closure;
+			compiled = opts->explain ? closure_for_explain(src) : cg_closure_dup(src);
+			if (src != sb->closure)
+				cg_closure_free(src);
 			if (!compiled)
 				return cg_error_set(err, -ENOMEM, "out of memory");
 			struct cg_compile_opts xo = sb->copts;
-			xo.audit = false; /* the supervisor lets audited calls through */
+			if (opts->explain)
+				xo.audit = false; /* the supervisor lets audited calls through */
 			r = cg_compile(compiled, &xo, &sb->prog, err);
 		} else {
 			r = cg_compile(sb->closure, &sb->copts, &sb->prog, err);
@@ -208,7 +243,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		cg_closure_free(compiled);
 		/* Only explain mode has someone to answer notifications; without a
 		 * listener the kernel answers a notify action with ENOSYS. */
-		if (opts->explain) {
+		if (opts->explain || sb->phased) {
 			sb->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
 			if (sb->flags & SECCOMP_FILTER_FLAG_TSYNC)
 				sb->flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
@@ -246,6 +281,15 @@ const struct cg_bpf_prog *cg_sandbox_prog(const struct cg_sandbox *sb)
 }
 
 unsigned int cg_sandbox_seccomp_flags(const struct cg_sandbox *sb) { return sb->flags; }
+
+struct cg_action cg_sandbox_phase_action(const struct cg_sandbox *sb, int phase, uint32_t audit_arch, uint32_t nr,
+					 const uint64_t args[6])
+{
+	struct cg_compile_opts o = sb->copts;
+	o.audit = false;
+	o.phase = phase;
+	return cg_action_from_ret(cg_compile_expect(sb->closure, &o, audit_arch, nr, args));
+}
 
 struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr,
 					    const uint64_t args[6], bool with_audit)
@@ -316,6 +360,29 @@ static void describe_flags(struct cg_strbuf *out, unsigned int flags)
 	cg_strbuf_addf(out, "\n");
 }
 
+/* Phase-aware enforcement in words: the trigger, the two sets, the answer. */
+static void describe_phases(const struct cg_sandbox *sb, struct cg_strbuf *out)
+{
+	const struct cg_closure *c = sb->closure;
+	_cleanup_free_ const char **all = NULL, **serving = NULL;
+	size_t n_all = 0, n_serving = 0;
+	char trig[48], act[48];
+
+	if (cg_closure_permitted_names(c, -1, &all, &n_all) < 0 ||
+	    cg_closure_permitted_names(c, sb->serving, &serving, &n_serving) < 0)
+		return;
+	cg_strbuf_addf(out, "phases: startup until %s (or SIGUSR1 to capgate), then serving\n",
+		       cg_serve_trigger_format(&sb->trig, trig, sizeof(trig)));
+	cg_strbuf_addf(out, "serving calls (the filter answers them): %zu:", n_serving);
+	for (size_t i = 0; i < n_serving; i++)
+		cg_strbuf_addf(out, " %s", serving[i]);
+	cg_strbuf_addf(out, "\nstart-up-only calls (the supervisor lets them run until serving): %zu\n",
+		       n_all - n_serving);
+	cg_strbuf_addf(out, "a start-up call while serving: %s\n",
+		       sb->opts.phase_kill ? "kill-process"
+					   : cg_action_describe(c->default_action, act, sizeof(act)));
+}
+
 void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 {
 	const struct cg_sandbox_opts *o = &sb->opts;
@@ -334,6 +401,8 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 																		  : "enforce");
 		if (o->phase >= 0 && (unsigned)o->phase < c->n_phases)
 			cg_strbuf_addf(out, "phase: %s\n", c->phase_names[o->phase]);
+		else if (sb->phased)
+			describe_phases(sb, out);
 		else
 			cg_strbuf_addf(out, "phase: all\n");
 		cg_strbuf_addf(out, "seccomp default action: %s\n", cg_action_describe(c->default_action, buf, sizeof(buf)));

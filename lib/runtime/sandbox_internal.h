@@ -16,6 +16,7 @@
 #include "runtime/landlock.h"
 #include "runtime/namespaces.h"
 #include "runtime/netns.h"
+#include "runtime/phases.h"
 #include "runtime/rlimit.h"
 
 #define CG_SANDBOX_MAX_RLIMITS 16
@@ -26,8 +27,11 @@ struct cg_sandbox {
 	struct cg_compile_opts copts;
 	struct cg_bpf_prog prog;
 	unsigned int flags;
-	bool listener;       /* the filter creates a notification fd */
-	bool sockets_folded; /* explain: the socket rules run at the head of prog (one listener) */
+	bool listener;                /* the filter creates a notification fd */
+	bool sockets_folded;          /* explain: the socket rules run at the head of prog (one listener) */
+	bool phased;                  /* phase-aware enforcement (runtime/phases.h) */
+	int serving, startup;         /* phase indexes when phased */
+	struct cg_serve_trigger trig; /* the trigger in force when phased */
 	struct cg_landlock ll;
 	struct cg_netns *net;     /* network namespace, forwarder link, socket rules */
 	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */
@@ -60,5 +64,9 @@ struct cg_action cg_sandbox_original_action(const struct cg_sandbox *sb, uint32_
 					    const uint64_t args[6], bool with_audit);
 /* Whether the socket rules (--net) deny this call, whatever the closure says. */
 bool cg_sandbox_socket_denies(const struct cg_sandbox *sb, uint32_t audit_arch, uint32_t nr, const uint64_t args[6]);
+/* The same in phase @phase (-1 = every phase): the phase-aware supervisor's
+ * decision. */
+struct cg_action cg_sandbox_phase_action(const struct cg_sandbox *sb, int phase, uint32_t audit_arch, uint32_t nr,
+					 const uint64_t args[6]);
 
 #endif

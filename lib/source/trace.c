@@ -117,8 +117,25 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port;
 	t->spawned = o->argv != NULL;
 	keep_record_opts(t, o);
-	if ((r = serve_numbers(o->serve_after_syscall, t->serve_nr, err)) < 0)
+	/* --serve-when-listening also flips at the first listen(), in the
+	 * kernel: polling /proc/net/tcp alone would let the calls made just
+	 * after the listen land in the start-up phase, and run (which sees the
+	 * listen itself) would then deny them as start-up calls after serving
+	 * began. Flipping no later than run does keeps the two in step. */
+	if ((r = serve_numbers(o->serve_after_syscall ? o->serve_after_syscall
+			       : o->serve_port        ? "listen"
+						      : NULL,
+			       t->serve_nr, err)) < 0)
 		goto fail;
+	if (o->serve_port)
+		snprintf(t->serve_when, sizeof(t->serve_when), "listening:%u", o->serve_port);
+	else if (o->serve_after_syscall)
+		snprintf(t->serve_when, sizeof(t->serve_when), "call:%s", o->serve_after_syscall);
+	else if (o->serve_timer)
+		snprintf(t->serve_when, sizeof(t->serve_when), "after:%llu",
+			 (unsigned long long)(o->serve_after_ms / 1000));
+	else if (t->phased)
+		snprintf(t->serve_when, sizeof(t->serve_when), "signal");
 	if (o->argv && (r = cg_exec_find(o->argv[0], &path, err)) < 0)
 		goto fail;
 	s.path = path;
@@ -294,6 +311,13 @@ int cg_trace_record(struct cg_trace *t, const struct cg_trace_closure_opts *copt
 	cg_trace_data_finish(d);
 	if ((r = cg_trace_data_closure(d, copts, notes, ret_closure, err)) < 0)
 		return r;
+	/* the closure says which trigger its phases were recorded with: run
+	 * switches on the same one */
+	if ((*ret_closure)->n_phases && t->serve_when[0] && !((*ret_closure)->serve_when = strdup(t->serve_when))) {
+		cg_closure_free(*ret_closure);
+		*ret_closure = NULL;
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	}
 	if (ret_end)
 		*ret_end = end;
 	if (ret_data)

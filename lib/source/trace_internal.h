@@ -137,6 +137,7 @@ struct cg_trace {
 	uint64_t serve_after_ms, duration_ms;
 	unsigned serve_port;
 	int serve_signal;
+	char serve_when[48]; /* the trigger as the closure records it (capgate/phase.h) */
 	bool have_signals;
 	sigset_t signals;
 	void (*on_event)(struct cg_trace *t, enum cg_trace_event ev, uint64_t ms, void *userdata);

@@ -227,6 +227,31 @@ static int phase_index(struct cg_closure *c, const char *name)
 	return -1;
 }
 
+/* Phase-aware enforcement (the closure has a serving phase): the trigger
+ * given on the command line, at most one, else the closure's own. */
+static int phase_trigger(struct cg_sandbox_opts *so, const char *port, const char *call, const char *after)
+{
+	struct cg_error err = { 0 };
+	char spec[64];
+
+	so->phased = true;
+	if (!!port + !!call + !!after > 1) {
+		cli_error("run", "give at most one of --serve-when-listening, --serve-after-call, --serve-after");
+		return -1;
+	}
+	if (!port && !call && !after)
+		return 0;
+	snprintf(spec, sizeof(spec), "%s:%s", port ? "listening" : call ? "call"
+									: "after",
+		 port ? port : call ? call
+				    : after);
+	if (cg_serve_trigger_parse(spec, &so->serve, &err) < 0) {
+		cli_error("run", "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* What would be enforced, without running anything. */
 static int print_plan(const struct cg_sandbox *sb, const char *profile, char **args, int nargs)
 {
@@ -395,7 +420,7 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 				"not enforced\n");
 	if (m->learn)
 		fprintf(stderr, "capgate run: learn mode: calls outside the profile are let through and recorded\n");
-	if (so->explain && cg_learn_new(&lopts, &w.learn, &err) < 0) {
+	if ((so->explain || so->phased) && cg_learn_new(&lopts, &w.learn, &err) < 0) {
 		cli_error("run", "%s", err.msg);
 		return EXIT_SETUP;
 	}
@@ -420,6 +445,12 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 		cli_error("run", "supervisor: %s", err.msg);
 	if (cov->err.code && st.setup_errno)
 		cli_error("run", "coverage: %s", cov->err.msg);
+	if (so->phased && st.serving)
+		fprintf(stderr, "capgate run: phases: serving from %.1fs (%s); notifications: %llu before, %llu while serving\n",
+			(double)st.serving_ms / 1000, st.serving_why, (unsigned long long)st.n_notified_startup,
+			(unsigned long long)st.n_notified_serving);
+	else if (so->phased)
+		fprintf(stderr, "capgate run: phases: the serving phase was never reached\n");
 	cg_strbuf_init(&why);
 	cg_sandbox_status_describe(&st, args[0], &why);
 	if (why.len)
@@ -467,6 +498,8 @@ int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
 	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL;
+	const char *serve_port = NULL, *serve_call = NULL, *serve_after = NULL;
+	bool no_phases = false;
 	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
 	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
 	const char *cap_names[64];
@@ -497,6 +530,11 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "merge-into", &m.lo.merge_into, "FILE", "--learn: write the profile with the learned calls merged in (may be the profile itself)", NULL },
 		{ OPT_STRING, 0, "coverage", &m.coverage, "FILE", "write which calls of the profile the run used (JSON; needs the eBPF recorder)", NULL },
 		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
+		{ OPT_STRING, 0, "serve-when-listening", &serve_port, "PORT", "phases: serving starts at listen() on PORT (default: the trigger the closure was traced with)", NULL },
+		{ OPT_STRING, 0, "serve-after-call", &serve_call, "NAME", "phases: serving starts at the first call of NAME", NULL },
+		{ OPT_STRING, 0, "serve-after", &serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
+		{ OPT_BOOL, 0, "phase-kill", &so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
+		{ OPT_BOOL, 0, "no-phases", &no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },
 		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
 		{ OPT_LIST, 0, "cap-add", &cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
 		{ OPT_LIST, 0, "cap-drop", &cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
@@ -576,6 +614,9 @@ int cmd_run(int argc, char **argv)
 		rc = run_container(c, runtime, rootfs, args, nargs);
 		goto out;
 	}
+	if (!phase && !no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
+	    phase_trigger(&so, serve_port, serve_call, serve_after) < 0)
+		goto out;
 	for (size_t i = 0; i < nets.n; i++)
 		if (cg_sandbox_parse_net(&so, nets.items[i], &err) < 0) {
 			cli_error("run", "%s", err.msg);

@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Phase-aware enforcement in `capgate run`, end to end (docs/PHASES.md):
+# a closure traced with a serving trigger keeps the trigger, run switches
+# on it, start-up calls made while serving are denied and reported, the
+# kernel fails notified calls once capgate's supervisor is gone, and nginx
+# and redis pass their exercises under their phase closures with the
+# default isolation. The attacker is tests/helpers/phase_inject.so
+# (LD_PRELOAD), which makes a start-up call on SIGRTMIN+3.
+# Speaks ok/FAIL/skip lines.
+set -u
+cd "$(dirname "$0")/../.."
+CAPGATE=${CAPGATE:-./build/capgate}
+BUILD=$(dirname "$CAPGATE")
+INJ=$PWD/$BUILD/tests/helpers/phase_inject.so
+WAIT=$BUILD/tests/helpers/phase_wait
+T=$(mktemp -d /tmp/capgate-phases.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+[ -n "${PHASES_KEEP:-}" ] && trap - EXIT
+. "$(dirname "$0")/../helpers/workloads.sh" # free_port, nginx_prepare
+
+ok() { echo "ok $1"; }
+fail() { echo "FAIL $1: $2"; }
+skip() { echo "skip $1: $2"; }
+wait_for() {
+	local n=$(($1 * 10)); shift
+	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+# every descendant of $1 (pids as this shell sees them)
+descendants() {
+	local p
+	for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done
+}
+# the descendant of $1 whose command line starts with $2
+desc_named() {
+	local p
+	for p in $(descendants "$1"); do
+		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in "$2"*) echo "$p" ;; esac
+	done
+}
+
+if [ ! -x "$CAPGATE" ] || [ ! -f "$INJ" ] || [ ! -x "$WAIT" ]; then
+	echo "FAIL phases.sh: $CAPGATE or the helpers are not built"; exit 1
+fi
+
+# ---- the closure file keeps the trigger; bad triggers are input errors -------
+cat >"$T/bad.json" <<'J'
+{"defaultAction":"SCMP_ACT_ERRNO","capgate":{"phases":["startup","serving"],
+ "serveWhen":"listening:99999"},"syscalls":[]}
+J
+$CAPGATE run --dry-run --profile "$T/bad.json" -- true >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'bad.json:2:14: capgate.serveWhen: serving trigger .listening:99999.: the port must be' "$T/err"; then
+	ok bad-trigger-position
+else fail bad-trigger-position "exit $rc: $(cat "$T/err")"; fi
+$CAPGATE run --dry-run --serve-after-call nosuchcall --profile examples/demo.json -- true >/dev/null 2>"$T/err"
+# demo.json has no phases: the option is not used, and not an error
+[ $? -eq 0 ] && ok trigger-ignored-without-phases || fail trigger-ignored-without-phases "$(cat "$T/err")"
+
+# ---- a small two-process server: trace, then run under the phase closure -----
+export CG_INJECT=bind CG_INJECT_OUT="$T/inject.txt"
+LD_PRELOAD=$INJ $CAPGATE trace -q --serve-after 1 -o "$T/w.json" -- "$WAIT" >"$T/trace.out" 2>"$T/trace.err" &
+TP=$!; PIDS+=($TP)
+wait_for 10 grep -q child "$T/trace.out"
+sleep 1.5 # past the trigger: the ticks below are serving work
+W=$(awk '/parent|child/{print $2}' "$T/trace.out")
+kill -USR2 $W; sleep 0.3; kill -TERM $W
+wait $TP
+python3 - "$T/w.json" <<'P' && ok trace-records-trigger || fail trace-records-trigger "$(head -c 400 "$T/w.json") $(cat "$T/trace.err")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c['capgate'] == {'phases': ['startup', 'serving'], 'serveWhen': 'after:1'}, c['capgate']
+ph = {n: s.get('phases', []) for s in c['syscalls'] for n in s['names']}
+assert ph['bind'] == ['startup'], ph['bind']
+assert 'serving' in ph['write'] and 'serving' in ph['pause']
+P
+# an old closure without serveWhen stays readable (it switches on SIGUSR1)
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); del c["capgate"]["serveWhen"]; json.dump(c,open(sys.argv[2],"w"))' "$T/w.json" "$T/w-old.json"
+$CAPGATE run --dry-run --profile "$T/w-old.json" -- true >"$T/out" 2>&1 &&
+	grep -q 'phases: startup until signal' "$T/out" && ok old-closure-readable || fail old-closure-readable "$(cat "$T/out")"
+
+# run_wait NAME EXPECT_ERRNO [run options]: run the server under w.json
+# (host PID namespace, to signal its processes), tick once while serving,
+# inject the start-up call into both processes, and check what they got
+run_wait() {
+	local name=$1 want=$2; shift 2
+	: >"$T/inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE run --share-ns pid "$@" --profile "$T/w.json" -- "$WAIT" >"$T/run.out" 2>"$T/run.err" &
+	local cg=$!; PIDS+=($cg)
+	wait_for 10 grep -q child "$T/run.out"
+	sleep 1.5
+	local w; w=$(awk '/parent|child/{print $2}' "$T/run.out")
+	kill -USR2 $w; sleep 0.3
+	kill -RTMIN+3 $w; sleep 0.3
+	kill -TERM $w 2>/dev/null
+	wait $cg; RC=$?
+	local got; got=$(grep -c "^serving bind errno=$want\$" "$T/inject.txt")
+	if [ "$got" -ne 2 ] || [ "$(grep -c tick "$T/run.out")" -ne 2 ]; then
+		fail "$name" "exit $RC, inject: $(cat "$T/inject.txt") out: $(cat "$T/run.out") err: $(cat "$T/run.err")"
+		return 1
+	fi
+	return 0
+}
+# the attack first, without phases: the whole-life closure lets it through
+run_wait whole-life-allows-startup-call 9 --no-phases && ok whole-life-allows-startup-call
+if run_wait startup-call-denied-while-serving 1; then
+	if grep -q 'denied bind(-1, 0, 0) \[x86_64 nr 49\]: a start-up call while serving (it belongs to phase startup; serving since after:1' "$T/run.err" &&
+		grep -q 'notifications: [0-9]* before, 2 while serving' "$T/run.err"; then
+		ok startup-call-denied-while-serving
+	else fail startup-call-denied-while-serving "not reported: $(cat "$T/run.err")"; fi
+fi
+# SIGUSR1 to capgate starts serving at once, whatever the closure says
+: >"$T/inject.txt"
+LD_PRELOAD=$INJ $CAPGATE run --share-ns pid --serve-after 3600 --profile "$T/w.json" -- "$WAIT" >"$T/run.out" 2>"$T/run.err" &
+CG=$!; PIDS+=($CG)
+wait_for 10 grep -q child "$T/run.out"
+W=$(awk '/parent|child/{print $2}' "$T/run.out")
+kill -RTMIN+3 $W; sleep 0.3
+kill -USR1 $CG; sleep 0.3
+kill -RTMIN+3 $W; sleep 0.3
+kill -TERM $W; wait $CG
+if [ "$(grep -c '^serving bind errno=9$' "$T/inject.txt")" -eq 2 ] && [ "$(grep -c '^serving bind errno=1$' "$T/inject.txt")" -eq 2 ] &&
+	grep -q 'serving from .* (SIGUSR1 to capgate)' "$T/run.err"; then
+	ok sigusr1-starts-serving
+else fail sigusr1-starts-serving "$(cat "$T/inject.txt") $(cat "$T/run.err")"; fi
+# --phase-kill: the process that makes it dies of it
+: >"$T/inject.txt"
+LD_PRELOAD=$INJ $CAPGATE run --share-ns pid --phase-kill --profile "$T/w.json" -- "$WAIT" >"$T/run.out" 2>"$T/run.err" &
+CG=$!; PIDS+=($CG)
+wait_for 10 grep -q child "$T/run.out"; sleep 1.5
+W=$(awk '/parent/{print $2}' "$T/run.out"); WC=$(awk '/child/{print $2}' "$T/run.out")
+kill -RTMIN+3 "$W"; wait $CG; RC=$?
+kill -TERM "$WC" 2>/dev/null
+[ $RC -eq 159 ] && ! grep -q serving "$T/inject.txt" && ok phase-kill || fail phase-kill "exit $RC $(cat "$T/inject.txt") $(cat "$T/run.err")"
+# the supervisor dies: the kernel fails every notified call (ENOSYS), it
+# never lets one through. The child outlives its parent (the parent dies
+# with capgate: PR_SET_PDEATHSIG).
+: >"$T/inject.txt"
+LD_PRELOAD=$INJ $CAPGATE run --share-ns pid --serve-after 3600 --profile "$T/w.json" -- "$WAIT" >"$T/run.out" 2>"$T/run.err" &
+CG=$!; PIDS+=($CG)
+wait_for 10 grep -q child "$T/run.out"
+WC=$(awk '/child/{print $2}' "$T/run.out"); PIDS+=($WC)
+kill -KILL $CG; wait $CG 2>/dev/null
+sleep 0.3
+kill -RTMIN+3 "$WC"; sleep 0.3
+kill -TERM "$WC"
+# still in the start-up phase, so with capgate alive this would run (EBADF)
+[ "$(grep serving "$T/inject.txt")" = "serving bind errno=38" ] && ok supervisor-dead-calls-fail ||
+	fail supervisor-dead-calls-fail "$(cat "$T/inject.txt")"
+unset CG_INJECT CG_INJECT_OUT
+
+# ---- nginx and redis: traced with their trigger, run under the phase closure --
+# serving_set NAME: print the serving set of $T/NAME.json, fail if > 35
+serving_set() {
+	python3 - "$T/$1.json" "$1" <<'P'
+import json, sys
+c = json.load(open(sys.argv[1]))
+ph = {}
+for s in c['syscalls']:
+    if s['action'] in ('SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'):
+        for n in s['names']:
+            ph.setdefault(n, set()).update(s.get('phases', ['startup', 'serving']))
+serving = sorted(n for n, p in ph.items() if 'serving' in p)
+print(f"{sys.argv[2]}: whole life {len(ph)} calls, serving {len(serving)}: {' '.join(serving)}", file=sys.stderr)
+sys.exit(0 if len(serving) <= 35 else 1)
+P
+}
+# server_pid CG NAME: the pid of the server process NAME under capgate CG
+server_pid() { desc_named "$1" "$2" | head -1; }
+
+if command -v nginx >/dev/null && command -v curl >/dev/null; then
+	NG=$T/nginx
+	PORT=$(free_port)
+	nginx_prepare "$NG" "$PORT"
+	head -c 3000000 /dev/urandom >"$NG/html/big.bin"
+	chmod a+r "$NG/html/big.bin"
+	NGINX=(nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;')
+	# nginx_exercise SIGNAL_TO: static file, 404, keep-alive, large file,
+	# HEAD, reload (SIGHUP), the same again (graceful quit: the caller)
+	nginx_exercise() {
+		local to=$1 u="http://127.0.0.1:$PORT"
+		wait_for 20 curl -sf -o /dev/null "$u/" || { echo "not serving"; return 1; }
+		[ "$(curl -s "$u/")" = hello ] || { echo "GET /"; return 1; }
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$u/nope")" = 404 ] || { echo 404; return 1; }
+		[ "$(curl -s "$u/" "$u/" "$u/")" = "hello
+hello
+hello" ] || { echo keep-alive; return 1; }
+		curl -s -o "$T/big.out" "$u/big.bin" && cmp -s "$T/big.out" "$NG/html/big.bin" || { echo "large file"; return 1; }
+		curl -sI "$u/" | grep -q '^HTTP/1.1 200' || { echo HEAD; return 1; }
+		kill -HUP "$to"; sleep 1.5
+		[ "$(curl -s "$u/" "$u/")" = "hello
+hello" ] || { echo "after reload"; return 1; }
+		curl -s -o "$T/big.out" "$u/big.bin" && cmp -s "$T/big.out" "$NG/html/big.bin" || { echo "large file after reload"; return 1; }
+		return 0
+	}
+	export CG_INJECT=bind CG_INJECT_OUT="$T/ng-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE trace -q --serve-when-listening "$PORT" -o "$T/nginx.json" -- "${NGINX[@]}" 2>"$T/ng-trace.err" &
+	TP=$!; PIDS+=($TP)
+	wait_for 20 test -s "$NG/nginx.pid"
+	why=$(nginx_exercise "$(cat "$NG/nginx.pid")") && ok nginx-traced || fail nginx-traced "$why"
+	kill -QUIT "$(cat "$NG/nginx.pid")"
+	wait $TP
+	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/nginx.json" && ok nginx-closure-trigger ||
+		fail nginx-closure-trigger "$(grep -o '"capgate".*' "$T/nginx.json" | head -1)"
+	# Known gap: nginx's workers start after the master's listen(), so their
+	# own start-up (setuid, epoll_create, ...) is serving for a run-wide
+	# phase; per-process start-up windows would fix it (docs/PHASES.md).
+	serving_set nginx && ok nginx-serving-set-bounded ||
+		fail nginx-serving-set-bounded "more than 35 calls (above): per-process start-up windows are not implemented (docs/PHASES.md)"
+
+	: >"$T/ng-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE run --net tcp-bind="$PORT" --profile "$T/nginx.json" -- "${NGINX[@]}" 2>"$T/ng-run.err" &
+	CG=$!; PIDS+=($CG)
+	# signals to capgate reach nginx's master (it forwards HUP and QUIT)
+	why=$(nginx_exercise $CG) && ok nginx-phases-exercise || fail nginx-phases-exercise "$why: $(cat "$T/ng-run.err")"
+	# the attacker in a serving worker
+	WK=$(server_pid $CG "nginx: worker process")
+	[ -n "$WK" ] && kill -RTMIN+3 "$WK"; sleep 0.5
+	kill -QUIT $CG; wait $CG; RC=$?
+	if [ "$(grep -c '^serving bind errno=1$' "$T/ng-inject.txt")" -eq 1 ] &&
+		grep -q 'denied bind(-1, 0, 0).*a start-up call while serving' "$T/ng-run.err"; then
+		ok nginx-worker-startup-call-denied
+	else fail nginx-worker-startup-call-denied "worker $WK: $(cat "$T/ng-inject.txt") $(cat "$T/ng-run.err")"; fi
+	# zero denials besides the injected one, and a clean graceful quit
+	if [ $RC -eq 0 ] && [ "$(grep -c denied "$T/ng-run.err")" -eq 1 ]; then ok nginx-no-other-denial
+	else fail nginx-no-other-denial "exit $RC: $(cat "$T/ng-run.err")"; fi
+	grep 'capgate run: phases:' "$T/ng-run.err" >&2
+	unset CG_INJECT CG_INJECT_OUT
+else
+	skip nginx "nginx or curl not installed (scripts/dev.sh installs them)"
+fi
+
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	RD=$T/redis
+	mkdir -p "$RD" && chmod 777 "$RD"
+	PORT=$(free_port)
+	REDIS=(redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RD" --daemonize no)
+	rcli() { redis-cli -p "$PORT" "$@"; }
+	# GET/SET/INCR/LPUSH, BGSAVE, BGREWRITEAOF, CONFIG SET (SHUTDOWN: the caller)
+	redis_exercise() {
+		wait_for 20 sh -c "redis-cli -p $PORT ping | grep -q PONG" || { echo "not serving"; return 1; }
+		[ "$(rcli set k v)" = OK ] && [ "$(rcli get k)" = v ] || { echo SET/GET; return 1; }
+		[ "$(rcli incr n)" = 1 ] && [ "$(rcli incr n)" = 2 ] || { echo INCR; return 1; }
+		[ "$(rcli lpush l a b c)" = 3 ] || { echo LPUSH; return 1; }
+		rcli bgsave | grep -q 'Background saving started' || { echo BGSAVE; return 1; }
+		wait_for 20 sh -c "redis-cli -p $PORT info persistence | grep -q 'rdb_bgsave_in_progress:0'"
+		rcli info persistence | grep -q 'rdb_last_bgsave_status:ok' || { echo "BGSAVE failed"; return 1; }
+		rcli bgrewriteaof | grep -qi 'rewriting' || { echo BGREWRITEAOF; return 1; }
+		wait_for 20 sh -c "redis-cli -p $PORT info persistence | grep -q 'aof_rewrite_in_progress:0'"
+		rcli info persistence | grep -q 'aof_last_bgrewrite_status:ok' || { echo "BGREWRITEAOF failed"; return 1; }
+		[ "$(rcli config set maxmemory 100mb)" = OK ] || { echo "CONFIG SET"; return 1; }
+		[ "$(rcli get k)" = v ] || { echo "GET after"; return 1; }
+		return 0
+	}
+	export CG_INJECT=bind CG_INJECT_OUT="$T/rd-inject.txt"
+	LD_PRELOAD=$INJ $CAPGATE trace -q --serve-when-listening "$PORT" -o "$T/redis.json" -- "${REDIS[@]}" 2>"$T/rd-trace.err" &
+	TP=$!; PIDS+=($TP)
+	why=$(redis_exercise) && ok redis-traced || fail redis-traced "$why"
+	kill -RTMIN+4 "$(desc_named $TP redis-server)" # a signal while serving (rt_sigreturn)
+	sleep 0.3
+	rcli shutdown >/dev/null 2>&1
+	wait $TP
+	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/redis.json" && ok redis-closure-trigger || fail redis-closure-trigger "no trigger"
+	serving_set redis && ok redis-serving-set-bounded || fail redis-serving-set-bounded "more than 35 calls (above)"
+
+	: >"$T/rd-inject.txt"
+	rm -rf "${RD:?}"/* # what the traced run saved
+	LD_PRELOAD=$INJ $CAPGATE run --net tcp-bind="$PORT" --profile "$T/redis.json" -- "${REDIS[@]}" 2>"$T/rd-run.err" &
+	CG=$!; PIDS+=($CG)
+	why=$(redis_exercise) && ok redis-phases-exercise || fail redis-phases-exercise "$why: $(cat "$T/rd-run.err")"
+	RS=$(server_pid $CG "redis-server")
+	[ -n "$RS" ] && kill -RTMIN+3 "$RS"; sleep 0.5
+	rcli shutdown >/dev/null 2>&1
+	wait $CG; RC=$?
+	if [ "$(grep -c '^serving bind errno=1$' "$T/rd-inject.txt")" -eq 1 ] &&
+		grep -q 'denied bind(-1, 0, 0).*a start-up call while serving' "$T/rd-run.err"; then
+		ok redis-startup-call-denied
+	else fail redis-startup-call-denied "redis $RS: $(cat "$T/rd-inject.txt") $(cat "$T/rd-run.err")"; fi
+	if [ $RC -eq 0 ] && [ "$(grep -c denied "$T/rd-run.err")" -eq 1 ]; then ok redis-no-other-denial
+	else fail redis-no-other-denial "exit $RC: $(cat "$T/rd-run.err")"; fi
+	grep 'capgate run: phases:' "$T/rd-run.err" >&2
+	unset CG_INJECT CG_INJECT_OUT
+else
+	skip redis "redis-server or redis-cli not installed (scripts/dev.sh installs them)"
+fi
