@@ -43,4 +43,6 @@ sleep 2
 bash "$H/webhook_load.sh" "https://127.0.0.1:$port" "$t/cert.pem" "$t/w" >/dev/null || true
 kill -TERM "$tp"
 wait "$tp" || true
+# rseq: glibc probes it and runs without it; gVisor lacks it (capgate fallback --list)
+"$C" fallback "$out" -o "$out"
 echo "wrote $out"
