@@ -246,6 +246,7 @@ struct cg_sandbox_event {
 	bool allowed;               /* audit mode: the call was let through */
 	const char *text;           /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
 	int phase;                  /* phase index the call was made in, -1 = no phases */
+	bool socket_rules;          /* denied by the socket rules of --net, whatever the closure says */
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
 

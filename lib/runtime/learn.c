@@ -161,6 +161,11 @@ void cg_learn_explain(const struct cg_closure *c, const struct cg_sandbox_event 
 		cg_strbuf_addf(out, "number %u is no system call capgate knows on %s", ev->nr, cg_arch_info(arch)->name);
 		return;
 	}
+	if (ev->socket_rules) {
+		CG_STRBUF_LIT(out, "denied by the socket rules of --net, not by the closure (--net unix, tcp-connect, "
+				   "tcp-bind or host grants sockets)");
+		return;
+	}
 	if (ev->rule) {
 		CG_STRBUF_LIT(out, "denied by the rule ");
 		add_rule(out, ev->rule);

@@ -128,6 +128,7 @@ static void serve_one(const struct cg_sandbox *sb, struct cg_phases *ph, int lis
 	ev.name = ev.arch >= 0 ? cg_syscall_name((enum cg_arch_id)ev.arch, ev.nr) : NULL;
 	memcpy(ev.args, req->data.args, sizeof(ev.args));
 	bool sock = cg_sandbox_socket_denies(sb, req->data.arch, ev.nr, ev.args);
+	ev.socket_rules = sock;
 	ev.allowed = sb->opts.audit;
 	memset(resp, 0, resp_size);
 	resp->id = req->id;

@@ -251,7 +251,7 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 			sb->flags &= ~(unsigned)SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		}
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
-		if (sb->listener && sb->net->filter && (r = fold_socket_rules(sb, err)) < 0)
+		if (opts->explain && sb->net->filter && (r = fold_socket_rules(sb, err)) < 0)
 			return r;
 	}
 
