@@ -42,6 +42,8 @@ cat >"$t/probe.c" <<'EOF'
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 int main(int argc, char **argv)
 {
 	long r = 0;
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
 		r = ptrace(PTRACE_TRACEME, 0, 0, 0);
 	else if (argc > 1 && !strcmp(argv[1], "mount"))
 		r = mount("none", "/tmp", "tmpfs", 0, "");
+	else if (argc > 1 && !strcmp(argv[1], "rseq"))
+		r = syscall(SYS_rseq, 0, 0, 0, 0);
 	printf("%s: %s\n", argc > 1 ? argv[1] : "none", r < 0 ? strerror(errno) : "ok");
 	return r < 0 ? errno : 0;
 }
@@ -171,6 +175,66 @@ else
 	podman_ run --rm --pull never --network none --hooks-dir "$t/hooks" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 		localhost/bb:app /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty" && [ -z "$(ls "$t/hookstate")" ] \
 		&& ok hook-not-asked || { fail hook-not-asked; cat "$t/err"; }
+fi
+
+# ---- Docker: dockerd with its own containerd, runc and runsc ------------------
+# dockerd and containerd of this test alone: their sockets, roots and state
+# under $t; no iptables, no bridge, vfs storage (no overlay on overlay).
+# runc needs no-new-privileges (else it installs the filter before its own
+# start-up, which then fails: "operation not permitted") and its Go calls.
+D=$t/docker
+docker_() { /usr/bin/docker -H "unix://$D/docker.sock" "$@"; }
+docker_runc() { local prof=$1; shift; docker_ run --rm --network none --security-opt no-new-privileges --security-opt "seccomp=$prof" localhost/bb:app "$@"; }
+docker_runsc() { local prof=$1; shift; docker_ run --rm --network none --runtime runsc --security-opt "seccomp=$prof" localhost/bb:app "$@"; }
+if [ ! -x /usr/sbin/dockerd ] || [ ! -x /usr/bin/docker ] || ! command -v containerd >/dev/null; then
+	echo "skip docker: dockerd, docker (docker.io) or containerd is not installed"
+else
+	mkdir -p "$D"
+	cat >"$D/containerd.toml" <<EOF
+version = 2
+root = "$D/containerd/root"
+state = "$D/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$D/containerd.sock"
+[ttrpc]
+  address = "$D/containerd.sock.ttrpc"
+EOF
+	printf '{"runtimes": {"runsc": {"path": "%s", "runtimeArgs": ["--network=none", "--oci-seccomp"]}}}\n' "$(command -v runsc || echo /usr/bin/runsc)" >"$D/daemon.json"
+	containerd -c "$D/containerd.toml" >"$D/containerd.log" 2>&1 </dev/null &
+	CONTAINERD_PID=$!
+	for _ in $(seq 100); do [ -S "$D/containerd.sock" ] && break; sleep 0.2; done
+	/usr/sbin/dockerd --config-file "$D/daemon.json" --containerd "$D/containerd.sock" --data-root "$D/root" \
+		--exec-root "$D/exec" --pidfile "$D/dockerd.pid" -H "unix://$D/docker.sock" --iptables=false --ip6tables=false \
+		--bridge=none --storage-driver=vfs --exec-opt native.cgroupdriver=cgroupfs >"$D/dockerd.log" 2>&1 </dev/null &
+	DOCKERD_PID=$!
+	for _ in $(seq 150); do docker_ info >/dev/null 2>&1 && break; sleep 0.2; done
+	if ! docker_ info >/dev/null 2>&1; then
+		fail docker-daemon-starts
+		tail -20 "$D/dockerd.log" "$D/containerd.log"
+	else
+		ok docker-daemon-starts
+		skopeo copy -q "oci:$L:app" "docker-archive:$t/bb-docker.tar:localhost/bb:app" >"$t/out" 2>&1 \
+			&& docker_ load -i "$t/bb-docker.tar" >"$t/out" 2>&1 && ok docker-load || { fail docker-load; cat "$t/out"; }
+		check_engine docker-runc docker_runc "$t/good-runc.json"
+		if command -v runsc >/dev/null; then
+			check_engine docker-runsc docker_runsc "$t/good-gvisor.json"
+			# the 138th call: a closure that lets through a call gVisor does
+			# not implement (rseq) passes the filter, and gVisor answers
+			# ENOSYS where the host kernel ran it (EINVAL for these args)
+			(cd "$R" && "$C" run --profile "$t/good.json" -- ./bin/probe rseq) >"$t/host-rseq.out" 2>&1 </dev/zero
+			docker_runsc "$t/good.json" /bin/probe rseq >"$t/out" 2>&1 <"$t/empty"
+			rc=$?
+			grep -q "^rseq: Invalid argument" "$t/host-rseq.out" && grep -q "^rseq: Function not implemented" "$t/out" && [ $rc -eq 38 ] \
+				&& ok docker-runsc-138th-call-enosys || { fail "docker-runsc-138th-call-enosys (exit $rc)"; cat "$t/host-rseq.out" "$t/out"; }
+			"$C" run --runtime runsc --rootfs "$R" --profile "$t/good.json" -- /bin/probe rseq >"$t/out" 2>&1 <"$t/empty"
+			rc=$?
+			grep -q "^rseq: Function not implemented" "$t/out" && [ $rc -eq 38 ] \
+				&& ok run-runsc-138th-call-enosys || { fail "run-runsc-138th-call-enosys (exit $rc)"; cat "$t/out"; }
+		else
+			echo "skip docker-runsc: runsc is not installed"
+		fi
+	fi
 fi
 
 # ---- the hook by itself: the state it reads, what it refuses ----------------
