@@ -14,6 +14,7 @@ PKGS=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
 	umoci jq busybox-static crun runc
+	podman docker.io containerd skopeo
 )
 
 install_deps() {
