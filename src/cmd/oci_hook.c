@@ -33,6 +33,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../cli.h"
@@ -293,11 +294,29 @@ static void recorder(const struct hook_args *a, const struct hook_state *st, int
 	_exit(EXIT_OK);
 }
 
+/* mkdir -p @dir (0700 for what it creates). */
+static int mkdir_parents(const char *dir)
+{
+	_cleanup_free_ char *p = strdup(dir);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 static int prestart(const struct hook_args *a, const struct hook_state *st)
 {
 	struct cg_error err = { 0 };
 	char buf[600];
-	int p[2], log;
+	int p[2], log, r;
 	ssize_t n;
 	pid_t pid;
 
@@ -309,8 +328,8 @@ static int prestart(const struct hook_args *a, const struct hook_state *st)
 		cli_error("oci-hook", "prestart: container %s: %s", st->id, err.msg);
 		return EXIT_USAGE;
 	}
-	if (mkdir(a->state_dir, 0700) < 0 && errno != EEXIST) {
-		cli_error("oci-hook", "prestart: %s: %s", a->state_dir, strerror(errno));
+	if ((r = mkdir_parents(a->state_dir)) < 0) {
+		cli_error("oci-hook", "prestart: %s: %s", a->state_dir, strerror(-r));
 		return EXIT_SETUP;
 	}
 	_cleanup_free_ char *logf = state_file(a->state_dir, st->id, "log");
@@ -351,6 +370,14 @@ static int prestart(const struct hook_args *a, const struct hook_state *st)
 		return EXIT_OK;
 	buf[n > 0 ? n : 0] = '\0';
 	cli_error("oci-hook", "prestart: %s", n > 1 ? buf + 1 : "the recorder died before it was attached");
+	/* nothing of a recorder that never attached is left for poststop */
+	waitpid(pid, NULL, 0);
+	static const char *const exts[] = { "lock", "pid", "status", "log" };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(exts); i++) {
+		_cleanup_free_ char *f = state_file(a->state_dir, st->id, exts[i]);
+		if (f)
+			unlink(f);
+	}
 	return EXIT_SETUP;
 }
 

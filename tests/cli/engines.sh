@@ -238,8 +238,10 @@ EOF
 fi
 
 # ---- the hook by itself: the state it reads, what it refuses ----------------
-mkdir -p "$t/traces" "$t/hookstate"
-hook() { "$C" oci-hook --allow-dir "$t/traces" --state-dir "$t/hookstate" "$@"; }
+# a state directory whose parents do not exist yet is made
+mkdir -p "$t/traces"
+HS=$t/hs/run/capgate
+hook() { "$C" oci-hook --allow-dir "$t/traces" --state-dir "$HS" "$@"; }
 printf '{"ociVersion": "1.0.2", "id": "c1", "status": "created", "pid": %d, "bundle": "/nonexistent", "annotations": {"io.capgate.trace": "/etc/x.json"}}' $$ >"$t/state.json"
 hook prestart <"$t/state.json" >"$t/out" 2>"$t/err"
 rc=$?
@@ -258,7 +260,7 @@ rc=$?
 printf '{"id": "c2", "pid": 2147483646, "annotations": {"io.capgate.trace": "%s/traces/x.json"}}' "$t" >"$t/state.json"
 hook prestart <"$t/state.json" >"$t/out" 2>"$t/err"
 rc=$?
-[ $rc -eq 125 ] && grep -q "cannot record container c2" "$t/err" && [ ! -e "$t/hookstate/c2.pid" ] && ok hook-direct-no-process \
+[ $rc -eq 125 ] && grep -q "cannot record container c2" "$t/err" && [ -z "$(ls "$HS")" ] && ok hook-direct-no-process \
 	|| { fail "hook-direct-no-process (exit $rc)"; cat "$t/err"; }
 # poststop of a container never recorded, asked for: says so
 printf '{"id": "c3", "pid": 0, "annotations": {"io.capgate.trace": "%s/traces/x.json"}}' "$t" >"$t/state.json"
