@@ -182,10 +182,12 @@ fi
 # under $t; no iptables, no bridge, vfs storage (no overlay on overlay).
 # runc needs no-new-privileges (else it installs the filter before its own
 # start-up, which then fails: "operation not permitted") and its Go calls.
+# runsc runs with -i: without it containerd's shim hands the container the
+# host's /dev/null as stdin, and runsc as root chowns its stdio to nobody.
 D=$t/docker
 docker_() { /usr/bin/docker -H "unix://$D/docker.sock" "$@"; }
 docker_runc() { local prof=$1; shift; docker_ run --rm --network none --security-opt no-new-privileges --security-opt "seccomp=$prof" localhost/bb:app "$@"; }
-docker_runsc() { local prof=$1; shift; docker_ run --rm --network none --runtime runsc --security-opt "seccomp=$prof" localhost/bb:app "$@"; }
+docker_runsc() { local prof=$1; shift; docker_ run -i --rm --network none --runtime runsc --security-opt "seccomp=$prof" localhost/bb:app "$@"; }
 if [ ! -x /usr/sbin/dockerd ] || [ ! -x /usr/bin/docker ] || ! command -v containerd >/dev/null; then
 	echo "skip docker: dockerd, docker (docker.io) or containerd is not installed"
 else
@@ -218,6 +220,9 @@ EOF
 			&& docker_ load -i "$t/bb-docker.tar" >"$t/out" 2>&1 && ok docker-load || { fail docker-load; cat "$t/out"; }
 		check_engine docker-runc docker_runc "$t/good-runc.json"
 		if command -v runsc >/dev/null; then
+			# runsc as root chowns the stdio it is given: the host's
+			# /dev/null must not be among it (its change time is the witness)
+			devnull_before=$(stat -c '%U:%G %Z' /dev/null)
 			check_engine docker-runsc docker_runsc "$t/good-gvisor.json"
 			# the 138th call: a closure that lets through a call gVisor does
 			# not implement (rseq) passes the filter, and gVisor answers
@@ -227,6 +232,8 @@ EOF
 			rc=$?
 			grep -q "^rseq: Invalid argument" "$t/host-rseq.out" && grep -q "^rseq: Function not implemented" "$t/out" && [ $rc -eq 38 ] \
 				&& ok docker-runsc-138th-call-enosys || { fail "docker-runsc-138th-call-enosys (exit $rc)"; cat "$t/host-rseq.out" "$t/out"; }
+			[ "$(stat -c '%U:%G %Z' /dev/null)" = "$devnull_before" ] && ok docker-runsc-devnull-untouched \
+				|| { fail docker-runsc-devnull-untouched; ls -l /dev/null; }
 			"$C" run --runtime runsc --rootfs "$R" --profile "$t/good.json" -- /bin/probe rseq >"$t/out" 2>&1 <"$t/empty"
 			rc=$?
 			grep -q "^rseq: Function not implemented" "$t/out" && [ $rc -eq 38 ] \
