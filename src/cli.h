@@ -20,6 +20,7 @@ int cmd_lint(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_node_sync(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
+int cmd_oci_hook(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_probe_syscalls(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);

@@ -32,6 +32,7 @@ static const struct cmd commands[] = {
 	{ "merge", cmd_merge, "union of several closures (runs of a trace), canonical and deterministic" },
 	{ "node-sync", cmd_node_sync, "install closures as Localhost seccomp profiles on a node (DaemonSet agent)" },
 	{ "oci", cmd_oci, "write a closure into an OCI runtime bundle's config.json (linux.seccomp)" },
+	{ "oci-hook", cmd_oci_hook, "OCI prestart/poststop hook: record a container's closure (io.capgate.trace)" },
 	{ "policy", cmd_policy, "show, export (Rego, Gatekeeper) or probe the policy's baseline" },
 	{ "resolve", cmd_resolve, "resolve includes/excludes and write the canonical closure" },
 	{ "run", cmd_run, "run a program under a profile (seccomp + Landlock + network rules)" },

@@ -46,7 +46,7 @@ struct cg_trace_data;
 struct cg_trace_data_info {
 	bool phased;         /* a serving trigger was armed: phases are meaningful */
 	bool serving;        /* the serving phase was reached */
-	bool exec_seen;      /* the workload's exec was seen (spawn mode) */
+	bool exec_seen;      /* the workload's exec was seen (spawn mode, from_exec) */
 	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
 	uint64_t lost_args;  /* argument values that could not be kept */
 	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
@@ -127,6 +127,11 @@ struct cg_trace_opts {
 	void *userdata;
 	unsigned max_tasks;  /* size of the tasks map (0 = 32768) */
 	unsigned max_values; /* size of the value-set map (0 = 8192) */
+	/* With pid: counting starts at the process's next exec (and at the
+	 * exec of each process it forks before), not at once -- an OCI hook's
+	 * container, whose runtime start-up must not enter the closure.
+	 * eBPF recorder only. */
+	bool from_exec;
 };
 
 struct cg_trace;

@@ -112,10 +112,15 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	modes = (o->argv && o->argv[0]) + (o->pid > 0) + (o->cgroup != NULL);
 	if (modes != 1)
 		return cg_error_set(err, -EINVAL, "give exactly one of a command, a pid or a cgroup");
+	if (o->from_exec && o->pid <= 0)
+		return cg_error_set(err, -EINVAL, "counting from the exec needs a pid");
+	if (o->from_exec && o->backend == CG_TRACE_PTRACE)
+		return cg_error_set(err, -EINVAL, "counting from the exec needs the eBPF recorder");
 	if (!(t = calloc(1, sizeof(*t))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port;
 	t->spawned = o->argv != NULL;
+	t->from_exec = o->from_exec;
 	keep_record_opts(t, o);
 	/* --serve-when-listening also flips at the first listen(), in the
 	 * kernel: polling /proc/net/tcp alone would let the calls made just
@@ -154,6 +159,11 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	if (o->backend == CG_TRACE_AUTO) {
 		struct cg_error berr = { 0 };
 		if (t->ops->load(t, &s, &berr) < 0) {
+			if (o->from_exec) { /* ptrace cannot wait for the exec */
+				r = cg_error_set(err, -EOPNOTSUPP, "%s (counting from the exec needs the eBPF recorder)",
+						 berr.msg);
+				goto fail;
+			}
 			if (!(t->fallback = strdup(berr.msg))) {
 				r = cg_error_set(err, -ENOMEM, "out of memory");
 				goto fail;

@@ -150,9 +150,9 @@ static int task_add(struct bpf_rec *b, pid_t pid, uint8_t state)
 	return r;
 }
 
-/* Register every descendant of @pid (later forks are seen by the
- * sched_process_fork program, which is attached before). */
-static int add_descendants(struct bpf_rec *b, pid_t pid)
+/* Register every descendant of @pid in @state (later forks are seen by
+ * the sched_process_fork program, which is attached before). */
+static int add_descendants(struct bpf_rec *b, pid_t pid, uint8_t state)
 {
 	pid_t *v;
 	size_t n;
@@ -161,7 +161,7 @@ static int add_descendants(struct bpf_rec *b, pid_t pid)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = task_add(b, v[i], CGT_TASK_TRACED);
+		r = task_add(b, v[i], state);
 	free(v);
 	return r;
 }
@@ -220,7 +220,8 @@ static int bpf_prepare(struct cg_trace *t, const struct cg_trace_setup *s, struc
 	} else if (o->pid > 0) {
 		t->pid = o->pid;
 		b->pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
-		if ((r = task_add(b, t->pid, CGT_TASK_TRACED)) < 0 || (r = add_descendants(b, t->pid)) < 0)
+		uint8_t st = o->from_exec ? CGT_TASK_PENDING : CGT_TASK_TRACED;
+		if ((r = task_add(b, t->pid, st)) < 0 || (r = add_descendants(b, t->pid, st)) < 0)
 			return cg_error_set(err, r, "cannot register pid %d: %s", (int)o->pid, strerror(-r));
 	}
 	return 0;
@@ -401,7 +402,7 @@ static int bpf_snapshot(struct cg_trace *t, struct cg_trace_data *d, struct cg_e
 		if (cg_trace_data_add_value(d, &v) < 0)
 			return cg_error_set(err, -ENOMEM, "out of memory");
 	}
-	d->exec_seen = t->spawned && skel->bss->execs > 0;
+	d->exec_seen = (t->spawned || t->from_exec) && skel->bss->execs > 0;
 	d->lost_tasks = skel->bss->lost_tasks;
 	d->lost_args = skel->bss->lost_args;
 	d->bad_nr = skel->bss->bad_nr;

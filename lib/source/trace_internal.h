@@ -128,6 +128,7 @@ struct cg_trace {
 	void *be;                          /* the backend's state */
 	char *fallback;                    /* why AUTO chose ptrace */
 	bool spawned;                      /* capgate started the workload (spawn mode) */
+	bool from_exec;                    /* attached: counting starts at the next exec */
 	bool started;                      /* cg_trace_start was called */
 	bool phased;                       /* phases are meaningful */
 	pid_t pid;                         /* spawned or attached root; 0 in cgroup mode */
