@@ -141,8 +141,9 @@ suite() {
 		fail "$name-learn" "$(tail -4 "$T/$name.learn.out")"
 	fi
 	"$CAPGATE" merge -q "$T/$name.json" "$T/$name.extra.json" -o "$T/$name.merged.json"
+	# zero denials of the closure (the --net socket rules deny what no closure can grant: e.g. nginx's AF_UNIX probe)
 	if $long "$CAPGATE" run --explain --profile "$T/$name.merged.json" -- >"$T/$name.replay.out" 2>&1 &&
-		! grep -q denied "$T/$name.replay.out"; then
+		! grep denied "$T/$name.replay.out" | grep -vq 'socket rules (--net)'; then
 		ok "$name-replay-no-denial"
 	else
 		fail "$name-replay-no-denial" "$(grep -m4 'denied\|FAIL' "$T/$name.replay.out")"
