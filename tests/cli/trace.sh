@@ -51,7 +51,7 @@ rerun_serving() {
 	STOP_PID=
 	wait $rp; rc=$?
 	[ $rc -eq 0 ] && ! closure_denials "$T/$name.run.err" | grep -q . && ok "$name-rerun" ||
-		fail "$name-rerun" "rc=$rc $(grep -m3 denied "$T/$name.run.err")"
+		fail "$name-rerun" "rc=$rc $(closure_denials "$T/$name.run.err" | head -3)"
 }
 # cgroup_workload NAME: a new cgroup v2 directory (CG) with a process busy
 # in it (CP); fails if no writable cgroup v2 hierarchy is mounted
