@@ -158,4 +158,18 @@ CAPGATE_API int cg_image_attach(const char *dir, const char *ref, const struct c
 CAPGATE_API int cg_image_sign(const char *dir, const char *ref, const char *key_path, const char *identity,
 			      char ret_image[72], struct cg_error *err);
 
+/* Unpack the layers of @img (opened from the OCI layout @dir; an image
+ * manifest index.json names) in order into the existing empty directory
+ * @rootfs, honouring OCI whiteouts (".wh.NAME", ".wh..wh..opq"). Each layer
+ * blob is checked against its digest first. A member that would leave the
+ * root -- an absolute or ".." name, a path through a symbolic link, a
+ * relative link target above the root, a hard link outside it -- is
+ * -EPERM/-ELOOP and nothing more is unpacked (the caller removes @rootfs).
+ * Devices and FIFOs are skipped. */
+CAPGATE_API int cg_image_unpack(const char *dir, const struct cg_image *img, const char *rootfs,
+				struct cg_error *err);
+
+/* Remove the tree @rootfs (symbolic links are removed, never followed). */
+CAPGATE_API int cg_image_rootfs_remove(const char *rootfs);
+
 #endif

@@ -15,6 +15,8 @@
  * does not allow execve); 127 when it cannot be found.
  */
 #include <capgate/bundle.h>
+#include <capgate/image.h>
+#include <capgate/profile.h>
 #include <capgate/learn.h>
 #include <capgate/sandbox.h>
 #include <capgate/trace.h>
@@ -63,7 +65,11 @@ static const char run_desc[] =
 	"--learn lets the calls outside the profile through (log-only), writes them as a\n"
 	"closure (-o FILE) ready for 'capgate merge', or merges them at once into the\n"
 	"profile (--merge-into FILE), and prints the command that runs with them.\n"
-	"--coverage FILE records (eBPF) which calls of the profile the run used.\n\n"
+	"--coverage FILE records (eBPF) which calls of the profile the run used.\n"
+	"--runtime runsc|crun|runc runs CMD in a container of that OCI runtime over --rootfs DIR,\n"
+	"or over --image LAYOUT[:REF]: the image's layers (digests checked, whiteouts honoured,\n"
+	"members leaving the root refused) unpacked into a private root removed afterwards;\n"
+	"without --profile the closure attached to the image (capgate image attach) is enforced.\n\n"
 	"exit status: CMD's (128+N if killed by signal N; 159 = seccomp kill), 2 usage or\n"
 	"input error, 125 sandbox setup failed or --strict refused, 126 cannot execute\n"
 	"(permission, or the profile does not allow execve), 127 command not found";
@@ -475,29 +481,99 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 	return rc;
 }
 
-/* --runtime: the closure enforced by an OCI runtime, in a bundle over --rootfs. */
-static int run_container(const struct cg_closure *c, const char *runtime, const char *rootfs, char **args, int nargs)
+/* --runtime: the closure enforced by an OCI runtime, in a bundle over
+ * --rootfs or over the layers of --image unpacked into a private root. */
+static int run_container(const struct cg_closure *c, const char *runtime, const char *rootfs, const char *layout,
+			 const struct cg_image *img, char **args, int nargs)
 {
 	struct cg_bundle_opts bo = { .sz = sizeof(bo), .runtime = runtime, .rootfs = rootfs, .args = args };
 	struct cg_error err = { 0 };
-	int status = 0;
+	char tmp[] = "/tmp/capgate-rootfs-XXXXXX";
+	int status = 0, r;
 
-	if (!runtime || !rootfs) {
-		cli_error("run", "--runtime and --rootfs go together");
+	if (!runtime || !!rootfs == !!img) {
+		cli_error("run", "--runtime goes with one of --rootfs or --image");
 		return EXIT_USAGE;
 	}
+	if (img) {
+		if (!mkdtemp(tmp)) {
+			cli_error("run", "cannot make a root directory: %s", strerror(errno));
+			return EXIT_SETUP;
+		}
+		if (cg_image_unpack(layout, img, tmp, &err) < 0) {
+			cli_error("run", "--image %s: %s: nothing run", layout, err.msg);
+			cg_image_rootfs_remove(tmp);
+			return err.code == -ENOMEM || err.code == -EIO ? EXIT_SETUP : EXIT_USAGE;
+		}
+		bo.rootfs = tmp;
+	}
 	bo.n_args = (size_t)nargs;
-	if (cg_bundle_run(c, &bo, &status, &err) < 0) {
+	r = cg_bundle_run(c, &bo, &status, &err);
+	if (img)
+		cg_image_rootfs_remove(tmp);
+	if (r < 0) {
 		cli_error("run", "%s", err.msg);
 		return err.code == -EINVAL ? EXIT_USAGE : EXIT_SETUP;
 	}
 	return status;
 }
 
+/* --image LAYOUT[:REF]: open it; its attached closure (checked against
+ * the digest its label names) when no --profile is given. */
+static int image_open(const char *spec, char **ret_layout, struct cg_image **ret_img, const struct cli_resolve *ro,
+		      bool want_closure, struct cg_closure **ret_c)
+{
+	_cleanup_free_ char *layout = strdup(spec);
+	struct cg_profile *prof = NULL;
+	struct cg_resolve_opts rop;
+	struct cg_error err = { 0 };
+	char *colon = layout ? strrchr(layout, ':') : NULL, digest[72];
+	const char *want;
+
+	if (!layout)
+		return cli_error("run", "out of memory"), -1;
+	if (colon && !strchr(colon, '/'))
+		*colon++ = '\0';
+	else
+		colon = NULL;
+	if (cg_image_open_layout(layout, colon, ret_img, &err) < 0) {
+		cli_error("run", "--image %s: %s", spec, err.msg);
+		return -1;
+	}
+	*ret_layout = layout;
+	layout = NULL;
+	if (!want_closure)
+		return 0;
+	if (!(*ret_img)->closure_json) {
+		cli_error("run", "--image %s carries no closure: give --profile", spec);
+		return -1;
+	}
+	want = cg_image_label(*ret_img, CG_LABEL_CLOSURE_DIGEST);
+	if (cli_resolve_opts("run", ro, &rop) < 0)
+		return -1;
+	if (cg_profile_parse((*ret_img)->closure_json, (*ret_img)->closure_len, "attached closure", &prof, &err) < 0 ||
+	    cg_profile_resolve(prof, &rop, ret_c, &err) < 0) {
+		cg_profile_free(prof);
+		cli_error("run", "--image %s: attached closure: %s", spec, err.msg);
+		return -1;
+	}
+	cg_profile_free(prof);
+	cg_closure_digest(*ret_c, digest);
+	if (!want || strcmp(want, digest) != 0) {
+		cli_error("run", "--image %s: the attached closure has digest %s but the image label %s says %s: refused",
+			  spec, digest, CG_LABEL_CLOSURE_DIGEST, want ? want : "nothing");
+		return -1;
+	}
+	fprintf(stderr, "capgate run: enforcing the closure attached to the image (%s)\n", digest);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
-	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL;
+	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL, *image = NULL;
+	_cleanup_free_ char *layout = NULL;
+	struct cg_image *img = NULL;
 	const char *serve_port = NULL, *serve_call = NULL, *serve_after = NULL;
 	bool no_phases = false;
 	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
@@ -546,6 +622,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "arch", &ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },
 		{ OPT_STRING, 0, "runtime", &runtime, "NAME", "run CMD in a container of this OCI runtime (runsc, crun, runc) over --rootfs", NULL },
 		{ OPT_STRING, 0, "rootfs", &rootfs, "DIR", "--runtime: the container's root file system (read-only)", NULL },
+		{ OPT_STRING, 0, "image", &image, "LAYOUT[:REF]", "--runtime: unpack this OCI layout's image into a private root instead (its attached closure if no --profile)", NULL },
 		OPT_END_MARK,
 	};
 	char **args = NULL;
@@ -557,7 +634,7 @@ int cmd_run(int argc, char **argv)
 	r = opt_parse("run", usage, run_desc, argc, argv, opts, true, &args, &nargs);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (!profile) {
+	if (!profile && !image) {
 		cli_error("run", "--profile is required (see 'capgate run --help')");
 		goto out;
 	}
@@ -606,12 +683,14 @@ int cmd_run(int argc, char **argv)
 		if ((caps >> i) & 1 && cg_cap_name(i))
 			cap_names[ro.caps.n++] = cg_cap_name(i);
 	ro.no_default_caps = true;
-	if (cli_load_closure("run", profile, &ro, &c) < 0)
+	if (image && image_open(image, &layout, &img, &ro, !profile, &c) < 0)
+		goto out;
+	if (profile && cli_load_closure("run", profile, &ro, &c) < 0)
 		goto out;
 	if (phase && (so.phase = phase_index(c, phase)) < 0)
 		goto out;
-	if (runtime || rootfs) {
-		rc = run_container(c, runtime, rootfs, args, nargs);
+	if (runtime || rootfs || image) {
+		rc = run_container(c, runtime, rootfs, layout, img, args, nargs);
 		goto out;
 	}
 	if (!phase && !no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
@@ -634,6 +713,7 @@ int cmd_run(int argc, char **argv)
 		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, c, args, nargs, &so, &m, &cov);
 	}
 out:
+	cg_image_free(img);
 	cg_trace_free(cov.t);
 	opt_list_release(&fs_ro);
 	opt_list_release(&fs_rw);

@@ -209,3 +209,79 @@ done
 expect run-runc-needs-fstatfs 2 "$C" run --runtime runc --rootfs "$R" --profile "$t/good.json" -- /bin/busybox true
 grep -q "must permit fstatfs for runc" "$t/err" && ok run-runc-needs-fstatfs-reason || fail run-runc-needs-fstatfs-reason
 expect run-unknown-runtime 2 "$C" run --runtime kata --rootfs "$R" --profile "$t/good.json" -- /bin/busybox true
+
+# ---- run the image itself: --image LAYOUT:REF ------------------------------
+# the layers unpacked into a private root; no --profile: the closure attached
+# to the image is what the runtime enforces
+for rt in runsc crun runc; do
+	command -v $rt >/dev/null || { echo "skip image-run-$rt: $rt is not installed"; continue; }
+	popt=()
+	[ $rt = runc ] && popt=(--profile "$t/good-runc.json") # runc's own calls after the filter
+	expect "image-run-$rt" 0 "$C" run --runtime $rt --image "$L:app" "${popt[@]}" -- /bin/busybox sh -c "$W"
+	grep -q '^hi$' "$t/out" && grep -q '^bin$' "$t/out" && ok "image-run-$rt-output" || fail "image-run-$rt-output"
+	[ $rt = runc ] || { grep -q "enforcing the closure attached to the image ($cdig)" "$t/err" && ok "image-run-$rt-attached-closure" || fail "image-run-$rt-attached-closure"; }
+	"$C" run --runtime $rt --image "$L:app" "${popt[@]}" -- /bin/busybox mount -t tmpfs none /tmp >"$t/mount.out" 2>&1 <"$t/empty"
+	rc=$?
+	[ $rc -eq $host_mount_rc ] && [ $rc -ne 0 ] && grep -q "must be root\|Operation not permitted" "$t/mount.out" \
+		&& ok "image-run-$rt-mount-denied" || { fail "image-run-$rt-mount-denied (exit $rc)"; cat "$t/mount.out"; }
+done
+ls -d /tmp/capgate-rootfs-* >/dev/null 2>&1 && fail image-run-rootfs-removed || ok image-run-rootfs-removed
+# an image without a closure needs --profile
+expect image-run-needs-closure 2 "$C" run --runtime runsc --image "$t/layout-orig:app" -- /bin/busybox true
+grep -q "carries no closure: give --profile" "$t/err" && ok image-run-needs-closure-reason || fail image-run-needs-closure-reason
+
+# hostile layers, appended to the image: each is refused before anything runs
+evil() { # name: a copy of the layout whose image gains one hostile layer
+	rm -rf "$t/evil-$1"; cp -r "$t/layout-orig" "$t/evil-$1"
+	python3 - "$t/evil-$1" "$1" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+L, kind = sys.argv[1], sys.argv[2]
+def put(b):
+    d = hashlib.sha256(b).hexdigest()
+    open(os.path.join(L, "blobs/sha256", d), "wb").write(b)
+    return "sha256:" + d, len(b)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
+    def f(name, data=b"pwned\n"):
+        ti = tarfile.TarInfo(name); ti.size = len(data); tf.addfile(ti, io.BytesIO(data))
+    def ln(name, target, kind=tarfile.SYMTYPE):
+        ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = target; tf.addfile(ti)
+    marker = "capgate-escape-" + str(os.getpid())
+    if kind == "dotdot":
+        f("../../../../tmp/" + marker)
+    elif kind == "abs":
+        f("/tmp/" + marker)
+    elif kind == "abslink":
+        ln("esc", "/"); f("esc/tmp/" + marker)
+    elif kind == "rellink":
+        ln("bin/up", "../../..")
+    elif kind == "hardlink":
+        ln("bin/pw", "../../etc/passwd", tarfile.LNKTYPE)
+    elif kind == "whiteout":
+        f("bin/.wh.busybox", b"")
+    elif kind == "opaque":
+        f("bin/.wh..wh..opq", b""); f("bin/kept", b"#!/bin/busybox sh\n")
+layer, lsize = put(buf.getvalue())
+idx = json.load(open(os.path.join(L, "index.json")))
+m = [d for d in idx["manifests"] if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app"][0]
+man = json.load(open(os.path.join(L, "blobs/sha256", m["digest"][7:])))
+man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": lsize})
+m["digest"], m["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(L, "index.json"), "w"))
+PY
+}
+for kind in dotdot abs abslink rellink hardlink; do
+	evil $kind
+	rm -f /tmp/capgate-escape-*
+	expect "image-evil-$kind-refused" 2 "$C" run --runtime runsc --image "$t/evil-$kind:app" --profile "$t/good.json" -- /bin/busybox sh -c 'echo RAN'
+	grep -q "refused" "$t/err" && grep -q "nothing run" "$t/err" && ok "image-evil-$kind-reason" || { fail "image-evil-$kind-reason"; cat "$t/err"; }
+	grep -q RAN "$t/out" && fail "image-evil-$kind-not-run" || ok "image-evil-$kind-not-run"
+	ls /tmp/capgate-escape-* >/dev/null 2>&1 && fail "image-evil-$kind-no-escape" || ok "image-evil-$kind-no-escape"
+done
+ls -d /tmp/capgate-rootfs-* >/dev/null 2>&1 && fail image-evil-rootfs-removed || ok image-evil-rootfs-removed
+# whiteouts (runsc: 128 when the program is missing): a lower layer's file removed, a directory made opaque
+for kind in whiteout opaque; do
+	evil $kind
+	expect "image-$kind" 128 "$C" run --runtime runsc --image "$t/evil-$kind:app" --profile "$t/good.json" -- /bin/busybox true
+	grep -q "load /bin/busybox: no such file" "$t/err" && ok "image-$kind-removed" || { fail "image-$kind-removed"; cat "$t/err"; }
+done
