@@ -161,6 +161,14 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, bool
 		cli_error("policy", "export --rego-tests: give the manifests to write tests for");
 		return EXIT_USAGE;
 	}
+	/* fail closed: an export that would silently drop a rule is refused */
+	if (p->n_namespaces) {
+		cli_error("policy",
+			  "export: %s: the Rego export does not implement namespaces: (per-namespace profiles); "
+			  "enforce them with capgate check or capgate webhook",
+			  p->source);
+		return EXIT_USAGE;
+	}
 	cg_strbuf_init(&sb);
 	if (tests)
 		r = cg_policy_export_rego_tests(p, (const char *const *)inputs, (size_t)n_inputs, &sb, &err);

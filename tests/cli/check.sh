@@ -789,3 +789,6 @@ printf 'namespaces:\n  tenant-a:\n    allowedProfiles: [RuntimeDefault]\n    def
 expect ns-bad-default 2 "$C" check --policy "$ns/bad.yaml" "$ns/own.yaml"
 grep -q "bad.yaml:4:21: namespaces.tenant-a.defaultProfile: 'tenant-b/x.json' is not in allowedProfiles" "$t/err" &&
 	ok ns-bad-default-position || { fail ns-bad-default-position; cat "$t/err"; }
+# the Rego export does not implement namespaces: it refuses rather than drop them
+expect ns-rego-export-refused 2 "$C" policy export --rego --policy "$ns/policy.yaml"
+grep -q "does not implement namespaces" "$t/err" && ok ns-rego-export-reason || { fail ns-rego-export-reason; cat "$t/err"; }
