@@ -11,6 +11,19 @@
 #include <capgate/k8s.h>
 #include <capgate/syscalls.h>
 
+/* namespaces.<name>: the seccomp profiles a tenant's workloads may use,
+ * and the one /mutate gives a container that names none. An entry is
+ * "RuntimeDefault", "Unconfined", or a Localhost profile path relative to
+ * <kubelet-root>/seccomp, which may be a glob (fnmatch, '*' does not cross
+ * '/'): "capgate/" followed by a star. */
+struct cg_policy_namespace {
+	char *name; /* a namespace, or "*": every namespace not named */
+	char **allowed_profiles;
+	size_t n_allowed_profiles;
+	bool has_allowed;      /* allowedProfiles was given (an empty list allows nothing) */
+	char *default_profile; /* NULL: the webhook's own default */
+};
+
 struct cg_policy {
 	char *source;        /* file, or "<built-in>" */
 	char *baseline;      /* "gvisor", "docker-default", "example", "none" */
@@ -42,6 +55,8 @@ struct cg_policy {
 	 * never on by default (see docs/POLICY.md) */
 	char **exempt_label_keys, **exempt_label_values;
 	size_t n_exempt_labels;
+	struct cg_policy_namespace *namespaces; /* per-namespace profiles (namespaces:) */
+	size_t n_namespaces;
 	bool ignore_unknown_kinds; /* unknownKinds: ignore (default deny: an object not checked fails) */
 	/* computed: the allowed calls, sorted */
 	char **allowed;
@@ -70,6 +85,14 @@ static inline void cg_policy_freep(struct cg_policy **p) { cg_policy_free(*p); }
 /* The bound on phase @name of a closure that has @p's bound phase: its
  * phaseBounds entry, else max_calls; <= 0 when the phase is not bounded. */
 CAPGATE_API long cg_policy_phase_bound(const struct cg_policy *p, const char *name);
+
+/* The namespaces: entry for namespace @ns: its own, else the "*" entry, else
+ * NULL. A NULL @ns (a manifest with no metadata.namespace) is "default". */
+CAPGATE_API const struct cg_policy_namespace *cg_policy_namespace_find(const struct cg_policy *p, const char *ns);
+/* Does @n allow a seccomp setting written as @profile ("RuntimeDefault",
+ * "Unconfined", or a Localhost path)? True when @n is NULL or has no
+ * allowedProfiles. */
+CAPGATE_API bool cg_policy_namespace_allows(const struct cg_policy_namespace *n, const char *profile);
 
 /* Is @name in the policy's allowed set (baseline + allow - deny - classes)? */
 CAPGATE_API bool cg_policy_allows(const struct cg_policy *p, const char *name);

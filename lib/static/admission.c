@@ -221,9 +221,10 @@ static void ptr_escape(struct cg_strbuf *sb, const char *s)
 }
 
 static void mutate_workload(struct answer *a, struct fy_node *obj, const struct cg_k8s_workload *w,
-			    const struct cg_admission_opts *o)
+			    const struct cg_admission_opts *o, const struct cg_policy_namespace *nsr)
 {
 	char spec_ptr[512], meta_ptr[512], cptr[600], hex[65];
+	const char *fallback;
 	bool have_meta, have_ann;
 	size_t plen;
 
@@ -247,7 +248,21 @@ static void mutate_workload(struct answer *a, struct fy_node *obj, const struct 
 		if (c->kind == CG_CONTAINER_EPHEMERAL || cg_k8s_seccomp_enforced(w, c))
 			continue; /* a setting exists: never changed */
 		digest = image_closure_hex(o->env, c->image, hex);
-		if (!digest && !o->fallback_profile) {
+		if (digest) {
+			char prof[128];
+			snprintf(prof, sizeof(prof), CG_ADMISSION_PROFILE_DIR "sha256-%s.json", hex);
+			/* never set what /validate then denies in this namespace */
+			if (!cg_policy_namespace_allows(nsr, prof)) {
+				digest = false;
+				if (!nsr->default_profile)
+					warn(a, "container %s: closure profile %s is not allowed in namespace %s and the namespace "
+						"has no defaultProfile; seccompProfile left unset",
+					     c->name ? c->name : "?", prof, w->namespace ? w->namespace : "default");
+			}
+		}
+		/* the namespace's defaultProfile overrides the webhook's own */
+		fallback = nsr && nsr->default_profile ? nsr->default_profile : o->fallback_profile;
+		if (!digest && !fallback) {
 			warn(a, "container %s: image %s has no closure digest in the configured layouts; seccompProfile left unset",
 			     c->name ? c->name : "?", c->image ? c->image : "(none)");
 			continue;
@@ -267,8 +282,11 @@ static void mutate_workload(struct answer *a, struct fy_node *obj, const struct 
 			snprintf(prof, sizeof(prof), CG_ADMISSION_PROFILE_DIR "sha256-%s.json", hex);
 			cg_json_kv_str(&a->pj, "type", "Localhost");
 			cg_json_kv_str(&a->pj, "localhostProfile", prof);
+		} else if (strcmp(fallback, "RuntimeDefault") == 0 || strcmp(fallback, "Unconfined") == 0) {
+			cg_json_kv_str(&a->pj, "type", fallback);
 		} else {
-			cg_json_kv_str(&a->pj, "type", o->fallback_profile);
+			cg_json_kv_str(&a->pj, "type", "Localhost");
+			cg_json_kv_str(&a->pj, "localhostProfile", fallback);
 		}
 		cg_json_obj_close(&a->pj);
 		if (!have_sc)
@@ -497,7 +515,7 @@ static void review(struct answer *a, const struct cg_policy *p, const char *body
 		wv[0]->namespace = n2;
 	}
 	if (o->mutate) {
-		mutate_workload(a, obj, wv[0], o);
+		mutate_workload(a, obj, wv[0], o, cg_policy_namespace_find(p, wv[0]->namespace));
 		cg_strbuf_addf(&a->msg, "capgate: %zu patch operation%s", a->res->n_patches,
 			       a->res->n_patches == 1 ? "" : "s");
 	} else {

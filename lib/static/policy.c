@@ -5,6 +5,7 @@
 #include <capgate/policy.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,10 +91,50 @@ bool cg_policy_allows(const struct cg_policy *p, const char *name)
 	return policy_in_sorted(p->allowed, p->n_allowed, name);
 }
 
+const struct cg_policy_namespace *cg_policy_namespace_find(const struct cg_policy *p, const char *ns)
+{
+	const struct cg_policy_namespace *any = NULL;
+
+	if (!ns)
+		ns = "default";
+	for (size_t i = 0; i < p->n_namespaces; i++) {
+		if (strcmp(p->namespaces[i].name, ns) == 0)
+			return &p->namespaces[i];
+		if (strcmp(p->namespaces[i].name, "*") == 0)
+			any = &p->namespaces[i];
+	}
+	return any;
+}
+
+/* The keywords an entry may be besides a Localhost path. */
+static bool profile_keyword(const char *s) { return strcmp(s, "RuntimeDefault") == 0 || strcmp(s, "Unconfined") == 0; }
+
+bool cg_policy_namespace_allows(const struct cg_policy_namespace *n, const char *profile)
+{
+	if (!n || !n->has_allowed)
+		return true;
+	for (size_t i = 0; i < n->n_allowed_profiles; i++) {
+		const char *a = n->allowed_profiles[i];
+		if (profile_keyword(a) || profile_keyword(profile)) {
+			if (strcmp(a, profile) == 0)
+				return true;
+		} else if (fnmatch(a, profile, FNM_PATHNAME | FNM_PERIOD) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void cg_policy_free(struct cg_policy *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->n_namespaces; i++) {
+		free(p->namespaces[i].name);
+		cg_strv_free(p->namespaces[i].allowed_profiles, p->namespaces[i].n_allowed_profiles);
+		free(p->namespaces[i].default_profile);
+	}
+	free(p->namespaces);
 	free(p->source);
 	free(p->baseline);
 	free(p->baseline_file);
@@ -371,6 +412,102 @@ static int parse_exemptions(struct pp *x, struct cg_policy *p, struct fy_node *n
 	return 0;
 }
 
+/* A profile entry: a keyword or a Localhost path that stays under the
+ * profile directory (relative, no "..", no empty component). */
+static bool profile_entry_ok(const char *s)
+{
+	const char *c = s;
+
+	if (profile_keyword(s))
+		return true;
+	if (!*s || *s == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/')
+			c++;
+		if (!*c && c[-1] == '/')
+			return false;
+	}
+	return true;
+}
+
+/* namespaces: {NAME: {allowedProfiles: [...], defaultProfile: ...}} */
+static int parse_namespaces(struct pp *x, struct cg_policy *p, struct fy_node *n)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	char key[256], path[400];
+
+	if (!cg_doc_is_mapping(n))
+		return cg_doc_error(x->err, x->src, n, "namespaces",
+				    "expected an object: {namespace: {allowedProfiles, defaultProfile}}");
+	while ((pair = fy_node_mapping_iterate(n, &it))) {
+		struct fy_node *v = fy_node_pair_value(pair), *dnode = NULL;
+		const char *k = cg_doc_key(pair, key, sizeof(key));
+		struct cg_policy_namespace *e, *nv;
+		void *it2 = NULL;
+		struct fy_node_pair *fp;
+		int r = 0;
+
+		if (!k || !*k)
+			return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), "namespaces", "expected a namespace name");
+		if (cg_policy_namespace_find(p, k) && strcmp(cg_policy_namespace_find(p, k)->name, k) == 0)
+			return cg_doc_error(x->err, x->src, fy_node_pair_key(pair), "namespaces", "namespace '%s' given twice",
+					    k);
+		snprintf(path, sizeof(path), "namespaces.%s", k);
+		if (!cg_doc_is_mapping(v))
+			return cg_doc_error(x->err, x->src, v, path, "expected an object with allowedProfiles, defaultProfile");
+		if (!(nv = realloc(p->namespaces, (p->n_namespaces + 1) * sizeof(*nv))))
+			return cg_error_set(x->err, -ENOMEM, "out of memory");
+		p->namespaces = nv;
+		e = &nv[p->n_namespaces];
+		memset(e, 0, sizeof(*e));
+		if (!(e->name = strdup(k)))
+			return cg_error_set(x->err, -ENOMEM, "out of memory");
+		p->n_namespaces++;
+		while (r == 0 && (fp = fy_node_mapping_iterate(v, &it2))) {
+			struct fy_node *fv = fy_node_pair_value(fp);
+			char fk[64], fpath[480];
+			const char *f = cg_doc_key(fp, fk, sizeof(fk));
+
+			snprintf(fpath, sizeof(fpath), "%s.%s", path, f ? f : "?");
+			if (f && strcmp(f, "allowedProfiles") == 0) {
+				r = get_strv(x, fv, fpath, &e->allowed_profiles, &e->n_allowed_profiles);
+				e->has_allowed = true;
+				for (size_t i = 0; r == 0 && i < e->n_allowed_profiles; i++)
+					if (!profile_entry_ok(e->allowed_profiles[i]))
+						r = cg_doc_error(x->err, x->src, fv, fpath,
+								 "'%s' is not RuntimeDefault, Unconfined or a relative Localhost "
+								 "profile path",
+								 e->allowed_profiles[i]);
+			} else if (f && strcmp(f, "defaultProfile") == 0) {
+				dnode = fv;
+				r = get_str(x, fv, fpath, &e->default_profile);
+				if (r == 0 && (!profile_entry_ok(e->default_profile) ||
+					       strcmp(e->default_profile, "Unconfined") == 0 ||
+					       strpbrk(e->default_profile, "*?[")))
+					r = cg_doc_error(x->err, x->src, fv, fpath,
+							 "'%s' is not RuntimeDefault or a relative Localhost profile path (no glob)",
+							 e->default_profile);
+			} else {
+				r = unknown_key(x, fp, path, f ? f : "?", "allowedProfiles, defaultProfile");
+			}
+		}
+		if (r < 0)
+			return r;
+		/* /mutate must never set what /validate then denies */
+		if (e->default_profile && !cg_policy_namespace_allows(e, e->default_profile)) {
+			snprintf(path, sizeof(path), "namespaces.%s.defaultProfile", k);
+			return cg_doc_error(x->err, x->src, dnode, path, "'%s' is not in allowedProfiles", e->default_profile);
+		}
+	}
+	return 0;
+}
+
 /* phaseBounds: {PHASE: N or null}: a bound per phase, null = not bounded. */
 static int parse_phase_bounds(struct pp *x, struct cg_policy *p, struct fy_node *n)
 {
@@ -495,6 +632,8 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 			r = parse_images(x, p, v);
 		} else if (strcmp(k, "exemptions") == 0) {
 			r = parse_exemptions(x, p, v);
+		} else if (strcmp(k, "namespaces") == 0) {
+			r = parse_namespaces(x, p, v);
 		} else if (strcmp(k, "unknownKinds") == 0) {
 			const char *s = cg_doc_scalar(v, b, sizeof(b));
 			if (s && strcmp(s, "deny") == 0)
@@ -507,7 +646,7 @@ static int parse_policy_obj(struct pp *x, struct cg_policy *p, struct fy_node *r
 			r = unknown_key(x, pair, "", k,
 					"baseline, baselineFile, allow, deny, denyClasses, maxCalls, boundPhase, phaseBounds, "
 					"podSecurity, "
-					"profiles, images, exemptions, unknownKinds");
+					"profiles, images, exemptions, namespaces, unknownKinds");
 		}
 		if (r < 0)
 			return r;

@@ -85,6 +85,10 @@ static const struct cg_policy_rule policy_rules[] = {
 	  CG_SEV_HIGH },
 	{ "profile-missing", "ProfileMissing", "the Localhost seccomp profile cannot be found or read",
 	  "give the kubelet profile directory with --profiles, or correct localhostProfile", CG_SEV_HIGH },
+	{ "profile-not-allowed", "ProfileNotAllowed",
+	  "the container's seccomp profile is not one its namespace allows (the policy's namespaces.<ns>.allowedProfiles)",
+	  "use a profile the namespace allows, or add it to namespaces.<ns>.allowedProfiles in the policy",
+	  CG_SEV_HIGH },
 	{ "profile-path", "ProfilePath", "the Localhost profile path leaves the profile directory",
 	  "name the profile by a path inside the kubelet's seccomp directory, without .. or a leading /",
 	  CG_SEV_HIGH },
@@ -836,6 +840,7 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 	size_t n_viol = 0;
 	struct cg_eval_env ec = { .sz = sizeof(ec) };
 	const struct cg_eval_env *env = &ec;
+	const struct cg_policy_namespace *ns_rules;
 	int r;
 
 	if ((r = CG_OPTS_COPY(&ec, user_env)) < 0)
@@ -867,6 +872,7 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 		if (r < 0)
 			goto oom;
 	}
+	ns_rules = cg_policy_namespace_find(p, w->namespace);
 	for (size_t i = 0; i < w->n_containers && r == 0; i++) {
 		const struct cg_k8s_container *ct = &w->containers[i];
 		/* what the node applies: the fields, never the legacy annotations */
@@ -881,6 +887,28 @@ int cg_policy_eval_workload(const struct cg_policy *p, const struct cg_k8s_workl
 			if ((r = declared_names(ct->declared, &declared, &n_declared)) == 0)
 				r = eval_declared_into(p, declared, n_declared, what, subject, w->source, ct->declared_pos,
 						       ct->declared_path, prefix, v);
+		}
+		/* the namespace's allowed profiles (w->namespace is the request's
+		 * at admission, never the object's own claim) */
+		if (r == 0 && ns_rules && ns_rules->has_allowed) {
+			const char *prof = !enf                                      ? NULL
+					   : enf->kind == CG_SECCOMP_RUNTIME_DEFAULT ? "RuntimeDefault"
+					   : enf->kind == CG_SECCOMP_UNCONFINED      ? "Unconfined"
+					   : enf->kind == CG_SECCOMP_LOCALHOST && enf->localhost_profile &&
+							   safe_relative(enf->localhost_profile)
+						   ? enf->localhost_profile
+						   : NULL;
+			if (!prof || !cg_policy_namespace_allows(ns_rules, prof))
+				r = add_finding(v, "profile-not-allowed", subject, w->source, enf ? enf->pos : ct->pos,
+						enf ? enf->path : ct->path,
+						"%sseccomp profile %s is not allowed in namespace %s (allowedProfiles of "
+						"namespaces.%s)",
+						prefix,
+						!enf                     ? "(none)"
+						: prof                   ? prof
+						: enf->localhost_profile ? enf->localhost_profile
+									 : "(invalid)",
+						w->namespace ? w->namespace : "default", ns_rules->name);
 		}
 		/* privileged: the profile below would be checked but never applied
 		 * (at baseline and restricted, privileged-container says so) */

@@ -83,6 +83,16 @@ static int do_show(struct cg_policy *p, bool list, bool classes)
 	for (size_t i = 0; i < p->n_exempt_labels; i++)
 		printf(" %s=%s", p->exempt_label_keys[i], p->exempt_label_values[i]);
 	printf("%s\n", p->n_exempt_labels ? "" : " none");
+	printf("namespaces:       %s\n", p->n_namespaces ? "" : " no per-namespace profiles");
+	for (size_t i = 0; i < p->n_namespaces; i++) {
+		const struct cg_policy_namespace *n = &p->namespaces[i];
+		printf("  %s%s:\n", n->name, strcmp(n->name, "*") == 0 ? " (every namespace not named)" : "");
+		if (n->has_allowed)
+			print_list("    allowed profiles:", n->allowed_profiles, n->n_allowed_profiles);
+		else
+			printf("    allowed profiles: any\n");
+		printf("    default profile:  %s\n", n->default_profile ? n->default_profile : "the webhook's own");
+	}
 	printf("unknown kinds:     %s\n", p->ignore_unknown_kinds ? "ignored (reported as not checked)"
 								  : "denied (an object capgate does not check fails)");
 	if (classes)
@@ -149,6 +159,14 @@ static int do_export(const struct cg_policy *p, bool rego, bool gatekeeper, bool
 	}
 	if (tests && n_inputs == 0) {
 		cli_error("policy", "export --rego-tests: give the manifests to write tests for");
+		return EXIT_USAGE;
+	}
+	/* fail closed: an export that would silently drop a rule is refused */
+	if (p->n_namespaces) {
+		cli_error("policy",
+			  "export: %s: the Rego export does not implement namespaces: (per-namespace profiles); "
+			  "enforce them with capgate check or capgate webhook",
+			  p->source);
 		return EXIT_USAGE;
 	}
 	cg_strbuf_init(&sb);

@@ -303,11 +303,82 @@ static int test_mutate_never_weakens(void)
 	return 0;
 }
 
+/* The attack on the namespace's profiles: a Pod that claims tenant-a (where
+ * RuntimeDefault is allowed) in its own metadata while the API server
+ * creates it in tenant-b (Localhost tenant-b/ profiles only) gets
+ * tenant-b's rules, the same verdict capgate check gives it there. */
+static int test_namespace_profiles_are_the_requests(void)
+{
+	_cleanup_(cg_policy_freep) struct cg_policy *p = NULL;
+	struct cg_admission_opts o = { .sz = sizeof(o) };
+	struct cg_admission_result r;
+	struct cg_error err = { 0 };
+	const char *pol = "profiles: {requireContents: false}\n"
+			  "namespaces:\n"
+			  "  tenant-a: {allowedProfiles: [RuntimeDefault]}\n"
+			  "  tenant-b: {allowedProfiles: [\"tenant-b/*\"], defaultProfile: tenant-b/base.json}\n";
+	const char *pod = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"tenant-a\"},"
+			  "\"spec\":{\"securityContext\":{\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},\"containers\":"
+			  "[{\"name\":\"app\",\"image\":\"nginx\",\"securityContext\":{\"allowPrivilegeEscalation\":false}}]}}";
+	char *b;
+
+	CHECKF(cg_policy_parse(pol, strlen(pol), "p", &p, &err) == 0, "%s", err.msg);
+	if (!p)
+		return 0;
+	b = review_of("u", "tenant-b", pod, NULL);
+	if (answer(p, b, &o, &r) == 0) {
+		CHECKF(!r.allowed, "a Pod claiming tenant-a in tenant-b was allowed: %s", r.message);
+		CHECK_STR(r.reason, "profile-not-allowed");
+		CHECK_CONTAINS(r.message, "seccomp profile RuntimeDefault is not allowed in namespace tenant-b");
+		CHECK(r.allowed == check_allows(p, pod, "tenant-b"));
+		cg_admission_result_release(&r);
+	}
+	free(b);
+	b = review_of("u", "tenant-a", pod, NULL);
+	if (answer(p, b, &o, &r) == 0) {
+		CHECKF(r.allowed, "%s", r.message);
+		CHECK(r.allowed == check_allows(p, pod, "tenant-a"));
+		cg_admission_result_release(&r);
+	}
+	free(b);
+
+	/* /mutate: tenant-b's defaultProfile, not the webhook's own default,
+	 * goes where a container names none; c keeps its Unconfined */
+	o.mutate = true;
+	o.fallback_profile = "RuntimeDefault";
+	b = review_of("m", "tenant-b", POD_BARE, NULL);
+	if (answer(p, b, &o, &r) == 0) {
+		char *patch = patch_of(&r);
+		CHECKF(patch && strcmp(patch, "[{\"op\":\"add\",\"path\":\"/spec/containers/0/securityContext\",\"value\":"
+					      "{\"seccompProfile\":{\"type\":\"Localhost\",\"localhostProfile\":"
+					      "\"tenant-b/base.json\"}}},"
+					      "{\"op\":\"add\",\"path\":\"/spec/containers/1/securityContext/"
+					      "seccompProfile\",\"value\":{\"type\":\"Localhost\",\"localhostProfile\":"
+					      "\"tenant-b/base.json\"}}]") == 0,
+		       "patch: %s", patch ? patch : "(none)");
+		free(patch);
+		cg_admission_result_release(&r);
+	}
+	free(b);
+	/* a namespace with no defaultProfile: the webhook's own */
+	b = review_of("m", "tenant-a", POD_BARE, NULL);
+	if (answer(p, b, &o, &r) == 0) {
+		char *patch = patch_of(&r);
+		CHECKF(patch && strstr(patch, "{\"type\":\"RuntimeDefault\"}") && !strstr(patch, "tenant-b"), "patch: %s",
+		       patch ? patch : "(none)");
+		free(patch);
+		cg_admission_result_release(&r);
+	}
+	free(b);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_verdicts_equal_check);
 	RUN(test_namespace_is_the_requests);
 	RUN(test_bad_bodies_denied);
 	RUN(test_mutate_never_weakens);
+	RUN(test_namespace_profiles_are_the_requests);
 	T_DONE();
 }

@@ -454,6 +454,87 @@ static int test_exemptions(void)
 	return 0;
 }
 
+/* namespaces: per tenant, the profiles its workloads may use. Bad input
+ * names file:line:col and the field; a Localhost path that escapes the
+ * profile directory never matches a glob. */
+static int test_namespace_profiles(void)
+{
+	struct cg_error err = { 0 };
+	const char *pol = "profiles: {requireContents: false}\n"
+			  "namespaces:\n"
+			  "  tenant-a:\n"
+			  "    allowedProfiles: [\"tenant-a/*\", RuntimeDefault]\n"
+			  "    defaultProfile: tenant-a/base.json\n"
+			  "  \"*\":\n"
+			  "    allowedProfiles: [RuntimeDefault]\n";
+	struct cg_policy *p = policy_str(pol, &err);
+	const char *pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: tenant-a}\nspec:\n"
+			   "  securityContext: {seccompProfile: {type: Localhost, localhostProfile: tenant-a/web.json}}\n"
+			   "  containers: [{name: c, image: busybox, securityContext: {allowPrivilegeEscalation: false}}]\n"
+			   "---\n"
+			   "apiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: tenant-a}\nspec:\n"
+			   "  securityContext: {seccompProfile: {type: Localhost, localhostProfile: tenant-b/web.json}}\n"
+			   "  containers: [{name: c, image: busybox, securityContext: {allowPrivilegeEscalation: false}}]\n"
+			   "---\n"
+			   "apiVersion: v1\nkind: Pod\nmetadata: {name: other, namespace: tenant-z}\nspec:\n"
+			   "  securityContext: {seccompProfile: {type: Localhost, localhostProfile: tenant-a/web.json}}\n"
+			   "  containers: [{name: c, image: busybox, securityContext: {allowPrivilegeEscalation: false}}]\n"
+			   "---\n"
+			   "apiVersion: v1\nkind: Pod\nmetadata: {name: rd}\nspec:\n"
+			   "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+			   "  containers: [{name: c, image: busybox, securityContext: {allowPrivilegeEscalation: false}}]\n";
+	static const bool want[] = { true, false, false, true };
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0, sk = 0;
+
+	CHECKF(p != NULL, "%s", err.msg);
+	if (!p)
+		return 0;
+	CHECK(cg_k8s_parse(pods, strlen(pods), "pods.yaml", &ws, &n, &sk, &err) == 0 && n == 4);
+	for (size_t i = 0; i < n && i < 4; i++) {
+		struct cg_verdict v;
+		CHECK(cg_policy_eval_workload(p, ws[i], NULL, &v, &err) == 0);
+		CHECKF(cg_verdict_allowed(&v) == want[i], "pod %zu: %s", i,
+		       v.n_findings ? v.findings[0].msg : "allowed");
+		if (i == 1) {
+			CHECK(has_msg(&v, "seccomp profile tenant-b/web.json is not allowed in namespace tenant-a"));
+			CHECK(v.n_findings && strcmp(v.findings[0].rule, "profile-not-allowed") == 0);
+			CHECKF(v.n_findings && v.findings[0].pos.line == 12 && v.findings[0].path &&
+				       strcmp(v.findings[0].path, "spec.securityContext.seccompProfile") == 0,
+			       "at %u %s", v.n_findings ? v.findings[0].pos.line : 0,
+			       v.n_findings && v.findings[0].path ? v.findings[0].path : "");
+		}
+		if (i == 2)
+			CHECK(has_msg(&v, "is not allowed in namespace tenant-z (allowedProfiles of namespaces.*)"));
+		cg_verdict_release(&v);
+	}
+	cg_k8s_workloads_free(ws, n);
+	const struct cg_policy_namespace *a = cg_policy_namespace_find(p, "tenant-a");
+	CHECK(a && a->default_profile && strcmp(a->default_profile, "tenant-a/base.json") == 0);
+	CHECK(cg_policy_namespace_allows(a, "tenant-a/x.json"));
+	CHECK(!cg_policy_namespace_allows(a, "tenant-a/sub/x.json")); /* '*' does not cross '/' */
+	CHECK(!cg_policy_namespace_allows(a, "tenant-a/../tenant-b/x.json"));
+	CHECK(!cg_policy_namespace_allows(a, "Unconfined"));
+	CHECK(cg_policy_namespace_find(p, NULL) == cg_policy_namespace_find(p, "nowhere"));
+	cg_policy_free(p);
+
+	/* bad input */
+	CHECK(!(p = policy_str("namespaces:\n  t:\n    allowedProfiles: [/etc/x.json]\n", &err)));
+	CHECK_CONTAINS(err.msg, "policy.yaml:3:23: namespaces.t.allowedProfiles: '/etc/x.json' is not RuntimeDefault");
+	CHECK(!(p = policy_str("namespaces:\n  t:\n    allowedProfiles: [\"a/../b\"]\n", &err)));
+	CHECK_CONTAINS(err.msg, "namespaces.t.allowedProfiles: 'a/../b'");
+	CHECK(!(p = policy_str("namespaces:\n  t:\n    allowedProfiles: [RuntimeDefault]\n    defaultProfile: x/y.json\n",
+			       &err)));
+	CHECK_CONTAINS(err.msg, "policy.yaml:4:21: namespaces.t.defaultProfile: 'x/y.json' is not in allowedProfiles");
+	CHECK(!(p = policy_str("namespaces:\n  t:\n    defaultProfile: Unconfined\n", &err)));
+	CHECK_CONTAINS(err.msg, "policy.yaml:3:21: namespaces.t.defaultProfile:");
+	CHECK(!(p = policy_str("namespaces:\n  t:\n    alowedProfiles: []\n", &err)));
+	CHECK_CONTAINS(err.msg, "policy.yaml:3:5: namespaces.t: unknown field 'alowedProfiles'");
+	CHECK(!(p = policy_str("namespaces: [t]\n", &err)));
+	CHECK_CONTAINS(err.msg, "policy.yaml:1:14: namespaces: expected an object");
+	return 0;
+}
+
 /* The rule table: sorted, with help, and in step with the evaluators. Every
  * rule id the evaluators can emit (the first argument after the verdict in
  * each add_finding call of lib/static/policy_eval.c) is in the table, and
@@ -986,6 +1067,7 @@ int main(void)
 	RUN(test_localhost_as_the_node);
 	RUN(test_signature_bound);
 	RUN(test_exemptions);
+	RUN(test_namespace_profiles);
 	RUN(test_rule_table);
 	RUN(test_eval_path_report);
 	RUN(test_report_stream);
