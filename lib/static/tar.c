@@ -28,7 +28,7 @@ void cg_tar_index_release(struct cg_tar_index *t)
 }
 
 /* Octal (NUL/space terminated) or GNU base-256 numeric field. */
-static bool tar_num(const unsigned char *f, size_t n, uint64_t *ret)
+bool cg_tar_num(const unsigned char *f, size_t n, uint64_t *ret)
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -55,6 +55,14 @@ static bool tar_num(const unsigned char *f, size_t n, uint64_t *ret)
 		return false;
 	*ret = v;
 	return true;
+}
+
+bool cg_tar_checksum_ok(const unsigned char h[512])
+{
+	uint64_t sum = 0, want;
+	for (int i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : h[i];
+	return cg_tar_num(h + 148, 8, &want) && want == sum;
 }
 
 static int pread_all(int fd, void *buf, size_t n, off_t off)
@@ -114,7 +122,7 @@ int cg_tar_scan(int fd, const char *path, struct cg_tar_index *t, struct cg_erro
 	int r;
 
 	for (;;) {
-		uint64_t size = 0, sum = 0, want = 0;
+		uint64_t size = 0;
 		char type;
 
 		r = pread_all(fd, h, 512, off);
@@ -136,12 +144,10 @@ int cg_tar_scan(int fd, const char *path, struct cg_tar_index *t, struct cg_erro
 			}
 		}
 		zeros = 0;
-		for (int i = 0; i < 512; i++)
-			sum += (i >= 148 && i < 156) ? ' ' : h[i];
-		if (!tar_num(h + 148, 8, &want) || want != sum)
+		if (!cg_tar_checksum_ok(h))
 			return cg_error_set(err, -EINVAL, "%s: offset %lld: bad tar header checksum (not a tar archive?)",
 					    path, (long long)(off - 512));
-		if (!tar_num(h + 124, 12, &size) || size > (uint64_t)INT64_MAX / 2)
+		if (!cg_tar_num(h + 124, 12, &size) || size > (uint64_t)INT64_MAX / 2)
 			return cg_error_set(err, -EINVAL, "%s: offset %lld: bad size field", path,
 					    (long long)(off - 512));
 		type = (char)h[156];

@@ -43,4 +43,10 @@ int cg_tar_read(int fd, const char *path, const struct cg_tar_index *t, const ch
  * ran out. */
 char *cg_tar_clean(const char *s, size_t n);
 
+/* A tar numeric field of @n bytes: octal (NUL/space terminated) or GNU
+ * base-256; false if malformed or out of range. */
+bool cg_tar_num(const unsigned char *f, size_t n, uint64_t *ret);
+/* Whether a 512-byte header's checksum field matches its bytes. */
+bool cg_tar_checksum_ok(const unsigned char h[512]);
+
 #endif

@@ -64,35 +64,6 @@ static int gz_skip(struct layer *l, uint64_t n)
 	return 0;
 }
 
-static bool tar_num(const unsigned char *f, size_t n, uint64_t *ret)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-
-	if (f[0] & 0x80) {
-		if (f[0] != 0x80)
-			return false;
-		for (i = 1; i < n; i++) {
-			if (v >> 56)
-				return false;
-			v = v << 8 | f[i];
-		}
-		*ret = v;
-		return true;
-	}
-	while (i < n && f[i] == ' ')
-		i++;
-	for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) {
-		if (v >> 60)
-			return false;
-		v = v * 8 + (f[i] - '0');
-	}
-	if (i < n && f[i] != '\0' && f[i] != ' ')
-		return false;
-	*ret = v;
-	return true;
-}
-
 /* Remove @name in directory @dfd, whatever it is (a tree: depth first). */
 static int remove_at(int dfd, const char *name)
 {
@@ -227,9 +198,9 @@ static int member(struct layer *l, char type, char *name, const char *link, cons
 	const char *base;
 	int dfd, r = 0;
 
-	tar_num(h + 100, 8, &mode);
-	tar_num(h + 108, 8, &uid);
-	tar_num(h + 116, 8, &gid);
+	cg_tar_num(h + 100, 8, &mode);
+	cg_tar_num(h + 108, 8, &uid);
+	cg_tar_num(h + 116, 8, &gid);
 	mode &= 07777;
 	if (!name[0]) /* the root itself */
 		return gz_skip(l, size);
@@ -318,7 +289,7 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 	int zeros = 0, r;
 
 	for (;;) {
-		uint64_t size = 0, sum = 0, want = 0;
+		uint64_t size = 0;
 		char type, nb[256 + 156], lb[101];
 		const char *name;
 		bool zero = true;
@@ -333,11 +304,9 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 			continue;
 		}
 		zeros = 0;
-		for (int i = 0; i < 512; i++)
-			sum += (i >= 148 && i < 156) ? ' ' : h[i];
-		if (!tar_num(h + 148, 8, &want) || want != sum)
+		if (!cg_tar_checksum_ok(h))
 			return cg_error_set(err, -EINVAL, "%s: bad tar header checksum", l->source);
-		if (!tar_num(h + 124, 12, &size) || size > (uint64_t)INT64_MAX / 2)
+		if (!cg_tar_num(h + 124, 12, &size) || size > (uint64_t)INT64_MAX / 2)
 			return cg_error_set(err, -EINVAL, "%s: bad size field", l->source);
 		type = (char)h[156];
 		if (type == 'L' || type == 'K' || type == 'x') {
