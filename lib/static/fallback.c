@@ -21,35 +21,85 @@
 
 #include "core/error_internal.h"
 
-/* Sorted by call (tests/unit/test_policy.c checks it). */
+/*
+ * Sorted by call (tests/unit/test_policy.c checks it). The sources were read
+ * at glibc tag glibc-2.36, coreutils tag v9.1 (and the gnulib commit it
+ * pins, 58c597d13b), Python's Python/fileutils.c and Go 1.23's
+ * src/os/pidfd_linux.go -- the versions Debian 12 ships, whose programs
+ * tests/cli/fallback.sh runs. Two things the sources teach:
+ *   - glibc 2.36 is built for kernels from 3.2 on, so none of its
+ *     __ASSUME_CLONE3 / __ASSUME_CLOSE_RANGE / __ASSUME_FACCESSAT2 /
+ *     __ASSUME_STATX is set and every fallback below is compiled in;
+ *   - the answer must not change while the program runs: glibc's
+ *     start_thread (nptl/pthread_create.c) calls __libc_fatal when rseq
+ *     registration fails in a new thread after it worked in the first one.
+ *     cg_closure_fallback_enosys therefore answers a call ENOSYS in every
+ *     phase, and check refuses a closure that allows it in some phase.
+ *
+ * Left out, because no program installed here could prove the fallback
+ * (the bar for an entry):
+ *   - epoll_pwait2: glibc's wrapper has no fallback, and no installed
+ *     program or library calls it (libsystemd 252's sd-event has its use
+ *     compiled out, libevent 2.1, libuv 1.44 and GLib 2.74 use epoll_wait);
+ *     the only binaries naming it carry syscall tables (strace, perf,
+ *     libseccomp, runsc);
+ *   - openat2: glibc 2.36 has no wrapper; crun 1.8 and runc 1.1 call it with
+ *     a fallback, but only on paths that create a container (rootfs and
+ *     cgroup files), which cannot run inside capgate run's own sandbox
+ *     here;
+ *   - mlock2, preadv2 and pwritev2 with no flags, renameat2 with none, and
+ *     fexecve's execveat: glibc falls back, but no installed program was
+ *     found to reach those paths.
+ */
 static const struct cg_fallback fallbacks[] = {
 	{ "clone3", "glibc 2.36",
-	  "sysdeps/unix/sysv/linux/clone-internal.c: __clone_internal (pthread_create, posix_spawn)",
-	  "falls back to clone when clone3 answers ENOSYS (and only ENOSYS)",
-	  "python3: start and join a thread", "clone" },
-	{ "close_range", "glibc 2.36, Python 3.11",
-	  "glibc sysdeps/unix/sysv/linux/closefrom.c: __closefrom; Python/fileutils.c: _Py_closerange",
-	  "closes descriptors one by one (glibc walks /proc/self/fd) when close_range fails",
-	  "python3: os.closerange(3, 100)", "close openat getdents64" },
-	{ "copy_file_range", "coreutils 9.1",
-	  "src/copy.c: sparse_copy", "copies with read and write when copy_file_range answers ENOSYS",
+	  "sysdeps/unix/sysv/linux/clone-internal.c: __clone_internal (called by nptl/pthread_create.c: "
+	  "create_thread and sysdeps/unix/sysv/linux/spawni.c: __spawnix)",
+	  "falls back to clone when clone3 answers ENOSYS (and only ENOSYS)", "python3: start and join a thread",
+	  "clone" },
+	{ "close_range", "Python 3.11, glibc 2.36",
+	  "Python/fileutils.c: _Py_closerange (a close loop after any error); glibc io/closefrom.c: __closefrom and "
+	  "sysdeps/unix/sysv/linux/spawni.c: __spawni_child, both then "
+	  "sysdeps/unix/sysv/linux/closefrom_fallback.c: __closefrom_fallback",
+	  "closes descriptors one by one when close_range fails (Python with close; glibc walking /proc/self/fd)",
+	  "python3: os.closerange(3, 100)", "close openat getdents64 lseek" },
+	{ "copy_file_range", "coreutils 9.1", "src/copy.c: sparse_copy; src/cat.c: copy_cat",
+	  "copies with read and write when copy_file_range answers ENOSYS (or EPERM before the first byte)",
 	  "cp FILE COPY", "read write" },
-	{ "faccessat2", "glibc 2.36",
-	  "sysdeps/unix/sysv/linux/faccessat.c: __faccessat",
-	  "calls faccessat, emulating AT_EACCESS with fstatat, when faccessat2 answers ENOSYS",
-	  "python3: os.access(path, os.X_OK, effective_ids=True)", "faccessat newfstatat" },
-	{ "getrandom", "glibc 2.36", "malloc/malloc.c: tcache_key_initialize",
-	  "seeds malloc's tcache key from the clock when getrandom fails", "ls -l /usr", "clock_gettime" },
+	{ "faccessat2", "glibc 2.36", "sysdeps/unix/sysv/linux/faccessat.c: __faccessat",
+	  "calls faccessat when faccessat2 answers ENOSYS (and only ENOSYS), emulating AT_EACCESS and "
+	  "AT_SYMLINK_NOFOLLOW with fstatat in set-id programs",
+	  "python3: os.access(path, os.X_OK, effective_ids=True)",
+	  "faccessat newfstatat getuid geteuid getgid getegid getgroups" },
+	{ "getrandom", "glibc 2.36",
+	  "malloc/malloc.c: tcache_key_initialize; stdlib/arc4random.c: __arc4random_buf",
+	  "malloc seeds its tcache key from the clock when getrandom fails; arc4random reads /dev/urandom when it "
+	  "answers ENOSYS. A program calling getrandom itself is not covered",
+	  "ls -l /usr", "clock_gettime openat poll read close" },
+	{ "pidfd_open", "Go 1.23",
+	  "src/os/pidfd_linux.go: checkPidfd (pidfdWorks, used by os.StartProcess, Process.Wait and Process.Signal)",
+	  "waits with wait4 and signals with kill when pidfd_open fails with any error",
+	  "kubectl: run an exec credential plugin", "wait4 kill" },
+	{ "renameat2", "coreutils 9.1 (gnulib)",
+	  "gnulib lib/renameatu.c: renameatu (src/copy.c: copy_internal, for mv); glibc "
+	  "sysdeps/unix/sysv/linux/renameat2.c: __renameat2 turns ENOSYS into EINVAL",
+	  "checks that the target is absent with fstatat, then calls renameat, when renameat2 answers ENOSYS, EINVAL "
+	  "or ENOTSUP",
+	  "mv FILE NEW", "newfstatat renameat" },
 	{ "rseq", "glibc 2.36",
 	  "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp; sysdeps/unix/sysv/linux/rseq-internal.h: "
-	  "rseq_register_current_thread",
-	  "sets __rseq_size to 0 and runs without restartable sequences when registration fails", "ls -l /usr", "" },
-	{ "set_robust_list", "glibc 2.36", "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp",
-	  "marks robust mutexes unavailable (they fail with ENOTSUP; plain mutexes work) when set_robust_list fails",
+	  "rseq_register_current_thread; nptl/pthread_create.c: start_thread",
+	  "leaves __rseq_size 0 and runs without restartable sequences when the first thread's registration fails; "
+	  "later threads then do not try (one that fails after the first succeeded is fatal)",
 	  "ls -l /usr", "" },
-	{ "statx", "glibc 2.36",
-	  "sysdeps/unix/sysv/linux/statx.c: statx (statx_generic)",
-	  "fills struct statx from fstatat when statx answers ENOSYS", "ls -l /usr", "newfstatat" },
+	{ "set_robust_list", "glibc 2.36",
+	  "sysdeps/nptl/dl-tls_init_tp.c: __tls_init_tp and nptl/pthread_create.c: start_thread ignore its result "
+	  "(sysdeps/unix/sysv/linux/kernel-features.h sets __ASSUME_SET_ROBUST_LIST on x86_64)",
+	  "ignores the failure: start-up and ordinary mutexes work, but a thread that dies holding a robust mutex no "
+	  "longer has it released by the kernel (no EOWNERDEAD: its waiters block)",
+	  "ls -l /usr", "" },
+	{ "statx", "glibc 2.36", "sysdeps/unix/sysv/linux/statx.c: statx; io/statx_generic.c: statx_generic",
+	  "fills struct statx from fstatat when statx answers ENOSYS (and only ENOSYS)", "ls -l /usr", "newfstatat" },
 };
 
 const struct cg_fallback *cg_fallbacks(size_t *ret_n)
