@@ -19,6 +19,10 @@ bool cg__arg_width_table_sorted(void);
  * names only known calls and has at most six arguments per call. */
 bool cg_syscall_fmt_table_valid(void);
 
+/* lib/runtime/syscall_fmt.c: how many calls were decoded (arguments named,
+ * strings read from the workload) since the process started. */
+unsigned long long cg_syscall_fmt_n_decoded(void);
+
 /* lib/source/trace_data.c: the argument-kind table is sorted and unique. */
 bool cg_trace_argkinds_sorted(void);
 

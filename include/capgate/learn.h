@@ -69,11 +69,15 @@ struct cg_learn_call {
 	uint64_t unshown; /* occurrences whose form was not kept */
 	size_t n_forms;   /* kept forms, at most max_forms */
 	struct cg_learn_form *forms;
+	uint64_t decoded; /* events decoded to tell forms apart: at most 2 x max_forms, whatever the count */
 };
 
 /* Count one supervisor event; *ret_seen (may be NULL) says whether it is
  * worth showing, *ret_call (may be NULL) gets its call (valid until the
- * next cg_learn_add; a new form is its last). Returns 0 or -ENOMEM. */
+ * next cg_learn_add; a new form is its last). Call it from the event
+ * callback: an event that may become a new form is decoded then
+ * (cg_sandbox_event_text; one whose text is set is taken as it is), and
+ * only such events are. Returns 0 or -ENOMEM. */
 CAPGATE_API int cg_learn_add(struct cg_learn *l, const struct cg_sandbox_event *ev, enum cg_learn_seen *ret_seen,
 			     const struct cg_learn_call **ret_call);
 /* The calls seen, in the order of their first event. */

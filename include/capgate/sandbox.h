@@ -244,11 +244,20 @@ struct cg_sandbox_event {
 	struct cg_action action;    /* the action the profile decides (before --audit) */
 	const struct cg_rule *rule; /* deciding rule, NULL = the default action */
 	bool allowed;               /* audit mode: the call was let through */
-	const char *text;           /* "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action errno(EPERM)" */
+	const char *text;           /* NULL until decoded: cg_sandbox_event_text() */
 	int phase;                  /* phase index the call was made in, -1 = no phases */
 	bool socket_rules;          /* denied by the socket rules of --net, whatever the closure says */
+	const char *outcome;        /* what decided, in words: "default action errno(EPERM)", "rule errno(ENOSYS) (audit: allowed)" */
 };
 typedef void (*cg_sandbox_event_fn)(const struct cg_sandbox_event *ev, void *user);
+
+/* Append the event as a person reads it, decoded as strace does (strings
+ * read from the calling thread's memory, so only while the call is held,
+ * i.e. inside the event callback) and followed by its outcome:
+ * "socket(AF_INET=2, SOCK_STREAM=1, 0) [x86_64 nr 41]: default action
+ * errno(EPERM)". Decoding costs system calls: callers decode the events
+ * they show, not every one. Returns 0 or -ENOMEM. */
+CAPGATE_API int cg_sandbox_event_text(const struct cg_sandbox_event *ev, struct cg_strbuf *out);
 
 /* How a sandboxed program ended. */
 struct cg_sandbox_status {

@@ -14,7 +14,12 @@
  * outside the closure makes hundreds of thousands of calls a second. The
  * learner keeps every count but only the first few distinct forms of each
  * call; telling a form apart costs a comparison of six registers, and the
- * explanation of a form is worked out once.
+ * explanation of a form is worked out once. Decoding (reading paths from
+ * the workload, naming flags) is done here, not by the supervisor, and only
+ * for events that may be shown: an event whose registers match a kept form
+ * is counted, and once a call's forms are full, or it has been decoded
+ * DECODES_PER_FORM times per form without giving a new one (the same path
+ * at changing addresses), its other events are counted as not shown.
  */
 #include <capgate/learn.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 #include "source/trace_shared.h"
 
 #define RECORDS (CG_MAX_PHASES + 1) /* index 0: no phase; i + 1: phase i */
+#define DECODES_PER_FORM 2
 
 struct cg_learn {
 	const struct cg_closure *closure;
@@ -306,18 +312,20 @@ static struct cg_learn_call *call_find(struct cg_learn *l, const struct cg_sandb
 	return NULL;
 }
 
-static int form_add(struct cg_learn *l, struct cg_learn_call *c, const struct cg_sandbox_event *ev)
+/* Keep @ev as a new form of @c, with its decoded @text (taken). */
+static int form_add(struct cg_learn *l, struct cg_learn_call *c, const struct cg_sandbox_event *ev, char *text)
 {
-	struct cg_learn_form f = { .count = 1, .pid = ev->pid };
+	struct cg_learn_form f = { .count = 1, .pid = ev->pid, .text = text };
 	struct cg_strbuf why;
 
-	if (!c->forms && !(c->forms = calloc(l->max_forms, sizeof(*c->forms))))
+	if (!c->forms && !(c->forms = calloc(l->max_forms, sizeof(*c->forms)))) {
+		free(text);
 		return -ENOMEM;
+	}
 	cg_strbuf_init(&why);
 	cg_learn_explain(l->closure, ev, &why);
-	f.text = strdup(ev->text ? ev->text : "");
 	f.why = why.buf && !why.oom ? why.buf : NULL;
-	if (!f.text || !f.why) {
+	if (!f.why) {
 		free(f.text);
 		cg_strbuf_release(&why);
 		return -ENOMEM;
@@ -352,19 +360,33 @@ int cg_learn_add(struct cg_learn *l, const struct cg_sandbox_event *ev, enum cg_
 	}
 	c->count++;
 	for (size_t i = 0; i < c->n_forms; i++)
-		if (memcmp(c->forms[i].args, ev->args, sizeof(ev->args)) == 0 ||
-		    (ev->text && strcmp(c->forms[i].text, ev->text) == 0)) {
+		if (memcmp(c->forms[i].args, ev->args, sizeof(ev->args)) == 0) {
 			c->forms[i].count++;
 			goto out;
 		}
-	if (c->n_forms < l->max_forms) {
-		if ((r = form_add(l, c, ev)) < 0)
-			return r;
-		if (seen == CG_LEARN_REPEAT)
-			seen = CG_LEARN_NEW_FORM;
-	} else {
-		c->unshown++;
+	if (c->n_forms >= l->max_forms || c->decoded >= (uint64_t)l->max_forms * DECODES_PER_FORM) {
+		c->unshown++; /* not decoded: it would not be shown */
+		goto out;
 	}
+	/* other registers, maybe the same call (a path at another address):
+	 * decode it and compare */
+	struct cg_strbuf text;
+	cg_strbuf_init(&text);
+	if (cg_sandbox_event_text(ev, &text) < 0 || !text.buf) {
+		cg_strbuf_release(&text);
+		return -ENOMEM;
+	}
+	c->decoded++;
+	for (size_t i = 0; i < c->n_forms; i++)
+		if (strcmp(c->forms[i].text, text.buf) == 0) {
+			c->forms[i].count++;
+			cg_strbuf_release(&text);
+			goto out;
+		}
+	if ((r = form_add(l, c, ev, text.buf)) < 0)
+		return r;
+	if (seen == CG_LEARN_REPEAT)
+		seen = CG_LEARN_NEW_FORM;
 out:
 	if (ret_seen)
 		*ret_seen = seen;

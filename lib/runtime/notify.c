@@ -2,8 +2,9 @@
 /*
  * The explain supervisor: the parent side of `run --explain`. Explain mode
  * compiles every denial into a user notification; the supervisor, outside
- * the sandbox, names each denied call (lib/runtime/syscall_fmt.c), reports
- * it through the caller's callback, and then answers it with the effect the
+ * the sandbox, says what decided each denied call, reports it through the
+ * caller's callback (undecoded: the caller decodes what it shows,
+ * cg_sandbox_event_text), and then answers it with the effect the
  * profile's own action would have had -- so the program sees what it would
  * have seen without --explain. Without a listener it is a plain wait.
  */
@@ -22,7 +23,6 @@
 #include "core/proc.h"
 #include "runtime/phases.h"
 #include "runtime/sandbox_internal.h"
-#include "runtime/syscall_fmt.h"
 
 int cg_sandbox_status_exit(const struct cg_sandbox_status *st)
 {
@@ -167,17 +167,19 @@ static void serve_one(const struct cg_sandbox *sb, struct cg_phases *ph, int lis
 		return;
 	}
 
+	/* the outcome only: decoding the call is left to whoever shows it
+	 * (cg_sandbox_event_text), so a busy loop is not decoded a million times */
 	cg_strbuf_init(&text);
-	cg_syscall_fmt_call(ev.arch, ev.nr, ev.args, ev.pid, &text);
 	if (why.len)
-		cg_strbuf_addf(&text, ": %s: %s", why.buf, cg_action_describe(ev.action, abuf, sizeof(abuf)));
+		cg_strbuf_addf(&text, "%s: %s", why.buf, cg_action_describe(ev.action, abuf, sizeof(abuf)));
 	else
-		cg_strbuf_addf(&text, ": %s %s", sock ? "socket rules (--net)" : rule ? "rule"
-										      : "default action",
+		cg_strbuf_addf(&text, "%s %s", sock ? "socket rules (--net)" : rule ? "rule"
+										    : "default action",
 			       cg_action_describe(ev.action, abuf, sizeof(abuf)));
 	if (ev.allowed)
 		cg_strbuf_addf(&text, " (audit: allowed)");
-	ev.text = text.buf ? text.buf : "";
+	ev.text = NULL;
+	ev.outcome = text.buf ? text.buf : "";
 	if (report) {
 		st->n_denied++;
 		if (fn)

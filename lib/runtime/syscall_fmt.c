@@ -3,7 +3,10 @@
  * Naming a system call for people, as strace does: the call's real argument
  * count, flag and constant names, and the strings it points to --
  * `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) [x86_64 nr 257]`.
- * The explain supervisor and learn mode use it for every call they report.
+ * Learn mode uses it for the calls it reports, and only those: decoding
+ * reads the workload's memory, so the supervisor hands events over
+ * undecoded (cg_sandbox_event.text NULL) and the first few forms of each
+ * call are decoded (cg_sandbox_event_text), never a busy loop's repeats.
  * Argument counts and decoders are data: a sorted table (checked by a test).
  *
  * Strings are read from the workload's memory (process_vm_readv, then
@@ -12,6 +15,8 @@
  * decided on what is read here -- the decision is the filter's, on the
  * registers. An unreadable pointer is printed as its address.
  */
+#include <capgate/sandbox.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -532,6 +537,10 @@ static void format_arg(struct cg_strbuf *out, enum arg_kind kind, const char *na
 	}
 }
 
+static unsigned long long n_decoded; /* for the tests: decoding must stay rare */
+
+unsigned long long cg_syscall_fmt_n_decoded(void) { return __atomic_load_n(&n_decoded, __ATOMIC_RELAXED); }
+
 void cg_syscall_fmt_args(int arch, uint32_t nr, const uint64_t args[6], pid_t pid, struct cg_strbuf *out)
 {
 	const struct cg_arch_info *ai = arch >= 0 ? cg_arch_info((enum cg_arch_id)arch) : NULL;
@@ -540,6 +549,7 @@ void cg_syscall_fmt_args(int arch, uint32_t nr, const uint64_t args[6], pid_t pi
 	bool is64 = ai && ai->bits == 64;
 	unsigned n = sh ? sh->nargs : 6;
 
+	__atomic_add_fetch(&n_decoded, 1, __ATOMIC_RELAXED);
 	cg_strbuf_addf(out, "%s(", name ? name : "syscall");
 	if (!name)
 		cg_strbuf_addf(out, "%u%s", nr, n ? ", " : "");
@@ -556,4 +566,16 @@ void cg_syscall_fmt_call(int arch, uint32_t nr, const uint64_t args[6], pid_t pi
 	const struct cg_arch_info *ai = arch >= 0 ? cg_arch_info((enum cg_arch_id)arch) : NULL;
 	cg_syscall_fmt_args(arch, nr, args, pid, out);
 	cg_strbuf_addf(out, " [%s nr %u]", ai ? ai->name : "unknown-arch", nr);
+}
+
+int cg_sandbox_event_text(const struct cg_sandbox_event *ev, struct cg_strbuf *out)
+{
+	if (ev->text) {
+		cg_strbuf_addf(out, "%s", ev->text);
+	} else {
+		cg_syscall_fmt_call(ev->arch, ev->nr, ev->args, ev->pid, out);
+		if (ev->outcome)
+			cg_strbuf_addf(out, ": %s", ev->outcome);
+	}
+	return out->oom ? -ENOMEM : 0;
 }

@@ -1119,8 +1119,13 @@ struct events {
 static void collect(const struct cg_sandbox_event *ev, void *user)
 {
 	struct events *e = user;
-	if (e->n < 4)
-		snprintf(e->text[e->n], sizeof(e->text[0]), "%s", ev->text);
+	if (e->n < 4) {
+		struct cg_strbuf s;
+		cg_strbuf_init(&s);
+		cg_sandbox_event_text(ev, &s); /* decoded while the call is held */
+		snprintf(e->text[e->n], sizeof(e->text[0]), "%s", s.buf ? s.buf : "");
+		cg_strbuf_release(&s);
+	}
 	e->n++;
 }
 
