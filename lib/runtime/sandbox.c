@@ -673,7 +673,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 				setup_failed(sh, &cerr);
 		}
 		if (pidns)
-			cg_pidinit_run(socks[1], sh, program_run, &x);
+			cg_pidinit_run(socks[1], sh, !(sb->listener || sb->opts.before_exec), program_run, &x);
 		program_run(&x);
 		child_exit(125);
 	}
