@@ -123,6 +123,21 @@ static void harden(void)
 	(void)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+/* AddressSanitizer keeps per-thread state (allocator caches, stack bounds,
+ * its report lock) in memory that a child sharing the init's would change
+ * under it: a child that fails and exits can leave the init spinning on a
+ * lock. Sanitizer builds fork. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SHARE_VM_OK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHARE_VM_OK 0
+#endif
+#endif
+#ifndef SHARE_VM_OK
+#define SHARE_VM_OK 1
+#endif
+
 /* The program's process, before its execve. */
 struct program_start {
 	int sock;
@@ -190,6 +205,7 @@ _Noreturn void cg_pidinit_run(int sock, struct cg_sandbox_shared *sh, bool share
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	struct program_start ps = { sock, &old, program, arg };
+	share_vm = share_vm && SHARE_VM_OK;
 	pid_t pid = program_spawn(share_vm, &ps);
 	if (pid < 0) {
 		sh->setup_errno = errno;
