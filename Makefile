@@ -62,8 +62,12 @@ $(BUILD)/examples/%: examples/%.c $(wildcard include/capgate/*.h) $(BUILD)/libca
 # the -dev packages): loading and relocating five shared libraries cost
 # ~10 ms on every start, half of bubblewrap's whole start (bench/README.md).
 CLI_LIBS = -Wl,-Bstatic $(LIBS) -Wl,-Bdynamic
+# Every symbol bound at start (and the GOT read-only): the init and the
+# program's process, forked before their execve, then take no copy-on-write
+# fault for a lazily bound call (bench/README.md).
+CLI_LDFLAGS = -Wl,-z,now
 $(BUILD)/capgate: $(CLI_OBJ) $(BUILD)/libcapgate.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(CLI_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcapgate.a $(CLI_LIBS)
 
 # `capgate webhook` execs this binary from capgate's own directory.
 WEBHOOK_OBJ := $(BUILD)/src/webhook/main.o $(BUILD)/src/webhook/server.o $(BUILD)/src/cli.o $(BUILD)/src/opt.o

@@ -7,12 +7,19 @@
 #
 #   bash bench/startup_bench.sh [ROUNDS] [RUNS_PER_ROUND]     (root, after make)
 #
-# Each round times RUNS_PER_ROUND back-to-back starts of every tool (order
-# rotated each round) and keeps the mean per start; the table gives the median
-# over rounds, min and max, and the median of the per-round ratios to bwrap.
-# Where perf is installed, each round also counts the CPU time of the starts
-# (perf stat task-clock, children included): on a machine shared with other
-# work, wall time mostly measures the wait for a CPU, CPU time much less.
+# Each round starts every tool RUNS_PER_ROUND times back to back (order
+# rotated each round) under `perf stat -r RUNS_PER_ROUND` (counters inherited
+# by every descendant, reaped or not) and keeps the mean per start of:
+#   wall   elapsed time: on a shared machine mostly the wait for a CPU;
+#   CPU    task-clock: what the start itself costs, much less sensitive to
+#          other work on the machine;
+#   faults page faults taken (exceptions): a count, the same on a loaded
+#          machine; on a virtual machine each costs ~13 us (bench/README.md).
+# Without perf, wait4's rusage stands in (it misses descendants a tool does
+# not reap itself -- bwrap's -- and counts pages populated by madvise as
+# faults: say so when comparing).
+# The tables give the median over rounds, min and max, and the median of the
+# per-round ratios to bwrap; the last line is the verdict against the target.
 set -u
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-11}
@@ -60,53 +67,85 @@ n=${#names[@]}
 
 echo "startup_bench: $ROUNDS rounds x $RUNS starts per tool, order rotated each round"
 echo "  profile: $PROFILE"
+echo "  machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 for i in $(seq 0 $((n - 1))); do printf '  %-8s %s\n' "${names[$i]}" "${cmds[$i]}"; done
 
-results=$(mktemp)
-cpufile=$(mktemp)
-trap 'rm -f "$results" "$cpufile"' EXIT
-PERF=$(command -v perf || true)
-if [ -n "$PERF" ] && ! $PERF stat -x, -e task-clock -- /bin/true >/dev/null 2>&1; then PERF=""; fi
-for r in $(seq 0 $((ROUNDS - 1))); do
-	for k in $(seq 0 $((n - 1))); do
-		i=$(((k + r) % n))
-		# shellcheck disable=SC2086
-		set -- ${cmds[$i]}
-		t0=$(date +%s%N)
-		for _ in $(seq "$RUNS"); do "$@" >/dev/null 2>&1; done
-		t1=$(date +%s%N)
-		echo "$r ${names[$i]} $(((t1 - t0) / RUNS))" >>"$results"
-		if [ -n "$PERF" ]; then
-			cpu=$($PERF stat -x, -e task-clock -r "$RUNS" -- "$@" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" { print $1 }')
-			[ -n "$cpu" ] && echo "$r ${names[$i]} $cpu" >>"$cpufile"
-		fi
-	done
-done
+args=()
+for i in $(seq 0 $((n - 1))); do args+=("${names[$i]}" "${cmds[$i]}"); done
+exec python3 - "$ROUNDS" "$RUNS" "${args[@]}" <<'P'
+import os, re, shlex, statistics, subprocess, sys, time
 
-python3 - "$results" "$cpufile" "${names[@]}" <<'P'
-import statistics, sys
-names = sys.argv[3:]
+rounds, runs = int(sys.argv[1]), int(sys.argv[2])
+tools = [(sys.argv[i], shlex.split(sys.argv[i + 1])) for i in range(3, len(sys.argv), 2)]
+names = [t[0] for t in tools]
+null = os.open(os.devnull, os.O_RDWR)
+
+PERF = None
+for d in os.environ.get("PATH", "/usr/bin").split(":"):
+    if os.access(os.path.join(d, "perf"), os.X_OK):
+        PERF = os.path.join(d, "perf")
+        break
+if PERF and subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "--", "/bin/true"],
+                           capture_output=True).returncode != 0:
+    PERF = None
+
+def batch_perf(argv):
+    """RUNS starts under perf stat: mean wall ms, task-clock ms and faults."""
+    p = subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "-r", str(runs), "--"] + argv,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"startup_bench: {' '.join(argv)} failed: {p.stderr[-300:]}")
+    num = lambda pat: float(re.search(pat, p.stderr).group(1).replace(",", ""))
+    return (num(r"([\d.,]+) \+- [\d.,]+ seconds time elapsed") * 1e3,
+            num(r"([\d.,]+) msec task-clock"), num(r"([\d.,]+)\s+page-faults"))
+
+def batch_rusage(argv):
+    """RUNS starts, from wait4's rusage (no perf)."""
+    w = c = f = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        pid = os.posix_spawnp(argv[0], argv, os.environ,
+                              file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1),
+                                            (os.POSIX_SPAWN_DUP2, null, 2)])
+        _, status, ru = os.wait4(pid, 0)
+        w += time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"startup_bench: {' '.join(argv)} failed: status {status:#x}")
+        c, f = c + ru.ru_utime + ru.ru_stime, f + ru.ru_minflt
+    return w / runs * 1e3, c / runs * 1e3, f / runs
+
+if not PERF:
+    print("note: no perf here: CPU time and faults from wait4's rusage (bwrap's unreaped children not counted)")
+# per[measure][tool][round] = mean per start
+per = {m: {n: {} for n in names} for m in ("wall", "cpu", "faults")}
+for r in range(rounds):
+    for k in range(len(tools)):
+        name, argv = tools[(k + r) % len(tools)]
+        w, c, f = (batch_perf if PERF else batch_rusage)(argv)
+        per["wall"][name][r], per["cpu"][name][r], per["faults"][name][r] = w, c, f
+
 base = "bwrap" if "bwrap" in names else None
 
-def table(path, scale, what):
-    per = {n: {} for n in names}
-    for l in open(path):
-        r, n, v = l.split()
-        per[n][int(r)] = float(v) / scale
-    if not any(per.values()):
-        return
-    print(what)
-    print(f"{'tool':<10}{'median ms':>11}{'min':>9}{'max':>9}{'x bwrap':>10}")
-    for n in names:
-        v = list(per[n].values())
-        if not v:
-            continue
-        ratio = ""
-        if base:
-            ratio = "%.2fx" % statistics.median(per[n][r] / per[base][r] for r in per[n] if r in per[base])
-        print(f"{n:<10}{statistics.median(v):>11.2f}{min(v):>9.2f}{max(v):>9.2f}{ratio:>10}")
+def ratio(m, n):
+    if not base:
+        return None
+    return statistics.median(per[m][n][r] / per[m][base][r] for r in per[m][n] if per[m][base].get(r))
 
-table(sys.argv[1], 1e6, "wall time per start:")
-table(sys.argv[2], 1.0, "CPU time per start (perf stat task-clock, children included):")
-print("(ms per start; x bwrap: median over rounds of the ratio within the round)")
+def table(m, what, unit):
+    print(what)
+    print(f"{'tool':<10}{'median ' + unit:>13}{'min':>9}{'max':>9}{'x bwrap':>10}")
+    for n in names:
+        v = list(per[m][n].values())
+        q = ratio(m, n)
+        print(f"{n:<10}{statistics.median(v):>13.2f}{min(v):>9.2f}{max(v):>9.2f}{'' if q is None else '%.2fx' % q:>10}")
+
+table("wall", "wall time per start:", "ms")
+table("cpu", "CPU time per start (task-clock, every descendant):", "ms")
+table("faults", "page faults per start:", "")
+print("(per start; x bwrap: median over rounds of the ratio within the round)")
+if base and "capgate" in names:
+    w, c, f = ratio("wall", "capgate"), ratio("cpu", "capgate"), ratio("faults", "capgate")
+    verdict = "met" if max(w, c) <= 1.0 else "NOT met"
+    print(f"capgate/bwrap: wall {w:.2f}x, CPU {c:.2f}x, faults {f:.2f}x "
+          f"(target <= 1.00x: {verdict}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
 P

@@ -172,6 +172,18 @@ CAPGATE_API int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandb
 CAPGATE_API void cg_sandbox_free(struct cg_sandbox *sb);
 static inline void cg_sandbox_freep(struct cg_sandbox **sb) { cg_sandbox_free(*sb); }
 
+/* For a command about to start a sandbox (capgate run): make the next
+ * @bytes of the calling process's heap resident with one system call
+ * (madvise MADV_POPULATE_WRITE), and keep them in the heap (glibc's
+ * M_MMAP_THRESHOLD and M_TRIM_THRESHOLD at 2 x @bytes), so that reading
+ * and compiling the profile does not take a page fault per 4 KiB page: on
+ * a virtual machine a fault costs ~13 us, populating ~0.8 us a page
+ * (bench/README.md). It changes the process's malloc settings: for
+ * commands, not for a library user's process. Best effort: 0, or -errno
+ * (-EINVAL where malloc takes no such settings, the kernel's own answer
+ * where it lacks MADV_POPULATE_WRITE); nothing else depends on it. */
+CAPGATE_API int cg_sandbox_prefault_heap(size_t bytes);
+
 /* Protections requested but not enforceable on this kernel, one sentence
  * each ("landlock ABI 3: TCP port rules need ABI 4; --net tcp-connect cannot
  * be enforced"). The array is owned by @sb. */

@@ -300,6 +300,22 @@ void cg_closure_free(struct cg_closure *c)
 	free(c);
 }
 
+int cg_closure_reserve(struct cg_closure *c, size_t n)
+{
+	struct cg_rule *v;
+
+	if (n <= c->cap_rules)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*v))
+		return -ENOMEM;
+	v = realloc(c->rules, n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->rules = v;
+	c->cap_rules = n;
+	return 0;
+}
+
 int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
 {
 	struct cg_rule *dst;
@@ -309,14 +325,8 @@ int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
 	for (unsigned i = 0; i < r->n_args; i++)
 		if (r->args[i].index > 5 || r->args[i].op < CG_OP_NE || r->args[i].op > CG_OP_MASKED_EQ)
 			return -EINVAL;
-	if (c->n_rules == c->cap_rules) {
-		size_t ncap = c->cap_rules ? c->cap_rules * 2 : 64;
-		struct cg_rule *n = realloc(c->rules, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		c->rules = n;
-		c->cap_rules = ncap;
-	}
+	if (c->n_rules == c->cap_rules && cg_closure_reserve(c, c->cap_rules ? c->cap_rules * 2 : 64) < 0)
+		return -ENOMEM;
 	dst = &c->rules[c->n_rules];
 	*dst = *r;
 	dst->name = strdup(r->name);
@@ -329,11 +339,15 @@ int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
 	return 0;
 }
 
-struct cg_closure *cg_closure_dup(const struct cg_closure *c)
+struct cg_closure *cg_closure_dup_reserve(const struct cg_closure *c, size_t extra)
 {
 	struct cg_closure *d = cg_closure_new();
 	if (!d)
 		return NULL;
+	/* one allocation of the final size: a rule is ~240 bytes, and every
+	 * page of heap touched is a page fault on the way to the program */
+	if (cg_closure_reserve(d, c->n_rules + extra) < 0)
+		goto fail;
 	d->default_action = c->default_action;
 	d->arch_mask = c->arch_mask;
 	d->flags = c->flags;
@@ -356,6 +370,8 @@ fail:
 	cg_closure_free(d);
 	return NULL;
 }
+
+struct cg_closure *cg_closure_dup(const struct cg_closure *c) { return cg_closure_dup_reserve(c, 0); }
 
 int cg_closure_phase(struct cg_closure *c, const char *name, bool create)
 {
@@ -425,10 +441,16 @@ static bool same_but_phases(const struct cg_rule *a, const struct cg_rule *b)
 void cg_closure_canonicalize(struct cg_closure *c)
 {
 	size_t out = 0;
+	bool sorted = true;
 
 	for (size_t i = 0; i < c->n_rules; i++)
-		qsort(c->rules[i].args, c->rules[i].n_args, sizeof(struct cg_arg_cond), cond_qsort);
-	if (c->n_rules)
+		if (c->rules[i].n_args > 1)
+			qsort(c->rules[i].args, c->rules[i].n_args, sizeof(struct cg_arg_cond), cond_qsort);
+	/* a closure made from a canonical one plus rules merged in order (the
+	 * compiler's socketcall rules) is sorted already: one pass, no sort */
+	for (size_t i = 1; i < c->n_rules && sorted; i++)
+		sorted = rule_key_cmp(&c->rules[i - 1], &c->rules[i]) <= 0;
+	if (!sorted)
 		qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
 	for (size_t i = 0; i < c->n_rules; i++) {
 		/* same call, action, arguments and arches in two phases: one rule

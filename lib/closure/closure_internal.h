@@ -54,4 +54,12 @@ static inline bool cg_rule_in_scope(const struct cg_rule *r, uint32_t arch_mask,
 	return true;
 }
 
+/* Make room for at least @n rules in @c (exactly @n if it grows): 0 or
+ * -ENOMEM. Readers that know how many rules they add call it first, so the
+ * rule array is allocated once (closure.c). */
+int cg_closure_reserve(struct cg_closure *c, size_t n);
+
+/* cg_closure_dup with room for @extra more rules, allocated at once. */
+struct cg_closure *cg_closure_dup_reserve(const struct cg_closure *c, size_t extra);
+
 #endif

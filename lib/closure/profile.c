@@ -1058,6 +1058,15 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 			r = cg_error_set(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
+	/* the rule array at once, for at most every name: growing it by
+	 * doubling touched twice the memory (each page a fault at start-up) */
+	size_t n_names = 0;
+	for (size_t i = 0; i < p->n_syscalls; i++)
+		n_names += p->syscalls[i].n_names;
+	if (cg_closure_reserve(c, n_names) < 0) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	for (size_t i = 0; i < p->n_syscalls; i++) {
 		const struct cg_profile_syscall *s = &p->syscalls[i];
 		struct cg_rule rule = { 0 };

@@ -8,11 +8,15 @@
 
 #include "runtime/sandbox_internal.h"
 
-/* As PID 1: fork, run @program(@arg) in the child (it must not return),
+/* As PID 1: start a child that runs @program(@arg) (it must not return),
  * send the child's pidfd to capgate over @sock, then forward signals and
  * reap until the child ends; its wait status goes to @sh, and init exits
- * with the shell form of it. Never returns. */
-_Noreturn void cg_pidinit_run(int sock, struct cg_sandbox_shared *sh, void (*program)(void *), void *arg);
+ * with the shell form of it. Never returns. @share_vm: the child shares the
+ * init's memory until its execve (vfork-like, the init stopped meanwhile),
+ * so the pidfd is sent after the execve; only for a program that does not
+ * wait for capgate before its execve. */
+_Noreturn void cg_pidinit_run(int sock, struct cg_sandbox_shared *sh, bool share_vm, void (*program)(void *),
+			      void *arg);
 
 /* capgate's side: the program's pidfd sent by the init, or -1 when the init
  * ended (or failed) before sending it. */

@@ -16,8 +16,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -490,6 +494,32 @@ int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_
 	return 0;
 }
 
+/* ---- before a start -------------------------------------------------------- */
+
+int cg_sandbox_prefault_heap(size_t bytes)
+{
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo, hi;
+	char *p;
+	int r = 0;
+
+	if (!bytes || bytes > INT_MAX / 2)
+		return -EINVAL;
+	/* below the mmap threshold the block comes from the heap's top, and
+	 * freed it goes back there, untrimmed, for the profile's allocations */
+	if (mallopt(M_MMAP_THRESHOLD, (int)(2 * bytes)) != 1 || mallopt(M_TRIM_THRESHOLD, (int)(2 * bytes)) != 1)
+		return -EINVAL;
+	p = malloc(bytes);
+	if (!p)
+		return -ENOMEM;
+	lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+	hi = ((uintptr_t)p + bytes) & ~(page - 1);
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) < 0)
+		r = -errno;
+	free(p);
+	return r;
+}
+
 /* ---- applying it --------------------------------------------------------- */
 
 int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_error *err)
@@ -673,7 +703,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 				setup_failed(sh, &cerr);
 		}
 		if (pidns)
-			cg_pidinit_run(socks[1], sh, program_run, &x);
+			cg_pidinit_run(socks[1], sh, !(sb->listener || sb->opts.before_exec), program_run, &x);
 		program_run(&x);
 		child_exit(125);
 	}

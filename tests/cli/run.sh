@@ -332,6 +332,47 @@ ok $n
 n=rlimit_applied
 out=$($CAPGATE run --rlimit nofile=50:60 --profile "$tmp/allow.json" -- sh -c 'ulimit -Sn; ulimit -Hn' 2>"$tmp/err")
 rc_is $n 0 $? && { [ "$out" = "$(printf '50\n60')" ] && ok $n || fail $n "got '$out'"; }
+# The program's process shares its init's memory until its execve (vfork-like)
+# unless it waits for capgate first (--explain): either way a step that fails
+# in it is reported, and nothing it sets up (filters, capabilities, mount and
+# network namespaces) reaches the init, which keeps its own small filter.
+n=setup_failure_reported
+$CAPGATE run --rlimit nofile=2000000000 --profile "$tmp/allow.json" -- touch "$tmp/ran" 2>"$tmp/err"
+rc_is $n 125 $? && has $n "$tmp/err" "--rlimit nofile: setrlimit" &&
+	{ [ -e "$tmp/ran" ] && fail $n "the command ran" || ok $n; }
+for mode in plain explain; do
+	n=init_apart_from_program_$mode
+	extra=""
+	[ $mode = explain ] && extra=--explain
+	# shellcheck disable=SC2086
+	$CAPGATE run $extra --profile "$tmp/allow.json" -- sh -c ": >$tmp/up.$mode; sleep 30" 2>"$tmp/err" &
+	cg=$!
+	for _ in $(seq 200); do [ -e "$tmp/up.$mode" ] && break; sleep 0.05; done
+	init=$(pgrep -P $cg | head -1)
+	prog=$(pgrep -P "${init:-0}" | head -1)
+	if [ -z "$init" ] || [ -z "$prog" ]; then
+		fail $n "no init ($init) or program ($prog) under capgate $cg"
+	else
+		st_i=$(grep -E '^(CapEff|NoNewPrivs|Seccomp_filters)' /proc/$init/status | tr '\n\t' '  ')
+		st_p=$(grep -E '^(CapEff|NoNewPrivs|Seccomp_filters)' /proc/$prog/status | tr '\n\t' '  ')
+		# CAP_KILL only (also for an ordinary user: the init's user namespace)
+		want_i="CapEff: 0000000000000020 NoNewPrivs: 1 Seccomp_filters: 1 "
+		if [ "$st_i" != "$want_i" ]; then
+			fail $n "init: '$st_i', expected '$want_i'"
+		elif ! grep -q "^Seccomp_filters:[[:space:]]*[12]$" /proc/$prog/status || [ "$st_p" = "$st_i" ]; then
+			fail $n "program: '$st_p'"
+		elif [ "$(readlink /proc/$init/ns/mnt)" != "$(readlink /proc/$cg/ns/mnt)" ] ||
+			[ "$(readlink /proc/$init/ns/net)" != "$(readlink /proc/$cg/ns/net)" ] ||
+			[ "$(readlink /proc/$prog/ns/mnt)" = "$(readlink /proc/$cg/ns/mnt)" ] ||
+			[ "$(readlink /proc/$prog/ns/net)" = "$(readlink /proc/$cg/ns/net)" ]; then
+			fail $n "namespaces: init mnt/net $(readlink /proc/$init/ns/mnt) $(readlink /proc/$init/ns/net), program $(readlink /proc/$prog/ns/mnt) $(readlink /proc/$prog/ns/net), capgate $(readlink /proc/$cg/ns/mnt) $(readlink /proc/$cg/ns/net)"
+		else
+			ok $n
+		fi
+	fi
+	kill -TERM $cg 2>/dev/null
+	wait $cg 2>/dev/null
+done
 n=forwards_sigterm_to_session
 $CAPGATE run --profile "$tmp/allow.json" -- sh -c "trap 'exit 5' TERM; : >$tmp/ready; while :; do sleep 0.05; done" \
 	2>"$tmp/err" &
