@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* capgate image: the image build step -- attach a closure, sign the image. */
+/* capgate image: the image build step -- attach a closure, sign the image --
+ * and unpack it, the step under 'run --image', on its own for inspection. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +11,8 @@
 
 #include "../cli.h"
 
-static const char usage[] = "attach --closure FILE LAYOUT[:REF] | sign --key KEY.pem [--identity REPO] LAYOUT[:REF]";
+static const char usage[] =
+	"attach --closure FILE LAYOUT[:REF] | sign --key KEY.pem [--identity REPO] LAYOUT[:REF] | unpack LAYOUT[:REF] DIR";
 static const char desc[] =
 	"attach: put a closure into an image of an OCI image layout: the config gains the labels\n"
 	"io.capgate.closure.digest and io.capgate.syscalls (so the image gets a new digest, printed),\n"
@@ -20,7 +23,10 @@ static const char desc[] =
 	"a full reference). REF selects the image as 'capgate check' does: a name (the\n"
 	"org.opencontainers.image.ref.name annotation), a digest, or nothing for the only image.\n"
 	"Every write is atomic: blobs first, index.json last; an interrupted run leaves the layout as\n"
-	"it was. Exit status: 0 done, 2 usage or input error.";
+	"it was.\n"
+	"unpack: unpack the image's layers into DIR (made; it must not exist or be empty), as 'run\n"
+	"--image' does: every path resolved inside DIR, each layer hashed as it is unpacked; on any\n"
+	"failure what was unpacked is removed. Exit status: 0 done, 2 usage or input error.";
 
 /* "DIR" if it is a directory, else "DIR:REF" split at the first ':'. */
 static int split_target(const char *arg, char **ret_dir, const char **ret_ref)
@@ -36,6 +42,47 @@ static int split_target(const char *arg, char **ret_dir, const char **ret_ref)
 		*ret_ref = colon[1] ? colon + 1 : NULL;
 	}
 	return *ret_dir ? 0 : -ENOMEM;
+}
+
+/* unpack LAYOUT[:REF] DIR: DIR made (or empty), removed again on failure. */
+static int unpack(const char *target, const char *root)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct cg_image *img = NULL;
+	struct cg_error err = { 0 };
+	const char *ref;
+	bool made = false;
+	DIR *d;
+	int r = EXIT_USAGE;
+
+	if (split_target(target, &dir, &ref) < 0)
+		return cli_error("image", "out of memory"), EXIT_USAGE;
+	if (mkdir(root, 0755) == 0) {
+		made = true;
+	} else if (errno != EEXIST || !(d = opendir(root))) {
+		return cli_error("image", "unpack: %s: %s", root, strerror(errno)), EXIT_USAGE;
+	} else {
+		struct dirent *e;
+		int n = 0;
+		while ((e = readdir(d)))
+			n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+		closedir(d);
+		if (n)
+			return cli_error("image", "unpack: %s is not empty", root), EXIT_USAGE;
+	}
+	if (cg_image_open_layout(dir, ref, &img, &err) < 0)
+		cli_error("image", "unpack: %s", err.msg);
+	else if (cg_image_unpack(dir, img, root, &err) < 0)
+		cli_error("image", "unpack: %s: nothing unpacked", err.msg);
+	else
+		r = EXIT_OK;
+	if (r != EXIT_OK) {
+		cg_image_rootfs_remove(root);
+		if (!made)
+			mkdir(root, 0755); /* it was there, empty: leave it so */
+	}
+	cg_image_free(img);
+	return r;
 }
 
 int cmd_image(int argc, char **argv)
@@ -59,8 +106,13 @@ int cmd_image(int argc, char **argv)
 	if ((r = opt_parse("image", usage, desc, argc, argv, opts, false, &args, &nargs)))
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	_cleanup_free_ char **argv_free = args;
+	if (nargs == 3 && strcmp(args[0], "unpack") == 0) {
+		opt_list_release(&ro.caps);
+		return unpack(args[1], args[2]);
+	}
 	if (nargs != 2 || (strcmp(args[0], "attach") != 0 && strcmp(args[0], "sign") != 0)) {
-		cli_error("image", "expected 'attach --closure FILE LAYOUT[:REF]' or 'sign --key KEY.pem LAYOUT[:REF]'");
+		cli_error("image", "expected 'attach --closure FILE LAYOUT[:REF]', 'sign --key KEY.pem LAYOUT[:REF]' or "
+				   "'unpack LAYOUT[:REF] DIR'");
 		opt_list_release(&ro.caps);
 		return EXIT_USAGE;
 	}
