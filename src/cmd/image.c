@@ -3,6 +3,8 @@
  * and unpack it, the step under 'run --image', on its own for inspection. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,9 +46,44 @@ static int split_target(const char *arg, char **ret_dir, const char **ret_ref)
 	return *ret_dir ? 0 : -ENOMEM;
 }
 
-/* unpack LAYOUT[:REF] DIR: DIR made (or empty), removed again on failure. */
-static int unpack(const char *target, const char *root)
+static int parse_u64(const char *s, bool suffix, uint64_t *ret)
 {
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (suffix && *end) {
+		const char *u = strchr("KMGT", end[0] & ~0x20);
+		if (!u || end[1])
+			return -1;
+		shift = 10 * (unsigned)(u - "KMGT" + 1);
+		end++;
+	}
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -1;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+int image_unpack_limits(const char *cmd, const char *size, const char *entries, struct cg_unpack_opts *o)
+{
+	if (size && parse_u64(size, true, &o->max_bytes) < 0)
+		return cli_error(cmd, "size '%s': expected a positive number of bytes, with K, M, G or T", size), -1;
+	if (entries && parse_u64(entries, false, &o->max_entries) < 0)
+		return cli_error(cmd, "entries '%s': expected a positive number", entries), -1;
+	return 0;
+}
+
+/* unpack LAYOUT[:REF] DIR: DIR made (or empty), removed again on failure. */
+static int unpack(const char *target, const char *root, const char *platform, const struct cg_unpack_opts *uo)
+{
+	struct cg_image_open_opts oo = { .sz = sizeof(oo), .platform = platform };
 	_cleanup_free_ char *dir = NULL;
 	struct cg_image *img = NULL;
 	struct cg_error err = { 0 };
@@ -70,9 +107,9 @@ static int unpack(const char *target, const char *root)
 		if (n)
 			return cli_error("image", "unpack: %s is not empty", root), EXIT_USAGE;
 	}
-	if (cg_image_open_layout(dir, ref, &img, &err) < 0)
+	if (cg_image_open_layout_opts(dir, ref, &oo, &img, &err) < 0)
 		cli_error("image", "unpack: %s", err.msg);
-	else if (cg_image_unpack(dir, img, root, &err) < 0)
+	else if (cg_image_unpack_opts(dir, img, root, uo, &err) < 0)
 		cli_error("image", "unpack: %s: nothing unpacked", err.msg);
 	else
 		r = EXIT_OK;
@@ -89,10 +126,15 @@ int cmd_image(int argc, char **argv)
 {
 	struct cli_resolve ro = { 0 };
 	const char *closure_path = NULL, *key = NULL, *identity = NULL, *ref = NULL;
+	const char *platform = NULL, *max_size = NULL, *max_entries = NULL;
+	struct cg_unpack_opts uo = { .sz = sizeof(uo) };
 	struct opt opts[] = {
 		{ OPT_STRING, 'c', "closure", &closure_path, "FILE", "attach: the closure (or profile) to attach", NULL },
 		{ OPT_STRING, 'k', "key", &key, "KEY.pem", "sign: the ECDSA P-256 private key (PEM, unencrypted)", NULL },
 		{ OPT_STRING, 0, "identity", &identity, "REPO", "sign: the repository the image is signed as", NULL },
+		{ OPT_STRING, 0, "platform", &platform, "OS/ARCH[/VARIANT]", "unpack: the platform chosen in a multi-platform image (default: linux/<this machine's>)", NULL },
+		{ OPT_STRING, 0, "max-size", &max_size, "SIZE", "unpack: at most SIZE uncompressed bytes, all layers together (K, M, G; default 16G)", NULL },
+		{ OPT_STRING, 0, "max-entries", &max_entries, "N", "unpack: at most N files, directories and links, all layers together (default 1000000)", NULL },
 		CLI_RESOLVE_OPTS(&ro),
 		OPT_END_MARK,
 	};
@@ -108,7 +150,9 @@ int cmd_image(int argc, char **argv)
 	_cleanup_free_ char **argv_free = args;
 	if (nargs == 3 && strcmp(args[0], "unpack") == 0) {
 		opt_list_release(&ro.caps);
-		return unpack(args[1], args[2]);
+		if (image_unpack_limits("image", max_size, max_entries, &uo) < 0)
+			return EXIT_USAGE;
+		return unpack(args[1], args[2], platform, &uo);
 	}
 	if (nargs != 2 || (strcmp(args[0], "attach") != 0 && strcmp(args[0], "sign") != 0)) {
 		cli_error("image", "expected 'attach --closure FILE LAYOUT[:REF]', 'sign --key KEY.pem LAYOUT[:REF]' or "
