@@ -15,7 +15,7 @@ PKGS=(
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
 	umoci jq busybox-static crun runc
 	libh2o-evloop-dev wrk
-	podman docker.io containerd skopeo
+	podman docker.io containerd skopeo docker-compose
 )
 
 install_deps() {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Container engines enforcing a capgate closure: Podman (crun) and Docker
-# (dockerd with runc and with runsc as a runtime) run a locally built image
-# with --security-opt seccomp=FILE; the workload works and the calls outside
-# the closure (mount, ptrace) fail with the errno 'capgate run' gives. Then
-# the OCI hook (capgate oci-hook) records a container's closure under Podman
-# and the same container runs under it with no call denied. Every daemon and
+# Container engines enforcing a capgate closure: Podman (crun), Docker
+# (dockerd with runc and with runsc as a runtime) and Compose (security_opt)
+# run a locally built image with seccomp=FILE; the workload works and the
+# calls outside the closure (mount, ptrace) fail with the errno 'capgate run'
+# gives. Then the OCI hook (capgate oci-hook) records a container's closure
+# under Podman with crun and with runc, and the same container runs under it
+# with no call denied. Every daemon and
 # store is private to this test (under its temp dir) and removed at exit.
 set -u
 C=${CAPGATE:-./build/capgate}
@@ -235,6 +236,28 @@ EOF
 		skopeo copy -q "oci:$L:app" "docker-archive:$t/bb-docker.tar:localhost/bb:app" >"$t/out" 2>&1 \
 			&& docker_ load -i "$t/bb-docker.tar" >"$t/out" 2>&1 && ok docker-load || { fail docker-load; cat "$t/out"; }
 		check_engine docker-runc docker_runc "$t/good-runc.json"
+		# Compose: security_opt seccomp=FILE (relative to the compose file)
+		if command -v docker-compose >/dev/null; then
+			mkdir -p "$t/compose"
+			printf 'version: "2.4"\nservices:\n  app:\n    image: localhost/bb:app\n    network_mode: none\n    security_opt:\n      - no-new-privileges:true\n      - seccomp=app.json\n' >"$t/compose/docker-compose.yml"
+			compose_run() { # profile cmd...: the profile as app.json beside the compose file
+				local rc
+				cp "$1" "$t/compose/app.json" && shift
+				(cd "$t/compose" && DOCKER_HOST="unix://$D/docker.sock" docker-compose -p capgate run --rm -T app "$@") 2>"$t/compose-progress.err"
+				rc=$?
+				# compose's own lines: its progress, and the exit status it repeats
+				grep -v "capgate_app_run\|^$rc\$" "$t/compose-progress.err" >&2
+				return $rc
+			}
+			check_engine compose compose_run "$t/good-runc.json"
+			# the file is what is enforced: one call less kills the workload
+			jq '.defaultAction = "SCMP_ACT_KILL_PROCESS" | del(.defaultErrnoRet) | .syscalls |= map(.names -= ["getcwd"])' "$t/good-runc.json" >"$t/compose-less.json"
+			compose_run "$t/compose-less.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
+			rc=$?
+			[ $rc -eq 159 ] && ok compose-closure-one-less-killed || { fail "compose-closure-one-less-killed (exit $rc, want 159)"; cat "$t/err"; }
+		else
+			echo "skip compose: docker-compose is not installed"
+		fi
 		if command -v runsc >/dev/null; then
 			# runsc as root chowns the stdio it is given: the host's
 			# /dev/null must not be among it (its change time is the witness)
