@@ -5,7 +5,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WARN)
-LIBS    := -lseccomp -lfyaml -lcrypto -lz
+LIBS    := -lseccomp -lfyaml -lcrypto -lz -lzstd
 # The HTTP server (capgate webhook) is its own binary, capgate-webhook, with
 # the shared OpenSSL that libh2o needs; the library and capgate do not link it.
 WEBHOOK_LIBS := -lh2o-evloop -lssl

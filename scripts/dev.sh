@@ -11,11 +11,11 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libseccomp-dev libfyaml-dev libssl-dev liburing-dev
 	python3 python3-jsonschema python3-yaml strace iproute2 openssl clang-format
-	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib
+	libbpf-dev bpftool libelf-dev zlib1g-dev gcc-multilib libzstd-dev zstd
 	nginx redis-server redis-tools sqlite3 curl bc runsc bubblewrap
 	umoci jq busybox-static crun runc
 	libh2o-evloop-dev wrk
-	podman docker.io containerd skopeo
+	podman docker.io containerd skopeo docker-compose
 )
 
 install_deps() {

@@ -15,6 +15,10 @@ int cmd_fallback(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+/* --max-size SIZE (K, M, G suffixes) and --max-entries N of an image unpack
+ * into @o (NULL: the default); prints the error and returns -1. */
+struct cg_unpack_opts;
+int image_unpack_limits(const char *cmd, const char *size, const char *entries, struct cg_unpack_opts *o);
 int cmd_info(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

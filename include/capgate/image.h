@@ -49,6 +49,18 @@ struct cg_image {
 	size_t n_labels;
 	char *closure_json; /* an attached closure (see below), or NULL */
 	size_t closure_len;
+	char image_digest[72]; /* the image manifest itself: manifest_digest, or for a
+				* multi-platform image the platform's manifest; "" for a
+				* docker-archive */
+	char platform[64];     /* "linux/amd64[/VARIANT]" of the manifest chosen in an
+				* index, "" when the layout named an image manifest */
+};
+
+/* Options of cg_image_open_layout_opts. */
+struct cg_image_open_opts {
+	size_t sz;
+	const char *platform; /* "OS/ARCH[/VARIANT]" chosen in a multi-platform index (NULL:
+			       * linux/<this machine's architecture>, or the only image) */
 };
 
 /* Open an image from an OCI image layout directory (oci-layout, index.json,
@@ -72,6 +84,19 @@ struct cg_image {
  * "application/vnd.capgate.closure.v1+json". */
 CAPGATE_API int cg_image_open_layout(const char *dir, const char *ref, struct cg_image **ret, struct cg_error *err);
 
+/* cg_image_open_layout() with options: @o->platform chooses the manifest of a
+ * multi-platform index by platform. Given, it must match: OS and
+ * architecture exactly, the variant when it names one; an image manifest
+ * index.json names directly must then say that platform in its config.
+ * None matching is -ENOENT, with the platforms present in the message; a
+ * malformed @o->platform is -EINVAL. @o may be NULL. */
+CAPGATE_API int cg_image_open_layout_opts(const char *dir, const char *ref, const struct cg_image_open_opts *o,
+					  struct cg_image **ret, struct cg_error *err);
+
+/* Parse "OS/ARCH[/VARIANT]" into its parts (each at most 31 characters,
+ * [a-z0-9_.-]); -EINVAL with a message otherwise. */
+CAPGATE_API int cg_image_platform_parse(const char *s, char os[32], char arch[32], char variant[32],
+					struct cg_error *err);
 /* Open a docker-archive tarball (docker save: manifest.json, config blob).
  * @ref is compared with RepoTags as normalised references ("nginx:latest"
  * matches "docker.io/library/nginx:latest"; no tag is not "latest").
@@ -158,14 +183,37 @@ CAPGATE_API int cg_image_attach(const char *dir, const char *ref, const struct c
 CAPGATE_API int cg_image_sign(const char *dir, const char *ref, const char *key_path, const char *identity,
 			      char ret_image[72], struct cg_error *err);
 
-/* Unpack the layers of @img (opened from the OCI layout @dir; an image
- * manifest index.json names) in order into the existing empty directory
- * @rootfs, honouring OCI whiteouts (".wh.NAME", ".wh..wh..opq"). Each layer
- * blob is checked against its digest first. A member that would leave the
- * root -- an absolute or ".." name, a path through a symbolic link, a
- * relative link target above the root, a hard link outside it -- is
- * -EPERM/-ELOOP and nothing more is unpacked (the caller removes @rootfs).
- * Devices and FIFOs are skipped. */
+/* Default limits of an unpack (struct cg_unpack_opts): the layers'
+ * uncompressed tar streams together, and their members together. */
+#define CG_UNPACK_MAX_BYTES ((uint64_t)16 << 30)
+#define CG_UNPACK_MAX_ENTRIES ((uint64_t)1000000)
+
+/* Options of cg_image_unpack_opts. */
+struct cg_unpack_opts {
+	size_t sz;
+	uint64_t max_bytes;   /* 0: CG_UNPACK_MAX_BYTES */
+	uint64_t max_entries; /* 0: CG_UNPACK_MAX_ENTRIES */
+};
+
+/* Unpack the layers of @img (opened by cg_image_open_layout[_opts] from the
+ * OCI layout @dir: the same image manifest, found again through index.json
+ * and the platform the open chose) in order into the existing empty
+ * directory @rootfs, honouring OCI whiteouts (".wh.NAME", ".wh..wh..opq").
+ * Layers are plain, gzip or zstd tar archives (told apart by their first
+ * bytes). Each blob is opened and read once: hashed as it is unpacked, and
+ * checked against its descriptor's size and digest at its end (-EBADMSG).
+ * Every path is resolved inside @rootfs (openat2 RESOLVE_IN_ROOT): symbolic
+ * links of earlier layers are followed as the container would see them,
+ * absolute and ".." targets never above @rootfs; the last component of a
+ * member is replaced, never followed. A member name that is absolute or has
+ * a ".." component, a hard link to such a name, a whiteout of "." or ".."
+ * is -EPERM. Going over a limit is -EFBIG. Devices and FIFOs are skipped.
+ * On any failure what was unpacked is removed (@rootfs is left empty).
+ * @o may be NULL (the defaults). */
+CAPGATE_API int cg_image_unpack_opts(const char *dir, const struct cg_image *img, const char *rootfs,
+				     const struct cg_unpack_opts *o, struct cg_error *err);
+
+/* cg_image_unpack_opts() with the default limits. */
 CAPGATE_API int cg_image_unpack(const char *dir, const struct cg_image *img, const char *rootfs,
 				struct cg_error *err);
 

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -94,13 +95,58 @@ static const char *host_goarch(void)
 	return "amd64";
 }
 
-int cg_image_index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_desc **ret, struct cg_error *err)
+static bool platform_part_ok(const char *p, size_t n)
+{
+	if (n == 0 || n > 31)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '.' ||
+		      p[i] == '-'))
+			return false;
+	return true;
+}
+
+int cg_image_platform_parse(const char *s, char os[32], char arch[32], char variant[32], struct cg_error *err)
+{
+	const char *a, *v;
+
+	if (!s || !(a = strchr(s, '/')))
+		goto bad;
+	v = strchr(a + 1, '/');
+	if (!platform_part_ok(s, (size_t)(a - s)) || !platform_part_ok(a + 1, v ? (size_t)(v - a - 1) : strlen(a + 1)) ||
+	    (v && !platform_part_ok(v + 1, strlen(v + 1))))
+		goto bad;
+	snprintf(os, 32, "%.*s", (int)(a - s), s);
+	snprintf(arch, 32, "%.*s", v ? (int)(v - a - 1) : (int)strlen(a + 1), a + 1);
+	snprintf(variant, 32, "%s", v ? v + 1 : "");
+	return 0;
+bad:
+	return cg_error_set(err, -EINVAL, "platform '%s': expected OS/ARCH[/VARIANT] (linux/amd64, linux/arm64/v8)",
+			    s ? s : "");
+}
+
+/* Does descriptor @d's platform match @want ("os/arch[/variant]"; a variant
+ * is compared only when @want names one)? */
+static bool platform_match(const char *os, const char *arch, const char *variant, const char *want)
+{
+	char wos[32], warch[32], wvar[32];
+
+	if (cg_image_platform_parse(want, wos, warch, wvar, NULL) < 0)
+		return false;
+	return os && arch && strcmp(os, wos) == 0 && strcmp(arch, warch) == 0 &&
+	       (!wvar[0] || (variant && strcmp(variant, wvar) == 0));
+}
+
+int cg_image_index_pick(const struct cg_oci_manifest *idx, const char *platform, const struct cg_oci_desc **ret,
+			struct cg_error *err)
 {
 	const struct cg_oci_desc *only = NULL, *host = NULL;
 	const char *arch = host_goarch();
+	char hostp[40];
 	size_t n = 0, nhost = 0;
 	char list[512] = "";
 
+	snprintf(hostp, sizeof(hostp), "linux/%s", arch);
 	for (size_t i = 0; i < idx->n_items; i++) {
 		const struct cg_oci_desc *d = &idx->items[i];
 		size_t l = strlen(list);
@@ -110,14 +156,14 @@ int cg_image_index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_d
 			continue; /* attestation manifests, artifacts */
 		only = d;
 		n++;
-		if (d->os && strcmp(d->os, "linux") == 0 && d->arch && strcmp(d->arch, arch) == 0) {
+		if (platform_match(d->os, d->arch, d->variant, platform ? platform : hostp)) {
 			host = d;
 			nhost++;
 		}
-		snprintf(list + l, sizeof(list) - l, "%s%s/%s", l ? ", " : "", d->os ? d->os : "?",
-			 d->arch ? d->arch : "?");
+		snprintf(list + l, sizeof(list) - l, "%s%s/%s%s%s", l ? ", " : "", d->os ? d->os : "?",
+			 d->arch ? d->arch : "?", d->variant ? "/" : "", d->variant ? d->variant : "");
 	}
-	if (n == 1) {
+	if (n == 1 && !platform) {
 		*ret = only;
 		return 0;
 	}
@@ -127,8 +173,45 @@ int cg_image_index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_d
 	}
 	if (n == 0)
 		return cg_error_set(err, -ENOENT, "%s: index lists no image manifest", idx->source);
-	return cg_error_set(err, -EINVAL, "%s: index has %zu platforms (%s) and %s linux/%s", idx->source, n, list,
-			    nhost ? "several for" : "none for", arch);
+	return cg_error_set(err, nhost ? -EINVAL : -ENOENT, "%s: index has %zu platform%s (%s) and %s %s",
+			    idx->source, n, n == 1 ? "" : "s", list, nhost ? "several for" : "none for",
+			    platform ? platform : hostp);
+}
+
+/* The platform of descriptor @d as "os/arch[/variant]" into @out. */
+static void platform_format(const struct cg_oci_desc *d, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s%s%s", d->os ? d->os : "?", d->arch ? d->arch : "?", d->variant ? "/" : "",
+		 d->variant ? d->variant : "");
+}
+
+/* An explicit @platform and an image manifest index.json names directly:
+ * its config must say that platform. */
+static int config_platform_check(const char *buf, size_t len, const char *source, const char *platform,
+				 struct cg_error *err)
+{
+	struct fy_document *doc = NULL;
+	struct fy_node *root;
+	char *f[3] = { NULL, NULL, NULL };
+	static const char *const keys[3] = { "os", "architecture", "variant" };
+	char have[100];
+	int r;
+
+	if ((r = cg_oci_json_parse(buf, len, source, &doc, err)) < 0)
+		return r;
+	root = fy_document_root(doc);
+	for (int i = 0; i < 3 && r == 0; i++) {
+		struct fy_node *v = cg_oci_get(root, keys[i]);
+		if (v && !cg_doc_is_null(v))
+			r = cg_doc_strdup(v, true, source, keys[i], &f[i], err);
+	}
+	snprintf(have, sizeof(have), "%s/%s%s%s", f[0] ? f[0] : "?", f[1] ? f[1] : "?", f[2] ? "/" : "", f[2] ? f[2] : "");
+	if (r == 0 && !platform_match(f[0], f[1], f[2], platform))
+		r = cg_error_set(err, -ENOENT, "%s: the image is for %s only, not %s", source, have, platform);
+	for (int i = 0; i < 3; i++)
+		free(f[i]);
+	fy_document_destroy(doc);
+	return r;
 }
 
 /* A closure found for the image: where it came from and its bytes. */
@@ -337,7 +420,8 @@ int cg_image_select_top(const char *dir, const struct cg_oci_manifest *index, co
 			    ref ? " '" : "", ref ? ref : "", ref ? "'" : "", names);
 }
 
-static int open_layout(const char *dir, const char *ref, struct cg_image *img, struct cg_error *err)
+static int open_layout(const char *dir, const char *ref, const char *platform, struct cg_image *img,
+		       struct cg_error *err)
 {
 	struct cg_oci_manifest index = { 0 }, top = { 0 }, man = { 0 }, nested = { 0 }, holder = { 0 };
 	struct closure_found found;
@@ -380,8 +464,10 @@ static int open_layout(const char *dir, const char *ref, struct cg_image *img, s
 			r = cg_error_set(err, -ELOOP, "%s: indexes nested more than 4 deep", man.source);
 			goto out;
 		}
-		if ((r = cg_image_index_pick(&man, &plat, err)) < 0 || (r = cg_oci_manifest_load(dir, plat, &nested, err)) < 0)
+		if ((r = cg_image_index_pick(&man, platform, &plat, err)) < 0 ||
+		    (r = cg_oci_manifest_load(dir, plat, &nested, err)) < 0)
 			goto out;
+		platform_format(plat, img->platform, sizeof(img->platform));
 		cg_oci_manifest_release(&man);
 		man = nested;
 		nested = (struct cg_oci_manifest){ 0 };
@@ -392,7 +478,10 @@ static int open_layout(const char *dir, const char *ref, struct cg_image *img, s
 		goto out;
 	}
 	memcpy(img->config_digest, man.config.digest, 72);
+	memcpy(img->image_digest, depth ? man.digest : sel->digest, 72);
 	if ((r = cg_oci_blob_read(dir, man.config.digest, man.config.size, "image config", &cfg, &cfg_len, err)) < 0)
+		goto out;
+	if (platform && !depth && (r = config_platform_check(cfg, cfg_len, man.source, platform, err)) < 0)
 		goto out;
 	{
 		_cleanup_free_ char *cfg_src = NULL;
@@ -455,24 +544,36 @@ out:
 	return r;
 }
 
-int cg_image_open_layout(const char *dir, const char *ref, struct cg_image **ret, struct cg_error *err)
+int cg_image_open_layout_opts(const char *dir, const char *ref, const struct cg_image_open_opts *o,
+			      struct cg_image **ret, struct cg_error *err)
 {
+	const char *platform = o && o->sz >= offsetof(struct cg_image_open_opts, platform) + sizeof(o->platform)
+				       ? o->platform
+				       : NULL;
 	struct cg_image *img;
+	char pos[32], parch[32], pvar[32];
 	int r;
 
 	if (!dir || !ret)
 		return cg_error_set(err, -EINVAL, "no layout directory given");
+	if (platform && (r = cg_image_platform_parse(platform, pos, parch, pvar, err)) < 0)
+		return r;
 	img = calloc(1, sizeof(*img));
 	if (!img || !(img->source = strdup(dir))) {
 		free(img);
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	}
-	if ((r = open_layout(dir, ref, img, err)) < 0) {
+	if ((r = open_layout(dir, ref, platform, img, err)) < 0) {
 		cg_image_free(img);
 		return r;
 	}
 	*ret = img;
 	return 0;
+}
+
+int cg_image_open_layout(const char *dir, const char *ref, struct cg_image **ret, struct cg_error *err)
+{
+	return cg_image_open_layout_opts(dir, ref, NULL, ret, err);
 }
 
 /* ---- docker-archive ----------------------------------------------------- */

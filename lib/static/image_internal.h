@@ -14,8 +14,12 @@
 int cg_image_select_top(const char *dir, const struct cg_oci_manifest *index, const char *ref,
 			const struct cg_oci_desc **ret, struct cg_error *err);
 
-/* In a (nested) index, the image manifest for this machine: the only one,
- * or linux/<this machine's arch>. *ret points into @idx. */
-int cg_image_index_pick(const struct cg_oci_manifest *idx, const struct cg_oci_desc **ret, struct cg_error *err);
+/* In a (nested) index, the image manifest for @platform ("os/arch[/variant]",
+ * cg_image_platform_parse; a variant compared only when given), or (NULL)
+ * for this machine: the only one, or linux/<this machine's arch>. None is
+ * -ENOENT, several -EINVAL, the message listing the platforms present.
+ * *ret points into @idx. */
+int cg_image_index_pick(const struct cg_oci_manifest *idx, const char *platform, const struct cg_oci_desc **ret,
+			struct cg_error *err);
 
 #endif

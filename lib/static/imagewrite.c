@@ -415,7 +415,7 @@ static int chain_load(const char *dir, const char *ref, struct chain *c, struct 
 			return r;
 		if (!lv->m.is_index)
 			break;
-		if ((r = cg_image_index_pick(&lv->m, &d, err)) < 0)
+		if ((r = cg_image_index_pick(&lv->m, NULL, &d, err)) < 0)
 			return r;
 		lv->pick = (size_t)(d - lv->m.items);
 	}

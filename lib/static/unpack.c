@@ -4,61 +4,211 @@
  * --image': capgate runs the image it checked, not a tree another tool
  * unpacked from who knows what.
  *
- * Layers are untrusted archives. Each blob is checked against its digest
- * first (cg_oci_blob_verify), then read once, in order, through zlib (which
- * passes an uncompressed tar through as it is). Every member is placed
- * relative to a directory descriptor of the root, one component at a time
- * with O_NOFOLLOW: a name that is absolute or has a ".." component, a path
- * through a symbolic link (the "link -> /, then link/etc/passwd" escape), a
- * relative link target that climbs out of the root and a hard link to
- * anything outside it are refused, and the whole unpack fails: a half-made
- * root is removed, never run. OCI whiteouts (".wh.NAME" removes NAME of a
- * lower layer, ".wh..wh..opq" empties its directory) are honoured.
- * Devices and FIFOs are skipped: the runtime makes /dev.
+ * Layers are untrusted archives, read once: each blob is opened once and
+ * hashed as its bytes go through the decompressor (gzip, zstd or none, told
+ * by its first bytes) into the tar reader, and at its end its size and
+ * digest must be the descriptor's -- so what was checked is what was
+ * unpacked, even if the file changes underneath. A mismatch, like any other
+ * failure, removes everything unpacked so far: a half-made root is never run.
+ *
+ * Every path is resolved inside the root with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS): the root is "/" for the resolution, so the
+ * symbolic links of earlier layers are followed as the container will see
+ * them (a merged-/usr image's bin -> usr/bin), and an absolute target or a
+ * ".." chain stops at the root instead of reaching the host. Only the
+ * parent of a member is resolved; its last component is replaced, never
+ * followed. Names that are absolute or have ".." components, hard links to
+ * such names and whiteouts of "." or ".." are refused. OCI whiteouts
+ * (".wh.NAME" removes NAME of a lower layer, ".wh..wh..opq" empties its
+ * directory) are honoured. Devices and FIFOs are skipped: the runtime makes
+ * /dev. The uncompressed bytes and the members of all layers are bounded
+ * (a decompression bomb is refused, not unpacked until the disk is full).
  */
 #include <capgate/image.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
-#include <dirent.h>
+#include <zstd.h>
 
+#include "static/image_internal.h"
 #include "static/oci.h"
 #include "static/tar.h"
 
 #define WH ".wh."
 #define WH_OPQ ".wh..wh..opq"
 
-struct layer {
-	gzFile gz;
-	const char *source; /* the layer, for messages */
-	int root;
+enum layer_kind { KIND_TAR,
+		  KIND_GZIP,
+		  KIND_ZSTD };
+
+/* What all layers of one unpack count against. */
+struct limits {
+	uint64_t bytes, entries, max_bytes, max_entries;
 };
 
-static int gz_read_all(struct layer *l, void *buf, size_t n)
+struct layer {
+	const char *source; /* the layer, for messages */
+	const struct cg_oci_desc *desc;
+	int root;
+	struct limits *lim;
+	/* the blob: read once, hashed as it is read */
+	int fd;
+	EVP_MD_CTX *md;
+	uint64_t blob_read;
+	unsigned char in[65536];
+	size_t in_pos, in_len;
+	bool in_eof;
+	/* its decompressor */
+	enum layer_kind kind;
+	z_stream z;
+	bool z_init;
+	ZSTD_DStream *zs;
+	bool end;        /* the compressed stream is over */
+	bool frame_done; /* zstd: the last frame is complete */
+	struct cg_error *err;
+};
+
+/* More bytes of the blob into l->in (when it is used up), hashed. */
+static int raw_fill(struct layer *l)
+{
+	ssize_t n;
+
+	if (l->in_pos < l->in_len || l->in_eof)
+		return 0;
+	do
+		n = read(l->fd, l->in, sizeof(l->in));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cg_error_set(l->err, -errno, "%s: %m", l->source);
+	l->in_pos = 0;
+	l->in_len = (size_t)n;
+	l->in_eof = n == 0;
+	l->blob_read += (uint64_t)n;
+	if (l->blob_read > l->desc->size) /* longer than its descriptor: stop reading */
+		return cg_error_set(l->err, -EBADMSG, "%s: the blob has more than the %llu bytes its descriptor says",
+				    l->source, (unsigned long long)l->desc->size);
+	if (n > 0 && EVP_DigestUpdate(l->md, l->in, (size_t)n) != 1)
+		return cg_error_set(l->err, -EIO, "sha-256 failed");
+	return 0;
+}
+
+/* Up to @n bytes of the uncompressed stream into @buf: how many, 0 at its
+ * end, < 0 on error (l->err set). */
+static ssize_t stream_read(struct layer *l, unsigned char *buf, size_t n)
+{
+	int r;
+
+	if (l->kind == KIND_TAR) {
+		size_t k;
+		if ((r = raw_fill(l)) < 0)
+			return r;
+		k = l->in_len - l->in_pos < n ? l->in_len - l->in_pos : n;
+		memcpy(buf, l->in + l->in_pos, k);
+		l->in_pos += k;
+		return (ssize_t)k;
+	}
+	if (l->kind == KIND_GZIP) {
+		l->z.next_out = buf;
+		l->z.avail_out = (uInt)n;
+		while (l->z.avail_out == n && !l->end) {
+			int zr;
+			if ((r = raw_fill(l)) < 0)
+				return r;
+			if (l->in_pos == l->in_len)
+				return cg_error_set(l->err, -EINVAL, "%s: truncated gzip stream", l->source);
+			l->z.next_in = l->in + l->in_pos;
+			l->z.avail_in = (uInt)(l->in_len - l->in_pos);
+			zr = inflate(&l->z, Z_NO_FLUSH);
+			l->in_pos = l->in_len - l->z.avail_in;
+			if (zr == Z_STREAM_END) {
+				/* another gzip member may follow; anything else ends the stream */
+				if ((r = raw_fill(l)) < 0)
+					return r;
+				if (l->in_pos < l->in_len && l->in[l->in_pos] == 0x1f)
+					inflateReset(&l->z);
+				else
+					l->end = true;
+			} else if (zr != Z_OK) {
+				return cg_error_set(l->err, -EINVAL, "%s: gzip: %s", l->source,
+						    l->z.msg ? l->z.msg : "corrupt stream");
+			}
+		}
+		return (ssize_t)(n - l->z.avail_out);
+	}
+	{
+		ZSTD_outBuffer out = { buf, n, 0 };
+		while (out.pos == 0 && !l->end) {
+			ZSTD_inBuffer in;
+			size_t zr;
+			if ((r = raw_fill(l)) < 0)
+				return r;
+			if (l->in_pos == l->in_len) {
+				/* the end of the blob: after a complete frame, the end of the stream */
+				if (!l->frame_done)
+					return cg_error_set(l->err, -EINVAL, "%s: truncated zstd stream", l->source);
+				l->end = true;
+				break;
+			}
+			in = (ZSTD_inBuffer){ l->in, l->in_len, l->in_pos };
+			zr = ZSTD_decompressStream(l->zs, &out, &in);
+			l->in_pos = in.pos;
+			if (ZSTD_isError(zr))
+				return cg_error_set(l->err, -EINVAL, "%s: zstd: %s", l->source, ZSTD_getErrorName(zr));
+			l->frame_done = zr == 0; /* complete and flushed: another frame may follow */
+		}
+		return (ssize_t)out.pos;
+	}
+}
+
+/* @n more uncompressed bytes against the size limit. */
+static int charge(struct layer *l, uint64_t n)
+{
+	if (n > l->lim->max_bytes - l->lim->bytes)
+		return cg_error_set(l->err, -EFBIG, "%s: the image unpacks to more than %llu bytes (the limit): refused",
+				    l->source, (unsigned long long)l->lim->max_bytes);
+	l->lim->bytes += n;
+	return 0;
+}
+
+/* Exactly @n uncompressed bytes, counted against the size limit. */
+static int read_all(struct layer *l, void *buf, size_t n)
 {
 	size_t got = 0;
+	int r;
+
+	if ((r = charge(l, n)) < 0)
+		return r;
 	while (got < n) {
-		int k = gzread(l->gz, (char *)buf + got, (unsigned)(n - got > (1u << 30) ? 1u << 30 : n - got));
-		if (k <= 0)
-			return -EIO;
+		ssize_t k = stream_read(l, (unsigned char *)buf + got, n - got);
+		if (k < 0)
+			return (int)k;
+		if (k == 0)
+			return cg_error_set(l->err, -EINVAL, "%s: truncated tar archive", l->source);
 		got += (size_t)k;
 	}
 	return 0;
 }
 
-static int gz_skip(struct layer *l, uint64_t n)
+static int skip(struct layer *l, uint64_t n)
 {
-	char buf[65536];
+	unsigned char buf[65536];
+	int r;
+
 	while (n) {
 		size_t k = n > sizeof(buf) ? sizeof(buf) : (size_t)n;
-		if (gz_read_all(l, buf, k) < 0)
-			return -EIO;
+		if ((r = read_all(l, buf, k)) < 0)
+			return r;
 		n -= k;
 	}
 	return 0;
@@ -91,98 +241,91 @@ static int remove_at(int dfd, const char *name)
 	return r;
 }
 
-/* The directory of @path's parent ("a/b" of "a/b/c"), walked one component
- * at a time without following links, made (0755) where missing when
- * @create. The last component into *@base. */
-static int parent_open(struct layer *l, char *path, bool create, const char **base, struct cg_error *err)
+/* openat2(@root, @path, O_PATH | O_DIRECTORY) resolved inside @root. */
+static int open_in_root(int root, const char *path)
 {
-	char *slash = strrchr(path, '/'), *p = path;
-	int fd = dup(l->root);
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
 
-	if (fd < 0)
-		return cg_error_set(err, -errno, "dup: %m");
-	*base = slash ? slash + 1 : path;
-	if (!slash)
-		return fd;
-	*slash = '\0';
-	while (p && *p) {
-		char *next = strchr(p, '/');
-		struct stat st;
-		int nfd;
-		if (next)
-			*next = '\0';
-		if (create && mkdirat(fd, p, 0755) < 0 && errno != EEXIST) {
-			int e = errno;
-			close(fd);
-			if (next)
-				*next = '/';
-			*slash = '/';
-			return cg_error_set(err, -e, "%s: %s: cannot make directory: %s", l->source, path, strerror(e));
-		}
-		nfd = openat(fd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0) {
-			int e = errno;
-			bool link = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-			close(fd);
-			if (next)
-				*next = '/';
-			*slash = '/';
-			if (link)
-				return cg_error_set(err, -ELOOP,
-						    "%s: %s goes through the symbolic link %.*s: refused (it could lead out of the root)",
-						    l->source, path, (int)(p - path + strlen(p)), path);
-			return cg_error_set(err, -e, "%s: %s: %s", l->source, path, strerror(e));
-		}
-		close(fd);
-		fd = nfd;
-		if (next)
-			*next = '/';
-		p = next ? next + 1 : NULL;
+	for (int i = 0; i < 16; i++) { /* EAGAIN: a rename raced the lookup */
+		fd = syscall(SYS_openat2, root, path[0] ? path : ".", &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
 	}
-	*slash = '/';
-	return fd;
+	return fd < 0 ? -errno : (int)fd;
 }
 
-/* Does the link target @target of the member @name stay inside the root?
- * Absolute targets resolve against the container's root, so they do. */
-static bool link_inside(const char *name, const char *target)
+/* The directory of @path's parent ("a/b" of "a/b/c") resolved inside the
+ * root, made (0755) where missing when @create; the last component into
+ * *@base. */
+static int parent_open(struct layer *l, char *path, bool create, const char **base, struct cg_error *err)
 {
-	long depth = 0;
-	const char *s;
+	char *slash = strrchr(path, '/');
+	int fd, cur;
 
-	if (target[0] == '/')
-		return true;
-	for (s = name; *s; s++)
-		if (*s == '/')
-			depth++; /* directories above the link */
-	for (s = target; *s;) {
-		size_t n = strcspn(s, "/");
-		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			if (--depth < 0)
-				return false;
-		} else if (n && !(n == 1 && s[0] == '.')) {
-			depth++;
+	*base = slash ? slash + 1 : path;
+	if (slash)
+		*slash = '\0';
+	fd = open_in_root(l->root, slash ? path : "");
+	if (fd == -ENOENT && create) {
+		/* make what is missing, each prefix resolved from the root again */
+		char *p = path;
+		cur = open_in_root(l->root, "");
+		for (fd = cur; fd >= 0 && p;) {
+			char *next = strchr(p, '/');
+			if (next)
+				*next = '\0';
+			fd = open_in_root(l->root, path);
+			if (fd == -ENOENT) {
+				if (mkdirat(cur, p, 0755) == 0)
+					fd = open_in_root(l->root, path);
+				else
+					fd = errno == EEXIST ? -ENOLINK : -errno; /* EEXIST: a link to what is not there */
+			}
+			if (next)
+				*next = '/';
+			close(cur);
+			cur = fd;
+			p = next ? next + 1 : NULL;
 		}
-		s += n;
-		if (*s == '/')
-			s++;
 	}
-	return true;
+	if (fd < 0) {
+		int e = -fd;
+		if (e == ENOSYS)
+			cg_error_set(err, -ENOSYS, "%s: openat2 is needed to unpack an image safely (linux 5.6)", l->source);
+		else if (e == ENOENT || e == ENOLINK)
+			cg_error_set(err, -ENOENT, "%s: %s: the directory does not exist inside the root%s", l->source,
+				     slash ? path : ".", e == ENOLINK ? " (a symbolic link to nothing)" : "");
+		else if (e == ENOTDIR)
+			cg_error_set(err, -ENOTDIR, "%s: %s: not a directory inside the root", l->source, path);
+		else
+			cg_error_set(err, -e, "%s: %s: %s", l->source, slash ? path : ".", strerror(e));
+		fd = -(e == ENOLINK ? ENOENT : e);
+	}
+	if (slash)
+		*slash = '/';
+	return fd;
 }
 
 static int write_data(struct layer *l, int fd, uint64_t size)
 {
-	char buf[65536];
+	unsigned char buf[65536];
+	int r;
+
 	while (size) {
 		size_t k = size > sizeof(buf) ? sizeof(buf) : (size_t)size;
-		if (gz_read_all(l, buf, k) < 0)
-			return -EIO;
+		if ((r = read_all(l, buf, k)) < 0)
+			return r;
 		for (size_t o = 0; o < k;) {
 			ssize_t w = write(fd, buf + o, k - o);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
-				return w < 0 ? -errno : -EIO;
+				return cg_error_set(l->err, w < 0 ? -errno : -EIO, "%s: write: %s", l->source,
+						    strerror(w < 0 ? errno : EIO));
 			o += (size_t)w;
 		}
 		size -= k;
@@ -190,22 +333,25 @@ static int write_data(struct layer *l, int fd, uint64_t size)
 	return 0;
 }
 
-/* One member: @type, its cleaned @name, @link (link target), the header. */
+/* One member: @type, its cleaned @name, @link (link target), the header.
+ * Errors of the stream are set by the reader; others are set here. */
 static int member(struct layer *l, char type, char *name, const char *link, const unsigned char *h, uint64_t size,
 		  struct cg_error *err)
 {
 	uint64_t mode = 0644, uid = 0, gid = 0;
 	const char *base;
 	int dfd, r = 0;
+	bool whiteout;
 
 	cg_tar_num(h + 100, 8, &mode);
 	cg_tar_num(h + 108, 8, &uid);
 	cg_tar_num(h + 116, 8, &gid);
 	mode &= 07777;
 	if (!name[0]) /* the root itself */
-		return gz_skip(l, size);
+		return skip(l, size);
 	if ((dfd = parent_open(l, name, true, &base, err)) < 0)
 		return dfd;
+	whiteout = strncmp(base, WH, strlen(WH)) == 0;
 	if (strcmp(base, WH_OPQ) == 0) {
 		DIR *d;
 		struct dirent *e;
@@ -222,8 +368,12 @@ static int member(struct layer *l, char type, char *name, const char *link, cons
 			if (r < 0)
 				r = cg_error_set(err, r, "%s: %s: cannot empty the directory: %s", l->source, name, strerror(-r));
 		}
-	} else if (strncmp(base, WH, strlen(WH)) == 0) {
-		if ((r = remove_at(dfd, base + strlen(WH))) < 0)
+	} else if (whiteout) {
+		const char *victim = base + strlen(WH);
+		if (!victim[0] || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0)
+			r = cg_error_set(err, -EPERM, "%s: whiteout %s names no entry of its directory: refused", l->source,
+					 name);
+		else if ((r = remove_at(dfd, victim)) < 0)
 			r = cg_error_set(err, r, "%s: whiteout %s: %s", l->source, name, strerror(-r));
 	} else if (type == '5') {
 		struct stat st;
@@ -231,15 +381,13 @@ static int member(struct layer *l, char type, char *name, const char *link, cons
 			r = remove_at(dfd, base);
 		if (r == 0 && mkdirat(dfd, base, (mode_t)mode) < 0 && errno != EEXIST)
 			r = -errno;
-		if (r == 0 && fchmodat(dfd, base, (mode_t)mode, 0) < 0)
+		if (r == 0 && fchmodat(dfd, base, (mode_t)mode, 0) < 0) /* a directory: just made or kept */
 			r = -errno;
 		if (r < 0)
 			r = cg_error_set(err, r, "%s: %s: %s", l->source, name, strerror(-r));
 	} else if (type == '2') {
-		if (!link_inside(name, link))
-			r = cg_error_set(err, -EPERM, "%s: symbolic link %s -> %s leads out of the root: refused", l->source,
-					 name, link);
-		else if ((r = remove_at(dfd, base)) < 0 || symlinkat(link, dfd, base) < 0)
+		/* any target: resolved later inside the root, as the container does */
+		if ((r = remove_at(dfd, base)) < 0 || symlinkat(link, dfd, base) < 0)
 			r = cg_error_set(err, r < 0 ? r : -errno, "%s: %s: %s", l->source, name, strerror(r < 0 ? -r : errno));
 	} else if (type == '1') {
 		_cleanup_free_ char *target = cg_tar_clean(link, strlen(link));
@@ -251,7 +399,11 @@ static int member(struct layer *l, char type, char *name, const char *link, cons
 		} else if ((tfd = parent_open(l, target, false, &tbase, err)) < 0) {
 			r = tfd;
 		} else {
-			if ((r = remove_at(dfd, base)) == 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
+			struct stat st;
+			/* linking a name to itself would remove it first */
+			if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+			else if ((r = remove_at(dfd, base)) == 0 && linkat(tfd, tbase, dfd, base, 0) < 0)
 				r = -errno;
 			if (r < 0)
 				r = cg_error_set(err, r, "%s: hard link %s -> %s: %s", l->source, name, link, strerror(-r));
@@ -262,23 +414,23 @@ static int member(struct layer *l, char type, char *name, const char *link, cons
 		if ((r = remove_at(dfd, base)) == 0 &&
 		    (fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 			r = -errno;
+		if (r < 0)
+			r = cg_error_set(err, r, "%s: %s: %s", l->source, name, strerror(-r));
 		if (r == 0)
 			r = write_data(l, fd, size);
 		if (r == 0 && fchmod(fd, (mode_t)mode) < 0)
-			r = -errno;
+			r = cg_error_set(err, -errno, "%s: %s: chmod: %m", l->source, name);
 		if (fd >= 0)
 			close(fd);
-		if (r < 0)
-			r = cg_error_set(err, r, "%s: %s: %s", l->source, name, strerror(-r));
 		size = 0; /* consumed */
 	}
 	/* devices, FIFOs: skipped (the runtime makes /dev) */
 	if (r == 0 && (type == '0' || type == '\0' || type == '7' || type == '5' || type == '2' || type == '1') &&
-	    strncmp(base, WH, strlen(WH)) != 0 && fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
+	    !whiteout && fchownat(dfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
 		r = cg_error_set(err, -errno, "%s: %s: chown: %m", l->source, name);
 	close(dfd);
 	if (r == 0 && size)
-		r = gz_skip(l, size);
+		r = skip(l, size);
 	return r;
 }
 
@@ -293,9 +445,19 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 		char type, nb[256 + 156], lb[101];
 		const char *name;
 		bool zero = true;
+		ssize_t k = 0;
+		size_t got = 0;
 
-		if (gz_read_all(l, h, 512) < 0)
-			return zeros ? 0 : cg_error_set(err, -EINVAL, "%s: truncated or not a tar archive", l->source);
+		/* a header, or the end of the stream (a tar without its two zero blocks is accepted there) */
+		if ((r = charge(l, 512)) < 0)
+			return r;
+		while (got < 512 && (k = stream_read(l, h + got, 512 - got)) > 0)
+			got += (size_t)k;
+		if (got < 512) {
+			if (k < 0)
+				return (int)k;
+			return got == 0 ? 0 : cg_error_set(err, -EINVAL, "%s: truncated or not a tar archive", l->source);
+		}
 		for (int i = 0; i < 512 && zero; i++)
 			zero = h[i] == 0;
 		if (zero) {
@@ -315,8 +477,8 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 				return cg_error_set(err, -EINVAL, "%s: extended header too large", l->source);
 			if (!(data = malloc(size + 1)))
 				return cg_error_set(err, -ENOMEM, "out of memory");
-			if (gz_read_all(l, data, size) < 0 || gz_skip(l, (512 - size % 512) % 512) < 0)
-				return cg_error_set(err, -EINVAL, "%s: truncated tar archive", l->source);
+			if ((r = read_all(l, data, size)) < 0 || (r = skip(l, (512 - size % 512) % 512)) < 0)
+				return r;
 			data[size] = '\0';
 			if (type == 'L') {
 				free(longname);
@@ -342,10 +504,13 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 			continue;
 		}
 		if (type == 'g') {
-			if (gz_skip(l, (size + 511) / 512 * 512) < 0)
-				return cg_error_set(err, -EINVAL, "%s: truncated tar archive", l->source);
+			if ((r = skip(l, (size + 511) / 512 * 512)) < 0)
+				return r;
 			continue;
 		}
+		if (++l->lim->entries > l->lim->max_entries)
+			return cg_error_set(err, -EFBIG, "%s: the image has more than %llu entries (the limit): refused",
+					    l->source, (unsigned long long)l->lim->max_entries);
 		if (longname) {
 			name = longname;
 		} else {
@@ -370,80 +535,250 @@ static int layer_unpack(struct layer *l, struct cg_error *err)
 			if (r < 0)
 				return r;
 		}
-		if (gz_skip(l, (512 - size % 512) % 512) < 0)
-			return cg_error_set(err, -EINVAL, "%s: truncated tar archive", l->source);
+		if ((r = skip(l, (512 - size % 512) % 512)) < 0)
+			return r;
 		free(longname);
 		free(longlink);
 		longname = longlink = NULL;
 	}
 }
 
-int cg_image_unpack(const char *dir, const struct cg_image *img, const char *rootfs, struct cg_error *err)
+/* Can capgate unpack a layer of media type @mt? NULL: no media type given. */
+static bool layer_type_ok(const char *mt)
 {
-	struct cg_oci_manifest idx = { 0 }, man = { 0 };
-	const struct cg_oci_desc *d = NULL;
-	int root = -1, r;
+	static const char *const ok[] = {
+		"application/vnd.oci.image.layer.v1.tar",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar",
+		"application/vnd.docker.image.rootfs.diff.tar",
+		"application/vnd.docker.image.rootfs.foreign.diff.tar",
+	};
+	for (size_t i = 0; mt && i < sizeof(ok) / sizeof(ok[0]); i++) {
+		size_t n = strlen(ok[i]);
+		if (strncmp(mt, ok[i], n) == 0 && (!mt[n] || strcmp(mt + n, "+gzip") == 0 || strcmp(mt + n, "+zstd") == 0 ||
+						   strcmp(mt + n, ".gzip") == 0))
+			return true;
+	}
+	return false;
+}
 
-	if (!dir || !img || !rootfs)
-		return cg_error_set(err, -EINVAL, "unpack needs a layout, an image and a root");
-	if (!img->manifest_digest[0])
-		return cg_error_set(err, -EINVAL, "%s: the image has no manifest to unpack", dir);
+/* Unpack one layer blob: opened once, hashed while it is unpacked, its
+ * size and digest checked at its end. */
+static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int root, struct limits *lim,
+		     struct cg_error *err)
+{
+	_cleanup_free_ char *path = NULL, *source = NULL;
+	struct layer *l;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char got[72];
+	int r;
+
+	if (!cg_oci_digest_valid(d->digest))
+		return cg_error_set(err, -EINVAL, "%s: digest '%s' is not sha256:<64 hex>", d->path, d->digest);
+	if (asprintf(&path, "%s/blobs/sha256/%s", dir, d->digest + 7) < 0 ||
+	    asprintf(&source, "layer %zu (%s)", i, d->digest) < 0 || !(l = calloc(1, sizeof(*l))))
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	*l = (struct layer){ .source = source, .desc = d, .root = root, .lim = lim, .err = err, .fd = -1 };
+	if ((l->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = cg_error_set(err, -errno, "%s: %s: %m", source, path);
+		goto out;
+	}
+	if (!(l->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(l->md, EVP_sha256(), NULL) != 1) {
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the first bytes say the compression (a pipe may give them in pieces) */
+	while (l->in_len < 4 && !l->in_eof) {
+		ssize_t n = read(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = cg_error_set(err, -errno, "%s: %m", source);
+			goto out;
+		}
+		l->in_eof = n == 0;
+		l->blob_read += (uint64_t)n;
+		if (n > 0 && EVP_DigestUpdate(l->md, l->in + l->in_len, (size_t)n) != 1) {
+			r = cg_error_set(err, -EIO, "sha-256 failed");
+			goto out;
+		}
+		l->in_len += (size_t)n;
+	}
+	if (l->blob_read > d->size) {
+		r = cg_error_set(err, -EBADMSG, "%s: the blob has more than the %llu bytes its descriptor says", source,
+				 (unsigned long long)d->size);
+		goto out;
+	}
+	if (l->in_len >= 2 && l->in[0] == 0x1f && l->in[1] == 0x8b) {
+		l->kind = KIND_GZIP;
+		if (inflateInit2(&l->z, 15 + 16) != Z_OK) {
+			r = cg_error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		l->z_init = true;
+	} else if (l->in_len >= 4 && memcmp(l->in, "\x28\xb5\x2f\xfd", 4) == 0) {
+		l->kind = KIND_ZSTD;
+		if (!(l->zs = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(l->zs))) {
+			r = cg_error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((r = layer_unpack(l, err)) < 0)
+		goto out;
+	/* the compressed stream to its end, so that its own checks (gzip's CRC,
+	 * zstd's checksum) are made, counted against the limit */
+	for (;;) {
+		unsigned char buf[4096];
+		ssize_t k = stream_read(l, buf, sizeof(buf));
+		if (k <= 0 && (r = (int)k) < 0)
+			goto out;
+		if (k == 0)
+			break;
+		if ((r = charge(l, (uint64_t)k)) < 0)
+			goto out;
+	}
+	/* the rest of the blob (trailing bytes) is hashed too */
+	do {
+		l->in_pos = l->in_len;
+		r = raw_fill(l);
+	} while (r == 0 && !l->in_eof);
+	if (r < 0)
+		goto out;
+	if (EVP_DigestFinal_ex(l->md, md, &mdlen) != 1 || mdlen != 32) {
+		r = cg_error_set(err, -EIO, "sha-256 failed");
+		goto out;
+	}
+	memcpy(got, "sha256:", 7);
+	for (unsigned int k = 0; k < 32; k++)
+		snprintf(got + 7 + 2 * k, 3, "%02x", md[k]);
+	if (l->blob_read != d->size)
+		r = cg_error_set(err, -EBADMSG, "%s: the blob has %llu bytes, its descriptor says %llu: refused", source,
+				 (unsigned long long)l->blob_read, (unsigned long long)d->size);
+	else if (strcmp(got, d->digest) != 0)
+		r = cg_error_set(err, -EBADMSG,
+				 "%s: the blob unpacked does not match its digest (it hashes to %s): refused", source, got);
+out:
+	if (l->z_init)
+		inflateEnd(&l->z);
+	ZSTD_freeDStream(l->zs);
+	EVP_MD_CTX_free(l->md);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+	return r;
+}
+
+/* The image manifest @img was opened from, found again: index.json's entry
+ * of img->manifest_digest, through indexes by img->platform. */
+static int image_manifest(const char *dir, const struct cg_image *img, struct cg_oci_manifest *man,
+			  struct cg_error *err)
+{
+	struct cg_oci_manifest idx = { 0 };
+	const struct cg_oci_desc *d = NULL;
+	int r, depth = 0;
+
 	if ((r = cg_oci_index_load(dir, &idx, err)) < 0)
 		return r;
 	for (size_t i = 0; i < idx.n_items && !d; i++)
 		if (strcmp(idx.items[i].digest, img->manifest_digest) == 0)
 			d = &idx.items[i];
 	if (!d) {
+		/* a platform manifest the image was pinned to by digest: its own entry is not in index.json */
 		r = cg_error_set(err, -EOPNOTSUPP,
-				 "%s: image %s is inside a multi-platform index: unpacking it is not supported, name "
-				 "its platform manifest in index.json",
+				 "%s: image %s is not an entry of index.json (a platform of an index pinned by digest): "
+				 "name the index and give its platform instead",
 				 dir, img->manifest_digest);
 		goto out;
 	}
-	if ((r = cg_oci_manifest_load(dir, d, &man, err)) < 0)
+	if ((r = cg_oci_manifest_load(dir, d, man, err)) < 0)
 		goto out;
-	if (man.is_index) {
-		r = cg_error_set(err, -EOPNOTSUPP, "%s: %s is a multi-platform index: unpacking it is not supported",
-				 dir, img->manifest_digest);
-		goto out;
+	while (man->is_index) {
+		struct cg_oci_manifest nested = { 0 };
+		const struct cg_oci_desc *p;
+		if (++depth > 4) {
+			r = cg_error_set(err, -ELOOP, "%s: indexes nested more than 4 deep", man->source);
+			goto out;
+		}
+		if ((r = cg_image_index_pick(man, img->platform[0] ? img->platform : NULL, &p, err)) < 0 ||
+		    (r = cg_oci_manifest_load(dir, p, &nested, err)) < 0)
+			goto out;
+		cg_oci_manifest_release(man);
+		*man = nested;
 	}
+	if (img->image_digest[0] && strcmp(man->digest, img->image_digest) != 0)
+		r = cg_error_set(err, -EBADMSG, "%s: the image manifest is now %s, not the %s that was opened: refused", dir,
+				 man->digest, img->image_digest);
+	else if (strcmp(man->config.digest, img->config_digest) != 0)
+		r = cg_error_set(err, -EBADMSG, "%s: the image config is now %s, not the %s that was opened: refused", dir,
+				 man->config.digest, img->config_digest);
+out:
+	cg_oci_manifest_release(&idx);
+	return r;
+}
+
+static void root_empty(const char *rootfs)
+{
+	int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			remove_at(dirfd(d), e->d_name);
+	closedir(d);
+}
+
+int cg_image_unpack_opts(const char *dir, const struct cg_image *img, const char *rootfs,
+			 const struct cg_unpack_opts *o, struct cg_error *err)
+{
+	struct cg_oci_manifest man = { 0 };
+	struct limits lim = { .max_bytes = CG_UNPACK_MAX_BYTES, .max_entries = CG_UNPACK_MAX_ENTRIES };
+	int root = -1, r;
+
+	if (!dir || !img || !rootfs)
+		return cg_error_set(err, -EINVAL, "unpack needs a layout, an image and a root");
+	if (!img->manifest_digest[0])
+		return cg_error_set(err, -EINVAL, "%s: the image has no manifest to unpack", dir);
+	if (o && o->sz >= offsetof(struct cg_unpack_opts, max_entries) + sizeof(o->max_entries)) {
+		if (o->max_bytes)
+			lim.max_bytes = o->max_bytes;
+		if (o->max_entries)
+			lim.max_entries = o->max_entries;
+	}
+	if ((r = image_manifest(dir, img, &man, err)) < 0)
+		goto out;
 	if ((root = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = cg_error_set(err, -errno, "%s: %m", rootfs);
 		goto out;
 	}
 	for (size_t i = 0; i < man.n_items && r == 0; i++) {
 		const struct cg_oci_desc *ld = &man.items[i];
-		_cleanup_free_ char *path = NULL, *source = NULL;
-		struct layer l = { .root = root };
-		int fd;
-
-		if (ld->media_type && strstr(ld->media_type, "zstd")) {
-			r = cg_error_set(err, -EOPNOTSUPP, "%s: layer %s is zstd-compressed: not supported", dir, ld->digest);
+		if (ld->media_type && strcmp(ld->media_type, CG_CLOSURE_MEDIA_TYPE) == 0)
+			continue; /* an attached closure, not a file system layer */
+		if (!layer_type_ok(ld->media_type)) {
+			r = cg_error_set(err, -EOPNOTSUPP, "%s: layer %zu (%s) has media type '%s': not a layer capgate unpacks",
+					 dir, i, ld->digest, ld->media_type ? ld->media_type : "");
 			break;
 		}
-		if ((r = cg_oci_blob_verify(dir, ld, err)) < 0)
-			break;
-		if (asprintf(&path, "%s/blobs/sha256/%s", dir, ld->digest + 7) < 0 ||
-		    asprintf(&source, "layer %zu (%s)", i, ld->digest) < 0) {
-			r = cg_error_set(err, -ENOMEM, "out of memory");
-			break;
-		}
-		l.source = source;
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || !(l.gz = gzdopen(fd, "rb"))) {
-			r = cg_error_set(err, -errno, "%s: %m", path);
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		r = layer_unpack(&l, err);
-		gzclose(l.gz);
+		r = layer_run(dir, ld, i, root, &lim, err);
 	}
+	if (r < 0)
+		root_empty(rootfs);
 out:
 	if (root >= 0)
 		close(root);
 	cg_oci_manifest_release(&man);
-	cg_oci_manifest_release(&idx);
 	return r;
+}
+
+int cg_image_unpack(const char *dir, const struct cg_image *img, const char *rootfs, struct cg_error *err)
+{
+	return cg_image_unpack_opts(dir, img, rootfs, NULL, err);
 }
 
 int cg_image_rootfs_remove(const char *rootfs)

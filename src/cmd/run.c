@@ -484,7 +484,7 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 /* --runtime: the closure enforced by an OCI runtime, in a bundle over
  * --rootfs or over the layers of --image unpacked into a private root. */
 static int run_container(const struct cg_closure *c, const char *runtime, const char *rootfs, const char *layout,
-			 const struct cg_image *img, char **args, int nargs)
+			 const struct cg_image *img, const struct cg_unpack_opts *uo, char **args, int nargs)
 {
 	struct cg_bundle_opts bo = { .sz = sizeof(bo), .runtime = runtime, .rootfs = rootfs, .args = args };
 	struct cg_error err = { 0 };
@@ -500,7 +500,7 @@ static int run_container(const struct cg_closure *c, const char *runtime, const 
 			cli_error("run", "cannot make a root directory: %s", strerror(errno));
 			return EXIT_SETUP;
 		}
-		if (cg_image_unpack(layout, img, tmp, &err) < 0) {
+		if (cg_image_unpack_opts(layout, img, tmp, uo, &err) < 0) {
 			cli_error("run", "--image %s: %s: nothing run", layout, err.msg);
 			cg_image_rootfs_remove(tmp);
 			return err.code == -ENOMEM || err.code == -EIO ? EXIT_SETUP : EXIT_USAGE;
@@ -520,9 +520,10 @@ static int run_container(const struct cg_closure *c, const char *runtime, const 
 
 /* --image LAYOUT[:REF]: open it; its attached closure (checked against
  * the digest its label names) when no --profile is given. */
-static int image_open(const char *spec, char **ret_layout, struct cg_image **ret_img, const struct cli_resolve *ro,
-		      bool want_closure, struct cg_closure **ret_c)
+static int image_open(const char *spec, const char *platform, char **ret_layout, struct cg_image **ret_img,
+		      const struct cli_resolve *ro, bool want_closure, struct cg_closure **ret_c)
 {
+	struct cg_image_open_opts oo = { .sz = sizeof(oo), .platform = platform };
 	_cleanup_free_ char *layout = strdup(spec);
 	struct cg_profile *prof = NULL;
 	struct cg_resolve_opts rop;
@@ -536,7 +537,7 @@ static int image_open(const char *spec, char **ret_layout, struct cg_image **ret
 		*colon++ = '\0';
 	else
 		colon = NULL;
-	if (cg_image_open_layout(layout, colon, ret_img, &err) < 0) {
+	if (cg_image_open_layout_opts(layout, colon, &oo, ret_img, &err) < 0) {
 		cli_error("run", "--image %s: %s", spec, err.msg);
 		return -1;
 	}
@@ -572,6 +573,8 @@ int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
 	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL, *image = NULL;
+	const char *platform = NULL, *image_max_size = NULL, *image_max_entries = NULL;
+	struct cg_unpack_opts uo = { .sz = sizeof(uo) };
 	_cleanup_free_ char *layout = NULL;
 	struct cg_image *img = NULL;
 	const char *serve_port = NULL, *serve_call = NULL, *serve_after = NULL;
@@ -623,6 +626,9 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "runtime", &runtime, "NAME", "run CMD in a container of this OCI runtime (runsc, crun, runc) over --rootfs", NULL },
 		{ OPT_STRING, 0, "rootfs", &rootfs, "DIR", "--runtime: the container's root file system (read-only)", NULL },
 		{ OPT_STRING, 0, "image", &image, "LAYOUT[:REF]", "--runtime: unpack this OCI layout's image into a private root instead (its attached closure if no --profile)", NULL },
+		{ OPT_STRING, 0, "platform", &platform, "OS/ARCH[/VARIANT]", "--image: the platform chosen in a multi-platform image (default: linux/<this machine's>)", NULL },
+		{ OPT_STRING, 0, "image-max-size", &image_max_size, "SIZE", "--image: at most SIZE uncompressed bytes of layers (K, M, G; default 16G)", NULL },
+		{ OPT_STRING, 0, "image-max-entries", &image_max_entries, "N", "--image: at most N files, directories and links (default 1000000)", NULL },
 		OPT_END_MARK,
 	};
 	char **args = NULL;
@@ -684,14 +690,19 @@ int cmd_run(int argc, char **argv)
 		if ((caps >> i) & 1 && cg_cap_name(i))
 			cap_names[ro.caps.n++] = cg_cap_name(i);
 	ro.no_default_caps = true;
-	if (image && image_open(image, &layout, &img, &ro, !profile, &c) < 0)
+	if ((platform || image_max_size || image_max_entries) && !image) {
+		cli_error("run", "--platform, --image-max-size and --image-max-entries go with --image");
+		goto out;
+	}
+	if (image && (image_unpack_limits("run", image_max_size, image_max_entries, &uo) < 0 ||
+		      image_open(image, platform, &layout, &img, &ro, !profile, &c) < 0))
 		goto out;
 	if (profile && cli_load_closure("run", profile, &ro, &c) < 0)
 		goto out;
 	if (phase && (so.phase = phase_index(c, phase)) < 0)
 		goto out;
 	if (runtime || rootfs || image) {
-		rc = run_container(c, runtime, rootfs, layout, img, args, nargs);
+		rc = run_container(c, runtime, rootfs, layout, img, &uo, args, nargs);
 		goto out;
 	}
 	if (!phase && !no_phases && cg_closure_phase(c, "serving", false) >= 0 &&

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Container engines enforcing a capgate closure: Podman (crun) and Docker
-# (dockerd with runc and with runsc as a runtime) run a locally built image
-# with --security-opt seccomp=FILE; the workload works and the calls outside
-# the closure (mount, ptrace) fail with the errno 'capgate run' gives. Then
-# the OCI hook (capgate oci-hook) records a container's closure under Podman
-# and the same container runs under it with no call denied. Every daemon and
+# Container engines enforcing a capgate closure: Podman (crun), Docker
+# (dockerd with runc and with runsc as a runtime) and Compose (security_opt)
+# run a locally built image with seccomp=FILE; the workload works and the
+# calls outside the closure (mount, ptrace) fail with the errno 'capgate run'
+# gives. Then the OCI hook (capgate oci-hook) records a container's closure
+# under Podman with crun and with runc, and the same container runs under it
+# with no call denied. Every daemon and
 # store is private to this test (under its temp dir) and removed at exit.
 set -u
 C=${CAPGATE:-./build/capgate}
@@ -116,6 +117,56 @@ podman_run() { # profile cmd...
 	podman_ run --rm --pull never --network none --security-opt no-new-privileges --security-opt "seccomp=$prof" \
 		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bb:app "$@"
 }
+podman_run_rt() { # runtime profile cmd...
+	local rt=$1 prof=$2; shift 2
+	podman_ run --runtime $rt --rm --pull never --network none --security-opt no-new-privileges --security-opt "seccomp=$prof" \
+		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bb:app "$@"
+}
+hook_engine() { # runtime: the hook records a container podman runs with it
+	local rt=$1 hp=hook rc
+	[ $rt = crun ] || hp=hook-$rt
+	hooked() { # annotation-value cmd...
+		local a=$1; shift
+		podman_ run --runtime $rt --rm --pull never --network none --security-opt no-new-privileges --hooks-dir "$t/hooks" \
+			--annotation "io.capgate.trace=$a" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bb:app "$@"
+	}
+	hooked "$t/traces/app-$rt.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^none: ok$' "$t/out" && [ -s "$t/traces/app-$rt.json" ] && ok "$hp-records" \
+		|| { fail "$hp-records (exit $rc)"; sed 's/^/    /' "$t/out" "$t/err" "$t/hookstate"/*.log 2>/dev/null | head -20; }
+	jq -e '[.syscalls[].names[]] | index("execve") and index("getdents64") and index("getcwd")' "$t/traces/app-$rt.json" >/dev/null \
+		&& ok "$hp-closure-has-the-workload" || fail "$hp-closure-has-the-workload"
+	# the runtime's own start-up between the hook and the exec (pivot_root,
+	# the credentials, capabilities, the filter itself) is not the workload's
+	jq -e '[.syscalls[].names[]] | (index("pivot_root") or index("setresgid") or index("setgroups") or index("capset") or index("seccomp") or index("umount2")) | not' \
+		"$t/traces/app-$rt.json" >/dev/null && ok "$hp-no-runtime-calls" \
+		|| { fail "$hp-no-runtime-calls: runtime calls present"; jq -c '[.syscalls[].names[]]' "$t/traces/app-$rt.json"; }
+	[ -z "$(ls "$t/hookstate")" ] && ok "$hp-state-cleaned" || { fail "$hp-state-cleaned"; ls "$t/hookstate"; }
+	# zero denials: the recorded closure, every other call killing the
+	# process, runs the same container to the end
+	jq '.defaultAction = "SCMP_ACT_KILL_PROCESS" | del(.defaultErrnoRet)' "$t/traces/app-$rt.json" >"$t/app-kill-$rt.json"
+	# runc (Go) runs on after it installs the filter: its calls join the closure to enforce it there
+	[ $rt = runc ] && jq ".syscalls += [{\"names\": [$RUNC_CALLS], \"action\": \"SCMP_ACT_ALLOW\"}]" "$t/app-kill-$rt.json" >"$t/k" && mv "$t/k" "$t/app-kill-$rt.json"
+	podman_run_rt $rt "$t/app-kill-$rt.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^none: ok$' "$t/out" && ok "$hp-closure-zero-denials" || { fail "$hp-closure-zero-denials (exit $rc)"; cat "$t/err"; }
+	# ... and the check can fail: one recorded call less kills it (SIGSYS)
+	jq '.syscalls |= map(select(.names != ["getcwd"]))' "$t/app-kill-$rt.json" >"$t/app-kill-less-$rt.json"
+	podman_run_rt $rt "$t/app-kill-less-$rt.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
+	rc=$?
+	[ $rc -eq 159 ] && ok "$hp-closure-one-less-killed" || fail "$hp-closure-one-less-killed (exit $rc, want 159)"
+	# the annotation is the container creator's; the hook runs as root: a
+	# file outside --allow-dir is refused and the container does not start
+	hooked /etc/capgate-hook-escape.json /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty"
+	rc=$?
+	[ $rc -ne 0 ] && [ ! -e /etc/capgate-hook-escape.json ] && ok "$hp-refuses-outside-allow-dir" || { fail "$hp-refuses-outside-allow-dir (exit $rc)"; cat "$t/err"; rm -f /etc/capgate-hook-escape.json; }
+	ln -s /etc "$t/traces/etc"
+	hooked "$t/traces/etc/capgate-hook-escape.json" /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty"
+	rc=$?
+	[ $rc -ne 0 ] && [ ! -e /etc/capgate-hook-escape.json ] && ok "$hp-refuses-symlink-out" \
+		|| { fail "$hp-refuses-symlink-out (exit $rc)"; rm -f /etc/capgate-hook-escape.json; }
+	rm "$t/traces/etc"
+}
 if ! command -v podman >/dev/null; then
 	echo "skip podman: podman is not installed"
 else
@@ -125,52 +176,18 @@ else
 		&& ok podman-load || { fail podman-load; cat "$t/out" "$t/err"; }
 	check_engine podman podman_run "$t/good.json"
 
-	# ---- the OCI hook: record the container, then run it under its closure
+	# ---- the OCI hook: record the container, then run it under its closure,
+	# under crun (podman's default) and runc (podman --runtime runc)
 	mkdir -p "$t/hooks" "$t/traces" "$t/hookstate"
 	for stage in prestart poststop; do
 		jq -n --arg c "$C" --arg a "$t/traces" --arg s "$t/hookstate" --arg st $stage \
 			'{version: "1.0.0", hook: {path: $c, args: ["capgate", "oci-hook", "--allow-dir", $a, "--state-dir", $s, $st]},
 			  when: {annotations: {"^io\\.capgate\\.trace$": ".+"}}, stages: [$st]}' >"$t/hooks/capgate-$stage.json"
 	done
-	hooked() { # annotation-value cmd...
-		local a=$1; shift
-		podman_ run --rm --pull never --network none --security-opt no-new-privileges --hooks-dir "$t/hooks" \
-			--annotation "io.capgate.trace=$a" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bb:app "$@"
-	}
-	hooked "$t/traces/app.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
-	rc=$?
-	[ $rc -eq 0 ] && grep -q '^none: ok$' "$t/out" && [ -s "$t/traces/app.json" ] && ok hook-records \
-		|| { fail "hook-records (exit $rc)"; sed 's/^/    /' "$t/out" "$t/err" "$t/hookstate"/*.log 2>/dev/null | head -20; }
-	jq -e '[.syscalls[].names[]] | index("execve") and index("getdents64") and index("getcwd")' "$t/traces/app.json" >/dev/null \
-		&& ok hook-closure-has-the-workload || fail hook-closure-has-the-workload
-	# crun's own start-up between the hook and the exec (pivot_root, the
-	# credentials, capabilities, the filter itself) is not the workload's
-	jq -e '[.syscalls[].names[]] | (index("pivot_root") or index("setresgid") or index("setgroups") or index("capset") or index("seccomp") or index("umount2")) | not' \
-		"$t/traces/app.json" >/dev/null && ok hook-no-runtime-calls \
-		|| { fail hook-no-runtime-calls; jq -c '[.syscalls[].names[]]' "$t/traces/app.json"; }
-	[ -z "$(ls "$t/hookstate")" ] && ok hook-state-cleaned || { fail hook-state-cleaned; ls "$t/hookstate"; }
-	# zero denials: the recorded closure, every other call killing the
-	# process, runs the same container to the end
-	jq '.defaultAction = "SCMP_ACT_KILL_PROCESS" | del(.defaultErrnoRet)' "$t/traces/app.json" >"$t/app-kill.json"
-	podman_run "$t/app-kill.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
-	rc=$?
-	[ $rc -eq 0 ] && grep -q '^none: ok$' "$t/out" && ok hook-closure-zero-denials || { fail "hook-closure-zero-denials (exit $rc)"; cat "$t/err"; }
-	# ... and the check can fail: one recorded call less kills it (SIGSYS)
-	jq '.syscalls |= map(select(.names != ["getcwd"]))' "$t/app-kill.json" >"$t/app-kill-less.json"
-	podman_run "$t/app-kill-less.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
-	rc=$?
-	[ $rc -eq 159 ] && ok hook-closure-one-less-killed || fail "hook-closure-one-less-killed (exit $rc, want 159)"
-	# the annotation is the container creator's; the hook runs as root: a
-	# file outside --allow-dir is refused and the container does not start
-	hooked /etc/capgate-hook-escape.json /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty"
-	rc=$?
-	[ $rc -ne 0 ] && [ ! -e /etc/capgate-hook-escape.json ] && ok hook-refuses-outside-allow-dir || { fail "hook-refuses-outside-allow-dir (exit $rc)"; cat "$t/err"; rm -f /etc/capgate-hook-escape.json; }
-	ln -s /etc "$t/traces/etc"
-	hooked "$t/traces/etc/capgate-hook-escape.json" /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty"
-	rc=$?
-	[ $rc -ne 0 ] && [ ! -e /etc/capgate-hook-escape.json ] && ok hook-refuses-symlink-out \
-		|| { fail "hook-refuses-symlink-out (exit $rc)"; rm -f /etc/capgate-hook-escape.json; }
-	rm "$t/traces/etc"
+	for rt in crun runc; do
+		command -v $rt >/dev/null || { echo "skip hook-$rt: $rt is not installed"; continue; }
+		hook_engine $rt
+	done
 	# a container without the annotation: the hook does nothing
 	podman_ run --rm --pull never --network none --hooks-dir "$t/hooks" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 		localhost/bb:app /bin/busybox true >"$t/out" 2>"$t/err" <"$t/empty" && [ -z "$(ls "$t/hookstate")" ] \
@@ -219,6 +236,28 @@ EOF
 		skopeo copy -q "oci:$L:app" "docker-archive:$t/bb-docker.tar:localhost/bb:app" >"$t/out" 2>&1 \
 			&& docker_ load -i "$t/bb-docker.tar" >"$t/out" 2>&1 && ok docker-load || { fail docker-load; cat "$t/out"; }
 		check_engine docker-runc docker_runc "$t/good-runc.json"
+		# Compose: security_opt seccomp=FILE (relative to the compose file)
+		if command -v docker-compose >/dev/null; then
+			mkdir -p "$t/compose"
+			printf 'version: "2.4"\nservices:\n  app:\n    image: localhost/bb:app\n    network_mode: none\n    security_opt:\n      - no-new-privileges:true\n      - seccomp=app.json\n' >"$t/compose/docker-compose.yml"
+			compose_run() { # profile cmd...: the profile as app.json beside the compose file
+				local rc
+				cp "$1" "$t/compose/app.json" && shift
+				(cd "$t/compose" && DOCKER_HOST="unix://$D/docker.sock" docker-compose -p capgate run --rm -T app "$@") 2>"$t/compose-progress.err"
+				rc=$?
+				# compose's own lines: its progress, and the exit status it repeats
+				grep -v "capgate_app_run\|^$rc\$" "$t/compose-progress.err" >&2
+				return $rc
+			}
+			check_engine compose compose_run "$t/good-runc.json"
+			# the file is what is enforced: one call less kills the workload
+			jq '.defaultAction = "SCMP_ACT_KILL_PROCESS" | del(.defaultErrnoRet) | .syscalls |= map(.names -= ["getcwd"])' "$t/good-runc.json" >"$t/compose-less.json"
+			compose_run "$t/compose-less.json" /bin/busybox sh -c "$W" >"$t/out" 2>"$t/err" <"$t/empty"
+			rc=$?
+			[ $rc -eq 159 ] && ok compose-closure-one-less-killed || { fail "compose-closure-one-less-killed (exit $rc, want 159)"; cat "$t/err"; }
+		else
+			echo "skip compose: docker-compose is not installed"
+		fi
 		if command -v runsc >/dev/null; then
 			# runsc as root chowns the stdio it is given: the host's
 			# /dev/null must not be among it (its change time is the witness)
