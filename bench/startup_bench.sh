@@ -31,12 +31,19 @@ PROFILE=${PROFILE:-$SHARED/corpus/profiles/docker-default.json}
 [ -x "$CAPGATE" ] || { echo "startup_bench: $CAPGATE not built (make)" >&2; exit 2; }
 [ -r "$PROFILE" ] || { echo "startup_bench: no profile $PROFILE (CAPGATE_SHARED, PROFILE)" >&2; exit 2; }
 
+# runsc as root chowns its stdio to nobody: never hand it (or any tool) the
+# host's /dev/null; every start reads and writes a scratch file of its own
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+: >"$SCRATCH/in"
+export STARTUP_BENCH_SCRATCH=$SCRATCH
+
 # name and command of every tool that works here; the others are reported
 names=() cmds=()
 add() { # NAME CMD...
 	local name=$1
 	shift
-	if err=$("$@" 2>&1 >/dev/null); then
+	if err=$("$@" 2>&1 <"$SCRATCH/in" >"$SCRATCH/out"); then
 		names+=("$name")
 		cmds+=("$*")
 	else
@@ -53,7 +60,7 @@ else
 fi
 if command -v runsc >/dev/null; then
 	# runsc's default network needs iptables on the host; bwrap has no network either
-	if runsc do /bin/true >/dev/null 2>&1; then
+	if runsc do /bin/true <"$SCRATCH/in" >"$SCRATCH/out" 2>&1; then
 		add runsc runsc do /bin/true
 	else
 		echo "note: 'runsc do' fails here (its default sandbox network needs iptables);" \
@@ -78,7 +85,8 @@ import os, re, shlex, statistics, subprocess, sys, time
 rounds, runs = int(sys.argv[1]), int(sys.argv[2])
 tools = [(sys.argv[i], shlex.split(sys.argv[i + 1])) for i in range(3, len(sys.argv), 2)]
 names = [t[0] for t in tools]
-null = os.open(os.devnull, os.O_RDWR)
+scratch = os.environ["STARTUP_BENCH_SCRATCH"]
+null = os.open(os.path.join(scratch, "io"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
 
 PERF = None
 for d in os.environ.get("PATH", "/usr/bin").split(":"):
@@ -92,7 +100,7 @@ if PERF and subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "--", 
 def batch_perf(argv):
     """RUNS starts under perf stat: mean wall ms, task-clock ms and faults."""
     p = subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "-r", str(runs), "--"] + argv,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                       stdin=null, stdout=null, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"startup_bench: {' '.join(argv)} failed: {p.stderr[-300:]}")
     num = lambda pat: float(re.search(pat, p.stderr).group(1).replace(",", ""))
