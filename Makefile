@@ -5,10 +5,13 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib -fvisibility=hidden $(WARN)
-LIBS    := -lseccomp -lfyaml -lcrypto -lz -lzstd
+# OpenSSL's libcrypto is not linked: lib/core/crypto.c loads it when a digest
+# or a signature is first needed, so `capgate run` does not relocate its
+# tables on every start (bench/README.md). Its headers are still used.
+LIBS    := -lseccomp -lfyaml -lz -lzstd
 # The HTTP server (capgate webhook) is its own binary, capgate-webhook, with
 # the shared OpenSSL that libh2o needs; the library and capgate do not link it.
-WEBHOOK_LIBS := -lh2o-evloop -lssl
+WEBHOOK_LIBS := -lh2o-evloop -lssl -lcrypto
 BUILD   ?= build
 
 LIB_SRC  := $(sort $(filter-out %.bpf.c,$(wildcard lib/*/*.c)))
@@ -76,7 +79,7 @@ $(BUILD)/capgate-webhook: $(WEBHOOK_OBJ) $(BUILD)/libcapgate.a
 
 $(BUILD)/tests/%: tests/unit/%.c tests/t.h $(BUILD)/libcapgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcapgate.a $(LIBS) -luring -lpthread
+	$(CC) $(BASE_CFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcapgate.a $(LIBS) -lcrypto -luring -lpthread
 
 # Small programs the live tests run under filters (built plain, no sanitizers).
 $(BUILD)/tests/helpers/%: tests/helpers/%.c

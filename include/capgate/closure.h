@@ -206,7 +206,8 @@ static inline void cg_closure_diff_freep(struct cg_closure_diff **d) { cg_closur
 CAPGATE_API int cg_closure_serialize(const struct cg_closure *c, bool for_digest,
 				     struct cg_strbuf *out);
 /* SHA-256 of the digest serialization, as "sha256:<64 hex>" into @ret.
- * Returns 0 or -ENOMEM. */
+ * Returns 0, -ENOMEM, or -ELIBACC when OpenSSL's libcrypto (loaded on first
+ * use) cannot be loaded. */
 CAPGATE_API int cg_closure_digest(const struct cg_closure *c, char ret[72]);
 
 /* Numbers on @arch of the calls with a permitting rule that holds on @arch

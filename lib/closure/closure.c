@@ -3,7 +3,7 @@
 #include <capgate/closure.h>
 #include <errno.h>
 #include <linux/seccomp.h>
-#include <openssl/evp.h>
+#include "core/crypto.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -894,19 +894,18 @@ int cg_closure_serialize(const struct cg_closure *c0, bool for_digest, struct cg
 int cg_closure_digest(const struct cg_closure *c, char ret[72])
 {
 	struct cg_strbuf sb;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[32];
 	int r;
 
 	cg_strbuf_init(&sb);
 	r = cg_closure_serialize(c, true, &sb);
-	if (r == 0 && !EVP_Digest(sb.buf, sb.len, md, &mdlen, EVP_sha256(), NULL))
-		r = -ENOMEM;
+	if (r == 0)
+		r = cg_crypto_sha256(sb.buf, sb.len, md, NULL);
 	cg_strbuf_release(&sb);
 	if (r < 0)
 		return r;
 	strcpy(ret, "sha256:");
-	for (unsigned i = 0; i < mdlen; i++)
+	for (unsigned i = 0; i < sizeof(md); i++)
 		sprintf(ret + 7 + 2 * i, "%02x", md[i]);
 	return 0;
 }

@@ -684,10 +684,8 @@ static int open_archive(const char *path, const char *ref, struct cg_image *img,
 	}
 	if ((r = cg_tar_read(fd, path, &t, cfg, CG_BLOB_MAX, &cbuf, &clen, err)) < 0)
 		goto out;
-	if (cg_oci_sha256(cbuf, clen, img->config_digest) < 0) {
-		r = cg_error_set(err, -EIO, "sha-256 failed");
+	if ((r = cg_oci_sha256(cbuf, clen, img->config_digest, err)) < 0)
 		goto out;
-	}
 	/* The config's name is its digest: "blobs/sha256/<hex>" or "<hex>.json". */
 	{
 		const char *base = strrchr(cfg, '/') ? strrchr(cfg, '/') + 1 : cfg;

@@ -35,9 +35,7 @@
 #include <capgate/image.h>
 
 #include <errno.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include "core/crypto.h"
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,8 +56,8 @@ static int blob_put(const char *dir, const void *data, size_t len, char digest[7
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	if (cg_oci_sha256(data, len, digest) < 0)
-		return cg_error_set(err, -EIO, "sha-256 failed");
+	if ((r = cg_oci_sha256(data, len, digest, err)) < 0)
+		return r;
 	if (asprintf(&path, "%s/blobs/sha256", dir) < 0)
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -582,22 +580,25 @@ static int privkey_load(const char *path, EVP_PKEY **ret, struct cg_error *err)
 	_cleanup_free_ char *buf = NULL;
 	char group[80] = "";
 	size_t len = 0, glen = 0;
+	const struct cg_crypto *cr;
 	EVP_PKEY *k;
 	BIO *bio;
 	int r;
 
+	if (!(cr = cg_crypto(err)))
+		return -ELIBACC;
 	if ((r = cg_read_file_max(path, 1 << 20, CG_READ_REGULAR, &buf, &len, err)) < 0)
 		return cg_error_prefix(err, "signing key: ");
-	if (!(bio = BIO_new_mem_buf(buf, (int)len)))
+	if (!(bio = cr->BIO_new_mem_buf(buf, (int)len)))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+	k = cr->PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	cr->BIO_free(bio);
 	if (!k)
 		return cg_error_set(err, -EINVAL, "%s: not an unencrypted PEM private key", path);
-	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
-	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) ||
+	if (cr->EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+	    !cr->EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) ||
 	    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
-		EVP_PKEY_free(k);
+		cr->EVP_PKEY_free(k);
 		return cg_error_set(err, -EINVAL, "%s: not an ECDSA P-256 private key (cosign keys are)", path);
 	}
 	*ret = k;
@@ -606,24 +607,27 @@ static int privkey_load(const char *path, EVP_PKEY **ret, struct cg_error *err)
 
 static int sign_bytes(EVP_PKEY *k, const char *msg, size_t len, char **ret_b64, struct cg_error *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const struct cg_crypto *cr = cg_crypto(err); /* loaded: @k was made by it */
+	EVP_MD_CTX *ctx = cr ? cr->EVP_MD_CTX_new() : NULL;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
 	char *b64 = NULL;
 	int r = 0;
 
+	if (!cr)
+		return -ELIBACC;
 	if (!ctx)
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &sig_len, (const unsigned char *)msg, len) != 1 || !(sig = malloc(sig_len)) ||
-	    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)msg, len) != 1)
+	if (cr->EVP_DigestSignInit(ctx, NULL, cr->EVP_sha256(), NULL, k) != 1 ||
+	    cr->EVP_DigestSign(ctx, NULL, &sig_len, (const unsigned char *)msg, len) != 1 || !(sig = malloc(sig_len)) ||
+	    cr->EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)msg, len) != 1)
 		r = cg_error_set(err, -EIO, "signing failed");
 	else if (!(b64 = malloc(4 * ((sig_len + 2) / 3) + 1)))
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 	else
-		EVP_EncodeBlock((unsigned char *)b64, sig, (int)sig_len);
+		cr->EVP_EncodeBlock((unsigned char *)b64, sig, (int)sig_len);
 	free(sig);
-	EVP_MD_CTX_free(ctx);
+	cr->EVP_MD_CTX_free(ctx);
 	if (r == 0)
 		*ret_b64 = b64;
 	return r;
@@ -801,6 +805,7 @@ out:
 	cg_strbuf_release(&payload);
 	chain_release(&c);
 	cg_image_free(img);
-	EVP_PKEY_free(key);
+	if (key) /* made by libcrypto, so it is loaded */
+		cg_crypto(NULL)->EVP_PKEY_free(key);
 	return r;
 }

@@ -19,7 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include "core/crypto.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,13 +36,13 @@ bool cg_oci_digest_valid(const char *d)
 	return true;
 }
 
-int cg_oci_sha256(const void *p, size_t n, char out[72])
+int cg_oci_sha256(const void *p, size_t n, char out[72], struct cg_error *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[32];
+	int r;
 
-	if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-		return -EIO;
+	if ((r = cg_crypto_sha256(p, n, md, err)) < 0)
+		return r;
 	memcpy(out, "sha256:", 7);
 	for (unsigned int i = 0; i < 32; i++)
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
@@ -69,8 +69,8 @@ int cg_oci_blob_read(const char *dir, const char *digest, uint64_t size, const c
 	if (len != size)
 		return cg_error_set(err, -EBADMSG, "%s: blob %s has %zu bytes, its descriptor says %llu", what, path,
 				    len, (unsigned long long)size);
-	if (cg_oci_sha256(buf, len, got) < 0)
-		return cg_error_set(err, -EIO, "sha-256 failed");
+	if ((r = cg_oci_sha256(buf, len, got, err)) < 0)
+		return r;
 	if (strcmp(got, digest) != 0)
 		return cg_error_set(err, -EBADMSG, "%s: blob %s does not match its digest (content hashes to %s)",
 				    what, path, got);
@@ -88,6 +88,7 @@ int cg_oci_blob_verify(const char *dir, const struct cg_oci_desc *d, struct cg_e
 	unsigned int mdlen = 0;
 	uint64_t total = 0;
 	char got[72];
+	const struct cg_crypto *cr;
 	EVP_MD_CTX *ctx;
 	ssize_t n;
 	int r = 0;
@@ -98,8 +99,10 @@ int cg_oci_blob_verify(const char *dir, const struct cg_oci_desc *d, struct cg_e
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return cg_error_set(err, -errno, "%s: blob %s: %m", d->path, path);
-	if (!(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(ctx);
+	if (!(cr = cg_crypto(err)))
+		return -ELIBACC;
+	if (!(ctx = cr->EVP_MD_CTX_new()) || cr->EVP_DigestInit_ex(ctx, cr->EVP_sha256(), NULL) != 1) {
+		cr->EVP_MD_CTX_free(ctx);
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	}
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
@@ -112,11 +115,11 @@ int cg_oci_blob_verify(const char *dir, const struct cg_oci_desc *d, struct cg_e
 		total += (uint64_t)n;
 		if (total > d->size)
 			break; /* longer than its descriptor says: reported below */
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		cr->EVP_DigestUpdate(ctx, buf, (size_t)n);
 	}
-	if (r == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+	if (r == 0 && cr->EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
 		r = cg_error_set(err, -EIO, "sha-256 failed");
-	EVP_MD_CTX_free(ctx);
+	cr->EVP_MD_CTX_free(ctx);
 	if (r < 0)
 		return r;
 	if (total != d->size)

@@ -60,8 +60,9 @@ void cg_oci_manifest_release(struct cg_oci_manifest *m);
 /* True for "sha256:" followed by 64 lowercase hex digits. */
 bool cg_oci_digest_valid(const char *d);
 
-/* "sha256:<hex>" of @n bytes into @out (72 bytes). */
-int cg_oci_sha256(const void *p, size_t n, char out[72]);
+/* "sha256:<hex>" of @n bytes into @out (72 bytes): 0 or -errno (-ELIBACC:
+ * libcrypto cannot be loaded, core/crypto.h). */
+int cg_oci_sha256(const void *p, size_t n, char out[72], struct cg_error *err);
 
 /* Is @mt an image manifest (OCI or Docker schema 2) / an index (OCI index
  * or Docker manifest list) media type? NULL is neither. */

@@ -41,11 +41,8 @@
 #include <capgate/image.h>
 
 #include <errno.h>
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include "core/crypto.h"
 #include <openssl/obj_mac.h>
-#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,7 +54,8 @@
 static void pkeys_free(EVP_PKEY **k, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		EVP_PKEY_free(k[i]);
+		if (k[i]) /* made by libcrypto, so it is loaded */
+			cg_crypto(NULL)->EVP_PKEY_free(k[i]);
 	free(k);
 }
 
@@ -67,33 +65,36 @@ static int key_load(const char *spec, size_t idx, EVP_PKEY **ret, struct cg_erro
 	const char *what = spec;
 	char label[64], group[80] = "";
 	size_t len = 0, glen = 0;
+	const struct cg_crypto *cr;
 	EVP_PKEY *k;
 	BIO *bio;
 	int r;
 
+	if (!(cr = cg_crypto(err)))
+		return -ELIBACC;
 	if (strncmp(spec, "-----BEGIN", 10) == 0) {
 		snprintf(label, sizeof(label), "key %zu (PEM text)", idx);
 		what = label;
 		len = strlen(spec);
-		bio = BIO_new_mem_buf(spec, (int)(len > INT32_MAX ? INT32_MAX : len));
+		bio = cr->BIO_new_mem_buf(spec, (int)(len > INT32_MAX ? INT32_MAX : len));
 	} else {
 		if ((r = cg_read_file_max(spec, CG_BLOB_MAX, CG_READ_REGULAR, &buf, &len, err)) < 0)
 			return cg_error_prefix(err, "trusted key: ");
-		bio = BIO_new_mem_buf(buf, (int)len);
+		bio = cr->BIO_new_mem_buf(buf, (int)len);
 	}
 	if (!bio)
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+	k = cr->PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	cr->BIO_free(bio);
 	if (!k)
 		return cg_error_set(err, -EINVAL, "%s: not a PEM public key (\"-----BEGIN PUBLIC KEY-----\")", what);
-	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
-	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) ||
+	if (cr->EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+	    !cr->EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) ||
 	    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
-		const char *type = EVP_PKEY_get0_type_name(k);
+		const char *type = cr->EVP_PKEY_get0_type_name(k);
 		r = cg_error_set(err, -EINVAL, "%s: not an ECDSA P-256 public key (got %s%s%s, %d bits)", what,
-				 type ? type : "unknown", group[0] ? " " : "", group, EVP_PKEY_get_bits(k));
-		EVP_PKEY_free(k);
+				 type ? type : "unknown", group[0] ? " " : "", group, cr->EVP_PKEY_get_bits(k));
+		cr->EVP_PKEY_free(k);
 		return r;
 	}
 	*ret = k;
@@ -143,14 +144,15 @@ static int b64_decode(const char *s, unsigned char **ret, size_t *ret_len)
 
 static bool sig_verify(EVP_PKEY *k, const unsigned char *sig, size_t sig_len, const char *msg, size_t msg_len)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const struct cg_crypto *cr = cg_crypto(NULL); /* loaded: @k was made by it */
+	EVP_MD_CTX *ctx = cr ? cr->EVP_MD_CTX_new() : NULL;
 	bool ok;
 
 	if (!ctx)
-		return false;
-	ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
-	     EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)msg, msg_len) == 1;
-	EVP_MD_CTX_free(ctx);
+		return false; /* not verified */
+	ok = cr->EVP_DigestVerifyInit(ctx, NULL, cr->EVP_sha256(), NULL, k) == 1 &&
+	     cr->EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)msg, msg_len) == 1;
+	cr->EVP_MD_CTX_free(ctx);
 	return ok;
 }
 

@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
+#include "core/crypto.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +64,7 @@ struct layer {
 	struct limits *lim;
 	/* the blob: read once, hashed as it is read */
 	int fd;
+	const struct cg_crypto *cr; /* libcrypto (core/crypto.h) */
 	EVP_MD_CTX *md;
 	uint64_t blob_read;
 	unsigned char in[65536];
@@ -98,7 +99,7 @@ static int raw_fill(struct layer *l)
 	if (l->blob_read > l->desc->size) /* longer than its descriptor: stop reading */
 		return cg_error_set(l->err, -EBADMSG, "%s: the blob has more than the %llu bytes its descriptor says",
 				    l->source, (unsigned long long)l->desc->size);
-	if (n > 0 && EVP_DigestUpdate(l->md, l->in, (size_t)n) != 1)
+	if (n > 0 && l->cr->EVP_DigestUpdate(l->md, l->in, (size_t)n) != 1)
 		return cg_error_set(l->err, -EIO, "sha-256 failed");
 	return 0;
 }
@@ -583,7 +584,11 @@ static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int
 		r = cg_error_set(err, -errno, "%s: %s: %m", source, path);
 		goto out;
 	}
-	if (!(l->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(l->md, EVP_sha256(), NULL) != 1) {
+	if (!(l->cr = cg_crypto(err))) {
+		r = -ELIBACC;
+		goto out;
+	}
+	if (!(l->md = l->cr->EVP_MD_CTX_new()) || l->cr->EVP_DigestInit_ex(l->md, l->cr->EVP_sha256(), NULL) != 1) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -598,7 +603,7 @@ static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int
 		}
 		l->in_eof = n == 0;
 		l->blob_read += (uint64_t)n;
-		if (n > 0 && EVP_DigestUpdate(l->md, l->in + l->in_len, (size_t)n) != 1) {
+		if (n > 0 && l->cr->EVP_DigestUpdate(l->md, l->in + l->in_len, (size_t)n) != 1) {
 			r = cg_error_set(err, -EIO, "sha-256 failed");
 			goto out;
 		}
@@ -644,7 +649,7 @@ static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int
 	} while (r == 0 && !l->in_eof);
 	if (r < 0)
 		goto out;
-	if (EVP_DigestFinal_ex(l->md, md, &mdlen) != 1 || mdlen != 32) {
+	if (l->cr->EVP_DigestFinal_ex(l->md, md, &mdlen) != 1 || mdlen != 32) {
 		r = cg_error_set(err, -EIO, "sha-256 failed");
 		goto out;
 	}
@@ -661,7 +666,8 @@ out:
 	if (l->z_init)
 		inflateEnd(&l->z);
 	ZSTD_freeDStream(l->zs);
-	EVP_MD_CTX_free(l->md);
+	if (l->cr)
+		l->cr->EVP_MD_CTX_free(l->md);
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);

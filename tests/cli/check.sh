@@ -159,6 +159,13 @@ grep -q "no trusted key (of 1) verifies the signature" "$t/out" && ok tampered-r
 expect digest-mismatch-layout 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-otherdigest"
 grep -q "for image sha256:2d71.*not this one" "$t/out" && ok digest-mismatch-reason || { fail digest-mismatch-reason; cat "$t/out"; }
 expect signed-but-ptrace 1 "$C" check --policy "$t/signpolicy.yaml" "$t/img-ptrace"
+# libcrypto is loaded when first needed (lib/core/crypto.c): one that cannot be
+# loaded must fail the check with its reason, never skip the signature
+mkdir -p "$t/nocrypto" && printf 'not a library\n' >"$t/nocrypto/libcrypto.so.3"
+LD_LIBRARY_PATH="$t/nocrypto" "$C" check --policy "$t/signpolicy.yaml" "$t/img-signed" >"$t/out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "cannot load libcrypto.so.3" "$t/out"; then ok no-libcrypto-fails-closed; else
+	fail "no-libcrypto-fails-closed (exit $rc)"; sed 's/^/    /' "$t/out" | head -5; fi
 # a Pod referring to the image: the signature is looked up in the layouts given
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n  containers: [{name: app, image: "registry.example.com/app:1", securityContext: {allowPrivilegeEscalation: false}}]\n' >"$t/signedpod.yaml"
 expect pod-signed-image 0 "$C" check --policy "$t/signpolicy.yaml" --layout "$t/img-signed" "$t/signedpod.yaml"
