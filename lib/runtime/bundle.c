@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "closure/capabilities.h"
 #include "core/json.h"
 #include "static/oci.h"
 
@@ -166,24 +167,6 @@ int cg_bundle_apply(const char *bundle, const struct cg_closure *c, struct cg_er
 
 /* ---- a bundle of capgate's own ------------------------------------------- */
 
-/* Docker's default capabilities: what 'capgate run' gives root. */
-static const char *const default_caps[] = {
-	"CAP_AUDIT_WRITE",
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_MKNOD",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_RAW",
-	"CAP_SETFCAP",
-	"CAP_SETGID",
-	"CAP_SETPCAP",
-	"CAP_SETUID",
-	"CAP_SYS_CHROOT",
-};
-
 static void str_list(struct cg_json *j, const char *key, const char *const *v, size_t n)
 {
 	cg_json_key(j, key);
@@ -248,9 +231,9 @@ static int config_write(const char *path, const char *rootfs, char *const *args,
 	cg_json_kv_str(&j, "cwd", "/");
 	cg_json_key(&j, "capabilities");
 	cg_json_obj_open(&j);
-	str_list(&j, "bounding", default_caps, CG_ARRAY_SIZE(default_caps));
-	str_list(&j, "effective", default_caps, CG_ARRAY_SIZE(default_caps));
-	str_list(&j, "permitted", default_caps, CG_ARRAY_SIZE(default_caps));
+	str_list(&j, "bounding", cg_cap_docker_default, cg_cap_docker_default_n);
+	str_list(&j, "effective", cg_cap_docker_default, cg_cap_docker_default_n);
+	str_list(&j, "permitted", cg_cap_docker_default, cg_cap_docker_default_n);
 	cg_json_obj_close(&j);
 	cg_json_key(&j, "rlimits");
 	cg_json_arr_open(&j);
