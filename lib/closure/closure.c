@@ -127,6 +127,29 @@ const char *cg_op_name(enum cg_cmp_op op)
 	return (op >= CG_OP_NE && op <= CG_OP_MASKED_EQ) ? op_names[op] : "?";
 }
 
+/* The operator as people write it (the OCI name is cg_op_name's). */
+static const char *op_symbol(enum cg_cmp_op op)
+{
+	static const char *const sym[] = {
+		[CG_OP_NE] = "!=",
+		[CG_OP_LT] = "<",
+		[CG_OP_LE] = "<=",
+		[CG_OP_EQ] = "==",
+		[CG_OP_GE] = ">=",
+		[CG_OP_GT] = ">",
+	};
+	return op >= CG_OP_NE && op <= CG_OP_GT && sym[op] ? sym[op] : "?";
+}
+
+void cg_arg_cond_describe(struct cg_strbuf *out, const struct cg_arg_cond *k)
+{
+	if (k->op == CG_OP_MASKED_EQ)
+		cg_strbuf_addf(out, "arg%u & %#llx == %#llx", k->index, (unsigned long long)k->value,
+			       (unsigned long long)k->value_two);
+	else
+		cg_strbuf_addf(out, "arg%u %s %#llx", k->index, op_symbol(k->op), (unsigned long long)k->value);
+}
+
 int cg_op_parse(const char *s)
 {
 	for (int i = CG_OP_NE; i <= CG_OP_MASKED_EQ; i++)
