@@ -43,17 +43,6 @@
 #include "core/json.h"
 #include "static/oci.h"
 
-static int copy_pair(struct cg_json *j, struct fy_node_pair *p, const char *source, struct cg_error *err)
-{
-	char kb[1024];
-	const char *k = cg_doc_key(p, kb, sizeof(kb));
-
-	if (!k)
-		return cg_error_set(err, -EINVAL, "%s: a member name is not a string or is too long", source);
-	cg_json_key(j, k);
-	return cg_doc_json(fy_node_pair_value(p), j, CG_JSON_MAX_DEPTH - 4, source, k, err);
-}
-
 /* The closure as the plain OCI profile a runtime reads. */
 static int seccomp_json(const struct cg_closure *c, struct cg_strbuf *out)
 {
@@ -81,7 +70,7 @@ static void annotations_write(struct cg_json *j, struct fy_node *ann, const char
 	while (*r == 0 && cg_doc_is_mapping(ann) && (p = fy_node_mapping_iterate(ann, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || strcmp(k, CG_ANN_CLOSURE_DIGEST) != 0)
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_kv_str(j, CG_ANN_CLOSURE_DIGEST, digest);
 	cg_json_obj_close(j);
@@ -99,7 +88,7 @@ static void linux_write(struct cg_json *j, struct fy_node *lx, const struct cg_s
 	while (*r == 0 && cg_doc_is_mapping(lx) && (p = fy_node_mapping_iterate(lx, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || strcmp(k, "seccomp") != 0)
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_key(j, "seccomp");
 	cg_json_raw(j, prof->buf, prof->len);
@@ -147,7 +136,7 @@ int cg_bundle_apply(const char *bundle, const struct cg_closure *c, struct cg_er
 		} else if (k && (strcmp(k, "linux") == 0 || strcmp(k, "annotations") == 0)) {
 			r = cg_doc_error(err, path, v, k, "expected an object");
 		} else {
-			r = copy_pair(&j, p, path, err);
+			r = cg_doc_json_pair(p, &j, path, err);
 		}
 	}
 	if (r == 0 && !seen_linux)

@@ -90,18 +90,6 @@ static bool key_in(const char *k, const char *const *skip)
 	return false;
 }
 
-/* One member of a mapping copied through as it was. */
-static int copy_pair(struct cg_json *j, struct fy_node_pair *p, const char *source, struct cg_error *err)
-{
-	char kb[1024];
-	const char *k = cg_doc_key(p, kb, sizeof(kb));
-
-	if (!k)
-		return cg_error_set(err, -EINVAL, "%s: a member name is not a string or is too long", source);
-	cg_json_key(j, k);
-	return cg_doc_json(fy_node_pair_value(p), j, CG_JSON_MAX_DEPTH - 4, source, k, err);
-}
-
 /* A descriptor with its digest and size replaced, every other member kept. */
 static int desc_replaced(struct cg_json *j, struct fy_node *desc, const char *digest, uint64_t size,
 			 const char *source, struct cg_error *err)
@@ -118,7 +106,7 @@ static int desc_replaced(struct cg_json *j, struct fy_node *desc, const char *di
 			cg_json_kv_str(j, "digest", digest);
 		else if (k && strcmp(k, "size") == 0)
 			cg_json_kv_uint(j, "size", size);
-		else if ((r = copy_pair(j, p, source, err)) < 0)
+		else if ((r = cg_doc_json_pair(p, j, source, err)) < 0)
 			return r;
 	}
 	cg_json_obj_close(j);
@@ -179,7 +167,7 @@ static int index_rewrite(const char *buf, size_t len, const char *source, const 
 		size_t i = 0;
 
 		if (!k || strcmp(k, "manifests") != 0) {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 			continue;
 		}
 		seen = true;
@@ -237,7 +225,7 @@ static int manifest_rewrite(const char *buf, size_t len, const char *source, con
 			cg_json_key(&j, "config");
 			r = desc_replaced(&j, fy_node_pair_value(p), cfg_digest, cfg_size, source, err);
 		} else {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 		}
 	}
 	cg_json_obj_close(&j);
@@ -263,7 +251,7 @@ static void labels_write(struct cg_json *j, struct fy_node *labels, const char *
 	while (*r == 0 && cg_doc_is_mapping(labels) && (p = fy_node_mapping_iterate(labels, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || !key_in(k, ours))
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_kv_str(j, CG_LABEL_CLOSURE_DIGEST, digest);
 	cg_json_kv_str(j, CG_LABEL_SYSCALLS, syscalls);
@@ -293,7 +281,7 @@ static int config_rewrite(const char *buf, size_t len, const char *source, const
 		bool labels = false;
 
 		if (!k || strcmp(k, "config") != 0 || !(cg_doc_is_mapping(cfg) || cg_doc_is_null(cfg))) {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 			continue;
 		}
 		seen = true;
@@ -305,7 +293,7 @@ static int config_rewrite(const char *buf, size_t len, const char *source, const
 				labels = true;
 				labels_write(&j, fy_node_pair_value(q), digest, syscalls, source, &r, err);
 			} else {
-				r = copy_pair(&j, q, source, err);
+				r = cg_doc_json_pair(q, &j, source, err);
 			}
 		}
 		if (!labels)
