@@ -462,6 +462,41 @@ static int index_put(const char *dir, const struct chain *c, const struct index_
 	return r;
 }
 
+/* The start of a manifest attach and sign write (a referrer, a signature
+ * image), up to its open "layers" array. */
+static void manifest_begin(struct cg_json *j, struct cg_strbuf *sb, const char *artifact_type, const char *cfg_mt,
+			   const char *cfg_digest, size_t cfg_size)
+{
+	cg_strbuf_init(sb);
+	cg_json_init(j, sb, 0);
+	cg_json_obj_open(j);
+	cg_json_kv_int(j, "schemaVersion", 2);
+	cg_json_kv_str(j, "mediaType", CG_OCI_MT_MANIFEST);
+	if (artifact_type)
+		cg_json_kv_str(j, "artifactType", artifact_type);
+	cg_json_key(j, "config");
+	desc_new(j, cfg_mt, cfg_digest, cfg_size, NULL, NULL);
+	cg_json_key(j, "layers");
+	cg_json_arr_open(j);
+}
+
+/* Store the finished manifest @sb (released) and write the index with the
+ * edit @e, whose appended entry is this manifest. */
+static int manifest_add(const char *dir, const struct chain *c, struct cg_json *j, struct cg_strbuf *sb,
+			const char *what, struct index_edit *e, struct cg_error *err)
+{
+	char digest[72];
+	uint64_t size = 0;
+	int r;
+
+	if ((r = json_done(j, sb, what, err)) < 0 || (r = put_doc(dir, sb, digest, &size, err)) < 0)
+		return r;
+	e->append_mt = CG_OCI_MT_MANIFEST;
+	e->append_digest = digest;
+	e->append_size = size;
+	return index_put(dir, c, e, err);
+}
+
 /* ---- attach ------------------------------------------------------------- */
 
 int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *closure, char ret_image[72],
@@ -472,7 +507,7 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	struct cg_json j;
 	_cleanup_free_ char *cfg = NULL, *cfg_src = NULL;
 	const char **names = NULL;
-	char cdigest[72], closure_blob[72], empty[72], top[72], refd[72];
+	char cdigest[72], closure_blob[72], empty[72], top[72];
 	size_t cfg_len = 0, n_names = 0;
 	uint64_t top_size = 0;
 	struct cg_strbuf syscalls;
@@ -515,16 +550,7 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	/* the closure, as a referrer artifact of the new image */
 	if ((r = blob_put(dir, cj.buf, cj.len, closure_blob, err)) < 0 || (r = blob_put(dir, "{}", 2, empty, err)) < 0)
 		goto out;
-	cg_strbuf_init(&refm);
-	cg_json_init(&j, &refm, 0);
-	cg_json_obj_open(&j);
-	cg_json_kv_int(&j, "schemaVersion", 2);
-	cg_json_kv_str(&j, "mediaType", CG_OCI_MT_MANIFEST);
-	cg_json_kv_str(&j, "artifactType", CG_CLOSURE_MEDIA_TYPE);
-	cg_json_key(&j, "config");
-	desc_new(&j, EMPTY_MT, empty, 2, NULL, NULL);
-	cg_json_key(&j, "layers");
-	cg_json_arr_open(&j);
+	manifest_begin(&j, &refm, CG_CLOSURE_MEDIA_TYPE, EMPTY_MT, empty, 2);
 	desc_new(&j, CG_CLOSURE_MEDIA_TYPE, closure_blob, cj.len, NULL, NULL);
 	cg_json_arr_close(&j);
 	cg_json_key(&j, "subject");
@@ -534,21 +560,13 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	cg_json_kv_str(&j, CG_LABEL_CLOSURE_DIGEST, cdigest);
 	cg_json_obj_close(&j);
 	cg_json_obj_close(&j);
-	if ((r = json_done(&j, &refm, "closure referrer", err)) < 0)
-		goto out;
 	{
-		uint64_t rsize = 0;
-		if ((r = put_doc(dir, &refm, refd, &rsize, err)) < 0)
-			goto out;
 		struct index_edit e = { .replace = c.top,
 					.digest = top,
 					.size = top_size,
 					.drop = SIZE_MAX,
-					.append_mt = CG_OCI_MT_MANIFEST,
-					.append_digest = refd,
-					.append_size = rsize,
 					.append_artifact_type = CG_CLOSURE_MEDIA_TYPE };
-		if ((r = index_put(dir, &c, &e, err)) < 0)
+		if ((r = manifest_add(dir, &c, &j, &refm, "closure referrer", &e, err)) < 0)
 			goto out;
 	}
 	if (ret_image)
@@ -651,10 +669,9 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 	struct cg_strbuf payload, cfg, man;
 	struct cg_json j;
 	_cleanup_free_ char *id = NULL, *b64 = NULL, *sig_buf = NULL;
-	char pdigest[72], cdigest[72], mdigest[72], tag[80];
+	char pdigest[72], cdigest[72], tag[80];
 	size_t sig_len = 0, existing = SIZE_MAX;
 	struct fy_document *sig_doc = NULL;
-	uint64_t msize = 0;
 	int r;
 
 	cg_strbuf_init(&payload);
@@ -737,15 +754,7 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 			    (r = cg_oci_json_parse(sig_buf, sig_len, "signature manifest", &sig_doc, err)) < 0)
 				goto out;
 		}
-		cg_strbuf_init(&man);
-		cg_json_init(&j, &man, 0);
-		cg_json_obj_open(&j);
-		cg_json_kv_int(&j, "schemaVersion", 2);
-		cg_json_kv_str(&j, "mediaType", CG_OCI_MT_MANIFEST);
-		cg_json_key(&j, "config");
-		desc_new(&j, CG_OCI_MT_CONFIG, cdigest, cfg_len, NULL, NULL);
-		cg_json_key(&j, "layers");
-		cg_json_arr_open(&j);
+		manifest_begin(&j, &man, NULL, CG_OCI_MT_CONFIG, cdigest, cfg_len);
 		if (sig_doc) {
 			struct fy_node *layers = cg_oci_get(fy_document_root(sig_doc), "layers"), *item;
 			void *it = NULL;
@@ -767,18 +776,10 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 			cg_strbuf_release(&man);
 			goto out;
 		}
-		if ((r = json_done(&j, &man, "signature manifest", err)) < 0 ||
-		    (r = put_doc(dir, &man, mdigest, &msize, err)) < 0)
-			goto out;
 	}
 	{
-		struct index_edit e = { .replace = SIZE_MAX,
-					.drop = existing,
-					.append_mt = CG_OCI_MT_MANIFEST,
-					.append_digest = mdigest,
-					.append_size = msize,
-					.append_ref_name = tag };
-		if ((r = index_put(dir, &c, &e, err)) < 0)
+		struct index_edit e = { .replace = SIZE_MAX, .drop = existing, .append_ref_name = tag };
+		if ((r = manifest_add(dir, &c, &j, &man, "signature manifest", &e, err)) < 0)
 			goto out;
 	}
 	if (ret_image)
