@@ -292,9 +292,20 @@ const char *cg_flag_name(enum cg_closure_flag f)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
+/* A closure with what only this file needs: the capacity of its rules
+ * array (the public struct shows the rules and their number, not how much
+ * room is behind them). Every closure is made by cg_closure_new. */
+struct closure_alloc {
+	struct cg_closure c; /* first: a struct cg_closure * is this allocation */
+	size_t cap_rules;
+};
+
+static size_t *cap_rules(struct cg_closure *c) { return &((struct closure_alloc *)c)->cap_rules; }
+
 struct cg_closure *cg_closure_new(void)
 {
-	struct cg_closure *c = calloc(1, sizeof(*c));
+	struct closure_alloc *a = calloc(1, sizeof(*a));
+	struct cg_closure *c = a ? &a->c : NULL;
 	if (!c)
 		return NULL;
 	c->default_action = (struct cg_action){ CG_ACT_ERRNO, EPERM };
@@ -332,13 +343,13 @@ int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
 	for (unsigned i = 0; i < r->n_args; i++)
 		if (r->args[i].index > 5 || r->args[i].op < CG_OP_NE || r->args[i].op > CG_OP_MASKED_EQ)
 			return -EINVAL;
-	if (c->n_rules == c->cap_rules) {
-		size_t ncap = c->cap_rules ? c->cap_rules * 2 : 64;
+	if (c->n_rules == *cap_rules(c)) {
+		size_t ncap = *cap_rules(c) ? *cap_rules(c) * 2 : 64;
 		struct cg_rule *n = realloc(c->rules, ncap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		c->rules = n;
-		c->cap_rules = ncap;
+		*cap_rules(c) = ncap;
 	}
 	dst = &c->rules[c->n_rules];
 	*dst = *r;
