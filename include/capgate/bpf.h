@@ -39,8 +39,10 @@ struct cg_bpf_step {
 	bool taken; /* for conditional jumps: condition true */
 };
 
+/* The steps of a run; start from { 0 }, and fill it only through
+ * cg_bpf_run (it owns the allocation behind @steps). */
 struct cg_bpf_trace {
-	size_t n, cap;
+	size_t n;
 	struct cg_bpf_step *steps; /* malloc'd; free with cg_bpf_trace_release */
 };
 CAPGATE_API void cg_bpf_trace_release(struct cg_bpf_trace *t);

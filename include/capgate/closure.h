@@ -108,15 +108,17 @@ struct cg_closure {
 	char *listener_metadata;
 	unsigned n_phases;
 	char *phase_names[CG_MAX_PHASES];
-	size_t n_rules, cap_rules;
-	struct cg_rule *rules; /* canonical order after cg_closure_canonicalize */
+	size_t n_rules;
+	struct cg_rule *rules; /* canonical order after cg_closure_canonicalize; grown by cg_closure_add_rule */
 	/* When the serving phase starts, as the closure was traced
 	 * (capgate/phase.h's trigger text: "listening:8080", "call:accept4",
 	 * "after:5", "sd-notify", "signal"); NULL = not recorded. */
 	char *serve_when;
 };
 
-/* Allocate an empty closure (default: errno EPERM, native arch only). */
+/* Allocate an empty closure (default: errno EPERM, native arch only). A
+ * closure is only ever made here (or by cg_closure_dup): it carries state
+ * the struct does not show. */
 CAPGATE_API struct cg_closure *cg_closure_new(void);
 /* Free a closure (NULL is fine). */
 CAPGATE_API void cg_closure_free(struct cg_closure *c);

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <strings.h>
 
+#include "closure/capabilities.h"
+
 /* Indexed by capability number (linux/capability.h). */
 static const char *const cap_names[] = {
 	"CAP_CHOWN",
@@ -69,4 +71,33 @@ int cg_cap_lookup(const char *name)
 		if (strcasecmp(cap_names[i] + 4, name) == 0)
 			return (int)i;
 	return -ENOENT;
+}
+
+const char *const cg_cap_docker_default[] = {
+	"CAP_AUDIT_WRITE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_MKNOD",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_RAW",
+	"CAP_SETFCAP",
+	"CAP_SETGID",
+	"CAP_SETPCAP",
+	"CAP_SETUID",
+	"CAP_SYS_CHROOT",
+};
+const size_t cg_cap_docker_default_n = CG_ARRAY_SIZE(cg_cap_docker_default);
+
+uint64_t cg_cap_docker_default_mask(void)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < cg_cap_docker_default_n; i++) {
+		int c = cg_cap_lookup(cg_cap_docker_default[i]);
+		if (c >= 0)
+			m |= UINT64_C(1) << c;
+	}
+	return m;
 }

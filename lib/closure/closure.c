@@ -127,6 +127,29 @@ const char *cg_op_name(enum cg_cmp_op op)
 	return (op >= CG_OP_NE && op <= CG_OP_MASKED_EQ) ? op_names[op] : "?";
 }
 
+/* The operator as people write it (the OCI name is cg_op_name's). */
+static const char *op_symbol(enum cg_cmp_op op)
+{
+	static const char *const sym[] = {
+		[CG_OP_NE] = "!=",
+		[CG_OP_LT] = "<",
+		[CG_OP_LE] = "<=",
+		[CG_OP_EQ] = "==",
+		[CG_OP_GE] = ">=",
+		[CG_OP_GT] = ">",
+	};
+	return op >= CG_OP_NE && op <= CG_OP_GT && sym[op] ? sym[op] : "?";
+}
+
+void cg_arg_cond_describe(struct cg_strbuf *out, const struct cg_arg_cond *k)
+{
+	if (k->op == CG_OP_MASKED_EQ)
+		cg_strbuf_addf(out, "arg%u & %#llx == %#llx", k->index, (unsigned long long)k->value,
+			       (unsigned long long)k->value_two);
+	else
+		cg_strbuf_addf(out, "arg%u %s %#llx", k->index, op_symbol(k->op), (unsigned long long)k->value);
+}
+
 int cg_op_parse(const char *s)
 {
 	for (int i = CG_OP_NE; i <= CG_OP_MASKED_EQ; i++)
@@ -269,9 +292,20 @@ const char *cg_flag_name(enum cg_closure_flag f)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
+/* A closure with what only this file needs: the capacity of its rules
+ * array (the public struct shows the rules and their number, not how much
+ * room is behind them). Every closure is made by cg_closure_new. */
+struct closure_alloc {
+	struct cg_closure c; /* first: a struct cg_closure * is this allocation */
+	size_t cap_rules;
+};
+
+static size_t *cap_rules(struct cg_closure *c) { return &((struct closure_alloc *)c)->cap_rules; }
+
 struct cg_closure *cg_closure_new(void)
 {
-	struct cg_closure *c = calloc(1, sizeof(*c));
+	struct closure_alloc *a = calloc(1, sizeof(*a));
+	struct cg_closure *c = a ? &a->c : NULL;
 	if (!c)
 		return NULL;
 	c->default_action = (struct cg_action){ CG_ACT_ERRNO, EPERM };
@@ -304,7 +338,7 @@ int cg_closure_reserve(struct cg_closure *c, size_t n)
 {
 	struct cg_rule *v;
 
-	if (n <= c->cap_rules)
+	if (n <= *cap_rules(c))
 		return 0;
 	if (n > SIZE_MAX / sizeof(*v))
 		return -ENOMEM;
@@ -312,7 +346,7 @@ int cg_closure_reserve(struct cg_closure *c, size_t n)
 	if (!v)
 		return -ENOMEM;
 	c->rules = v;
-	c->cap_rules = n;
+	*cap_rules(c) = n;
 	return 0;
 }
 
@@ -325,7 +359,7 @@ int cg_closure_add_rule(struct cg_closure *c, const struct cg_rule *r)
 	for (unsigned i = 0; i < r->n_args; i++)
 		if (r->args[i].index > 5 || r->args[i].op < CG_OP_NE || r->args[i].op > CG_OP_MASKED_EQ)
 			return -EINVAL;
-	if (c->n_rules == c->cap_rules && cg_closure_reserve(c, c->cap_rules ? c->cap_rules * 2 : 64) < 0)
+	if (c->n_rules == *cap_rules(c) && cg_closure_reserve(c, *cap_rules(c) ? *cap_rules(c) * 2 : 64) < 0)
 		return -ENOMEM;
 	dst = &c->rules[c->n_rules];
 	*dst = *r;

@@ -24,6 +24,10 @@ const char *cg_op_name(enum cg_cmp_op op);
 /* Parse an OCI operator name; -1 if unknown. */
 int cg_op_parse(const char *s);
 
+/* Append @k for people: "arg1 == 0x2", "arg2 & 0x3 == 0x1". */
+struct cg_strbuf;
+void cg_arg_cond_describe(struct cg_strbuf *out, const struct cg_arg_cond *k);
+
 /* Write @n argument conditions as the OCI "args" member (nothing if @n is
  * 0): the closure and the profile writer share it. */
 struct cg_json;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/utsname.h>
 
+#include "closure/capabilities.h"
 #include "closure/closure_internal.h"
 #include "core/doc.h"
 #include "core/error_internal.h"
@@ -809,32 +810,14 @@ int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 
 /* ---- resolving ------------------------------------------------------------- */
 
-/* Docker's default capability set (moby oci/caps/defaults.go). */
-static const char *const docker_default_caps[] = {
-	"CAP_AUDIT_WRITE",
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_MKNOD",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_RAW",
-	"CAP_SETFCAP",
-	"CAP_SETGID",
-	"CAP_SETPCAP",
-	"CAP_SETUID",
-	"CAP_SYS_CHROOT",
-};
-
 static bool has_cap(const struct cg_resolve_opts *o, const char *cap)
 {
 	for (size_t i = 0; i < o->n_caps; i++)
 		if (strcmp(o->caps[i], cap) == 0)
 			return true;
 	if (o->default_caps)
-		for (size_t i = 0; i < CG_ARRAY_SIZE(docker_default_caps); i++)
-			if (strcmp(docker_default_caps[i], cap) == 0)
+		for (size_t i = 0; i < cg_cap_docker_default_n; i++)
+			if (strcmp(cg_cap_docker_default[i], cap) == 0)
 				return true;
 	return false;
 }
@@ -886,8 +869,8 @@ int cg_caps_effective(const char *const *add, size_t n_add, const char *const *d
 		add_all |= strcasecmp(add[i], "ALL") == 0;
 	for (size_t i = 0; i < n_drop; i++)
 		drop_all |= strcasecmp(drop[i], "ALL") == 0;
-	for (size_t i = 0; r == 0 && !drop_all && i < CG_ARRAY_SIZE(docker_default_caps); i++)
-		r = capset_set(set, &n, docker_default_caps[i], true);
+	for (size_t i = 0; r == 0 && !drop_all && i < cg_cap_docker_default_n; i++)
+		r = capset_set(set, &n, cg_cap_docker_default[i], true);
 	/* every capability the kernel knows: the one table, in caps.c */
 	for (size_t i = 0; r == 0 && add_all && !(drop_all && !privileged) && i < n_all; i++)
 		r = capset_set(set, &n, cg_cap_name((int)i), true);

@@ -1154,6 +1154,17 @@ int cg_doc_json(struct fy_node *n, struct cg_json *j, unsigned max_depth, const 
 	return json_node(&w, n, path ? path : "", 0);
 }
 
+int cg_doc_json_pair(struct fy_node_pair *p, struct cg_json *j, const char *source, struct cg_error *err)
+{
+	char kb[1024];
+	const char *k = cg_doc_key(p, kb, sizeof(kb));
+
+	if (!k)
+		return cg_error_set(err, -EINVAL, "%s: a member name is not a string or is too long", source);
+	cg_json_key(j, k);
+	return cg_doc_json(fy_node_pair_value(p), j, CG_JSON_MAX_DEPTH - 4, source, k, err);
+}
+
 int cg_doc_json_string(struct fy_node *n, const char *source, char **ret, struct cg_error *err)
 {
 	struct cg_strbuf sb;

@@ -117,6 +117,11 @@ const char *cg_doc_key(struct fy_node_pair *p, char *buf, size_t n_buf);
 int cg_doc_json(struct fy_node *n, struct cg_json *j, unsigned max_depth, const char *source, const char *path,
 		struct cg_error *err);
 
+/* One member of a mapping written into @j as it was: its key, then its
+ * value as cg_doc_json writes it (a key that is not a string, or is too
+ * long, is -EINVAL). For documents edited member by member. */
+int cg_doc_json_pair(struct fy_node_pair *p, struct cg_json *j, const char *source, struct cg_error *err);
+
 /* The same, compact, into a new malloc'd string (free it). */
 int cg_doc_json_string(struct fy_node *n, const char *source, char **ret, struct cg_error *err);
 

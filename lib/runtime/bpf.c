@@ -40,7 +40,7 @@ void cg_bpf_trace_release(struct cg_bpf_trace *t)
 		return;
 	free(t->steps);
 	t->steps = NULL;
-	t->n = t->cap = 0;
+	t->n = 0;
 }
 
 static bool is_cond_jump(uint16_t code)
@@ -226,14 +226,15 @@ static int trace_add(struct cg_bpf_trace *t, uint32_t pc, uint32_t a, bool taken
 {
 	if (!t)
 		return 0;
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 32;
+	/* the room behind steps follows from n (32, then doubled): full when
+	 * n is 0 or a power of two from 32 on */
+	if (t->n == 0 || (t->n >= 32 && (t->n & (t->n - 1)) == 0)) {
+		size_t ncap = t->n ? t->n * 2 : 32;
 		struct cg_bpf_step *n = realloc(t->steps, ncap * sizeof(*n));
 
 		if (!n)
 			return cg_error_set(err, -ENOMEM, "out of memory recording the trace");
 		t->steps = n;
-		t->cap = ncap;
 	}
 	t->steps[t->n++] = (struct cg_bpf_step){ .pc = pc, .a = a, .taken = taken };
 	return 0;

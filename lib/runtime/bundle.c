@@ -39,19 +39,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "closure/capabilities.h"
 #include "core/json.h"
 #include "static/oci.h"
-
-static int copy_pair(struct cg_json *j, struct fy_node_pair *p, const char *source, struct cg_error *err)
-{
-	char kb[1024];
-	const char *k = cg_doc_key(p, kb, sizeof(kb));
-
-	if (!k)
-		return cg_error_set(err, -EINVAL, "%s: a member name is not a string or is too long", source);
-	cg_json_key(j, k);
-	return cg_doc_json(fy_node_pair_value(p), j, CG_JSON_MAX_DEPTH - 4, source, k, err);
-}
 
 /* The closure as the plain OCI profile a runtime reads. */
 static int seccomp_json(const struct cg_closure *c, struct cg_strbuf *out)
@@ -80,7 +70,7 @@ static void annotations_write(struct cg_json *j, struct fy_node *ann, const char
 	while (*r == 0 && cg_doc_is_mapping(ann) && (p = fy_node_mapping_iterate(ann, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || strcmp(k, CG_ANN_CLOSURE_DIGEST) != 0)
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_kv_str(j, CG_ANN_CLOSURE_DIGEST, digest);
 	cg_json_obj_close(j);
@@ -98,7 +88,7 @@ static void linux_write(struct cg_json *j, struct fy_node *lx, const struct cg_s
 	while (*r == 0 && cg_doc_is_mapping(lx) && (p = fy_node_mapping_iterate(lx, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || strcmp(k, "seccomp") != 0)
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_key(j, "seccomp");
 	cg_json_raw(j, prof->buf, prof->len);
@@ -146,7 +136,7 @@ int cg_bundle_apply(const char *bundle, const struct cg_closure *c, struct cg_er
 		} else if (k && (strcmp(k, "linux") == 0 || strcmp(k, "annotations") == 0)) {
 			r = cg_doc_error(err, path, v, k, "expected an object");
 		} else {
-			r = copy_pair(&j, p, path, err);
+			r = cg_doc_json_pair(p, &j, path, err);
 		}
 	}
 	if (r == 0 && !seen_linux)
@@ -165,24 +155,6 @@ int cg_bundle_apply(const char *bundle, const struct cg_closure *c, struct cg_er
 }
 
 /* ---- a bundle of capgate's own ------------------------------------------- */
-
-/* Docker's default capabilities: what 'capgate run' gives root. */
-static const char *const default_caps[] = {
-	"CAP_AUDIT_WRITE",
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_MKNOD",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_RAW",
-	"CAP_SETFCAP",
-	"CAP_SETGID",
-	"CAP_SETPCAP",
-	"CAP_SETUID",
-	"CAP_SYS_CHROOT",
-};
 
 static void str_list(struct cg_json *j, const char *key, const char *const *v, size_t n)
 {
@@ -248,9 +220,9 @@ static int config_write(const char *path, const char *rootfs, char *const *args,
 	cg_json_kv_str(&j, "cwd", "/");
 	cg_json_key(&j, "capabilities");
 	cg_json_obj_open(&j);
-	str_list(&j, "bounding", default_caps, CG_ARRAY_SIZE(default_caps));
-	str_list(&j, "effective", default_caps, CG_ARRAY_SIZE(default_caps));
-	str_list(&j, "permitted", default_caps, CG_ARRAY_SIZE(default_caps));
+	str_list(&j, "bounding", cg_cap_docker_default, cg_cap_docker_default_n);
+	str_list(&j, "effective", cg_cap_docker_default, cg_cap_docker_default_n);
+	str_list(&j, "permitted", cg_cap_docker_default, cg_cap_docker_default_n);
 	cg_json_obj_close(&j);
 	cg_json_key(&j, "rlimits");
 	cg_json_arr_open(&j);

@@ -25,15 +25,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "closure/capabilities.h"
 #include "runtime/caps.h"
 
 #define BIT(c) (UINT64_C(1) << (c))
-
-/* Docker's default set (moby oci/caps/defaults.go), for a root program. */
-static const uint64_t docker_default =
-	BIT(CAP_CHOWN) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_FSETID) | BIT(CAP_FOWNER) | BIT(CAP_MKNOD) |
-	BIT(CAP_NET_RAW) | BIT(CAP_SETGID) | BIT(CAP_SETUID) | BIT(CAP_SETFCAP) | BIT(CAP_SETPCAP) |
-	BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_SYS_CHROOT) | BIT(CAP_KILL) | BIT(CAP_AUDIT_WRITE);
 
 /* The highest capability the running kernel knows (asked once: the sandbox
  * setup asks for every capability it sets). */
@@ -153,7 +148,7 @@ int cg_caps_plan(const struct cg_sandbox_opts *o, struct cg_caps_plan *ret, stru
 				return cg_error_set(err, -EINVAL, "capability '%s' is both added and dropped",
 						    o->cap_add[i]);
 	/* The default, then ALL, then the names: --cap-drop ALL --cap-add X is X. */
-	p.set = p.uid == 0 ? docker_default : 0;
+	p.set = p.uid == 0 ? cg_cap_docker_default_mask() : 0;
 	if (has_all(o->cap_add, o->n_cap_add))
 		p.set = all_caps();
 	if (has_all(o->cap_drop, o->n_cap_drop))

@@ -91,41 +91,13 @@ uint64_t cg_learn_n_events(const struct cg_learn *l) { return l->n_events; }
 
 /* ---- why a call is denied ------------------------------------------------- */
 
-static const char *op_text(uint8_t op)
-{
-	switch (op) {
-	case CG_OP_NE:
-		return "!=";
-	case CG_OP_LT:
-		return "<";
-	case CG_OP_LE:
-		return "<=";
-	case CG_OP_EQ:
-		return "==";
-	case CG_OP_GE:
-		return ">=";
-	case CG_OP_GT:
-		return ">";
-	}
-	return "?";
-}
-
-static void add_cond(struct cg_strbuf *out, const struct cg_arg_cond *k)
-{
-	if (k->op == CG_OP_MASKED_EQ)
-		cg_strbuf_addf(out, "arg%u & %#llx == %#llx", k->index, (unsigned long long)k->value,
-			       (unsigned long long)k->value_two);
-	else
-		cg_strbuf_addf(out, "arg%u %s %#llx", k->index, op_text(k->op), (unsigned long long)k->value);
-}
-
 static void add_rule(struct cg_strbuf *out, const struct cg_rule *r)
 {
 	char abuf[64];
 	cg_strbuf_addf(out, "%s %s", cg_action_describe(r->action, abuf, sizeof(abuf)), r->name);
 	for (unsigned i = 0; i < r->n_args; i++) {
 		cg_strbuf_addf(out, "%s", i ? " and " : " when ");
-		add_cond(out, &r->args[i]);
+		cg_arg_cond_describe(out, &r->args[i]);
 	}
 }
 

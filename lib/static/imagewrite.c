@@ -88,18 +88,6 @@ static bool key_in(const char *k, const char *const *skip)
 	return false;
 }
 
-/* One member of a mapping copied through as it was. */
-static int copy_pair(struct cg_json *j, struct fy_node_pair *p, const char *source, struct cg_error *err)
-{
-	char kb[1024];
-	const char *k = cg_doc_key(p, kb, sizeof(kb));
-
-	if (!k)
-		return cg_error_set(err, -EINVAL, "%s: a member name is not a string or is too long", source);
-	cg_json_key(j, k);
-	return cg_doc_json(fy_node_pair_value(p), j, CG_JSON_MAX_DEPTH - 4, source, k, err);
-}
-
 /* A descriptor with its digest and size replaced, every other member kept. */
 static int desc_replaced(struct cg_json *j, struct fy_node *desc, const char *digest, uint64_t size,
 			 const char *source, struct cg_error *err)
@@ -116,7 +104,7 @@ static int desc_replaced(struct cg_json *j, struct fy_node *desc, const char *di
 			cg_json_kv_str(j, "digest", digest);
 		else if (k && strcmp(k, "size") == 0)
 			cg_json_kv_uint(j, "size", size);
-		else if ((r = copy_pair(j, p, source, err)) < 0)
+		else if ((r = cg_doc_json_pair(p, j, source, err)) < 0)
 			return r;
 	}
 	cg_json_obj_close(j);
@@ -177,7 +165,7 @@ static int index_rewrite(const char *buf, size_t len, const char *source, const 
 		size_t i = 0;
 
 		if (!k || strcmp(k, "manifests") != 0) {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 			continue;
 		}
 		seen = true;
@@ -235,7 +223,7 @@ static int manifest_rewrite(const char *buf, size_t len, const char *source, con
 			cg_json_key(&j, "config");
 			r = desc_replaced(&j, fy_node_pair_value(p), cfg_digest, cfg_size, source, err);
 		} else {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 		}
 	}
 	cg_json_obj_close(&j);
@@ -261,7 +249,7 @@ static void labels_write(struct cg_json *j, struct fy_node *labels, const char *
 	while (*r == 0 && cg_doc_is_mapping(labels) && (p = fy_node_mapping_iterate(labels, &it)) != NULL) {
 		const char *k = cg_doc_key(p, kb, sizeof(kb));
 		if (!k || !key_in(k, ours))
-			*r = copy_pair(j, p, source, err);
+			*r = cg_doc_json_pair(p, j, source, err);
 	}
 	cg_json_kv_str(j, CG_LABEL_CLOSURE_DIGEST, digest);
 	cg_json_kv_str(j, CG_LABEL_SYSCALLS, syscalls);
@@ -291,7 +279,7 @@ static int config_rewrite(const char *buf, size_t len, const char *source, const
 		bool labels = false;
 
 		if (!k || strcmp(k, "config") != 0 || !(cg_doc_is_mapping(cfg) || cg_doc_is_null(cfg))) {
-			r = copy_pair(&j, p, source, err);
+			r = cg_doc_json_pair(p, &j, source, err);
 			continue;
 		}
 		seen = true;
@@ -303,7 +291,7 @@ static int config_rewrite(const char *buf, size_t len, const char *source, const
 				labels = true;
 				labels_write(&j, fy_node_pair_value(q), digest, syscalls, source, &r, err);
 			} else {
-				r = copy_pair(&j, q, source, err);
+				r = cg_doc_json_pair(q, &j, source, err);
 			}
 		}
 		if (!labels)
@@ -472,6 +460,41 @@ static int index_put(const char *dir, const struct chain *c, const struct index_
 	return r;
 }
 
+/* The start of a manifest attach and sign write (a referrer, a signature
+ * image), up to its open "layers" array. */
+static void manifest_begin(struct cg_json *j, struct cg_strbuf *sb, const char *artifact_type, const char *cfg_mt,
+			   const char *cfg_digest, size_t cfg_size)
+{
+	cg_strbuf_init(sb);
+	cg_json_init(j, sb, 0);
+	cg_json_obj_open(j);
+	cg_json_kv_int(j, "schemaVersion", 2);
+	cg_json_kv_str(j, "mediaType", CG_OCI_MT_MANIFEST);
+	if (artifact_type)
+		cg_json_kv_str(j, "artifactType", artifact_type);
+	cg_json_key(j, "config");
+	desc_new(j, cfg_mt, cfg_digest, cfg_size, NULL, NULL);
+	cg_json_key(j, "layers");
+	cg_json_arr_open(j);
+}
+
+/* Store the finished manifest @sb (released) and write the index with the
+ * edit @e, whose appended entry is this manifest. */
+static int manifest_add(const char *dir, const struct chain *c, struct cg_json *j, struct cg_strbuf *sb,
+			const char *what, struct index_edit *e, struct cg_error *err)
+{
+	char digest[72];
+	uint64_t size = 0;
+	int r;
+
+	if ((r = json_done(j, sb, what, err)) < 0 || (r = put_doc(dir, sb, digest, &size, err)) < 0)
+		return r;
+	e->append_mt = CG_OCI_MT_MANIFEST;
+	e->append_digest = digest;
+	e->append_size = size;
+	return index_put(dir, c, e, err);
+}
+
 /* ---- attach ------------------------------------------------------------- */
 
 int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *closure, char ret_image[72],
@@ -482,7 +505,7 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	struct cg_json j;
 	_cleanup_free_ char *cfg = NULL, *cfg_src = NULL;
 	const char **names = NULL;
-	char cdigest[72], closure_blob[72], empty[72], top[72], refd[72];
+	char cdigest[72], closure_blob[72], empty[72], top[72];
 	size_t cfg_len = 0, n_names = 0;
 	uint64_t top_size = 0;
 	struct cg_strbuf syscalls;
@@ -525,16 +548,7 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	/* the closure, as a referrer artifact of the new image */
 	if ((r = blob_put(dir, cj.buf, cj.len, closure_blob, err)) < 0 || (r = blob_put(dir, "{}", 2, empty, err)) < 0)
 		goto out;
-	cg_strbuf_init(&refm);
-	cg_json_init(&j, &refm, 0);
-	cg_json_obj_open(&j);
-	cg_json_kv_int(&j, "schemaVersion", 2);
-	cg_json_kv_str(&j, "mediaType", CG_OCI_MT_MANIFEST);
-	cg_json_kv_str(&j, "artifactType", CG_CLOSURE_MEDIA_TYPE);
-	cg_json_key(&j, "config");
-	desc_new(&j, EMPTY_MT, empty, 2, NULL, NULL);
-	cg_json_key(&j, "layers");
-	cg_json_arr_open(&j);
+	manifest_begin(&j, &refm, CG_CLOSURE_MEDIA_TYPE, EMPTY_MT, empty, 2);
 	desc_new(&j, CG_CLOSURE_MEDIA_TYPE, closure_blob, cj.len, NULL, NULL);
 	cg_json_arr_close(&j);
 	cg_json_key(&j, "subject");
@@ -544,21 +558,13 @@ int cg_image_attach(const char *dir, const char *ref, const struct cg_closure *c
 	cg_json_kv_str(&j, CG_LABEL_CLOSURE_DIGEST, cdigest);
 	cg_json_obj_close(&j);
 	cg_json_obj_close(&j);
-	if ((r = json_done(&j, &refm, "closure referrer", err)) < 0)
-		goto out;
 	{
-		uint64_t rsize = 0;
-		if ((r = put_doc(dir, &refm, refd, &rsize, err)) < 0)
-			goto out;
 		struct index_edit e = { .replace = c.top,
 					.digest = top,
 					.size = top_size,
 					.drop = SIZE_MAX,
-					.append_mt = CG_OCI_MT_MANIFEST,
-					.append_digest = refd,
-					.append_size = rsize,
 					.append_artifact_type = CG_CLOSURE_MEDIA_TYPE };
-		if ((r = index_put(dir, &c, &e, err)) < 0)
+		if ((r = manifest_add(dir, &c, &j, &refm, "closure referrer", &e, err)) < 0)
 			goto out;
 	}
 	if (ret_image)
@@ -667,10 +673,9 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 	struct cg_strbuf payload, cfg, man;
 	struct cg_json j;
 	_cleanup_free_ char *id = NULL, *b64 = NULL, *sig_buf = NULL;
-	char pdigest[72], cdigest[72], mdigest[72], tag[80];
+	char pdigest[72], cdigest[72], tag[80];
 	size_t sig_len = 0, existing = SIZE_MAX;
 	struct fy_document *sig_doc = NULL;
-	uint64_t msize = 0;
 	int r;
 
 	cg_strbuf_init(&payload);
@@ -753,15 +758,7 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 			    (r = cg_oci_json_parse(sig_buf, sig_len, "signature manifest", &sig_doc, err)) < 0)
 				goto out;
 		}
-		cg_strbuf_init(&man);
-		cg_json_init(&j, &man, 0);
-		cg_json_obj_open(&j);
-		cg_json_kv_int(&j, "schemaVersion", 2);
-		cg_json_kv_str(&j, "mediaType", CG_OCI_MT_MANIFEST);
-		cg_json_key(&j, "config");
-		desc_new(&j, CG_OCI_MT_CONFIG, cdigest, cfg_len, NULL, NULL);
-		cg_json_key(&j, "layers");
-		cg_json_arr_open(&j);
+		manifest_begin(&j, &man, NULL, CG_OCI_MT_CONFIG, cdigest, cfg_len);
 		if (sig_doc) {
 			struct fy_node *layers = cg_oci_get(fy_document_root(sig_doc), "layers"), *item;
 			void *it = NULL;
@@ -783,18 +780,10 @@ int cg_image_sign(const char *dir, const char *ref, const char *key_path, const 
 			cg_strbuf_release(&man);
 			goto out;
 		}
-		if ((r = json_done(&j, &man, "signature manifest", err)) < 0 ||
-		    (r = put_doc(dir, &man, mdigest, &msize, err)) < 0)
-			goto out;
 	}
 	{
-		struct index_edit e = { .replace = SIZE_MAX,
-					.drop = existing,
-					.append_mt = CG_OCI_MT_MANIFEST,
-					.append_digest = mdigest,
-					.append_size = msize,
-					.append_ref_name = tag };
-		if ((r = index_put(dir, &c, &e, err)) < 0)
+		struct index_edit e = { .replace = SIZE_MAX, .drop = existing, .append_ref_name = tag };
+		if ((r = manifest_add(dir, &c, &j, &man, "signature manifest", &e, err)) < 0)
 			goto out;
 	}
 	if (ret_image)

@@ -607,41 +607,12 @@ static struct cg_pos rule_pos(const struct lctx *x, const struct cg_rule *r)
 	return s->name_pos ? s->name_pos[j] : s->pos;
 }
 
-static const char *op_sym(uint8_t op)
-{
-	switch (op) {
-	case CG_OP_NE:
-		return "!=";
-	case CG_OP_LT:
-		return "<";
-	case CG_OP_LE:
-		return "<=";
-	case CG_OP_EQ:
-		return "==";
-	case CG_OP_GE:
-		return ">=";
-	case CG_OP_GT:
-		return ">";
-	default:
-		return "?";
-	}
-}
-
-static void describe_cond(struct cg_strbuf *sb, const struct cg_arg_cond *k)
-{
-	if (k->op == CG_OP_MASKED_EQ)
-		cg_strbuf_addf(sb, "arg%u & %#llx == %#llx", k->index, (unsigned long long)k->value,
-			       (unsigned long long)k->value_two);
-	else
-		cg_strbuf_addf(sb, "arg%u %s %#llx", k->index, op_sym(k->op), (unsigned long long)k->value);
-}
-
 static void describe_rule_conds(struct cg_strbuf *sb, const struct cg_rule *r)
 {
 	for (unsigned i = 0; i < r->n_args; i++) {
 		if (i)
 			cg_strbuf_addf(sb, " and ");
-		describe_cond(sb, &r->args[i]);
+		cg_arg_cond_describe(sb, &r->args[i]);
 	}
 }
 
@@ -1081,7 +1052,7 @@ static void check_args(struct lctx *x)
 				if (s->args[a].index == idx) {
 					if (sb.len)
 						cg_strbuf_addf(&sb, " OR ");
-					describe_cond(&sb, &s->args[a]);
+					cg_arg_cond_describe(&sb, &s->args[a]);
 				}
 			/* two != on different values: every value differs from one of them */
 			for (size_t a = 0; a < s->n_args; a++)
@@ -1125,7 +1096,7 @@ static void check_args(struct lctx *x)
 				continue;
 			}
 			cg_strbuf_init(&cond);
-			describe_cond(&cond, k);
+			cg_arg_cond_describe(&cond, k);
 			if (high)
 				f = add_finding(x, CG_SEV_MEDIUM, "arg-width", pos,
 						"%s: argument %u is 32 bits wide but '%s' uses the upper 32 bits, which the kernel "

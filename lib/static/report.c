@@ -374,6 +374,42 @@ static void sarif_head(const struct cg_report *r, struct cg_strbuf *sb)
 	}
 }
 
+/* A result's or a notification's "locations": the file (relative to
+ * %SRCROOT% when @rel), the line and column when known, and the subject as
+ * a logical location (may be NULL). */
+static void sarif_locations(struct cg_json *j, const char *uri, bool rel, struct cg_pos pos, const char *subject)
+{
+	cg_json_key(j, "locations");
+	cg_json_arr_open(j);
+	cg_json_obj_open(j);
+	cg_json_key(j, "physicalLocation");
+	cg_json_obj_open(j);
+	cg_json_key(j, "artifactLocation");
+	cg_json_obj_open(j);
+	cg_json_kv_str(j, "uri", uri);
+	if (rel)
+		cg_json_kv_str(j, "uriBaseId", "%SRCROOT%");
+	cg_json_obj_close(j);
+	if (pos.line > 0) {
+		cg_json_key(j, "region");
+		cg_json_obj_open(j);
+		cg_json_kv_int(j, "startLine", pos.line);
+		cg_json_kv_int(j, "startColumn", pos.col > 0 ? pos.col : 1);
+		cg_json_obj_close(j);
+	}
+	cg_json_obj_close(j);
+	if (subject && *subject) {
+		cg_json_key(j, "logicalLocations");
+		cg_json_arr_open(j);
+		cg_json_obj_open(j);
+		cg_json_kv_str(j, "fullyQualifiedName", subject);
+		cg_json_obj_close(j);
+		cg_json_arr_close(j);
+	}
+	cg_json_obj_close(j);
+	cg_json_arr_close(j);
+}
+
 static void sarif_result(const struct cg_report *r, const struct cg_verdict *v, const struct cg_finding *f,
 			 bool first, struct cg_strbuf *sb)
 {
@@ -404,37 +440,8 @@ static void sarif_result(const struct cg_report *r, const struct cg_verdict *v, 
 	cg_json_obj_open(&j);
 	kv_str0(&j, "text", f->msg);
 	cg_json_obj_close(&j);
-	if (file && uri.buf) {
-		cg_json_key(&j, "locations");
-		cg_json_arr_open(&j);
-		cg_json_obj_open(&j);
-		cg_json_key(&j, "physicalLocation");
-		cg_json_obj_open(&j);
-		cg_json_key(&j, "artifactLocation");
-		cg_json_obj_open(&j);
-		cg_json_kv_str(&j, "uri", uri.buf);
-		if (rel)
-			cg_json_kv_str(&j, "uriBaseId", "%SRCROOT%");
-		cg_json_obj_close(&j);
-		if (f->pos.line > 0) {
-			cg_json_key(&j, "region");
-			cg_json_obj_open(&j);
-			cg_json_kv_int(&j, "startLine", f->pos.line);
-			cg_json_kv_int(&j, "startColumn", f->pos.col > 0 ? f->pos.col : 1);
-			cg_json_obj_close(&j);
-		}
-		cg_json_obj_close(&j);
-		if (subject && *subject) {
-			cg_json_key(&j, "logicalLocations");
-			cg_json_arr_open(&j);
-			cg_json_obj_open(&j);
-			cg_json_kv_str(&j, "fullyQualifiedName", subject);
-			cg_json_obj_close(&j);
-			cg_json_arr_close(&j);
-		}
-		cg_json_obj_close(&j);
-		cg_json_arr_close(&j);
-	}
+	if (file && uri.buf)
+		sarif_locations(&j, uri.buf, rel, f->pos, subject);
 	cg_json_key(&j, "partialFingerprints");
 	cg_json_obj_open(&j);
 	cg_json_kv_str(&j, "capgateFinding/v1", fp);
@@ -489,29 +496,8 @@ static bool sarif_notes(const struct cg_report *r, const struct cg_verdict *v, b
 		cg_json_obj_open(&j);
 		kv_str0(&j, "text", text.buf);
 		cg_json_obj_close(&j);
-		if (v->file && uri.buf) {
-			cg_json_key(&j, "locations");
-			cg_json_arr_open(&j);
-			cg_json_obj_open(&j);
-			cg_json_key(&j, "physicalLocation");
-			cg_json_obj_open(&j);
-			cg_json_key(&j, "artifactLocation");
-			cg_json_obj_open(&j);
-			cg_json_kv_str(&j, "uri", uri.buf);
-			if (rel)
-				cg_json_kv_str(&j, "uriBaseId", "%SRCROOT%");
-			cg_json_obj_close(&j);
-			if (v->pos.line > 0) {
-				cg_json_key(&j, "region");
-				cg_json_obj_open(&j);
-				cg_json_kv_int(&j, "startLine", v->pos.line);
-				cg_json_kv_int(&j, "startColumn", v->pos.col > 0 ? v->pos.col : 1);
-				cg_json_obj_close(&j);
-			}
-			cg_json_obj_close(&j);
-			cg_json_obj_close(&j);
-			cg_json_arr_close(&j);
-		}
+		if (v->file && uri.buf)
+			sarif_locations(&j, uri.buf, rel, v->pos, NULL);
 		cg_json_obj_close(&j);
 		cg_json_finish(&j);
 		if (sb->len && sb->buf[sb->len - 1] == '\n')
@@ -626,6 +612,44 @@ static void junit_tail(struct cg_strbuf *sb) { CG_STRBUF_LIT(sb, "</testsuite>\n
 
 /* ---- the report -------------------------------------------------------------------- */
 
+/* The same shape for a report written at once (cg_report_write) and one
+ * streamed (cg_report_open .. cg_report_finish): a head, the verdicts, and
+ * a tail around what was held aside -- SARIF's notifications, JUnit's
+ * cases, whose head needs the final counts. */
+static void head(const struct cg_report *r, enum cg_report_format f, struct cg_strbuf *sb)
+{
+	if (f == CG_REPORT_JSON)
+		json_head(r, sb);
+	else if (f == CG_REPORT_SARIF)
+		sarif_head(r, sb);
+}
+
+/* @any: a JSON verdict or SARIF result was written; @any_note: a SARIF
+ * notification was held aside; @copy appends what was held aside. */
+static void tail(const struct cg_report *r, enum cg_report_format f, bool any, bool any_note, struct cg_strbuf *sb,
+		 void (*copy)(void *user, struct cg_strbuf *sb), void *user)
+{
+	switch (f) {
+	case CG_REPORT_JSON:
+		json_tail(r, sb);
+		break;
+	case CG_REPORT_SARIF:
+		sarif_tail_open(r, any, sb);
+		copy(user, sb);
+		sarif_tail_close(any_note, sb);
+		break;
+	case CG_REPORT_JUNIT:
+		junit_head(r, sb);
+		copy(user, sb);
+		junit_tail(sb);
+		break;
+	case CG_REPORT_TEXT:
+	default:
+		text_tail(r, sb);
+		break;
+	}
+}
+
 int cg_report_format_parse(const char *name, enum cg_report_format *ret)
 {
 	static const char *const names[] = { [CG_REPORT_TEXT] = "text", [CG_REPORT_JSON] = "json", [CG_REPORT_SARIF] = "sarif", [CG_REPORT_JUNIT] = "junit" };
@@ -727,10 +751,7 @@ int cg_report_open(const char *policy_source, const struct cg_report_opts *o, st
 			cg_report_free(r);
 			return cg_error_set(err, e, "cannot create a temporary file for the report: %s", strerror(-e));
 		}
-		if (r->fmt == CG_REPORT_JSON)
-			json_head(r, &r->out);
-		else if (r->fmt == CG_REPORT_SARIF)
-			sarif_head(r, &r->out);
+		head(r, r->fmt, &r->out);
 		flush(r, false);
 	}
 	*ret = r;
@@ -819,8 +840,11 @@ int cg_report_add(struct cg_report *r, struct cg_verdict *v, struct cg_error *er
 
 /* Write what the spool holds (JUnit cases, SARIF notifications) after what
  * is buffered. */
-static void copy_spool(struct cg_report *r)
+static void copy_spool(void *user, struct cg_strbuf *sb)
 {
+	struct cg_report *r = user;
+
+	(void)sb; /* r->out, flushed first */
 	flush(r, true);
 	if (!r->werr && (fflush(r->spool) != 0 || fseek(r->spool, 0, SEEK_SET) != 0))
 		r->werr = -EIO;
@@ -842,27 +866,7 @@ int cg_report_finish(struct cg_report *r, struct cg_error *err)
 	if (!r->stream || r->finished)
 		return cg_error_set(err, -EINVAL, "the report is not being written");
 	r->finished = true;
-	switch (r->fmt) {
-	case CG_REPORT_JSON:
-		json_tail(r, &r->out);
-		break;
-	case CG_REPORT_SARIF:
-		flush(r, true);
-		sarif_tail_open(r, !r->first, &r->out);
-		copy_spool(r);
-		sarif_tail_close(!r->first_note, &r->out);
-		break;
-	case CG_REPORT_JUNIT:
-		flush(r, true);
-		junit_head(r, &r->out);
-		copy_spool(r);
-		junit_tail(&r->out);
-		break;
-	case CG_REPORT_TEXT:
-	default:
-		text_tail(r, &r->out);
-		break;
-	}
+	tail(r, r->fmt, !r->first, !r->first_note, &r->out, copy_spool, r);
 	flush(r, true);
 	if (!r->werr && r->tmp) {
 		if (fchmod(r->fd, 0644) < 0 || fsync(r->fd) < 0)
@@ -894,6 +898,14 @@ const struct cg_verdict *cg_report_verdict(const struct cg_report *r, size_t i)
 
 bool cg_report_failed(const struct cg_report *r) { return r->c.failed || r->c.errors; }
 
+/* cg_report_write's spool: the notifications or cases held in a buffer. */
+static void copy_notes(void *user, struct cg_strbuf *sb)
+{
+	const struct cg_strbuf *notes = user;
+	if (notes->len)
+		cg_strbuf_add(sb, notes->buf, notes->len);
+}
+
 int cg_report_write(const struct cg_report *r, enum cg_report_format f, unsigned flags, struct cg_strbuf *sb)
 {
 	struct cg_strbuf notes;
@@ -902,26 +914,10 @@ int cg_report_write(const struct cg_report *r, enum cg_report_format f, unsigned
 	if (r->stream)
 		return -EINVAL;
 	cg_strbuf_init(&notes);
-	if (f == CG_REPORT_JSON)
-		json_head(r, sb);
-	else if (f == CG_REPORT_SARIF)
-		sarif_head(r, sb);
-	else if (f == CG_REPORT_JUNIT)
-		junit_head(r, sb);
+	head(r, f, sb);
 	for (size_t i = 0; i < r->n; i++)
-		emit(r, f, flags, &r->v[i], &first, &first_note, sb, f == CG_REPORT_SARIF ? &notes : sb);
-	if (f == CG_REPORT_JSON) {
-		json_tail(r, sb);
-	} else if (f == CG_REPORT_SARIF) {
-		sarif_tail_open(r, !first, sb);
-		if (notes.len)
-			cg_strbuf_add(sb, notes.buf, notes.len);
-		sarif_tail_close(!first_note, sb);
-	} else if (f == CG_REPORT_JUNIT) {
-		junit_tail(sb);
-	} else {
-		text_tail(r, sb);
-	}
+		emit(r, f, flags, &r->v[i], &first, &first_note, sb, &notes);
+	tail(r, f, !first, !first_note, sb, copy_notes, &notes);
 	if (notes.oom)
 		sb->oom = true;
 	cg_strbuf_release(&notes);

@@ -14,15 +14,7 @@
  * 126 when the program cannot be executed (permission, or a profile that
  * does not allow execve); 127 when it cannot be found.
  */
-#include <capgate/bundle.h>
-#include <capgate/image.h>
-#include <capgate/profile.h>
-#include <capgate/learn.h>
-#include <capgate/sandbox.h>
-#include <capgate/trace.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +22,7 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "runtime/run.h"
 
 extern char **environ;
 
@@ -107,58 +100,6 @@ static void install_forwarding(pid_t pid, int master)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* --tty: the relay runs beside the supervisor. */
-struct relay {
-	const struct cg_sandbox_child *child;
-	int stop[2];
-	pthread_t thread;
-	bool running;
-};
-
-static void *relay_main(void *arg)
-{
-	struct relay *rl = arg;
-	struct cg_error err = { 0 };
-	if (cg_sandbox_tty_relay(rl->child, STDIN_FILENO, STDOUT_FILENO, rl->stop[0], &err) < 0)
-		cli_error("run", "%s", err.msg);
-	return NULL;
-}
-
-static int relay_start(struct relay *rl, const struct cg_sandbox_child *child)
-{
-	sigset_t all, old;
-	int r;
-	*rl = (struct relay){ .child = child, .stop = { -1, -1 } };
-	if (child->pty_master < 0)
-		return 0;
-	if (pipe2(rl->stop, O_CLOEXEC) < 0) {
-		cli_error("run", "--tty: pipe: %s", strerror(errno));
-		return -1;
-	}
-	/* signals stay with the main thread (the forwarding handler) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&rl->thread, NULL, relay_main, rl);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0) {
-		cli_error("run", "--tty: cannot start the terminal relay: %s", strerror(r));
-		return -1;
-	}
-	rl->running = true;
-	return 0;
-}
-
-static void relay_stop(struct relay *rl)
-{
-	if (rl->running) {
-		(void)!write(rl->stop[1], "", 1);
-		pthread_join(rl->thread, NULL);
-	}
-	for (int i = 0; i < 2; i++)
-		if (rl->stop[i] >= 0)
-			close(rl->stop[i]);
-}
-
 /* What the supervisor's events become: grouped, explained, learned. */
 struct watch {
 	struct cg_learn *learn;
@@ -233,31 +174,6 @@ static int phase_index(struct cg_closure *c, const char *name)
 	return -1;
 }
 
-/* Phase-aware enforcement (the closure has a serving phase): the trigger
- * given on the command line, at most one, else the closure's own. */
-static int phase_trigger(struct cg_sandbox_opts *so, const char *port, const char *call, const char *after)
-{
-	struct cg_error err = { 0 };
-	char spec[64];
-
-	so->phased = true;
-	if (!!port + !!call + !!after > 1) {
-		cli_error("run", "give at most one of --serve-when-listening, --serve-after-call, --serve-after");
-		return -1;
-	}
-	if (!port && !call && !after)
-		return 0;
-	snprintf(spec, sizeof(spec), "%s:%s", port ? "listening" : call ? "call"
-									: "after",
-		 port ? port : call ? call
-				    : after);
-	if (cg_serve_trigger_parse(spec, &so->serve, &err) < 0) {
-		cli_error("run", "%s", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* What would be enforced, without running anything. */
 static int print_plan(const struct cg_sandbox *sb, const char *profile, char **args, int nargs)
 {
@@ -281,54 +197,24 @@ static int print_plan(const struct cg_sandbox *sb, const char *profile, char **a
 	return rc;
 }
 
-/* --coverage: the eBPF recorder, attached to the program while it waits
- * before its execve (so nothing it calls is missed). */
-struct coverage {
-	struct cg_trace *t;
-	struct cg_error err;
-};
-
-static int coverage_attach(pid_t program, void *user)
-{
-	struct coverage *cov = user;
-	struct cg_trace_opts to = { .sz = sizeof(to), .backend = CG_TRACE_BPF, .pid = program };
-	return cg_trace_new(&to, &cov->t, &cov->err);
-}
-
 /* Write the coverage report of the run; 0 or -1 (printed). */
-static int coverage_write(struct coverage *cov, const struct cg_closure *c, const char *path)
+static int coverage_write(struct cg_run_coverage *cov, const struct cg_closure *c, const char *path)
 {
-	_cleanup_(cg_trace_data_freep) struct cg_trace_data *d = NULL;
-	_cleanup_(cg_closure_freep) struct cg_closure *used = NULL;
-	struct cg_trace_closure_opts co = { .sz = sizeof(co), .no_execve = true, .origin = "coverage" };
-	struct cg_strbuf out, text;
+	struct cg_error err = { 0 };
+	struct cg_strbuf out, unused;
 	size_t n_used = 0, total = 0;
 	int r;
 
-	if (cg_trace_snapshot(cov->t, &d, &cov->err) < 0 || cg_trace_data_closure(d, &co, NULL, &used, &cov->err) < 0) {
-		cli_error("run", "coverage: %s", cov->err.msg);
-		return -1;
-	}
 	cg_strbuf_init(&out);
-	cg_strbuf_init(&text);
-	r = cg_learn_coverage(c, used, true, &out, &n_used, &total);
-	if (r == 0)
-		r = cg_learn_coverage(c, used, false, &text, NULL, NULL);
-	if (r == 0 && (r = cli_write("run", path, &out)) == 0) {
-		fprintf(stderr, "capgate run: coverage: %zu of %zu calls of the profile used (%s)", n_used, total, path);
-		bool first = true;
-		for (char *l = text.buf; l && *l; l = strchr(l, '\n') + 1) {
-			if (strncmp(l, "unused ", 7) == 0) {
-				fprintf(stderr, "%s%.*s", first ? "; never called: " : ", ", (int)strcspn(l + 7, "\n"), l + 7);
-				first = false;
-			}
-		}
-		fprintf(stderr, "\n");
-	} else if (r != -1) {
-		cli_error("run", "coverage: %s", strerror(-r));
-	}
+	cg_strbuf_init(&unused);
+	r = cg_run_coverage_report(cov, c, &out, &unused, &n_used, &total, &err);
+	if (r < 0)
+		cli_error("run", "%s", err.msg);
+	else if ((r = cli_write("run", path, &out)) == 0)
+		fprintf(stderr, "capgate run: coverage: %zu of %zu calls of the profile used (%s)%s%s\n", n_used, total,
+			path, unused.len ? "; never called: " : "", unused.len ? unused.buf : "");
 	cg_strbuf_release(&out);
-	cg_strbuf_release(&text);
+	cg_strbuf_release(&unused);
 	return r < 0 ? -1 : 0;
 }
 
@@ -348,44 +234,25 @@ struct run_mode {
 static int learn_write(const struct watch *w, const struct cg_closure *c, const struct learn_out *lo, char **args,
 		       int nargs)
 {
-	_cleanup_(cg_closure_freep) struct cg_closure *k = NULL, *u = NULL;
+	struct cg_run_learned res;
 	struct cg_error err = { 0 };
-	struct cg_strbuf notes, sb;
-	char digest[72] = "", merged[4096] = "";
-	int r = 0;
+	struct cg_strbuf notes;
+	char merged[4096] = "";
+	int r;
 
 	cg_strbuf_init(&notes);
-	cg_strbuf_init(&sb);
-	if (cg_learn_closure(w->learn, &notes, &k, &err) < 0) {
-		cli_error("run", "learn: %s", err.msg);
-		r = -1;
-		goto out;
-	}
+	r = cg_run_learn_write(w->learn, c, lo->out, lo->merge_into, &notes, &res, &err);
 	if (notes.len)
 		fprintf(stderr, "capgate run: learn: %.*s", (int)notes.len, notes.buf);
-	if (lo->out) {
-		cg_closure_serialize(k, false, &sb);
-		if ((r = cli_write("run", lo->out, &sb)) < 0)
-			goto out;
-		cg_closure_digest(k, digest);
+	cg_strbuf_release(&notes);
+	if (lo->out && res.digest[0])
 		fprintf(stderr, "capgate run: learned %zu rules (%llu calls outside the profile): wrote %s (%s)\n",
-			k->n_rules, (unsigned long long)cg_learn_n_events(w->learn), lo->out, digest);
-	}
-	if (lo->merge_into) {
-		if (cg_closure_union(c, k, &u) < 0) {
-			cli_error("run", "learn: cannot merge: out of memory or too many phases");
-			r = -1;
-			goto out;
-		}
-		cg_closure_canonicalize(u);
-		sb.len = 0;
-		cg_closure_serialize(u, false, &sb);
-		if ((r = cli_write("run", lo->merge_into, &sb)) < 0)
-			goto out;
-		cg_closure_digest(u, digest);
-		fprintf(stderr, "capgate run: merged %zu learned rules into %s (%s)\n", k->n_rules, lo->merge_into,
-			digest);
-	}
+			res.n_rules, (unsigned long long)cg_learn_n_events(w->learn), lo->out, res.digest);
+	if (r < 0)
+		return cli_error("run", "%s", err.msg), -1;
+	if (lo->merge_into)
+		fprintf(stderr, "capgate run: merged %zu learned rules into %s (%s)\n", res.n_rules, lo->merge_into,
+			res.merged);
 	fprintf(stderr, "capgate run: run with them: ");
 	if (!lo->merge_into) {
 		size_t n = strlen(lo->profile);
@@ -394,20 +261,16 @@ static int learn_write(const struct watch *w, const struct cg_closure *c, const 
 		snprintf(merged, sizeof(merged), "%.*s.learned.json", (int)n, lo->profile);
 		fprintf(stderr, "capgate merge %s %s -o %s && ", lo->profile, lo->out, merged);
 	}
-	fprintf(stderr, "capgate run --profile %s", lo->merge_into ? lo->merge_into : merged);
-	fprintf(stderr, " --");
+	fprintf(stderr, "capgate run --profile %s --", lo->merge_into ? lo->merge_into : merged);
 	for (int i = 0; i < nargs; i++)
 		fprintf(stderr, " %s", args[i]);
 	fprintf(stderr, "\n");
-out:
-	cg_strbuf_release(&notes);
-	cg_strbuf_release(&sb);
-	return r;
+	return 0;
 }
 
 /* Start the program, supervise it until it ends; its exit status. */
 static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, char **args, int nargs,
-		       const struct cg_sandbox_opts *so, const struct run_mode *m, struct coverage *cov)
+		       const struct cg_sandbox_opts *so, const struct run_mode *m, struct cg_run_coverage *cov)
 {
 	struct cg_sandbox_child child;
 	struct cg_sandbox_status st;
@@ -436,14 +299,17 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 		cg_learn_free(w.learn);
 		return r == -ENOENT ? 127 : 126;
 	}
-	struct relay rl;
+	struct cg_run_relay rl;
 	int master = child.pty_master;
 	install_forwarding(child.pid, master);
-	if (relay_start(&rl, &child) < 0)
+	if (cg_run_relay_start(&rl, &child, &err) < 0) {
+		cli_error("run", "--tty: %s", err.msg);
 		kill(child.pid, SIGKILL); /* no terminal: the supervisor reports the end */
+	}
 	r = cg_sandbox_supervise(sb, &child, w.learn ? on_event : NULL, &w, &st, &err);
 	forward_pid = 0;
-	relay_stop(&rl);
+	if (cg_run_relay_stop(&rl, &err) < 0)
+		cli_error("run", "%s", err.msg);
 	pty_master = -1;
 	if (master >= 0)
 		close(master);
@@ -486,32 +352,13 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 static int run_container(const struct cg_closure *c, const char *runtime, const char *rootfs, const char *layout,
 			 const struct cg_image *img, const struct cg_unpack_opts *uo, char **args, int nargs)
 {
-	struct cg_bundle_opts bo = { .sz = sizeof(bo), .runtime = runtime, .rootfs = rootfs, .args = args };
+	struct cg_bundle_opts bo = {
+		.sz = sizeof(bo), .runtime = runtime, .rootfs = rootfs, .args = args, .n_args = (size_t)nargs
+	};
 	struct cg_error err = { 0 };
-	char tmp[] = "/tmp/capgate-rootfs-XXXXXX";
-	int status = 0, r;
+	int status = 0;
 
-	if (!runtime || !!rootfs == !!img) {
-		cli_error("run", "--runtime goes with one of --rootfs or --image");
-		return EXIT_USAGE;
-	}
-	if (img) {
-		if (!mkdtemp(tmp)) {
-			cli_error("run", "cannot make a root directory: %s", strerror(errno));
-			return EXIT_SETUP;
-		}
-		if (cg_image_unpack_opts(layout, img, tmp, uo, &err) < 0) {
-			cli_error("run", "--image %s: %s: nothing run", layout, err.msg);
-			cg_image_rootfs_remove(tmp);
-			return err.code == -ENOMEM || err.code == -EIO ? EXIT_SETUP : EXIT_USAGE;
-		}
-		bo.rootfs = tmp;
-	}
-	bo.n_args = (size_t)nargs;
-	r = cg_bundle_run(c, &bo, &status, &err);
-	if (img)
-		cg_image_rootfs_remove(tmp);
-	if (r < 0) {
+	if (cg_run_container(c, &bo, layout, img, uo, &status, &err) < 0) {
 		cli_error("run", "%s", err.msg);
 		return err.code == -EINVAL ? EXIT_USAGE : EXIT_SETUP;
 	}
@@ -523,218 +370,200 @@ static int run_container(const struct cg_closure *c, const char *runtime, const 
 static int image_open(const char *spec, const char *platform, char **ret_layout, struct cg_image **ret_img,
 		      const struct cli_resolve *ro, bool want_closure, struct cg_closure **ret_c)
 {
-	struct cg_image_open_opts oo = { .sz = sizeof(oo), .platform = platform };
-	_cleanup_free_ char *layout = strdup(spec);
-	struct cg_profile *prof = NULL;
 	struct cg_resolve_opts rop;
 	struct cg_error err = { 0 };
-	char *colon = layout ? strrchr(layout, ':') : NULL, digest[72];
-	const char *want;
+	char digest[72];
 
-	if (!layout)
-		return cli_error("run", "out of memory"), -1;
-	if (colon && !strchr(colon, '/'))
-		*colon++ = '\0';
-	else
-		colon = NULL;
-	if (cg_image_open_layout_opts(layout, colon, &oo, ret_img, &err) < 0) {
+	if (cg_run_image_open(spec, platform, ret_layout, ret_img, &err) < 0) {
 		cli_error("run", "--image %s: %s", spec, err.msg);
 		return -1;
 	}
-	*ret_layout = layout;
-	layout = NULL;
 	if (!want_closure)
 		return 0;
-	if (!(*ret_img)->closure_json) {
-		cli_error("run", "--image %s carries no closure: give --profile", spec);
-		return -1;
-	}
-	want = cg_image_label(*ret_img, CG_LABEL_CLOSURE_DIGEST);
 	if (cli_resolve_opts("run", ro, &rop) < 0)
 		return -1;
-	if (cg_profile_parse((*ret_img)->closure_json, (*ret_img)->closure_len, "attached closure", &prof, &err) < 0 ||
-	    cg_profile_resolve(prof, &rop, ret_c, &err) < 0) {
-		cg_profile_free(prof);
-		cli_error("run", "--image %s: attached closure: %s", spec, err.msg);
-		return -1;
-	}
-	cg_profile_free(prof);
-	cg_closure_digest(*ret_c, digest);
-	if (!want || strcmp(want, digest) != 0) {
-		cli_error("run", "--image %s: the attached closure has digest %s but the image label %s says %s: refused",
-			  spec, digest, CG_LABEL_CLOSURE_DIGEST, want ? want : "nothing");
+	if (cg_run_image_closure(*ret_img, &rop, ret_c, digest, &err) < 0) {
+		cli_error("run", "--image %s%s%s%s", spec, err.code == -ENOENT ? " " : ": ", err.msg,
+			  err.code == -ENOENT ? ": give --profile" : "");
 		return -1;
 	}
 	fprintf(stderr, "capgate run: enforcing the closure attached to the image (%s)\n", digest);
 	return 0;
 }
 
+/* The command's options, where the option table puts them. */
+struct run_args {
+	const char *profile, *phase, *runtime, *rootfs, *image, *explain_format;
+	const char *platform, *image_max_size, *image_max_entries;
+	struct cg_unpack_opts uo;
+	const char *serve_port, *serve_call, *serve_after;
+	bool no_phases, dry_run;
+	struct opt_list fs_ro, fs_rw, nets, share, tmpfs, cap_add, cap_drop, rlimits;
+	struct cg_sandbox_opts so;
+	struct cli_resolve ro;
+	long abi_max;
+	struct run_mode m;
+	char **args;
+	int nargs;
+};
+
+static void run_args_release(struct run_args *a)
+{
+	struct opt_list *lists[] = { &a->fs_ro, &a->fs_rw, &a->tmpfs, &a->nets, &a->share, &a->cap_add, &a->cap_drop, &a->rlimits };
+	for (size_t i = 0; i < CG_ARRAY_SIZE(lists); i++)
+		opt_list_release(lists[i]);
+	free(a->args);
+}
+
+/* The options that must go together, and the modes they imply; 0 or -1
+ * (printed). */
+static int check_modes(struct run_args *a)
+{
+	if (!a->profile && !a->image)
+		return cli_error("run", "--profile is required (see 'capgate run --help')"), -1;
+	if (a->nargs == 0 && !a->dry_run)
+		return cli_error("run", "no command given: capgate run --profile P.json -- CMD [ARGS...]"), -1;
+	if (a->explain_format && strcmp(a->explain_format, "json") != 0 && strcmp(a->explain_format, "text") != 0)
+		return cli_error("run", "--explain-format: expected text or json, not '%s'", a->explain_format), -1;
+	if (a->m.learn && !a->m.lo.out && !a->m.lo.merge_into)
+		return cli_error("run", "--learn needs -o FILE or --merge-into FILE (where the learned calls go)"), -1;
+	if (!a->m.learn && (a->m.lo.out || a->m.lo.merge_into))
+		return cli_error("run", "-o and --merge-into only go with --learn"), -1;
+	a->m.json = a->explain_format && strcmp(a->explain_format, "json") == 0;
+	a->m.explain = a->so.explain;
+	a->m.lo.profile = a->profile;
+	if (a->m.learn)
+		a->so.audit = a->so.explain = true; /* log-only, through the supervisor */
+	if (a->m.json)
+		a->so.explain = true;
+	return 0;
+}
+
+/* The closure to enforce, from --profile or the image, resolved with
+ * exactly the capabilities the program will have; 0 or -1 (printed). */
+static int load_closure(struct run_args *a, char **layout, struct cg_image **img, struct cg_closure **c)
+{
+	const char *cap_names[64];
+	struct cg_error err = { 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->share.n; i++)
+		if (cg_sandbox_parse_share_ns(&a->so, a->share.items[i], &err) < 0)
+			return cli_error("run", "%s", err.msg), -1;
+	a->so.cap_add = a->cap_add.items, a->so.n_cap_add = a->cap_add.n;
+	a->so.cap_drop = a->cap_drop.items, a->so.n_cap_drop = a->cap_drop.n;
+	a->so.rlimits = a->rlimits.items, a->so.n_rlimits = a->rlimits.n;
+	if (cg_run_cap_names(&a->so, cap_names, &n, &err) < 0)
+		return cli_error("run", "%s", err.msg), -1;
+	a->ro.caps.items = cap_names, a->ro.caps.n = n;
+	a->ro.no_default_caps = true;
+	if ((a->platform || a->image_max_size || a->image_max_entries) && !a->image)
+		return cli_error("run", "--platform, --image-max-size and --image-max-entries go with --image"), -1;
+	if (a->image && (image_unpack_limits("run", a->image_max_size, a->image_max_entries, &a->uo) < 0 ||
+			 image_open(a->image, a->platform, layout, img, &a->ro, !a->profile, c) < 0))
+		return -1;
+	if (a->profile && cli_load_closure("run", a->profile, &a->ro, c) < 0)
+		return -1;
+	a->ro.caps.items = NULL, a->ro.caps.n = 0;
+	if (a->phase && (a->so.phase = phase_index(*c, a->phase)) < 0)
+		return -1;
+	return 0;
+}
+
+/* The sandbox of a run under @c (phases, network, file system); 0, or the
+ * exit status when it cannot be made (printed). */
+static int make_sandbox(struct run_args *a, struct cg_closure *c, struct cg_sandbox **sb)
+{
+	struct cg_error err = { 0 };
+	int r;
+
+	if (!a->phase && !a->no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
+	    cg_run_serve_trigger(&a->so, a->serve_port, a->serve_call, a->serve_after, &err) < 0)
+		return cli_error("run", "%s", err.msg), EXIT_USAGE;
+	for (size_t i = 0; i < a->nets.n; i++)
+		if (cg_sandbox_parse_net(&a->so, a->nets.items[i], &err) < 0)
+			return cli_error("run", "%s", err.msg), EXIT_USAGE;
+	a->so.fs_ro = a->fs_ro.items, a->so.n_fs_ro = a->fs_ro.n;
+	a->so.fs_rw = a->fs_rw.items, a->so.n_fs_rw = a->fs_rw.n;
+	a->so.tmpfs = a->tmpfs.items, a->so.n_tmpfs = a->tmpfs.n;
+	a->so.landlock_abi_max = a->abi_max > 0 && a->abi_max < 1000 ? (int)a->abi_max : 0;
+	if ((r = cg_sandbox_new(c, &a->so, sb, &err)) < 0) {
+		cli_error("run", "%s", err.msg);
+		return r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
-	const char *profile = NULL, *phase = NULL, *runtime = NULL, *rootfs = NULL, *image = NULL;
-	const char *platform = NULL, *image_max_size = NULL, *image_max_entries = NULL;
-	struct cg_unpack_opts uo = { .sz = sizeof(uo) };
+	struct run_args a = { .so = { .sz = sizeof(a.so), .phase = -1 }, .uo = { .sz = sizeof(a.uo) } };
 	_cleanup_free_ char *layout = NULL;
 	struct cg_image *img = NULL;
-	const char *serve_port = NULL, *serve_call = NULL, *serve_after = NULL;
-	bool no_phases = false;
-	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
-	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
-	const char *cap_names[64];
-	uint64_t caps = 0;
-	struct cg_sandbox_opts so = { .sz = sizeof(so), .phase = -1 };
-	bool dry_run = false;
-	struct cli_resolve ro = { 0 };
-	long abi_max = 0;
-	struct run_mode m = { 0 };
-	const char *explain_format = NULL;
-	struct coverage cov = { 0 };
+	struct cg_run_coverage cov = { 0 };
 	const struct opt opts[] = {
-		{ OPT_STRING, 'p', "profile", &profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
-		{ OPT_LIST, 0, "fs-ro", &fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
-		{ OPT_LIST, 0, "fs-rw", &fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
-		{ OPT_BOOL, 0, "fs-system", &so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
-		{ OPT_LIST, 0, "tmpfs", &tmpfs, "DIR", "mount a new tmpfs (rw,nosuid,nodev,noexec) on DIR (repeatable)", NULL },
-		{ OPT_BOOL, 0, "no-mount-ns", &so.no_mount_ns, NULL, "keep capgate's mount namespace: no read-only view, /proc, /dev or --tmpfs (Landlock alone guards --fs-*)", NULL },
-		{ OPT_BOOL, 0, "allow-memfd-exec", &so.allow_memfd_exec, NULL, "let the program run code from a memfd (vm.memfd_noexec is not set)", NULL },
-		{ OPT_LIST, 0, "net", &nets, "MODE", "loopback (default) | none | host | unix | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
-		{ OPT_BOOL, 0, "strict", &so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
-		{ OPT_BOOL, 'n', "dry-run", &dry_run, NULL, "print what would be enforced and exit", NULL },
-		{ OPT_BOOL, 0, "audit", &so.audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
-		{ OPT_BOOL, 0, "explain", &so.explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
-		{ OPT_STRING, 0, "explain-format", &explain_format, "FORMAT", "text (default) or json: one JSON line per reported call and a summary line per call", NULL },
-		{ OPT_BOOL, 0, "learn", &m.learn, NULL, "let calls outside the profile through (log-only) and write them as a closure (-o, --merge-into)", NULL },
-		{ OPT_STRING, 'o', "output", &m.lo.out, "FILE", "--learn: write the learned closure here (atomically), ready for 'capgate merge'", NULL },
-		{ OPT_STRING, 0, "merge-into", &m.lo.merge_into, "FILE", "--learn: write the profile with the learned calls merged in (may be the profile itself)", NULL },
-		{ OPT_STRING, 0, "coverage", &m.coverage, "FILE", "write which calls of the profile the run used (JSON; needs the eBPF recorder)", NULL },
-		{ OPT_STRING, 0, "phase", &phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
-		{ OPT_STRING, 0, "serve-when-listening", &serve_port, "PORT", "phases: serving starts at listen() on PORT (default: the trigger the closure was traced with)", NULL },
-		{ OPT_STRING, 0, "serve-after-call", &serve_call, "NAME", "phases: serving starts at the first call of NAME", NULL },
-		{ OPT_STRING, 0, "serve-after", &serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
-		{ OPT_BOOL, 0, "phase-kill", &so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
-		{ OPT_BOOL, 0, "no-phases", &no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },
-		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
-		{ OPT_LIST, 0, "cap-add", &cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
-		{ OPT_LIST, 0, "cap-drop", &cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
-		{ OPT_STRING, 0, "user", &so.user, "UID[:GID]", "run as this user and group, supplementary groups cleared (root only)", NULL },
-		{ OPT_LIST, 0, "share-ns", &share, "NS", "keep capgate's namespace: pid, ipc, uts, cgroup, all (comma-separated, repeatable)", NULL },
-		{ OPT_BOOL, 0, "tty", &so.tty, NULL, "give the program a terminal of its own (a new pty, relayed to capgate's): interactive programs", NULL },
-		{ OPT_LIST, 0, "rlimit", &rlimits, "NAME=SOFT[:HARD]", "resource limit as prlimit(1) names it: nofile, nproc, as, core, ... (repeatable)", NULL },
-		{ OPT_STRING, 0, "kernel", &ro.kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },
-		{ OPT_STRING, 0, "arch", &ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },
-		{ OPT_STRING, 0, "runtime", &runtime, "NAME", "run CMD in a container of this OCI runtime (runsc, crun, runc) over --rootfs", NULL },
-		{ OPT_STRING, 0, "rootfs", &rootfs, "DIR", "--runtime: the container's root file system (read-only)", NULL },
-		{ OPT_STRING, 0, "image", &image, "LAYOUT[:REF]", "--runtime: unpack this OCI layout's image into a private root instead (its attached closure if no --profile)", NULL },
-		{ OPT_STRING, 0, "platform", &platform, "OS/ARCH[/VARIANT]", "--image: the platform chosen in a multi-platform image (default: linux/<this machine's>)", NULL },
-		{ OPT_STRING, 0, "image-max-size", &image_max_size, "SIZE", "--image: at most SIZE uncompressed bytes of layers (K, M, G; default 16G)", NULL },
-		{ OPT_STRING, 0, "image-max-entries", &image_max_entries, "N", "--image: at most N files, directories and links (default 1000000)", NULL },
+		{ OPT_STRING, 'p', "profile", &a.profile, "FILE", "OCI/Docker seccomp profile or capgate closure (required)", NULL },
+		{ OPT_LIST, 0, "fs-ro", &a.fs_ro, "PATH", "allow reading and executing beneath PATH (repeatable)", NULL },
+		{ OPT_LIST, 0, "fs-rw", &a.fs_rw, "PATH", "allow reading, writing, creating, removing beneath PATH -- not executing (repeatable)", NULL },
+		{ OPT_BOOL, 0, "fs-system", &a.so.fs_system, NULL, "add read-only /usr /lib /lib64 /bin /sbin /etc and rw /dev/null,/dev/zero,/dev/urandom", NULL },
+		{ OPT_LIST, 0, "tmpfs", &a.tmpfs, "DIR", "mount a new tmpfs (rw,nosuid,nodev,noexec) on DIR (repeatable)", NULL },
+		{ OPT_BOOL, 0, "no-mount-ns", &a.so.no_mount_ns, NULL, "keep capgate's mount namespace: no read-only view, /proc, /dev or --tmpfs (Landlock alone guards --fs-*)", NULL },
+		{ OPT_BOOL, 0, "allow-memfd-exec", &a.so.allow_memfd_exec, NULL, "let the program run code from a memfd (vm.memfd_noexec is not set)", NULL },
+		{ OPT_LIST, 0, "net", &a.nets, "MODE", "loopback (default) | none | host | unix | tcp-connect=PORT[,PORT] | tcp-bind=PORT[,PORT] (repeatable)", NULL },
+		{ OPT_BOOL, 0, "strict", &a.so.strict, NULL, "refuse to run if any requested protection cannot be enforced", NULL },
+		{ OPT_BOOL, 'n', "dry-run", &a.dry_run, NULL, "print what would be enforced and exit", NULL },
+		{ OPT_BOOL, 0, "audit", &a.so.audit, NULL, "log denials (SCMP_ACT_LOG) instead of enforcing them", NULL },
+		{ OPT_BOOL, 0, "explain", &a.so.explain, NULL, "report every denied call on stderr (seccomp user notification)", NULL },
+		{ OPT_STRING, 0, "explain-format", &a.explain_format, "FORMAT", "text (default) or json: one JSON line per reported call and a summary line per call", NULL },
+		{ OPT_BOOL, 0, "learn", &a.m.learn, NULL, "let calls outside the profile through (log-only) and write them as a closure (-o, --merge-into)", NULL },
+		{ OPT_STRING, 'o', "output", &a.m.lo.out, "FILE", "--learn: write the learned closure here (atomically), ready for 'capgate merge'", NULL },
+		{ OPT_STRING, 0, "merge-into", &a.m.lo.merge_into, "FILE", "--learn: write the profile with the learned calls merged in (may be the profile itself)", NULL },
+		{ OPT_STRING, 0, "coverage", &a.m.coverage, "FILE", "write which calls of the profile the run used (JSON; needs the eBPF recorder)", NULL },
+		{ OPT_STRING, 0, "phase", &a.phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
+		{ OPT_STRING, 0, "serve-when-listening", &a.serve_port, "PORT", "phases: serving starts at listen() on PORT (default: the trigger the closure was traced with)", NULL },
+		{ OPT_STRING, 0, "serve-after-call", &a.serve_call, "NAME", "phases: serving starts at the first call of NAME", NULL },
+		{ OPT_STRING, 0, "serve-after", &a.serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
+		{ OPT_BOOL, 0, "phase-kill", &a.so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
+		{ OPT_BOOL, 0, "no-phases", &a.no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },
+		{ OPT_INT, 0, "landlock-abi", &a.abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
+		{ OPT_LIST, 0, "cap-add", &a.cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
+		{ OPT_LIST, 0, "cap-drop", &a.cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
+		{ OPT_STRING, 0, "user", &a.so.user, "UID[:GID]", "run as this user and group, supplementary groups cleared (root only)", NULL },
+		{ OPT_LIST, 0, "share-ns", &a.share, "NS", "keep capgate's namespace: pid, ipc, uts, cgroup, all (comma-separated, repeatable)", NULL },
+		{ OPT_BOOL, 0, "tty", &a.so.tty, NULL, "give the program a terminal of its own (a new pty, relayed to capgate's): interactive programs", NULL },
+		{ OPT_LIST, 0, "rlimit", &a.rlimits, "NAME=SOFT[:HARD]", "resource limit as prlimit(1) names it: nofile, nproc, as, core, ... (repeatable)", NULL },
+		{ OPT_STRING, 0, "kernel", &a.ro.kernel, "X.Y", "kernel version for minKernel (default: the running kernel)", NULL },
+		{ OPT_STRING, 0, "arch", &a.ro.arch, "ARCH", "native architecture for archMap (default: this machine's)", NULL },
+		{ OPT_STRING, 0, "runtime", &a.runtime, "NAME", "run CMD in a container of this OCI runtime (runsc, crun, runc) over --rootfs", NULL },
+		{ OPT_STRING, 0, "rootfs", &a.rootfs, "DIR", "--runtime: the container's root file system (read-only)", NULL },
+		{ OPT_STRING, 0, "image", &a.image, "LAYOUT[:REF]", "--runtime: unpack this OCI layout's image into a private root instead (its attached closure if no --profile)", NULL },
+		{ OPT_STRING, 0, "platform", &a.platform, "OS/ARCH[/VARIANT]", "--image: the platform chosen in a multi-platform image (default: linux/<this machine's>)", NULL },
+		{ OPT_STRING, 0, "image-max-size", &a.image_max_size, "SIZE", "--image: at most SIZE uncompressed bytes of layers (K, M, G; default 16G)", NULL },
+		{ OPT_STRING, 0, "image-max-entries", &a.image_max_entries, "N", "--image: at most N files, directories and links (default 1000000)", NULL },
 		OPT_END_MARK,
 	};
-	char **args = NULL;
-	int nargs = 0, rc = EXIT_USAGE, r;
 	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
 	_cleanup_(cg_sandbox_freep) struct cg_sandbox *sb = NULL;
-	struct cg_error err = { 0 };
+	int rc = EXIT_USAGE, r;
 
-	r = opt_parse("run", usage, run_desc, argc, argv, opts, true, &args, &nargs);
+	r = opt_parse("run", usage, run_desc, argc, argv, opts, true, &a.args, &a.nargs);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	(void)cg_sandbox_prefault_heap(512 * 1024); /* the profile's heap at once (bench/README.md) */
-	if (!profile && !image) {
-		cli_error("run", "--profile is required (see 'capgate run --help')");
+	if (check_modes(&a) < 0 || load_closure(&a, &layout, &img, &c) < 0)
 		goto out;
+	if (a.m.coverage) {
+		a.so.before_exec = cg_run_coverage_attach;
+		a.so.before_exec_user = &cov;
 	}
-	if (nargs == 0 && !dry_run) {
-		cli_error("run", "no command given: capgate run --profile P.json -- CMD [ARGS...]");
-		goto out;
-	}
-	if (explain_format && strcmp(explain_format, "json") != 0 && strcmp(explain_format, "text") != 0) {
-		cli_error("run", "--explain-format: expected text or json, not '%s'", explain_format);
-		goto out;
-	}
-	if (m.learn && !m.lo.out && !m.lo.merge_into) {
-		cli_error("run", "--learn needs -o FILE or --merge-into FILE (where the learned calls go)");
-		goto out;
-	}
-	if (!m.learn && (m.lo.out || m.lo.merge_into)) {
-		cli_error("run", "-o and --merge-into only go with --learn");
-		goto out;
-	}
-	m.json = explain_format && strcmp(explain_format, "json") == 0;
-	m.explain = so.explain;
-	m.lo.profile = profile;
-	if (m.learn)
-		so.audit = so.explain = true; /* log-only, through the supervisor */
-	if (m.json)
-		so.explain = true;
-	if (m.coverage) {
-		so.before_exec = coverage_attach;
-		so.before_exec_user = &cov;
-	}
-	for (size_t i = 0; i < share.n; i++)
-		if (cg_sandbox_parse_share_ns(&so, share.items[i], &err) < 0) {
-			cli_error("run", "%s", err.msg);
-			goto out;
-		}
-	so.cap_add = cap_add.items, so.n_cap_add = cap_add.n;
-	so.cap_drop = cap_drop.items, so.n_cap_drop = cap_drop.n;
-	so.rlimits = rlimits.items, so.n_rlimits = rlimits.n;
-	/* the profile sees exactly the capabilities the program will have */
-	if (cg_sandbox_caps(&so, &caps, &err) < 0) {
-		cli_error("run", "%s", err.msg);
-		goto out;
-	}
-	ro.caps.items = cap_names;
-	for (int i = 0; i < 64; i++)
-		if ((caps >> i) & 1 && cg_cap_name(i))
-			cap_names[ro.caps.n++] = cg_cap_name(i);
-	ro.no_default_caps = true;
-	if ((platform || image_max_size || image_max_entries) && !image) {
-		cli_error("run", "--platform, --image-max-size and --image-max-entries go with --image");
-		goto out;
-	}
-	if (image && (image_unpack_limits("run", image_max_size, image_max_entries, &uo) < 0 ||
-		      image_open(image, platform, &layout, &img, &ro, !profile, &c) < 0))
-		goto out;
-	if (profile && cli_load_closure("run", profile, &ro, &c) < 0)
-		goto out;
-	if (phase && (so.phase = phase_index(c, phase)) < 0)
-		goto out;
-	if (runtime || rootfs || image) {
-		rc = run_container(c, runtime, rootfs, layout, img, &uo, args, nargs);
-		goto out;
-	}
-	if (!phase && !no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
-	    phase_trigger(&so, serve_port, serve_call, serve_after) < 0)
-		goto out;
-	for (size_t i = 0; i < nets.n; i++)
-		if (cg_sandbox_parse_net(&so, nets.items[i], &err) < 0) {
-			cli_error("run", "%s", err.msg);
-			goto out;
-		}
-	so.fs_ro = fs_ro.items, so.n_fs_ro = fs_ro.n;
-	so.fs_rw = fs_rw.items, so.n_fs_rw = fs_rw.n;
-	so.tmpfs = tmpfs.items, so.n_tmpfs = tmpfs.n;
-	so.landlock_abi_max = abi_max > 0 && abi_max < 1000 ? (int)abi_max : 0;
-	r = cg_sandbox_new(c, &so, &sb, &err);
-	if (r < 0) {
-		cli_error("run", "%s", err.msg);
-		rc = r == -EOPNOTSUPP ? EXIT_SETUP : EXIT_USAGE;
-	} else {
-		rc = dry_run ? print_plan(sb, profile, args, nargs) : run_program(sb, c, args, nargs, &so, &m, &cov);
-	}
+	if (a.runtime || a.rootfs || a.image)
+		rc = run_container(c, a.runtime, a.rootfs, layout, img, &a.uo, a.args, a.nargs);
+	else if ((rc = make_sandbox(&a, c, &sb)) == 0)
+		rc = a.dry_run ? print_plan(sb, a.profile, a.args, a.nargs)
+			       : run_program(sb, c, a.args, a.nargs, &a.so, &a.m, &cov);
 out:
 	cg_image_free(img);
-	cg_trace_free(cov.t);
-	opt_list_release(&fs_ro);
-	opt_list_release(&fs_rw);
-	opt_list_release(&tmpfs);
-	opt_list_release(&nets);
-	opt_list_release(&share);
-	opt_list_release(&cap_add);
-	opt_list_release(&cap_drop);
-	opt_list_release(&rlimits);
-	free(args);
+	cg_run_coverage_release(&cov);
+	run_args_release(&a);
 	return rc;
 }

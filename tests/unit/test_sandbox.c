@@ -40,6 +40,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "closure/capabilities.h"
 #include "runtime/fsview.h"
 #include "runtime/landlock.h"
 #include "runtime/syscall_fmt.h"
@@ -1498,6 +1499,13 @@ static int test_caps_sets(void)
 	CHECK_EQ_INT(cg_cap_lookup("CAP_SYS_ADMIN"), 21);
 	CHECK_EQ_INT(cg_cap_lookup("net_raw"), 13);
 	CHECK_EQ_INT(cg_cap_lookup("CAP_NOPE"), -ENOENT);
+	/* the one table of Docker's default set: known names, sorted, and
+	 * the set moby gives */
+	for (size_t i = 0; i < cg_cap_docker_default_n; i++) {
+		CHECK(cg_cap_lookup(cg_cap_docker_default[i]) >= 0);
+		CHECK(i == 0 || strcmp(cg_cap_docker_default[i - 1], cg_cap_docker_default[i]) < 0);
+	}
+	CHECK_EQ_INT(cg_cap_docker_default_mask(), DOCKER_CAPS);
 	if (geteuid() == 0) {
 		CHECK(cg_sandbox_caps(&o, &set, &err) == 0);
 		CHECK_EQ_INT(set, DOCKER_CAPS);
