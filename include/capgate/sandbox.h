@@ -135,6 +135,12 @@ struct cg_sandbox_opts {
 	bool phased;
 	struct cg_serve_trigger serve; /* kind NONE: the closure's serve_when (SIGUSR1 always works) */
 	bool phase_kill;               /* a start-up call after readiness kills the process */
+	/* Per-process start-up windows (docs/PHASES.md), seconds: 0 = the
+	 * closure's ("workerStartup"), -1 = none. While serving, a child of
+	 * the program's first process has the start-up set for its first
+	 * SECONDS; clone(CLONE_PARENT) is denied and clone3 answered ENOSYS
+	 * to every process, and PR_SET_CHILD_SUBREAPER is denied. */
+	int worker_startup;
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",

@@ -244,6 +244,7 @@ void cg_trace_data_info(const struct cg_trace_data *d, struct cg_trace_data_info
 		.lost_args = d->lost_args,
 		.bad_nr = d->bad_nr,
 		.n_values = d->n_vals,
+		.window_calls = d->window_calls,
 	};
 }
 

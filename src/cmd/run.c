@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -576,6 +577,7 @@ int cmd_run(int argc, char **argv)
 	struct cg_image *img = NULL;
 	const char *serve_port = NULL, *serve_call = NULL, *serve_after = NULL;
 	bool no_phases = false;
+	long worker_startup = -1;
 	struct opt_list fs_ro = { 0 }, fs_rw = { 0 }, nets = { 0 }, share = { 0 }, tmpfs = { 0 };
 	struct opt_list cap_add = { 0 }, cap_drop = { 0 }, rlimits = { 0 };
 	const char *cap_names[64];
@@ -611,6 +613,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "serve-after", &serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
 		{ OPT_BOOL, 0, "phase-kill", &so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
 		{ OPT_BOOL, 0, "no-phases", &no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },
+		{ OPT_INT, 0, "worker-startup", &worker_startup, "SECONDS", "phases: start-up windows of SECONDS for the children of the program's first process, 0 = none (default: the closure's)", NULL },
 		{ OPT_INT, 0, "landlock-abi", &abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
 		{ OPT_LIST, 0, "cap-add", &cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
 		{ OPT_LIST, 0, "cap-drop", &cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },
@@ -696,6 +699,8 @@ int cmd_run(int argc, char **argv)
 	if (!phase && !no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
 	    phase_trigger(&so, serve_port, serve_call, serve_after) < 0)
 		goto out;
+	so.worker_startup = worker_startup < 0 ? 0 : worker_startup == 0 ? -1
+									 : (int)(worker_startup > INT_MAX ? INT_MAX : worker_startup);
 	for (size_t i = 0; i < nets.n; i++)
 		if (cg_sandbox_parse_net(&so, nets.items[i], &err) < 0) {
 			cli_error("run", "%s", err.msg);

@@ -97,7 +97,7 @@ static int test_filter_closure(void)
 	if (load(closure_json, &c) < 0)
 		return 0;
 	CHECK(cg_serve_trigger_parse(c->serve_when, &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == 0);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == 0);
 	if (!f)
 		return 0;
 	CHECK(cg_compile(f, NULL, &prog, &err) == 0);
@@ -122,7 +122,7 @@ static int test_filter_closure(void)
 	cg_closure_free(f);
 	f = NULL;
 	CHECK(cg_serve_trigger_parse("call:accept4", &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == 0);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == 0);
 	if (f && cg_compile(f, NULL, &prog, &err) == 0) {
 		CHECK_EQ_INT(run_prog(&prog, "accept4"), SECCOMP_RET_USER_NOTIF);
 		CHECK_EQ_INT(run_prog(&prog, "read"), SECCOMP_RET_ALLOW);
@@ -131,7 +131,7 @@ static int test_filter_closure(void)
 	cg_closure_free(f);
 	f = NULL;
 	CHECK(cg_serve_trigger_parse("call:connect", &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == -EINVAL);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "does not allow connect");
 	return 0;
 }
