@@ -271,6 +271,7 @@ struct cg_sandbox_status {
 	char serving_why[64];        /* the trigger that fired ("listening:8080", "SIGUSR1") */
 	uint64_t n_notified_startup; /* notifications answered before serving */
 	uint64_t n_notified_serving; /* ... and after: 0 on a serving path the filter answers alone */
+	uint64_t n_notified_window;  /* of those, the ones answered in a start-up or reload window */
 };
 
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),

@@ -85,6 +85,8 @@ static int phase_decide(const struct cg_sandbox *sb, struct cg_phases *ph, int l
 	if (ws != CG_WINDOW_NONE && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
 		return -1; /* the caller is gone: its pid may be another process's now */
 	bool serving = ph->ready && ws != CG_WINDOW_OPEN && ws != CG_WINDOW_RELOAD;
+	if (ph->ready && !serving)
+		ph->n_window++;
 	ev->phase = serving ? sb->serving : sb->startup;
 	ev->action = cg_sandbox_phase_action(sb, serving ? sb->serving : -1, req->data.arch, ev->nr, ev->args);
 	if (!ph->ready && ph->trig_nr >= 0 && ev->arch == (int)cg_arch_native() && ev->nr == (uint32_t)ph->trig_nr) {
@@ -367,6 +369,7 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		st.serving = ph.ready;
 		st.serving_ms = ph.ready_ms;
+		st.n_notified_window = ph.n_window;
 		snprintf(st.serving_why, sizeof(st.serving_why), "%s", ph.why);
 	}
 	for (;;) {

@@ -39,6 +39,7 @@ struct cg_phases {
 	uint64_t spawner_start; /* its start time (clock ticks after boot, /proc/PID/stat) */
 	uint64_t reload_until;  /* the spawner's reload window ends then (boot clock, ms) */
 	unsigned n_reloads;     /* reload windows opened */
+	uint64_t n_window;      /* notifications decided in a window */
 };
 
 #define CG_CLONE_PARENT 0x00008000ull

@@ -453,9 +453,9 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 	if (cov->err.code && st.setup_errno)
 		cli_error("run", "coverage: %s", cov->err.msg);
 	if (so->phased && st.serving)
-		fprintf(stderr, "capgate run: phases: serving from %.1fs (%s); notifications: %llu before, %llu while serving\n",
+		fprintf(stderr, "capgate run: phases: serving from %.1fs (%s); notifications: %llu before, %llu while serving (%llu in start-up windows)\n",
 			(double)st.serving_ms / 1000, st.serving_why, (unsigned long long)st.n_notified_startup,
-			(unsigned long long)st.n_notified_serving);
+			(unsigned long long)st.n_notified_serving, (unsigned long long)st.n_notified_window);
 	else if (so->phased)
 		fprintf(stderr, "capgate run: phases: the serving phase was never reached\n");
 	cg_strbuf_init(&why);

@@ -365,6 +365,15 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	wait $TP
 	grep -q '"serveWhen": *"listening:'"$PORT"'"' "$T/redis.json" && ok redis-closure-trigger || fail redis-closure-trigger "no trigger"
 	serving_set redis && ok redis-serving-set-bounded || fail redis-serving-set-bounded "more than 35 calls (above)"
+	# redis's first process accepts connections itself: its children (the
+	# BGSAVE child) must not get start-up calls, so no window is recorded
+	$CAPGATE trace -q --serve-when-listening "$PORT" --worker-startup 2 -o "$T/redis-ws.json" -- "${REDIS[@]}" >/dev/null 2>"$T/rd-ws.err" &
+	TP=$!; PIDS+=($TP)
+	wait_for 20 sh -c "redis-cli -p $PORT ping | grep -q PONG"
+	rcli shutdown nosave >/dev/null 2>&1
+	wait $TP; rc=$?
+	[ $rc -ne 0 ] && [ ! -e "$T/redis-ws.json" ] && grep -q 'first process (pid [0-9]*) accepted connections while serving' "$T/rd-ws.err" &&
+		ok redis-window-refused || fail redis-window-refused "exit $rc: $(cat "$T/rd-ws.err")"
 
 	: >"$T/rd-inject.txt"
 	rm -rf "${RD:?}"/* # what the traced run saved
