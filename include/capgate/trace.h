@@ -44,14 +44,16 @@ struct cg_trace_data;
 
 /* What a record says about itself, beside the calls it counted. */
 struct cg_trace_data_info {
-	bool phased;           /* a serving trigger was armed: phases are meaningful */
-	bool serving;          /* the serving phase was reached */
-	bool exec_seen;        /* the workload's exec was seen (spawn mode, from_exec) */
-	uint64_t lost_tasks;   /* processes that could not be followed: the record may be incomplete */
-	uint64_t lost_args;    /* argument values that could not be kept */
-	uint64_t bad_nr;       /* calls with an impossible number (they fail with ENOSYS) */
-	size_t n_values;       /* argument values kept (cg_trace_data_describe_args) */
-	uint64_t window_calls; /* calls counted in a start-up window while serving (worker_startup) */
+	bool phased;             /* a serving trigger was armed: phases are meaningful */
+	bool serving;            /* the serving phase was reached */
+	bool exec_seen;          /* the workload's exec was seen (spawn mode, from_exec) */
+	uint64_t lost_tasks;     /* processes that could not be followed: the record may be incomplete */
+	uint64_t lost_args;      /* argument values that could not be kept */
+	uint64_t bad_nr;         /* calls with an impossible number (they fail with ENOSYS) */
+	size_t n_values;         /* argument values kept (cg_trace_data_describe_args) */
+	uint64_t window_calls;   /* calls counted in a start-up window while serving (worker_startup) */
+	bool window_open_at_end; /* the recording ended inside a window: later calls of that process
+				    were not seen in the serving phase */
 };
 
 /* Fill @ret from @d. */

@@ -50,6 +50,7 @@ __u64 spawner_reaper;  /* prctl(PR_SET_CHILD_SUBREAPER, non-zero) by the spawner
 __u64 window_calls;    /* calls counted in a start-up window while serving */
 __u64 reload_until;    /* the spawner's reload window (SIGHUP) ends then (boot clock, ns) */
 __u64 reloads;         /* SIGHUPs delivered to the spawner while serving */
+__u64 window_last;     /* the latest end of a window a call was counted in (boot clock, ns) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -229,15 +230,20 @@ static __always_inline __u32 window_phase(struct task_struct *task, __u32 arch, 
 		}
 		if (phase && bpf_ktime_get_boot_ns() < *(volatile __u64 *)&reload_until) {
 			__sync_fetch_and_add(&window_calls, 1);
+			if (reload_until > window_last)
+				window_last = reload_until; /* racy max: a hint for a warning */
 			return 0;
 		}
 		return phase;
 	}
 	if (!phase || BPF_CORE_READ(task, real_parent, tgid) != (int)sp)
 		return phase;
-	if (BPF_CORE_READ(task, group_leader, start_boottime) + window_ns <= bpf_ktime_get_boot_ns())
+	__u64 end = BPF_CORE_READ(task, group_leader, start_boottime) + window_ns;
+	if (end <= bpf_ktime_get_boot_ns())
 		return phase;
 	__sync_fetch_and_add(&window_calls, 1);
+	if (end > window_last)
+		window_last = end; /* racy max: a hint for a warning */
 	return 0;
 }
 

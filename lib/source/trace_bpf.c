@@ -419,6 +419,10 @@ static int bpf_snapshot(struct cg_trace *t, struct cg_trace_data *d, struct cg_e
 	d->spawner_accepts = skel->bss->spawner_accepts;
 	d->spawner_reaper = skel->bss->spawner_reaper;
 	d->window_calls = skel->bss->window_calls;
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	d->window_open_at_end = skel->bss->window_last > now_ns;
 	return 0;
 }
 

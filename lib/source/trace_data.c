@@ -245,6 +245,7 @@ void cg_trace_data_info(const struct cg_trace_data *d, struct cg_trace_data_info
 		.bad_nr = d->bad_nr,
 		.n_values = d->n_vals,
 		.window_calls = d->window_calls,
+		.window_open_at_end = d->window_open_at_end,
 	};
 }
 

@@ -46,6 +46,7 @@ struct cg_trace_data {
 	uint64_t spawner_accepts; /* accept/accept4 by the program's first process while serving */
 	uint64_t spawner_reaper;  /* prctl(PR_SET_CHILD_SUBREAPER) by it */
 	uint64_t window_calls;    /* calls counted in the start-up phase by a window while serving */
+	bool window_open_at_end;  /* the recording ended while a window was open */
 };
 
 /* An empty record (calloc'd). */

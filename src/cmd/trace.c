@@ -231,6 +231,11 @@ static void summary(const struct trace_args *a, const struct cg_trace *t, const 
 	if (c->worker_startup)
 		fprintf(stderr, "capgate trace: start-up windows of %us: %llu calls made in one while serving\n",
 			c->worker_startup, (unsigned long long)di.window_calls);
+	if (c->worker_startup && di.window_open_at_end)
+		fprintf(stderr, "capgate trace: warning: the recording ended inside a start-up window: what that "
+				"process does after its window was not seen while serving (exercise the server longer "
+				"than %us after its last worker started or reloaded)\n",
+			c->worker_startup);
 	if (di.n_values) {
 		struct cg_strbuf av;
 		cg_strbuf_init(&av);
