@@ -167,9 +167,14 @@ TP=$!; PIDS+=($TP)
 wait_for 10 grep -q '^worker' "$T/sp-trace.out"
 S=$(awk '/^spawner/{print $2}' "$T/sp-trace.out")
 sleep 1.3; kill -USR2 "$S"  # a worker forked while serving: its start-up is in its window
+wait_for 10 test "$(grep -c '^worker' "$T/sp-trace.out")" -eq 2
 sleep 2.5                   # every window is over: what follows is serving work
-for w in $(awk '/^worker/{print $2}' "$T/sp-trace.out"); do kill -USR2 "$w"; sleep 0.2; kill -RTMIN+4 "$w"; done
-sleep 0.3; kill -USR2 "$S"; sleep 0.3; kill -TERM "$S"; wait $TP
+n=0
+for w in $(awk '/^worker/{print $2}' "$T/sp-trace.out"); do
+	n=$((n + 1)); kill -USR2 "$w"; wait_for 10 test "$(grep -c '^thread' "$T/sp-trace.out")" -eq $n; kill -RTMIN+4 "$w"
+done
+sleep 0.3; kill -USR2 "$S"; wait_for 10 test "$(grep -c '^worker' "$T/sp-trace.out")" -eq 3
+kill -TERM "$S"; wait $TP
 python3 - "$T/sp.json" <<'P' && ok window-trace || fail window-trace "$(cat "$T/sp-trace.err") $(head -c 600 "$T/sp.json")"
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -184,23 +189,27 @@ LD_PRELOAD=$INJ $CAPGATE run --share-ns pid --profile "$T/sp.json" -- "$SPAWN" >
 CG=$!; PIDS+=($CG)
 wait_for 10 grep -q '^worker' "$T/sp.out"
 S=$(awk '/^spawner/{print $2}' "$T/sp.out"); A=$(awk '/^worker/{print $2}' "$T/sp.out")
+# seen N PATTERN: wait until FILE has N lines matching (each step waits for
+# the answer to the one before: no timing in the checks)
+seen() { wait_for 10 test "$(grep -c "$3" "$2")" -ge "$1"; }
 sleep 2.5                        # serving; A's window is over
-kill -USR2 "$S"; sleep 0.3       # worker C, forked while serving
+kill -USR2 "$S"; seen 2 "$T/sp.out" '^worker'  # worker C, forked while serving
 C=$(awk '/^worker/{print $2}' "$T/sp.out" | sed -n 2p)
-kill -RTMIN+3 "$C"; sleep 0.2    # C, in its window
-kill -RTMIN+3 "$A"; sleep 0.2    # A, after its window
-kill -USR2 "$A"; sleep 0.3       # a thread: clone3 answered ENOSYS, libc falls back to clone
-kill -USR1 "$A"; sleep 0.3       # clone(CLONE_PARENT)
-kill -HUP "$A"; sleep 0.3        # clone3 with CLONE_PARENT
-kill -WINCH "$S"; sleep 0.2      # the spawner adopting orphans
-kill -URG "$A"; sleep 1          # A forks and dies: its orphan
-kill -USR2 "$S"; sleep 0.3       # worker D, then the spawner dies in D's window
+kill -RTMIN+3 "$A"; seen 1 "$T/sp-inject.txt" '^serving'  # A, after its window
+kill -USR2 "$A"; seen 1 "$T/sp.out" '^thread'            # a thread: clone3 answered ENOSYS, libc falls back to clone
+kill -USR1 "$A"; seen 1 "$T/sp.out" '^cloneparent '      # clone(CLONE_PARENT)
+kill -HUP "$A"; seen 1 "$T/sp.out" '^clone3parent '      # clone3 with CLONE_PARENT
+kill -WINCH "$S"; seen 1 "$T/sp.out" '^subreaper'        # the spawner adopting orphans
+kill -URG "$A"; seen 1 "$T/sp.out" '^orphan '            # A forks and dies: its orphan
+kill -USR2 "$S"; seen 3 "$T/sp.out" '^worker'            # worker D, then the spawner dies in D's window
 D=$(awk '/^worker/{print $2}' "$T/sp.out" | sed -n 3p)
-kill -KILL "$S"; wait $CG; sleep 0.2
-kill -RTMIN+3 "$D"; sleep 0.2; kill -TERM "$D" 2>/dev/null
-[ "$(grep -c 'bind errno=9$' "$T/sp.out")" -eq 3 ] && [ "$(grep ^serving "$T/sp-inject.txt" | sed -n 1p)" = "serving bind errno=9" ] &&
+kill -KILL "$S"; wait $CG
+kill -RTMIN+3 "$D"; seen 2 "$T/sp-inject.txt" '^serving'; kill -TERM "$D" 2>/dev/null
+# C's and D's own start-up (their first calls, at once after their start:
+# the check does not depend on how fast this script is) ran in their windows
+[ "$(grep -c "^worker $C bind errno=9$" "$T/sp.out")" -eq 1 ] && [ "$(grep -c "^worker $D bind errno=9$" "$T/sp.out")" -eq 1 ] &&
 	ok window-run-worker-forked-while-serving || fail window-run-worker-forked-while-serving "$(cat "$T/sp.out" "$T/sp-inject.txt" "$T/sp.err")"
-[ "$(grep ^serving "$T/sp-inject.txt" | sed -n 2p)" = "serving bind errno=1" ] &&
+[ "$(grep ^serving "$T/sp-inject.txt" | sed -n 1p)" = "serving bind errno=1" ] &&
 	grep -q "denied bind(-1, 0, 0).*pid $A's start-up window of 2s ended" "$T/sp.err" &&
 	ok window-run-after-window-denied || fail window-run-after-window-denied "$(cat "$T/sp-inject.txt" "$T/sp.err")"
 grep -q '^thread errno=0$' "$T/sp.out" && grep -q 'denied clone3(.*answered ENOSYS, libc falls back to clone' "$T/sp.err" &&
@@ -215,7 +224,7 @@ grep -q '^subreaper errno=1$' "$T/sp.out" && grep -q 'denied prctl(PR_SET_CHILD_
 grep -q '^orphan .* bind errno=1$' "$T/sp.out" && grep -q 'is not a child of the program.s first process: no start-up window' "$T/sp.err" &&
 	ok window-orphan-none || fail window-orphan-none "$(cat "$T/sp.out" "$T/sp.err")"
 # the spawner died in D's window: D is an orphan now, and capgate is gone
-[ "$(grep ^serving "$T/sp-inject.txt" | sed -n 3p)" = "serving bind errno=38" ] && ok window-spawner-dead-fails-closed ||
+[ "$(grep ^serving "$T/sp-inject.txt" | sed -n 2p)" = "serving bind errno=38" ] && ok window-spawner-dead-fails-closed ||
 	fail window-spawner-dead-fails-closed "$(cat "$T/sp-inject.txt")"
 # a first process that adopts orphans gets no windows recorded
 LD_PRELOAD=$INJ $CAPGATE trace -q --serve-after 1 --worker-startup 2 -o "$T/sp2.json" -- "$SPAWN" >"$T/sp2.out" 2>"$T/sp2.err" &

@@ -61,11 +61,17 @@ static void child_of_clone(const char *who)
 	_exit(0);
 }
 
+/* Wait for a signal without losing one that came while the last was
+ * handled: the handled signals are blocked outside sigsuspend. */
+static sigset_t wait_mask;
+
+static void wait_signal(void) { sigsuspend(&wait_mask); }
+
 static void worker(void)
 {
 	startup_call("worker");
 	while (!stop) {
-		pause();
+		wait_signal();
 		if (got[SIGUSR2]) {
 			got[SIGUSR2] = 0;
 			pthread_t t;
@@ -138,12 +144,17 @@ int main(void)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGCHLD, SIG_IGN); /* no zombies: reaped by the kernel */
+	sigset_t block;
+	sigemptyset(&block);
+	for (const int *g = (const int[]){ SIGUSR1, SIGUSR2, SIGHUP, SIGURG, SIGWINCH, SIGTERM, 0 }; *g; g++)
+		sigaddset(&block, *g);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	int n = snprintf(line, sizeof(line), "spawner %d\n", (int)getpid());
 	if (write(1, line, (size_t)n) < 0)
 		return 2;
 	spawn();
 	while (!stop) {
-		pause();
+		wait_signal();
 		if (got[SIGUSR2]) {
 			got[SIGUSR2] = 0;
 			prctl(PR_SET_NAME, "spawner", 0, 0, 0); /* prctl in the serving set */
