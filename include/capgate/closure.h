@@ -114,6 +114,11 @@ struct cg_closure {
 	 * (capgate/phase.h's trigger text: "listening:8080", "call:accept4",
 	 * "after:5", "sd-notify", "signal"); NULL = not recorded. */
 	char *serve_when;
+	/* Per-process start-up windows (docs/PHASES.md): a process whose
+	 * parent is the program's first process is in the start-up phase for
+	 * its first worker_startup seconds, whatever the run's phase; 0 = none
+	 * ("capgate": {"workerStartup": SECONDS}). */
+	unsigned worker_startup;
 };
 
 /* Allocate an empty closure (default: errno EPERM, native arch only). A

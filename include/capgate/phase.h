@@ -35,6 +35,10 @@ struct cg_serve_trigger {
 	uint64_t ms;   /* AFTER */
 };
 
+/* The longest per-process start-up window ("capgate": {"workerStartup":
+ * SECONDS}, trace/run --worker-startup), in seconds. */
+#define CG_WORKER_STARTUP_MAX 3600
+
 /* Parse the text form above into @ret. -EINVAL with a message naming what
  * is wrong (unknown kind, port out of range, unknown call, bad number). */
 CAPGATE_API int cg_serve_trigger_parse(const char *s, struct cg_serve_trigger *ret, struct cg_error *err);

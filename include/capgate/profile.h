@@ -80,8 +80,9 @@ struct cg_profile {
 	size_t n_phase_names;
 	struct cg_profile_note *notes;
 	size_t n_notes;
-	bool syscalls_null; /* "syscalls": null */
-	char *serve_when;   /* capgate extension: "capgate": {"serveWhen": ...} (capgate/phase.h) */
+	bool syscalls_null;      /* "syscalls": null */
+	char *serve_when;        /* capgate extension: "capgate": {"serveWhen": ...} (capgate/phase.h) */
+	unsigned worker_startup; /* capgate extension: "capgate": {"workerStartup": SECONDS}, 0 = none */
 };
 
 /* Parse a profile from memory. @source names it in errors. JSON is parsed

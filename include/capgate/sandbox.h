@@ -135,6 +135,12 @@ struct cg_sandbox_opts {
 	bool phased;
 	struct cg_serve_trigger serve; /* kind NONE: the closure's serve_when (SIGUSR1 always works) */
 	bool phase_kill;               /* a start-up call after readiness kills the process */
+	/* Per-process start-up windows (docs/PHASES.md), seconds: 0 = the
+	 * closure's ("workerStartup"), -1 = none. While serving, a child of
+	 * the program's first process has the start-up set for its first
+	 * SECONDS; clone(CLONE_PARENT) is denied and clone3 answered ENOSYS
+	 * to every process, and PR_SET_CHILD_SUBREAPER is denied. */
+	int worker_startup;
 };
 
 /* Parse one --net value ("none", "loopback", "host", "unix",
@@ -286,6 +292,7 @@ struct cg_sandbox_status {
 	char serving_why[64];        /* the trigger that fired ("listening:8080", "SIGUSR1") */
 	uint64_t n_notified_startup; /* notifications answered before serving */
 	uint64_t n_notified_serving; /* ... and after: 0 on a serving path the filter answers alone */
+	uint64_t n_notified_window;  /* of those, the ones answered in a start-up or reload window */
 };
 
 /* Shell-style exit status: code, 128+signal (SIGSYS for a seccomp kill),

@@ -44,13 +44,16 @@ struct cg_trace_data;
 
 /* What a record says about itself, beside the calls it counted. */
 struct cg_trace_data_info {
-	bool phased;         /* a serving trigger was armed: phases are meaningful */
-	bool serving;        /* the serving phase was reached */
-	bool exec_seen;      /* the workload's exec was seen (spawn mode, from_exec) */
-	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
-	uint64_t lost_args;  /* argument values that could not be kept */
-	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
-	size_t n_values;     /* argument values kept (cg_trace_data_describe_args) */
+	bool phased;             /* a serving trigger was armed: phases are meaningful */
+	bool serving;            /* the serving phase was reached */
+	bool exec_seen;          /* the workload's exec was seen (spawn mode, from_exec) */
+	uint64_t lost_tasks;     /* processes that could not be followed: the record may be incomplete */
+	uint64_t lost_args;      /* argument values that could not be kept */
+	uint64_t bad_nr;         /* calls with an impossible number (they fail with ENOSYS) */
+	size_t n_values;         /* argument values kept (cg_trace_data_describe_args) */
+	uint64_t window_calls;   /* calls counted in a start-up window while serving (worker_startup) */
+	bool window_open_at_end; /* the recording ended inside a window: later calls of that process
+				    were not seen in the serving phase */
 };
 
 /* Fill @ret from @d. */
@@ -132,6 +135,14 @@ struct cg_trace_opts {
 	 * container, whose runtime start-up must not enter the closure.
 	 * eBPF recorder only. */
 	bool from_exec;
+	/* Per-process start-up windows (docs/PHASES.md), seconds, 0 = none:
+	 * while serving, a child of the program's first process is recorded
+	 * in the start-up phase for its first worker_startup seconds; the
+	 * closure keeps it ("workerStartup"). cg_trace_record refuses it
+	 * (-EPERM) when the first process accepts connections while serving
+	 * or adopts orphans (PR_SET_CHILD_SUBREAPER): its children must not
+	 * then get start-up calls. eBPF recorder, spawn or pid mode only. */
+	unsigned worker_startup;
 };
 
 struct cg_trace;

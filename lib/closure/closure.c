@@ -391,6 +391,7 @@ struct cg_closure *cg_closure_dup_reserve(const struct cg_closure *c, size_t ext
 		goto fail;
 	if (c->serve_when && !(d->serve_when = strdup(c->serve_when)))
 		goto fail;
+	d->worker_startup = c->worker_startup;
 	for (unsigned i = 0; i < c->n_phases; i++) {
 		if (!(d->phase_names[i] = strdup(c->phase_names[i])))
 			goto fail;
@@ -687,6 +688,8 @@ int cg_closure_union(const struct cg_closure *a, const struct cg_closure *b, str
 		goto fail;
 	if (!u->serve_when && b->serve_when && !(u->serve_when = strdup(b->serve_when)))
 		goto fail;
+	if (b->worker_startup > u->worker_startup)
+		u->worker_startup = b->worker_startup;
 	for (size_t i = 0; i < b->n_rules; i++) {
 		struct cg_rule r = b->rules[i];
 		r.phases = phases_translate(r.phases, b, u);
@@ -887,6 +890,8 @@ static void add_closure(struct cg_json *j, const struct cg_closure *c, const str
 		cg_json_arr_close(j);
 		if (c->serve_when)
 			cg_json_kv_str(j, "serveWhen", c->serve_when);
+		if (c->worker_startup)
+			cg_json_kv_uint(j, "workerStartup", c->worker_startup);
 		cg_json_obj_close(j);
 	}
 	cg_json_key(j, "syscalls");

@@ -473,6 +473,18 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 				(void)cg_serve_trigger_parse(p->serve_when, &trig, &e2);
 				r = cg_doc_error(x->err, x->source, sw, "capgate.serveWhen", "%s", e2.msg);
 			}
+			struct fy_node *ws =
+				cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "workerStartup", -1) : NULL;
+			uint64_t wsv = 0;
+			if (r == 0 && ws)
+				r = cg_doc_u64(ws, x->json, x->source, "capgate.workerStartup", &wsv, x->err);
+			if (r == 0 && ws && (wsv < 1 || wsv > CG_WORKER_STARTUP_MAX))
+				r = cg_doc_error(x->err, x->source, ws, "capgate.workerStartup",
+						 "a start-up window must be 1..%d seconds", CG_WORKER_STARTUP_MAX);
+			if (r == 0 && ws && !ph)
+				r = cg_doc_error(x->err, x->source, ws, "capgate.workerStartup",
+						 "a start-up window needs phases (capgate.phases)");
+			p->worker_startup = (unsigned)wsv;
 		} else if (strcmp(k, "baseProfileName") == 0 || strcmp(k, "disabled") == 0) {
 			r = add_note(x, fy_node_pair_key(pair), sub,
 				     "'%s' is a Security Profiles Operator field capgate does not resolve", k);
@@ -793,6 +805,8 @@ int cg_profile_write(const struct cg_profile *p, struct cg_strbuf *sb)
 		write_strv(&j, "phases", p->phase_names, p->n_phase_names);
 		if (p->serve_when)
 			cg_json_kv_str(&j, "serveWhen", p->serve_when);
+		if (p->worker_startup)
+			cg_json_kv_uint(&j, "workerStartup", p->worker_startup);
 		cg_json_obj_close(&j);
 	}
 	cg_json_key(&j, "syscalls");
@@ -1036,6 +1050,7 @@ int cg_profile_resolve(const struct cg_profile *p, const struct cg_resolve_opts 
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	c->worker_startup = p->worker_startup;
 	for (size_t i = 0; i < p->n_phase_names; i++)
 		if (cg_closure_phase(c, p->phase_names[i], true) < 0) {
 			r = cg_error_set(err, -ENOMEM, "out of memory");

@@ -66,9 +66,29 @@ static int phase_decide(const struct cg_sandbox *sb, struct cg_phases *ph, int l
 	char tbuf[48];
 	bool fire = false;
 	int port;
+	const char *gwhy = NULL;
+	int g = cg_phases_window_guard(ph, ev->name, ev->args, &gwhy);
 
-	ev->phase = ph->ready ? sb->serving : sb->startup;
-	ev->action = cg_sandbox_phase_action(sb, ph->ready ? sb->serving : -1, req->data.arch, ev->nr, ev->args);
+	if (g < 0) {
+		/* a call that would open a start-up window to a process that
+		 * must not get one: denied whatever the closure says */
+		ev->phase = ph->ready ? sb->serving : sb->startup;
+		ev->action = (struct cg_action){ CG_ACT_ERRNO, (uint32_t)-g };
+		ev->rule = NULL;
+		cg_strbuf_addf(why, "%s", gwhy);
+		return 1;
+	}
+	/* while serving, a child of the program's first process in its
+	 * start-up window is decided as before readiness */
+	uint64_t age_ms = 0;
+	enum cg_window_state ws = ph->ready ? cg_phases_window(ph, ev->pid, &age_ms) : CG_WINDOW_NONE;
+	if (ws != CG_WINDOW_NONE && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+		return -1; /* the caller is gone: its pid may be another process's now */
+	bool serving = ph->ready && ws != CG_WINDOW_OPEN && ws != CG_WINDOW_RELOAD;
+	if (ph->ready && !serving)
+		ph->n_window++;
+	ev->phase = serving ? sb->serving : sb->startup;
+	ev->action = cg_sandbox_phase_action(sb, serving ? sb->serving : -1, req->data.arch, ev->nr, ev->args);
 	if (!ph->ready && ph->trig_nr >= 0 && ev->arch == (int)cg_arch_native() && ev->nr == (uint32_t)ph->trig_nr) {
 		if (ph->trig.kind != CG_SERVE_LISTENING) {
 			fire = true;
@@ -102,8 +122,21 @@ static int phase_decide(const struct cg_sandbox *sb, struct cg_phases *ph, int l
 		for (unsigned p = 0; rule && p < sb->closure->n_phases; p++)
 			if (rule->phases & (1u << p))
 				cg_strbuf_addf(why, " %s", sb->closure->phase_names[p]);
-		cg_strbuf_addf(why, "%s; serving since %s at %.1fs, the closure's serving phase does not allow it)",
+		cg_strbuf_addf(why, "%s; serving since %s at %.1fs, the closure's serving phase does not allow it",
 			       rule && rule->phases ? "" : " startup", ph->why, (double)ph->ready_ms / 1000);
+		if (ws == CG_WINDOW_CLOSED)
+			cg_strbuf_addf(why, "; pid %d's start-up window of %us ended, it started %.1fs ago", (int)ev->pid,
+				       ph->window_s, (double)age_ms / 1000);
+		else if (ws == CG_WINDOW_NOT_CHILD && ev->pid == ph->spawner)
+			cg_strbuf_addf(why, "; pid %d is the program's first process, outside a reload window (SIGHUP "
+					    "to capgate opens one)",
+				       (int)ev->pid);
+		else if (ws == CG_WINDOW_NOT_CHILD)
+			cg_strbuf_addf(why, "; pid %d is not a child of the program's first process: no start-up window",
+				       (int)ev->pid);
+		else if (ws == CG_WINDOW_UNKNOWN)
+			cg_strbuf_addf(why, "; pid %d's parent cannot be read: no start-up window", (int)ev->pid);
+		cg_strbuf_addf(why, ")");
 		ev->rule = NULL;
 		return 1;
 	}
@@ -276,11 +309,16 @@ static int serve(const struct cg_sandbox *sb, struct cg_phases *ph, int sigfd, s
 		if (sigfd >= 0 && (pfd[2].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				/* SIGUSR1: serving starts now; once serving, the program gets it */
-				if (ph && !ph->ready)
+				/* SIGUSR1: serving starts now; once serving, the program gets it.
+				 * SIGHUP (windows on): the reload window opens, then the program
+				 * gets it. */
+				if (si.ssi_signo == SIGUSR1 && ph && !ph->ready) {
 					cg_phases_serve(ph, "SIGUSR1 to capgate");
-				else
+				} else {
+					if (si.ssi_signo == SIGHUP && ph)
+						cg_phases_reload(ph);
 					kill(ch->pid, (int)si.ssi_signo);
+				}
 			}
 		}
 		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
@@ -315,9 +353,13 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 			ph.trig_nr = cg_syscall_nr(cg_arch_native(),
 						   ph.trig.kind == CG_SERVE_LISTENING ? "listen" : ph.trig.call);
 		ph.t0_ms = cg_phases_now_ms();
+		/* an unknown first process leaves nobody a window (fail closed) */
+		(void)cg_phases_window_init(&ph, sb->window_s, ch->program);
 		/* SIGUSR1 to capgate is always a way to say "serving now" */
 		sigemptyset(&usr1);
 		sigaddset(&usr1, SIGUSR1);
+		if (ph.window_s)
+			sigaddset(&usr1, SIGHUP); /* opens the reload window, then forwarded */
 		sigprocmask(SIG_BLOCK, &usr1, &oldmask);
 		sigfd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK);
 	}
@@ -329,6 +371,7 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		st.serving = ph.ready;
 		st.serving_ms = ph.ready_ms;
+		st.n_notified_window = ph.n_window;
 		snprintf(st.serving_why, sizeof(st.serving_why), "%s", ph.why);
 	}
 	for (;;) {

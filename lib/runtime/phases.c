@@ -18,6 +18,7 @@
  * does not apply.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static bool is_trigger(const struct cg_serve_trigger *t, const char *name)
 }
 
 int cg_phases_filter_closure(const struct cg_closure *c, int serving, const struct cg_serve_trigger *trig,
-			     struct cg_closure **ret, struct cg_error *err)
+			     unsigned window_s, struct cg_closure **ret, struct cg_error *err)
 {
 	_cleanup_(cg_closure_freep) struct cg_closure *x = cg_closure_dup(c);
 	const struct cg_action notify = { .kind = CG_ACT_NOTIFY, .data = 0 };
@@ -77,6 +78,25 @@ int cg_phases_filter_closure(const struct cg_closure *c, int serving, const stru
 		if (cg_closure_add_rule(x, &r) < 0)
 			return cg_error_set(err, -ENOMEM, "out of memory");
 	}
+	if (window_s) {
+		/* The most restrictive matching rule wins (cg_closure_decide),
+		 * so these notify rules take the calls away from any allow
+		 * rule; clone3's flags are in memory: every clone3. */
+		struct cg_rule guards[] = {
+			{ .name = (char *)"clone",
+			  .action = notify,
+			  .n_args = 1,
+			  .args = { { .index = 0, .op = CG_OP_MASKED_EQ, .value = CG_CLONE_PARENT, .value_two = CG_CLONE_PARENT } } },
+			{ .name = (char *)"clone3", .action = notify },
+			{ .name = (char *)"prctl",
+			  .action = notify,
+			  .n_args = 1,
+			  .args = { { .index = 0, .op = CG_OP_EQ, .value = CG_PR_SET_CHILD_SUBREAPER } } },
+		};
+		for (size_t i = 0; i < sizeof(guards) / sizeof(guards[0]); i++)
+			if (cg_closure_add_rule(x, &guards[i]) < 0)
+				return cg_error_set(err, -ENOMEM, "out of memory");
+	}
 	cg_closure_canonicalize(x);
 	*ret = TAKE_PTR(x);
 	return 0;
@@ -96,6 +116,123 @@ void cg_phases_serve(struct cg_phases *p, const char *why)
 	p->ready = true;
 	p->ready_ms = cg_phases_now_ms() - p->t0_ms;
 	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+/* ppid and start time (clock ticks after boot) of @pid from /proc/PID/stat. */
+static int proc_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	/* the command name may hold anything, ')' included: the last one ends it */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	/* fields 3.. : state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime (22) */
+	int ppid;
+	unsigned long long start;
+	if (sscanf(p, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &ppid,
+		   &start) != 2)
+		return -EIO;
+	*ret_ppid = (pid_t)ppid;
+	*ret_start = start;
+	return 0;
+}
+
+int cg_phases_window_init(struct cg_phases *p, unsigned window_s, pid_t spawner)
+{
+	pid_t pp;
+
+	p->window_s = window_s;
+	p->spawner = spawner;
+	if (!window_s)
+		return 0;
+	if (spawner <= 0 || proc_stat(spawner, &pp, &p->spawner_start) < 0) {
+		p->spawner = 0; /* unknown: nobody gets a window (fail closed) */
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static uint64_t boot_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+void cg_phases_reload(struct cg_phases *p)
+{
+	if (!p->window_s || !p->ready || !p->spawner)
+		return;
+	p->reload_until = boot_ms() + (uint64_t)p->window_s * 1000;
+	p->n_reloads++;
+}
+
+enum cg_window_state cg_phases_window(const struct cg_phases *p, pid_t tid, uint64_t *ret_age_ms)
+{
+	pid_t tgid = cg_proc_tgid(tid), ppid, spp;
+	uint64_t start, sstart;
+
+	if (!p->window_s || !p->ready)
+		return CG_WINDOW_NONE;
+	if (!p->spawner || proc_stat(tgid, &ppid, &start) < 0)
+		return CG_WINDOW_UNKNOWN;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0)
+		return CG_WINDOW_UNKNOWN;
+	uint64_t now_ms = boot_ms();
+	/* /proc truncates the start to a tick: the true start is before the
+	 * next tick, so counting from there never ends a window earlier than
+	 * the trace (which reads the start in ns) does */
+	uint64_t start_ms = (start + 1) * 1000 / (uint64_t)hz;
+	if (ret_age_ms)
+		*ret_age_ms = now_ms > start_ms ? now_ms - start_ms : 0;
+	if (tgid == p->spawner)
+		return now_ms < p->reload_until && start == p->spawner_start ? CG_WINDOW_RELOAD : CG_WINDOW_NOT_CHILD;
+	if (ppid != p->spawner)
+		return CG_WINDOW_NOT_CHILD;
+	/* the parent is the spawner itself, not a process that took its pid */
+	if (proc_stat(p->spawner, &spp, &sstart) < 0 || sstart != p->spawner_start)
+		return CG_WINDOW_NOT_CHILD;
+	return now_ms < start_ms + (uint64_t)p->window_s * 1000 ? CG_WINDOW_OPEN : CG_WINDOW_CLOSED;
+}
+
+int cg_phases_window_guard(const struct cg_phases *p, const char *name, const uint64_t args[6], const char **why)
+{
+	if (!p->window_s || !name)
+		return 0;
+	if (strcmp(name, "prctl") == 0 && args[0] == CG_PR_SET_CHILD_SUBREAPER) {
+		*why = "with start-up windows no process may adopt orphans (PR_SET_CHILD_SUBREAPER): an orphan "
+		       "adopted by the program's first process would get a start-up window";
+		return -EPERM;
+	}
+	if (!p->ready)
+		return 0;
+	if (strcmp(name, "clone") == 0 && (args[0] & CG_CLONE_PARENT)) {
+		*why = "clone(CLONE_PARENT) while serving would make a child of the program's first process, "
+		       "with a start-up window";
+		return -EPERM;
+	}
+	if (strcmp(name, "clone3") == 0) {
+		*why = "clone3 while serving (its flags are in memory, CLONE_PARENT cannot be ruled out): answered "
+		       "ENOSYS, libc falls back to clone";
+		return -ENOSYS;
+	}
+	return 0;
 }
 
 int cg_phases_socket_port(pid_t tid, int fd)

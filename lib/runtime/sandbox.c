@@ -137,7 +137,13 @@ static int phased_plan(struct cg_sandbox *sb, const struct cg_sandbox_opts *opts
 		return cg_error_set(err, -EOPNOTSUPP,
 				    "phases: the sd-notify trigger is not supported by run yet; give "
 				    "--serve-when-listening, --serve-after-call or --serve-after");
-	if ((r = cg_phases_filter_closure(sb->closure, sb->serving, &sb->trig, ret, err)) < 0)
+	if (opts->worker_startup > CG_WORKER_STARTUP_MAX)
+		return cg_error_set(err, -EINVAL, "--worker-startup: a start-up window must be 1..%d seconds",
+				    CG_WORKER_STARTUP_MAX);
+	sb->window_s = opts->worker_startup < 0 ? 0
+		       : opts->worker_startup   ? (unsigned)opts->worker_startup
+						: sb->closure->worker_startup;
+	if ((r = cg_phases_filter_closure(sb->closure, sb->serving, &sb->trig, sb->window_s, ret, err)) < 0)
 		return r;
 	sb->phased = true;
 	sb->copts.phase = -1;
@@ -385,6 +391,13 @@ static void describe_phases(const struct cg_sandbox *sb, struct cg_strbuf *out)
 	cg_strbuf_addf(out, "a start-up call while serving: %s\n",
 		       sb->opts.phase_kill ? "kill-process"
 					   : cg_action_describe(c->default_action, act, sizeof(act)));
+	if (sb->window_s)
+		cg_strbuf_addf(out, "start-up windows: %us for each child of the program's first process; while "
+				    "serving clone(CLONE_PARENT) and PR_SET_CHILD_SUBREAPER are denied, clone3 "
+				    "answers ENOSYS\n",
+			       sb->window_s);
+	else
+		cg_strbuf_addf(out, "start-up windows: none\n");
 }
 
 void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)

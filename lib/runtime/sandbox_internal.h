@@ -32,6 +32,7 @@ struct cg_sandbox {
 	bool phased;                  /* phase-aware enforcement (runtime/phases.h) */
 	int serving, startup;         /* phase indexes when phased */
 	struct cg_serve_trigger trig; /* the trigger in force when phased */
+	unsigned window_s;            /* per-process start-up windows, seconds (0 = none) */
 	struct cg_landlock ll;
 	struct cg_netns *net;     /* network namespace, forwarder link, socket rules */
 	struct cg_ns_plan ns;     /* the namespaces the outer process is cloned into */

@@ -28,14 +28,29 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 mode = CGT_MODE_TREE;
 const volatile __u64 cgroup_id = 0;
 const volatile __u32 serve_nr[CGT_NARCH] = { ~0u, ~0u, ~0u }; /* in-kernel serving trigger */
+/* Per-process start-up windows (docs/PHASES.md): while serving, a process
+ * whose parent is the spawner (the program's first process) and that
+ * started less than window_ns ago is counted in the start-up phase. 0 =
+ * no windows. The spawner's calls that make a window unsafe (it accepts
+ * connections, it adopts orphans) are counted for userspace to refuse. */
+const volatile __u64 window_ns = 0;
+const volatile __u32 accept_nr[CGT_NARCH][2] = { { ~0u, ~0u }, { ~0u, ~0u }, { ~0u, ~0u } };
+const volatile __u32 prctl_nr[CGT_NARCH] = { ~0u, ~0u, ~0u };
 
 /* Shared with userspace through the mmap'd .bss. */
-__u32 serving;    /* current phase: 0 start-up, 1 serving */
-__u64 lost_tasks; /* forks that could not be added to the tasks map */
-__u64 lost_args;  /* argument values that could not be added to argvals */
-__u64 bad_nr;     /* calls with a number outside 0..CGT_NR_MAX-1 */
-__u64 execs;      /* pending tasks that reached their exec */
-__u32 gen;        /* bumped by userspace after each change to tasks */
+__u32 serving;         /* current phase: 0 start-up, 1 serving */
+__u64 lost_tasks;      /* forks that could not be added to the tasks map */
+__u64 lost_args;       /* argument values that could not be added to argvals */
+__u64 bad_nr;          /* calls with a number outside 0..CGT_NR_MAX-1 */
+__u64 execs;           /* pending tasks that reached their exec */
+__u32 gen;             /* bumped by userspace after each change to tasks */
+__u32 spawner;         /* tgid of the program's first process (set before it runs) */
+__u64 spawner_accepts; /* accept/accept4 by the spawner while serving */
+__u64 spawner_reaper;  /* prctl(PR_SET_CHILD_SUBREAPER, non-zero) by the spawner */
+__u64 window_calls;    /* calls counted in a start-up window while serving */
+__u64 reload_until;    /* the spawner's reload window (SIGHUP) ends then (boot clock, ns) */
+__u64 reloads;         /* SIGHUPs delivered to the spawner while serving */
+__u64 window_last;     /* the latest end of a window a call was counted in (boot clock, ns) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -191,6 +206,47 @@ static __always_inline __u32 task_state(struct task_struct *task)
 	return fresh.state;
 }
 
+#define CGT_PR_SET_CHILD_SUBREAPER 36
+
+/* The phase of a call of @task when start-up windows are on (see
+ * window_ns): start-up for a child of the spawner in its first window_ns
+ * (the group leader's start, boot clock: the same clock /proc's starttime
+ * and run's supervisor use), @phase otherwise. */
+static __always_inline __u32 window_phase(struct task_struct *task, __u32 arch, __u32 nr, __u32 phase,
+					  struct pt_regs *regs)
+{
+	__u32 sp = spawner;
+
+	if (!sp)
+		return phase;
+	if (task->tgid == sp) {
+		if (phase && (nr == accept_nr[arch][0] || nr == accept_nr[arch][1]))
+			__sync_fetch_and_add(&spawner_accepts, 1);
+		if (nr == prctl_nr[arch]) {
+			__u64 a0 = arch == 1 ? BPF_CORE_READ(regs, bx) & 0xffffffffull : BPF_CORE_READ(regs, di);
+			__u64 a1 = arch == 1 ? BPF_CORE_READ(regs, cx) & 0xffffffffull : BPF_CORE_READ(regs, si);
+			if (a0 == CGT_PR_SET_CHILD_SUBREAPER && a1)
+				__sync_fetch_and_add(&spawner_reaper, 1);
+		}
+		if (phase && bpf_ktime_get_boot_ns() < *(volatile __u64 *)&reload_until) {
+			__sync_fetch_and_add(&window_calls, 1);
+			if (reload_until > window_last)
+				window_last = reload_until; /* racy max: a hint for a warning */
+			return 0;
+		}
+		return phase;
+	}
+	if (!phase || BPF_CORE_READ(task, real_parent, tgid) != (int)sp)
+		return phase;
+	__u64 end = BPF_CORE_READ(task, group_leader, start_boottime) + window_ns;
+	if (end <= bpf_ktime_get_boot_ns())
+		return phase;
+	__sync_fetch_and_add(&window_calls, 1);
+	if (end > window_last)
+		window_last = end; /* racy max: a hint for a warning */
+	return 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 {
@@ -224,6 +280,8 @@ int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 	if (arch < CGT_NARCH && nr == serve_nr[arch] && !serving)
 		serving = 1;
 	phase = serving ? 1 : 0;
+	if (window_ns && arch < CGT_NARCH)
+		phase = window_phase(task, arch, nr, phase, regs);
 
 	slot = CGT_SLOT(arch, nr, phase);
 	cnt = bpf_map_lookup_elem(&counts, &slot);
@@ -234,6 +292,21 @@ int BPF_PROG(cg_sys_enter, struct pt_regs *regs, long id)
 	kind = bpf_map_lookup_elem(&argkind, &idx);
 	if (kind && *kind)
 		record_args(*kind, arch, regs, slot, task->tgid);
+	return 0;
+}
+
+/* A reload of the spawner (SIGHUP, nginx's master re-reading its
+ * configuration) opens a window of its own, from the moment it takes the
+ * signal. */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(cg_signal, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!window_ns || sig != 1 /* SIGHUP */ || !spawner || task->tgid != spawner || !serving)
+		return 0;
+	reload_until = bpf_ktime_get_boot_ns() + window_ns;
+	__sync_fetch_and_add(&reloads, 1);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include <capgate/phase.h>
+
 #include "core/error_internal.h"
 #include "core/proc.h"
 #include "source/trace_internal.h"
@@ -116,12 +118,23 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 		return cg_error_set(err, -EINVAL, "counting from the exec needs a pid");
 	if (o->from_exec && o->backend == CG_TRACE_PTRACE)
 		return cg_error_set(err, -EINVAL, "counting from the exec needs the eBPF recorder");
+	if (o->worker_startup > CG_WORKER_STARTUP_MAX)
+		return cg_error_set(err, -EINVAL, "--worker-startup: a start-up window must be 1..%d seconds",
+				    CG_WORKER_STARTUP_MAX);
+	if (o->worker_startup && o->backend == CG_TRACE_PTRACE)
+		return cg_error_set(err, -EINVAL, "start-up windows (--worker-startup) need the eBPF recorder");
+	if (o->worker_startup && o->cgroup)
+		return cg_error_set(err, -EINVAL, "start-up windows (--worker-startup) need a program or a pid "
+						  "(its first process spawns the workers), not a cgroup");
+	if (o->worker_startup && !(o->serve_after_syscall || o->serve_timer || o->serve_port || o->phased))
+		return cg_error_set(err, -EINVAL, "start-up windows (--worker-startup) need a serving trigger");
 	if (!(t = calloc(1, sizeof(*t))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port;
 	t->spawned = o->argv != NULL;
 	t->from_exec = o->from_exec;
 	keep_record_opts(t, o);
+	t->worker_startup = o->worker_startup;
 	/* --serve-when-listening also flips at the first listen(), in the
 	 * kernel: polling /proc/net/tcp alone would let the calls made just
 	 * after the listen land in the start-up phase, and run (which sees the
@@ -159,9 +172,9 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	if (o->backend == CG_TRACE_AUTO) {
 		struct cg_error berr = { 0 };
 		if (t->ops->load(t, &s, &berr) < 0) {
-			if (o->from_exec) { /* ptrace cannot wait for the exec */
-				r = cg_error_set(err, -EOPNOTSUPP, "%s (counting from the exec needs the eBPF recorder)",
-						 berr.msg);
+			if (o->from_exec || o->worker_startup) { /* ptrace has neither */
+				r = cg_error_set(err, -EOPNOTSUPP, "%s (%s needs the eBPF recorder)", berr.msg,
+						 o->from_exec ? "counting from the exec" : "--worker-startup");
 				goto fail;
 			}
 			if (!(t->fallback = strdup(berr.msg))) {
@@ -319,8 +332,24 @@ int cg_trace_record(struct cg_trace *t, const struct cg_trace_closure_opts *copt
 	    (r = cg_trace_snapshot(t, &d, err)) < 0)
 		return r;
 	cg_trace_data_finish(d);
+	/* A window is safe only for the children of a first process that
+	 * handles no request itself and adopts no orphan (docs/PHASES.md). */
+	if (t->worker_startup && d->spawner_accepts)
+		return cg_error_set(err, -EPERM,
+				    "--worker-startup: the program's first process (pid %d) accepted connections "
+				    "while serving (%llu accept calls), so a process it forks may be serving requests "
+				    "and must not get start-up calls: trace without start-up windows",
+				    (int)t->pid, (unsigned long long)d->spawner_accepts);
+	if (t->worker_startup && d->spawner_reaper)
+		return cg_error_set(err, -EPERM,
+				    "--worker-startup: the program's first process (pid %d) made itself a child "
+				    "subreaper, so any orphan would become its child and get a start-up window: "
+				    "trace without start-up windows",
+				    (int)t->pid);
 	if ((r = cg_trace_data_closure(d, copts, notes, ret_closure, err)) < 0)
 		return r;
+	if ((*ret_closure)->n_phases && t->worker_startup)
+		(*ret_closure)->worker_startup = t->worker_startup;
 	/* the closure says which trigger its phases were recorded with: run
 	 * switches on the same one */
 	if ((*ret_closure)->n_phases && t->serve_when[0] && !((*ret_closure)->serve_when = strdup(t->serve_when))) {

@@ -91,6 +91,14 @@ static int bpf_setup(struct cg_trace *t, struct bpf_rec *b, const struct cg_trac
 	skel->rodata->cgroup_id = s->cgroup_id;
 	for (unsigned i = 0; i < CG_TRACE_NARCH; i++)
 		skel->rodata->serve_nr[i] = t->serve_nr[i];
+	skel->rodata->window_ns = (uint64_t)o->worker_startup * 1000000000ull;
+	for (unsigned i = 0; i < CG_TRACE_NARCH; i++) {
+		enum cg_arch_id a = cg_trace_slot_arch(i);
+		int n0 = cg_syscall_nr(a, "accept"), n1 = cg_syscall_nr(a, "accept4"), np = cg_syscall_nr(a, "prctl");
+		skel->rodata->accept_nr[i][0] = n0 >= 0 ? (uint32_t)n0 & ~CG_X32_SYSCALL_BIT : UINT32_MAX;
+		skel->rodata->accept_nr[i][1] = n1 >= 0 ? (uint32_t)n1 & ~CG_X32_SYSCALL_BIT : UINT32_MAX;
+		skel->rodata->prctl_nr[i] = np >= 0 ? (uint32_t)np & ~CG_X32_SYSCALL_BIT : UINT32_MAX;
+	}
 	if ((r = bpf_map__set_max_entries(skel->maps.tasks, o->max_tasks ? o->max_tasks : 32768)) < 0 ||
 	    (r = bpf_map__set_max_entries(skel->maps.argvals, o->max_values ? o->max_values : 8192)) < 0)
 		return bpf_fail(err, r, "cannot size the eBPF maps");
@@ -217,12 +225,14 @@ static int bpf_prepare(struct cg_trace *t, const struct cg_trace_setup *s, struc
 			return r;
 		if ((r = task_add(b, t->pid, CGT_TASK_PENDING)) < 0)
 			return cg_error_set(err, r, "cannot register the workload: %s", strerror(-r));
+		b->skel->bss->spawner = (uint32_t)t->pid; /* the start-up windows' spawner */
 	} else if (o->pid > 0) {
 		t->pid = o->pid;
 		b->pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
 		uint8_t st = o->from_exec ? CGT_TASK_PENDING : CGT_TASK_TRACED;
 		if ((r = task_add(b, t->pid, st)) < 0 || (r = add_descendants(b, t->pid, st)) < 0)
 			return cg_error_set(err, r, "cannot register pid %d: %s", (int)o->pid, strerror(-r));
+		b->skel->bss->spawner = (uint32_t)t->pid;
 	}
 	return 0;
 }
@@ -406,6 +416,13 @@ static int bpf_snapshot(struct cg_trace *t, struct cg_trace_data *d, struct cg_e
 	d->lost_tasks = skel->bss->lost_tasks;
 	d->lost_args = skel->bss->lost_args;
 	d->bad_nr = skel->bss->bad_nr;
+	d->spawner_accepts = skel->bss->spawner_accepts;
+	d->spawner_reaper = skel->bss->spawner_reaper;
+	d->window_calls = skel->bss->window_calls;
+	struct timespec now;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	d->window_open_at_end = skel->bss->window_last > now_ns;
 	return 0;
 }
 

@@ -244,6 +244,8 @@ void cg_trace_data_info(const struct cg_trace_data *d, struct cg_trace_data_info
 		.lost_args = d->lost_args,
 		.bad_nr = d->bad_nr,
 		.n_values = d->n_vals,
+		.window_calls = d->window_calls,
+		.window_open_at_end = d->window_open_at_end,
 	};
 }
 

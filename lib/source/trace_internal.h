@@ -42,6 +42,11 @@ struct cg_trace_data {
 	uint64_t lost_tasks; /* processes that could not be followed: the record may be incomplete */
 	uint64_t lost_args;  /* argument values that could not be kept */
 	uint64_t bad_nr;     /* calls with an impossible number (they fail with ENOSYS) */
+	/* start-up windows (cg_trace_opts.worker_startup) */
+	uint64_t spawner_accepts; /* accept/accept4 by the program's first process while serving */
+	uint64_t spawner_reaper;  /* prctl(PR_SET_CHILD_SUBREAPER) by it */
+	uint64_t window_calls;    /* calls counted in the start-up phase by a window while serving */
+	bool window_open_at_end;  /* the recording ended while a window was open */
 };
 
 /* An empty record (calloc'd). */
@@ -138,7 +143,8 @@ struct cg_trace {
 	uint64_t serve_after_ms, duration_ms;
 	unsigned serve_port;
 	int serve_signal;
-	char serve_when[48]; /* the trigger as the closure records it (capgate/phase.h) */
+	char serve_when[48];     /* the trigger as the closure records it (capgate/phase.h) */
+	unsigned worker_startup; /* start-up windows, seconds (0 = none) */
 	bool have_signals;
 	sigset_t signals;
 	void (*on_event)(struct cg_trace *t, enum cg_trace_event ev, uint64_t ms, void *userdata);

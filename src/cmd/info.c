@@ -33,6 +33,11 @@ static void print_summary(const char *path, const struct cg_closure *c, const st
 		for (unsigned p = 0; p < c->n_phases; p++)
 			printf(" %s=%zu", c->phase_names[p], s->phase_permitted[p]);
 		printf("\n");
+		if (c->serve_when)
+			printf("serving from:   %s\n", c->serve_when);
+		if (c->worker_startup)
+			printf("start-up windows: %us for each child of the first process, and for it after SIGHUP\n",
+			       c->worker_startup);
 	}
 	printf("architectures:\n");
 	for (int a = 0; a < CG_ARCH_COUNT; a++) {
@@ -81,6 +86,8 @@ static int write_json(const char *path, const struct cg_closure *c, const struct
 	for (unsigned p = 0; p < c->n_phases; p++)
 		cg_json_kv_uint(&j, c->phase_names[p], s->phase_permitted[p]);
 	cg_json_obj_close(&j);
+	if (c->worker_startup)
+		cg_json_kv_uint(&j, "workerStartup", c->worker_startup);
 	cg_json_key(&j, "architectures");
 	cg_json_arr_open(&j);
 	for (int a = 0; a < CG_ARCH_COUNT; a++) {

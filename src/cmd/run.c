@@ -15,6 +15,7 @@
  * does not allow execve); 127 when it cannot be found.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -318,9 +319,9 @@ static int run_program(const struct cg_sandbox *sb, const struct cg_closure *c, 
 	if (cov->err.code && st.setup_errno)
 		cli_error("run", "coverage: %s", cov->err.msg);
 	if (so->phased && st.serving)
-		fprintf(stderr, "capgate run: phases: serving from %.1fs (%s); notifications: %llu before, %llu while serving\n",
+		fprintf(stderr, "capgate run: phases: serving from %.1fs (%s); notifications: %llu before, %llu while serving (%llu in start-up windows)\n",
 			(double)st.serving_ms / 1000, st.serving_why, (unsigned long long)st.n_notified_startup,
-			(unsigned long long)st.n_notified_serving);
+			(unsigned long long)st.n_notified_serving, (unsigned long long)st.n_notified_window);
 	else if (so->phased)
 		fprintf(stderr, "capgate run: phases: the serving phase was never reached\n");
 	cg_strbuf_init(&why);
@@ -398,6 +399,7 @@ struct run_args {
 	struct cg_unpack_opts uo;
 	const char *serve_port, *serve_call, *serve_after;
 	bool no_phases, dry_run;
+	long worker_startup;
 	struct opt_list fs_ro, fs_rw, nets, share, tmpfs, cap_add, cap_drop, rlimits;
 	struct cg_sandbox_opts so;
 	struct cli_resolve ro;
@@ -480,6 +482,9 @@ static int make_sandbox(struct run_args *a, struct cg_closure *c, struct cg_sand
 	if (!a->phase && !a->no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
 	    cg_run_serve_trigger(&a->so, a->serve_port, a->serve_call, a->serve_after, &err) < 0)
 		return cli_error("run", "%s", err.msg), EXIT_USAGE;
+	a->so.worker_startup = a->worker_startup < 0    ? 0
+			       : a->worker_startup == 0 ? -1
+							: (int)(a->worker_startup > INT_MAX ? INT_MAX : a->worker_startup);
 	for (size_t i = 0; i < a->nets.n; i++)
 		if (cg_sandbox_parse_net(&a->so, a->nets.items[i], &err) < 0)
 			return cli_error("run", "%s", err.msg), EXIT_USAGE;
@@ -497,7 +502,7 @@ static int make_sandbox(struct run_args *a, struct cg_closure *c, struct cg_sand
 int cmd_run(int argc, char **argv)
 {
 	static const char usage[] = "--profile P.json [options] -- CMD [ARGS...]";
-	struct run_args a = { .so = { .sz = sizeof(a.so), .phase = -1 }, .uo = { .sz = sizeof(a.uo) } };
+	struct run_args a = { .so = { .sz = sizeof(a.so), .phase = -1 }, .uo = { .sz = sizeof(a.uo) }, .worker_startup = -1 };
 	_cleanup_free_ char *layout = NULL;
 	struct cg_image *img = NULL;
 	struct cg_run_coverage cov = { 0 };
@@ -525,6 +530,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "serve-after", &a.serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
 		{ OPT_BOOL, 0, "phase-kill", &a.so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
 		{ OPT_BOOL, 0, "no-phases", &a.no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },
+		{ OPT_INT, 0, "worker-startup", &a.worker_startup, "SECONDS", "phases: start-up windows of SECONDS for the children of the program's first process, 0 = none (default: the closure's)", NULL },
 		{ OPT_INT, 0, "landlock-abi", &a.abi_max, "N", "use at most Landlock ABI N (what an older kernel would miss)", NULL },
 		{ OPT_LIST, 0, "cap-add", &a.cap_add, "CAP", "give the program this capability too (NET_ADMIN or CAP_NET_ADMIN, ALL; repeatable)", NULL },
 		{ OPT_LIST, 0, "cap-drop", &a.cap_drop, "CAP", "take this capability away (ALL: every one; repeatable)", NULL },

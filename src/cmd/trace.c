@@ -10,6 +10,7 @@
  * cgroup feature); 126 the program cannot be executed; 127 it cannot be
  * found. The workload's own exit status is reported, not returned.
  */
+#include <capgate/phase.h>
 #include <capgate/trace.h>
 #include <errno.h>
 #include <signal.h>
@@ -41,7 +42,7 @@ static const char desc[] =
 
 struct trace_args {
 	const char *out, *oci, *cgroup, *serve_sys;
-	long pid, serve_after, serve_port, duration, max_tasks, max_values;
+	long pid, serve_after, serve_port, duration, max_tasks, max_values, worker_startup;
 	bool use_ptrace, args_rules, quiet, phases;
 	char **cmd;
 	int ncmd;
@@ -60,6 +61,7 @@ static bool parse_args(int argc, char **argv, struct trace_args *a, int *ret_rc)
 		{ OPT_INT, 0, "serve-after", &a->serve_after, "SECONDS", "serving starts SECONDS after the start", NULL },
 		{ OPT_INT, 0, "serve-when-listening", &a->serve_port, "PORT", "serving starts once a TCP socket listens on PORT", NULL },
 		{ OPT_BOOL, 0, "phases", &a->phases, NULL, "record phases even without a trigger option (SIGUSR1 to capgate switches)", NULL },
+		{ OPT_INT, 0, "worker-startup", &a->worker_startup, "SECONDS", "a process forked by the program's first process is in the start-up phase for its first SECONDS (docs/PHASES.md)", NULL },
 		{ OPT_BOOL, 0, "args", &a->args_rules, NULL, "turn recorded argument values into OCI argument rules where OCI can express them", NULL },
 		{ OPT_BOOL, 0, "ptrace", &a->use_ptrace, NULL, "use the ptrace recorder (no eBPF; much slower)", NULL },
 		{ OPT_INT, 0, "duration", &a->duration, "SECONDS", "stop after SECONDS (the program gets SIGTERM)", NULL },
@@ -86,7 +88,7 @@ static bool parse_args(int argc, char **argv, struct trace_args *a, int *ret_rc)
 		return false;
 	}
 	if (a->pid < 0 || a->serve_port < 0 || a->serve_port > 65535 || a->duration < 0 || a->max_tasks < 0 ||
-	    a->max_values < 0) {
+	    a->max_values < 0 || a->worker_startup < 0 || a->worker_startup > CG_WORKER_STARTUP_MAX) {
 		cli_error("trace", "negative or out-of-range number");
 		return false;
 	}
@@ -226,6 +228,14 @@ static void summary(const struct trace_args *a, const struct cg_trace *t, const 
 	if (di.phased && !di.serving)
 		fprintf(stderr, "capgate trace: warning: the serving phase was never reached: every call is "
 				"in the startup phase\n");
+	if (c->worker_startup)
+		fprintf(stderr, "capgate trace: start-up windows of %us: %llu calls made in one while serving\n",
+			c->worker_startup, (unsigned long long)di.window_calls);
+	if (c->worker_startup && di.window_open_at_end)
+		fprintf(stderr, "capgate trace: warning: the recording ended inside a start-up window: what that "
+				"process does after its window was not seen while serving (exercise the server longer "
+				"than %us after its last worker started or reloaded)\n",
+			c->worker_startup);
 	if (di.n_values) {
 		struct cg_strbuf av;
 		cg_strbuf_init(&av);
@@ -307,6 +317,7 @@ int cmd_trace(int argc, char **argv)
 		.userdata = &v,
 		.max_tasks = (unsigned)a.max_tasks,
 		.max_values = (unsigned)a.max_values,
+		.worker_startup = (unsigned)a.worker_startup,
 	};
 	if ((r = cg_trace_new(&to, &t, &err)) < 0) {
 		cli_error("trace", "%s", err.msg);

@@ -97,7 +97,7 @@ static int test_filter_closure(void)
 	if (load(closure_json, &c) < 0)
 		return 0;
 	CHECK(cg_serve_trigger_parse(c->serve_when, &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == 0);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == 0);
 	if (!f)
 		return 0;
 	CHECK(cg_compile(f, NULL, &prog, &err) == 0);
@@ -122,7 +122,7 @@ static int test_filter_closure(void)
 	cg_closure_free(f);
 	f = NULL;
 	CHECK(cg_serve_trigger_parse("call:accept4", &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == 0);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == 0);
 	if (f && cg_compile(f, NULL, &prog, &err) == 0) {
 		CHECK_EQ_INT(run_prog(&prog, "accept4"), SECCOMP_RET_USER_NOTIF);
 		CHECK_EQ_INT(run_prog(&prog, "read"), SECCOMP_RET_ALLOW);
@@ -131,8 +131,99 @@ static int test_filter_closure(void)
 	cg_closure_free(f);
 	f = NULL;
 	CHECK(cg_serve_trigger_parse("call:connect", &t, NULL) == 0);
-	CHECK(cg_phases_filter_closure(c, 1, &t, &f, &err) == -EINVAL);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "does not allow connect");
+	return 0;
+}
+
+static const char window_json[] =
+	"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\n"
+	" \"capgate\":{\"phases\":[\"startup\",\"serving\"],\"serveWhen\":\"listening:8080\",\"workerStartup\":3},\n"
+	" \"syscalls\":[\n"
+	"  {\"names\":[\"setuid\",\"listen\"],\"action\":\"SCMP_ACT_ALLOW\",\"phases\":[\"startup\"]},\n"
+	"  {\"names\":[\"clone\",\"clone3\",\"prctl\",\"read\"],\"action\":\"SCMP_ACT_ALLOW\"}]}\n";
+
+static uint32_t run_args(const struct cg_bpf_prog *prog, const char *name, uint64_t a0)
+{
+	struct seccomp_data d = { .arch = AUDIT_ARCH_X86_64,
+				  .nr = cg_syscall_nr(CG_ARCH_X86_64, name),
+				  .args = { a0 } };
+	uint32_t got = 0;
+	struct cg_error err = { 0 };
+	CHECKF(cg_bpf_run(prog->insns, prog->len, &d, NULL, &got, &err) == 0, "%s", err.msg);
+	return got;
+}
+
+/* Start-up windows: the closure keeps the window, and the filter sends the
+ * calls that could hand a window to another process to the supervisor:
+ * clone with CLONE_PARENT (only those), every clone3, and prctl(36); the
+ * guard answers them once serving. */
+static int test_windows(void)
+{
+	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL, *f = NULL, *back = NULL;
+	struct cg_serve_trigger t;
+	struct cg_bpf_prog prog = { 0 };
+	struct cg_error err = { 0 };
+	struct cg_strbuf sb;
+	const char *why = NULL;
+
+	if (load(window_json, &c) < 0)
+		return 0;
+	CHECK_EQ_INT(c->worker_startup, 3);
+	cg_strbuf_init(&sb);
+	CHECK(cg_closure_serialize(c, false, &sb) == 0);
+	CHECK_CONTAINS(sb.buf, "\"workerStartup\":3");
+	if (load(sb.buf, &back) == 0)
+		CHECK_EQ_INT(back->worker_startup, 3);
+	cg_strbuf_release(&sb);
+	CHECK(cg_serve_trigger_parse(c->serve_when, &t, NULL) == 0);
+	CHECK(cg_phases_filter_closure(c, 1, &t, 3, &f, &err) == 0);
+	if (f && cg_compile(f, NULL, &prog, &err) == 0) {
+		CHECK_EQ_INT(run_args(&prog, "clone", 0x11 /* SIGCHLD */), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_args(&prog, "clone", 0x3d0f00 /* pthread_create's */), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_args(&prog, "clone", CG_CLONE_PARENT | 0x11), SECCOMP_RET_USER_NOTIF);
+		CHECK_EQ_INT(run_args(&prog, "clone3", 0), SECCOMP_RET_USER_NOTIF);
+		CHECK_EQ_INT(run_args(&prog, "prctl", 15 /* PR_SET_NAME */), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_args(&prog, "prctl", CG_PR_SET_CHILD_SUBREAPER), SECCOMP_RET_USER_NOTIF);
+		CHECK_EQ_INT(run_args(&prog, "setuid", 0), SECCOMP_RET_USER_NOTIF);
+		CHECK_EQ_INT(run_args(&prog, "read", 0), SECCOMP_RET_ALLOW);
+		cg_bpf_prog_release(&prog);
+	}
+	/* without windows none of them is notified */
+	cg_closure_free(f);
+	f = NULL;
+	CHECK(cg_phases_filter_closure(c, 1, &t, 0, &f, &err) == 0);
+	if (f && cg_compile(f, NULL, &prog, &err) == 0) {
+		CHECK_EQ_INT(run_args(&prog, "clone", CG_CLONE_PARENT | 0x11), SECCOMP_RET_ALLOW);
+		CHECK_EQ_INT(run_args(&prog, "clone3", 0), SECCOMP_RET_ALLOW);
+		cg_bpf_prog_release(&prog);
+	}
+	/* the guard: before serving only the subreaper is refused */
+	struct cg_phases ph = { .window_s = 3 };
+	uint64_t parent[6] = { CG_CLONE_PARENT | 0x11 }, plain[6] = { 0x11 }, reaper[6] = { 36, 1 };
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone", parent, &why), 0);
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone3", plain, &why), 0);
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "prctl", reaper, &why), -EPERM);
+	ph.ready = true;
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone", parent, &why), -EPERM);
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone", plain, &why), 0);
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone3", plain, &why), -ENOSYS);
+	ph.window_s = 0;
+	CHECK_EQ_INT(cg_phases_window_guard(&ph, "clone", parent, &why), 0);
+	/* an unknown spawner leaves every process without a window */
+	ph.window_s = 3;
+	CHECK_EQ_INT(cg_phases_window(&ph, getpid(), NULL), CG_WINDOW_UNKNOWN);
+	/* this process, a child of its parent, within an hour of its start */
+	CHECK(cg_phases_window_init(&ph, 3600, getppid()) == 0);
+	CHECK_EQ_INT(cg_phases_window(&ph, getpid(), NULL), CG_WINDOW_OPEN);
+	/* the spawner itself has none, unless a reload opened one */
+	CHECK(cg_phases_window_init(&ph, 3600, getpid()) == 0);
+	CHECK_EQ_INT(cg_phases_window(&ph, getpid(), NULL), CG_WINDOW_NOT_CHILD);
+	cg_phases_reload(&ph);
+	CHECK_EQ_INT(cg_phases_window(&ph, getpid(), NULL), CG_WINDOW_RELOAD);
+	/* a spawner that is gone: nobody */
+	CHECK(cg_phases_window_init(&ph, 3600, 0) == -ESRCH);
+	CHECK_EQ_INT(cg_phases_window(&ph, getpid(), NULL), CG_WINDOW_UNKNOWN);
 	return 0;
 }
 
@@ -141,5 +232,6 @@ int main(void)
 	RUN(test_trigger_text);
 	RUN(test_profile_keeps_trigger);
 	RUN(test_filter_closure);
+	RUN(test_windows);
 	T_DONE();
 }
