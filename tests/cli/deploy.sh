@@ -937,3 +937,4 @@ if "$CAPGATE" export spo >/dev/null 2>&1 || "$CAPGATE" export xyz --name a "$clo
 else
 	ok spo-export-usage
 fi
+
