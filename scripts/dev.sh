@@ -16,6 +16,7 @@ PKGS=(
 	umoci jq busybox-static crun runc
 	libh2o-evloop-dev wrk
 	podman docker.io containerd skopeo docker-compose
+	buildah debootstrap
 )
 
 install_deps() {

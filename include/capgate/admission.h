@@ -34,13 +34,18 @@ struct cg_admission_opts {
 	 * NULL = never */
 	const char *runtime_class;
 	size_t max_body; /* 0 = CG_ADMISSION_MAX_BODY */
+	/* called once with request.uid as soon as it is read, before the
+	 * object is judged (a server that gives up waiting can still answer
+	 * under that uid, with cg_admission_deny); NULL = not called */
+	void (*on_uid)(const char *uid, void *user);
+	void *user;
 };
 
 /* What the answer was, for logs and metrics. */
 struct cg_admission_result {
 	char *uid;        /* request.uid, or NULL when it could not be read */
 	bool allowed;     /* false for every body that is not a valid AdmissionReview */
-	int code;         /* status.code: 200, 400 (bad request), 403 (policy), 500 (policy error) */
+	int code;         /* status.code: 200, 400 (bad request), 403 (policy), 500 (policy error), 429/504 (the server gave up) */
 	char reason[64];  /* the first finding's rule id, or "allowed", "exempt", "bad-request", "policy-error" */
 	char *message;    /* status.message (or the allow's summary) */
 	size_t n_patches; /* mutate: JSONPatch operations */
@@ -66,6 +71,15 @@ struct cg_admission_result {
 CAPGATE_API int cg_admission_review(const struct cg_policy *p, const char *body, size_t len,
 				    const struct cg_admission_opts *opts, struct cg_admission_result *ret,
 				    struct cg_error *err);
+/* A deny that needs no review: the AdmissionReview answer for @uid (NULL or
+ * "" when it is not known: the API server then refuses the answer, which
+ * under failurePolicy Fail is a deny too) with status @code (400, 403, 429,
+ * 500 or 504), the rule id or cause @reason (for logs and metrics, at most
+ * 63 bytes) and the person-readable @message. For a server that gives up on
+ * an evaluation (a deadline, a full queue) and must still answer. Returns
+ * 0 with *ret filled, or -ENOMEM / -EINVAL. */
+CAPGATE_API int cg_admission_deny(const char *uid, int code, const char *reason, const char *message,
+				  struct cg_admission_result *ret, struct cg_error *err);
 /* Free what cg_admission_review() put in @r (NULL-safe). */
 CAPGATE_API void cg_admission_result_release(struct cg_admission_result *r);
 

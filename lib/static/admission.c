@@ -446,6 +446,8 @@ static void review(struct answer *a, const struct cg_policy *p, const char *body
 		a->oom = true;
 		goto out;
 	}
+	if (o->on_uid)
+		o->on_uid(a->res->uid, o->user);
 	if (req[4] && !cg_doc_is_null(req[4])) {
 		const char *dr = cg_doc_scalar(req[4], b2, sizeof(b2));
 		if (!dr || fy_node_get_style(req[4]) != FYNS_PLAIN || (strcmp(dr, "true") && strcmp(dr, "false"))) {
@@ -537,6 +539,23 @@ out:
 	cg_doc_stream_close(st);
 }
 
+/* metav1.StatusReason for a status code */
+static const char *status_reason(int code)
+{
+	switch (code) {
+	case 400:
+		return "BadRequest";
+	case 403:
+		return "Forbidden";
+	case 429:
+		return "TooManyRequests";
+	case 504:
+		return "Timeout";
+	default:
+		return "InternalError";
+	}
+}
+
 static void write_response(struct answer *a, struct cg_strbuf *out)
 {
 	struct cg_admission_result *res = a->res;
@@ -554,8 +573,7 @@ static void write_response(struct answer *a, struct cg_strbuf *out)
 	cg_json_obj_open(&j);
 	cg_json_kv_int(&j, "code", res->code);
 	if (!res->allowed)
-		cg_json_kv_str(&j, "reason", res->code == 403 ? "Forbidden" : res->code == 400 ? "BadRequest"
-											       : "InternalError");
+		cg_json_kv_str(&j, "reason", status_reason(res->code));
 	cg_json_key(&j, "message");
 	cg_json_strn(&j, a->msg.buf ? a->msg.buf : "", a->msg.len);
 	cg_json_obj_close(&j);
@@ -597,6 +615,61 @@ static void write_response(struct answer *a, struct cg_strbuf *out)
 		a->oom = true;
 }
 
+/* Build the response of @a into @ret (shared by review and deny). */
+static int finish(struct answer *a, struct cg_admission_result *res, struct cg_admission_result *ret,
+		  struct cg_error *err)
+{
+	struct cg_strbuf out;
+
+	cg_strbuf_init(&out);
+	if (a->patch_open) {
+		cg_json_arr_close(&a->pj);
+		if (cg_json_finish(&a->pj) < 0)
+			a->oom = true;
+	}
+	if (a->msg.len > MSG_MAX) { /* cut on a character boundary */
+		a->msg.len = MSG_MAX;
+		while (a->msg.len && ((unsigned char)a->msg.buf[a->msg.len] & 0xc0) == 0x80)
+			a->msg.len--;
+	}
+	write_response(a, &out);
+	a->oom |= a->msg.oom || a->rules.oom || a->patch.oom || out.oom;
+	if (!a->oom && a->msg.buf && !(res->message = strndup(a->msg.buf, a->msg.len)))
+		a->oom = true;
+	for (size_t i = 0; i < a->n_warnings; i++)
+		free(a->warnings[i]);
+	cg_strbuf_release(&a->msg);
+	cg_strbuf_release(&a->rules);
+	cg_strbuf_release(&a->patch);
+	if (a->oom) {
+		cg_strbuf_release(&out);
+		cg_admission_result_release(res);
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	}
+	res->response = out.buf;
+	res->response_len = out.len;
+	*ret = *res;
+	return 0;
+}
+
+int cg_admission_deny(const char *uid, int code, const char *reason, const char *message,
+		      struct cg_admission_result *ret, struct cg_error *err)
+{
+	struct cg_admission_result res = { .allowed = false, .code = code };
+	struct answer a = { .res = &res };
+
+	if (!reason || !message || !ret || code < 400 || code > 599)
+		return cg_error_set(err, -EINVAL, "invalid argument");
+	cg_strbuf_init(&a.msg);
+	cg_strbuf_init(&a.rules);
+	cg_strbuf_init(&a.patch);
+	snprintf(res.reason, sizeof(res.reason), "%s", reason);
+	cg_strbuf_addf(&a.msg, "%s", message);
+	if (uid && *uid && !(res.uid = strdup(uid)))
+		a.oom = true;
+	return finish(&a, &res, ret, err);
+}
+
 int cg_admission_review(const struct cg_policy *p, const char *body, size_t len,
 			const struct cg_admission_opts *user_opts, struct cg_admission_result *ret,
 			struct cg_error *err)
@@ -604,7 +677,6 @@ int cg_admission_review(const struct cg_policy *p, const char *body, size_t len,
 	struct cg_admission_opts o = { .sz = sizeof(o) };
 	struct cg_admission_result res = { .allowed = true, .code = 200 };
 	struct answer a = { .res = &res };
-	struct cg_strbuf out;
 	int r;
 
 	if (!p || (!body && len) || !ret)
@@ -614,37 +686,9 @@ int cg_admission_review(const struct cg_policy *p, const char *body, size_t len,
 	cg_strbuf_init(&a.msg);
 	cg_strbuf_init(&a.rules);
 	cg_strbuf_init(&a.patch);
-	cg_strbuf_init(&out);
 	snprintf(res.reason, sizeof(res.reason), "allowed");
 	review(&a, p, body ? body : "", len, &o);
-	if (a.patch_open) {
-		cg_json_arr_close(&a.pj);
-		if (cg_json_finish(&a.pj) < 0)
-			a.oom = true;
-	}
-	if (a.msg.len > MSG_MAX) { /* cut on a character boundary */
-		a.msg.len = MSG_MAX;
-		while (a.msg.len && ((unsigned char)a.msg.buf[a.msg.len] & 0xc0) == 0x80)
-			a.msg.len--;
-	}
-	write_response(&a, &out);
-	a.oom |= a.msg.oom || a.rules.oom || a.patch.oom || out.oom;
-	if (!a.oom && a.msg.buf && !(res.message = strndup(a.msg.buf, a.msg.len)))
-		a.oom = true;
-	for (size_t i = 0; i < a.n_warnings; i++)
-		free(a.warnings[i]);
-	cg_strbuf_release(&a.msg);
-	cg_strbuf_release(&a.rules);
-	cg_strbuf_release(&a.patch);
-	if (a.oom) {
-		cg_strbuf_release(&out);
-		cg_admission_result_release(&res);
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	}
-	res.response = out.buf;
-	res.response_len = out.len;
-	*ret = res;
-	return 0;
+	return finish(&a, &res, ret, err);
 }
 
 void cg_admission_result_release(struct cg_admission_result *r)

@@ -537,7 +537,7 @@ int cg_nodesync_once(const struct cg_nodesync_opts *opts, struct cg_nodesync_res
 	/* Remove what left the source, when every entry could be read. */
 	if (ret->n_errors) {
 		ret->removal_held = true;
-	} else {
+	} else if (!o.no_remove) {
 		size_t keep = 0;
 		for (size_t i = 0; i < owned.n; i++) {
 			if (names_has(&desired, owned.v[i])) {

@@ -22,6 +22,9 @@ struct cg_nodesync_opts {
 	 * for a profile a manifest names directly: capgate's own. */
 	const char *const *named;
 	size_t n_named;
+	/* Remove nothing in this pass (an init container's pass, which runs
+	 * beside a running agent's ownership list and must not shrink it). */
+	bool no_remove;
 };
 
 enum cg_nodesync_state {

@@ -10,7 +10,7 @@
 #include "../cli.h"
 #include "static/nodesync.h"
 
-static const char usage[] = "--source DIR --kubelet-root DIR [--named FILE]... [--once] [--interval S]";
+static const char usage[] = "--source DIR --kubelet-root DIR [--named FILE]... [--once | --init] [--interval S]";
 static const char desc[] =
 	"Install every closure of --source (a directory, or a mounted ConfigMap: read through its\n"
 	"..data link, one version at a time) as <kubelet-root>/seccomp/capgate/sha256-<hex>.json, the\n"
@@ -22,7 +22,10 @@ static const char desc[] =
 	"as capgate's own (capgate/capgate-webhook.json). Without --once it runs until SIGTERM,\n"
 	"passing again on every change of the source (inotify) and every --interval seconds.\n"
 	"Exit status with --once: 0 every entry installed, 1 some entry bad, 2 the source or the\n"
-	"profile directory cannot be used.";
+	"profile directory cannot be used. --init is the pass of an init container that installs the\n"
+	"agent's own profile before the agent starts under it: one pass that removes nothing, exit\n"
+	"status 1 only when a --named entry is bad or missing (other bad entries are reported and\n"
+	"skipped, as the running agent does).";
 
 static volatile sig_atomic_t stop;
 
@@ -51,11 +54,32 @@ static void print_pass(const struct cg_nodesync_result *res, bool quiet)
 	fflush(stdout);
 }
 
+/* Every --named entry is in the source and was installed (written or
+ * already there); an error is printed for each that was not. */
+static bool named_installed(const struct cg_nodesync_result *res, const struct opt_list *named)
+{
+	bool all = true;
+
+	for (size_t k = 0; k < named->n; k++) {
+		size_t i;
+		for (i = 0; i < res->n_entries; i++)
+			if (strcmp(res->entries[i].name, named->items[k]) == 0)
+				break;
+		if (i < res->n_entries && (res->entries[i].state == CG_NODESYNC_WRITTEN ||
+					   res->entries[i].state == CG_NODESYNC_UNCHANGED))
+			continue;
+		if (i == res->n_entries)
+			cli_error("node-sync", "--named %s: not in the source", named->items[k]);
+		all = false;
+	}
+	return all;
+}
+
 int cmd_node_sync(int argc, char **argv)
 {
 	const char *source = NULL, *root = NULL;
 	long interval = 60;
-	bool once = false;
+	bool once = false, init = false;
 	struct opt_list named = { 0 };
 	struct opt opts[] = {
 		{ OPT_STRING, 0, "source", &source, "DIR", "directory or mounted ConfigMap of closures (required)", NULL },
@@ -63,6 +87,7 @@ int cmd_node_sync(int argc, char **argv)
 		  NULL },
 		{ OPT_LIST, 0, "named", &named, "FILE", "also install this source entry as capgate/FILE (repeatable)", NULL },
 		{ OPT_BOOL, 0, "once", &once, NULL, "one pass, then exit", NULL },
+		{ OPT_BOOL, 0, "init", &init, NULL, "one pass that removes nothing; fails only for a --named entry", NULL },
 		{ OPT_INT, 0, "interval", &interval, "S", "seconds between passes without a change (default 60)", NULL },
 		OPT_END_MARK,
 	};
@@ -89,6 +114,13 @@ int cmd_node_sync(int argc, char **argv)
 		opt_list_release(&named);
 		return EXIT_USAGE;
 	}
+	if (init && once) {
+		cli_error("node-sync", "--init and --once: choose one");
+		opt_list_release(&named);
+		return EXIT_USAGE;
+	}
+	once |= init;
+	o.no_remove = init;
 	o.source = source;
 	o.kubelet_root = root;
 	o.named = named.items;
@@ -110,6 +142,8 @@ int cmd_node_sync(int argc, char **argv)
 			print_pass(&res, !first && !once);
 		status = r < 0 ? EXIT_USAGE : res.n_errors ? EXIT_FINDINGS
 							   : EXIT_OK;
+		if (r >= 0 && init)
+			status = named_installed(&res, &named) ? EXIT_OK : EXIT_FINDINGS;
 		cg_nodesync_result_release(&res);
 		first = false;
 		if (once)

@@ -10,8 +10,24 @@
  * built as its own binary, capgate-webhook, which `capgate webhook` execs
  * (src/cmd/webhook.c): the capgate command links its libraries statically
  * for a fast `run`, and h2o brings the shared libssl/libcrypto, which must
- * not meet a second, static copy of OpenSSL in one process. One thread: a decision takes tens of microseconds and touches
- * no network, so a second thread would only add locks around the policy.
+ * not meet a second, static copy of OpenSSL in one process.
+ *
+ * Evaluation deadline: h2o's loop is one thread, so a decision made on it
+ * would stop every other request (and /healthz) for as long as it takes,
+ * and a deadline checked inside the evaluation loops would need a check in
+ * every loop of the policy, the reader and the profile loader, and still
+ * could not stop a slow file read. So decisions run in a small pool of
+ * worker threads (--workers) and the loop keeps a timer per request: when
+ * --eval-timeout passes first, the loop answers a deny (504, reason
+ * "timeout") under the request's uid and drops the late result. A worker
+ * cannot be stopped mid-evaluation; it finishes (an evaluation is bounded by
+ * the body limit) and is free again. Memory stays bounded: at most
+ * --max-pending requests are queued or being judged (each holds a copy of
+ * its body, at most --max-body), and one more is denied at once (429,
+ * "busy"). The policy is shared read-only by the workers and freed by the
+ * last one that uses it after a reload; each worker keeps its own profile
+ * cache (the cache is not thread-safe) and starts a new one when the
+ * profiles change.
  *
  * Reloads (SIGHUP, or a certificate, key, policy or profile file that
  * changed, checked every second) build the new TLS context, policy and
@@ -22,6 +38,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <netdb.h>
 #include <signal.h>
@@ -83,20 +101,30 @@ static struct server {
 	struct opt_list layouts;
 	struct cg_resolve_opts rop;
 	size_t max_body;
-	long max_conns, timeout_ms;
-	bool no_request_log;
+	long max_conns, timeout_ms, eval_timeout_ms, n_workers, max_pending;
+	bool no_request_log, test_hooks;
 	/* what is being served */
-	struct cg_policy *policy;
-	struct cg_closure_cache *cache;
-	struct cg_eval_env env;
+	struct polref *cur;
+	atomic_ulong profiles_gen; /* bumped when the profiles change: workers drop their caches */
+	struct cg_eval_env env;    /* read-only after start; each worker sets its own cache */
 	struct stamp st_cert, st_key, st_policy;
 	unsigned long long profiles_sig;
 	h2o_globalconf_t config;
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;
+	/* the worker pool: jobs in, answers back through h2o's queue */
+	pthread_t *workers;
+	pthread_mutex_t lock; /* the job queue, stop, and every job's uid */
+	pthread_cond_t wake;
+	struct job *head, **tail;
+	bool stop;
+	long pending; /* jobs queued, running, or finished but not yet collected (loop thread) */
+	h2o_multithread_queue_t *mq;
+	h2o_multithread_receiver_t done;
+	h2o_timeout_t eval_timeout;
 	/* metrics */
 	unsigned long long requests[5], buckets[N_BUCKETS + 1], reloads_ok, reloads_failed, tls_errors, refused;
-	unsigned long long n_answers, n_bad_method;
+	unsigned long long n_answers, n_bad_method, eval_timeouts, busy, late;
 	double latency_sum;
 	struct reason_count reasons[N_REASONS];
 	size_t n_reasons;
@@ -104,7 +132,52 @@ static struct server {
 	bool ready;
 	SSL_CTX **retired; /* contexts replaced by a reload */
 	size_t n_retired;
-} S;
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+/* The policy the workers judge with: freed by whoever drops it last (a
+ * reload swaps in a new one while jobs still hold the old). */
+struct polref {
+	atomic_uint refs;
+	struct cg_policy *p;
+};
+
+static struct polref *polref_get(struct polref *r)
+{
+	atomic_fetch_add(&r->refs, 1);
+	return r;
+}
+
+static void polref_put(struct polref *r)
+{
+	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+		cg_policy_free(r->p);
+		free(r);
+	}
+}
+
+/* One admission request on its way through the pool. The loop thread owns
+ * req, slot and timer; the worker owns res and rc until it posts msg; uid
+ * is under S.lock. The job is freed by the loop thread when the worker's
+ * answer comes back, whether or not anybody still waits for it. */
+struct job {
+	h2o_multithread_message_t msg;
+	struct job *next;
+	h2o_req_t *req;    /* NULL once answered, or when the client went away */
+	struct job **slot; /* in req's pool: tells the pool's dispose that the job is gone */
+	h2o_timeout_entry_t timer;
+	size_t which;
+	double t0;
+	char *body;
+	size_t len;
+	long delay_ms; /* testing hook: the evaluation takes this much longer */
+	unsigned long profiles_gen;
+	struct polref *pol;
+	atomic_bool cancel;
+	char uid[256];
+	int rc;
+	char err[256];
+	struct cg_admission_result res;
+};
 
 static volatile sig_atomic_t got_hup, got_term;
 
@@ -234,7 +307,7 @@ static int reload(bool force, bool first)
 	bool pol = force || (S.policy_path && !stamp_eq(&sp, &S.st_policy));
 	bool prof = force || sig != S.profiles_sig;
 	struct cg_policy *np = NULL;
-	struct cg_closure_cache *nc = NULL;
+	struct polref *nr = NULL;
 	SSL_CTX *nt = NULL;
 	struct cg_error err = { 0 };
 	char why[512] = "";
@@ -251,7 +324,7 @@ static int reload(bool force, bool first)
 		snprintf(why, sizeof(why), "%s", err.msg);
 		goto fail;
 	}
-	if (prof && !(nc = cg_closure_cache_new())) {
+	if (np && !(nr = calloc(1, sizeof(*nr)))) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
@@ -259,25 +332,26 @@ static int reload(bool force, bool first)
 		/* The replaced context is kept, not freed: libh2o 2.2 goes on
 		 * using it after the swap (ASan saw SSL_new read a freed part of
 		 * it). A few KB per certificate rotation, until exit. */
-		SSL_CTX **nr = realloc(S.retired, (S.n_retired + 1) * sizeof(*nr));
-		if (!nr) {
+		SSL_CTX **rv = realloc(S.retired, (S.n_retired + 1) * sizeof(*rv));
+		if (!rv) {
 			snprintf(why, sizeof(why), "out of memory");
 			goto fail;
 		}
-		S.retired = nr;
+		S.retired = rv;
 		S.retired[S.n_retired++] = S.accept_ctx.ssl_ctx;
 		S.accept_ctx.ssl_ctx = nt;
 		S.st_cert = sc;
 		S.st_key = sk;
 	}
 	if (np) {
-		cg_policy_free(S.policy);
-		S.policy = np;
+		nr->p = np;
+		atomic_init(&nr->refs, 1);
+		polref_put(S.cur); /* jobs in flight keep the old one */
+		S.cur = nr;
 		S.st_policy = sp;
 	}
-	if (nc) {
-		cg_closure_cache_free(S.cache);
-		S.cache = S.env.cache = nc;
+	if (prof) {
+		atomic_fetch_add(&S.profiles_gen, 1);
 		S.profiles_sig = sig;
 	}
 	if (!first) {
@@ -286,13 +360,13 @@ static int reload(bool force, bool first)
 			 tls && pol ? "certificate, policy" : tls ? "certificate"
 						      : pol       ? "policy"
 								  : "profiles",
-			 "policy", S.policy ? S.policy->source : NULL);
+			 "policy", S.cur ? S.cur->p->source : NULL);
 	}
 	return 0;
 fail:
 	SSL_CTX_free(nt);
 	cg_policy_free(np);
-	cg_closure_cache_free(nc);
+	free(nr);
 	if (!first) {
 		S.reloads_failed++;
 		/* do not try the same files again every second */
@@ -379,8 +453,21 @@ static void metrics(struct cg_strbuf *sb)
 		       "capgate_webhook_connections_refused_total %llu\n"
 		       "# HELP capgate_webhook_open_connections Connections open now.\n"
 		       "# TYPE capgate_webhook_open_connections gauge\n"
-		       "capgate_webhook_open_connections %ld\n",
-		       S.reloads_ok, S.reloads_failed, S.tls_errors, S.refused, S.open_conns);
+		       "capgate_webhook_open_connections %ld\n"
+		       "# HELP capgate_webhook_evaluation_timeouts_total Admission requests denied because their evaluation passed --eval-timeout.\n"
+		       "# TYPE capgate_webhook_evaluation_timeouts_total counter\n"
+		       "capgate_webhook_evaluation_timeouts_total %llu\n"
+		       "# HELP capgate_webhook_late_evaluations_total Evaluations that finished after their request had been answered or abandoned.\n"
+		       "# TYPE capgate_webhook_late_evaluations_total counter\n"
+		       "capgate_webhook_late_evaluations_total %llu\n"
+		       "# HELP capgate_webhook_busy_total Admission requests denied at once: --max-pending were waiting.\n"
+		       "# TYPE capgate_webhook_busy_total counter\n"
+		       "capgate_webhook_busy_total %llu\n"
+		       "# HELP capgate_webhook_pending Admission requests queued or being judged now.\n"
+		       "# TYPE capgate_webhook_pending gauge\n"
+		       "capgate_webhook_pending %ld\n",
+		       S.reloads_ok, S.reloads_failed, S.tls_errors, S.refused, S.open_conns, S.eval_timeouts, S.late,
+		       S.busy, S.pending);
 }
 
 /* ---- HTTP ---------------------------------------------------------------------- */
@@ -430,6 +517,244 @@ static void log_request(const char *path, const struct cg_admission_result *r, d
 	cg_strbuf_release(&sb);
 }
 
+/* ---- the evaluation pool --------------------------------------------------------- */
+
+/* Send @r as the answer to @req, count and log it. */
+static void answer(h2o_req_t *req, size_t which, const struct cg_admission_result *r, double t0)
+{
+	double dt = now_s() - t0;
+
+	send_text(req, 200, "OK", "application/json", r->response, r->response_len);
+	count_answer(paths[which], r, dt);
+	log_request(paths[which], r, dt);
+}
+
+/* A deny the server makes itself (deadline, full queue), under @uid. */
+static void answer_deny(h2o_req_t *req, size_t which, const char *uid, int code, const char *reason,
+			const char *message, double t0)
+{
+	struct cg_admission_result r;
+	struct cg_error err = { 0 };
+
+	if (cg_admission_deny(uid, code, reason, message, &r, &err) < 0) {
+		/* no answer could be built: a 500 is a deny under failurePolicy Fail */
+		log_line("error", "admission failed", "error", err.msg, "path", paths[which]);
+		send_text(req, 500, "Internal Server Error", "text/plain", H2O_STRLIT("out of memory\n"));
+		return;
+	}
+	answer(req, which, &r, t0);
+	cg_admission_result_release(&r);
+}
+
+/* The loop stops waiting for @j: no answer will go to its request. */
+static void job_detach(struct job *j)
+{
+	if (j->slot)
+		*j->slot = NULL;
+	j->slot = NULL;
+	j->req = NULL;
+	if (h2o_timeout_is_linked(&j->timer))
+		h2o_timeout_unlink(&j->timer);
+	atomic_store(&j->cancel, true);
+}
+
+static void job_free(struct job *j)
+{
+	cg_admission_result_release(&j->res);
+	polref_put(j->pol);
+	free(j->body);
+	free(j);
+}
+
+/* The request's pool is being freed (answered, or the client went away). */
+static void on_req_dispose(void *p)
+{
+	struct job **slot = p;
+
+	if (*slot)
+		job_detach(*slot);
+}
+
+static void on_eval_timeout(h2o_timeout_entry_t *entry)
+{
+	struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, timer, entry);
+	h2o_req_t *req = j->req;
+	char msg[200], uid[sizeof(j->uid)];
+
+	pthread_mutex_lock(&S.lock);
+	memcpy(uid, j->uid, sizeof(uid));
+	pthread_mutex_unlock(&S.lock);
+	job_detach(j);
+	S.eval_timeouts++;
+	snprintf(msg, sizeof(msg),
+		 "capgate: the evaluation took longer than %ld ms (--eval-timeout) and was given up; denied", S.eval_timeout_ms);
+	if (req)
+		answer_deny(req, j->which, uid, 504, "timeout", msg, j->t0);
+}
+
+/* Answers from the workers, on the loop thread. */
+static void on_done(h2o_multithread_receiver_t *recv, h2o_linklist_t *messages)
+{
+	while (!h2o_linklist_is_empty(messages)) {
+		struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, msg.link, messages->next);
+		h2o_req_t *req = j->req;
+
+		h2o_linklist_unlink(&j->msg.link);
+		S.pending--;
+		if (!req) {
+			S.late++;
+		} else {
+			job_detach(j);
+			if (j->rc < 0) {
+				log_line("error", "admission failed", "error", j->err, "path", paths[j->which]);
+				send_text(req, 500, "Internal Server Error", "text/plain", H2O_STRLIT("out of memory\n"));
+			} else {
+				answer(req, j->which, &j->res, j->t0);
+			}
+		}
+		job_free(j);
+	}
+}
+
+/* The testing hook's delay, given up as soon as nobody waits for the answer. */
+static void test_delay(struct job *j)
+{
+	for (long left = j->delay_ms; left > 0 && !atomic_load(&j->cancel); left -= 10)
+		usleep(10000);
+}
+
+static void on_uid(const char *uid, void *user)
+{
+	struct job *j = user;
+
+	pthread_mutex_lock(&S.lock);
+	snprintf(j->uid, sizeof(j->uid), "%s", uid);
+	pthread_mutex_unlock(&S.lock);
+	if (j->delay_ms) /* the testing hook: inside the review, once the uid is known */
+		test_delay(j);
+}
+
+static void *worker_main(void *arg)
+{
+	struct cg_closure_cache *cache = NULL;
+	unsigned long cache_gen = 0;
+
+	(void)arg;
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&S.lock);
+		while (!S.head && !S.stop)
+			pthread_cond_wait(&S.wake, &S.lock);
+		if (!S.head) { /* stop, and nothing left */
+			pthread_mutex_unlock(&S.lock);
+			break;
+		}
+		j = S.head;
+		if (!(S.head = j->next))
+			S.tail = &S.head;
+		pthread_mutex_unlock(&S.lock);
+
+		if (atomic_load(&j->cancel)) {
+			j->rc = -ECANCELED;
+		} else {
+			struct cg_eval_env env = S.env;
+			struct cg_admission_opts o = { .sz = sizeof(o),
+						       .env = &env,
+						       .mutate = j->which == 1,
+						       .fallback_profile = S.fallback,
+						       .runtime_class = S.runtime_class,
+						       .max_body = S.max_body,
+						       .on_uid = on_uid,
+						       .user = j };
+			struct cg_error err = { 0 };
+
+			if (!cache || cache_gen != j->profiles_gen) {
+				cg_closure_cache_free(cache);
+				cache = cg_closure_cache_new(); /* NULL: judged without a cache */
+				cache_gen = j->profiles_gen;
+			}
+			env.cache = cache;
+			j->rc = cg_admission_review(j->pol->p, j->body ? j->body : "", j->len, &o, &j->res, &err);
+			if (j->rc < 0)
+				snprintf(j->err, sizeof(j->err), "%s", err.msg);
+		}
+		h2o_multithread_send_message(&S.done, &j->msg);
+	}
+	cg_closure_cache_free(cache);
+	return NULL;
+}
+
+/* Queue @req for a worker, with its deadline; a full queue is a deny. */
+static void submit(h2o_req_t *req, size_t which)
+{
+	struct job *j;
+	double t0 = now_s();
+
+	if (S.pending >= S.max_pending) {
+		S.busy++;
+		answer_deny(req, which, NULL, 429, "busy",
+			    "capgate: too many admission requests are waiting (--max-pending); denied, retry", t0);
+		return;
+	}
+	if (req->entity.len > S.max_body) {
+		/* denied by its length alone, on this thread: not copied, not queued */
+		struct cg_admission_opts o = { .sz = sizeof(o), .max_body = S.max_body };
+		struct cg_admission_result r;
+		struct cg_error err = { 0 };
+
+		if (cg_admission_review(S.cur->p, req->entity.base, req->entity.len, &o, &r, &err) < 0) {
+			log_line("error", "admission failed", "error", err.msg, "path", paths[which]);
+			send_text(req, 500, "Internal Server Error", "text/plain", H2O_STRLIT("out of memory\n"));
+			return;
+		}
+		answer(req, which, &r, t0);
+		cg_admission_result_release(&r);
+		return;
+	}
+	if (!(j = calloc(1, sizeof(*j))) || !(j->slot = h2o_mem_alloc_shared(&req->pool, sizeof(*j->slot), on_req_dispose)) ||
+	    (req->entity.len && !(j->body = malloc(req->entity.len)))) {
+		if (j) {
+			if (j->slot)
+				*j->slot = NULL;
+			free(j);
+		}
+		log_line("error", "admission failed", "error", "out of memory", "path", paths[which]);
+		send_text(req, 500, "Internal Server Error", "text/plain", H2O_STRLIT("out of memory\n"));
+		return;
+	}
+	*j->slot = j;
+	j->req = req;
+	j->which = which;
+	j->t0 = t0;
+	/* the worker reads its own copy: the request's buffers go when the client does */
+	j->len = req->entity.len;
+	if (j->len)
+		memcpy(j->body, req->entity.base, j->len);
+	if (S.test_hooks) {
+		/* internal, for the tests only (CAPGATE_WEBHOOK_TEST_HOOKS=1 in
+		 * the environment): the evaluation takes this much longer */
+		ssize_t h = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-capgate-test-delay-ms"), -1);
+		if (h >= 0) {
+			char v[16];
+			snprintf(v, sizeof(v), "%.*s", (int)req->headers.entries[h].value.len,
+				 req->headers.entries[h].value.base);
+			j->delay_ms = strtol(v, NULL, 10);
+		}
+	}
+	j->pol = polref_get(S.cur);
+	j->profiles_gen = atomic_load(&S.profiles_gen);
+	atomic_init(&j->cancel, false);
+	j->timer.cb = on_eval_timeout;
+	h2o_timeout_link(S.ctx.loop, &S.eval_timeout, &j->timer);
+	S.pending++;
+	pthread_mutex_lock(&S.lock);
+	*S.tail = j;
+	S.tail = &j->next;
+	pthread_cond_signal(&S.wake);
+	pthread_mutex_unlock(&S.lock);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	h2o_iovec_t p = req->path_normalized;
@@ -444,33 +769,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		return -1; /* 404 */
 	S.requests[which]++;
 	if (which <= 1) {
-		struct cg_admission_opts o = { .sz = sizeof(o),
-					       .env = &S.env,
-					       .mutate = which == 1,
-					       .fallback_profile = S.fallback,
-					       .runtime_class = S.runtime_class,
-					       .max_body = S.max_body };
-		struct cg_admission_result r;
-		struct cg_error err = { 0 };
-		double t0 = now_s(), dt;
-
 		if (!post) {
 			S.n_bad_method++;
 			send_text(req, 405, "Method Not Allowed", "text/plain", H2O_STRLIT("POST an AdmissionReview\n"));
 			return 0;
 		}
-		if (cg_admission_review(S.policy, req->entity.base ? req->entity.base : "", req->entity.len, &o, &r,
-					&err) < 0) {
-			/* no answer could be built: a 500 is a deny under failurePolicy Fail */
-			log_line("error", "admission failed", "error", err.msg, "path", paths[which]);
-			send_text(req, 500, "Internal Server Error", "text/plain", H2O_STRLIT("out of memory\n"));
-			return 0;
-		}
-		dt = now_s() - t0;
-		send_text(req, 200, "OK", "application/json", r.response, r.response_len);
-		count_answer(paths[which], &r, dt);
-		log_request(paths[which], &r, dt);
-		cg_admission_result_release(&r);
+		submit(req, which);
 		return 0;
 	}
 	if (!get) {
@@ -576,6 +880,9 @@ int cmd_webhook(int argc, char **argv)
 		{ OPT_INT, 0, "max-body", &max_body, "BYTES", "largest request body judged; larger ones are denied (default 7 MiB)", NULL },
 		{ OPT_INT, 0, "timeout", &timeout, "SECONDS", "a request (or TLS handshake) must arrive within this; else the connection is closed (default 10)", NULL },
 		{ OPT_INT, 0, "max-connections", &S.max_conns, "N", "open connections at most; more are closed at once (default 1024)", NULL },
+		{ OPT_INT, 0, "eval-timeout", &S.eval_timeout_ms, "MS", "an admission request not judged within this is denied (504, reason timeout; default 3000)", NULL },
+		{ OPT_INT, 0, "workers", &S.n_workers, "N", "threads that judge admission requests (default 2)", NULL },
+		{ OPT_INT, 0, "max-pending", &S.max_pending, "N", "admission requests queued or being judged at most; more are denied at once (429, reason busy; default 64)", NULL },
 		{ OPT_BOOL, 0, "no-request-log", &S.no_request_log, NULL, "do not log one line per request (errors and reloads still are)", NULL },
 		CLI_RESOLVE_OPTS(&ro),
 		OPT_END_MARK,
@@ -588,6 +895,9 @@ int cmd_webhook(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	S.max_conns = 1024;
+	S.eval_timeout_ms = 3000;
+	S.n_workers = 2;
+	S.max_pending = 64;
 	if ((r = opt_parse("webhook", usage, desc, argc, argv, opts, false, &args, &nargs)))
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (nargs) {
@@ -598,10 +908,17 @@ int cmd_webhook(int argc, char **argv)
 		cli_error("webhook", "--listen, --tls-cert and --tls-key are required (HTTPS only)");
 		goto out;
 	}
-	if (max_body <= 0 || timeout <= 0 || S.max_conns <= 0) {
-		cli_error("webhook", "--max-body, --timeout and --max-connections must be positive");
+	if (max_body <= 0 || timeout <= 0 || S.max_conns <= 0 || S.eval_timeout_ms <= 0 || S.n_workers <= 0 ||
+	    S.max_pending <= 0) {
+		cli_error("webhook", "--max-body, --timeout, --max-connections, --eval-timeout, --workers and "
+				     "--max-pending must be positive");
 		goto out;
 	}
+	if (S.n_workers > 64) {
+		cli_error("webhook", "--workers: at most 64, got %ld", S.n_workers);
+		goto out;
+	}
+	S.test_hooks = getenv("CAPGATE_WEBHOOK_TEST_HOOKS") && strcmp(getenv("CAPGATE_WEBHOOK_TEST_HOOKS"), "1") == 0;
 	if (S.fallback && strcmp(S.fallback, "RuntimeDefault") != 0) {
 		cli_error("webhook", "--fallback-profile: only RuntimeDefault is a safe default, got '%s'", S.fallback);
 		goto out;
@@ -639,10 +956,26 @@ int cmd_webhook(int argc, char **argv)
 	h2o_context_init(&S.ctx, h2o_evloop_create(), &S.config);
 	S.accept_ctx.ctx = &S.ctx;
 	S.accept_ctx.hosts = S.config.hosts;
+	h2o_timeout_init(S.ctx.loop, &S.eval_timeout, (uint64_t)S.eval_timeout_ms);
+	S.mq = h2o_multithread_create_queue(S.ctx.loop);
+	h2o_multithread_register_receiver(S.mq, &S.done, on_done);
+	S.tail = &S.head;
+	if (!(S.workers = calloc((size_t)S.n_workers, sizeof(*S.workers)))) {
+		cli_error("webhook", "out of memory");
+		goto out;
+	}
+	for (long i = 0; i < S.n_workers; i++) {
+		int e = pthread_create(&S.workers[i], NULL, worker_main, NULL);
+		if (e) {
+			cli_error("webhook", "cannot start a worker thread: %s", strerror(e));
+			S.n_workers = i;
+			goto out;
+		}
+	}
 	lsock = h2o_evloop_socket_create(S.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
 	h2o_socket_read_start(lsock, on_accept);
 	S.ready = true;
-	log_line("info", "listening", "addr", bound, "policy", S.policy->source);
+	log_line("info", "listening", "addr", bound, "policy", S.cur->p->source);
 
 	last_poll = now_s();
 	while (!got_term) {
@@ -660,9 +993,21 @@ int cmd_webhook(int argc, char **argv)
 	log_line("info", "stopping", got_term ? "signal" : NULL, got_term ? "SIGTERM" : NULL, NULL, NULL);
 	rc = EXIT_OK;
 out:
+	/* the workers finish what they hold (queued jobs are cancelled first) */
+	pthread_mutex_lock(&S.lock);
+	S.stop = true;
+	for (struct job *j = S.head; j; j = j->next)
+		atomic_store(&j->cancel, true);
+	pthread_cond_broadcast(&S.wake);
+	pthread_mutex_unlock(&S.lock);
+	for (long i = 0; S.workers && i < S.n_workers; i++)
+		pthread_join(S.workers[i], NULL);
+	free(S.workers);
+	/* collect what they posted (the jobs are freed there) */
+	for (int i = 0; S.mq && S.pending > 0 && i < 100; i++)
+		h2o_evloop_run(S.ctx.loop, 10);
 	free(args);
-	cg_policy_free(S.policy);
-	cg_closure_cache_free(S.cache);
+	polref_put(S.cur);
 	for (size_t i = 0; i < S.n_retired; i++)
 		SSL_CTX_free(S.retired[i]);
 	free(S.retired);

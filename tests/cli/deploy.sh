@@ -14,6 +14,7 @@ CAPGATE=$(realpath "$CAPGATE")
 SHARED=${CAPGATE_SHARED:-../shared}
 KDIR=deploy/kubernetes
 WEBHOOK_PROFILE=$KDIR/profiles/capgate-webhook.json
+NODESYNC_PROFILE=$KDIR/profiles/capgate-node-sync.json
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -156,7 +157,8 @@ def check(docs, profile, argv):
              "node agent securityContext %s" % sc)
         need((sc.get("capabilities") or {}).get("drop") == ["ALL"] and not (sc.get("capabilities") or {}).get("add"),
              "node agent capabilities %s" % sc.get("capabilities"))
-        need((sc_all(dpod, c, "seccompProfile") or {}).get("type") in ("RuntimeDefault", "Localhost"), "node agent is Unconfined")
+        need(sc_all(dpod, c, "seccompProfile") == {"type": "Localhost", "localhostProfile": "capgate/capgate-node-sync.json"},
+             "node agent does not run under its own recorded profile: %s" % sc_all(dpod, c, "seccompProfile"))
         lim = (c.get("resources") or {}).get("limits") or {}
         need("cpu" in lim and "memory" in lim, "node agent has no limits")
         mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
@@ -170,11 +172,32 @@ def check(docs, profile, argv):
              "--kubelet-root %s/seccomp is not the node's /var/lib/kubelet/seccomp" % root)
         hp = [v for v in dvols.values() if "hostPath" in v]
         need(len(hp) == 1, "node agent mounts %d host paths" % len(hp))
-        need("--named" in args and args[args.index("--named") + 1] == "capgate-webhook.json", "node agent does not install capgate-webhook.json")
+        named = [args[i + 1] for i in range(len(args) - 1) if args[i] == "--named"]
+        need("capgate-webhook.json" in named, "node agent does not install capgate-webhook.json")
+        need("capgate-node-sync.json" in named, "node agent does not keep its own profile capgate-node-sync.json")
         cmname = dvols.get(mounts.get(src, {}).get("name"), {}).get("configMap", {}).get("name")
         cm = one("ConfigMap", cmname, "capgate-node")
         need(profile is None or cm.get("data", {}).get("capgate-webhook.json") == profile,
              "ConfigMap %s lacks the webhook's profile as capgate-webhook.json" % cmname)
+        need(nprofile is None or cm.get("data", {}).get("capgate-node-sync.json") == nprofile,
+             "ConfigMap %s lacks the node agent's profile as capgate-node-sync.json" % cmname)
+        # The kubelet reads a Localhost profile when it creates the container:
+        # an init container (not under that profile) must install it first,
+        # from the same source into the same directory, removing nothing.
+        inits = [i for i in dpod.get("initContainers", []) if (i.get("args") or [])[:1] == ["node-sync"]]
+        need(len(inits) == 1, "no init container installs the node agent's own profile before it starts")
+        for i in inits:
+            ia = i.get("args", [])
+            inamed = [ia[k + 1] for k in range(len(ia) - 1) if ia[k] == "--named"]
+            need("--init" in ia and "capgate-node-sync.json" in inamed, "init container args %s" % ia)
+            need(ia[ia.index("--source") + 1] == src if "--source" in ia else False, "init container reads another source")
+            need(ia[ia.index("--kubelet-root") + 1] == root if "--kubelet-root" in ia else False, "init container writes elsewhere")
+            isc = i.get("securityContext") or {}
+            need(isc.get("readOnlyRootFilesystem") is True and isc.get("allowPrivilegeEscalation") is False and not isc.get("privileged")
+                 and (isc.get("capabilities") or {}).get("drop") == ["ALL"] and not (isc.get("capabilities") or {}).get("add"),
+                 "init container securityContext %s" % isc)
+            need((sc_all(dpod, i, "seccompProfile") or {}).get("type") in ("RuntimeDefault", "Localhost"), "init container is Unconfined")
+            need("cpu" in ((i.get("resources") or {}).get("limits") or {}), "init container has no limits")
     cm = one("ConfigMap", "capgate-closures", "capgate-system")
     need(profile is None or cm.get("data", {}).get("capgate-webhook.json") == profile, "the webhook's closures ConfigMap lacks its profile")
     for v in vols.values():
@@ -193,6 +216,9 @@ def check(docs, profile, argv):
 if __name__ == "__main__":
     docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
     profile = open(sys.argv[2]).read() if len(sys.argv) > 2 else None
+    import os
+    np = os.path.join(os.path.dirname(sys.argv[2]), "capgate-node-sync.json") if len(sys.argv) > 2 else None
+    nprofile = open(np).read() if np and os.path.exists(np) else None
     if len(sys.argv) > 3 and sys.argv[3] == "--mutations":
         # one weakened copy per line of sys.argv[4]: "NAME<TAB>python"; each must fail
         rc = 0
@@ -259,6 +285,10 @@ else
 		printf 'agent-host-root\t%s["volumes"][1]["hostPath"]["path"] = "/"\n' "$D"
 		printf 'agent-privileged\t%s["containers"][0]["securityContext"]["privileged"] = True\n' "$D"
 		printf 'agent-host-pid\t%s["hostPID"] = True\n' "$D"
+		printf 'agent-runtime-default\t%s["containers"][0]["securityContext"]["seccompProfile"] = {"type": "RuntimeDefault"}\n' "$D"
+		printf 'agent-no-init\t%s["initContainers"] = []\n' "$D"
+		printf 'agent-init-removes\t%s["initContainers"][0]["args"].remove("--init")\n' "$D"
+		printf 'agent-profile-not-in-configmap\t[d for d in d2 if d["kind"] == "ConfigMap" and d["metadata"]["namespace"] == "capgate-node"][0]["data"].pop("capgate-node-sync.json")\n'
 		printf 'runtimeclass\tk["RuntimeClass/gvisor"]["handler"] = "runc"\n'
 	} >"$tmp/mutations.tsv"
 	$PY "$tmp/check_manifests.py" "$built" "$WEBHOOK_PROFILE" --mutations "$tmp/mutations.tsv" 2>&1 | grep -E '^(ok|FAIL) ' ||
@@ -268,7 +298,7 @@ else
 	# kinds are not workloads: counted as not checked (unknownKinds: ignore,
 	# the only change from the built-in policy).
 	mkdir -p "$tmp/kubelet-seccomp/capgate"
-	cp "$WEBHOOK_PROFILE" "$tmp/kubelet-seccomp/capgate/"
+	cp "$WEBHOOK_PROFILE" "$NODESYNC_PROFILE" "$tmp/kubelet-seccomp/capgate/"
 	printf 'apiVersion: capgate.io/v1\nkind: Policy\nunknownKinds: ignore\n' >"$tmp/ignore-unknown.yaml"
 	"$CAPGATE" check --policy "$tmp/ignore-unknown.yaml" --profiles "$tmp/kubelet-seccomp" "$built" >"$tmp/out" 2>&1
 	rc=$?
@@ -707,6 +737,81 @@ PY
 	runc delete -f "capgate-deploy-test-$$" >/dev/null 2>&1
 fi
 
+# --init, the init container's pass: installs, removes nothing, and fails
+# only for a --named entry (the profile the agent is about to start under).
+isrc=$tmp/isrc
+ikr=$tmp/ikubelet
+mkdir -p "$isrc" "$ikr"
+cp examples/demo.json "$isrc/demo.json"
+cp "$NODESYNC_PROFILE" "$isrc/capgate-node-sync.json"
+"$CAPGATE" node-sync --source "$isrc" --kubelet-root "$ikr" --once >/dev/null 2>&1
+rm "$isrc/demo.json"
+echo '{"defaultAction": "SCMP_ACT_BOGUS"}' >"$isrc/bad.json"
+"$CAPGATE" node-sync --source "$isrc" --kubelet-root "$ikr" --named capgate-node-sync.json --init >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ -f "$ikr/seccomp/capgate/sha256-$demo_hex.json" ] && [ -f "$ikr/seccomp/capgate/capgate-node-sync.json" ]; then
+	ok node-sync-init-removes-nothing
+else
+	fail node-sync-init-removes-nothing "exit $rc; $(ls "$ikr/seccomp/capgate"); $(cat "$tmp/err")"
+fi
+"$CAPGATE" node-sync --source "$isrc" --kubelet-root "$ikr" --named capgate-node-sync.json --named absent.json --init >"$tmp/out" 2>"$tmp/err"
+rc=$?
+cp "$isrc/bad.json" "$isrc/capgate-node-sync.json"
+"$CAPGATE" node-sync --source "$isrc" --kubelet-root "$ikr" --named capgate-node-sync.json --init >"$tmp/out2" 2>"$tmp/err2"
+rc2=$?
+if [ $rc -eq 1 ] && grep -q 'absent.json: not in the source' "$tmp/err" && [ $rc2 -eq 1 ]; then
+	ok node-sync-init-fails-for-named
+else
+	fail node-sync-init-fails-for-named "exit $rc / $rc2; $(cat "$tmp/err" "$tmp/err2")"
+fi
+
+# The agent's own recorded closure (the DaemonSet runs it under
+# capgate/capgate-node-sync.json) passes the built-in policy, a widened copy
+# does not, and the agent does its whole job under it: first pass, a new
+# ConfigMap version with a changed, a bad and a removed entry, SIGTERM.
+if "$CAPGATE" check "$NODESYNC_PROFILE" >"$tmp/out" 2>&1; then
+	sed 's/"poll"/"poll", "ptrace"/' "$NODESYNC_PROFILE" >"$tmp/ns-wide.json"
+	if grep -q ptrace "$tmp/ns-wide.json" && ! "$CAPGATE" check "$tmp/ns-wide.json" >/dev/null 2>&1; then
+		ok node-sync-own-profile-passes-policy
+	else
+		fail node-sync-own-profile-passes-policy "a copy that allows ptrace passes too"
+	fi
+else
+	fail node-sync-own-profile-passes-policy "$(head -c 600 "$tmp/out")"
+fi
+ocm=$tmp/ocm
+okr=$tmp/okubelet
+mkdir -p "$ocm/..v1" "$okr"
+cp examples/demo.json "$WEBHOOK_PROFILE" "$ocm/..v1/"
+ln -s ..v1 "$ocm/..data"
+ln -s ..data/demo.json "$ocm/demo.json"
+ln -s ..data/capgate-webhook.json "$ocm/capgate-webhook.json"
+"$CAPGATE" run --profile "$NODESYNC_PROFILE" --explain -- "$CAPGATE" node-sync --source "$ocm" --kubelet-root "$okr" \
+	--named capgate-webhook.json --interval 1 >"$tmp/own.out" 2>"$tmp/own.err" &
+opid=$!
+for _ in $(seq 100); do [ -f "$okr/seccomp/capgate/capgate-webhook.json" ] && break; sleep 0.1; done
+mkdir -p "$ocm/..v2"
+sed 's/"write"$/"write", "getpid"/; s/"set_tid_address", "write"/"set_tid_address", "write", "getpid"/' examples/demo.json >"$ocm/..v2/other.json"
+cp "$WEBHOOK_PROFILE" "$ocm/..v2/"
+echo '{"defaultAction": "SCMP_ACT_BOGUS"}' >"$ocm/..v2/bad.json"
+ln -s ..data/other.json "$ocm/other.json"
+ln -s ..data/bad.json "$ocm/bad.json"
+ln -s ..v2 "$ocm/..data_tmp" && mv -T "$ocm/..data_tmp" "$ocm/..data"
+for _ in $(seq 100); do grep -q 'bad.json' "$tmp/own.err" && break; sleep 0.1; done
+rm -f "$ocm/bad.json" "$ocm/demo.json" "$ocm/..v2/bad.json"
+for _ in $(seq 100); do [ ! -e "$okr/seccomp/capgate/sha256-$demo_hex.json" ] && break; sleep 0.1; done
+kill -TERM "$opid"
+wait "$opid"
+rc=$?
+other_hex=$("$CAPGATE" resolve --digest "$ocm/..v2/other.json" | sed 's/^sha256://')
+if [ $rc -eq 0 ] && [ -f "$okr/seccomp/capgate/sha256-$other_hex.json" ] && [ ! -e "$okr/seccomp/capgate/sha256-$demo_hex.json" ] &&
+	grep -q 'bad.json' "$tmp/own.err" && grep -q '^removed ' "$tmp/own.out" &&
+	! grep -v 'bad.json' "$tmp/own.err" | grep -v 'denied rseq(.*rule errno(ENOSYS)' | grep -qi 'denied\|seccomp\|killed'; then
+	ok node-sync-under-own-profile
+else
+	fail node-sync-under-own-profile "exit $rc; $(ls "$okr/seccomp/capgate"); $(head -c 800 "$tmp/own.err")"
+fi
+
 # ---- export spo -------------------------------------------------------------
 
 if [ -f "$docker_profile" ]; then
@@ -832,3 +937,4 @@ if "$CAPGATE" export spo >/dev/null 2>&1 || "$CAPGATE" export xyz --name a "$clo
 else
 	ok spo-export-usage
 fi
+

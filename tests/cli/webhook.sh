@@ -223,6 +223,214 @@ PY
 	kill "$WPID"
 fi
 
+# ---- the evaluation deadline: a slow evaluation is denied, the rest goes on --
+# The internal testing hook (CAPGATE_WEBHOOK_TEST_HOOKS=1 and the header
+# x-capgate-test-delay-ms) makes one evaluation slow; nothing else is.
+for u in slow-a slow-b slow-c; do $A one "$t/pod.yaml" --uid $u >"$t/w/$u.json"; done
+if CAPGATE_WEBHOOK_TEST_HOOKS=1 start_webhook deadline --policy "$t/policy.yaml" --eval-timeout 5000 --workers 2 --max-pending 3; then
+	U=https://127.0.0.1:$PORT
+	slow() { # uid: in the background, the answer into $t/UID.out
+		curl -sS --max-time 120 --cacert "$CA" -o "$t/$1.out" -H 'Content-Type: application/json' \
+			-H 'x-capgate-test-delay-ms: 600000' --data-binary @"$t/w/$1.json" "$U/validate" &
+	}
+	slow slow-a
+	sa=$!
+	# while it is being judged: /metrics, /healthz and another review are answered
+	if wait_metric "$PORT" capgate_webhook_pending 1 &&
+		[ "$(curl -sS --max-time 10 --cacert "$CA" "$U/healthz")" = ok ] &&
+		curl -sS --max-time 10 --cacert "$CA" -o "$t/dl-allow.out" -H 'Content-Type: application/json' \
+			--data-binary @"$t/w/allow.json" "$U/validate" && [ "$(field "$t/dl-allow.out" allowed)" = true ] &&
+		[ "$(metric "$PORT" capgate_webhook_pending)" = 1 ] && [ "$(metric "$PORT" capgate_webhook_evaluation_timeouts_total)" = 0 ]; then
+		ok deadline-others-answered-meanwhile
+	else fail "deadline-others-answered-meanwhile (pending $(metric "$PORT" capgate_webhook_pending))"; fi
+	# the queue is bounded: with --max-pending requests in flight, one more is denied at once
+	slow slow-b
+	sb=$!
+	slow slow-c
+	sc=$!
+	if wait_metric "$PORT" capgate_webhook_pending 3 &&
+		curl -sS --max-time 10 --cacert "$CA" -o "$t/busy.out" -H 'Content-Type: application/json' \
+			--data-binary @"$t/w/allow.json" "$U/validate" && [ "$(field "$t/busy.out" allowed)" = false ] &&
+		grep -q '"code":429' "$t/busy.out" && grep -q 'max-pending' "$t/busy.out"; then ok deadline-queue-bounded; else
+		fail "deadline-queue-bounded ($(head -c 300 "$t/busy.out" 2>/dev/null))"
+	fi
+	wait $sa $sb $sc
+	# each slow one: denied with a message under its own uid (never allowed, never dropped)
+	n=0
+	for u in slow-a slow-b slow-c; do
+		[ "$(field "$t/$u.out" allowed)" = false ] && [ "$(field "$t/$u.out" uid)" = $u ] &&
+			grep -q '"code":504' "$t/$u.out" && grep -q 'eval-timeout' "$t/$u.out" && n=$((n + 1))
+	done
+	[ $n -eq 3 ] && ok deadline-denied-with-message || fail "deadline-denied-with-message ($n of 3: $(head -c 300 "$t/slow-a.out"))"
+	v=$(metric "$PORT" capgate_webhook_evaluation_timeouts_total)
+	r=$(metric "$PORT" 'capgate_webhook_verdicts_total{path="/validate",verdict="deny",reason="timeout"}')
+	[ "$v" = 3 ] && [ "$r" = 3 ] && ok deadline-counted || fail "deadline-counted (timeouts $v, verdicts $r)"
+	# the workers are free again once the slow evaluations are given up
+	wait_metric "$PORT" capgate_webhook_late_evaluations_total 3
+	curl -sS --max-time 10 --cacert "$CA" -o "$t/dl-after.out" -H 'Content-Type: application/json' \
+		--data-binary @"$t/w/allow.json" "$U/validate"
+	[ "$(field "$t/dl-after.out" allowed)" = true ] && [ "$(metric "$PORT" capgate_webhook_pending)" = 0 ] &&
+		ok deadline-workers-free-again || fail deadline-workers-free-again
+	kill "$WPID"
+fi
+# the hook is internal: without CAPGATE_WEBHOOK_TEST_HOOKS=1 the header changes nothing
+if start_webhook nohook --policy "$t/policy.yaml" --eval-timeout 5000; then
+	curl -sS --max-time 60 --cacert "$CA" -o "$t/nohook.out" -H 'Content-Type: application/json' \
+		-H 'x-capgate-test-delay-ms: 600000' --data-binary @"$t/w/allow.json" "https://127.0.0.1:$PORT/validate"
+	[ "$(field "$t/nohook.out" allowed)" = true ] && [ "$(metric "$PORT" capgate_webhook_evaluation_timeouts_total)" = 0 ] &&
+		ok test-hook-off-by-default || fail test-hook-off-by-default
+	kill "$WPID"
+fi
+
+# ---- per-namespace profiles over HTTPS, and the namespace attack ------------
+# The policy's namespaces: tenant-a may use RuntimeDefault only, tenant-b its
+# own Localhost profiles only. The request's namespace (set by the API server)
+# decides, never the object's own metadata.namespace.
+cat >"$t/ns-policy.yaml" <<'YAML'
+podSecurity: baseline
+profiles: {requireContents: false}
+namespaces:
+  tenant-a: {allowedProfiles: [RuntimeDefault]}
+  tenant-b: {allowedProfiles: ["tenant-b/*"], defaultProfile: tenant-b/base.json}
+  "*": {allowedProfiles: [RuntimeDefault]}
+YAML
+nspod() { # name object-namespace seccompProfile-flow
+	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: %s}\nspec:\n  securityContext: {seccompProfile: %s}\n  containers:\n  - {name: app, image: registry.example.com/app:1}\n' "$1" "$2" "$3"
+}
+nspod rd tenant-a '{type: RuntimeDefault}' >"$t/ns-rd.yaml"
+nspod lb tenant-b '{type: Localhost, localhostProfile: tenant-b/web.json}' >"$t/ns-lb.yaml"
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: tenant-a}\nspec:\n  containers:\n  - {name: app, image: registry.example.com/app:1}\n' >"$t/ns-bare.yaml"
+# name pod request-namespace expected-allowed [expected message]
+nscases="rd-in-a ns-rd tenant-a true
+rd-claims-a-in-b ns-rd tenant-b false
+lb-in-b ns-lb tenant-b true
+lb-claims-b-in-a ns-lb tenant-a false
+lb-claims-b-elsewhere ns-lb tenant-z false"
+while read -r n f ns want; do $A one "$t/$f.yaml" --uid "$n" --namespace "$ns" >"$t/w/ns-$n.json"; done <<<"$nscases"
+if start_webhook ns --policy "$t/ns-policy.yaml"; then
+	U=https://127.0.0.1:$PORT
+	while read -r n f ns want; do
+		curl -sS --max-time 20 --cacert "$CA" -o "$t/ns-$n.out" -H 'Content-Type: application/json' \
+			--data-binary @"$t/w/ns-$n.json" "$U/validate"
+		# capgate check on the object as the API server creates it (in the request's namespace)
+		$PY -c 'import sys,yaml,json; d=yaml.safe_load(open(sys.argv[1])); d["metadata"]["namespace"]=sys.argv[2]; json.dump(d,sys.stdout)' \
+			"$t/$f.yaml" "$ns" >"$t/ns-$n.obj.json"
+		"$C" check --policy "$t/ns-policy.yaml" "$t/ns-$n.obj.json" >/dev/null 2>&1
+		crc=$?
+		got=$(field "$t/ns-$n.out" allowed)
+		if [ "$want" = true ]; then
+			[ $crc -eq 0 ]
+		else
+			[ $crc -eq 1 ] && grep -q '"code":403' "$t/ns-$n.out" &&
+				grep -q "\[profile-not-allowed\] .*not allowed in namespace $ns" "$t/ns-$n.out"
+		fi
+		same=$?
+		if [ $same -eq 0 ] && [ "$got" = "$want" ] && [ "$(field "$t/ns-$n.out" uid)" = "$n" ]; then
+			ok "ns-https-$n"
+		else
+			fail "ns-https-$n (allowed $got, check exit $crc: $(head -c 400 "$t/ns-$n.out"))"
+		fi
+	done <<<"$nscases"
+	v=$(metric "$PORT" 'capgate_webhook_verdicts_total{path="/validate",verdict="deny",reason="profile-not-allowed"}')
+	[ "$v" = 3 ] && ok ns-https-counted || fail "ns-https-counted ($v)"
+	# /mutate: tenant-b's defaultProfile where a container names none, judged
+	# by tenant-b's rules even though the object says tenant-a
+	$A one "$t/ns-bare.yaml" --uid nm --namespace tenant-b >"$t/w/ns-m.json"
+	curl -sS --max-time 20 --cacert "$CA" -o "$t/ns-m.out" -H 'Content-Type: application/json' \
+		--data-binary @"$t/w/ns-m.json" "$U/mutate"
+	$A patch "$t/w/ns-m.json" "$t/ns-m.out" >"$t/ns-m.patched.json" 2>/dev/null
+	curl -sS --max-time 20 --cacert "$CA" -o "$t/ns-m2.out" -H 'Content-Type: application/json' \
+		--data-binary @"$t/ns-m.patched.json" "$U/validate"
+	if grep -q '"localhostProfile": "tenant-b/base.json"' "$t/ns-m.patched.json" && [ "$(field "$t/ns-m2.out" allowed)" = true ]; then
+		ok ns-https-mutate-default-profile
+	else fail "ns-https-mutate-default-profile ($(head -c 300 "$t/ns-m.out"))"; fi
+	kill "$WPID"
+fi
+
+# ---- node-sync and the webhook together --------------------------------------
+# One source, as the capgate-closures ConfigMap is mounted (a ..data link to
+# a version directory, one link per key): node-sync installs it into a
+# kubelet root while the webhook reads the same mount as its --profiles
+# (the Deployment mounts it at <profiles>/capgate). A Pod naming a written
+# profile is admitted, a container runs under that profile, and a new
+# ConfigMap version is picked up by both: the node's file changes, the
+# webhook's verdict follows, the container runs under the new one.
+DEMO=$ROOT/build/tests/helpers/demo
+if [ -x "$DEMO" ] && [ -f "$ROOT/examples/demo.json" ]; then
+	cm=$t/nsync/profiles/capgate
+	kr=$t/nsync/kubelet
+	mkdir -p "$cm" "$kr"
+	v1=$ROOT/examples/demo.json
+	sed 's/"write"$/"write", "socket"/; s/"set_tid_address", "write"/"set_tid_address", "write", "socket"/' "$v1" >"$t/nsync/v2.json"
+	hexof() { "$C" resolve --digest "$1" 2>/dev/null | sed 's/^sha256://'; }
+	hex1=$(hexof "$v1")
+	hex2=$(hexof "$t/nsync/v2.json")
+	cmversion() { # DIR FILE: ConfigMap version DIR holding FILE as app.json and sha256-<its hex>.json
+		local hex
+		hex=$(hexof "$2")
+		mkdir -p "$cm/$1"
+		cp "$2" "$cm/$1/app.json"
+		cp "$2" "$cm/$1/sha256-$hex.json"
+		ln -sfn ..data/app.json "$cm/app.json"
+		ln -sfn "..data/sha256-$hex.json" "$cm/sha256-$hex.json"
+		ln -sfn "$1" "$cm/..data_tmp" && mv -T "$cm/..data_tmp" "$cm/..data"
+	}
+	cmversion ..2026_01_01_00_00_00.1 "$v1"
+	printf 'podSecurity: baseline\nprofiles: {requireContents: true, requireStartable: false}\nmaxCalls: 0\ndenyClasses: []\nbaseline: none\nallow: [%s]\n' \
+		"$($PY -c 'import json,sys; print(",".join(n for s in json.load(open(sys.argv[1]))["syscalls"] for n in s["names"]))' "$v1")" >"$t/nsync/policy.yaml"
+	for prof in app.json "sha256-$hex1.json"; do
+		printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {seccompProfile: {type: Localhost, localhostProfile: capgate/%s}}\n  containers:\n  - {name: app, image: registry.example.com/app:1}\n' "$prof" >"$t/nsync/pod-$prof.yaml"
+		$A one "$t/nsync/pod-$prof.yaml" --uid "ns-$prof" >"$t/w/nsync-$prof.json"
+	done
+	"$C" node-sync --source "$cm" --kubelet-root "$kr" --named app.json --interval 3600 >"$t/nsync/agent.out" 2>&1 &
+	NPID=$!
+	pids+=("$NPID")
+	if start_webhook nsync --policy "$t/nsync/policy.yaml" --profiles "$t/nsync/profiles"; then
+		U=https://127.0.0.1:$PORT
+		verdict() { # profile-name -> allowed of /validate
+			curl -sS --max-time 20 --cacert "$CA" -o "$t/nsync/v.out" -H 'Content-Type: application/json' \
+				--data-binary @"$t/w/nsync-$1.json" "$U/validate" && field "$t/nsync/v.out" allowed
+		}
+		node=$kr/seccomp/capgate
+		for i in $(seq 100); do [ -f "$node/app.json" ] && [ -f "$node/sha256-$hex1.json" ] && break; sleep 0.1; done
+		a1=$(verdict app.json)
+		a2=$(verdict "sha256-$hex1.json")
+		# the node's view gives the same verdict (capgate check with the kubelet's directory)
+		"$C" check --policy "$t/nsync/policy.yaml" --profiles "$kr/seccomp" "$t/nsync/pod-app.json.yaml" >/dev/null 2>&1
+		crc=$?
+		if [ "$a1" = true ] && [ "$a2" = true ] && [ $crc -eq 0 ] && [ "$(hexof "$node/app.json")" = "$hex1" ]; then
+			ok nsync-written-profiles-admitted
+		else fail "nsync-written-profiles-admitted ($a1 $a2 check $crc; $(ls "$node" 2>&1); $(cat "$t/nsync/agent.out"))"; fi
+		"$C" run --profile "$node/app.json" -- "$DEMO" >"$t/nsync/run1.out" 2>&1
+		grep -q 'socket(AF_INET, SOCK_STREAM) denied' "$t/nsync/run1.out" && ok nsync-container-runs-under-written-profile ||
+			fail "nsync-container-runs-under-written-profile ($(head -c 300 "$t/nsync/run1.out"))"
+		# a new ConfigMap version: app.json now allows socket (outside the policy's list)
+		cmversion ..2026_01_01_00_00_01.2 "$t/nsync/v2.json"
+		rm -f "$cm/sha256-$hex1.json"
+		rm -rf "$cm/..2026_01_01_00_00_00.1"
+		for i in $(seq 100); do
+			[ "$(hexof "$node/app.json")" = "$hex2" ] && [ ! -e "$node/sha256-$hex1.json" ] && [ "$(verdict app.json)" = false ] && break
+			sleep 0.1
+		done
+		a1=$(verdict app.json)
+		cp "$t/nsync/v.out" "$t/nsync/v-app2.out"
+		a2=$(verdict "sha256-$hex1.json")
+		if [ "$(hexof "$node/app.json")" = "$hex2" ] && [ -f "$node/sha256-$hex2.json" ] && [ ! -e "$node/sha256-$hex1.json" ]; then
+			ok nsync-change-reaches-node
+		else fail "nsync-change-reaches-node ($(ls "$node"); $(cat "$t/nsync/agent.out"))"; fi
+		if [ "$a1" = false ] && grep -q 'socket' "$t/nsync/v-app2.out" && [ "$a2" = false ]; then
+			ok nsync-change-reaches-webhook
+		else fail "nsync-change-reaches-webhook ($a1 $a2: $(head -c 400 "$t/nsync/v-app2.out"))"; fi
+		"$C" run --profile "$node/app.json" -- "$DEMO" >"$t/nsync/run2.out" 2>&1
+		grep -q 'socket(AF_INET, SOCK_STREAM) allowed' "$t/nsync/run2.out" && ok nsync-container-runs-under-changed-profile ||
+			fail "nsync-container-runs-under-changed-profile ($(head -c 300 "$t/nsync/run2.out"))"
+		kill "$WPID"
+	fi
+	kill "$NPID"
+else
+	echo "skip nsync-with-webhook: build/tests/helpers/demo is not built (make all)"
+fi
+
 # ---- reloads: under load, a policy change, a bad policy, a new certificate --
 cp "$t/policy.yaml" "$t/live.yaml"
 if start_webhook reload --policy "$t/live.yaml"; then

@@ -373,6 +373,48 @@ static int test_namespace_profiles_are_the_requests(void)
 	return 0;
 }
 
+static void note_uid(const char *uid, void *user)
+{
+	char *seen = user;
+	snprintf(seen, 64, "%s%s", seen[0] ? "+" : "", uid); /* twice would show as "+uid" */
+}
+
+/* What a server that gives up on an evaluation sends: a deny under the
+ * uid on_uid handed over before the object was judged (and only once), with
+ * the Kubernetes status reason for its code. */
+static int test_server_denies(void)
+{
+	_cleanup_(cg_policy_freep) struct cg_policy *p = NULL;
+	struct cg_error err = { 0 };
+	struct cg_admission_result r;
+	char seen[64] = "";
+	struct cg_admission_opts o = { .sz = sizeof(o), .on_uid = note_uid, .user = seen };
+	char *b;
+
+	CHECK(cg_policy_default(&p, &err) == 0);
+	if (!p)
+		return 0;
+	b = review_of("uid-77", "default", POD_BARE, NULL);
+	if (answer(p, b, &o, &r) == 0) {
+		CHECK_STR(seen, "uid-77");
+		cg_admission_result_release(&r);
+	}
+	free(b);
+	CHECK(cg_admission_deny("uid-77", 504, "timeout", "capgate: too slow", &r, &err) == 0);
+	CHECK(!r.allowed && r.code == 504);
+	CHECK_STR(r.reason, "timeout");
+	CHECK(r.response && strstr(r.response, "\"uid\":\"uid-77\",\"allowed\":false"));
+	CHECK(r.response && strstr(r.response, "\"code\":504,\"reason\":\"Timeout\",\"message\":\"capgate: too slow\""));
+	CHECK(r.response && strstr(r.response, "\"auditAnnotations\":{\"verdict\":\"deny\",\"reason\":\"timeout\"}"));
+	cg_admission_result_release(&r);
+	CHECK(cg_admission_deny(NULL, 429, "busy", "capgate: busy", &r, &err) == 0);
+	CHECK(r.response && strstr(r.response, "\"uid\":\"\",\"allowed\":false") && strstr(r.response, "TooManyRequests"));
+	cg_admission_result_release(&r);
+	CHECK(cg_admission_deny("u", 200, "x", "y", &r, &err) == -EINVAL); /* never an allow */
+	CHECK(cg_admission_deny("u", 403, NULL, "y", &r, &err) == -EINVAL);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_verdicts_equal_check);
@@ -380,5 +422,6 @@ int main(void)
 	RUN(test_bad_bodies_denied);
 	RUN(test_mutate_never_weakens);
 	RUN(test_namespace_profiles_are_the_requests);
+	RUN(test_server_denies);
 	T_DONE();
 }
