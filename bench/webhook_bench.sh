@@ -21,7 +21,7 @@ make -s -j2 build/capgate build/capgate-webhook build/libcapgate.a >/dev/null
 # the two comparison servers, linked as the tests link libcapgate
 B=build/bench
 mkdir -p "$B"
-BLIBS="build/libcapgate.a -lseccomp -lfyaml -lcrypto -lz -lbpf -lelf -lpthread"
+BLIBS="build/libcapgate.a -lseccomp -lfyaml -lcrypto -lz -lzstd -lbpf -lelf -lpthread"
 have_mhd=no have_civetweb=no
 if [ -f /usr/include/microhttpd.h ]; then
 	# shellcheck disable=SC2086
