@@ -81,7 +81,7 @@ static void setup(void)
 	put(path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
 	{
 		char d[72];
-		cg_oci_sha256(cfg, strlen(cfg), d);
+		cg_oci_sha256(cfg, strlen(cfg), d, NULL);
 		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, d + 7);
 		put(path, cfg, strlen(cfg));
 	}
@@ -101,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = true;
 	}
-	cg_oci_sha256(data, size, ld);
-	cg_oci_sha256(cfg, strlen(cfg), cd);
+	cg_oci_sha256(data, size, ld, NULL);
+	cg_oci_sha256(cfg, strlen(cfg), cd, NULL);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, ld + 7);
 	put(path, data, size);
 	n = snprintf(man, sizeof(man),
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
 		     "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
 		     cd, strlen(cfg), ld, size);
-	cg_oci_sha256(man, (size_t)n, md);
+	cg_oci_sha256(man, (size_t)n, md, NULL);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, md + 7);
 	put(path, man, (size_t)n);
 	n = snprintf(idx, sizeof(idx),
