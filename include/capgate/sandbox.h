@@ -186,7 +186,8 @@ static inline void cg_sandbox_freep(struct cg_sandbox **sb) { cg_sandbox_free(*s
  * a virtual machine a fault costs ~13 us, populating ~0.8 us a page
  * (bench/README.md). It changes the process's malloc settings: for
  * commands, not for a library user's process. Best effort: 0, or -errno
- * (-EINVAL where malloc takes no such settings, the kernel's own answer
+ * (-EINVAL for a size of 0 or over INT_MAX / 2, -EOPNOTSUPP where malloc
+ * takes no such settings, e.g. under ASan, the kernel's own answer
  * where it lacks MADV_POPULATE_WRITE); nothing else depends on it. */
 CAPGATE_API int cg_sandbox_prefault_heap(size_t bytes);
 

@@ -521,7 +521,7 @@ int cg_sandbox_prefault_heap(size_t bytes)
 	/* below the mmap threshold the block comes from the heap's top, and
 	 * freed it goes back there, untrimmed, for the profile's allocations */
 	if (mallopt(M_MMAP_THRESHOLD, (int)(2 * bytes)) != 1 || mallopt(M_TRIM_THRESHOLD, (int)(2 * bytes)) != 1)
-		return -EINVAL;
+		return -EOPNOTSUPP; /* another allocator (ASan's): nothing to keep */
 	p = malloc(bytes);
 	if (!p)
 		return -ENOMEM;
