@@ -201,19 +201,10 @@ static int read_all(struct layer *l, void *buf, size_t n)
 	return 0;
 }
 
-static int skip(struct layer *l, uint64_t n)
-{
-	unsigned char buf[65536];
-	int r;
+static int write_data(struct layer *l, int fd, uint64_t size);
 
-	while (n) {
-		size_t k = n > sizeof(buf) ? sizeof(buf) : (size_t)n;
-		if ((r = read_all(l, buf, k)) < 0)
-			return r;
-		n -= k;
-	}
-	return 0;
-}
+/* Read and drop @n bytes of the stream (they are still hashed). */
+static int skip(struct layer *l, uint64_t n) { return write_data(l, -1, n); }
 
 /* Remove @name in directory @dfd, whatever it is (a tree: depth first). */
 static int remove_at(int dfd, const char *name)
@@ -311,6 +302,7 @@ static int parent_open(struct layer *l, char *path, bool create, const char **ba
 	return fd;
 }
 
+/* Copy @size bytes of the stream to @fd (-1: drop them). */
 static int write_data(struct layer *l, int fd, uint64_t size)
 {
 	unsigned char buf[65536];
@@ -320,7 +312,7 @@ static int write_data(struct layer *l, int fd, uint64_t size)
 		size_t k = size > sizeof(buf) ? sizeof(buf) : (size_t)size;
 		if ((r = read_all(l, buf, k)) < 0)
 			return r;
-		for (size_t o = 0; o < k;) {
+		for (size_t o = 0; fd >= 0 && o < k;) {
 			ssize_t w = write(fd, buf + o, k - o);
 			if (w < 0 && errno == EINTR)
 				continue;
