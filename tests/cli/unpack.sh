@@ -126,12 +126,19 @@ serve() { # how many opens get the right bytes
 import os, sys, time
 fifo, good, evil, n = sys.argv[1], open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read(), int(sys.argv[4])
 def held():  # does a reader still hold the FIFO open (then a new open would join its read)?
+    # each descriptor on its own: one that closes while we look (the
+    # unpacker opens and closes others all the time) must not hide the rest
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == fifo for fd in os.listdir("/proc/%s/fd" % pid)):
-                return True
+            fds = os.listdir("/proc/%s/fd" % pid)
         except OSError:
-            pass
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == fifo:
+                    return True
+            except OSError:
+                pass
     return False
 i = 0
 while True:
