@@ -611,12 +611,51 @@ static bool safe_relative(const char *path)
 
 /* ---- the closure cache ------------------------------------------------------- */
 
+/* Which file a cached profile was loaded from: a profile that changed
+ * (edited in place, or a new ConfigMap version behind the same name) is
+ * loaded again, whoever watches the directory and however late. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	bool ok; /* false: it could not be stat'ed */
+};
+
 struct cache_entry {
 	char *path;
 	struct cg_closure *closure; /* NULL: loading failed with msg */
 	char *msg;
 	char *nostart; /* capgate lint's cannot-start message, or NULL */
+	struct file_id id;
 };
+
+static struct file_id file_id_of(const char *path)
+{
+	struct stat st;
+	struct file_id id = { 0 };
+
+	if (stat(path, &st) == 0)
+		id = (struct file_id){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, true };
+	return id;
+}
+
+static bool file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->ok == b->ok && (!a->ok || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+					     a->mtime.tv_sec == b->mtime.tv_sec &&
+					     a->mtime.tv_nsec == b->mtime.tv_nsec &&
+					     a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec));
+}
+
+static void entry_release(struct cache_entry *e)
+{
+	free(e->path);
+	cg_closure_free(e->closure);
+	free(e->msg);
+	free(e->nostart);
+	memset(e, 0, sizeof(*e));
+}
 
 struct cg_closure_cache {
 	struct cache_entry *v;
@@ -629,12 +668,8 @@ void cg_closure_cache_free(struct cg_closure_cache *cache)
 {
 	if (!cache)
 		return;
-	for (size_t i = 0; i < cache->cap; i++) {
-		free(cache->v[i].path);
-		cg_closure_free(cache->v[i].closure);
-		free(cache->v[i].msg);
-		free(cache->v[i].nostart);
-	}
+	for (size_t i = 0; i < cache->cap; i++)
+		entry_release(&cache->v[i]);
 	free(cache->v);
 	free(cache);
 }
@@ -645,13 +680,8 @@ void cg_closure_cache_free(struct cg_closure_cache *cache)
 
 static void cache_clear(struct cg_closure_cache *cache)
 {
-	for (size_t i = 0; i < cache->cap; i++) {
-		free(cache->v[i].path);
-		cg_closure_free(cache->v[i].closure);
-		free(cache->v[i].msg);
-		free(cache->v[i].nostart);
-		memset(&cache->v[i], 0, sizeof(cache->v[i]));
-	}
+	for (size_t i = 0; i < cache->cap; i++)
+		entry_release(&cache->v[i]);
 	cache->n = 0;
 }
 
@@ -731,14 +761,25 @@ static int load_profile(const struct cg_policy *p, const struct cg_eval_env *env
 
 	memset(own, 0, sizeof(*own));
 	if (cache) {
+		/* before the load: a change while it reads is seen next time */
+		n.id = file_id_of(path);
 		if (cache->n >= CACHE_MAX)
 			cache_clear(cache);
 		if ((cache->n + 1) * 2 > cache->cap && cache_grow(cache) < 0)
 			return -ENOMEM;
 		slot = cache_slot(cache, key);
-		if (slot->path) {
+		if (slot->path && file_id_eq(&slot->id, &n.id)) {
 			*ret = (struct loaded){ slot->closure, slot->msg, slot->nostart };
 			return 0;
+		}
+		if (slot->path) { /* the file changed: load it again into the same slot
+				   * (its key stays: emptying it would break the probe chain) */
+			cg_closure_free(slot->closure);
+			free(slot->msg);
+			free(slot->nostart);
+			slot->closure = NULL, slot->msg = slot->nostart = NULL;
+			/* until filled: equal to no file's, stat'ed or not */
+			slot->id = (struct file_id){ .dev = (dev_t)-1, .ino = (ino_t)-1, .ok = true };
 		}
 	}
 	r = cg_profile_load(path, &prof, &e);
@@ -764,7 +805,10 @@ static int load_profile(const struct cg_policy *p, const struct cg_eval_env *env
 		free(n.nostart);
 		return -ENOMEM;
 	}
-	if (slot && (n.path = strdup(key))) {
+	if (slot && slot->path) { /* reloaded in place */
+		n.path = slot->path;
+		*slot = n;
+	} else if (slot && (n.path = strdup(key))) {
 		*slot = n;
 		cache->n++;
 	} else {

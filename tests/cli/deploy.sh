@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 skip() { echo "skip $1: $2"; }
 
 if [ ! -x "$CAPGATE" ]; then echo "FAIL deploy.sh: $CAPGATE not built"; exit 1; fi

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 skip() { echo "skip $1: $2"; }
 # ---- the Dockerfile, built for real ------------------------------------------
 # No registry: scripts/build-image.sh makes the debian:12 base from the Debian

@@ -19,7 +19,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 . tests/helpers/workloads.sh
 wait_for() { # SECONDS CMD...: poll until CMD succeeds
 	local n=$(($1 * 20))

@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 skip() { echo "skip $1: $2"; }
 . "$(dirname "$0")/../helpers/workloads.sh" # free_port, nginx_prepare
 PY=/usr/bin/python3

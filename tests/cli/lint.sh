@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 # run NAME WANT_RC ARGS...: runs capgate lint, output in $tmp/out and $tmp/err
 run() {
 	local name=$1 want=$2

@@ -25,7 +25,7 @@ trap cleanup EXIT
 . "$(dirname "$0")/../helpers/workloads.sh" # free_port, nginx_prepare
 
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 skip() { echo "skip $1: $2"; }
 wait_for() {
 	local n=$(($1 * 10)); shift

@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1: $2"; }
+fail() { printf "FAIL %s: %s\n" "$1" "$(printf %s "$2" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 # expect NAME WANT_RC GOT_RC
 rc_is() { if [ "$3" -eq "$2" ]; then return 0; fi; fail "$1" "exit $3, expected $2; stderr: $(head -c 400 "$tmp/err")"; return 1; }
 has() { # NAME FILE TEXT

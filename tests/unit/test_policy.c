@@ -322,6 +322,75 @@ static int test_localhost_as_the_node(void)
 	return 0;
 }
 
+/* A cached profile that changes on disk is judged by what it says now:
+ * edited in place, replaced by a new file under the same name (a ConfigMap
+ * version), removed. Whoever watches the directory, the cache must not
+ * answer with the old contents. */
+static int write_profile(const char *path, const char *calls)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[%s],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+		calls);
+	return fclose(f);
+}
+
+static int judge_cached(const struct cg_policy *p, const struct cg_eval_env *env, bool *allowed)
+{
+	static const char pod[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n"
+				  "    image: app\n    securityContext:\n"
+				  "      seccompProfile: {type: Localhost, localhostProfile: c.json}\n";
+	struct cg_k8s_workload **ws = NULL;
+	size_t n = 0;
+	struct cg_verdict v;
+	struct cg_error err = { 0 };
+	int r = -1;
+
+	if (cg_k8s_parse(pod, strlen(pod), "pod.yaml", &ws, &n, NULL, &err) == 0 && n == 1 &&
+	    cg_policy_eval_workload(p, ws[0], env, &v, &err) == 0) {
+		*allowed = cg_verdict_allowed(&v);
+		cg_verdict_release(&v);
+		r = 0;
+	}
+	cg_k8s_workloads_free(ws, n);
+	return r;
+}
+
+static int test_cache_follows_the_file(void)
+{
+	char dir[] = "/tmp/capgate-cache-XXXXXX", path[300], tmp[300], cmd[400];
+	struct cg_error err = { 0 };
+	struct cg_policy *p = policy_str("podSecurity: privileged\nbaseline: none\nmaxCalls: 0\ndenyClasses: []\n"
+					 "profiles: {requireStartable: false}\n"
+					 "allow: [read, write]\n",
+					 &err);
+	bool allowed = false;
+
+	CHECKF(p != NULL, "%s", err.msg);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/c.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s/c.json.new", dir);
+	struct cg_closure_cache *cache = cg_closure_cache_new();
+	struct cg_eval_env env = { .sz = sizeof(env), .profiles_dir = dir, .cache = cache };
+	CHECK(p && cache && write_profile(path, "\"read\"") == 0);
+	CHECK(p && judge_cached(p, &env, &allowed) == 0 && allowed);
+	/* edited in place (same inode), a call outside the list: denied */
+	CHECK(write_profile(path, "\"read\",\"socket\"") == 0);
+	CHECK(p && judge_cached(p, &env, &allowed) == 0 && !allowed);
+	/* replaced by rename: allowed again */
+	CHECK(write_profile(tmp, "\"write\"") == 0 && rename(tmp, path) == 0);
+	CHECK(p && judge_cached(p, &env, &allowed) == 0 && allowed);
+	/* removed: a Localhost profile that cannot be read is denied */
+	CHECK(unlink(path) == 0);
+	CHECK(p && judge_cached(p, &env, &allowed) == 0 && !allowed);
+	cg_closure_cache_free(cache);
+	cg_policy_free(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	return 0;
+}
+
 /* A Pod pinned by digest is judged by the image of that digest: the layout
  * (built by tests/helpers/mkoci.py, signed with an openssl key) names a
  * signed image after a digest it does not have. */
@@ -1066,6 +1135,7 @@ int main(void)
 	RUN(test_localhost_contents);
 	RUN(test_localhost_as_the_node);
 	RUN(test_signature_bound);
+	RUN(test_cache_follows_the_file);
 	RUN(test_exemptions);
 	RUN(test_namespace_profiles);
 	RUN(test_rule_table);
