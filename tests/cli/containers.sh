@@ -10,7 +10,7 @@ H=$(cd "$(dirname "$0")/../helpers" && pwd)
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1"; }
+fail() { printf "FAIL %s\n" "$(printf %s "$1" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 expect() { # name want-exit cmd...
 	local name=$1 want=$2; shift 2
 	"$@" >"$t/out" 2>"$t/err" <"$t/empty"

@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ok() { echo "ok $1"; }
-fail() { echo "FAIL $1"; }
+fail() { printf "FAIL %s\n" "$(printf %s "$1" | tr "\n" "|" | head -c 2000)"; } # one line: the CI shows a part
 # stdin of every engine is a file of this test's own, never /dev/null (runsc
 # as root chowns the stdio it is given)
 : >"$t/empty"
