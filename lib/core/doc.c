@@ -81,19 +81,39 @@ int cg_doc_check_directives(const char *buf, size_t len, const char *source, str
 
 /* libfyaml 0.7 can also loop on invalid UTF-8 after a directive: the text
  * must be valid UTF-8 (no overlongs, no surrogates) before it is parsed. */
+/* Line and column (in characters) of byte @at, for a message. */
+static void utf8_pos(const unsigned char *s, size_t at, int line0, int *line, int *col)
+{
+	size_t bol = 0;
+	*line = line0 + 1;
+	for (size_t i = 0; i < at; i++)
+		if (s[i] == '\n')
+			(*line)++, bol = i + 1;
+	*col = 1;
+	for (size_t i = bol; i < at; i++)
+		*col += (s[i] & 0xc0) != 0x80;
+}
+
 static int check_utf8(const char *buf, size_t len, const char *source, int line0, struct cg_error *err)
 {
 	const unsigned char *s = (const unsigned char *)buf;
-	int line = line0 + 1, col = 1;
 	for (size_t i = 0; i < len;) {
+		/* ASCII eight bytes at a time: most documents are all ASCII */
+		uint64_t w;
+		while (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull)))
+			i += 8;
+		if (i >= len)
+			break;
 		unsigned char c = s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2
-				  : (c & 0xf0) == 0xe0       ? 3
-				  : (c & 0xf8) == 0xf0       ? 4
-							     : 0;
-		uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1fu)
-				   : n == 3       ? (c & 0x0fu)
-						  : (c & 0x07u);
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+					    : (c & 0xf8) == 0xf0       ? 4
+								       : 0;
+		uint32_t cp = n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu)
+							    : (c & 0x07u);
 		bool ok = n && i + n <= len;
 		for (size_t k = 1; ok && k < n; k++) {
 			ok = (s[i + k] & 0xc0) == 0x80;
@@ -102,13 +122,10 @@ static int check_utf8(const char *buf, size_t len, const char *source, int line0
 		if (ok && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 			   (cp >= 0xd800 && cp <= 0xdfff)))
 			ok = false;
-		if (!ok)
+		if (!ok) {
+			int line, col;
+			utf8_pos(s, i, line0, &line, &col);
 			return cg_error_set(err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", source, line, col, c);
-		if (c == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
 		}
 		i += n;
 	}
@@ -999,12 +1016,14 @@ int cg_doc_strv(struct fy_node *n, bool json, const char *source, const char *pa
 	if (!v)
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-		int r;
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		r = cg_doc_strdup(item, json, source, sub, &v[i], err);
+		int r = cg_doc_strdup(item, json, source, path, &v[i], err);
 		if (r < 0) {
-			cg_strv_free(v, i);
-			return r;
+			/* again with the item's own path, for the message: the
+			 * path is only built when it is needed */
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			r = cg_doc_strdup(item, json, source, sub, &v[i], err);
+			cg_strv_free(v, r < 0 ? i : i + 1); /* (out of memory the first time only) */
+			return r < 0 ? r : cg_error_set(err, -ENOMEM, "out of memory");
 		}
 		i++;
 	}

@@ -196,7 +196,10 @@ sleep 2.5                        # serving; A's window is over
 kill -USR2 "$S"; seen 2 "$T/sp.out" '^worker'  # worker C, forked while serving
 C=$(awk '/^worker/{print $2}' "$T/sp.out" | sed -n 2p)
 kill -RTMIN+3 "$A"; seen 1 "$T/sp-inject.txt" '^serving'  # A, after its window
-kill -USR2 "$A"; seen 1 "$T/sp.out" '^thread'            # a thread: clone3 answered ENOSYS, libc falls back to clone
+# what A is doing, for a failure below: alive? in which call?
+a_state() { echo "A=$A: $(grep -E '^(State|SigBlk|SigPnd|ShdPnd)' /proc/$A/status 2>&1 | tr '\n\t' '  ') syscall $(cat /proc/$A/syscall 2>&1)"; }
+A_BEFORE=$(a_state)
+kill -USR2 "$A"; seen 1 "$T/sp.out" '^thread' || A_AFTER=$(a_state) # a thread: clone3 answered ENOSYS, libc falls back to clone
 kill -USR1 "$A"; seen 1 "$T/sp.out" '^cloneparent '      # clone(CLONE_PARENT)
 kill -HUP "$A"; seen 1 "$T/sp.out" '^clone3parent '      # clone3 with CLONE_PARENT
 kill -WINCH "$S"; seen 1 "$T/sp.out" '^subreaper'        # the spawner adopting orphans
@@ -204,7 +207,7 @@ kill -URG "$A"; seen 1 "$T/sp.out" '^orphan '            # A forks and dies: its
 kill -USR2 "$S"; seen 3 "$T/sp.out" '^worker'            # worker D, then the spawner dies in D's window
 D=$(awk '/^worker/{print $2}' "$T/sp.out" | sed -n 3p)
 kill -KILL "$S"; wait $CG
-kill -RTMIN+3 "$D"; seen 2 "$T/sp-inject.txt" '^serving'; kill -TERM "$D" 2>/dev/null
+kill -RTMIN+3 "$D"; seen 2 "$T/sp-inject.txt" '^serving'; kill -KILL "$D" "$C" 2>/dev/null
 # C's and D's own start-up (their first calls, at once after their start:
 # the check does not depend on how fast this script is) ran in their windows
 [ "$(grep -c "^worker $C bind errno=9$" "$T/sp.out")" -eq 1 ] && [ "$(grep -c "^worker $D bind errno=9$" "$T/sp.out")" -eq 1 ] &&
@@ -213,7 +216,7 @@ kill -RTMIN+3 "$D"; seen 2 "$T/sp-inject.txt" '^serving'; kill -TERM "$D" 2>/dev
 	grep -q "denied bind(-1, 0, 0).*pid $A's start-up window of 2s ended" "$T/sp.err" &&
 	ok window-run-after-window-denied || fail window-run-after-window-denied "$(cat "$T/sp-inject.txt" "$T/sp.err")"
 grep -q '^thread errno=0$' "$T/sp.out" && grep -q 'denied clone3(.*answered ENOSYS, libc falls back to clone' "$T/sp.err" &&
-	ok window-run-threads-fall-back || fail window-run-threads-fall-back "$(cat "$T/sp.out" "$T/sp.err")"
+	ok window-run-threads-fall-back || fail window-run-threads-fall-back "$A_BEFORE; ${A_AFTER:-}; $(cat "$T/sp.out" "$T/sp.err")"
 grep -q '^cloneparent errno=1$' "$T/sp.out" && ! grep -q '^cloneparent-child' "$T/sp.out" &&
 	grep -q 'denied clone(CLONE_PARENT|SIGCHLD.*would make a child of the program' "$T/sp.err" &&
 	ok window-clone-parent-denied || fail window-clone-parent-denied "$(cat "$T/sp.out" "$T/sp.err")"
