@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # capgate webhook: p50/p99 latency and requests per second for a typical Pod
-# AdmissionReview over TLS keep-alive (wrk, HTTP/1.1) at concurrency 1, 16
+# AdmissionReview over TLS keep-alive (wrk, HTTP/1.1) at concurrency 1, 2, 4, 16
 # and 64, beside `capgate check` deciding the same Pod in-process (10,000
 # copies in one run, so start-up is amortised). Target (issue 14): p99 under
 # 1 ms at 5,000 requests per second. wrk runs on the same machine and takes
@@ -126,7 +126,7 @@ for srv in "${servers[@]}"; do
 		echo "$srv answers differently from ${servers[0]}: not the same decision, not compared"
 		continue
 	fi
-	for c in 1 16 64; do
+	for c in ${CONNS:-1 2 4 16 64}; do
 		th=1
 		[ $c -gt 1 ] && th=2
 		wrk -t$th -c$c -d${DUR}s --latency -s "$t/post.lua" "$URL/validate" >"$t/wrk.$srv.$c" 2>&1
