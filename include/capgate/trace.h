@@ -143,6 +143,9 @@ struct cg_trace_opts {
 	 * or adopts orphans (PR_SET_CHILD_SUBREAPER): its children must not
 	 * then get start-up calls. eBPF recorder, spawn or pid mode only. */
 	unsigned worker_startup;
+	/* Serving starts when the program says READY=1 (sd_notify(3)) on the
+	 * socket capgate names in its NOTIFY_SOCKET. Spawn mode only. */
+	bool serve_notify;
 };
 
 struct cg_trace;

@@ -274,11 +274,15 @@ static int serve(const struct cg_sandbox *sb, struct cg_phases *ph, int sigfd, s
 	if (!req || !resp)
 		return cg_error_set(err, -ENOMEM, "out of memory");
 
+	const struct cg_sandbox_shared *sh = ch->shared;
+	int notify_fd = sh && ph && ph->trig.kind == CG_SERVE_SD_NOTIFY ? sh->notify_fd : -1;
+
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = ch->listener, .events = POLLIN },
 			{ .fd = ch->pidfd, .events = POLLIN },
 			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = ph && !ph->ready ? notify_fd : -1, .events = POLLIN },
 		};
 		int timeout = ch->pidfd >= 0 ? -1 : 100;
 		if (ph && !ph->ready && ph->trig.kind == CG_SERVE_AFTER) {
@@ -290,15 +294,19 @@ static int serve(const struct cg_sandbox *sb, struct cg_phases *ph, int sigfd, s
 				timeout = (int)(ph->trig.ms - now);
 			}
 		}
-		/* a negative fd in slot 1 (no pidfd) is skipped by poll */
-		int n = poll(pfd, sigfd >= 0 ? 3 : ch->pidfd >= 0 ? 2
-								  : 1,
-			     timeout);
+		/* a negative fd (no pidfd, no signalfd, no sd-notify socket or
+		 * serving already) is skipped by poll */
+		int n = poll(pfd, 4, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return cg_error_set(err, -errno, "poll: %s", strerror(errno));
 		}
+		/* READY=1 first: a start-up call the program made after it is
+		 * still waiting (drained below, next round) and is decided after
+		 * the switch, as the trace records it */
+		if ((pfd[3].revents & POLLIN) && cg_sandbox_notify_ready(notify_fd) && !ph->ready)
+			cg_phases_serve(ph, "sd-notify READY=1");
 		if (pfd[0].revents & POLLIN) {
 			memset(req, 0, req_size);
 			if (ioctl(ch->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0)
@@ -404,6 +412,8 @@ int cg_sandbox_supervise(const struct cg_sandbox *sb, struct cg_sandbox_child *c
 		st.signal = SIGSYS; /* what the real filter would have done */
 	}
 	if (sh) {
+		if (sh->notify_fd >= 0)
+			close(sh->notify_fd);
 		st.exec_errno = sh->exec_errno;
 		st.setup_errno = sh->setup_errno;
 		snprintf(st.setup_msg, sizeof(st.setup_msg), "%s", sh->setup_msg);

@@ -109,14 +109,17 @@ int cg_run_cap_names(const struct cg_sandbox_opts *so, const char **names, size_
 }
 
 int cg_run_serve_trigger(struct cg_sandbox_opts *so, const char *port, const char *call, const char *after,
-			 struct cg_error *err)
+			 bool notified, struct cg_error *err)
 {
 	char spec[64];
 
 	so->phased = true;
-	if (!!port + !!call + !!after > 1)
+	if (!!port + !!call + !!after + notified > 1)
 		return cg_error_set(err, -EINVAL,
-				    "give at most one of --serve-when-listening, --serve-after-call, --serve-after");
+				    "give at most one of --serve-when-listening, --serve-after-call, --serve-after, "
+				    "--serve-when-notified");
+	if (notified)
+		return cg_serve_trigger_parse("sd-notify", &so->serve, err);
 	if (!port && !call && !after)
 		return 0;
 	snprintf(spec, sizeof(spec), "%s:%s", port ? "listening" : call ? "call"

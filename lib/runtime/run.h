@@ -42,10 +42,10 @@ int cg_run_container(const struct cg_closure *c, const struct cg_bundle_opts *bo
 int cg_run_cap_names(const struct cg_sandbox_opts *so, const char **names, size_t *ret_n, struct cg_error *err);
 
 /* Phase-aware enforcement: so->phased, and the serving trigger from at
- * most one of a listening @port, a first @call, @after seconds (none: the
- * closure's own). */
+ * most one of a listening @port, a first @call, @after seconds, READY=1
+ * on NOTIFY_SOCKET (@notified) (none: the closure's own). */
 int cg_run_serve_trigger(struct cg_sandbox_opts *so, const char *port, const char *call, const char *after,
-			 struct cg_error *err);
+			 bool notified, struct cg_error *err);
 
 /* --coverage: the eBPF recorder attached to the program while it waits
  * before its execve (so->before_exec = cg_run_coverage_attach,

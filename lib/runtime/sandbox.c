@@ -20,6 +20,7 @@
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -27,8 +28,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,10 +136,18 @@ static int phased_plan(struct cg_sandbox *sb, const struct cg_sandbox_opts *opts
 		return cg_error_prefix(err, "the closure's serveWhen: ");
 	if (sb->trig.kind == CG_SERVE_NONE)
 		sb->trig.kind = CG_SERVE_SIGNAL;
-	if (sb->trig.kind == CG_SERVE_SD_NOTIFY)
-		return cg_error_set(err, -EOPNOTSUPP,
-				    "phases: the sd-notify trigger is not supported by run yet; give "
-				    "--serve-when-listening, --serve-after-call or --serve-after");
+	if (sb->trig.kind == CG_SERVE_SD_NOTIFY) {
+		/* sd_notify(3) makes an AF_UNIX datagram socket for each message:
+		 * refuse now rather than wait for a READY=1 that cannot come */
+		const struct cg_arch_info *ai = cg_arch_info(cg_arch_native());
+		const uint64_t a[6] = { AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0 };
+		int nr = cg_syscall_nr(cg_arch_native(), "socket");
+		if (ai && nr >= 0 && cg_sandbox_socket_denies(sb, ai->audit, (uint32_t)nr, a))
+			return cg_error_set(err, -EPERM,
+					    "phases: the sd-notify trigger needs an AF_UNIX datagram socket in the "
+					    "program (sd_notify(3) makes one per message), which the socket rules "
+					    "deny: give --net unix (AF_UNIX sockets) or another serving trigger");
+	}
 	if (opts->worker_startup > CG_WORKER_STARTUP_MAX)
 		return cg_error_set(err, -EINVAL, "--worker-startup: a start-up window must be 1..%d seconds",
 				    CG_WORKER_STARTUP_MAX);
@@ -535,7 +546,52 @@ int cg_sandbox_prefault_heap(size_t bytes)
 
 /* ---- applying it --------------------------------------------------------- */
 
-int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_error *err)
+/* The sd-notify trigger's socket, made by the program's process in its own
+ * network namespace and Landlock domain (so the program may send to it
+ * whatever the scopes) and before the socket rules, which may deny
+ * AF_UNIX to the program itself. capgate takes it with pidfd_getfd; the
+ * program's own descriptor closes at its execve. */
+static int notify_socket(struct cg_sandbox_shared *sh, struct cg_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(sh->notify_name);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return cg_error_set(err, -errno, "sd-notify trigger: socket(AF_UNIX, SOCK_DGRAM): %s", strerror(errno));
+	memcpy(sa.sun_path + 1, sh->notify_name, n); /* abstract: a leading NUL */
+	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0) {
+		int e = errno;
+		close(fd);
+		return cg_error_set(err, -e, "sd-notify trigger: bind(@%s): %s", sh->notify_name, strerror(e));
+	}
+	sh->notify_child_fd = fd;
+	return 0;
+}
+
+int cg_sandbox_notify_ready(int fd)
+{
+	char buf[4096];
+	int ready = 0;
+	ssize_t n;
+
+	/* datagrams of NAME=VALUE lines (sd_notify(3)); only READY=1 counts:
+	 * RELOADING=1 from the workload itself opens nothing */
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) >= 0) {
+		buf[n] = '\0';
+		for (char *line = buf, *next; line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (strcmp(line, "READY=1") == 0)
+				ready = 1;
+		}
+	}
+	return ready;
+}
+
+static int sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_sandbox_shared *sh,
+			 struct cg_error *err)
 {
 	int r;
 
@@ -554,6 +610,8 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
 		return r;
+	if (sh && sh->notify_name[0] && (r = notify_socket(sh, err)) < 0)
+		return r;
 	if (!sb->sockets_folded && (r = cg_netns_apply_filter(sb->net, err)) < 0)
 		return r;
 	if (sb->closure) {
@@ -568,6 +626,11 @@ int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_e
 		*ret_listener = -1;
 	}
 	return 0;
+}
+
+int cg_sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_error *err)
+{
+	return sandbox_apply(sb, ret_listener, NULL, err);
 }
 
 /* ---- spawning ------------------------------------------------------------ */
@@ -591,6 +654,27 @@ struct program_ctx {
 	struct cg_sandbox_shared *sh;
 };
 
+/* @envp without NOTIFY_SOCKET, then NOTIFY_SOCKET=@name (malloc'd; the
+ * process execs or exits next). */
+static char *const *notify_env(char *const *envp, const char *name)
+{
+	extern char **environ;
+	char *const *e = envp ? envp : environ;
+	size_t n = 0, k = 0;
+	char **v, *ns;
+
+	while (e[n])
+		n++;
+	if (!(v = calloc(n + 2, sizeof(*v))) || asprintf(&ns, "NOTIFY_SOCKET=@%s", name) < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(e[i], "NOTIFY_SOCKET=", 14) != 0)
+			v[k++] = e[i];
+	v[k++] = ns;
+	v[k] = NULL;
+	return v;
+}
+
 static void setup_failed(struct cg_sandbox_shared *sh, const struct cg_error *e)
 {
 	sh->setup_errno = -e->code ? -e->code : EINVAL;
@@ -603,9 +687,16 @@ static void program_run(void *arg)
 	const struct program_ctx *x = arg;
 	struct cg_sandbox_shared *sh = x->sh;
 	struct cg_error cerr = { 0 };
+	char *const *envp = x->envp;
 	int lfd = -1;
 
-	if (cg_sandbox_apply(x->sb, &lfd, &cerr) < 0)
+	/* NOTIFY_SOCKET for the sd-notify trigger (made now: the closure
+	 * need not allow what building it calls) */
+	if (sh->notify_name[0] && !(envp = notify_env(x->envp, sh->notify_name))) {
+		cg_error_set(&cerr, -ENOMEM, "out of memory");
+		setup_failed(sh, &cerr);
+	}
+	if (sandbox_apply(x->sb, &lfd, sh, &cerr) < 0)
 		setup_failed(sh, &cerr);
 	/* From here on only the profile's calls: no syscalls until execve.
 	 * With a listener or a before_exec hook, wait for capgate's go. */
@@ -614,7 +705,7 @@ static void program_run(void *arg)
 		while (!atomic_load_explicit(&sh->acked, memory_order_acquire))
 			__builtin_ia32_pause();
 	}
-	execve(x->path, x->argv, x->envp);
+	execve(x->path, x->argv, envp);
 	sh->exec_errno = errno;
 	child_exit(errno == ENOENT ? 127 : 126);
 }
@@ -683,6 +774,17 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 	atomic_init(&sh->listener_fd, -1);
 	atomic_init(&sh->acked, 0);
 	atomic_init(&sh->program_done, 0);
+	sh->notify_child_fd = sh->notify_fd = -1;
+	if (sb->phased && sb->trig.kind == CG_SERVE_SD_NOTIFY) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			r = cg_error_set(err, -errno, "sd-notify trigger: getrandom: %s", strerror(errno));
+			munmap(sh, sizeof(*sh));
+			goto fail;
+		}
+		snprintf(sh->notify_name, sizeof(sh->notify_name), "capgate-notify-%d-%016llx", (int)getpid(),
+			 (unsigned long long)rnd);
+	}
 
 	fflush(NULL);
 	pid_t parent = getpid();
@@ -767,6 +869,23 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 					return 0; /* cg_sandbox_supervise reports it */
 				}
 				fcntl(ret->listener, F_SETFD, FD_CLOEXEC);
+				if (sh->notify_child_fd >= 0 &&
+				    (sh->notify_fd = (int)syscall(SYS_pidfd_getfd, ppidfd, sh->notify_child_fd, 0)) < 0) {
+					/* fail closed: without it serving would never start by the trigger
+					 * the user chose, and nobody would be told */
+					int e = errno;
+					kill(pid, SIGKILL);
+					if (ret->program > 0)
+						kill(ret->program, SIGKILL);
+					atomic_store_explicit(&sh->acked, 1, memory_order_release);
+					snprintf(sh->setup_msg, sizeof(sh->setup_msg),
+						 "cannot take the sd-notify socket from the program (pidfd_getfd): %s",
+						 strerror(e));
+					sh->setup_errno = e;
+					return 0;
+				}
+				if (sh->notify_fd >= 0)
+					fcntl(sh->notify_fd, F_SETFD, FD_CLOEXEC);
 				hold_release(sb, ret, sh);
 				break;
 			}

@@ -56,7 +56,17 @@ struct cg_sandbox_shared {
 	int exec_errno;
 	int setup_errno;
 	char setup_msg[CG_ERROR_MAX];
+	/* the sd-notify trigger: the abstract name of the socket the program
+	 * makes (capgate -> child, empty: none), its number in the program
+	 * (child -> capgate, set before listener_fd) and capgate's copy */
+	char notify_name[64];
+	int notify_child_fd;
+	int notify_fd;
 };
+
+/* Read what is waiting on the sd-notify socket @fd: 1 if a datagram said
+ * READY=1, else 0. */
+int cg_sandbox_notify_ready(int fd);
 
 /* What the original closure (with the prologue, and --audit if @with_audit)
  * answers for a raw call: explain mode compiles a rewritten closure, so the

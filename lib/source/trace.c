@@ -8,11 +8,16 @@
  * of trace_internal.h; nothing here asks which one is in use.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <capgate/phase.h>
 
@@ -84,6 +89,95 @@ static int cgroup_id(const char *dir, uint64_t *ret, struct cg_error *err)
 	return 0;
 }
 
+/* The sd-notify trigger: an abstract datagram socket with a random name in
+ * capgate's network namespace (the program's), named in the program's
+ * NOTIFY_SOCKET as sd_notify(3) reads it ("@name"). */
+static int notify_open(struct cg_trace *t, char *const *envp, struct cg_error *err)
+{
+	extern char **environ;
+	char *const *e = envp ? envp : environ;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t rnd = 0;
+	char name[64], *var = NULL;
+	size_t n = 0, k = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return cg_error_set(err, -errno, "sd-notify trigger: getrandom: %s", strerror(errno));
+	snprintf(name, sizeof(name), "capgate-trace-notify-%d-%016llx", (int)getpid(), (unsigned long long)rnd);
+	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (t->notify_fd < 0)
+		return cg_error_set(err, -errno, "sd-notify trigger: socket(AF_UNIX, SOCK_DGRAM): %s", strerror(errno));
+	memcpy(sa.sun_path + 1, name, strlen(name));
+	if (bind(t->notify_fd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) < 0)
+		return cg_error_set(err, -errno, "sd-notify trigger: bind(@%s): %s", name, strerror(errno));
+	while (e[n])
+		n++;
+	if (!(t->notify_env = calloc(n + 2, sizeof(char *))) || asprintf(&var, "NOTIFY_SOCKET=@%s", name) < 0)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(e[i], "NOTIFY_SOCKET=", 14) != 0)
+			t->notify_env[k++] = e[i];
+	t->notify_env[k] = var;
+	return 0;
+}
+
+/* Whether a datagram on the sd-notify socket said READY=1. */
+static bool notify_ready(int fd)
+{
+	char buf[4096];
+	bool ready = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) >= 0) {
+		buf[n] = '\0';
+		for (char *line = buf, *next; line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			ready |= strcmp(line, "READY=1") == 0;
+		}
+	}
+	return ready;
+}
+
+/* One look at the sd-notify socket while waiting for READY=1. The switch
+ * comes a few milliseconds after the program sent it, and the calls it made
+ * in between were counted as start-up calls; run's supervisor may switch
+ * sooner and would deny them. So the calls counted since the look before
+ * the last one (taken before that look found nothing, so before READY=1
+ * was sent) count in the serving phase too: a switch recorded early never
+ * breaks a run (before serving, run allows every phase's calls), a late one
+ * would. */
+static void notify_look(struct cg_trace *t)
+{
+	struct cg_error e = { 0 };
+	struct cg_trace_data *cur = cg_trace_data_new(), *after = NULL;
+
+	if (cur && (t->ops->startup_counts ? t->ops->startup_counts(t, cur) : t->ops->snapshot(t, cur, &e)) < 0) {
+		cg_trace_data_free(cur);
+		cur = NULL;
+	}
+	if (!notify_ready(t->notify_fd)) {
+		cg_trace_data_free(t->notify_prev);
+		t->notify_prev = cur; /* NULL: the next switch marks every start-up call */
+		return;
+	}
+	cg_trace_serve(t);
+	if ((after = cg_trace_data_new()) &&
+	    (t->ops->startup_counts ? t->ops->startup_counts(t, after) : t->ops->snapshot(t, after, &e)) == 0 &&
+	    (t->notify_both = calloc(CG_TRACE_NARCH * CG_TRACE_NR_MAX, sizeof(bool)))) {
+		for (unsigned a = 0; a < CG_TRACE_NARCH; a++)
+			for (unsigned nr = 0; nr < CG_TRACE_NR_MAX; nr++)
+				t->notify_both[a * CG_TRACE_NR_MAX + nr] =
+					after->counts[a][nr][0] > (t->notify_prev ? t->notify_prev->counts[a][nr][0] : 0);
+	}
+	cg_trace_data_free(after);
+	cg_trace_data_free(cur);
+	cg_trace_data_free(t->notify_prev);
+	t->notify_prev = NULL;
+}
+
 /* The recording part of the options, kept for cg_trace_record. */
 static void keep_record_opts(struct cg_trace *t, const struct cg_trace_opts *o)
 {
@@ -126,11 +220,20 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	if (o->worker_startup && o->cgroup)
 		return cg_error_set(err, -EINVAL, "start-up windows (--worker-startup) need a program or a pid "
 						  "(its first process spawns the workers), not a cgroup");
-	if (o->worker_startup && !(o->serve_after_syscall || o->serve_timer || o->serve_port || o->phased))
+	if (o->worker_startup &&
+	    !(o->serve_after_syscall || o->serve_timer || o->serve_port || o->serve_notify || o->phased))
 		return cg_error_set(err, -EINVAL, "start-up windows (--worker-startup) need a serving trigger");
+	if (o->serve_notify && !o->argv)
+		return cg_error_set(err, -EINVAL, "the sd-notify trigger needs a command to start (capgate gives it "
+						  "NOTIFY_SOCKET), not a pid or a cgroup");
 	if (!(t = calloc(1, sizeof(*t))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port;
+	t->notify_fd = -1;
+	if (o->serve_notify && (r = notify_open(t, o->envp, err)) < 0)
+		goto fail;
+	if (t->notify_env)
+		oc.envp = t->notify_env;
+	t->phased = o->phased || o->serve_after_syscall || o->serve_timer || o->serve_port || o->serve_notify;
 	t->spawned = o->argv != NULL;
 	t->from_exec = o->from_exec;
 	keep_record_opts(t, o);
@@ -152,6 +255,8 @@ int cg_trace_new(const struct cg_trace_opts *opts, struct cg_trace **ret, struct
 	else if (o->serve_timer)
 		snprintf(t->serve_when, sizeof(t->serve_when), "after:%llu",
 			 (unsigned long long)(o->serve_after_ms / 1000));
+	else if (o->serve_notify)
+		snprintf(t->serve_when, sizeof(t->serve_when), "sd-notify");
 	else if (t->phased)
 		snprintf(t->serve_when, sizeof(t->serve_when), "signal");
 	if (o->argv && (r = cg_exec_find(o->argv[0], &path, err)) < 0)
@@ -205,6 +310,16 @@ void cg_trace_free(struct cg_trace *t)
 	if (t->ops)
 		t->ops->free(t);
 	free(t->fallback);
+	if (t->notify_fd >= 0)
+		close(t->notify_fd);
+	cg_trace_data_free(t->notify_prev);
+	free(t->notify_both);
+	if (t->notify_env) {
+		for (char **e = t->notify_env; *e; e++)
+			if (strncmp(*e, "NOTIFY_SOCKET=", 14) == 0)
+				free(*e);
+		free(t->notify_env);
+	}
 	free(t);
 }
 
@@ -251,6 +366,11 @@ int cg_trace_snapshot(struct cg_trace *t, struct cg_trace_data **ret, struct cg_
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	if ((r = t->ops->snapshot(t, d, err)) < 0)
 		return r;
+	for (unsigned i = 0; t->notify_both && i < CG_TRACE_NARCH * CG_TRACE_NR_MAX; i++) {
+		uint64_t *c = d->counts[i / CG_TRACE_NR_MAX][i % CG_TRACE_NR_MAX];
+		if (t->notify_both[i] && c[0] && !c[1])
+			c[1] = 1; /* see notify_look */
+	}
 	d->phased = t->phased;
 	d->serving = t->ops->serving(t);
 	*ret = TAKE_PTR(d);
@@ -278,7 +398,10 @@ static int record_loop(struct cg_trace *t, struct cg_trace_end *end, struct cg_e
 	for (;;) {
 		siginfo_t si;
 		int64_t now;
-		int r = cg_trace_wait(t, 200, sigs, &si, end, err);
+		/* waiting for READY=1: look often, so that the switch comes soon
+		 * after it (run's supervisor switches as soon as it reads it) */
+		bool notify = t->notify_fd >= 0 && cg_trace_phase_now(t) == CG_TRACE_STARTUP;
+		int r = cg_trace_wait(t, notify ? 1 : 200, sigs, &si, end, err);
 
 		if (r < 0)
 			return r;
@@ -302,6 +425,8 @@ static int record_loop(struct cg_trace *t, struct cg_trace_end *end, struct cg_e
 		}
 		if (t->serve_timer && (uint64_t)(now - t0) >= t->serve_after_ms)
 			cg_trace_serve(t);
+		if (notify)
+			notify_look(t);
 		if (t->serve_port && cg_trace_phase_now(t) == CG_TRACE_STARTUP && cg_trace_port_listening(t->serve_port))
 			cg_trace_serve(t);
 		if (stop_at && now >= stop_at && !stopping) {

@@ -426,6 +426,33 @@ static int bpf_snapshot(struct cg_trace *t, struct cg_trace_data *d, struct cg_e
 	return 0;
 }
 
+/* The start-up counters in one batch lookup (the sd-notify trigger looks
+ * every millisecond; a lookup per slot would take longer than that). */
+static int bpf_startup_counts(struct cg_trace *t, struct cg_trace_data *d)
+{
+	struct trace_bpf *skel = rec(t)->skel;
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.counts);
+	uint32_t n = CGT_NR_MAX * CGT_NARCH, out = 0;
+	_cleanup_free_ uint32_t *keys = NULL;
+	_cleanup_free_ uint64_t *vals = NULL;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+	if (ncpu <= 0 || !(keys = calloc(n, sizeof(*keys))) || !(vals = calloc((size_t)n * (size_t)ncpu, sizeof(*vals))))
+		return -ENOMEM;
+	/* phase 0 (start-up) is the first CGT_NR_MAX * CGT_NARCH slots */
+	if (bpf_map_lookup_batch(fd, NULL, &out, keys, vals, &n, &o) < 0 && errno != ENOENT)
+		return -errno;
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t sum = 0;
+		if (keys[k] >= CGT_NR_MAX * CGT_NARCH)
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[(size_t)k * (size_t)ncpu + (size_t)c];
+		d->counts[(keys[k] / CGT_NR_MAX) % CGT_NARCH][keys[k] % CGT_NR_MAX][0] = sum;
+	}
+	return 0;
+}
+
 const struct cg_trace_ops cg_trace_bpf_ops = {
 	.id = CG_TRACE_BPF,
 	.load = bpf_load,
@@ -436,5 +463,6 @@ const struct cg_trace_ops cg_trace_bpf_ops = {
 	.serve = bpf_serve,
 	.serving = bpf_serving,
 	.snapshot = bpf_snapshot,
+	.startup_counts = bpf_startup_counts,
 	.free = bpf_free,
 };

@@ -118,6 +118,8 @@ struct cg_trace_ops {
 	/* Switch to the serving phase; is it on? */
 	void (*serve)(struct cg_trace *t);
 	bool (*serving)(const struct cg_trace *t);
+	/* Fill @d's start-up counts only, fast (may be NULL: snapshot then). */
+	int (*startup_counts)(struct cg_trace *t, struct cg_trace_data *d);
 	/* Fill @d (empty) with what has been recorded so far; phased and
 	 * serving are the generic code's. */
 	int (*snapshot)(struct cg_trace *t, struct cg_trace_data *d, struct cg_error *err);
@@ -144,6 +146,13 @@ struct cg_trace {
 	unsigned serve_port;
 	int serve_signal;
 	char serve_when[48];     /* the trigger as the closure records it (capgate/phase.h) */
+	int notify_fd;           /* the sd-notify trigger's socket, else -1 */
+	char **notify_env;       /* the program's environment with NOTIFY_SOCKET */
+	/* the counts of the look before the last (the READY=1 a look finds was
+	 * sent after them), and the calls counted between them and the switch:
+	 * made before or after READY=1, they count in both phases */
+	struct cg_trace_data *notify_prev;
+	bool *notify_both; /* [CG_TRACE_NARCH * CG_TRACE_NR_MAX], NULL until the switch */
 	unsigned worker_startup; /* start-up windows, seconds (0 = none) */
 	bool have_signals;
 	sigset_t signals;

@@ -398,7 +398,7 @@ struct run_args {
 	const char *platform, *image_max_size, *image_max_entries;
 	struct cg_unpack_opts uo;
 	const char *serve_port, *serve_call, *serve_after;
-	bool no_phases, dry_run;
+	bool no_phases, dry_run, serve_notify;
 	long worker_startup;
 	struct opt_list fs_ro, fs_rw, nets, share, tmpfs, cap_add, cap_drop, rlimits;
 	struct cg_sandbox_opts so;
@@ -480,7 +480,7 @@ static int make_sandbox(struct run_args *a, struct cg_closure *c, struct cg_sand
 	int r;
 
 	if (!a->phase && !a->no_phases && cg_closure_phase(c, "serving", false) >= 0 &&
-	    cg_run_serve_trigger(&a->so, a->serve_port, a->serve_call, a->serve_after, &err) < 0)
+	    cg_run_serve_trigger(&a->so, a->serve_port, a->serve_call, a->serve_after, a->serve_notify, &err) < 0)
 		return cli_error("run", "%s", err.msg), EXIT_USAGE;
 	a->so.worker_startup = a->worker_startup < 0    ? 0
 			       : a->worker_startup == 0 ? -1
@@ -527,6 +527,7 @@ int cmd_run(int argc, char **argv)
 		{ OPT_STRING, 0, "phase", &a.phase, "NAME", "enforce only the calls of this phase of the profile", NULL },
 		{ OPT_STRING, 0, "serve-when-listening", &a.serve_port, "PORT", "phases: serving starts at listen() on PORT (default: the trigger the closure was traced with)", NULL },
 		{ OPT_STRING, 0, "serve-after-call", &a.serve_call, "NAME", "phases: serving starts at the first call of NAME", NULL },
+		{ OPT_BOOL, 0, "serve-when-notified", &a.serve_notify, NULL, "phases: serving starts when the program says READY=1 on $NOTIFY_SOCKET (sd_notify(3)), which capgate sets", NULL },
 		{ OPT_STRING, 0, "serve-after", &a.serve_after, "SECONDS", "phases: serving starts SECONDS after the start (SIGUSR1 to capgate always starts it)", NULL },
 		{ OPT_BOOL, 0, "phase-kill", &a.so.phase_kill, NULL, "phases: kill a process that makes a start-up call while serving (default: the profile's action)", NULL },
 		{ OPT_BOOL, 0, "no-phases", &a.no_phases, NULL, "enforce the whole-life closure even if it has phases", NULL },

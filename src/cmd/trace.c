@@ -43,7 +43,7 @@ static const char desc[] =
 struct trace_args {
 	const char *out, *oci, *cgroup, *serve_sys;
 	long pid, serve_after, serve_port, duration, max_tasks, max_values, worker_startup;
-	bool use_ptrace, args_rules, quiet, phases;
+	bool use_ptrace, args_rules, quiet, phases, serve_notify;
 	char **cmd;
 	int ncmd;
 };
@@ -60,6 +60,7 @@ static bool parse_args(int argc, char **argv, struct trace_args *a, int *ret_rc)
 		{ OPT_STRING, 0, "serve-after-syscall", &a->serve_sys, "NAME", "serving starts at the first call of NAME in the traced tree (accept4, epoll_wait, ...)", NULL },
 		{ OPT_INT, 0, "serve-after", &a->serve_after, "SECONDS", "serving starts SECONDS after the start", NULL },
 		{ OPT_INT, 0, "serve-when-listening", &a->serve_port, "PORT", "serving starts once a TCP socket listens on PORT", NULL },
+		{ OPT_BOOL, 0, "serve-when-notified", &a->serve_notify, NULL, "serving starts when the program says READY=1 on $NOTIFY_SOCKET (sd_notify(3)), which capgate sets", NULL },
 		{ OPT_BOOL, 0, "phases", &a->phases, NULL, "record phases even without a trigger option (SIGUSR1 to capgate switches)", NULL },
 		{ OPT_INT, 0, "worker-startup", &a->worker_startup, "SECONDS", "a process forked by the program's first process is in the start-up phase for its first SECONDS (docs/PHASES.md)", NULL },
 		{ OPT_BOOL, 0, "args", &a->args_rules, NULL, "turn recorded argument values into OCI argument rules where OCI can express them", NULL },
@@ -85,6 +86,11 @@ static bool parse_args(int argc, char **argv, struct trace_args *a, int *ret_rc)
 	}
 	if ((a->ncmd > 0) + (a->pid > 0) + (a->cgroup != NULL) != 1) {
 		cli_error("trace", "give exactly one of: -- CMD [ARGS...], --pid PID, --cgroup PATH");
+		return false;
+	}
+	if ((a->serve_sys != NULL) + (a->serve_after >= 0) + (a->serve_port > 0) + a->serve_notify > 1) {
+		cli_error("trace", "give at most one of --serve-after-syscall, --serve-after, --serve-when-listening, "
+				   "--serve-when-notified");
 		return false;
 	}
 	if (a->pid < 0 || a->serve_port < 0 || a->serve_port > 65535 || a->duration < 0 || a->max_tasks < 0 ||
@@ -318,6 +324,7 @@ int cmd_trace(int argc, char **argv)
 		.max_tasks = (unsigned)a.max_tasks,
 		.max_values = (unsigned)a.max_values,
 		.worker_startup = (unsigned)a.worker_startup,
+		.serve_notify = a.serve_notify,
 	};
 	if ((r = cg_trace_new(&to, &t, &err)) < 0) {
 		cli_error("trace", "%s", err.msg);

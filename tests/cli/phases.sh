@@ -251,6 +251,76 @@ $CAPGATE run --dry-run --profile "$T/sp.json" -- true 2>&1 | grep -q '^start-up 
 $CAPGATE run --dry-run --worker-startup 0 --profile "$T/sp.json" -- true 2>&1 | grep -q '^start-up windows: none' &&
 	ok window-dry-run-off || fail window-dry-run-off "$($CAPGATE run --dry-run --worker-startup 0 --profile "$T/sp.json" -- true 2>&1)"
 
+# ---- the sd-notify trigger: READY=1 on $NOTIFY_SOCKET ------------------------
+# tests/helpers/phase_notify says READY=1 as a systemd service does; trace
+# and run give it NOTIFY_SOCKET (an abstract socket of capgate's), and the
+# serving phase starts when it speaks. sd_notify(3) needs an AF_UNIX
+# datagram socket, which the default socket rules deny: run refuses the
+# trigger without --net unix rather than wait for a READY=1 that cannot come.
+NOTIFY=$BUILD/tests/helpers/phase_notify
+$CAPGATE trace -q --serve-when-notified -o "$T/nt.json" -- "$NOTIFY" >"$T/nt-trace.out" 2>"$T/nt-trace.err" &
+TP=$!; PIDS+=($TP)
+wait_for 10 grep -q '^ready' "$T/nt-trace.out"
+NP=$(pgrep -x phase_notify | head -1)
+kill -USR2 "$NP"; wait_for 10 grep -q '^tick' "$T/nt-trace.out"; kill -TERM "$NP"; wait $TP
+python3 - "$T/nt.json" <<'P' && grep -q '^ready errno=0$' "$T/nt-trace.out" && ok notify-trace || fail notify-trace "$(cat "$T/nt-trace.out" "$T/nt-trace.err") $(head -c 600 "$T/nt.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c['capgate']['serveWhen'] == 'sd-notify', c['capgate']
+ph = {n: s.get('phases', []) for s in c['syscalls'] for n in s['names']}
+assert ph['bind'] == ['startup'], ph['bind']           # made before READY=1
+assert 'serving' in ph['rt_sigreturn'], ph            # the serving work
+# what the program made right after READY=1 (sd_notify closes its socket)
+# counts in both phases: run may switch before trace does
+assert 'serving' in ph['close'], ph
+P
+$CAPGATE run --profile "$T/nt.json" -- "$NOTIFY" >/dev/null 2>"$T/nt-refused.err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'sd-notify trigger needs an AF_UNIX datagram socket.*--net unix' "$T/nt-refused.err" &&
+	ok notify-needs-unix-socket || fail notify-needs-unix-socket "exit $rc: $(cat "$T/nt-refused.err")"
+$CAPGATE run --serve-when-notified --serve-after 5 --profile "$T/nt.json" -- "$NOTIFY" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'at most one of' "$T/err" && ok notify-one-trigger || fail notify-one-trigger "exit $rc: $(cat "$T/err")"
+$CAPGATE trace -o "$T/x.json" --serve-when-notified --pid $$ >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q 'needs a command' "$T/err" && [ ! -e "$T/x.json" ] && ok notify-trace-needs-command ||
+	fail notify-trace-needs-command "exit $rc: $(cat "$T/err")"
+$CAPGATE run --share-ns pid --net unix --profile "$T/nt.json" -- "$NOTIFY" >"$T/nt.out" 2>"$T/nt.err" &
+CG=$!; PIDS+=($CG)
+wait_for 10 grep -q '^ready' "$T/nt.out"
+NP=$(pgrep -x phase_notify | head -1)
+kill -USR2 "$NP"; wait_for 10 grep -q '^tick' "$T/nt.out"
+kill -HUP "$NP"; wait_for 10 grep -q '^serving bind' "$T/nt.out"   # the attacker's start-up call
+kill -TERM "$NP"; wait $CG; rc=$?
+if [ $rc -eq 0 ] && grep -q '^startup bind errno=9$' "$T/nt.out" && grep -q '^ready errno=0$' "$T/nt.out" &&
+	grep -q '^serving bind errno=1$' "$T/nt.out" && grep -q 'denied bind(-1, 0, 0).*serving since sd-notify READY=1' "$T/nt.err" &&
+	[ "$(grep -c denied "$T/nt.err")" -eq 1 ] && grep -q 'serving from .* (sd-notify READY=1)' "$T/nt.err"; then
+	ok notify-run-switches
+else fail notify-run-switches "exit $rc: $(cat "$T/nt.out" "$T/nt.err")"; fi
+# a real daemon that speaks it: redis --supervised systemd
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+	RNP=$(free_port)
+	mkdir -p "$T/rdn"
+	RDN=(redis-server --port "$RNP" --bind 127.0.0.1 --save '' --appendonly no --dir "$T/rdn" --daemonize no --supervised systemd)
+	$CAPGATE trace -q --serve-when-notified -o "$T/rdn.json" -- "${RDN[@]}" >/dev/null 2>"$T/rdn-trace.err" &
+	TP=$!; PIDS+=($TP)
+	wait_for 20 sh -c "redis-cli -p $RNP ping 2>/dev/null | grep -q PONG"
+	redis-benchmark -p "$RNP" -n 5000 -c 5 -t set,get,incr,lpush -q >/dev/null 2>&1
+	redis-cli -p "$RNP" shutdown >/dev/null 2>&1; wait $TP
+	serving_set_of() { python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(len({n for s in c["syscalls"] if "serving" in s.get("phases",[]) for n in s["names"]}))' "$1"; }
+	n=$(serving_set_of "$T/rdn.json" 2>/dev/null)
+	grep -q '"serveWhen": *"sd-notify"' "$T/rdn.json" && [ -n "$n" ] && [ "$n" -le 35 ] && ok "notify-redis-traced (serving set $n)" ||
+		fail notify-redis-traced "serving set ${n:-?}: $(cat "$T/rdn-trace.err" | tail -3)"
+	rm -rf "$T/rdn"/*
+	$CAPGATE run --net "tcp-bind=$RNP" --net unix --profile "$T/rdn.json" -- "${RDN[@]}" >/dev/null 2>"$T/rdn-run.err" &
+	CG=$!; PIDS+=($CG)
+	wait_for 20 sh -c "redis-cli -p $RNP ping 2>/dev/null | grep -q PONG"
+	errs=$(redis-benchmark -p "$RNP" -n 5000 -c 5 -t set,get,incr,lpush -q 2>&1 | grep -ci error)
+	redis-cli -p "$RNP" shutdown >/dev/null 2>&1; wait $CG; rc=$?
+	if [ $rc -eq 0 ] && [ "$errs" -eq 0 ] && grep -q 'serving from .* (sd-notify READY=1); notifications: [0-9]* before, 0 while serving' "$T/rdn-run.err" &&
+		! grep -q denied "$T/rdn-run.err"; then ok notify-redis-run
+	else fail notify-redis-run "exit $rc, $errs errors: $(grep -v '^[0-9]*:[CM] ' "$T/rdn-run.err" | tail -5)"; fi
+else
+	skip notify-redis "redis-server or redis-benchmark not installed (scripts/dev.sh installs them)"
+fi
+
 # ---- nginx and redis: traced with their trigger, run under the phase closure --
 # serving_set NAME: print the serving set of $T/NAME.json, fail if > 35
 serving_set() {

@@ -112,12 +112,16 @@ static int test_run_trigger(void)
 	struct cg_sandbox_opts so = { .sz = sizeof(so) };
 	struct cg_error err = { 0 };
 
-	CHECK(cg_run_serve_trigger(&so, "8080", "accept4", NULL, &err) == -EINVAL);
+	CHECK(cg_run_serve_trigger(&so, "8080", "accept4", NULL, false, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "at most one");
 	so = (struct cg_sandbox_opts){ .sz = sizeof(so) };
-	CHECK(cg_run_serve_trigger(&so, NULL, NULL, NULL, &err) == 0 && so.phased);
-	CHECKF(cg_run_serve_trigger(&so, "8080", NULL, NULL, &err) == 0, "%s", err.msg);
-	CHECK(cg_run_serve_trigger(&so, NULL, NULL, "soon", &err) < 0);
+	CHECK(cg_run_serve_trigger(&so, NULL, NULL, NULL, false, &err) == 0 && so.phased);
+	CHECKF(cg_run_serve_trigger(&so, "8080", NULL, NULL, false, &err) == 0, "%s", err.msg);
+	CHECK(cg_run_serve_trigger(&so, NULL, NULL, "soon", false, &err) < 0);
+	so = (struct cg_sandbox_opts){ .sz = sizeof(so) };
+	CHECK(cg_run_serve_trigger(&so, NULL, NULL, "5", true, &err) == -EINVAL);
+	CHECKF(cg_run_serve_trigger(&so, NULL, NULL, NULL, true, &err) == 0 && so.serve.kind == CG_SERVE_SD_NOTIFY, "%s",
+	       err.msg);
 	return 0;
 }
 
