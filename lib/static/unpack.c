@@ -66,6 +66,7 @@ struct layer {
 	int fd;
 	const struct cg_crypto *cr; /* libcrypto (core/crypto.h) */
 	EVP_MD_CTX *md;
+	EVP_MD_CTX *diff_md; /* the uncompressed stream: the config's diff_id */
 	uint64_t blob_read;
 	unsigned char in[65536];
 	size_t in_pos, in_len;
@@ -104,9 +105,19 @@ static int raw_fill(struct layer *l)
 	return 0;
 }
 
+static ssize_t stream_read_raw(struct layer *l, unsigned char *buf, size_t n);
+
 /* Up to @n bytes of the uncompressed stream into @buf: how many, 0 at its
- * end, < 0 on error (l->err set). */
+ * end, < 0 on error (l->err set); hashed for the diff_id as they come. */
 static ssize_t stream_read(struct layer *l, unsigned char *buf, size_t n)
+{
+	ssize_t k = stream_read_raw(l, buf, n);
+	if (k > 0 && l->cr->EVP_DigestUpdate(l->diff_md, buf, (size_t)k) != 1)
+		return cg_error_set(l->err, -EIO, "sha-256 failed");
+	return k;
+}
+
+static ssize_t stream_read_raw(struct layer *l, unsigned char *buf, size_t n)
 {
 	int r;
 
@@ -556,8 +567,8 @@ static bool layer_type_ok(const char *mt)
 
 /* Unpack one layer blob: opened once, hashed while it is unpacked, its
  * size and digest checked at its end. */
-static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int root, struct limits *lim,
-		     struct cg_error *err)
+static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, const char *diff_id, int root,
+		     struct limits *lim, struct cg_error *err)
 {
 	_cleanup_free_ char *path = NULL, *source = NULL;
 	struct layer *l;
@@ -580,7 +591,9 @@ static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int
 		r = -ELIBACC;
 		goto out;
 	}
-	if (!(l->md = l->cr->EVP_MD_CTX_new()) || l->cr->EVP_DigestInit_ex(l->md, l->cr->EVP_sha256(), NULL) != 1) {
+	if (!(l->md = l->cr->EVP_MD_CTX_new()) || l->cr->EVP_DigestInit_ex(l->md, l->cr->EVP_sha256(), NULL) != 1 ||
+	    !(l->diff_md = l->cr->EVP_MD_CTX_new()) ||
+	    l->cr->EVP_DigestInit_ex(l->diff_md, l->cr->EVP_sha256(), NULL) != 1) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -654,12 +667,29 @@ static int layer_run(const char *dir, const struct cg_oci_desc *d, size_t i, int
 	else if (strcmp(got, d->digest) != 0)
 		r = cg_error_set(err, -EBADMSG,
 				 "%s: the blob unpacked does not match its digest (it hashes to %s): refused", source, got);
+	if (r < 0)
+		goto out;
+	/* the uncompressed tar is what the config names (rootfs.diff_ids):
+	 * the same bytes the files came from */
+	if (l->cr->EVP_DigestFinal_ex(l->diff_md, md, &mdlen) != 1 || mdlen != 32) {
+		r = cg_error_set(err, -EIO, "sha-256 failed");
+		goto out;
+	}
+	for (unsigned int k = 0; k < 32; k++)
+		snprintf(got + 7 + 2 * k, 3, "%02x", md[k]);
+	if (strcmp(got, diff_id) != 0)
+		r = cg_error_set(err, -EBADMSG,
+				 "%s: its uncompressed content hashes to %s, but the image config's rootfs.diff_ids "
+				 "says %s for it: refused",
+				 source, got, diff_id);
 out:
 	if (l->z_init)
 		inflateEnd(&l->z);
 	ZSTD_freeDStream(l->zs);
-	if (l->cr)
+	if (l->cr) {
 		l->cr->EVP_MD_CTX_free(l->md);
+		l->cr->EVP_MD_CTX_free(l->diff_md);
+	}
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);
@@ -731,10 +761,38 @@ static void root_empty(const char *rootfs)
 	closedir(d);
 }
 
+/* The image config's rootfs.diff_ids, read from its blob checked against
+ * its digest (the bytes parsed are the bytes hashed). */
+static int config_diff_ids(const char *dir, const struct cg_oci_manifest *man, char ***ret, size_t *ret_n,
+			   struct cg_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct fy_document *doc = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = cg_oci_blob_read(dir, man->config.digest, man->config.size, "image config", &buf, &len, err)) < 0 ||
+	    (r = cg_oci_json_parse(buf, len, man->config.digest, &doc, err)) < 0)
+		return r;
+	struct fy_node *rootfs = cg_oci_get(fy_document_root(doc), "rootfs");
+	struct fy_node *ids = cg_oci_get(rootfs, "diff_ids");
+	if (!ids || !cg_doc_is_sequence(ids))
+		r = cg_error_set(err, -EBADMSG,
+				 "%s: image config %s has no rootfs.diff_ids list: the layers cannot be checked "
+				 "against it (refused)",
+				 dir, man->config.digest);
+	else
+		r = cg_doc_strv(ids, true, man->config.digest, "rootfs.diff_ids", ret, ret_n, err);
+	fy_document_destroy(doc);
+	return r;
+}
+
 int cg_image_unpack_opts(const char *dir, const struct cg_image *img, const char *rootfs,
 			 const struct cg_unpack_opts *o, struct cg_error *err)
 {
 	struct cg_oci_manifest man = { 0 };
+	char **diff_ids = NULL;
+	size_t n_diff = 0, n_fs = 0;
 	struct limits lim = { .max_bytes = CG_UNPACK_MAX_BYTES, .max_entries = CG_UNPACK_MAX_ENTRIES };
 	int root = -1, r;
 
@@ -748,8 +806,17 @@ int cg_image_unpack_opts(const char *dir, const struct cg_image *img, const char
 		if (o->max_entries)
 			lim.max_entries = o->max_entries;
 	}
-	if ((r = image_manifest(dir, img, &man, err)) < 0)
+	if ((r = image_manifest(dir, img, &man, err)) < 0 || (r = config_diff_ids(dir, &man, &diff_ids, &n_diff, err)) < 0)
 		goto out;
+	for (size_t i = 0; i < man.n_items; i++)
+		n_fs += !(man.items[i].media_type && strcmp(man.items[i].media_type, CG_CLOSURE_MEDIA_TYPE) == 0);
+	if (n_fs != n_diff) {
+		r = cg_error_set(err, -EBADMSG,
+				 "%s: the image has %zu layers but its config's rootfs.diff_ids names %zu: refused", dir,
+				 n_fs, n_diff);
+		goto out;
+	}
+	n_fs = 0;
 	if ((root = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = cg_error_set(err, -errno, "%s: %m", rootfs);
 		goto out;
@@ -763,13 +830,14 @@ int cg_image_unpack_opts(const char *dir, const struct cg_image *img, const char
 					 dir, i, ld->digest, ld->media_type ? ld->media_type : "");
 			break;
 		}
-		r = layer_run(dir, ld, i, root, &lim, err);
+		r = layer_run(dir, ld, i, diff_ids[n_fs++], root, &lim, err);
 	}
 	if (r < 0)
 		root_empty(rootfs);
 out:
 	if (root >= 0)
 		close(root);
+	cg_strv_free(diff_ids, n_diff);
 	cg_oci_manifest_release(&man);
 	return r;
 }

@@ -267,6 +267,10 @@ idx = json.load(open(os.path.join(L, "index.json")))
 m = [d for d in idx["manifests"] if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == "app"][0]
 man = json.load(open(os.path.join(L, "blobs/sha256", m["digest"][7:])))
 man["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": lsize})
+# the config names the layer too (rootfs.diff_ids: an uncompressed tar is its own diff_id)
+cfg = json.load(open(os.path.join(L, "blobs/sha256", man["config"]["digest"][7:])))
+cfg["rootfs"]["diff_ids"].append(layer)
+man["config"]["digest"], man["config"]["size"] = put(json.dumps(cfg).encode())
 m["digest"], m["size"] = put(json.dumps(man).encode())
 json.dump(idx, open(os.path.join(L, "index.json"), "w"))
 PY

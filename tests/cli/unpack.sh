@@ -107,6 +107,40 @@ for wh in .wh.. x/.wh.. x/.wh.; do
 	check "whiteout-${wh//\//-}-above-kept" [ -f "$t/above/canary" ]
 done
 
+# ---- 1b. the config's rootfs.diff_ids name the uncompressed layers ----------
+# containerd and the other runtimes check them: an image whose config names
+# other content than its layers unpack to is refused here too (and an image
+# whose config names fewer or more layers), never run differently
+retag() { # LAYOUT PYTHON: edit the image config (cfg) and rewrite config, manifest and index
+	python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, sys
+L, code = sys.argv[1], sys.argv[2]
+def put(b):
+    d = hashlib.sha256(b).hexdigest(); open(os.path.join(L, "blobs/sha256", d), "wb").write(b); return "sha256:" + d, len(b)
+idx = json.load(open(os.path.join(L, "index.json")))
+m = idx["manifests"][0]
+man = json.load(open(os.path.join(L, "blobs/sha256", m["digest"][7:])))
+cfg = json.load(open(os.path.join(L, "blobs/sha256", man["config"]["digest"][7:])))
+exec(code)
+man["config"]["digest"], man["config"]["size"] = put(json.dumps(cfg).encode())
+m["digest"], m["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(L, "index.json"), "w"))
+PY
+}
+fresh diffid
+retag "$L" 'cfg["rootfs"]["diff_ids"][-1] = "sha256:" + hashlib.sha256(b"other").hexdigest()'
+expect diff-id-mismatch 2 "$C" image unpack "$L" "$t/r"
+grep -q "uncompressed content hashes to sha256:.*rootfs.diff_ids says sha256:" "$t/err" && ok diff-id-mismatch-reason || fail diff-id-mismatch-reason
+check diff-id-mismatch-removed [ ! -e "$t/r" ]
+fresh diffcount
+retag "$L" 'cfg["rootfs"]["diff_ids"].append(cfg["rootfs"]["diff_ids"][-1])'
+expect diff-id-count 2 "$C" image unpack "$L" "$t/r"
+grep -q "has 1 layers but its config's rootfs.diff_ids names 2" "$t/err" && ok diff-id-count-reason || fail diff-id-count-reason
+fresh diffnone
+retag "$L" 'del cfg["rootfs"]'
+expect diff-id-missing 2 "$C" image unpack "$L" "$t/r"
+grep -q "has no rootfs.diff_ids list" "$t/err" && ok diff-id-missing-reason || fail diff-id-missing-reason
+
 # ---- 2. the digest is checked on the bytes unpacked ------------------------
 # the layer blob is a FIFO that serves the right bytes to the first two
 # opens and other bytes after: an unpacker that checks the digest on one read
@@ -148,6 +182,12 @@ while True:
     except BrokenPipeError:
         pass
     i += 1
+    # our open returns when the reader arrives, before its descriptor is
+    # in its table: first see it (or give up after a while: a fast reader
+    # may be gone already), then wait until it is closed
+    t0 = time.time()
+    while not held() and time.time() - t0 < 1:
+        time.sleep(0.005)
     while held():
         time.sleep(0.01)
 PY
