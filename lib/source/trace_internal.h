@@ -145,14 +145,14 @@ struct cg_trace {
 	uint64_t serve_after_ms, duration_ms;
 	unsigned serve_port;
 	int serve_signal;
-	char serve_when[48];     /* the trigger as the closure records it (capgate/phase.h) */
-	int notify_fd;           /* the sd-notify trigger's socket, else -1 */
-	char **notify_env;       /* the program's environment with NOTIFY_SOCKET */
+	char serve_when[48]; /* the trigger as the closure records it (capgate/phase.h) */
+	int notify_fd;       /* the sd-notify trigger's socket, else -1 */
+	char **notify_env;   /* the program's environment with NOTIFY_SOCKET */
 	/* the counts of the look before the last (the READY=1 a look finds was
 	 * sent after them), and the calls counted between them and the switch:
 	 * made before or after READY=1, they count in both phases */
 	struct cg_trace_data *notify_prev;
-	bool *notify_both; /* [CG_TRACE_NARCH * CG_TRACE_NR_MAX], NULL until the switch */
+	bool *notify_both;       /* [CG_TRACE_NARCH * CG_TRACE_NR_MAX], NULL until the switch */
 	unsigned worker_startup; /* start-up windows, seconds (0 = none) */
 	bool have_signals;
 	sigset_t signals;
