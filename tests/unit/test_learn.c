@@ -301,6 +301,15 @@ static int test_decode(void)
 	CHECK_STR(s.buf, "mmap(0, 0x1000, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
 	CHECK_EQ_INT(cg_syscall_fmt_nargs("fsync"), 1);
 	CHECK_EQ_INT(cg_syscall_fmt_nargs("nosuchcall"), -1);
+	/* the pidfd calls: their real argument counts, a signal by name */
+	uint64_t p[6] = { 1234, 0, 0, 0, 0, 0 }, k[6] = { 3, 15, 0, 0, 0, 0 };
+	s.len = 0;
+	cg_syscall_fmt_args(CG_ARCH_X86_64, 434, p, 0, &s);
+	CHECK_STR(s.buf, "pidfd_open(1234, 0)");
+	s.len = 0;
+	cg_syscall_fmt_args(CG_ARCH_X86_64, 424, k, 0, &s);
+	CHECK_STR(s.buf, "pidfd_send_signal(3, SIGTERM, 0, 0)");
+	CHECK_EQ_INT(cg_syscall_fmt_nargs("pidfd_getfd"), 3);
 	cg_strbuf_release(&s);
 	return 0;
 }
