@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/proc.h"
+#include "core/sdnotify.h"
 #include "runtime/phases.h"
 #include "runtime/sandbox_internal.h"
 
@@ -305,7 +306,7 @@ static int serve(const struct cg_sandbox *sb, struct cg_phases *ph, int sigfd, s
 		/* READY=1 first: a start-up call the program made after it is
 		 * still waiting (drained below, next round) and is decided after
 		 * the switch, as the trace records it */
-		if ((pfd[3].revents & POLLIN) && cg_sandbox_notify_ready(notify_fd) && !ph->ready)
+		if ((pfd[3].revents & POLLIN) && cg_sdnotify_ready(notify_fd) && !ph->ready)
 			cg_phases_serve(ph, "sd-notify READY=1");
 		if (pfd[0].revents & POLLIN) {
 			memset(req, 0, req_size);

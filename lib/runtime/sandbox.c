@@ -20,7 +20,6 @@
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -31,13 +30,13 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/error_internal.h"
 #include "core/proc.h"
+#include "core/sdnotify.h"
 #include "runtime/landlock.h"
 #include "runtime/netns.h"
 #include "runtime/pty.h"
@@ -546,50 +545,11 @@ int cg_sandbox_prefault_heap(size_t bytes)
 
 /* ---- applying it --------------------------------------------------------- */
 
-/* The sd-notify trigger's socket, made by the program's process in its own
- * network namespace and Landlock domain (so the program may send to it
- * whatever the scopes) and before the socket rules, which may deny
- * AF_UNIX to the program itself. capgate takes it with pidfd_getfd; the
- * program's own descriptor closes at its execve. */
-static int notify_socket(struct cg_sandbox_shared *sh, struct cg_error *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t n = strlen(sh->notify_name);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return cg_error_set(err, -errno, "sd-notify trigger: socket(AF_UNIX, SOCK_DGRAM): %s", strerror(errno));
-	memcpy(sa.sun_path + 1, sh->notify_name, n); /* abstract: a leading NUL */
-	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0) {
-		int e = errno;
-		close(fd);
-		return cg_error_set(err, -e, "sd-notify trigger: bind(@%s): %s", sh->notify_name, strerror(e));
-	}
-	sh->notify_child_fd = fd;
-	return 0;
-}
-
-int cg_sandbox_notify_ready(int fd)
-{
-	char buf[4096];
-	int ready = 0;
-	ssize_t n;
-
-	/* datagrams of NAME=VALUE lines (sd_notify(3)); only READY=1 counts:
-	 * RELOADING=1 from the workload itself opens nothing */
-	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) >= 0) {
-		buf[n] = '\0';
-		for (char *line = buf, *next; line; line = next) {
-			next = strchr(line, '\n');
-			if (next)
-				*next++ = '\0';
-			if (strcmp(line, "READY=1") == 0)
-				ready = 1;
-		}
-	}
-	return ready;
-}
-
+/* The sd-notify trigger's socket is made by the program's process in its
+ * own network namespace and Landlock domain (so the program may send to it
+ * whatever the scopes) and before the socket rules, which may deny AF_UNIX
+ * to the program itself. capgate takes it with pidfd_getfd; the program's
+ * own descriptor closes at its execve. */
 static int sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct cg_sandbox_shared *sh,
 			 struct cg_error *err)
 {
@@ -610,8 +570,11 @@ static int sandbox_apply(const struct cg_sandbox *sb, int *ret_listener, struct 
 		return cg_error_set(err, -errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 	if ((r = cg_landlock_apply(&sb->ll, &sb->opts, err)) < 0)
 		return r;
-	if (sh && sh->notify_name[0] && (r = notify_socket(sh, err)) < 0)
-		return r;
+	if (sh && sh->notify_name[0]) {
+		if ((r = cg_sdnotify_bind(sh->notify_name, err)) < 0)
+			return r;
+		sh->notify_child_fd = r;
+	}
 	if (!sb->sockets_folded && (r = cg_netns_apply_filter(sb->net, err)) < 0)
 		return r;
 	if (sb->closure) {
@@ -654,27 +617,6 @@ struct program_ctx {
 	struct cg_sandbox_shared *sh;
 };
 
-/* @envp without NOTIFY_SOCKET, then NOTIFY_SOCKET=@name (malloc'd; the
- * process execs or exits next). */
-static char *const *notify_env(char *const *envp, const char *name)
-{
-	extern char **environ;
-	char *const *e = envp ? envp : environ;
-	size_t n = 0, k = 0;
-	char **v, *ns;
-
-	while (e[n])
-		n++;
-	if (!(v = calloc(n + 2, sizeof(*v))) || asprintf(&ns, "NOTIFY_SOCKET=@%s", name) < 0)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(e[i], "NOTIFY_SOCKET=", 14) != 0)
-			v[k++] = e[i];
-	v[k++] = ns;
-	v[k] = NULL;
-	return v;
-}
-
 static void setup_failed(struct cg_sandbox_shared *sh, const struct cg_error *e)
 {
 	sh->setup_errno = -e->code ? -e->code : EINVAL;
@@ -692,7 +634,7 @@ static void program_run(void *arg)
 
 	/* NOTIFY_SOCKET for the sd-notify trigger (made now: the closure
 	 * need not allow what building it calls) */
-	if (sh->notify_name[0] && !(envp = notify_env(x->envp, sh->notify_name))) {
+	if (sh->notify_name[0] && !(envp = cg_sdnotify_env(x->envp, sh->notify_name))) {
 		cg_error_set(&cerr, -ENOMEM, "out of memory");
 		setup_failed(sh, &cerr);
 	}
@@ -724,6 +666,19 @@ static pid_t pidfd_pid(int pidfd)
 			break;
 	fclose(f);
 	return pid > 0 ? pid : 0;
+}
+
+/* capgate could not take @what from the program: both processes go, and
+ * the setup failure says why (cg_sandbox_supervise reports it). */
+static void take_failed(struct cg_sandbox_child *ret, struct cg_sandbox_shared *sh, const char *what, int e)
+{
+	kill(ret->pid, SIGKILL);
+	if (ret->program > 0)
+		kill(ret->program, SIGKILL);
+	atomic_store_explicit(&sh->acked, 1, memory_order_release);
+	snprintf(sh->setup_msg, sizeof(sh->setup_msg), "cannot take %s from the program (pidfd_getfd): %s", what,
+		 strerror(e));
+	sh->setup_errno = e;
 }
 
 /* The program waits before its execve: run the before_exec hook (a failure
@@ -857,15 +812,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 				if (ppidfd >= 0)
 					ret->listener = (int)syscall(SYS_pidfd_getfd, ppidfd, lfd, 0);
 				if (ret->listener < 0) {
-					int e = ppidfd < 0 ? ENOSYS : errno;
-					kill(pid, SIGKILL);
-					if (ret->program > 0)
-						kill(ret->program, SIGKILL);
-					atomic_store_explicit(&sh->acked, 1, memory_order_release);
-					snprintf(sh->setup_msg, sizeof(sh->setup_msg),
-						 "cannot take the seccomp listener from the program (pidfd_getfd): %s",
-						 strerror(e));
-					sh->setup_errno = e;
+					take_failed(ret, sh, "the seccomp listener", ppidfd < 0 ? ENOSYS : errno);
 					return 0; /* cg_sandbox_supervise reports it */
 				}
 				fcntl(ret->listener, F_SETFD, FD_CLOEXEC);
@@ -873,15 +820,7 @@ int cg_sandbox_spawn(const struct cg_sandbox *sb, char *const argv[], char *cons
 				    (sh->notify_fd = (int)syscall(SYS_pidfd_getfd, ppidfd, sh->notify_child_fd, 0)) < 0) {
 					/* fail closed: without it serving would never start by the trigger
 					 * the user chose, and nobody would be told */
-					int e = errno;
-					kill(pid, SIGKILL);
-					if (ret->program > 0)
-						kill(ret->program, SIGKILL);
-					atomic_store_explicit(&sh->acked, 1, memory_order_release);
-					snprintf(sh->setup_msg, sizeof(sh->setup_msg),
-						 "cannot take the sd-notify socket from the program (pidfd_getfd): %s",
-						 strerror(e));
-					sh->setup_errno = e;
+					take_failed(ret, sh, "the sd-notify socket", errno);
 					return 0;
 				}
 				if (sh->notify_fd >= 0)

@@ -64,10 +64,6 @@ struct cg_sandbox_shared {
 	int notify_fd;
 };
 
-/* Read what is waiting on the sd-notify socket @fd: 1 if a datagram said
- * READY=1, else 0. */
-int cg_sandbox_notify_ready(int fd);
-
 /* What the original closure (with the prologue, and --audit if @with_audit)
  * answers for a raw call: explain mode compiles a rewritten closure, so the
  * supervisor asks this for the effect a denial should have. */

@@ -8,21 +8,19 @@
  * of trace_internal.h; nothing here asks which one is in use.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <capgate/phase.h>
 
 #include "core/error_internal.h"
 #include "core/proc.h"
+#include "core/sdnotify.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
 
@@ -94,51 +92,17 @@ static int cgroup_id(const char *dir, uint64_t *ret, struct cg_error *err)
  * NOTIFY_SOCKET as sd_notify(3) reads it ("@name"). */
 static int notify_open(struct cg_trace *t, char *const *envp, struct cg_error *err)
 {
-	extern char **environ;
-	char *const *e = envp ? envp : environ;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint64_t rnd = 0;
-	char name[64], *var = NULL;
-	size_t n = 0, k = 0;
+	char name[64];
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return cg_error_set(err, -errno, "sd-notify trigger: getrandom: %s", strerror(errno));
 	snprintf(name, sizeof(name), "capgate-trace-notify-%d-%016llx", (int)getpid(), (unsigned long long)rnd);
-	t->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (t->notify_fd < 0)
-		return cg_error_set(err, -errno, "sd-notify trigger: socket(AF_UNIX, SOCK_DGRAM): %s", strerror(errno));
-	memcpy(sa.sun_path + 1, name, strlen(name));
-	if (bind(t->notify_fd, (struct sockaddr *)&sa,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) < 0)
-		return cg_error_set(err, -errno, "sd-notify trigger: bind(@%s): %s", name, strerror(errno));
-	while (e[n])
-		n++;
-	if (!(t->notify_env = calloc(n + 2, sizeof(char *))) || asprintf(&var, "NOTIFY_SOCKET=@%s", name) < 0)
+	if ((t->notify_fd = cg_sdnotify_bind(name, err)) < 0)
+		return t->notify_fd;
+	if (!(t->notify_env = cg_sdnotify_env(envp, name)))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(e[i], "NOTIFY_SOCKET=", 14) != 0)
-			t->notify_env[k++] = e[i];
-	t->notify_env[k] = var;
 	return 0;
-}
-
-/* Whether a datagram on the sd-notify socket said READY=1. */
-static bool notify_ready(int fd)
-{
-	char buf[4096];
-	bool ready = false;
-	ssize_t n;
-
-	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) >= 0) {
-		buf[n] = '\0';
-		for (char *line = buf, *next; line; line = next) {
-			next = strchr(line, '\n');
-			if (next)
-				*next++ = '\0';
-			ready |= strcmp(line, "READY=1") == 0;
-		}
-	}
-	return ready;
 }
 
 /* One look at the sd-notify socket while waiting for READY=1. The switch
@@ -158,7 +122,7 @@ static void notify_look(struct cg_trace *t)
 		cg_trace_data_free(cur);
 		cur = NULL;
 	}
-	if (!notify_ready(t->notify_fd)) {
+	if (!cg_sdnotify_ready(t->notify_fd)) {
 		cg_trace_data_free(t->notify_prev);
 		t->notify_prev = cur; /* NULL: the next switch marks every start-up call */
 		return;
@@ -314,12 +278,7 @@ void cg_trace_free(struct cg_trace *t)
 		close(t->notify_fd);
 	cg_trace_data_free(t->notify_prev);
 	free(t->notify_both);
-	if (t->notify_env) {
-		for (char **e = t->notify_env; *e; e++)
-			if (strncmp(*e, "NOTIFY_SOCKET=", 14) == 0)
-				free(*e);
-		free(t->notify_env);
-	}
+	cg_sdnotify_env_free(t->notify_env);
 	free(t);
 }
 
