@@ -10,6 +10,7 @@
 #define CAPGATE_TESTING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* lib/closure/syscalls.c: the argument-width table is sorted by name,
  * unique, and names only known calls. */
@@ -25,5 +26,20 @@ unsigned long long cg_syscall_fmt_n_decoded(void);
 
 /* lib/source/trace_data.c: the argument-kind table is sorted and unique. */
 bool cg_trace_argkinds_sorted(void);
+
+/* lib/closure/profile.c: read every profile with libfyaml, as if capgate's
+ * JSON reader declined every file (on: true), or go back to normal. */
+void cg__profile_fyaml_only(bool on);
+
+/* lib/closure/profile.c: whether both readers give the same result for
+ * @buf: the same error message, or the same profiles (written back, with
+ * every position, note and extension field). If not, @why says where they
+ * part. */
+bool cg__profile_readers_agree(const char *buf, size_t len, char *why, size_t n_why);
+
+/* lib/core/tree.c: if capgate's JSON reader takes @buf on, libfyaml reads it
+ * as one JSON document giving the same tree: node by node the same kind,
+ * style, text and position. If not, @why says where they part. */
+bool cg__tree_json_agrees(const char *buf, size_t len, char *why, size_t n_why);
 
 #endif

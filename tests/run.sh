@@ -63,7 +63,7 @@ for f in build-fuzz/fuzz_*; do
 	scratch=$(mktemp -d)
 	limits=(-timeout=30 -rss_limit_mb=512 -malloc_limit_mb=512)
 	dict=()
-	case $name in fuzz_k8s | fuzz_policy | fuzz_profile) dict=(-dict=fuzz/yaml.dict) ;; esac
+	case $name in fuzz_k8s | fuzz_policy | fuzz_profile | fuzz_tree) dict=(-dict=fuzz/yaml.dict) ;; esac
 	if [ -d "$seeds" ] && "$f" -runs=0 "${limits[@]}" "$seeds" >/tmp/capgate-$name.log 2>&1 &&
 		"$f" -runs=2000 -max_len=8192 "${limits[@]}" "${dict[@]}" -seed=1 "$scratch" "$seeds" >>/tmp/capgate-$name.log 2>&1; then
 		echo "ok $name (seed corpus + 2000 mutations)"; passed=$((passed + 1))

@@ -15,6 +15,8 @@
 #include "core/doc.h"
 #include "core/error_internal.h"
 #include "core/json.h"
+#include "core/tree.h"
+#include "testing.h"
 
 #define PATH_MAX_LEN 256
 
@@ -25,9 +27,9 @@ struct pctx {
 	struct cg_profile *p;
 };
 
-static int add_note(struct pctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+static int add_note(struct pctx *x, const struct cg_tnode *n, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static int add_note(struct pctx *x, struct fy_node *n, const char *path, const char *fmt, ...)
+static int add_note(struct pctx *x, const struct cg_tnode *n, const char *path, const char *fmt, ...)
 {
 	struct cg_profile_note *nn = realloc(x->p->notes, (x->p->n_notes + 1) * sizeof(*nn));
 	char msg[512];
@@ -40,7 +42,7 @@ static int add_note(struct pctx *x, struct fy_node *n, const char *path, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cg_doc_pos(n, &nn->pos.line, &nn->pos.col);
+	cg_tn_pos(n, &nn->pos.line, &nn->pos.col);
 	nn->path = strdup(path);
 	nn->msg = strdup(msg);
 	if (!nn->path || !nn->msg) {
@@ -52,100 +54,96 @@ static int add_note(struct pctx *x, struct fy_node *n, const char *path, const c
 	return 0;
 }
 
-static int parse_action(struct pctx *x, struct fy_node *n, const char *path, struct cg_action *ret)
+static int parse_action(struct pctx *x, const struct cg_tnode *n, const char *path, struct cg_action *ret)
 {
 	char b[64];
 	const char *s;
 	int k;
 
-	if (!cg_doc_is_string(n, x->json) || !(s = cg_doc_scalar(n, b, sizeof(b))))
-		return cg_doc_error(x->err, x->source, n, path, "expected an action name such as SCMP_ACT_ERRNO");
+	if (!cg_tn_is_string(n, x->json) || !(s = cg_tn_scalar(n, b, sizeof(b))))
+		return cg_tn_error(x->err, x->source, n, path, "expected an action name such as SCMP_ACT_ERRNO");
 	k = cg_action_parse(s);
 	if (k < 0)
-		return cg_doc_error(x->err, x->source, n, path,
-				    "unknown action '%s' (expected SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
-				    "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG or "
-				    "SCMP_ACT_NOTIFY)",
-				    s);
+		return cg_tn_error(x->err, x->source, n, path,
+				   "unknown action '%s' (expected SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, "
+				   "SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG or "
+				   "SCMP_ACT_NOTIFY)",
+				   s);
 	ret->kind = (enum cg_action_kind)k;
 	ret->data = (k == CG_ACT_ERRNO || k == CG_ACT_TRACE) ? EPERM : 0;
 	return 0;
 }
 
-static int parse_errno_ret(struct pctx *x, struct fy_node *n, const char *path, uint32_t *ret)
+static int parse_errno_ret(struct pctx *x, const struct cg_tnode *n, const char *path, uint32_t *ret)
 {
 	uint64_t v;
-	int r = cg_doc_u64(n, x->json, x->source, path, &v, x->err);
+	int r = cg_tn_u64(n, x->json, x->source, path, &v, x->err);
 	if (r < 0)
 		return r;
 	if (v > 0xffff)
-		return cg_doc_error(x->err, x->source, n, path, "errno %llu is out of range (0..65535)",
-				    (unsigned long long)v);
+		return cg_tn_error(x->err, x->source, n, path, "errno %llu is out of range (0..65535)",
+				   (unsigned long long)v);
 	*ret = (uint32_t)v;
 	return 0;
 }
 
-static int parse_arches(struct pctx *x, struct fy_node *n, const char *path, char ***ret, size_t *ret_n,
+static int parse_arches(struct pctx *x, const struct cg_tnode *n, const char *path, char ***ret, size_t *ret_n,
 			struct cg_pos **ret_pos)
 {
-	int r = cg_doc_strv(n, x->json, x->source, path, ret, ret_n, x->err);
-	void *it = NULL;
-	struct fy_node *item;
+	int r = cg_tn_strv(n, x->json, x->source, path, ret, ret_n, x->err);
 	size_t i = 0;
 
 	if (r < 0)
 		return r;
 	if (ret_pos && *ret_n && !(*ret_pos = calloc(*ret_n, sizeof(**ret_pos))))
 		return cg_error_set(x->err, -ENOMEM, "out of memory");
-	while (*ret_n && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+	for (const struct cg_tnode *item = *ret_n ? n->first : NULL; item; item = item->next) {
 		char sub[PATH_MAX_LEN];
 		if (ret_pos)
-			cg_doc_pos(item, &(*ret_pos)[i].line, &(*ret_pos)[i].col);
+			cg_tn_pos(item, &(*ret_pos)[i].line, &(*ret_pos)[i].col);
 		if (cg_arch_lookup((*ret)[i]) < 0) {
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			return cg_doc_error(x->err, x->source, item, sub, "unknown architecture '%s'", (*ret)[i]);
+			return cg_tn_error(x->err, x->source, item, sub, "unknown architecture '%s'", (*ret)[i]);
 		}
 		i++;
 	}
 	return 0;
 }
 
-static int parse_filter(struct pctx *x, struct fy_node *n, const char *path, struct cg_profile_filter *f)
+static int parse_filter(struct pctx *x, const struct cg_tnode *n, const char *path, struct cg_profile_filter *f)
 {
-	void *it = NULL;
-	struct fy_node_pair *pair;
 	char key[64], sub[PATH_MAX_LEN];
 	int r;
 
-	if (cg_doc_is_null(n))
+	if (cg_tn_is_null(n))
 		return 0;
-	if (!cg_doc_is_mapping(n))
-		return cg_doc_error(x->err, x->source, n, path, "expected an object with caps, arches, minKernel");
-	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
-		struct fy_node *v = fy_node_pair_value(pair);
-		const char *k = cg_doc_key(pair, key, sizeof(key));
+	if (!cg_tn_is_mapping(n))
+		return cg_tn_error(x->err, x->source, n, path, "expected an object with caps, arches, minKernel");
+	CG_TN_FOREACH_PAIR(n, kn, v)
+	{
+		const char *k = cg_tn_scalar(kn, key, sizeof(key));
 		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
 		if (!k) {
-			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+			r = cg_tn_error(x->err, x->source, kn, path, "expected a field name");
 		} else if (strcmp(k, "caps") == 0) {
-			r = cg_doc_strv(v, x->json, x->source, sub, &f->caps, &f->n_caps, x->err);
+			r = cg_tn_strv(v, x->json, x->source, sub, &f->caps, &f->n_caps, x->err);
 		} else if (strcmp(k, "arches") == 0) {
 			/* Docker matches these against its host arch by name; an
 			 * unknown one (moby's own fixture has 'mips3l64n32') never
 			 * matches: note it, don't reject the profile */
-			r = cg_doc_strv(v, x->json, x->source, sub, &f->arches, &f->n_arches, x->err);
+			r = cg_tn_strv(v, x->json, x->source, sub, &f->arches, &f->n_arches, x->err);
 			for (size_t i = 0; r == 0 && i < f->n_arches; i++)
 				if (cg_arch_lookup(f->arches[i]) < 0)
 					r = add_note(x, v, sub, "unknown architecture '%s' never matches", f->arches[i]);
 		} else if (strcmp(k, "minKernel") == 0) {
 			unsigned a, b;
 			char tail;
-			r = cg_doc_strdup(v, x->json, x->source, sub, &f->min_kernel, x->err);
+			r = cg_tn_strdup(v, x->json, x->source, sub, &f->min_kernel, x->err);
 			if (r == 0 && sscanf(f->min_kernel, "%u.%u%c", &a, &b, &tail) != 2)
-				r = cg_doc_error(x->err, x->source, v, sub, "expected a kernel version MAJOR.MINOR, got '%s'",
-						 f->min_kernel);
+				r = cg_tn_error(x->err, x->source, v, sub, "expected a kernel version MAJOR.MINOR, got '%s'",
+						f->min_kernel);
 		} else {
-			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored", k);
+			r = add_note(x, kn, sub, "unknown field '%s' is ignored", k);
 		}
 		if (r < 0)
 			return r;
@@ -153,109 +151,103 @@ static int parse_filter(struct pctx *x, struct fy_node *n, const char *path, str
 	return 0;
 }
 
-static int parse_arg(struct pctx *x, struct fy_node *n, const char *path, struct cg_arg_cond *a)
+static int parse_arg(struct pctx *x, const struct cg_tnode *n, const char *path, struct cg_arg_cond *a)
 {
-	void *it = NULL;
-	struct fy_node_pair *pair;
 	char key[64], sub[PATH_MAX_LEN], b[64];
 	bool has_index = false, has_op = false;
 	int r;
 
-	if (!cg_doc_is_mapping(n))
-		return cg_doc_error(x->err, x->source, n, path, "expected an object with index, value, valueTwo, op");
+	if (!cg_tn_is_mapping(n))
+		return cg_tn_error(x->err, x->source, n, path, "expected an object with index, value, valueTwo, op");
 	memset(a, 0, sizeof(*a));
-	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
-		struct fy_node *v = fy_node_pair_value(pair);
-		const char *k = cg_doc_key(pair, key, sizeof(key));
+	CG_TN_FOREACH_PAIR(n, kn, v)
+	{
+		const char *k = cg_tn_scalar(kn, key, sizeof(key));
 		uint64_t u;
 		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
 		r = 0;
 		if (!k) {
-			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+			r = cg_tn_error(x->err, x->source, kn, path, "expected a field name");
 		} else if (strcmp(k, "index") == 0) {
-			r = cg_doc_u64(v, x->json, x->source, sub, &u, x->err);
+			r = cg_tn_u64(v, x->json, x->source, sub, &u, x->err);
 			if (r == 0 && u > 5)
-				r = cg_doc_error(x->err, x->source, v, sub, "argument index %llu is out of range (0..5)",
-						 (unsigned long long)u);
+				r = cg_tn_error(x->err, x->source, v, sub, "argument index %llu is out of range (0..5)",
+						(unsigned long long)u);
 			a->index = (uint8_t)u;
 			has_index = true;
 		} else if (strcmp(k, "value") == 0) {
-			r = cg_doc_u64(v, x->json, x->source, sub, &a->value, x->err);
+			r = cg_tn_u64(v, x->json, x->source, sub, &a->value, x->err);
 		} else if (strcmp(k, "valueTwo") == 0) {
-			r = cg_doc_u64(v, x->json, x->source, sub, &a->value_two, x->err);
+			r = cg_tn_u64(v, x->json, x->source, sub, &a->value_two, x->err);
 		} else if (strcmp(k, "op") == 0) {
-			const char *s = cg_doc_is_string(v, x->json) ? cg_doc_scalar(v, b, sizeof(b)) : NULL;
+			const char *s = cg_tn_is_string(v, x->json) ? cg_tn_scalar(v, b, sizeof(b)) : NULL;
 			int op = s ? cg_op_parse(s) : -1;
 			if (op < 0)
-				r = cg_doc_error(x->err, x->source, v, sub,
-						 "unknown comparison '%s' (expected SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT or "
-						 "_MASKED_EQ)",
-						 s ? s : "?");
+				r = cg_tn_error(x->err, x->source, v, sub,
+						"unknown comparison '%s' (expected SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT or "
+						"_MASKED_EQ)",
+						s ? s : "?");
 			a->op = (uint8_t)op;
 			has_op = true;
 		} else {
-			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored", k);
+			r = add_note(x, kn, sub, "unknown field '%s' is ignored", k);
 		}
 		if (r < 0)
 			return r;
 	}
 	if (!has_index)
-		return cg_doc_error(x->err, x->source, n, path, "argument rule has no index");
+		return cg_tn_error(x->err, x->source, n, path, "argument rule has no index");
 	if (!has_op)
-		return cg_doc_error(x->err, x->source, n, path, "argument rule has no op");
+		return cg_tn_error(x->err, x->source, n, path, "argument rule has no op");
 	return 0;
 }
 
-static int parse_syscall(struct pctx *x, struct fy_node *n, const char *path, struct cg_profile_syscall *s)
+static int parse_syscall(struct pctx *x, const struct cg_tnode *n, const char *path, struct cg_profile_syscall *s)
 {
-	void *it = NULL;
-	struct fy_node_pair *pair;
 	char key[64], sub[PATH_MAX_LEN];
-	struct fy_node *action_node = NULL, *errno_node = NULL;
+	const struct cg_tnode *action_node = NULL, *errno_node = NULL;
 	bool has_action = false, has_names = false;
-	uint64_t u;
+	uint64_t u = 0;
 	int r;
 
-	if (!cg_doc_is_mapping(n))
-		return cg_doc_error(x->err, x->source, n, path, "expected an object with names and action");
-	cg_doc_pos(n, &s->pos.line, &s->pos.col);
-	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
-		struct fy_node *v = fy_node_pair_value(pair);
-		const char *k = cg_doc_key(pair, key, sizeof(key));
+	if (!cg_tn_is_mapping(n))
+		return cg_tn_error(x->err, x->source, n, path, "expected an object with names and action");
+	cg_tn_pos(n, &s->pos.line, &s->pos.col);
+	CG_TN_FOREACH_PAIR(n, kn, v)
+	{
+		const char *k = cg_tn_scalar(kn, key, sizeof(key));
 		snprintf(sub, sizeof(sub), "%s.%s", path, k ? k : "?");
 		r = 0;
 		if (!k) {
-			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), path, "expected a field name");
+			r = cg_tn_error(x->err, x->source, kn, path, "expected a field name");
 		} else if (strcmp(k, "names") == 0 || strcmp(k, "name") == 0) {
 			if (has_names) {
-				r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), sub,
-						 "both 'name' and 'names' given");
+				r = cg_tn_error(x->err, x->source, kn, sub,
+						"both 'name' and 'names' given");
 			} else if (strcmp(k, "name") == 0) {
 				s->names = calloc(1, sizeof(char *));
 				s->n_names = 1;
 				s->single_name = true;
-				r = s->names ? cg_doc_strdup(v, x->json, x->source, sub, &s->names[0], x->err)
+				r = s->names ? cg_tn_strdup(v, x->json, x->source, sub, &s->names[0], x->err)
 					     : cg_error_set(x->err, -ENOMEM, "out of memory");
 				if (r < 0)
 					s->n_names = 0;
 			} else {
-				r = cg_doc_strv(v, x->json, x->source, sub, &s->names, &s->n_names, x->err);
+				r = cg_tn_strv(v, x->json, x->source, sub, &s->names, &s->n_names, x->err);
 			}
 			has_names = true;
 			if (r == 0 && s->n_names) {
-				void *it2 = NULL;
-				struct fy_node *item;
 				size_t i = 0;
 				s->name_pos = calloc(s->n_names, sizeof(*s->name_pos));
 				if (!s->name_pos)
 					return cg_error_set(x->err, -ENOMEM, "out of memory");
 				if (s->single_name)
-					cg_doc_pos(v, &s->name_pos[0].line, &s->name_pos[0].col);
+					cg_tn_pos(v, &s->name_pos[0].line, &s->name_pos[0].col);
 				else
-					while ((item = fy_node_sequence_iterate(v, &it2)) != NULL && i < s->n_names) {
-						cg_doc_pos(item, &s->name_pos[i].line, &s->name_pos[i].col);
+					for (const struct cg_tnode *item = v->first; item && i < s->n_names; item = item->next) {
+						cg_tn_pos(item, &s->name_pos[i].line, &s->name_pos[i].col);
 						if (!s->names[i][0])
-							return cg_doc_error(x->err, x->source, item, sub, "empty syscall name");
+							return cg_tn_error(x->err, x->source, item, sub, "empty syscall name");
 						i++;
 					}
 			}
@@ -271,25 +263,24 @@ static int parse_syscall(struct pctx *x, struct fy_node *n, const char *path, st
 			u = e;
 			s->action.data = e; /* reapplied after the loop: action may come later */
 		} else if (strcmp(k, "errno") == 0) {
-			r = cg_doc_strdup(v, x->json, x->source, sub, &s->errno_name, x->err);
+			r = cg_tn_strdup(v, x->json, x->source, sub, &s->errno_name, x->err);
 			if (r == 0 && cg_errno_parse(s->errno_name) < 0)
-				r = cg_doc_error(x->err, x->source, v, sub, "unknown errno name '%s'", s->errno_name);
+				r = cg_tn_error(x->err, x->source, v, sub, "unknown errno name '%s'", s->errno_name);
 		} else if (strcmp(k, "args") == 0) {
-			if (cg_doc_is_null(v))
+			if (cg_tn_is_null(v))
 				continue;
-			if (!cg_doc_is_sequence(v)) {
-				r = cg_doc_error(x->err, x->source, v, sub, "expected a list of argument rules");
+			if (!cg_tn_is_sequence(v)) {
+				r = cg_tn_error(x->err, x->source, v, sub, "expected a list of argument rules");
 			} else {
-				void *it2 = NULL;
-				struct fy_node *item;
-				size_t cnt = (size_t)fy_node_sequence_item_count(v);
+				size_t cnt = v->len;
 				if (cnt > CG_MAX_CONDS)
-					return cg_doc_error(x->err, x->source, v, sub,
-							    "%zu argument rules; at most %d are supported", cnt, CG_MAX_CONDS);
+					return cg_tn_error(x->err, x->source, v, sub,
+							   "%zu argument rules; at most %d are supported", cnt, CG_MAX_CONDS);
 				s->args = calloc(cnt + 1, sizeof(*s->args));
 				if (!s->args)
 					return cg_error_set(x->err, -ENOMEM, "out of memory");
-				while ((item = fy_node_sequence_iterate(v, &it2)) != NULL) {
+				CG_TN_FOREACH(v, item)
+				{
 					char sub2[PATH_MAX_LEN + 16];
 					snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, s->n_args);
 					r = parse_arg(x, item, sub2, &s->args[s->n_args]);
@@ -299,114 +290,109 @@ static int parse_syscall(struct pctx *x, struct fy_node *n, const char *path, st
 				}
 			}
 		} else if (strcmp(k, "comment") == 0) {
-			r = cg_doc_is_null(v) ? 0 : cg_doc_strdup(v, x->json, x->source, sub, &s->comment, x->err);
+			r = cg_tn_is_null(v) ? 0 : cg_tn_strdup(v, x->json, x->source, sub, &s->comment, x->err);
 		} else if (strcmp(k, "includes") == 0) {
 			r = parse_filter(x, v, sub, &s->includes);
 		} else if (strcmp(k, "excludes") == 0) {
 			r = parse_filter(x, v, sub, &s->excludes);
 		} else if (strcmp(k, "phases") == 0) {
-			r = cg_doc_strv(v, x->json, x->source, sub, &s->phases, &s->n_phases, x->err);
+			r = cg_tn_strv(v, x->json, x->source, sub, &s->phases, &s->n_phases, x->err);
 		} else if (strcmp(k, "count") == 0) {
-			r = cg_doc_u64(v, x->json, x->source, sub, &s->count, x->err);
+			r = cg_tn_u64(v, x->json, x->source, sub, &s->count, x->err);
 		} else if (strcmp(k, "arches") == 0) {
 			r = parse_arches(x, v, sub, &s->arches, &s->n_arches, NULL);
 		} else {
-			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored by OCI runtimes", k);
+			r = add_note(x, kn, sub, "unknown field '%s' is ignored by OCI runtimes", k);
 		}
 		if (r < 0)
 			return r;
 	}
 	if (!has_names)
-		return cg_doc_error(x->err, x->source, n, path, "syscall entry has no 'names'");
+		return cg_tn_error(x->err, x->source, n, path, "syscall entry has no 'names'");
 	if (!has_action)
-		return cg_doc_error(x->err, x->source, n, path, "syscall entry has no 'action'");
+		return cg_tn_error(x->err, x->source, n, path, "syscall entry has no 'action'");
 	if (s->has_errno_ret) {
 		if (s->action.kind != CG_ACT_ERRNO && s->action.kind != CG_ACT_TRACE)
-			return cg_doc_error(x->err, x->source, errno_node, path,
-					    "errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
-					    cg_action_name(s->action.kind));
+			return cg_tn_error(x->err, x->source, errno_node, path,
+					   "errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
+					   cg_action_name(s->action.kind));
 		s->action.data = (uint32_t)u;
 	}
 	if (s->errno_name) {
 		uint32_t e = (uint32_t)cg_errno_parse(s->errno_name);
 		if (s->has_errno_ret && e != s->action.data)
-			return cg_doc_error(x->err, x->source, action_node, path,
-					    "errno '%s' (%u) disagrees with errnoRet %u", s->errno_name, e, s->action.data);
+			return cg_tn_error(x->err, x->source, action_node, path,
+					   "errno '%s' (%u) disagrees with errnoRet %u", s->errno_name, e, s->action.data);
 		if (s->action.kind == CG_ACT_ERRNO)
 			s->action.data = e;
 	}
 	return 0;
 }
 
-static int parse_archmap(struct pctx *x, struct fy_node *n, const char *path)
+static int parse_archmap(struct pctx *x, const struct cg_tnode *n, const char *path)
 {
-	void *it = NULL;
-	struct fy_node *item;
 	char sub[PATH_MAX_LEN], key[64];
 	struct cg_profile *p = x->p;
 	size_t cnt;
 
-	if (cg_doc_is_null(n))
+	if (cg_tn_is_null(n))
 		return 0;
-	if (!cg_doc_is_sequence(n))
-		return cg_doc_error(x->err, x->source, n, path, "expected a list of {architecture, subArchitectures}");
-	cnt = (size_t)fy_node_sequence_item_count(n);
+	if (!cg_tn_is_sequence(n))
+		return cg_tn_error(x->err, x->source, n, path, "expected a list of {architecture, subArchitectures}");
+	cnt = n->len;
 	p->arch_map = calloc(cnt + 1, sizeof(*p->arch_map));
 	if (!p->arch_map)
 		return cg_error_set(x->err, -ENOMEM, "out of memory");
-	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+	CG_TN_FOREACH(n, item)
+	{
 		struct cg_profile_archmap *m = &p->arch_map[p->n_arch_map];
-		void *it2 = NULL;
-		struct fy_node_pair *pair;
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, p->n_arch_map);
 		p->n_arch_map++;
-		if (!cg_doc_is_mapping(item))
-			return cg_doc_error(x->err, x->source, item, sub, "expected an object");
-		while ((pair = fy_node_mapping_iterate(item, &it2)) != NULL) {
-			struct fy_node *v = fy_node_pair_value(pair);
-			const char *k = cg_doc_key(pair, key, sizeof(key));
+		if (!cg_tn_is_mapping(item))
+			return cg_tn_error(x->err, x->source, item, sub, "expected an object");
+		CG_TN_FOREACH_PAIR(item, kn, v)
+		{
+			const char *k = cg_tn_scalar(kn, key, sizeof(key));
 			char sub2[PATH_MAX_LEN + 32];
 			int r;
 			snprintf(sub2, sizeof(sub2), "%s.%s", sub, k ? k : "?");
 			if (k && strcmp(k, "architecture") == 0) {
-				r = cg_doc_strdup(v, x->json, x->source, sub2, &m->arch, x->err);
+				r = cg_tn_strdup(v, x->json, x->source, sub2, &m->arch, x->err);
 				if (r == 0 && cg_arch_lookup(m->arch) < 0)
-					r = cg_doc_error(x->err, x->source, v, sub2, "unknown architecture '%s'", m->arch);
+					r = cg_tn_error(x->err, x->source, v, sub2, "unknown architecture '%s'", m->arch);
 			} else if (k && strcmp(k, "subArchitectures") == 0) {
 				r = parse_arches(x, v, sub2, &m->subs, &m->n_subs, NULL);
 			} else {
-				r = add_note(x, fy_node_pair_key(pair), sub2, "unknown field '%s' is ignored", k ? k : "?");
+				r = add_note(x, kn, sub2, "unknown field '%s' is ignored", k ? k : "?");
 			}
 			if (r < 0)
 				return r;
 		}
 		if (!m->arch)
-			return cg_doc_error(x->err, x->source, item, sub, "archMap entry has no 'architecture'");
+			return cg_tn_error(x->err, x->source, item, sub, "archMap entry has no 'architecture'");
 	}
 	return 0;
 }
 
 /* Parse the profile object @n (top level, or a SeccompProfile's spec). */
-static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base)
+static int parse_profile_obj(struct pctx *x, const struct cg_tnode *n, const char *base)
 {
 	struct cg_profile *p = x->p;
-	void *it = NULL;
-	struct fy_node_pair *pair;
 	char key[64], sub[PATH_MAX_LEN];
 	bool has_default = false;
-	struct fy_node *derrno_node = NULL;
+	const struct cg_tnode *derrno_node = NULL;
 	uint32_t derrno = EPERM;
 	int r;
 
-	if (!cg_doc_is_mapping(n))
-		return cg_doc_error(x->err, x->source, n, base, "expected a seccomp profile object");
-	while ((pair = fy_node_mapping_iterate(n, &it)) != NULL) {
-		struct fy_node *v = fy_node_pair_value(pair);
-		const char *k = cg_doc_key(pair, key, sizeof(key));
+	if (!cg_tn_is_mapping(n))
+		return cg_tn_error(x->err, x->source, n, base, "expected a seccomp profile object");
+	CG_TN_FOREACH_PAIR(n, kn, v)
+	{
+		const char *k = cg_tn_scalar(kn, key, sizeof(key));
 		snprintf(sub, sizeof(sub), "%s%s%s", base, *base ? "." : "", k ? k : "?");
 		r = 0;
 		if (!k) {
-			r = cg_doc_error(x->err, x->source, fy_node_pair_key(pair), base, "expected a field name");
+			r = cg_tn_error(x->err, x->source, kn, base, "expected a field name");
 		} else if (strcmp(k, "defaultAction") == 0) {
 			r = parse_action(x, v, sub, &p->default_action);
 			has_default = true;
@@ -415,40 +401,39 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 			p->has_default_errno_ret = true;
 			derrno_node = v;
 		} else if (strcmp(k, "defaultErrno") == 0) {
-			r = cg_doc_strdup(v, x->json, x->source, sub, &p->default_errno_name, x->err);
+			r = cg_tn_strdup(v, x->json, x->source, sub, &p->default_errno_name, x->err);
 			if (r == 0 && cg_errno_parse(p->default_errno_name) < 0)
-				r = cg_doc_error(x->err, x->source, v, sub, "unknown errno name '%s'", p->default_errno_name);
+				r = cg_tn_error(x->err, x->source, v, sub, "unknown errno name '%s'", p->default_errno_name);
 		} else if (strcmp(k, "architectures") == 0) {
 			r = parse_arches(x, v, sub, &p->architectures, &p->n_architectures, &p->arch_pos);
 		} else if (strcmp(k, "archMap") == 0) {
 			r = parse_archmap(x, v, sub);
 		} else if (strcmp(k, "flags") == 0) {
-			r = cg_doc_strv(v, x->json, x->source, sub, &p->flags, &p->n_flags, x->err);
+			r = cg_tn_strv(v, x->json, x->source, sub, &p->flags, &p->n_flags, x->err);
 			for (size_t i = 0; r == 0 && i < p->n_flags; i++)
 				if (cg_flag_parse(p->flags[i]) < 0)
-					r = cg_doc_error(x->err, x->source, v, sub,
-							 "unknown flag '%s' (expected SECCOMP_FILTER_FLAG_TSYNC, _LOG, "
-							 "_SPEC_ALLOW or _WAIT_KILLABLE_RECV)",
-							 p->flags[i]);
+					r = cg_tn_error(x->err, x->source, v, sub,
+							"unknown flag '%s' (expected SECCOMP_FILTER_FLAG_TSYNC, _LOG, "
+							"_SPEC_ALLOW or _WAIT_KILLABLE_RECV)",
+							p->flags[i]);
 		} else if (strcmp(k, "listenerPath") == 0) {
-			r = cg_doc_strdup(v, x->json, x->source, sub, &p->listener_path, x->err);
+			r = cg_tn_strdup(v, x->json, x->source, sub, &p->listener_path, x->err);
 		} else if (strcmp(k, "listenerMetadata") == 0) {
-			r = cg_doc_strdup(v, x->json, x->source, sub, &p->listener_metadata, x->err);
+			r = cg_tn_strdup(v, x->json, x->source, sub, &p->listener_metadata, x->err);
 		} else if (strcmp(k, "syscalls") == 0) {
-			void *it2 = NULL;
-			struct fy_node *item;
 			size_t cnt;
-			if (cg_doc_is_null(v)) {
+			if (cg_tn_is_null(v)) {
 				p->syscalls_null = true;
 				continue;
 			}
-			if (!cg_doc_is_sequence(v))
-				return cg_doc_error(x->err, x->source, v, sub, "expected a list of syscall entries");
-			cnt = (size_t)fy_node_sequence_item_count(v);
+			if (!cg_tn_is_sequence(v))
+				return cg_tn_error(x->err, x->source, v, sub, "expected a list of syscall entries");
+			cnt = v->len;
 			p->syscalls = calloc(cnt + 1, sizeof(*p->syscalls));
 			if (!p->syscalls)
 				return cg_error_set(x->err, -ENOMEM, "out of memory");
-			while ((item = fy_node_sequence_iterate(v, &it2)) != NULL) {
+			CG_TN_FOREACH(v, item)
+			{
 				char sub2[PATH_MAX_LEN + 16];
 				snprintf(sub2, sizeof(sub2), "%s[%zu]", sub, p->n_syscalls);
 				r = parse_syscall(x, item, sub2, &p->syscalls[p->n_syscalls++]);
@@ -456,61 +441,61 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 					return r;
 			}
 		} else if (strcmp(k, "capgate") == 0) {
-			struct fy_node *ph = cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "phases", -1) : NULL;
-			if (!cg_doc_is_mapping(v))
-				r = cg_doc_error(x->err, x->source, v, sub, "expected an object");
+			const struct cg_tnode *ph = cg_tn_is_mapping(v) ? cg_tn_lookup(v, "phases") : NULL;
+			if (!cg_tn_is_mapping(v))
+				r = cg_tn_error(x->err, x->source, v, sub, "expected an object");
 			else if (ph)
-				r = cg_doc_strv(ph, x->json, x->source, "capgate.phases", &p->phase_names, &p->n_phase_names,
-						x->err);
+				r = cg_tn_strv(ph, x->json, x->source, "capgate.phases", &p->phase_names, &p->n_phase_names,
+					       x->err);
 			if (r == 0 && p->n_phase_names > CG_MAX_PHASES)
-				r = cg_doc_error(x->err, x->source, ph, "capgate.phases", "at most %d phases", CG_MAX_PHASES);
-			struct fy_node *sw = cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "serveWhen", -1) : NULL;
+				r = cg_tn_error(x->err, x->source, ph, "capgate.phases", "at most %d phases", CG_MAX_PHASES);
+			const struct cg_tnode *sw = cg_tn_is_mapping(v) ? cg_tn_lookup(v, "serveWhen") : NULL;
 			struct cg_serve_trigger trig;
 			if (r == 0 && sw)
-				r = cg_doc_strdup(sw, x->json, x->source, "capgate.serveWhen", &p->serve_when, x->err);
+				r = cg_tn_strdup(sw, x->json, x->source, "capgate.serveWhen", &p->serve_when, x->err);
 			if (r == 0 && sw && cg_serve_trigger_parse(p->serve_when, &trig, NULL) < 0) {
 				struct cg_error e2 = { 0 };
 				(void)cg_serve_trigger_parse(p->serve_when, &trig, &e2);
-				r = cg_doc_error(x->err, x->source, sw, "capgate.serveWhen", "%s", e2.msg);
+				r = cg_tn_error(x->err, x->source, sw, "capgate.serveWhen", "%s", e2.msg);
 			}
-			struct fy_node *ws =
-				cg_doc_is_mapping(v) ? fy_node_mapping_lookup_by_string(v, "workerStartup", -1) : NULL;
+			const struct cg_tnode *ws =
+				cg_tn_is_mapping(v) ? cg_tn_lookup(v, "workerStartup") : NULL;
 			uint64_t wsv = 0;
 			if (r == 0 && ws)
-				r = cg_doc_u64(ws, x->json, x->source, "capgate.workerStartup", &wsv, x->err);
+				r = cg_tn_u64(ws, x->json, x->source, "capgate.workerStartup", &wsv, x->err);
 			if (r == 0 && ws && (wsv < 1 || wsv > CG_WORKER_STARTUP_MAX))
-				r = cg_doc_error(x->err, x->source, ws, "capgate.workerStartup",
-						 "a start-up window must be 1..%d seconds", CG_WORKER_STARTUP_MAX);
+				r = cg_tn_error(x->err, x->source, ws, "capgate.workerStartup",
+						"a start-up window must be 1..%d seconds", CG_WORKER_STARTUP_MAX);
 			if (r == 0 && ws && !ph)
-				r = cg_doc_error(x->err, x->source, ws, "capgate.workerStartup",
-						 "a start-up window needs phases (capgate.phases)");
+				r = cg_tn_error(x->err, x->source, ws, "capgate.workerStartup",
+						"a start-up window needs phases (capgate.phases)");
 			p->worker_startup = (unsigned)wsv;
 		} else if (strcmp(k, "baseProfileName") == 0 || strcmp(k, "disabled") == 0) {
-			r = add_note(x, fy_node_pair_key(pair), sub,
+			r = add_note(x, kn, sub,
 				     "'%s' is a Security Profiles Operator field capgate does not resolve", k);
 		} else {
-			r = add_note(x, fy_node_pair_key(pair), sub, "unknown field '%s' is ignored by OCI runtimes", k);
+			r = add_note(x, kn, sub, "unknown field '%s' is ignored by OCI runtimes", k);
 		}
 		if (r < 0)
 			return r;
 	}
 	if (!has_default)
-		return cg_doc_error(x->err, x->source, n, base, "missing required field 'defaultAction'");
+		return cg_tn_error(x->err, x->source, n, base, "missing required field 'defaultAction'");
 	if (p->has_default_errno_ret && p->default_action.kind != CG_ACT_ERRNO)
-		return cg_doc_error(x->err, x->source, derrno_node, "defaultErrnoRet",
-				    "defaultErrnoRet is only valid with defaultAction SCMP_ACT_ERRNO");
+		return cg_tn_error(x->err, x->source, derrno_node, "defaultErrnoRet",
+				   "defaultErrnoRet is only valid with defaultAction SCMP_ACT_ERRNO");
 	if (p->default_errno_name) {
 		uint32_t e = (uint32_t)cg_errno_parse(p->default_errno_name);
 		if (p->has_default_errno_ret && e != derrno)
-			return cg_doc_error(x->err, x->source, derrno_node, "defaultErrnoRet",
-					    "defaultErrno '%s' (%u) disagrees with defaultErrnoRet %u",
-					    p->default_errno_name, e, derrno);
+			return cg_tn_error(x->err, x->source, derrno_node, "defaultErrnoRet",
+					   "defaultErrno '%s' (%u) disagrees with defaultErrnoRet %u",
+					   p->default_errno_name, e, derrno);
 		derrno = e;
 	}
 	if (p->default_action.kind == CG_ACT_ERRNO)
 		p->default_action.data = derrno;
 	if (p->n_architectures && p->n_arch_map)
-		return cg_doc_error(x->err, x->source, n, base, "both 'architectures' and 'archMap' are given");
+		return cg_tn_error(x->err, x->source, n, base, "both 'architectures' and 'archMap' are given");
 	for (size_t i = 0; i < p->n_syscalls; i++)
 		for (size_t j = 0; j < p->syscalls[i].n_phases; j++) {
 			bool found = false;
@@ -525,12 +510,12 @@ static int parse_profile_obj(struct pctx *x, struct fy_node *n, const char *base
 	return 0;
 }
 
-static int parse_doc(struct fy_document *d, bool json, const char *source, struct cg_profile **ret,
+static int parse_doc(const struct cg_tnode *root, bool json, const char *source, struct cg_profile **ret,
 		     struct cg_error *err)
 {
 	struct cg_profile *p = calloc(1, sizeof(*p));
 	struct pctx x = { source, json, err, p };
-	struct fy_node *root = fy_document_root(d), *kind, *spec = NULL;
+	const struct cg_tnode *kind, *spec = NULL;
 	char b[64];
 	int r;
 
@@ -538,23 +523,23 @@ static int parse_doc(struct fy_document *d, bool json, const char *source, struc
 		cg_profile_free(p);
 		return cg_error_set(err, -ENOMEM, "out of memory");
 	}
-	kind = cg_doc_is_mapping(root) ? fy_node_mapping_lookup_by_string(root, "kind", -1) : NULL;
+	kind = cg_tn_is_mapping(root) ? cg_tn_lookup(root, "kind") : NULL;
 	if (kind) {
-		const char *k = cg_doc_scalar(kind, b, sizeof(b));
-		struct fy_node *meta = fy_node_mapping_lookup_by_string(root, "metadata", -1);
-		struct fy_node *name = cg_doc_is_mapping(meta) ? fy_node_mapping_lookup_by_string(meta, "name", -1) : NULL;
+		const char *k = cg_tn_scalar(kind, b, sizeof(b));
+		const struct cg_tnode *meta = cg_tn_lookup(root, "metadata");
+		const struct cg_tnode *name = cg_tn_is_mapping(meta) ? cg_tn_lookup(meta, "name") : NULL;
 		if (!k || strcmp(k, "SeccompProfile") != 0) {
-			r = cg_doc_error(err, source, kind, "kind", "expected a seccomp profile or a SeccompProfile resource, got kind '%s'",
-					 k ? k : "?");
+			r = cg_tn_error(err, source, kind, "kind", "expected a seccomp profile or a SeccompProfile resource, got kind '%s'",
+					k ? k : "?");
 			goto fail;
 		}
-		if (name && cg_doc_strdup(name, json, source, "metadata.name", &p->name, err) < 0) {
+		if (name && cg_tn_strdup(name, json, source, "metadata.name", &p->name, err) < 0) {
 			r = -EINVAL;
 			goto fail;
 		}
-		spec = fy_node_mapping_lookup_by_string(root, "spec", -1);
+		spec = cg_tn_lookup(root, "spec");
 		if (!spec) {
-			r = cg_doc_error(err, source, root, "", "SeccompProfile has no spec");
+			r = cg_tn_error(err, source, root, "", "SeccompProfile has no spec");
 			goto fail;
 		}
 		r = parse_profile_obj(&x, spec, "spec");
@@ -594,6 +579,36 @@ bool cg_profile_sniff(const char *buf, size_t len)
 	return yes;
 }
 
+/* A JSON profile (what `capgate run` reads on every start) is read by
+ * capgate's own JSON reader when it takes the file on (tree.h); any other
+ * file, and every JSON file it declines, by libfyaml. Both give the same
+ * tree, so parse_doc reads a file the same way either way
+ * (cg__profile_readers_agree holds them to it). */
+static bool fyaml_only; /* a test hook: libfyaml for everything */
+
+void cg__profile_fyaml_only(bool on) { fyaml_only = on; }
+
+static int parse_fast(const char *buf, size_t len, const char *source, struct cg_profile ***ret, size_t *ret_n,
+		      struct cg_error *err)
+{
+	struct cg_tree *t = NULL;
+	struct cg_profile **v;
+	int r = fyaml_only ? 0 : cg_tree_parse_json(buf, len, &t);
+
+	if (r <= 0)
+		return r < 0 ? cg_error_set(err, r, "out of memory") : 0;
+	if (!(v = calloc(1, sizeof(*v))))
+		r = cg_error_set(err, -ENOMEM, "out of memory");
+	else if ((r = parse_doc(cg_tree_root(t), true, source, &v[0], err)) < 0)
+		free(TAKE_PTR(v));
+	cg_tree_free(t);
+	if (r < 0)
+		return r;
+	*ret = v;
+	*ret_n = 1;
+	return 1;
+}
+
 int cg_profile_parse_all(const char *buf, size_t len, const char *source, struct cg_profile ***ret, size_t *ret_n,
 			 struct cg_error *err)
 {
@@ -603,6 +618,8 @@ int cg_profile_parse_all(const char *buf, size_t len, const char *source, struct
 	bool json = false;
 	int r;
 
+	if ((r = parse_fast(buf, len, source, ret, ret_n, err)) != 0)
+		return r < 0 ? r : 0;
 	if ((r = cg_doc_parse_all(buf, len, source, &docs, &n, &json, err)) < 0)
 		return r;
 	v = calloc(n, sizeof(*v));
@@ -611,9 +628,14 @@ int cg_profile_parse_all(const char *buf, size_t len, const char *source, struct
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct cg_tree *t = NULL;
 		if (!fy_document_root(docs[i]))
 			continue; /* empty document between separators */
-		if ((r = parse_doc(docs[i], json, source, &v[got], err)) < 0)
+		if ((r = cg_tree_from_fy(fy_document_root(docs[i]), &t, err)) < 0)
+			goto out;
+		r = parse_doc(cg_tree_root(t), json, source, &v[got], err);
+		cg_tree_free(t);
+		if (r < 0)
 			goto out;
 		got++;
 	}
@@ -632,6 +654,76 @@ out:
 		fy_document_destroy(docs[i]);
 	free(docs);
 	return r;
+}
+
+/* Everything parsing put into @p, as text (test hook below). */
+static void describe(const struct cg_profile *p, struct cg_strbuf *sb)
+{
+	cg_profile_write(p, sb);
+	cg_strbuf_addf(sb, "\nsource=%s name=%s serveWhen=%s workerStartup=%u syscallsNull=%d\n", p->source,
+		       p->name ? p->name : "-", p->serve_when ? p->serve_when : "-", p->worker_startup,
+		       p->syscalls_null);
+	for (size_t i = 0; i < p->n_architectures; i++)
+		cg_strbuf_addf(sb, "arch %zu at %d:%d\n", i, p->arch_pos[i].line, p->arch_pos[i].col);
+	for (size_t i = 0; i < p->n_syscalls; i++) {
+		const struct cg_profile_syscall *c = &p->syscalls[i];
+		cg_strbuf_addf(sb, "syscalls[%zu] at %d:%d single=%d errno=%s\n", i, c->pos.line, c->pos.col,
+			       c->single_name, c->errno_name ? c->errno_name : "-");
+		for (size_t k = 0; k < c->n_names; k++)
+			cg_strbuf_addf(sb, "  name %zu at %d:%d\n", k, c->name_pos[k].line, c->name_pos[k].col);
+	}
+	for (size_t i = 0; i < p->n_notes; i++)
+		cg_strbuf_addf(sb, "note %d:%d %s: %s\n", p->notes[i].pos.line, p->notes[i].pos.col, p->notes[i].path,
+			       p->notes[i].msg);
+}
+
+static int parse_described(const char *buf, size_t len, bool fyaml, struct cg_strbuf *sb)
+{
+	struct cg_profile **v = NULL;
+	struct cg_error err = { 0 };
+	size_t n = 0;
+	int r;
+
+	fyaml_only = fyaml;
+	r = cg_profile_parse_all(buf, len, "<in>", &v, &n, &err);
+	fyaml_only = false;
+	if (r < 0) {
+		cg_strbuf_addf(sb, "error %d: %s", r, err.msg);
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		describe(v[i], sb);
+		cg_profile_free(v[i]);
+	}
+	free(v);
+	return 0;
+}
+
+bool cg__profile_readers_agree(const char *buf, size_t len, char *why, size_t n_why)
+{
+	struct cg_strbuf a, b;
+	bool same;
+	size_t i = 0;
+
+	cg_strbuf_init(&a);
+	cg_strbuf_init(&b);
+	(void)parse_described(buf, len, false, &a);
+	(void)parse_described(buf, len, true, &b);
+	same = a.oom || b.oom || (a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0);
+	if (!same) {
+		while (i < a.len && i < b.len && a.buf[i] == b.buf[i])
+			i++;
+		size_t from = i > 60 ? i - 60 : 0;
+		int na = (int)(a.len - from < 120 ? a.len - from : 120), nb = (int)(b.len - from < 120 ? b.len - from : 120);
+		snprintf(why, n_why, "the readers part at byte %zu: capgate's reader gives ...%.*s... libfyaml's ...%.*s...", i,
+			 na, a.buf + from, nb, b.buf + from);
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = '|';
+	}
+	cg_strbuf_release(&a);
+	cg_strbuf_release(&b);
+	return same;
 }
 
 int cg_profile_parse(const char *buf, size_t len, const char *source, struct cg_profile **ret,

@@ -11,6 +11,7 @@
  */
 #include "core/doc.h"
 #include "core/json.h"
+#include "core/tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -881,111 +882,76 @@ void cg_doc_pos(struct fy_node *n, int *line, int *col)
 	*col = m ? m->column + 1 : 0;
 }
 
+/* A libfyaml node as a one-node tree view (no items: collections only say
+ * what they are), for the rules of tree.c: one implementation of what a
+ * value means and what the message says, whichever reader built the node. */
+static const struct cg_tnode *view(struct fy_node *n, struct cg_tnode *v)
+{
+	if (!n)
+		return NULL;
+	*v = (struct cg_tnode){ .kind = CG_TN_SCALAR, .style = CG_TN_PLAIN, .text = "" };
+	if (fy_node_is_scalar(n)) {
+		enum fy_node_style st = fy_node_get_style(n);
+		const char *t = fy_node_get_scalar(n, &v->len);
+		v->style = st == FYNS_PLAIN ? CG_TN_PLAIN : st == FYNS_DOUBLE_QUOTED ? CG_TN_DQUOTED
+										     : CG_TN_QUOTED;
+		if (t)
+			v->text = t;
+		else
+			v->len = 0;
+	} else {
+		v->kind = fy_node_is_mapping(n) ? CG_TN_MAP : CG_TN_SEQ;
+	}
+	cg_doc_pos(n, &v->line, &v->col);
+	return v;
+}
+
 int cg_doc_error(struct cg_error *err, const char *source, struct fy_node *n, const char *path, const char *fmt,
 		 ...)
 {
 	char msg[CG_ERROR_MAX];
-	int line, col;
+	struct cg_tnode v;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cg_doc_pos(n, &line, &col);
-	if (line)
-		return cg_error_set(err, -EINVAL, "%s:%d:%d: %s%s%s", source, line, col, path ? path : "",
-				    path && *path ? ": " : "", msg);
-	return cg_error_set(err, -EINVAL, "%s: %s%s%s", source, path ? path : "", path && *path ? ": " : "", msg);
+	return cg_tn_error(err, source, view(n, &v), path, "%s", msg);
 }
 
 const char *cg_doc_scalar(struct fy_node *n, char *buf, size_t n_buf)
 {
-	const char *s;
-	size_t len;
-	if (!n || !fy_node_is_scalar(n))
-		return NULL;
-	s = fy_node_get_scalar(n, &len);
-	if (!s || len >= n_buf || memchr(s, '\0', len))
-		return NULL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return buf;
+	struct cg_tnode v;
+	return cg_tn_scalar(view(n, &v), buf, n_buf);
 }
 
 bool cg_doc_is_null(struct fy_node *n)
 {
-	char b[8];
-	if (!n)
-		return true;
-	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
-		return false;
-	return cg_doc_scalar(n, b, sizeof(b)) && (strcmp(b, "null") == 0 || strcmp(b, "~") == 0 || b[0] == '\0');
+	struct cg_tnode v;
+	return cg_tn_is_null(view(n, &v));
 }
 
 bool cg_doc_is_string(struct fy_node *n, bool json)
 {
-	if (!n || !fy_node_is_scalar(n))
-		return false;
-	if (json)
-		return fy_node_get_style(n) == FYNS_DOUBLE_QUOTED;
-	return !cg_doc_is_null(n);
+	struct cg_tnode v;
+	return cg_tn_is_string(view(n, &v), json);
 }
 
 bool cg_doc_is_mapping(struct fy_node *n) { return n && fy_node_is_mapping(n); }
 bool cg_doc_is_sequence(struct fy_node *n) { return n && fy_node_is_sequence(n); }
 
-static const char *kind_of(struct fy_node *n)
-{
-	if (!n || cg_doc_is_null(n))
-		return "null";
-	if (fy_node_is_mapping(n))
-		return "an object";
-	if (fy_node_is_sequence(n))
-		return "a list";
-	if (fy_node_get_style(n) == FYNS_PLAIN)
-		return "a bare value";
-	return "a string";
-}
-
 int cg_doc_u64(struct fy_node *n, bool json, const char *source, const char *path, uint64_t *ret,
 	       struct cg_error *err)
 {
-	char b[32], *end;
-	const char *s;
-	unsigned long long v;
-
-	if (!n || !fy_node_is_scalar(n) || (json && fy_node_get_style(n) != FYNS_PLAIN) ||
-	    !(s = cg_doc_scalar(n, b, sizeof(b))) || !*s)
-		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got %s", kind_of(n));
-	if (s[0] == '-' || s[0] == '+' || (json && (s[0] == '0' && s[1])))
-		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got '%s'", s);
-	errno = 0;
-	v = strtoull(s, &end, json ? 10 : 0);
-	if (errno == ERANGE)
-		return cg_doc_error(err, source, n, path, "'%s' does not fit in 64 bits", s);
-	if (errno || *end)
-		return cg_doc_error(err, source, n, path, "expected an unsigned integer, got '%s'", s);
-	*ret = v;
-	return 0;
+	struct cg_tnode v;
+	return cg_tn_u64(view(n, &v), json, source, path, ret, err);
 }
 
 int cg_doc_strdup(struct fy_node *n, bool json, const char *source, const char *path, char **ret,
 		  struct cg_error *err)
 {
-	const char *s;
-	size_t len;
-	char *d;
-
-	if (!cg_doc_is_string(n, json))
-		return cg_doc_error(err, source, n, path, "expected a string, got %s", kind_of(n));
-	s = fy_node_get_scalar(n, &len);
-	if (memchr(s, '\0', len))
-		return cg_doc_error(err, source, n, path, "string contains a NUL character");
-	d = strndup(s, len);
-	if (!d)
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	*ret = d;
-	return 0;
+	struct cg_tnode v;
+	return cg_tn_strdup(view(n, &v), json, source, path, ret, err);
 }
 
 void cg_strv_free(char **v, size_t n)
@@ -998,53 +964,24 @@ void cg_strv_free(char **v, size_t n)
 int cg_doc_strv(struct fy_node *n, bool json, const char *source, const char *path, char ***ret, size_t *ret_n,
 		struct cg_error *err)
 {
-	char **v;
-	size_t cnt = 0, i = 0;
-	void *it = NULL;
-	struct fy_node *item;
-	char sub[256];
+	struct cg_tree *t = NULL;
+	struct cg_tnode v;
+	int r;
 
-	if (cg_doc_is_null(n)) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	if (!fy_node_is_sequence(n))
-		return cg_doc_error(err, source, n, path, "expected a list of strings, got %s", kind_of(n));
-	cnt = (size_t)fy_node_sequence_item_count(n);
-	v = calloc(cnt + 1, sizeof(*v));
-	if (!v)
-		return cg_error_set(err, -ENOMEM, "out of memory");
-	while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-		int r = cg_doc_strdup(item, json, source, path, &v[i], err);
-		if (r < 0) {
-			/* again with the item's own path, for the message: the
-			 * path is only built when it is needed */
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			r = cg_doc_strdup(item, json, source, sub, &v[i], err);
-			cg_strv_free(v, r < 0 ? i : i + 1); /* (out of memory the first time only) */
-			return r < 0 ? r : cg_error_set(err, -ENOMEM, "out of memory");
-		}
-		i++;
-	}
-	*ret = v;
-	*ret_n = i;
-	return 0;
+	if (!n || !fy_node_is_sequence(n))
+		return cg_tn_strv(view(n, &v), json, source, path, ret, ret_n, err);
+	if ((r = cg_tree_from_fy(n, &t, err)) < 0)
+		return r;
+	r = cg_tn_strv(cg_tree_root(t), json, source, path, ret, ret_n, err);
+	cg_tree_free(t);
+	return r;
 }
 
 int cg_doc_bool(struct fy_node *n, bool json, const char *source, const char *path, bool *ret,
 		struct cg_error *err)
 {
-	char b[8];
-	const char *s = (n && fy_node_get_style(n) == FYNS_PLAIN) ? cg_doc_scalar(n, b, sizeof(b)) : NULL;
-	(void)json;
-	if (s && strcmp(s, "true") == 0)
-		*ret = true;
-	else if (s && strcmp(s, "false") == 0)
-		*ret = false;
-	else
-		return cg_doc_error(err, source, n, path, "expected true or false, got %s", kind_of(n));
-	return 0;
+	struct cg_tnode v;
+	return cg_tn_bool(view(n, &v), json, source, path, ret, err);
 }
 
 const char *cg_doc_key(struct fy_node_pair *p, char *buf, size_t n_buf)

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/tree.h"
 #include "t.h"
+#include "testing.h"
 
 static int parse_str(const char *s, struct cg_profile **p, struct cg_error *err)
 {
@@ -163,6 +165,193 @@ static int test_corpus_round_trip(void)
 		closedir(dp);
 	}
 	CHECKF(count >= 25, "only %d profiles round-tripped", count);
+	return 0;
+}
+
+/*
+ * capgate's JSON reader and libfyaml must read every profile the same way:
+ * the same error, at the same place, or the same profile with the same
+ * positions and notes. Spellings the JSON reader declines are in the list as
+ * well: they must reach libfyaml and give its answer.
+ */
+static const char *const agree_inputs[] = {
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1, \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],\n"
+	" \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"], \"listenerPath\": \"/run/l.sock\", \"listenerMetadata\": \"m\",\n"
+	" \"syscalls\": [{\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\", \"comment\": \"r\\u00e9ad \\ud834\\udd1e \\/ \\\"q\\\"\",\n"
+	"   \"args\": [{\"index\": 1, \"value\": 18446744073709551615, \"valueTwo\": 0, \"op\": \"SCMP_CMP_MASKED_EQ\"}],\n"
+	"   \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"], \"arches\": [\"amd64\"], \"minKernel\": \"4.8\"}, \"excludes\": {},\n"
+	"   \"unknownField\": [1, 2.5, -0, 1e3, 1E+2, 1.5e-3, true, false, null, {}, [[]]]}],\n"
+	" \"capgate\": {\"phases\": [\"startup\", \"serving\"], \"serveWhen\": \"listening:8080\", \"workerStartup\": 5}}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\"]}],\n"
+	" \"syscalls\": [{\"name\": \"open\", \"action\": \"SCMP_ACT_ERRNO\", \"errno\": \"EPERM\"}, {\"names\": [\"close\"], \"action\": \"SCMP_ACT_ALLOW\", \"phases\": [\"x\"]}]}",
+	"{\"kind\": \"SeccompProfile\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"defaultAction\": \"SCMP_ACT_LOG\", \"syscalls\": null, \"disabled\": false}}",
+	/* errors, with the column after characters of several bytes and after tabs */
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [{\"names\": [\"r\xc3\xa9\xe2\x9c\x93\xf0\x9d\x84\x9e\", 7], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	"{\t\"defaultAction\":\t\"SCMP_ACT_ERRNO\",\t\"syscalls\":\t[{\"names\":\t[\"read\"],\t\"action\":\t\"SCMP_ACT_ALOW\"}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\",\r\n \"syscalls\": [\r\n  {\"names\": [\"read\", 7], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"re\\u0000ad\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 18446744073709551616, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 1.5, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": \"0\", \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": {}}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [[], \"x\"]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [[[\"read\"]]]}",
+	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	"{\"default\\u0041ction\": \"SCMP_ACT_ALLOW\"}",
+	"{}",
+	"[]",
+	"[{\"defaultAction\": \"SCMP_ACT_ALLOW\"}]",
+	"{\"defaultAction\": true}",
+	"{\"defaultAction\": null}",
+	/* what the JSON reader declines */
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"defaultAction\": \"SCMP_ACT_LOG\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"default\\u0041ction\": \"SCMP_ACT_LOG\"}",
+	"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"a\":2,\"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+	"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1,\"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\"} {\"defaultAction\": \"SCMP_ACT_LOG\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\n---\n{\"defaultAction\": \"SCMP_ACT_LOG\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\"} x",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\",}",
+	"{\"defaultAction\": 'SCMP_ACT_ALLOW'}",
+	"{defaultAction: \"SCMP_ACT_ALLOW\"}",
+	"{\"defaultAction\": \"SCMP_ACT_\\x41LLOW\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"comment\": \"a\tb\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"comment\": \"a\nb\"}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": 01}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": 0x10}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": .5}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": +1}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"\\ud800\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"\\udc00x\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\",\r \"syscalls\": [\r  {\"names\": [7]}]}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"\xc2\x85\"}\n{",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"a\xe2\x80\xa8"
+	"b\", \"y\": 7,\n \"syscalls\": 5}",
+	"\xef\xbb\xbf{\"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"\xff\"}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\" /* c */}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": tru}",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\"",
+	"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}, ]}",
+	"  \n\t{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\n\n",
+};
+
+static int agree_file(const char *path, int *count)
+{
+	char *buf = NULL, why[1024];
+	size_t len = 0;
+	struct cg_error err = { 0 };
+	if (cg_read_file_max(path, CG_READ_PROFILE_MAX, 0, &buf, &len, &err) < 0)
+		return 0;
+	CHECKF(cg__profile_readers_agree(buf, len, why, sizeof(why)), "%s: %s", path, why);
+	CHECKF(cg__tree_json_agrees(buf, len, why, sizeof(why)), "%s: %s", path, why);
+	free(buf);
+	(*count)++;
+	return 0;
+}
+
+static int agree_dir(const char *dir, int *count)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	CHECKF(dp != NULL, "cannot open %s", dir);
+	while (dp && (de = readdir(dp))) {
+		char path[2048];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		agree_file(path, count);
+	}
+	if (dp)
+		closedir(dp);
+	return 0;
+}
+
+static int test_readers_agree(void)
+{
+	char why[1024], dir[1024], deep[256];
+	int count = 0;
+
+	for (size_t i = 0; i < sizeof(agree_inputs) / sizeof(agree_inputs[0]); i++) {
+		CHECKF(cg__profile_readers_agree(agree_inputs[i], strlen(agree_inputs[i]), why, sizeof(why)),
+		       "input %zu: %s", i, why);
+		CHECKF(cg__tree_json_agrees(agree_inputs[i], strlen(agree_inputs[i]), why, sizeof(why)), "input %zu: %s",
+		       i, why);
+	}
+	/* nesting: the JSON reader's bound, and past libfyaml's */
+	for (int d = 30; d <= 70; d += 4) {
+		int k = snprintf(deep, sizeof(deep), "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": ");
+		for (int i = 0; i < d; i++)
+			deep[k++] = '[';
+		for (int i = 0; i < d; i++)
+			deep[k++] = ']';
+		deep[k++] = '}';
+		deep[k] = '\0';
+		CHECKF(cg__profile_readers_agree(deep, strlen(deep), why, sizeof(why)), "depth %d: %s", d, why);
+	}
+	agree_dir("fuzz/corpus/profile", &count);
+	CHECKF(count >= 20, "only %d fuzz seeds compared", count);
+	NEED_SHARED("corpus/profiles");
+	snprintf(dir, sizeof(dir), "%s/corpus/profiles", t_shared());
+	agree_dir(dir, &count);
+	snprintf(dir, sizeof(dir), "%s/mission/profiles", t_shared());
+	agree_dir(dir, &count);
+	CHECKF(count >= 45, "only %d files compared", count);
+	return 0;
+}
+
+/* The JSON reader must be the one that reads real profiles (or the test
+ * above compares libfyaml with itself), and must decline what it does not
+ * vouch for. */
+static int test_json_reader_takes_profiles(void)
+{
+	static const char *const declined[] = {
+		"{\"a\": 1, \"a\": 2}",
+		"{\"a\": 1} x",
+		"{\"a\": 1,}",
+		"{\"a\": \"\\x41\"}",
+		"{\"a\":\r1}",
+		"{\"a\":\r\n1}",
+		"{\"a\": \"\xc2\x85\"}",
+		"\xef\xbb\xbf{}",
+		"{\"a\": 01}",
+		"{\"a\": \"\\ud800\"}",
+		"{\"a\": \"\t\"}",
+		"x",
+		"\"a\"",
+		"7",
+		"",
+	};
+	struct cg_tree *t = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+		CHECKF(cg_tree_parse_json(declined[i], strlen(declined[i]), &t) == 0, "took on: %s", declined[i]);
+	}
+	const char *ok = "{\"a\": [1, \"\\u00e9\"], \"b\": {}}";
+	CHECK(cg_tree_parse_json(ok, strlen(ok), &t) == 1);
+	if (t) {
+		const struct cg_tnode *a = cg_tn_lookup(cg_tree_root(t), "a");
+		CHECK(cg_tn_is_sequence(a) && a->len == 2 && a->line == 1 && a->col == 8);
+		CHECK(a && a->first->next && strcmp(a->first->next->text, "\xc3\xa9") == 0 && a->first->next->col == 11);
+		cg_tree_free(TAKE_PTR(t));
+	}
+	NEED_SHARED("corpus/profiles");
+	static const char *const files[] = { "docker-default.json", "podman-default.json", "jessfraz-chrome.json",
+					     "moby-default-without-user-namespaces.json" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[2048], *buf = NULL;
+		size_t len = 0;
+		struct cg_error err = { 0 };
+		snprintf(path, sizeof(path), "%s/corpus/profiles/%s", t_shared(), files[i]);
+		CHECKF(cg_read_file_max(path, CG_READ_PROFILE_MAX, 0, &buf, &len, &err) == 0, "%s", err.msg);
+		int r = buf ? cg_tree_parse_json(buf, len, &t) : -1;
+		CHECKF(r == 1, "%s: the JSON reader declined it (%d)", files[i], r);
+		n += r == 1;
+		cg_tree_free(TAKE_PTR(t));
+		free(buf);
+	}
+	CHECK(n == 4);
 	return 0;
 }
 
@@ -531,6 +720,8 @@ int main(void)
 	RUN(test_duplicate_keys);
 	RUN(test_unknown_names);
 	RUN(test_corpus_round_trip);
+	RUN(test_readers_agree);
+	RUN(test_json_reader_takes_profiles);
 	RUN(test_docker_includes);
 	RUN(test_moby_clone3_per_arch);
 	RUN(test_resolve_as_the_node);
