@@ -916,7 +916,11 @@ int cg_doc_error(struct cg_error *err, const char *source, struct fy_node *n, co
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return cg_tn_error(err, source, view(n, &v), path, "%s", msg);
+	/* the position only: never the text of the node, which may be the
+	 * single-quoted scalar check_scalars refuses (libfyaml leaks formatting it) */
+	v = (struct cg_tnode){ .text = "" };
+	cg_doc_pos(n, &v.line, &v.col);
+	return cg_tn_error(err, source, &v, path, "%s", msg);
 }
 
 const char *cg_doc_scalar(struct fy_node *n, char *buf, size_t n_buf)
