@@ -264,6 +264,12 @@ static struct cg_action effective(const struct cg_compile_opts *o, struct cg_act
 	return a;
 }
 
+/* Whether rule @r names a call on @arch, for the ENOSYS floor. */
+static bool names_on_arch(const struct cg_rule *r, enum cg_arch_id arch)
+{
+	return !r->arch_mask || (r->arch_mask & CG_ARCH_BIT(arch));
+}
+
 /* Highest syscall number the closure names on @arch (-1 if none): above it
  * the prologue answers ENOSYS. */
 static int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id arch)
@@ -271,7 +277,7 @@ static int cg_compile_enosys_floor(const struct cg_closure *c, enum cg_arch_id a
 	int max = -1;
 	for (size_t i = 0; i < c->n_rules; i++) {
 		int nr;
-		if (c->rules[i].arch_mask && !(c->rules[i].arch_mask & CG_ARCH_BIT(arch)))
+		if (!names_on_arch(&c->rules[i], arch))
 			continue;
 		nr = cg_syscall_nr(arch, c->rules[i].name);
 		if (nr > max)
@@ -329,7 +335,7 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 	const struct cg_rule **pool = calloc(c->n_rules + 1, sizeof(*pool));
 	size_t n_leaves = 0, used = 0;
 	uint32_t def_k, entry;
-	int r = 0;
+	int r = 0, floor = -1; /* cg_compile_enosys_floor, from the same lookups */
 
 	if (!lv || !pool) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
@@ -344,6 +350,8 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 		while (j < c->n_rules && strcmp(c->rules[j].name, c->rules[i].name) == 0) {
 			if (nr >= 0 && cg_rule_in_scope(&c->rules[j], CG_ARCH_BIT(arch), o->phase))
 				pool[used++] = &c->rules[j];
+			if (nr > floor && names_on_arch(&c->rules[j], arch))
+				floor = nr;
 			j++;
 		}
 		if (used > start) {
@@ -362,7 +370,8 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 	for (size_t i = 0; i < n_leaves; i++) {
 		struct leaf *l = &lv[i];
 		uint32_t next;
-		qsort(l->rules, l->n_rules, sizeof(*l->rules), rule_prec_qsort);
+		if (l->n_rules > 1) /* (glibc's qsort costs ~300 instructions even for one) */
+			qsort(l->rules, l->n_rules, sizeof(*l->rules), rule_prec_qsort);
 		if (l->rules[0]->n_args == 0) {
 			/* the most restrictive rule holds unconditionally */
 			l->simple = true;
@@ -390,7 +399,8 @@ static int emit_arch(struct emitter *e, const struct cg_closure *c, const struct
 	struct seg *segs = calloc(2 * n_leaves + 3, sizeof(*segs));
 	size_t n_segs = 0;
 	uint32_t cur = ai->nr_base;
-	int floor = stub_applies(c, o) ? cg_compile_enosys_floor(c, arch) : -1;
+	if (!stub_applies(c, o))
+		floor = -1;
 	if (!segs) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto out;
