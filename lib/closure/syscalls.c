@@ -217,7 +217,7 @@ const char *cg_syscall_name_at(size_t i)
  * 0 = full register. Sorted by name (a test checks it).
  */
 static const struct {
-	const char *name;
+	char name[CG_SYSCALL_NAME_CAP]; /* in place: no relocation at start (syscalls_table.h) */
 	uint8_t bits[6];
 } arg_widths[] = {
 	{ "accept4", { 32, 0, 0, 32 } },

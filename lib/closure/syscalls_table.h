@@ -9,8 +9,13 @@
 /* Columns: see the generated file header; struct cg_arch_info.col indexes them. */
 #define CG_TABLE_COLS 17
 
+/* The longest syscall name is 28 bytes. Names are stored in place, not as
+ * pointers: a table of pointers is relocated by ld.so at every start of a
+ * PIE (and its pages copied), which `capgate run` pays on every start. */
+#define CG_SYSCALL_NAME_CAP 32
+
 struct cg_syscall_row {
-	const char *name;
+	char name[CG_SYSCALL_NAME_CAP];
 	int32_t nr[CG_TABLE_COLS];
 };
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "closure/closure_internal.h"
+#include "closure/syscalls_table.h"
 #include "runtime/syscall_fmt.h"
 #include "source/trace_internal.h"
 #include "source/trace_shared.h"
@@ -49,7 +50,7 @@ enum arg_kind {
 };
 
 struct call_shape {
-	const char *name;
+	char name[CG_SYSCALL_NAME_CAP]; /* in place: no relocation at start (syscalls_table.h) */
 	uint8_t nargs;
 	uint8_t kind[6];
 };

@@ -5,10 +5,15 @@
 
 #include <stddef.h>
 
+#include "closure/syscalls_table.h"
+
+/* The names are stored in place (a table of pointers is relocated at every
+ * start of the program: syscalls_table.h); cg_baseline_calls() makes the
+ * pointer array its API hands out on first use. */
 struct cg_baseline {
 	const char *name;
 	const char *origin;
-	const char *const *calls; /* sorted */
+	const char (*calls)[CG_SYSCALL_NAME_CAP]; /* sorted */
 	size_t n_calls;
 };
 

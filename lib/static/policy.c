@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/doc.h"
@@ -32,12 +34,30 @@ static const struct cg_baseline *baseline_find(const char *name)
 	return NULL;
 }
 
+/* The pointer arrays cg_baseline_calls hands out, made once. */
+#define MAX_BASELINES 8
+static const char **baseline_ptrs[MAX_BASELINES];
+static pthread_once_t baseline_ptrs_once = PTHREAD_ONCE_INIT;
+
+static void baseline_ptrs_make(void)
+{
+	for (size_t i = 0; i < cg_baselines_len && i < MAX_BASELINES; i++) {
+		const char **v = malloc((cg_baselines[i].n_calls + 1) * sizeof(*v));
+		for (size_t k = 0; v && k < cg_baselines[i].n_calls; k++)
+			v[k] = cg_baselines[i].calls[k];
+		baseline_ptrs[i] = v; /* NULL: out of memory, reported per call */
+	}
+}
+
 int cg_baseline_calls(const char *name, const char *const **ret, size_t *ret_n)
 {
 	const struct cg_baseline *b = baseline_find(name);
 	if (!b)
 		return -ENOENT;
-	*ret = b->calls;
+	pthread_once(&baseline_ptrs_once, baseline_ptrs_make);
+	if ((size_t)(b - cg_baselines) >= MAX_BASELINES || !baseline_ptrs[b - cg_baselines])
+		return -ENOMEM;
+	*ret = baseline_ptrs[b - cg_baselines];
 	*ret_n = b->n_calls;
 	return 0;
 }
@@ -158,8 +178,11 @@ static int policy_finish(struct cg_policy *p, struct cg_error *err)
 {
 	const char *const *calls = NULL;
 	size_t n_calls = 0;
+	int rb = p->baseline && strcmp(p->baseline, "none") != 0 ? cg_baseline_calls(p->baseline, &calls, &n_calls) : 0;
 
-	if (p->baseline && strcmp(p->baseline, "none") != 0 && cg_baseline_calls(p->baseline, &calls, &n_calls) < 0) {
+	if (rb == -ENOMEM)
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	if (rb < 0) {
 		size_t nb;
 		const char *const *names = cg_baseline_names(&nb);
 		return cg_error_set(err, -EINVAL, "%s: unknown baseline '%s' (built-in: %s, %s, %s, or none)", p->source,
