@@ -466,6 +466,27 @@ static int rule_key_cmp(const struct cg_rule *a, const struct cg_rule *b)
 
 static int rule_qsort(const void *a, const void *b) { return rule_key_cmp(a, b); }
 
+/* Sort rules [run, n) and merge them into the sorted [0, run), as a stable
+ * sort of the whole would (the earlier of two equal rules first). */
+static int merge_tail(struct cg_rule *v, size_t run, size_t n)
+{
+	struct cg_rule *tmp = malloc(n * sizeof(*tmp));
+	size_t i = 0, j = run, o = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	qsort(v + run, n - run, sizeof(*v), rule_qsort);
+	while (i < run && j < n)
+		tmp[o++] = rule_key_cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+	while (i < run)
+		tmp[o++] = v[i++];
+	while (j < n)
+		tmp[o++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*tmp));
+	free(tmp);
+	return 0;
+}
+
 static bool same_but_phases(const struct cg_rule *a, const struct cg_rule *b)
 {
 	struct cg_rule x = *b;
@@ -481,10 +502,15 @@ void cg_closure_canonicalize(struct cg_closure *c)
 	for (size_t i = 0; i < c->n_rules; i++)
 		if (c->rules[i].n_args > 1)
 			qsort(c->rules[i].args, c->rules[i].n_args, sizeof(struct cg_arg_cond), cond_qsort);
-	/* a closure made from a canonical one plus rules merged in order (the
-	 * compiler's socketcall rules) is sorted already: one pass, no sort */
-	for (size_t i = 1; i < c->n_rules && sorted; i++)
-		sorted = rule_key_cmp(&c->rules[i - 1], &c->rules[i]) <= 0;
+	/* a closure made from a canonical one plus a few rules (the compiler's
+	 * socketcall rules) is a sorted run and a short tail: sort the tail and
+	 * merge, instead of sorting everything again */
+	size_t run = 1;
+	while (run < c->n_rules && rule_key_cmp(&c->rules[run - 1], &c->rules[run]) <= 0)
+		run++;
+	sorted = run >= c->n_rules;
+	if (!sorted && c->n_rules - run <= c->n_rules / 4 && merge_tail(c->rules, run, c->n_rules) == 0)
+		sorted = true;
 	if (!sorted)
 		qsort(c->rules, c->n_rules, sizeof(*c->rules), rule_qsort);
 	for (size_t i = 0; i < c->n_rules; i++) {
