@@ -19,7 +19,14 @@
 # not reap itself -- bwrap's -- and counts pages populated by madvise as
 # faults: say so when comparing).
 # The tables give the median over rounds, min and max, and the median of the
-# per-round ratios to bwrap; the last line is the verdict against the target.
+# per-round ratios to bwrap; the last lines are the verdicts against the target.
+#
+# Two bwrap rows: plain bwrap loads no seccomp filter at all, so it is the
+# floor of isolation without a profile; "bwrap+f" loads the program `capgate
+# compile` makes of the same profile (bwrap --seccomp FD), which is the same
+# isolation capgate sets up and what a bwrap user with that profile runs.
+# Every start is its own `perf stat` (the filter is read from fd 3, rewound
+# before each start), and the mean of RUNS_PER_ROUND starts is kept.
 set -u
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-11}
@@ -37,13 +44,17 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 : >"$SCRATCH/in"
 export STARTUP_BENCH_SCRATCH=$SCRATCH
+# the profile as a raw BPF program, for bwrap --seccomp (fd 3 of every start)
+FILTER=$SCRATCH/filter.bpf
+"$CAPGATE" compile "$PROFILE" -o "$FILTER" || { echo "startup_bench: capgate compile failed" >&2; exit 2; }
+export STARTUP_BENCH_FILTER=$FILTER
 
 # name and command of every tool that works here; the others are reported
 names=() cmds=()
 add() { # NAME CMD...
 	local name=$1
 	shift
-	if err=$("$@" 2>&1 <"$SCRATCH/in" >"$SCRATCH/out"); then
+	if err=$("$@" 2>&1 <"$SCRATCH/in" >"$SCRATCH/out" 3<"$FILTER"); then
 		names+=("$name")
 		cmds+=("$*")
 	else
@@ -55,6 +66,8 @@ add capgate "$CAPGATE" run --profile "$PROFILE" -- /bin/true
 if command -v bwrap >/dev/null; then
 	add bwrap bwrap --unshare-all --die-with-parent --new-session --ro-bind / / \
 		--proc /proc --dev /dev --cap-drop ALL /bin/true
+	add bwrap+f bwrap --unshare-all --die-with-parent --new-session --ro-bind / / \
+		--proc /proc --dev /dev --cap-drop ALL --seccomp 3 /bin/true
 else
 	echo "skip bwrap: not installed (Debian package bubblewrap, in scripts/dev.sh)"
 fi
@@ -87,6 +100,9 @@ tools = [(sys.argv[i], shlex.split(sys.argv[i + 1])) for i in range(3, len(sys.a
 names = [t[0] for t in tools]
 scratch = os.environ["STARTUP_BENCH_SCRATCH"]
 null = os.open(os.path.join(scratch, "io"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+# fd 3 of every start: the compiled profile for bwrap --seccomp 3
+ffd = os.open(os.environ["STARTUP_BENCH_FILTER"], os.O_RDONLY)
+os.dup2(ffd, 3, inheritable=True)
 
 PERF = None
 for d in os.environ.get("PATH", "/usr/bin").split(":"):
@@ -98,19 +114,25 @@ if PERF and subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "--", 
     PERF = None
 
 def batch_perf(argv):
-    """RUNS starts under perf stat: mean wall ms, task-clock ms and faults."""
-    p = subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "-r", str(runs), "--"] + argv,
-                       stdin=null, stdout=null, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        sys.exit(f"startup_bench: {' '.join(argv)} failed: {p.stderr[-300:]}")
-    num = lambda pat: float(re.search(pat, p.stderr).group(1).replace(",", ""))
-    return (num(r"([\d.,]+) \+- [\d.,]+ seconds time elapsed") * 1e3,
-            num(r"([\d.,]+) msec task-clock"), num(r"([\d.,]+)\s+page-faults"))
+    """RUNS starts, each under perf stat: mean wall ms, task-clock ms and faults."""
+    w = c = f = 0.0
+    for _ in range(runs):
+        os.lseek(3, 0, os.SEEK_SET)
+        p = subprocess.run([PERF, "stat", "-e", "task-clock,page-faults", "--"] + argv,
+                           stdin=null, stdout=null, stderr=subprocess.PIPE, text=True, pass_fds=(3,))
+        if p.returncode != 0:
+            sys.exit(f"startup_bench: {' '.join(argv)} failed: {p.stderr[-300:]}")
+        num = lambda pat: float(re.search(pat, p.stderr).group(1).replace(",", ""))
+        w += num(r"([\d.,]+) seconds time elapsed") * 1e3
+        c += num(r"([\d.,]+) msec task-clock")
+        f += num(r"([\d.,]+)\s+page-faults")
+    return w / runs, c / runs, f / runs
 
 def batch_rusage(argv):
     """RUNS starts, from wait4's rusage (no perf)."""
     w = c = f = 0
     for _ in range(runs):
+        os.lseek(3, 0, os.SEEK_SET)
         t0 = time.perf_counter()
         pid = os.posix_spawnp(argv[0], argv, os.environ,
                               file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1),
@@ -154,6 +176,13 @@ print("(per start; x bwrap: median over rounds of the ratio within the round)")
 if base and "capgate" in names:
     w, c, f = ratio("wall", "capgate"), ratio("cpu", "capgate"), ratio("faults", "capgate")
     verdict = "met" if max(w, c) <= 1.0 else "NOT met"
-    print(f"capgate/bwrap: wall {w:.2f}x, CPU {c:.2f}x, faults {f:.2f}x "
-          f"(target <= 1.00x: {verdict}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
+    print(f"capgate/bwrap (no filter): wall {w:.2f}x, CPU {c:.2f}x, faults {f:.2f}x "
+          f"(target <= 1.00x: {verdict})")
+    if "bwrap+f" in names:
+        rf = lambda m: statistics.median(per[m]["capgate"][r] / per[m]["bwrap+f"][r] for r in per[m]["capgate"])
+        w, c, f = rf("wall"), rf("cpu"), rf("faults")
+        verdict = "met" if max(w, c) <= 1.0 else "NOT met"
+        print(f"capgate/bwrap+f (the same filter): wall {w:.2f}x, CPU {c:.2f}x, faults {f:.2f}x "
+              f"(target <= 1.00x: {verdict})")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end")
 P
