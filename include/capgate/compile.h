@@ -52,25 +52,25 @@ CAPGATE_API unsigned int cg_compile_seccomp_flags(const struct cg_closure *c);
 CAPGATE_API uint32_t cg_compile_expect(const struct cg_closure *c, const struct cg_compile_opts *opts,
 				       uint32_t audit_arch, uint32_t nr, const uint64_t args[6]);
 
-/* One call through the compiled program, as `capgate sim` shows it. */
+/* One call through the compiled program, as `capgate sim` shows it. Made
+ * by the library (fields may be added at the end: never allocate one). */
 struct cg_compile_sim {
 	uint32_t ret;               /* what the program returned */
 	uint32_t expect;            /* what cg_compile_expect() says; differs only on a compiler bug */
-	const struct cg_rule *rule; /* the rule of the closure that decides, NULL: none */
+	const struct cg_rule *rule; /* the rule that decides (NULL: none); lives as long as the result */
 	struct cg_bpf_prog prog;    /* the program that ran */
 	struct cg_bpf_trace trace;  /* the instructions it went through */
-	struct cg_closure *derived; /* internal: the closure with the socketcall rules, when
-					@rule is one of them */
 };
 
 /* Compile @c with @opts (NULL: defaults), run (@arch, @nr, @args) through
- * the program in the emulator, and say what decided it. Release the result
- * with cg_compile_sim_release(). */
+ * the program in the emulator, and say what decided it. Free the result
+ * with cg_compile_sim_free(). */
 CAPGATE_API int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts,
 			       enum cg_arch_id arch, uint32_t nr, const uint64_t args[6],
-			       struct cg_compile_sim *ret, struct cg_error *err);
-/* Free the program and the trace (NULL is fine); the struct itself is not freed. */
-CAPGATE_API void cg_compile_sim_release(struct cg_compile_sim *s);
+			       struct cg_compile_sim **ret, struct cg_error *err);
+/* Free (NULL-safe). */
+CAPGATE_API void cg_compile_sim_free(struct cg_compile_sim *s);
+static inline void cg_compile_sim_freep(struct cg_compile_sim **s) { cg_compile_sim_free(*s); }
 
 /* ---- socket rules ------------------------------------------------------------
  * A second, small filter that capgate loads before the closure's: it decides

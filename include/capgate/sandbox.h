@@ -59,8 +59,6 @@ enum cg_sandbox_netns {
 	CG_NETNS_HOST,     /* the host's network, no socket rules: the explicit opt-out */
 };
 
-#define CG_SANDBOX_MAX_PORTS 64
-
 /* Namespaces the program shares with capgate instead of getting its own
  * (--share-ns). The network namespace is --net's, the mount namespace the
  * filesystem view's. */
@@ -89,9 +87,11 @@ struct cg_sandbox_opts {
 	 * or netns NONE -- both bind and connect are handled, what is not listed
 	 * is denied. */
 	bool net_tcp; /* handle TCP bind/connect even if both lists are empty */
-	uint16_t tcp_connect[CG_SANDBOX_MAX_PORTS];
+	/* The caller's arrays, or arrays cg_sandbox_parse_net() grew with
+	 * realloc(3) (free them with free(3)); at most 64 ports each. */
+	uint16_t *tcp_connect;
 	size_t n_tcp_connect;
-	uint16_t tcp_bind[CG_SANDBOX_MAX_PORTS];
+	uint16_t *tcp_bind;
 	size_t n_tcp_bind;
 	bool net_unix;        /* --net unix: socket(AF_UNIX) -- pathname sockets reach the host's
 			  services through the filesystem (socketpair is always allowed) */
@@ -146,7 +146,9 @@ struct cg_sandbox_opts {
 /* Parse one --net value ("none", "loopback", "host", "unix",
  * "tcp-connect=80,443", "tcp-bind=8080") into @opts; values accumulate
  * across calls (cg_sandbox_new rejects contradictions: host with anything
- * else, none with ports, a port both connect and bind). */
+ * else, none with ports, a port both connect and bind). Ports are appended
+ * to opts->tcp_connect or opts->tcp_bind with realloc(3): those must be NULL
+ * or malloc'd, and the caller frees them. */
 CAPGATE_API int cg_sandbox_parse_net(struct cg_sandbox_opts *opts, const char *spec,
 				     struct cg_error *err);
 

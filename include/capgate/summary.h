@@ -13,6 +13,7 @@
 #include <capgate/syscalls.h>
 
 struct cg_summary_arch {
+	enum cg_arch_id arch;
 	size_t permitted; /* distinct permitted call numbers */
 	size_t cached;    /* of those, answered from the kernel's action cache */
 	bool cache_known; /* false for x32 (never cached) and unknown tables */
@@ -26,14 +27,18 @@ struct cg_summary_risk {
 	enum cg_severity severity; /* the class's, or lint's for this profile (cg_summary_apply_lint) */
 };
 
+/* Made by cg_summary_closure (fields may be added at the end: never
+ * allocate one). */
 struct cg_summary {
-	char digest[72];
+	char digest[72];    /* cg_closure_digest's "sha256:" and 64 hex digits */
 	const char **names; /* permitted calls (any arch, any phase), sorted; point into the closure */
 	size_t n_names;
-	size_t phase_permitted[CG_MAX_PHASES];      /* permitted calls per phase, for c->n_phases */
-	struct cg_summary_arch arch[CG_ARCH_COUNT]; /* for the arches in c->arch_mask */
-	size_t prog_len;                            /* instructions of the compiled filter */
-	struct cg_summary_risk *risks;              /* classes with a permitted call, in table order */
+	size_t *phase_permitted; /* permitted calls of each of the closure's phases, in its order */
+	size_t n_phases;
+	struct cg_summary_arch *arches; /* the arches of c->arch_mask, in enum cg_arch_id order */
+	size_t n_arches;
+	size_t prog_len;               /* instructions of the compiled filter */
+	struct cg_summary_risk *risks; /* classes with a permitted call, in table order */
 	size_t n_risks;
 };
 

@@ -699,42 +699,52 @@ uint32_t cg_compile_expect(const struct cg_closure *c0, const struct cg_compile_
 	return cg_action_ret(effective(&o, cg_closure_decide(c, (enum cg_arch_id)arch, name, args, o.phase, NULL)));
 }
 
-int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts, enum cg_arch_id arch,
-		   uint32_t nr, const uint64_t args[6], struct cg_compile_sim *ret, struct cg_error *err)
-{
-	struct cg_compile_sim s = { 0 };
-	struct seccomp_data d = { .nr = (int)nr };
-	int r;
+/* The result and what only the library sees: the closure with the
+ * socketcall rules, which the deciding rule may belong to. */
+struct sim {
+	struct cg_compile_sim pub;
+	struct cg_closure *derived;
+};
 
-	if ((unsigned)arch >= CG_ARCH_COUNT)
-		return cg_error_set(err, -EINVAL, "unknown architecture %d", (int)arch);
-	d.arch = cg_arch_info(arch)->audit;
-	memcpy(d.args, args, sizeof(d.args));
-	if ((r = cg_compile(c, opts, &s.prog, err)) < 0)
-		return r;
-	if ((r = cg_bpf_run(s.prog.insns, s.prog.len, &d, &s.trace, &s.ret, err)) < 0) {
-		cg_compile_sim_release(&s);
-		return r;
-	}
-	s.expect = cg_compile_expect(c, opts, d.arch, nr, args);
-	if ((r = socketcall_derive(c, opts ? opts->phase : -1, &s.derived)) < 0) {
-		cg_compile_sim_release(&s);
-		return cg_error_set(err, r, "out of memory");
-	}
-	(void)cg_closure_decide(s.derived ? s.derived : c, arch, cg_syscall_name(arch, nr), args,
-				opts ? opts->phase : -1, &s.rule);
-	*ret = s;
-	return 0;
-}
-
-void cg_compile_sim_release(struct cg_compile_sim *s)
+void cg_compile_sim_free(struct cg_compile_sim *s)
 {
+	struct sim *x = (struct sim *)s; /* pub is the first member */
 	if (!s)
 		return;
 	cg_bpf_prog_release(&s->prog);
 	cg_bpf_trace_release(&s->trace);
-	cg_closure_free(s->derived);
-	s->derived = NULL;
+	cg_closure_free(x->derived);
+	free(x);
+}
+
+int cg_compile_sim(const struct cg_closure *c, const struct cg_compile_opts *opts, enum cg_arch_id arch,
+		   uint32_t nr, const uint64_t args[6], struct cg_compile_sim **ret, struct cg_error *err)
+{
+	struct seccomp_data d = { .nr = (int)nr };
+	struct sim *x;
+	int r;
+
+	if ((unsigned)arch >= CG_ARCH_COUNT)
+		return cg_error_set(err, -EINVAL, "unknown architecture %d", (int)arch);
+	if (!(x = calloc(1, sizeof(*x))))
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	struct cg_compile_sim *s = &x->pub;
+	d.arch = cg_arch_info(arch)->audit;
+	memcpy(d.args, args, sizeof(d.args));
+	if ((r = cg_compile(c, opts, &s->prog, err)) < 0 ||
+	    (r = cg_bpf_run(s->prog.insns, s->prog.len, &d, &s->trace, &s->ret, err)) < 0) {
+		cg_compile_sim_free(s);
+		return r;
+	}
+	s->expect = cg_compile_expect(c, opts, d.arch, nr, args);
+	if ((r = socketcall_derive(c, opts ? opts->phase : -1, &x->derived)) < 0) {
+		cg_compile_sim_free(s);
+		return cg_error_set(err, r, "out of memory");
+	}
+	(void)cg_closure_decide(x->derived ? x->derived : c, arch, cg_syscall_name(arch, nr), args,
+				opts ? opts->phase : -1, &s->rule);
+	*ret = s;
+	return 0;
 }
 
 /* ---- the socket filter ------------------------------------------------------ */

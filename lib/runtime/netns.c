@@ -126,6 +126,10 @@ int cg_netns_plan(struct cg_netns *n, const struct cg_sandbox_opts *o, uint32_t 
 						  "with tcp-connect, tcp-bind or unix");
 	if (n->mode == CG_NETNS_NONE && ports)
 		return cg_error_set(err, -EINVAL, "--net none cannot be combined with tcp-connect or tcp-bind");
+	if (o->n_tcp_connect > CG_NETNS_MAX_PORTS || o->n_tcp_bind > CG_NETNS_MAX_PORTS)
+		return cg_error_set(err, -E2BIG, "--net: more than %d tcp-connect or tcp-bind ports (the most the "
+						 "forwarder serves)",
+				    CG_NETNS_MAX_PORTS);
 	for (size_t i = 0; i < o->n_tcp_connect; i++) {
 		if (!o->tcp_connect[i] || (o->n_tcp_bind && port_in(o->tcp_bind, o->n_tcp_bind, o->tcp_connect[i])))
 			return cg_error_set(err, -EINVAL, "--net tcp-connect=%u: %s", o->tcp_connect[i],
@@ -740,8 +744,8 @@ static bool netns_in_use(const struct stat *ns, pid_t skip)
  * own helper is in the namespace. capgate's own end does not stop it. */
 static _Noreturn void forwarder_main(pid_t child, const struct cg_netns *n)
 {
-	struct listener ls[4 * CG_SANDBOX_MAX_PORTS];
-	struct pollfd pf[4 * CG_SANDBOX_MAX_PORTS + 2];
+	struct listener ls[4 * CG_NETNS_MAX_PORTS];
+	struct pollfd pf[4 * CG_NETNS_MAX_PORTS + 2];
 	size_t n_ls = 0;
 	char msg[CG_ERROR_MAX];
 	int ctl[2], pc;

@@ -16,13 +16,15 @@
 #include <capgate/sandbox.h>
 
 #define CG_NETNS_MAX_GRANTS 16
+/* TCP ports of each direction the forwarder serves (cg_sandbox_opts). */
+#define CG_NETNS_MAX_PORTS 64
 
 struct cg_netns {
 	enum cg_sandbox_netns mode; /* resolved: LOOPBACK, NONE or HOST */
 	bool forward;               /* tcp ports: capgate's forwarder is the way out */
 	bool unix_sockets;          /* --net unix */
 	bool sandbox_pidns;         /* the program has a PID namespace (the forwarder's lifetime) */
-	uint16_t connect[CG_SANDBOX_MAX_PORTS], bind[CG_SANDBOX_MAX_PORTS];
+	uint16_t connect[CG_NETNS_MAX_PORTS], bind[CG_NETNS_MAX_PORTS];
 	size_t n_connect, n_bind;
 	bool filter; /* the filter is loaded: socket rules (every mode but host), the memfd rule */
 	struct cg_socket_grant grants[CG_NETNS_MAX_GRANTS];

@@ -470,7 +470,7 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 
 int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_error *err)
 {
-	uint16_t *ports;
+	uint16_t **ports;
 	size_t *n;
 	const char *p;
 
@@ -492,9 +492,9 @@ int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_
 		return 0;
 	}
 	if (strncmp(spec, "tcp-connect=", 12) == 0) {
-		ports = o->tcp_connect, n = &o->n_tcp_connect, p = spec + 12;
+		ports = &o->tcp_connect, n = &o->n_tcp_connect, p = spec + 12;
 	} else if (strncmp(spec, "tcp-bind=", 9) == 0) {
-		ports = o->tcp_bind, n = &o->n_tcp_bind, p = spec + 9;
+		ports = &o->tcp_bind, n = &o->n_tcp_bind, p = spec + 9;
 	} else {
 		return cg_error_set(err, -EINVAL,
 				    "--net: unknown mode '%s' (none, loopback, host, unix, tcp-connect=PORT[,PORT], "
@@ -509,9 +509,13 @@ int cg_sandbox_parse_net(struct cg_sandbox_opts *o, const char *spec, struct cg_
 		if (errno || end == p || v > 65535 || (*end && *end != ','))
 			return cg_error_set(err, -EINVAL, "--net %s: bad port list (numbers 0-65535 separated by commas)",
 					    spec);
-		if (*n >= CG_SANDBOX_MAX_PORTS)
-			return cg_error_set(err, -E2BIG, "--net %s: more than %d ports", spec, CG_SANDBOX_MAX_PORTS);
-		ports[(*n)++] = (uint16_t)v;
+		if (*n >= CG_NETNS_MAX_PORTS)
+			return cg_error_set(err, -E2BIG, "--net %s: more than %d ports", spec, CG_NETNS_MAX_PORTS);
+		uint16_t *nv = realloc(*ports, (*n + 1) * sizeof(*nv));
+		if (!nv)
+			return cg_error_set(err, -ENOMEM, "out of memory");
+		*ports = nv;
+		nv[(*n)++] = (uint16_t)v;
 		p = end;
 	} while (*p++ == ',');
 	return 0;

@@ -34,13 +34,17 @@ static int count_cached(const struct cg_bpf_prog *prog, enum cg_arch_id arch, co
 
 static int summarise_arches(const struct cg_closure *c, const struct cg_bpf_prog *prog, struct cg_summary *s)
 {
+	if (!(s->arches = calloc(CG_ARCH_COUNT, sizeof(*s->arches))))
+		return -ENOMEM;
 	for (int a = 0; a < CG_ARCH_COUNT; a++) {
 		_cleanup_free_ uint32_t *nrs = NULL;
-		struct cg_summary_arch *sa = &s->arch[a];
+		struct cg_summary_arch *sa = &s->arches[s->n_arches];
 		int r;
 
 		if (!(c->arch_mask & CG_ARCH_BIT(a)))
 			continue;
+		s->n_arches++;
+		sa->arch = (enum cg_arch_id)a;
 		if ((r = cg_closure_arch_numbers(c, a, -1, &nrs, &sa->permitted)) < 0)
 			return r;
 		sa->cache_known = a != CG_ARCH_X32 && cg_syscall_max_nr(a) >= 0;
@@ -108,10 +112,13 @@ int cg_summary_closure(const struct cg_closure *c, struct cg_summary **ret, stru
 	if ((r = cg_closure_digest(c, s->digest)) < 0 ||
 	    (r = cg_closure_permitted_names(c, -1, &s->names, &s->n_names)) < 0)
 		return cg_error_set(err, r, "out of memory");
+	if (c->n_phases && !(s->phase_permitted = calloc(c->n_phases, sizeof(*s->phase_permitted))))
+		return cg_error_set(err, -ENOMEM, "out of memory");
 	for (unsigned p = 0; p < c->n_phases; p++) {
 		_cleanup_free_ const char **pn = NULL;
 		if ((r = cg_closure_permitted_names(c, (int)p, &pn, &s->phase_permitted[p])) < 0)
 			return cg_error_set(err, r, "out of memory");
+		s->n_phases++;
 	}
 	if ((r = cg_compile(c, NULL, &prog, err)) < 0)
 		return r;
@@ -130,6 +137,8 @@ void cg_summary_free(struct cg_summary *s)
 		free(s->risks[i].calls);
 	free(s->risks);
 	free(s->names);
+	free(s->phase_permitted);
+	free(s->arches);
 	free(s);
 }
 

@@ -30,7 +30,7 @@ static void print_summary(const char *path, const struct cg_closure *c, const st
 	printf("program:        %zu instructions\n", s->prog_len);
 	if (c->n_phases) {
 		printf("phases:        ");
-		for (unsigned p = 0; p < c->n_phases; p++)
+		for (size_t p = 0; p < s->n_phases; p++)
 			printf(" %s=%zu", c->phase_names[p], s->phase_permitted[p]);
 		printf("\n");
 		if (c->serve_when)
@@ -40,16 +40,14 @@ static void print_summary(const char *path, const struct cg_closure *c, const st
 			       c->worker_startup);
 	}
 	printf("architectures:\n");
-	for (int a = 0; a < CG_ARCH_COUNT; a++) {
-		const struct cg_summary_arch *sa = &s->arch[a];
-		if (!(c->arch_mask & CG_ARCH_BIT(a)))
-			continue;
+	for (size_t i = 0; i < s->n_arches; i++) {
+		const struct cg_summary_arch *sa = &s->arches[i];
 		if (sa->cache_known)
 			printf("  %-10s %4zu permitted calls, %zu answered from the kernel's action cache\n",
-			       cg_arch_info(a)->name, sa->permitted, sa->cached);
+			       cg_arch_info(sa->arch)->name, sa->permitted, sa->cached);
 		else
 			printf("  %-10s %4zu permitted calls (x32 calls are never cached by the kernel)\n",
-			       cg_arch_info(a)->name, sa->permitted);
+			       cg_arch_info(sa->arch)->name, sa->permitted);
 	}
 	for (size_t i = 0; i < s->n_risks; i++) {
 		const struct cg_summary_risk *sr = &s->risks[i];
@@ -83,22 +81,21 @@ static int write_json(const char *path, const struct cg_closure *c, const struct
 	cg_json_kv_uint(&j, "programInstructions", s->prog_len);
 	cg_json_key(&j, "phases");
 	cg_json_obj_open_inline(&j);
-	for (unsigned p = 0; p < c->n_phases; p++)
+	for (size_t p = 0; p < s->n_phases; p++)
 		cg_json_kv_uint(&j, c->phase_names[p], s->phase_permitted[p]);
 	cg_json_obj_close(&j);
 	if (c->worker_startup)
 		cg_json_kv_uint(&j, "workerStartup", c->worker_startup);
 	cg_json_key(&j, "architectures");
 	cg_json_arr_open(&j);
-	for (int a = 0; a < CG_ARCH_COUNT; a++) {
-		if (!(c->arch_mask & CG_ARCH_BIT(a)))
-			continue;
+	for (size_t i = 0; i < s->n_arches; i++) {
+		const struct cg_summary_arch *sa = &s->arches[i];
 		cg_json_obj_open_inline(&j);
-		cg_json_kv_str(&j, "name", cg_arch_info(a)->name);
-		cg_json_kv_uint(&j, "permitted", s->arch[a].permitted);
+		cg_json_kv_str(&j, "name", cg_arch_info(sa->arch)->name);
+		cg_json_kv_uint(&j, "permitted", sa->permitted);
 		cg_json_key(&j, "cached");
-		if (s->arch[a].cache_known)
-			cg_json_uint(&j, s->arch[a].cached);
+		if (sa->cache_known)
+			cg_json_uint(&j, sa->cached);
 		else
 			cg_json_null(&j);
 		cg_json_obj_close(&j);

@@ -414,6 +414,8 @@ static void run_args_release(struct run_args *a)
 	struct opt_list *lists[] = { &a->fs_ro, &a->fs_rw, &a->tmpfs, &a->nets, &a->share, &a->cap_add, &a->cap_drop, &a->rlimits };
 	for (size_t i = 0; i < CG_ARRAY_SIZE(lists); i++)
 		opt_list_release(lists[i]);
+	free(a->so.tcp_connect);
+	free(a->so.tcp_bind);
 	free(a->args);
 }
 

@@ -91,9 +91,9 @@ int cmd_sim(int argc, char **argv)
 		CLI_RESOLVE_OPTS(&ro),
 		OPT_END_MARK,
 	};
-	_cleanup_(cg_closure_freep) struct cg_closure *c = NULL;
+	struct cg_closure *c = NULL;
 	struct cg_compile_opts co = { .sz = sizeof(co), .phase = -1 };
-	struct cg_compile_sim s = { 0 };
+	struct cg_compile_sim *s = NULL;
 	struct cg_error err = { 0 };
 	uint64_t a[6] = { 0 };
 	char **args, act_buf[64];
@@ -116,16 +116,17 @@ int cmd_sim(int argc, char **argv)
 		goto out;
 	}
 	if (quiet)
-		printf("%s\n", cg_action_describe(cg_action_from_ret(s.ret), act_buf, sizeof(act_buf)));
+		printf("%s\n", cg_action_describe(cg_action_from_ret(s->ret), act_buf, sizeof(act_buf)));
 	else
-		print_sim(c, args[1], arch, nr, a, &s);
-	if (s.ret != s.expect)
-		cli_error("sim", "internal error: the program returned 0x%x but the profile says 0x%x", s.ret,
-			  s.expect);
+		print_sim(c, args[1], arch, nr, a, s);
+	if (s->ret != s->expect)
+		cli_error("sim", "internal error: the program returned 0x%x but the profile says 0x%x", s->ret,
+			  s->expect);
 	else
-		rc = cg_action_permits(cg_action_from_ret(s.ret)) ? EXIT_OK : EXIT_FINDINGS;
+		rc = cg_action_permits(cg_action_from_ret(s->ret)) ? EXIT_OK : EXIT_FINDINGS;
 out:
-	cg_compile_sim_release(&s);
+	cg_compile_sim_free(s);
+	cg_closure_free(c);
 	free(args);
 	opt_list_release(&ro.caps);
 	return rc;

@@ -3,6 +3,7 @@
  * deterministic digest, and tables cross-checked against the kernel's
  * syscall_64.tbl, libseccomp's CSV and the installed libseccomp. */
 #include <capgate/profile.h>
+#include <capgate/summary.h>
 #include <errno.h>
 #include <seccomp.h>
 
@@ -367,6 +368,41 @@ out:
 	return 0;
 }
 
+/* The summary's per-phase and per-arch figures, sized by the closure (the
+ * public struct holds no capacity of its own). */
+static int test_summary(void)
+{
+	static const char js[] = "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86\", "
+				 "\"SCMP_ARCH_X86_64\"], \"capgate\": {\"phases\": [\"start\", \"serve\"]},\n"
+				 " \"syscalls\": [{\"names\": [\"execve\", \"brk\", \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\", "
+				 "\"phases\": [\"start\"]},\n"
+				 "  {\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\", \"phases\": [\"serve\"], \"arches\": [\"x86_64\"]}]}";
+	struct cg_profile *p = NULL;
+	struct cg_closure *c = NULL;
+	struct cg_summary *s = NULL;
+	struct cg_error err = { 0 };
+
+	CHECKF(cg_profile_parse(js, sizeof(js) - 1, "t.json", &p, &err) == 0, "%s", err.msg);
+	CHECKF(p && cg_profile_resolve(p, NULL, &c, &err) == 0, "%s", err.msg);
+	CHECKF(c && cg_summary_closure(c, &s, &err) == 0, "%s", err.msg);
+	if (s) {
+		CHECK_EQ_INT(s->n_names, 4);
+		CHECK_EQ_INT(s->n_phases, 2);
+		CHECK(s->n_phases == 2 && s->phase_permitted[0] == 3 && s->phase_permitted[1] == 1);
+		CHECK_EQ_INT(s->n_arches, 2);
+		if (s->n_arches == 2) {
+			CHECK(s->arches[0].arch == CG_ARCH_X86_64 && s->arches[1].arch == CG_ARCH_X86);
+			CHECK_EQ_INT(s->arches[0].permitted, 4); /* read only here */
+			CHECK_EQ_INT(s->arches[1].permitted, 3);
+			CHECK(s->arches[0].cache_known && s->arches[0].cached <= s->arches[0].permitted);
+		}
+	}
+	cg_summary_free(s);
+	cg_closure_free(c);
+	cg_profile_free(p);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_algebra);
@@ -379,5 +415,6 @@ int main(void)
 	RUN(test_strip_extensions);
 	RUN(test_serialize_layout);
 	RUN(test_diff);
+	RUN(test_summary);
 	T_DONE();
 }

@@ -260,14 +260,16 @@ static int test_tricky_rules(void)
 	CHECKF(act.kind == CG_ACT_ERRNO && act.data == 3, "lower errno wins among matching errnos, got %u", act.data);
 
 	/* the same call through cg_compile_sim: program, reference and rule agree */
-	struct cg_compile_sim sim;
+	struct cg_compile_sim *sim = NULL;
 	int nr = cg_syscall_nr(CG_ARCH_X86_64, "openat");
 	CHECK(cg_compile_sim(c, &o, CG_ARCH_X86_64, (uint32_t)nr, b, &sim, &err) == 0);
-	CHECK_EQ_INT(sim.ret, SECCOMP_RET_ERRNO | 13);
-	CHECK_EQ_INT(sim.expect, sim.ret);
-	CHECK(sim.rule && strcmp(sim.rule->name, "openat") == 0 && sim.rule->n_args == 1);
-	CHECK(sim.trace.n > 0 && sim.trace.n <= sim.prog.len);
-	cg_compile_sim_release(&sim);
+	if (sim) {
+		CHECK_EQ_INT(sim->ret, SECCOMP_RET_ERRNO | 13);
+		CHECK_EQ_INT(sim->expect, sim->ret);
+		CHECK(sim->rule && strcmp(sim->rule->name, "openat") == 0 && sim->rule->n_args == 1);
+		CHECK(sim->trace.n > 0 && sim->trace.n <= sim->prog.len);
+	}
+	cg_compile_sim_free(sim);
 	cg_closure_free(c);
 	cg_profile_free(p);
 	return 0;
@@ -541,17 +543,19 @@ static int test_socketcall_follows_socket(void)
 		int sc = cg_syscall_nr(CG_ARCH_X86, "socketcall");
 		for (uint64_t call = 0; call <= 21; call++) {
 			uint64_t args[6] = { call, 0x1000 };
-			struct cg_compile_sim s;
+			struct cg_compile_sim *s = NULL;
 			CHECK(cg_compile_sim(c, NULL, CG_ARCH_X86, (uint32_t)sc, args, &s, &err) == 0);
-			CHECK_EQ_INT(s.ret, s.expect);
+			if (!s)
+				continue;
+			CHECK_EQ_INT(s->ret, s->expect);
 			const char *direct = cg_compile_socketcall_name((uint32_t)call);
-			bool denied = (s.ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW;
+			bool denied = (s->ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW;
 			bool want = direct && (!strcmp(direct, "socket") || (i == 1 && strcmp(direct, "connect") != 0));
 			CHECKF(denied == want, "profile %zu: socketcall(%llu) (%s) denied=%d", i, (unsigned long long)call,
 			       direct ? direct : "-", denied);
 			if (call == 1)
-				CHECK(s.rule && s.rule->origin && strstr(s.rule->origin, "stands for socket"));
-			cg_compile_sim_release(&s);
+				CHECK(s->rule && s->rule->origin && strstr(s->rule->origin, "stands for socket"));
+			cg_compile_sim_free(s);
 		}
 		cg_closure_free(c);
 	}

@@ -819,6 +819,15 @@ static bool pending_connection(int l, int ms)
 	return poll(&p, 1, ms) == 1;
 }
 
+/* The port arrays cg_sandbox_parse_net grew. */
+static void ports_free(struct cg_sandbox_opts *o)
+{
+	free(o->tcp_connect);
+	free(o->tcp_bind);
+	o->tcp_connect = o->tcp_bind = NULL;
+	o->n_tcp_connect = o->n_tcp_bind = 0;
+}
+
 /* --net tcp-connect=OK: the program inside reaches the host's OK through
  * the forwarder; another port (NO) of the host does not answer. */
 static int test_landlock_tcp(void)
@@ -845,6 +854,7 @@ static int test_landlock_tcp(void)
 		CHECK_EQ_INT(run_plain(argv), 2);
 	}
 	cg_sandbox_free(sb);
+	ports_free(&o);
 	close(l1), close(l2);
 	return 0;
 }
@@ -959,6 +969,27 @@ static int test_parse_net(void)
 	CHECK(cg_sandbox_parse_net(&o, "tcp-connect=80,", &err) == -EINVAL);
 	CHECK(cg_sandbox_parse_net(&o, "wifi", &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "unknown mode 'wifi'");
+	ports_free(&o);
+	/* 64 ports a direction: parsed one by one, or given as an array */
+	char spec[64];
+	for (int i = 0; i < 64; i++) {
+		snprintf(spec, sizeof(spec), "tcp-connect=%d", 1000 + i);
+		CHECK(cg_sandbox_parse_net(&o, spec, &err) == 0);
+	}
+	CHECK(cg_sandbox_parse_net(&o, "tcp-connect=2000", &err) == -E2BIG);
+	CHECK_CONTAINS(err.msg, "more than 64 ports");
+	CHECK_EQ_INT(o.n_tcp_connect, 64);
+	ports_free(&o);
+	uint16_t many[65];
+	for (int i = 0; i < 65; i++)
+		many[i] = (uint16_t)(1000 + i);
+	struct cg_sandbox *sb = NULL;
+	o = base_opts();
+	o.no_seccomp = true;
+	o.tcp_bind = many, o.n_tcp_bind = 65;
+	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -E2BIG);
+	CHECK_CONTAINS(err.msg, "more than 64 tcp-connect or tcp-bind ports");
+	cg_sandbox_free(sb);
 	return 0;
 }
 
@@ -1010,6 +1041,7 @@ static int test_missing_protections(void)
 		CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == 0);
 		cg_sandbox_free(sb);
 	}
+	ports_free(&o);
 	return 0;
 }
 
@@ -1338,8 +1370,10 @@ static int test_net_tcp_bind(void)
 	CHECK(cg_sandbox_parse_net(&o, spec, &err) == 0);
 	struct cg_sandbox *sb = sandbox_json(NULL, &o);
 	CHECK(sb);
-	if (!sb)
+	if (!sb) {
+		ports_free(&o);
 		return 0;
+	}
 	/* serves "hello" on B, and "auto" on a port listen() picks, whose
 	 * number it writes first on B's first connection */
 	snprintf(script, sizeof(script),
@@ -1378,6 +1412,7 @@ static int test_net_tcp_bind(void)
 	pthread_join(th, NULL);
 	CHECK_EQ_INT(sp.status, 0);
 	cg_sandbox_free(sb);
+	ports_free(&o);
 	return 0;
 }
 
@@ -1436,6 +1471,7 @@ static int test_net_socket_rules(void)
 	o.no_seccomp = true;
 	CHECK(cg_sandbox_new(NULL, &o, &sb, &err) == -EINVAL);
 	CHECK_CONTAINS(err.msg, "--net host turns network isolation off");
+	ports_free(&o);
 	return 0;
 }
 
