@@ -17,6 +17,9 @@
 # Prints the median throughput and the median of per-round ratios to bare.
 # Not a test. Then the closure sizes per phase of nginx and redis.
 #   bash bench/trace_bench.sh [ROUNDS]      (root; after `make`)
+# CAPGATE_BASE=PATH adds a mode "base": another capgate binary (an earlier
+# commit, say) timed in the same rounds, to tell a change's cost apart from
+# the machine's mood: compare the capgate and base rows of one run.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -35,6 +38,8 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 [ -x "$FLOOR" ] || make -s "$FLOOR" || exit 1
 
 MODES="bare floor capgate"
+BASE=${CAPGATE_BASE:-}
+[ -n "$BASE" ] && { [ -x "$BASE" ] || { echo "trace_bench: CAPGATE_BASE=$BASE is not executable" >&2; exit 2; }; MODES="$MODES base"; }
 command -v bpftrace >/dev/null && MODES="$MODES bpftrace"
 MODES="$MODES strace"
 
@@ -57,7 +62,8 @@ attach() { # MODE: start its tracer on $SRV, pinned with it
 	TRACER=
 	case $1 in
 	floor) taskset -c "$SERVER_CPU" "$FLOOR" & TRACER=$!; wait_prog floor_enter ;;
-	capgate) taskset -c "$SERVER_CPU" "$CAPGATE" trace -q --pid "$SRV" -o "$T/attach.json" &
+	capgate | base) taskset -c "$SERVER_CPU" "$([ "$1" = base ] && echo "$BASE" || echo "$CAPGATE")" \
+		trace -q --pid "$SRV" -o "$T/attach.json" &
 		TRACER=$!; wait_prog cg_sys_enter ;;
 	bpftrace) taskset -c "$SERVER_CPU" bpftrace -e \
 		"tracepoint:raw_syscalls:sys_enter /pid == $SRV/ { @[args->id] = count(); }" >/dev/null 2>&1 &
@@ -110,6 +116,7 @@ wrap() { # MODE CMD...
 	bare) taskset -c "$SERVER_CPU" "$@" ;;
 	floor) taskset -c "$SERVER_CPU" "$FLOOR" "$@" ;;
 	capgate) taskset -c "$SERVER_CPU" "$CAPGATE" trace -q -o "$T/trace.json" -- "$@" ;;
+	base) taskset -c "$SERVER_CPU" "$BASE" trace -q -o "$T/trace.json" -- "$@" ;;
 	bpftrace) taskset -c "$SERVER_CPU" bpftrace -e \
 		'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); }' \
 		-c "$(command -v "$1") ${*:2}" >/dev/null 2>&1 ;;
