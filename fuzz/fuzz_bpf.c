@@ -8,7 +8,10 @@
  *   - every (arch, nr) the cache predictor allows runs to ALLOW whatever
  *     the arguments and instruction pointer;
  *   - invalid programs are refused by the emulator, never run;
- *   - the listing has one line per insn.
+ *   - the listing has one line per insn;
+ *   - the program stacked with a small filter, before it and after it, into
+ *     one program (runtime/bpf_stack.h) answers as the kernel answers for
+ *     the two filters loaded one after the other.
  * Inputs whose size is not a multiple of 8 also run truncated.
  */
 #include <capgate/bpf.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "runtime/bpf_stack.h"
 
 /* Values worth trying: the program's own constants hit its branches. */
 static uint32_t pick(const struct sock_filter *insns, size_t len, size_t i)
@@ -96,6 +100,48 @@ static void check_cache(const struct sock_filter *insns, size_t len)
 	}
 }
 
+/* A small filter with several answers, on nr and an argument. */
+static const struct sock_filter other[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 5),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 59, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 1, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG),
+};
+
+static void check_stack(const struct sock_filter *insns, size_t len)
+{
+	struct cg_bpf_prog p = { (struct sock_filter *)insns, len }, o = { (struct sock_filter *)other, CG_ARRAY_SIZE(other) };
+	struct cg_error err = { 0 };
+
+	for (int order = 0; order < 2; order++) {
+		const struct cg_bpf_prog *first = order ? &o : &p, *later = order ? &p : &o;
+		struct cg_bpf_prog one = { 0 };
+		int r = cg_bpf_stack(first, later, &one, &err);
+		if (r == -EINVAL || r == -E2BIG || r == -ENOMEM)
+			continue; /* returns A, or too large: the caller loads two filters */
+		if (r != 0)
+			FAIL("cg_bpf_stack: %d %s", r, err.msg);
+		for (size_t i = 0; i < 8; i++) {
+			struct seccomp_data d = { .nr = (int)pick(insns, len, i), .arch = pick(insns, len, i + 1) };
+			uint32_t a = 0, b = 0, s = 0;
+			for (int k = 0; k < 6; k++)
+				d.args[k] = pick(insns, len, i + 2 + (size_t)k) ^ (i & 1);
+			if (cg_bpf_run(first->insns, first->len, &d, NULL, &a, NULL) != 0 ||
+			    cg_bpf_run(later->insns, later->len, &d, NULL, &b, NULL) != 0 ||
+			    cg_bpf_run(one.insns, one.len, &d, NULL, &s, NULL) != 0)
+				FAIL("a stacked program does not run");
+			if (s != cg_bpf_stack_ret(a, b))
+				FAIL("stacked program answers 0x%x, the two filters 0x%x and 0x%x", s, a, b);
+		}
+		cg_bpf_prog_release(&one);
+	}
+}
+
 static void check_disasm(const struct sock_filter *insns, size_t len)
 {
 	struct cg_strbuf sb;
@@ -143,9 +189,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FAIL("validation error without a pc: \"%s\"", err.msg);
 	check_runs(raw, n, valid);
 	check_disasm(raw, n);
-	if (valid)
+	if (valid) {
 		check_cache(raw, n);
-	else if (cg_bpf_cache_predict(raw, n, AUDIT_ARCH_X86_64, 64, (uint8_t[8]){ 0 }) != 0)
+		check_stack(raw, n);
+	} else if (cg_bpf_cache_predict(raw, n, AUDIT_ARCH_X86_64, 64, (uint8_t[8]){ 0 }) != 0)
 		FAIL("cache predicted for an invalid program");
 	free(raw);
 	return 0;

@@ -13,7 +13,10 @@
  */
 #include <capgate/bpf.h>
 
+#include "runtime/bpf_stack.h"
+
 #include <ctype.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -857,4 +860,86 @@ int cg_bpf_read(const char *path, struct cg_bpf_prog *ret, struct cg_error *err)
 	if (r < 0 && err)
 		cg_error_prefix(err, "%s: ", path);
 	return r;
+}
+
+/* ---- two filters as one (runtime/bpf_stack.h) ------------------------------ */
+
+uint32_t cg_bpf_stack_ret(uint32_t first, uint32_t later)
+{
+	return (int32_t)(first & SECCOMP_RET_ACTION_FULL) < (int32_t)(later & SECCOMP_RET_ACTION_FULL) ? first : later;
+}
+
+#define STACK_MAX_RETS 8
+
+int cg_bpf_stack(const struct cg_bpf_prog *first, const struct cg_bpf_prog *later, struct cg_bpf_prog *ret,
+		 struct cg_error *err)
+{
+	uint32_t ks[STACK_MAX_RETS];
+	size_t at[STACK_MAX_RETS]; /* where the copy of @later for ks[i] starts */
+	size_t nk = 0, na = first->len, nb = later->len, n;
+	struct sock_filter *v;
+	int r;
+
+	if ((r = cg_bpf_validate(first->insns, na, err)) < 0 || (r = cg_bpf_validate(later->insns, nb, err)) < 0)
+		return r;
+	for (size_t i = 0; i < na + nb; i++) {
+		const struct sock_filter *f = i < na ? &first->insns[i] : &later->insns[i - na];
+		if (BPF_CLASS(f->code) == BPF_RET && BPF_RVAL(f->code) != BPF_K)
+			return cg_error_set(err, -EINVAL, "a filter returns A: its answers are not known when folding");
+		/* a division by X = 0 ends a program with 0, a return no jump can redirect */
+		if (BPF_CLASS(f->code) == BPF_ALU && BPF_SRC(f->code) == BPF_X &&
+		    (BPF_OP(f->code) == BPF_DIV || BPF_OP(f->code) == BPF_MOD))
+			return cg_error_set(err, -EINVAL, "a filter divides by X: it may end without a return");
+		/* scratch memory is not reset between the two */
+		if ((BPF_CLASS(f->code) == BPF_LD || BPF_CLASS(f->code) == BPF_LDX) && BPF_MODE(f->code) == BPF_MEM)
+			return cg_error_set(err, -EINVAL, "a filter reads scratch memory");
+	}
+	for (size_t i = 0; i < na; i++) {
+		const struct sock_filter *f = &first->insns[i];
+		bool seen = false;
+		if (BPF_CLASS(f->code) != BPF_RET)
+			continue;
+		for (size_t k = 0; k < nk; k++)
+			seen |= ks[k] == f->k;
+		if (seen)
+			continue;
+		if (nk == STACK_MAX_RETS)
+			return cg_error_set(err, -E2BIG, "the first filter has more than %d distinct answers",
+					    STACK_MAX_RETS);
+		ks[nk++] = f->k;
+	}
+	/* each copy of @later starts with A = X = 0, as a program does */
+	n = na + nk * (nb + 2);
+	if (n > CG_BPF_MAXINSNS)
+		return cg_error_set(err, -E2BIG, "the two filters together exceed %d instructions", CG_BPF_MAXINSNS);
+	if (!(v = calloc(n, sizeof(*v))))
+		return cg_error_set(err, -ENOMEM, "out of memory");
+	for (size_t k = 0, o = na; k < nk; k++, o += nb + 2) {
+		at[k] = o;
+		v[o] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+		v[o + 1] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_IMM, 0);
+		for (size_t i = 0; i < nb; i++) {
+			struct sock_filter f = later->insns[i];
+			if (BPF_CLASS(f.code) == BPF_RET)
+				f.k = cg_bpf_stack_ret(ks[k], f.k);
+			v[o + 2 + i] = f;
+		}
+	}
+	for (size_t i = 0; i < na; i++) {
+		struct sock_filter f = first->insns[i];
+		if (BPF_CLASS(f.code) == BPF_RET) {
+			size_t k = 0;
+			while (ks[k] != f.k)
+				k++;
+			f = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(at[k] - i - 1), 0, 0);
+		}
+		v[i] = f;
+	}
+	if ((r = cg_bpf_validate(v, n, err)) < 0) {
+		free(v);
+		return cg_error_prefix(err, "internal error, the folded filters are invalid: ");
+	}
+	ret->insns = v;
+	ret->len = n;
+	return 0;
 }

@@ -38,6 +38,7 @@
 #include "core/proc.h"
 #include "core/sdnotify.h"
 #include "runtime/landlock.h"
+#include "runtime/bpf_stack.h"
 #include "runtime/netns.h"
 #include "runtime/pty.h"
 #include "runtime/pidinit.h"
@@ -116,6 +117,28 @@ static int fold_socket_rules(struct cg_sandbox *sb, struct cg_error *err)
 	sb->prog.insns = v;
 	sb->prog.len = n;
 	sb->sockets_folded = true;
+	return 0;
+}
+
+/* Otherwise the socket rules and the closure's program are one filter too
+ * (runtime/bpf_stack.h): the same answers as the two filters loaded one
+ * after the other, for one load and one run per call. Not with
+ * SECCOMP_FILTER_FLAG_LOG, which would then log the socket rules' denials
+ * as well; and two filters whenever the fold cannot be made. */
+static int stack_socket_rules(struct cg_sandbox *sb, struct cg_error *err)
+{
+	struct cg_bpf_prog one = { 0 };
+	struct cg_error e2 = { 0 };
+	int r;
+
+	if (sb->flags & SECCOMP_FILTER_FLAG_LOG)
+		return 0;
+	if ((r = cg_bpf_stack(&sb->net->prog, &sb->prog, &one, &e2)) < 0)
+		return r == -ENOMEM ? cg_error_set(err, r, "out of memory") : 0;
+	cg_bpf_prog_release(&sb->prog);
+	sb->prog = one;
+	sb->sockets_folded = true;
+	sb->sockets_stacked = true;
 	return 0;
 }
 
@@ -272,6 +295,8 @@ int cg_sandbox_new(const struct cg_closure *c, const struct cg_sandbox_opts *use
 		}
 		sb->listener = sb->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		if (opts->explain && sb->net->filter && (r = fold_socket_rules(sb, err)) < 0)
+			return r;
+		if (!sb->sockets_folded && sb->net->filter && (r = stack_socket_rules(sb, err)) < 0)
 			return r;
 	}
 
@@ -443,7 +468,8 @@ void cg_sandbox_describe(const struct cg_sandbox *sb, struct cg_strbuf *out)
 			cg_strbuf_addf(out, "seccomp allowed calls on %s: %zu\n", cg_arch_info((enum cg_arch_id)a)->name, n);
 			free(nrs);
 		}
-		cg_strbuf_addf(out, "seccomp filter: %zu instructions, flags:", sb->prog.len);
+		cg_strbuf_addf(out, "seccomp filter: %zu instructions%s, flags:", sb->prog.len,
+			       sb->sockets_stacked ? " (the socket rules and the closure in one program)" : "");
 		describe_flags(out, sb->flags);
 	} else {
 		cg_strbuf_addf(out, "seccomp: none\n");

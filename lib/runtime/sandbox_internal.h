@@ -28,7 +28,8 @@ struct cg_sandbox {
 	struct cg_bpf_prog prog;
 	unsigned int flags;
 	bool listener;                /* the filter creates a notification fd */
-	bool sockets_folded;          /* explain: the socket rules run at the head of prog (one listener) */
+	bool sockets_folded;          /* the socket rules are part of prog: not loaded on their own */
+	bool sockets_stacked;         /* ... as the two filters would answer (else explain's notifying fold) */
 	bool phased;                  /* phase-aware enforcement (runtime/phases.h) */
 	int serving, startup;         /* phase indexes when phased */
 	struct cg_serve_trigger trig; /* the trigger in force when phased */

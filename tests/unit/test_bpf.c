@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "runtime/bpf_stack.h"
 #include "t.h"
 
 #define ALLOW SECCOMP_RET_ALLOW
@@ -1164,6 +1165,130 @@ static int test_looks_like_profile_and_trace(void)
 	return 0;
 }
 
+/*
+ * Two filters as one (runtime/bpf_stack.h), held to the kernel: the same
+ * calls under the two filters loaded one after the other and under the
+ * folded program give the same results, live. Errno values tell which
+ * filter answered: on a tie of actions the later filter's answer wins.
+ */
+static const int stack_calls[] = { SYS_getppid, SYS_getpgrp, SYS_getuid, SYS_geteuid, SYS_getsid };
+
+static int stack_child(const struct cg_bpf_prog *a, const struct cg_bpf_prog *b, int wfd)
+{
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	for (int i = 0; i < 2; i++) {
+		const struct cg_bpf_prog *p = i ? b : a;
+		struct sock_fprog fp = { .len = (unsigned short)(p ? p->len : 0), .filter = p ? p->insns : NULL };
+		if (p && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
+			_exit(100);
+	}
+	for (size_t i = 0; i < N(stack_calls); i++) {
+		int e = syscall(stack_calls[i], 0) < 0 ? errno : 0;
+		if (write(wfd, &e, sizeof(e)) != sizeof(e))
+			_exit(101);
+	}
+	_exit(0);
+}
+
+/* Results of stack_calls under @a then @b: errnos, and how the child ended. */
+static int stack_run(const struct cg_bpf_prog *a, const struct cg_bpf_prog *b, int *errs, int *status)
+{
+	int fd[2], n = 0;
+	if (pipe(fd) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		stack_child(a, b, fd[1]);
+	}
+	close(fd[1]);
+	while (n < (int)N(stack_calls) && read(fd[0], &errs[n], sizeof(int)) == sizeof(int))
+		n++;
+	close(fd[0]);
+	waitpid(pid, status, 0);
+	return n;
+}
+
+static int test_stack(void)
+{
+	/* first: getppid ERRNO(11), getpgrp ERRNO(12), getsid ERRNO(13), else allow */
+	struct sock_filter fa[] = {
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		RET(ERRNO(11)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgrp, 0, 1),
+		RET(ERRNO(12)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 1),
+		RET(ERRNO(13)),
+		RET(ALLOW),
+	};
+	/* later: getppid ERRNO(22) (a tie: the later wins), getuid ERRNO(23),
+	 * getsid ERRNO(24) unless arg0 is 0, where it kills (stricter); it
+	 * reads X before writing it, which a program may do */
+	struct sock_filter fb[] = {
+		BPF_STMT(BPF_MISC | BPF_TXA, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+		RET(SECCOMP_RET_KILL_PROCESS),
+		LD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		RET(ERRNO(22)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getuid, 0, 1),
+		RET(ERRNO(23)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getsid, 0, 4),
+		LD_ARG_LO(0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		RET(SECCOMP_RET_KILL_PROCESS),
+		RET(ERRNO(24)),
+		RET(ALLOW),
+	};
+	struct cg_bpf_prog a = { fa, N(fa) }, b = { fb, N(fb) }, one = { 0 };
+	struct cg_error err = { 0 };
+	int e2[8] = { 0 }, e1[8] = { 0 }, st2 = 0, st1 = 0;
+
+	CHECK(cg_bpf_stack_ret(ERRNO(11), ERRNO(22)) == ERRNO(22));
+	CHECK(cg_bpf_stack_ret(ERRNO(11), ALLOW) == ERRNO(11));
+	CHECK(cg_bpf_stack_ret(SECCOMP_RET_KILL_PROCESS, ERRNO(1)) == SECCOMP_RET_KILL_PROCESS);
+	CHECK(cg_bpf_stack_ret(SECCOMP_RET_LOG, SECCOMP_RET_USER_NOTIF) == SECCOMP_RET_USER_NOTIF);
+	CHECKF(cg_bpf_stack(&a, &b, &one, &err) == 0, "%s", err.msg);
+	if (!one.insns)
+		return 0;
+	/* every answer of the emulator, on a few inputs */
+	for (size_t i = 0; i < N(stack_calls); i++)
+		for (uint64_t arg = 0; arg < 2; arg++) {
+			struct seccomp_data d = { .nr = stack_calls[i], .arch = AUDIT_ARCH_X86_64, .args = { arg } };
+			uint32_t ra = 0, rb = 0, r1 = 0;
+			CHECK(cg_bpf_run(a.insns, a.len, &d, NULL, &ra, &err) == 0);
+			CHECK(cg_bpf_run(b.insns, b.len, &d, NULL, &rb, &err) == 0);
+			CHECK(cg_bpf_run(one.insns, one.len, &d, NULL, &r1, &err) == 0);
+			CHECKF(r1 == cg_bpf_stack_ret(ra, rb), "nr %d arg %llu: folded %#x, stacked %#x", d.nr,
+			       (unsigned long long)arg, r1, cg_bpf_stack_ret(ra, rb));
+		}
+	/* and the kernel's: two filters against the folded one (getsid(0) kills) */
+	int n2 = stack_run(&a, &b, e2, &st2), n1 = stack_run(&one, NULL, e1, &st1);
+	CHECK_EQ_INT(n2, 4);
+	CHECK_EQ_INT(n1, n2);
+	CHECK(WIFSIGNALED(st2) && WTERMSIG(st2) == SIGSYS);
+	CHECK(WIFSIGNALED(st1) && WTERMSIG(st1) == SIGSYS);
+	for (int i = 0; i < n2 && i < n1; i++)
+		CHECKF(e1[i] == e2[i], "call %d: folded errno %d, two filters %d", i, e1[i], e2[i]);
+	CHECKF(n2 == 4 && e2[0] == 22 && e2[1] == 12 && e2[2] == 23 && e2[3] == 0, "two filters: %d calls, errnos %d %d %d %d, status %#x; folded status %#x",
+	       n2, e2[0], e2[1], e2[2], e2[3], st2, st1);
+	cg_bpf_prog_release(&one);
+
+	/* what cannot be folded */
+	struct sock_filter fret_a[] = { BPF_STMT(BPF_LD | BPF_IMM, ALLOW), BPF_STMT(BPF_RET | BPF_A, 0) };
+	struct cg_bpf_prog ra = { fret_a, N(fret_a) };
+	CHECK(cg_bpf_stack(&ra, &b, &one, &err) == -EINVAL);
+	CHECK(cg_bpf_stack(&a, &ra, &one, &err) == -EINVAL);
+	static struct sock_filter big[3000];
+	for (size_t i = 0; i + 1 < N(big); i++)
+		big[i] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+	big[N(big) - 1] = (struct sock_filter)RET(ALLOW);
+	struct cg_bpf_prog pb = { big, N(big) };
+	CHECK(cg_bpf_stack(&a, &pb, &one, &err) == -E2BIG);
+	return 0;
+}
+
 int main(void)
 {
 	RUN(test_validate);
@@ -1180,6 +1305,7 @@ int main(void)
 	RUN(test_libseccomp);
 	RUN(test_disasm);
 	RUN(test_cache_predict);
+	RUN(test_stack);
 	RUN(test_parse);
 	RUN(test_action_format);
 	RUN(test_looks_like_profile_and_trace);

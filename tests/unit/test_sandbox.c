@@ -43,6 +43,7 @@
 #include "closure/capabilities.h"
 #include "runtime/fsview.h"
 #include "runtime/landlock.h"
+#include "runtime/sandbox_internal.h"
 #include "runtime/syscall_fmt.h"
 #include "t.h"
 #include "testing.h"
@@ -826,6 +827,91 @@ static void ports_free(struct cg_sandbox_opts *o)
 	free(o->tcp_bind);
 	o->tcp_connect = o->tcp_bind = NULL;
 	o->n_tcp_connect = o->n_tcp_bind = 0;
+}
+
+/*
+ * The socket rules and the closure's program are loaded as one filter
+ * (runtime/bpf_stack.h). It must answer every call as the two filters
+ * would: the stricter answer, the closure's on a tie, which is what
+ * cg_sandbox_original_action computes from the two reference decisions.
+ * Every number of every arch, the socket calls with families, types,
+ * protocols and flags around the grants, under closures looser and
+ * stricter than the socket rules.
+ */
+static int stacked_agrees(const char *what, const struct cg_sandbox *sb)
+{
+	static const uint64_t socket_args[][6] = {
+		{ AF_UNIX, SOCK_STREAM, 0 },
+		{ AF_INET, SOCK_STREAM, 0 },
+		{ AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 6 },
+		{ AF_INET, SOCK_STREAM, 262 /* MPTCP */ },
+		{ AF_INET, SOCK_DGRAM, 17 },
+		{ AF_INET6, SOCK_RAW, 1 },
+		{ AF_NETLINK, SOCK_RAW, 0 },
+		{ AF_PACKET, SOCK_DGRAM, 0 },
+		{ 40 /* AF_VSOCK */, SOCK_STREAM, 0 },
+		{ 3, 0x20000000 /* MSG_FASTOPEN as a send flag */, 8 /* MFD_NOEXEC_SEAL */, 0x20000000 },
+		{ 1, 0, 0, 0 },
+	};
+	static const uint32_t audits[] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0x1234 };
+	const struct cg_bpf_prog *p = cg_sandbox_prog(sb);
+	struct cg_error err = { 0 };
+	size_t n = 0, bad = 0;
+
+	CHECKF(p && sb->sockets_stacked, "%s: the socket rules were not folded into the filter", what);
+	if (!p)
+		return 0;
+	for (size_t a = 0; a < CG_ARRAY_SIZE(audits); a++)
+		for (uint32_t nr = 0; nr < 480; nr++)
+			for (int x32 = 0; x32 < (audits[a] == AUDIT_ARCH_X86_64 ? 2 : 1); x32++)
+				for (size_t k = 0; k < CG_ARRAY_SIZE(socket_args); k++) {
+					struct seccomp_data d = { .nr = (int)(nr | (x32 ? CG_X32_SYSCALL_BIT : 0)),
+								  .arch = audits[a] };
+					uint32_t got = 0;
+					memcpy(d.args, socket_args[k], sizeof(d.args));
+					if (cg_bpf_run(p->insns, p->len, &d, NULL, &got, &err) < 0) {
+						CHECKF(0, "%s: %s", what, err.msg);
+						return 0;
+					}
+					struct cg_action want = cg_sandbox_original_action(sb, d.arch, (uint32_t)d.nr, socket_args[k], true);
+					struct cg_action have = cg_action_from_ret(got);
+					n++;
+					if ((have.kind != want.kind || have.data != want.data) && bad++ < 3)
+						CHECKF(0, "%s: arch %#x nr %d args %llu,%llu,%llu: the filter says %#x, the two filters %s/%u",
+						       what, d.arch, d.nr, (unsigned long long)d.args[0], (unsigned long long)d.args[1],
+						       (unsigned long long)d.args[2], got, cg_action_name(want.kind), want.data);
+				}
+	CHECKF(bad == 0, "%s: %zu of %zu answers differ", what, bad, n);
+	return 0;
+}
+
+static int test_stacked_filter_agrees(void)
+{
+	static const char *const nets[] = { "loopback", "none", "unix", "tcp-connect=443" };
+	static const char *const closures[] = {
+		/* looser than the socket rules: everything allowed but two calls */
+		ALLOW_BUT("{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}"),
+		/* stricter: socket killed, and conditions on socketpair and sendto */
+		ALLOW_BUT("{\"names\":[\"socket\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"},"
+			  "{\"names\":[\"socketpair\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,"
+			  "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
+			  "{\"names\":[\"sendto\",\"memfd_create\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}"),
+	};
+	char what[128];
+	for (size_t i = 0; i < CG_ARRAY_SIZE(closures); i++)
+		for (size_t k = 0; k < CG_ARRAY_SIZE(nets); k++) {
+			struct cg_sandbox_opts o = base_opts();
+			struct cg_error err = { 0 };
+			CHECK(cg_sandbox_parse_net(&o, nets[k], &err) == 0);
+			struct cg_sandbox *sb = sandbox_json(closures[i], &o);
+			snprintf(what, sizeof(what), "closure %zu, --net %s", i, nets[k]);
+			CHECKF(sb != NULL, "%s", what);
+			if (sb)
+				stacked_agrees(what, sb);
+			cg_sandbox_free(sb);
+			ports_free(&o);
+		}
+	return 0;
 }
 
 /* --net tcp-connect=OK: the program inside reaches the host's OK through
@@ -2456,6 +2542,7 @@ static int test_prefault_heap(void)
 int main(void)
 {
 	RUN(test_parse_net);
+	RUN(test_stacked_filter_agrees);
 	RUN(test_format_call);
 	RUN(test_landlock_rights);
 	RUN(test_missing_protections);
