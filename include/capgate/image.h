@@ -37,23 +37,25 @@ CAPGATE_API bool cg_imageref_within(const struct cg_imageref *r, const char *tru
 /* Canonical text of a reference (registry/repository[:tag][@digest]). */
 CAPGATE_API char *cg_imageref_format(const struct cg_imageref *r);
 
+/* Made by cg_image_open_layout or cg_image_open_archive (fields may be
+ * added at the end: never allocate one). Its strings belong to it. */
 struct cg_image {
-	char *source;             /* layout directory or archive path */
-	char *ref_name;           /* the tag / ref name the image was selected by */
-	char manifest_digest[72]; /* "sha256:..." of the manifest the layout's index.json
-				  * names (for a multi-platform image: the index, which
-				  * is what a digest reference and cosign sign); "" for
-				  * a docker-archive, which holds no manifest */
-	char config_digest[72];
+	char *source;                /* layout directory or archive path */
+	char *ref_name;              /* the tag / ref name the image was selected by */
+	const char *manifest_digest; /* "sha256:..." of the manifest the layout's index.json
+				      * names (for a multi-platform image: the index, which
+				      * is what a digest reference and cosign sign); "" for
+				      * a docker-archive, which holds no manifest */
+	const char *config_digest;
 	char **label_keys, **label_values;
 	size_t n_labels;
 	char *closure_json; /* an attached closure (see below), or NULL */
 	size_t closure_len;
-	char image_digest[72]; /* the image manifest itself: manifest_digest, or for a
-				* multi-platform image the platform's manifest; "" for a
-				* docker-archive */
-	char platform[64];     /* "linux/amd64[/VARIANT]" of the manifest chosen in an
-				* index, "" when the layout named an image manifest */
+	const char *image_digest; /* the image manifest itself: manifest_digest, or for a
+				   * multi-platform image the platform's manifest; "" for a
+				   * docker-archive */
+	const char *platform;     /* "linux/amd64[/VARIANT]" of the manifest chosen in an
+				   * index, "" when the layout named an image manifest */
 };
 
 /* Options of cg_image_open_layout_opts. */

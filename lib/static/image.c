@@ -38,6 +38,30 @@
 
 /* ---- the image object --------------------------------------------------- */
 
+/* What an image holds behind its public fields: the digests and the
+ * platform, which capgate reads as sha256 only (blobs/sha256/). */
+struct image_priv {
+	struct cg_image pub;
+	char manifest_digest[72], config_digest[72], image_digest[72], platform[64];
+};
+#define PRIV(img) ((struct image_priv *)(img))
+
+static struct cg_image *image_new(const char *source)
+{
+	struct image_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pub.manifest_digest = p->manifest_digest;
+	p->pub.config_digest = p->config_digest;
+	p->pub.image_digest = p->image_digest;
+	p->pub.platform = p->platform;
+	if (!(p->pub.source = strdup(source))) {
+		free(p);
+		return NULL;
+	}
+	return &p->pub;
+}
+
 void cg_image_free(struct cg_image *img)
 {
 	if (!img)
@@ -449,7 +473,7 @@ static int open_layout(const char *dir, const char *ref, const char *platform, s
 	}
 	if (r < 0)
 		goto out;
-	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", sel->digest);
+	snprintf(PRIV(img)->manifest_digest, sizeof(PRIV(img)->manifest_digest), "%s", sel->digest);
 	if (sel->ref_name && !(img->ref_name = strdup(sel->ref_name))) {
 		r = cg_error_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -467,7 +491,7 @@ static int open_layout(const char *dir, const char *ref, const char *platform, s
 		if ((r = cg_image_index_pick(&man, platform, &plat, err)) < 0 ||
 		    (r = cg_oci_manifest_load(dir, plat, &nested, err)) < 0)
 			goto out;
-		platform_format(plat, img->platform, sizeof(img->platform));
+		platform_format(plat, PRIV(img)->platform, sizeof(PRIV(img)->platform));
 		cg_oci_manifest_release(&man);
 		man = nested;
 		nested = (struct cg_oci_manifest){ 0 };
@@ -477,8 +501,8 @@ static int open_layout(const char *dir, const char *ref, const char *platform, s
 				 man.source, man.config.media_type);
 		goto out;
 	}
-	memcpy(img->config_digest, man.config.digest, 72);
-	memcpy(img->image_digest, depth ? man.digest : sel->digest, 72);
+	memcpy(PRIV(img)->config_digest, man.config.digest, 72);
+	memcpy(PRIV(img)->image_digest, depth ? man.digest : sel->digest, 72);
 	if ((r = cg_oci_blob_read(dir, man.config.digest, man.config.size, "image config", &cfg, &cfg_len, err)) < 0)
 		goto out;
 	if (platform && !depth && (r = config_platform_check(cfg, cfg_len, man.source, platform, err)) < 0)
@@ -558,11 +582,8 @@ int cg_image_open_layout_opts(const char *dir, const char *ref, const struct cg_
 		return cg_error_set(err, -EINVAL, "no layout directory given");
 	if (platform && (r = cg_image_platform_parse(platform, pos, parch, pvar, err)) < 0)
 		return r;
-	img = calloc(1, sizeof(*img));
-	if (!img || !(img->source = strdup(dir))) {
-		free(img);
+	if (!(img = image_new(dir)))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	}
 	if ((r = open_layout(dir, ref, platform, img, err)) < 0) {
 		cg_image_free(img);
 		return r;
@@ -684,7 +705,7 @@ static int open_archive(const char *path, const char *ref, struct cg_image *img,
 	}
 	if ((r = cg_tar_read(fd, path, &t, cfg, CG_BLOB_MAX, &cbuf, &clen, err)) < 0)
 		goto out;
-	if ((r = cg_oci_sha256(cbuf, clen, img->config_digest, err)) < 0)
+	if ((r = cg_oci_sha256(cbuf, clen, PRIV(img)->config_digest, err)) < 0)
 		goto out;
 	/* The config's name is its digest: "blobs/sha256/<hex>" or "<hex>.json". */
 	{
@@ -703,7 +724,7 @@ static int open_archive(const char *path, const char *ref, struct cg_image *img,
 	}
 	if ((r = config_labels(cbuf, clen, csrc, img, err)) < 0)
 		goto out;
-	img->manifest_digest[0] = '\0'; /* docker-archive has no manifest digest */
+	PRIV(img)->manifest_digest[0] = '\0'; /* docker-archive has no manifest digest */
 	img->ref_name = TAKE_PTR(sel_tag);
 out:
 	if (doc)
@@ -719,11 +740,8 @@ int cg_image_open_archive(const char *path, const char *ref, struct cg_image **r
 
 	if (!path || !ret)
 		return cg_error_set(err, -EINVAL, "no archive given");
-	img = calloc(1, sizeof(*img));
-	if (!img || !(img->source = strdup(path))) {
-		free(img);
+	if (!(img = image_new(path)))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	}
 	if ((r = open_archive(path, ref, img, err)) < 0) {
 		cg_image_free(img);
 		return r;
