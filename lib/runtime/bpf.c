@@ -908,21 +908,38 @@ int cg_bpf_stack(const struct cg_bpf_prog *first, const struct cg_bpf_prog *late
 					    STACK_MAX_RETS);
 		ks[nk++] = f->k;
 	}
-	/* each copy of @later starts with A = X = 0, as a program does */
-	n = na + nk * (nb + 2);
+	/* A program starts with A = X = 0; a copy of @later is entered with what
+	 * @first left. A copy resets them only where @later could read them
+	 * before writing: an "ld #0" on the way would also make every call
+	 * uncacheable (the kernel's action cache follows only loads of nr and
+	 * arch, jumps and returns), so it is left out wherever it can be. */
+	bool need_a = BPF_CLASS(later->insns[0].code) != BPF_LD || BPF_MODE(later->insns[0].code) == BPF_IND;
+	bool need_x = false;
+	for (size_t i = 0; i < nb; i++) {
+		uint16_t c = later->insns[i].code;
+		need_x |= ((BPF_CLASS(c) == BPF_ALU || BPF_CLASS(c) == BPF_JMP) && BPF_SRC(c) == BPF_X && BPF_OP(c) != BPF_JA &&
+			   BPF_OP(c) != BPF_NEG) ||
+			  (BPF_CLASS(c) == BPF_LD && BPF_MODE(c) == BPF_IND) || c == (BPF_MISC | BPF_TXA) ||
+			  BPF_CLASS(c) == BPF_STX;
+	}
+	size_t pre = (size_t)need_a + need_x;
+	n = na + nk * (nb + pre);
 	if (n > CG_BPF_MAXINSNS)
 		return cg_error_set(err, -E2BIG, "the two filters together exceed %d instructions", CG_BPF_MAXINSNS);
 	if (!(v = calloc(n, sizeof(*v))))
 		return cg_error_set(err, -ENOMEM, "out of memory");
-	for (size_t k = 0, o = na; k < nk; k++, o += nb + 2) {
+	for (size_t k = 0, o = na; k < nk; k++, o += nb + pre) {
+		size_t p = o;
 		at[k] = o;
-		v[o] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
-		v[o + 1] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_IMM, 0);
+		if (need_a)
+			v[p++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+		if (need_x)
+			v[p++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_IMM, 0);
 		for (size_t i = 0; i < nb; i++) {
 			struct sock_filter f = later->insns[i];
 			if (BPF_CLASS(f.code) == BPF_RET)
 				f.k = cg_bpf_stack_ret(ks[k], f.k);
-			v[o + 2 + i] = f;
+			v[p + i] = f;
 		}
 	}
 	for (size_t i = 0; i < na; i++) {

@@ -43,6 +43,7 @@
 #include "closure/capabilities.h"
 #include "runtime/fsview.h"
 #include "runtime/landlock.h"
+#include "runtime/netns.h"
 #include "runtime/sandbox_internal.h"
 #include "runtime/syscall_fmt.h"
 #include "t.h"
@@ -882,6 +883,26 @@ static int stacked_agrees(const char *what, const struct cg_sandbox *sb)
 						       (unsigned long long)d.args[2], got, cg_action_name(want.kind), want.data);
 				}
 	CHECKF(bad == 0, "%s: %zu of %zu answers differ", what, bad, n);
+
+	/* and the kernel's action cache keeps every call the two filters let it
+	 * keep: a call is cached when every filter allows it whatever its
+	 * arguments (cg_bpf_cache_predict follows the kernel's rules) */
+	struct cg_bpf_prog c = { 0 };
+	CHECKF(cg_compile(sb->closure, &sb->copts, &c, &err) == 0, "%s", err.msg);
+	for (size_t a = 0; a < 2 && c.insns; a++) {
+		uint8_t bs[64] = { 0 }, bc[64] = { 0 }, bf[64] = { 0 };
+		size_t cached = cg_bpf_cache_predict(p->insns, p->len, audits[a], 512, bf);
+		cg_bpf_cache_predict(sb->net->prog.insns, sb->net->prog.len, audits[a], 512, bs);
+		cg_bpf_cache_predict(c.insns, c.len, audits[a], 512, bc);
+		size_t both = 0, differ = 0;
+		for (size_t i = 0; i < sizeof(bf); i++) {
+			both += (size_t)__builtin_popcount(bs[i] & bc[i]);
+			differ += bf[i] != (bs[i] & bc[i]);
+		}
+		CHECKF(differ == 0 && cached == both && (a > 0 || cached > 100), "%s: arch %#x: %zu calls cached by the filter, %zu by the two",
+		       what, audits[a], cached, both);
+	}
+	cg_bpf_prog_release(&c);
 	return 0;
 }
 
