@@ -12,6 +12,7 @@
 #include "core/doc.h"
 #include "core/json.h"
 #include "core/tree.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,28 +106,13 @@ static int check_utf8(const char *buf, size_t len, const char *source, int line0
 			i += 8;
 		if (i >= len)
 			break;
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-					    : (c & 0xf8) == 0xf0       ? 4
-								       : 0;
-		uint32_t cp = n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu)
-							    : (c & 0x07u);
-		bool ok = n && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++) {
-			ok = (s[i + k] & 0xc0) == 0x80;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if (ok && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-			   (cp >= 0xd800 && cp <= 0xdfff)))
-			ok = false;
+		uint32_t cp;
+		size_t n = cg_utf8_decode(s + i, s + len, &cp);
+		bool ok = n > 0;
 		if (!ok) {
 			int line, col;
 			utf8_pos(s, i, line0, &line, &col);
-			return cg_error_set(err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", source, line, col, c);
+			return cg_error_set(err, -EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", source, line, col, s[i]);
 		}
 		i += n;
 	}

@@ -20,6 +20,7 @@
 
 #include "core/doc.h"
 #include "core/error_internal.h"
+#include "core/utf8.h"
 #include "testing.h"
 
 #include <errno.h>
@@ -183,22 +184,8 @@ static int hex4(const unsigned char *p, const unsigned char *end, uint32_t *ret)
  * libfyaml might read as a line break or a byte order mark. */
 static size_t utf8_char(const unsigned char *p, const unsigned char *end)
 {
-	unsigned char c = p[0];
-	size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-				    : (c & 0xf8) == 0xf0       ? 4
-							       : 0;
-	uint32_t cp = n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu)
-						    : (c & 0x07u);
-	if (!n || (size_t)(end - p) < n)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3fu);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
+	uint32_t cp = 0;
+	size_t n = cg_utf8_decode(p, end, &cp);
 	if (cp == 0x85 || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff)
 		return 0;
 	return n;
