@@ -888,7 +888,7 @@ static const struct cg_tnode *view(struct fy_node *n, struct cg_tnode *v)
 	} else {
 		v->kind = fy_node_is_mapping(n) ? CG_TN_MAP : CG_TN_SEQ;
 	}
-	cg_doc_pos(n, &v->line, &v->col);
+	v->fy = n; /* the position, only if an error asks */
 	return v;
 }
 
@@ -904,8 +904,7 @@ int cg_doc_error(struct cg_error *err, const char *source, struct fy_node *n, co
 	va_end(ap);
 	/* the position only: never the text of the node, which may be the
 	 * single-quoted scalar check_scalars refuses (libfyaml leaks formatting it) */
-	v = (struct cg_tnode){ .text = "" };
-	cg_doc_pos(n, &v.line, &v.col);
+	v = (struct cg_tnode){ .text = "", .fy = n };
 	return cg_tn_error(err, source, &v, path, "%s", msg);
 }
 

@@ -47,7 +47,7 @@ static void *arena_alloc(struct cg_tree *t, size_t n)
 	struct chunk *c = t->chunks;
 	n = (n + 15) & ~(size_t)15;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = c ? 2 * c->cap : 16384;
+		size_t cap = c ? 2 * c->cap : 1024;
 		if (cap < n)
 			cap = n;
 		if (!(c = malloc(sizeof(*c) + cap)))
@@ -580,6 +580,10 @@ struct cg_tnode *cg_tn_lookup(const struct cg_tnode *n, const char *key)
 
 void cg_tn_pos(const struct cg_tnode *n, int *line, int *col)
 {
+	if (n && n->fy) { /* a view: only an error needs the position */
+		cg_doc_pos(n->fy, line, col);
+		return;
+	}
 	*line = n ? n->line : 0;
 	*col = n ? n->col : 0;
 }
@@ -593,8 +597,10 @@ int cg_tn_error(struct cg_error *err, const char *source, const struct cg_tnode 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n && n->line)
-		return cg_error_set(err, -EINVAL, "%s:%d:%d: %s%s%s", source, n->line, n->col, path ? path : "",
+	int line, col;
+	cg_tn_pos(n, &line, &col);
+	if (line)
+		return cg_error_set(err, -EINVAL, "%s:%d:%d: %s%s%s", source, line, col, path ? path : "",
 				    path && *path ? ": " : "", msg);
 	return cg_error_set(err, -EINVAL, "%s: %s%s%s", source, path ? path : "", path && *path ? ": " : "", msg);
 }

@@ -40,6 +40,7 @@ struct cg_tnode {
 	size_t len;             /* a scalar's bytes; a collection's items (pairs for a mapping) */
 	int line, col;          /* 1-based; a quoted scalar's opening quote; a collection's first scalar; 0 0: none */
 	uint8_t kind, style;
+	struct fy_node *fy; /* doc.c's one-node views only: the position is asked of it when needed */
 };
 
 #define CG_TN_FOREACH(n, it) for (struct cg_tnode *it = (n)->first; it; it = it->next)
